@@ -1,0 +1,103 @@
+"""The one exception hierarchy of asyncfc.
+
+    AsyncfcError                     anything we raise on purpose; carries a message a user can act on
+    ├── ConfigError                  bad flag, env var, .asyncfc.toml key or value      -> exit 2
+    ├── ModelError                   the model or provider failed for good              -> exit 3
+    │   └── ProviderError            an HTTP/provider failure after retries (status, retryable)
+    ├── ScenarioError                a scripted scenario file is invalid or got stuck   -> exit 2
+    ├── WorkspaceError               no usable workspace root, git unusable for an operation
+    └── CheckpointError              a checkpoint could not be made or restored
+
+    ToolError                        (defined in asyncfc_tools, which must not import us) a tool
+    └── PathOutsideWorkspace         refused or failed; the message becomes the future's failure text
+
+Third-party exceptions (litellm, gitpython, tree-sitter) are translated into these at their adapter
+module and nowhere else.
+"""
+
+from __future__ import annotations
+
+from asyncfc_tools._api import PathOutsideWorkspace, ToolError
+
+__all__ = [
+    "AsyncfcError",
+    "CheckpointError",
+    "ConfigError",
+    "ModelError",
+    "PathOutsideWorkspace",
+    "ProviderError",
+    "ScenarioError",
+    "ToolError",
+    "WorkspaceError",
+    "EXIT_OK",
+    "EXIT_UNFINISHED",
+    "EXIT_USAGE",
+    "EXIT_MODEL",
+    "EXIT_INTERRUPTED",
+]
+
+EXIT_OK = 0
+"""The task finished."""
+EXIT_UNFINISHED = 1
+"""The agent stopped without finishing: turn or cost limit, or the model gave up."""
+EXIT_USAGE = 2
+"""Usage or configuration error."""
+EXIT_MODEL = 3
+"""Model or provider error."""
+EXIT_INTERRUPTED = 130
+"""Interrupted by the user (Ctrl-C)."""
+
+
+class AsyncfcError(Exception):
+    """Base of every error asyncfc raises on purpose. ``str(err)`` is the user-facing message."""
+
+    exit_code: int = EXIT_USAGE
+
+
+class ConfigError(AsyncfcError):
+    """A flag, environment variable or config file entry is missing or invalid."""
+
+    exit_code = EXIT_USAGE
+
+
+class ScenarioError(AsyncfcError):
+    """A scripted-model scenario is malformed, or the script cannot continue from what it was shown."""
+
+    exit_code = EXIT_USAGE
+
+
+class ModelError(AsyncfcError):
+    """The model could not produce a response; the session stops with exit code 3."""
+
+    exit_code = EXIT_MODEL
+
+
+class ProviderError(ModelError):
+    """An HTTP or provider failure.
+
+    Attributes:
+        status: the HTTP status if there was one.
+        retryable: whether another attempt may succeed (429, 5xx, connection errors, timeouts).
+        retry_after: seconds the provider asked us to wait, if it said.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        retryable: bool = False,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.retryable = retryable
+        self.retry_after = retry_after
+
+
+class WorkspaceError(AsyncfcError):
+    """The workspace cannot be used for what was asked (no root, git missing, ...)."""
+
+
+class CheckpointError(AsyncfcError):
+    """A git checkpoint could not be recorded or restored."""

@@ -1,0 +1,367 @@
+"""The event vocabulary and the bus that fans it out.
+
+Everything that happens in a session is one of these frozen records, stamped with ``t``: seconds on
+the session clock (trio's clock, so tests under ``MockClock`` see exact times). The TUI, the headless
+renderers, the transcript and the benchmark all consume the same stream and never reach back into
+the session except through its narrow command interface.
+
+Serialised form (JSON lines, transcripts): ``{"type": ..., "t": ..., **fields}``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import re
+import sys
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, TypeVar
+
+__all__ = [
+    "Event",
+    "EventBus",
+    "event_from_dict",
+    "event_to_dict",
+    "event_to_json",
+    "EVENT_TYPES",
+    "redact",
+]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Event:
+    """Base of all events."""
+
+    type: ClassVar[str] = "event"
+    t: float
+    """Seconds since the session started, on trio's clock."""
+
+
+EVENT_TYPES: dict[str, type[Event]] = {}
+"""Event classes by their ``type`` string (filled by ``_event``)."""
+
+E = TypeVar("E", bound=Event)
+
+
+def _event(name: str) -> Callable[[type[E]], type[E]]:
+    def register(cls: type[E]) -> type[E]:
+        cls.type = name
+        EVENT_TYPES[name] = cls
+        return cls
+
+    return register
+
+
+@_event("session_started")
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SessionStarted(Event):
+    session_id: str
+    """Unique id of this session (also the transcript's name)."""
+    model: str
+    """The model as named on the command line, e.g. ``openai/gpt-4.1`` or ``scripted:demo``."""
+    mode: str
+    """async, sync or serial."""
+    approval: str = "auto"
+    """read-only, ask or auto."""
+    root: str = ""
+    """The workspace root."""
+    scripted: bool = False
+    """True when the model is the offline scripted client, so every view can say so."""
+
+
+@_event("user_message")
+@dataclass(frozen=True, slots=True, kw_only=True)
+class UserMessage(Event):
+    text: str
+    """What the user asked (a task or a chat message)."""
+
+
+@_event("request_started")
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RequestStarted(Event):
+    turn: int
+    """1-based number of this model request within the session."""
+    messages: int = 0
+    """How many messages the request carries."""
+
+
+@_event("request_retry")
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RequestRetry(Event):
+    turn: int
+    attempt: int
+    """The attempt that failed (1-based)."""
+    delay: float
+    """Seconds until the next attempt."""
+    reason: str
+    """What went wrong, e.g. ``HTTP 429`` or ``connection reset``."""
+
+
+@_event("first_token")
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FirstToken(Event):
+    turn: int
+    ttft: float
+    """Seconds from request start to the first streamed token."""
+
+
+@_event("text_delta")
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TextDelta(Event):
+    turn: int
+    text: str
+    """A piece of assistant text as it streamed."""
+
+
+@_event("tool_call_parsed")
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ToolCallParsed(Event):
+    turn: int
+    call_id: str
+    """The provider's id of the call."""
+    tool: str
+    index: int
+    """Position of the call within its response (0-based)."""
+    arguments: str
+    """The raw JSON text of the arguments, as the model wrote it."""
+
+
+@_event("future_created")
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FutureCreated(Event):
+    id: str
+    """``f1``, ``f2``, ... in issue order within the session."""
+    tool: str
+    args: Any
+    """Parsed arguments (a dict), or the raw text if they were not valid JSON."""
+    deps: tuple[str, ...] = ()
+    """Futures whose values this call takes through ``$fN`` references."""
+    waits_on: tuple[str, ...] = ()
+    """Earlier futures it must wait for to keep program order (effect conflicts)."""
+    effect: str = "pure"
+    """pure, reads, writes or exclusive."""
+    call_id: str = ""
+    turn: int = 0
+
+
+@_event("future_started")
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FutureStarted(Event):
+    id: str
+
+
+@_event("future_finished")
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FutureFinished(Event):
+    id: str
+    status: str
+    """done, failed or cancelled."""
+    duration: float
+    """Seconds the tool ran (0 if it never started)."""
+    summary: str
+    """One line for views: the first line of the result or the error."""
+    output: str = ""
+    """The full result text, exactly as the model is shown it."""
+
+
+@_event("future_placeholder")
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FuturePlaceholder(Event):
+    id: str
+    status: str
+    """pending or running: what the placeholder told the model."""
+    turn: int
+
+
+@_event("future_delivered")
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FutureDelivered(Event):
+    id: str
+    via: str
+    """tool (its own tool message), delivery (the user message before a request) or await."""
+    turn: int
+    """The request the value goes into (the next one)."""
+
+
+@_event("approval_requested")
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ApprovalRequested(Event):
+    id: str
+    tool: str
+    preview: str
+    """What will happen: the diff, the content or the command."""
+
+
+@_event("approval_resolved")
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ApprovalResolved(Event):
+    id: str
+    decision: str
+    """once, session or deny."""
+
+
+@_event("checkpoint_created")
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CheckpointCreated(Event):
+    ref: str
+    commit: str
+
+
+@_event("message_appended")
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MessageAppended(Event):
+    message: Mapping[str, Any]
+    """A history entry in wire form (role, content, tool_calls...); resume replays these."""
+
+
+@_event("notice")
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Notice(Event):
+    level: str
+    """info, warning or error."""
+    message: str
+
+
+@_event("request_finished")
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RequestFinished(Event):
+    turn: int
+    usage: Mapping[str, int] = field(default_factory=dict)
+    """prompt_tokens, completion_tokens, total_tokens."""
+    cost: float | None = None
+    """USD, when the model's price is known."""
+    finish_reason: str = "stop"
+    tool_calls: int = 0
+
+
+@_event("session_finished")
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SessionFinished(Event):
+    outcome: str
+    """finished, turn_limit, cost_limit, model_error, config_error or interrupted."""
+    exit_code: int
+    message: str = ""
+    """What happened, in a sentence a user can act on."""
+    turns: int = 0
+    usage: Mapping[str, int] = field(default_factory=dict)
+    cost: float | None = None
+
+
+# --------------------------------------------------------------------------------------------------
+# Serialisation
+
+_SECRET_NAME = re.compile(r"(API_KEY|_KEY|_TOKEN|_SECRET|PASSWORD)$")
+_secrets_cache: tuple[str, ...] | None = None
+
+
+def _secrets() -> tuple[str, ...]:
+    global _secrets_cache
+    if _secrets_cache is None:
+        values = {
+            value
+            for name, value in os.environ.items()
+            if _SECRET_NAME.search(name.upper()) and len(value) >= 8
+        }
+        _secrets_cache = tuple(sorted(values, key=len, reverse=True))
+    return _secrets_cache
+
+
+def redact(text: str) -> str:
+    """Replace the value of every key-like environment variable in ``text`` with ``[redacted]``."""
+    for secret in _secrets():
+        if secret in text:
+            text = text.replace(secret, "[redacted]")
+    return text
+
+
+def event_to_dict(event: Event) -> dict[str, Any]:
+    """``{"type", "t", **fields}`` with tuples as lists (JSON-ready)."""
+    data: dict[str, Any] = {"type": event.type, "t": round(event.t, 6)}
+    for f in dataclasses.fields(event):
+        if f.name != "t":
+            value = getattr(event, f.name)
+            data[f.name] = list(value) if isinstance(value, tuple) else value
+    return data
+
+
+def event_to_json(event: Event) -> str:
+    """One JSON line, with secrets redacted: the only way events leave the process."""
+    return redact(json.dumps(event_to_dict(event), ensure_ascii=False, default=str))
+
+
+def event_from_dict(data: Mapping[str, Any]) -> Event:
+    """Rebuild an event from its serialised form (for replay and resume).
+
+    Raises:
+        ValueError: unknown event type or fields that do not fit it.
+    """
+    cls = EVENT_TYPES.get(str(data.get("type")))
+    if cls is None:
+        raise ValueError(f"unknown event type {data.get('type')!r}")
+    names = {f.name: f for f in dataclasses.fields(cls)}
+    kwargs = {k: v for k, v in data.items() if k in names}
+    for key in ("deps", "waits_on"):
+        if isinstance(kwargs.get(key), list):
+            kwargs[key] = tuple(kwargs[key])
+    try:
+        return cls(**kwargs)
+    except TypeError as exc:
+        raise ValueError(f"bad {cls.type} event: {exc}") from None
+
+
+# --------------------------------------------------------------------------------------------------
+# The bus
+
+Subscriber = Callable[[Event], None]
+
+
+def _trio_now() -> float:
+    import trio
+
+    return trio.current_time()
+
+
+class EventBus:
+    """Fans each event out to every subscriber, in subscription order, synchronously.
+
+    Subscribers must be quick and must not raise; one that raises is reported on stderr once and
+    dropped, so a broken view can never take a session down.
+    """
+
+    def __init__(self, clock: Callable[[], float] = _trio_now) -> None:
+        self._clock = clock
+        self._origin: float | None = None
+        self._subscribers: list[Subscriber] = []
+
+    def start_clock(self) -> None:
+        """Make ``now()`` count from this moment (called once when the session starts)."""
+        self._origin = self._clock()
+
+    def now(self) -> float:
+        """Seconds on the session clock."""
+        if self._origin is None:
+            self.start_clock()
+        return self._clock() - (self._origin or 0.0)
+
+    def subscribe(self, subscriber: Subscriber) -> Callable[[], None]:
+        """Add a subscriber; returns a function that removes it."""
+        self._subscribers.append(subscriber)
+        return lambda: self._subscribers.remove(subscriber) if subscriber in self._subscribers else None
+
+    def emit(self, cls: type[E], **fields: Any) -> E:
+        """Build an event stamped with the session clock and hand it to every subscriber."""
+        event = cls(t=self.now(), **fields)
+        self.publish(event)
+        return event
+
+    def publish(self, event: Event) -> None:
+        """Hand an already-built event (e.g. from a transcript being replayed) to every subscriber."""
+        for subscriber in list(self._subscribers):
+            try:
+                subscriber(event)
+            except Exception as exc:  # noqa: BLE001 - a broken view must not end the session
+                self._subscribers.remove(subscriber)
+                print(f"asyncfc: event subscriber {subscriber!r} failed and was removed: {exc!r}",
+                      file=sys.stderr)

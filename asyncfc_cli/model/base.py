@@ -1,0 +1,157 @@
+"""The model seam: provider-neutral messages, what a streaming response yields, and the protocol.
+
+The session speaks only these types. A client turns them into its wire form (``wire.py`` for the
+OpenAI-style dicts litellm takes) and turns the provider's stream back into ``StreamItem`` values.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol, runtime_checkable
+
+__all__ = [
+    "AssistantMessage",
+    "Message",
+    "ModelClient",
+    "ResponseEnd",
+    "Retrying",
+    "StreamItem",
+    "SystemMessage",
+    "TextChunk",
+    "ToolCall",
+    "ToolCallReady",
+    "ToolMessage",
+    "Usage",
+    "UserMessage",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class ToolCall:
+    """One tool call as the model emitted it."""
+
+    call_id: str
+    """The provider's id, echoed back in the tool message."""
+    name: str
+    """The tool's name (may be unknown: the engine reports that)."""
+    arguments: str
+    """The raw JSON text of the arguments (may be malformed: the engine reports that)."""
+    index: int = 0
+    """Position of the call within its response."""
+
+
+@dataclass(frozen=True, slots=True)
+class SystemMessage:
+    text: str
+    role: Literal["system"] = "system"
+
+
+@dataclass(frozen=True, slots=True)
+class UserMessage:
+    text: str
+    """What the user said, or the delivery blocks of finished futures."""
+    delivery: bool = False
+    """True for the message that delivers future values before a request."""
+    role: Literal["user"] = "user"
+
+
+@dataclass(frozen=True, slots=True)
+class AssistantMessage:
+    text: str
+    tool_calls: tuple[ToolCall, ...] = ()
+    role: Literal["assistant"] = "assistant"
+
+
+@dataclass(frozen=True, slots=True)
+class ToolMessage:
+    call_id: str
+    name: str
+    content: str
+    """The value, or the placeholder ``{"future": "f3", "status": "running"}``."""
+    role: Literal["tool"] = "tool"
+
+
+Message = SystemMessage | UserMessage | AssistantMessage | ToolMessage
+
+
+@dataclass(frozen=True, slots=True)
+class Usage:
+    """Token counts and cost of one request."""
+
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost: float | None = None
+    """USD, when the model's price is known; None otherwise."""
+
+    @property
+    def total_tokens(self) -> int:
+        return self.prompt_tokens + self.completion_tokens
+
+    def as_dict(self) -> dict[str, int]:
+        return {
+            "prompt_tokens": self.prompt_tokens,
+            "completion_tokens": self.completion_tokens,
+            "total_tokens": self.total_tokens,
+        }
+
+    def __add__(self, other: Usage) -> Usage:
+        cost = None if self.cost is None and other.cost is None else (self.cost or 0) + (other.cost or 0)
+        return Usage(
+            self.prompt_tokens + other.prompt_tokens,
+            self.completion_tokens + other.completion_tokens,
+            cost,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class TextChunk:
+    """Assistant text as it streams."""
+
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class ToolCallReady:
+    """A tool call whose arguments are complete: the engine dispatches it at once, mid-stream."""
+
+    call: ToolCall
+
+
+@dataclass(frozen=True, slots=True)
+class Retrying:
+    """The client is about to retry the request (rate limit, 5xx, connection error)."""
+
+    attempt: int
+    delay: float
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class ResponseEnd:
+    """The response is complete. Always the last item of a stream."""
+
+    usage: Usage = field(default_factory=Usage)
+    finish_reason: str = "stop"
+
+
+StreamItem = TextChunk | ToolCallReady | Retrying | ResponseEnd
+
+
+@runtime_checkable
+class ModelClient(Protocol):
+    """Anything that can stream a response to a conversation.
+
+    ``stream`` is an async generator run on trio: it yields text chunks and each tool call as soon as
+    its arguments are complete, then exactly one ``ResponseEnd``. Cancelling the consumer must stop
+    the underlying request promptly. Failures raise ``ModelError`` (after any retries).
+    """
+
+    name: str
+    """How the model is named in events and the status bar."""
+    scripted: bool
+    """True for the offline scripted client."""
+
+    def stream(
+        self, messages: Sequence[Message], tools: Sequence[Mapping[str, Any]]
+    ) -> AsyncIterator[StreamItem]: ...

@@ -1,0 +1,53 @@
+"""asyncfc's built-in tools (installed as ``asyncfc_tools``).
+
+Each tool is a plain typed function declared with ``@tool(effect=...)`` (see ``_api``). The engine
+asks ``builtin_tools()`` for the set; nothing here knows about sessions or models.
+"""
+
+from __future__ import annotations
+
+from ._api import (
+    ArgumentError,
+    Effect,
+    EffectSpec,
+    PathOutsideWorkspace,
+    ToolContext,
+    ToolError,
+    ToolSpec,
+    exclusive,
+    pure,
+    reads,
+    resolve_in_root,
+    tool,
+    writes,
+)
+
+__all__ = [
+    "ArgumentError",
+    "Effect",
+    "EffectSpec",
+    "PathOutsideWorkspace",
+    "ToolContext",
+    "ToolError",
+    "ToolSpec",
+    "builtin_tools",
+    "exclusive",
+    "pure",
+    "reads",
+    "resolve_in_root",
+    "tool",
+    "writes",
+]
+
+
+def builtin_tools() -> dict[str, ToolSpec]:
+    """The workspace tools by name, in the order they are offered to the model.
+
+    Imported on demand so that ``asyncfc --help`` stays cheap (outline pulls in tree-sitter lazily
+    on its own first use).
+    """
+    from .files import read_file, write_file
+    from .shell import shell
+
+    specs = [read_file, write_file, shell]
+    return {spec.name: spec for spec in specs}

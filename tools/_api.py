@@ -1,0 +1,444 @@
+"""How a tool is declared: a plain typed function, an effect, and a schema derived from both.
+
+A tool is an ordinary function whose first parameter is the ``ctx`` it runs in (a ToolContext) and
+whose remaining parameters are what the model passes. Its JSON schema comes from the signature and
+the Google-style docstring (summary, then ``Args:``), so nothing is written twice::
+
+    @tool(effect=reads("path"))
+    def read_file(ctx: ToolContext, path: str, offset: int = 1) -> str:
+        \"\"\"Read a text file.
+
+        Args:
+            path: file to read, relative to the workspace root.
+            offset: first line to show (1-based).
+        \"\"\"
+
+Sync tools run in a worker thread (abandoned on cancel); ``async def`` tools run on trio directly.
+Either returns the text the model is shown, or raises ToolError with a message the model can act on.
+
+This package knows nothing of sessions, models or schedulers: it is imported by them, never the
+other way round.
+"""
+
+from __future__ import annotations
+
+import inspect
+import os
+import posixpath
+import re
+import types
+import typing
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+__all__ = [
+    "Effect",
+    "EffectSpec",
+    "PathOutsideWorkspace",
+    "ToolContext",
+    "ToolError",
+    "ToolSpec",
+    "ArgumentError",
+    "exclusive",
+    "pure",
+    "reads",
+    "resolve_in_root",
+    "tool",
+    "writes",
+]
+
+
+class ToolError(Exception):
+    """A tool could not do what was asked. The message is shown to the model as the failure text."""
+
+
+class ArgumentError(ToolError):
+    """The arguments do not fit the tool's schema (missing, unknown, or of the wrong type)."""
+
+
+class PathOutsideWorkspace(ToolError):
+    """A path resolves (symlinks followed) to somewhere outside the workspace root."""
+
+
+# --------------------------------------------------------------------------------------------------
+# Effects
+
+
+EffectKind = Literal["pure", "reads", "writes", "exclusive"]
+
+WHOLE_TREE = "."
+"""The path an effect names when it covers the whole workspace (or its path is not yet known)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Effect:
+    """What a call may observe or change, used to keep program order between concurrent calls."""
+
+    kind: EffectKind
+    """pure: touches nothing; reads/writes: the given paths and everything under them;
+    exclusive: may touch anything (shell, tests)."""
+    paths: tuple[str, ...] = ()
+    """Normalised workspace-relative paths ("." is the whole tree); empty unless reads/writes."""
+
+    @property
+    def mutates(self) -> bool:
+        """True for calls that may change the workspace (and so need approval and a checkpoint)."""
+        return self.kind in ("writes", "exclusive")
+
+    def conflicts_with(self, other: Effect) -> bool:
+        """Whether running self and other concurrently could differ from running them in order.
+
+        write/write and read/write on overlapping paths conflict; exclusive conflicts with every
+        non-pure effect; pure never conflicts; reads never conflict with reads.
+        """
+        if self.kind == "pure" or other.kind == "pure":
+            return False
+        if self.kind == "exclusive" or other.kind == "exclusive":
+            return True
+        if self.kind == "reads" and other.kind == "reads":
+            return False
+        return any(_overlap(a, b) for a in self.paths for b in other.paths)
+
+
+def _overlap(a: str, b: str) -> bool:
+    if a == WHOLE_TREE or b == WHOLE_TREE or a == b:
+        return True
+    return a.startswith(b.rstrip("/") + "/") or b.startswith(a.rstrip("/") + "/")
+
+
+def normalise_effect_path(value: object, root: Path | None = None) -> str:
+    """Turn a path argument into the key used for conflict checks.
+
+    Anything that is not a plain string (a ``$fN`` reference not yet resolved, a missing value) is
+    treated as the whole tree, which is always safe: it only adds waiting, never races.
+    """
+    if not isinstance(value, str) or not value or value.startswith("$f"):
+        return WHOLE_TREE
+    path = value
+    if os.path.isabs(path):
+        if root is None:
+            return WHOLE_TREE
+        try:
+            path = os.path.relpath(path, root)
+        except ValueError:
+            return WHOLE_TREE
+    norm = posixpath.normpath(path.replace(os.sep, "/"))
+    if norm.startswith(".."):
+        # Outside the root: the tool will refuse it; for ordering, be conservative.
+        return WHOLE_TREE
+    return norm
+
+
+EffectSpec = Callable[[Mapping[str, Any], "Path | None"], Effect]
+"""Computes a call's effect from its (parsed) arguments and the workspace root."""
+
+
+def pure() -> EffectSpec:
+    """The call touches nothing the other calls can see."""
+    return lambda args, root: Effect("pure")
+
+
+def exclusive() -> EffectSpec:
+    """The call may read or change anything (shell commands, test runs)."""
+    return lambda args, root: Effect("exclusive")
+
+
+def _path_effect(kind: EffectKind, params: Sequence[str], default: str | None) -> EffectSpec:
+    def spec(args: Mapping[str, Any], root: Path | None) -> Effect:
+        paths: list[str] = []
+        for name in params:
+            value = args.get(name, default)
+            values = value if isinstance(value, list) else [value]
+            paths.extend(normalise_effect_path(v, root) for v in values)
+        return Effect(kind, tuple(paths) or (WHOLE_TREE,))
+
+    return spec
+
+
+def reads(*params: str, default: str | None = None) -> EffectSpec:
+    """The call reads the paths named by these arguments (and what lies under them).
+
+    Args:
+        params: names of arguments holding a path or a list of paths.
+        default: the path to assume when the argument is absent (``"."`` for the whole tree).
+    """
+    return _path_effect("reads", params, default)
+
+
+def writes(*params: str) -> EffectSpec:
+    """The call writes the paths named by these arguments."""
+    return _path_effect("writes", params, None)
+
+
+# --------------------------------------------------------------------------------------------------
+# Context
+
+
+def resolve_in_root(root: Path, path: str | os.PathLike[str]) -> Path:
+    """Resolve ``path`` (relative to root, or absolute) and refuse anything outside root.
+
+    Symlinks are followed, so a link inside the root that points out is refused too. The path need
+    not exist; its existing ancestors are resolved.
+
+    Raises:
+        PathOutsideWorkspace: the real path is not inside root.
+    """
+    real_root = Path(os.path.realpath(root))
+    raw = Path(os.path.expanduser(os.fspath(path)))
+    candidate = raw if raw.is_absolute() else real_root / raw
+    real = Path(os.path.realpath(candidate))
+    if real != real_root and real_root not in real.parents:
+        raise PathOutsideWorkspace(
+            f"path {os.fspath(path)!r} is outside the workspace {real_root}; "
+            "only files inside the workspace can be used"
+        )
+    return real
+
+
+@dataclass(frozen=True, slots=True)
+class ToolContext:
+    """What a tool may know about where it runs. Built by the application, read by tools."""
+
+    root: Path
+    """The workspace root (git top level, else the current folder); every path is confined to it."""
+    shell_timeout_s: float = 120.0
+    """Default timeout of shell commands and test runs."""
+    max_output_chars: int = 30_000
+    """Cap on text a tool returns; longer output is cut with a note saying how much."""
+    env: Mapping[str, str] | None = None
+    """Environment for child processes (provider keys removed); None means os.environ minus keys."""
+    extra: Mapping[str, Any] = field(default_factory=dict)
+    """Settings for individual tools, by name (e.g. ``{"grep": {"max_matches": 200}}``)."""
+
+    def resolve(self, path: str | os.PathLike[str]) -> Path:
+        """The real path of ``path`` inside the workspace; raises PathOutsideWorkspace otherwise."""
+        return resolve_in_root(self.root, path)
+
+    def relative(self, path: Path) -> str:
+        """How to show a resolved path to the model: relative to the root, with forward slashes."""
+        try:
+            rel = Path(os.path.realpath(path)).relative_to(os.path.realpath(self.root))
+        except ValueError:
+            return str(path)
+        return rel.as_posix() or "."
+
+
+# --------------------------------------------------------------------------------------------------
+# Specs and schemas
+
+
+@dataclass(frozen=True, slots=True)
+class ToolSpec:
+    """A tool as the engine sees it: callable, schema and effect."""
+
+    name: str
+    """The name the model calls it by."""
+    description: str
+    """What it does, for the model (the docstring summary)."""
+    parameters: Mapping[str, Any]
+    """JSON schema of the arguments (an object schema)."""
+    fn: Callable[..., Any]
+    """The plain function; called as ``fn(ctx, **args)``."""
+    effect: EffectSpec
+    """Computes the call's effect from its arguments."""
+    is_async: bool
+    """Whether fn is ``async def`` (run on trio) or sync (run in a worker thread)."""
+    context: Literal["workspace", "engine"] = "workspace"
+    """What ctx is: a ToolContext, or (for await_future/cancel_future) the engine's own handle."""
+
+    def schema(self) -> dict[str, Any]:
+        """The OpenAI-style function schema the model is offered."""
+        return {
+            "type": "function",
+            "function": {
+                "name": self.name,
+                "description": self.description,
+                "parameters": dict(self.parameters),
+            },
+        }
+
+    def effect_of(self, args: Mapping[str, Any], root: Path | None = None) -> Effect:
+        """The effect of a call with these arguments."""
+        return self.effect(args, root)
+
+    def validate(self, args: Any) -> dict[str, Any]:
+        """Check arguments against the schema and return them with harmless coercions applied.
+
+        Raises:
+            ArgumentError: with a message naming the offending argument and what was expected.
+        """
+        return validate_arguments(self.name, self.parameters, args)
+
+
+def tool(
+    *,
+    effect: EffectSpec,
+    name: str | None = None,
+    context: Literal["workspace", "engine"] = "workspace",
+) -> Callable[[Callable[..., Any]], ToolSpec]:
+    """Declare a plain function as a tool. See the module docstring."""
+
+    def wrap(fn: Callable[..., Any]) -> ToolSpec:
+        description, parameters = derive_schema(fn)
+        return ToolSpec(
+            name=name or fn.__name__,
+            description=description,
+            parameters=parameters,
+            fn=fn,
+            effect=effect,
+            is_async=inspect.iscoroutinefunction(fn),
+            context=context,
+        )
+
+    return wrap
+
+
+_ARGS_HEADER = re.compile(r"^\s*(Args|Arguments|Parameters):\s*$")
+_SECTION_HEADER = re.compile(r"^\s*(Returns|Raises|Yields|Examples?|Notes?):\s*$")
+_ARG_LINE = re.compile(r"^\s+(\w+)(?:\s*\([^)]*\))?:\s*(.*)$")
+
+
+def _parse_docstring(doc: str) -> tuple[str, dict[str, str]]:
+    lines = inspect.cleandoc(doc).splitlines()
+    summary: list[str] = []
+    params: dict[str, str] = {}
+    section = "summary"
+    current: str | None = None
+    for line in lines:
+        if _ARGS_HEADER.match(line):
+            section, current = "args", None
+        elif _SECTION_HEADER.match(line):
+            section, current = "other", None
+        elif section == "summary":
+            summary.append(line)
+        elif section == "args":
+            match = _ARG_LINE.match(line)
+            indent = len(line) - len(line.lstrip())
+            if match and indent <= 4:
+                current = match.group(1)
+                params[current] = match.group(2).strip()
+            elif current and line.strip():
+                params[current] += " " + line.strip()
+    return "\n".join(summary).strip(), params
+
+
+def _json_type(annotation: Any) -> dict[str, Any]:
+    origin = typing.get_origin(annotation)
+    args = typing.get_args(annotation)
+    if origin in (typing.Union, types.UnionType):
+        rest = [a for a in args if a is not type(None)]
+        if len(rest) == 1:
+            return _json_type(rest[0])
+        return {"anyOf": [_json_type(a) for a in rest]}
+    if origin is Literal:
+        return {"type": "string", "enum": list(args)}
+    if origin in (list, Sequence, tuple) or annotation in (list, tuple):
+        item = _json_type(args[0]) if args else {}
+        return {"type": "array", "items": item}
+    if origin in (dict, Mapping) or annotation is dict:
+        return {"type": "object"}
+    simple = {str: "string", int: "integer", float: "number", bool: "boolean"}
+    if annotation in simple:
+        return {"type": simple[annotation]}
+    raise TypeError(f"tool parameter type {annotation!r} has no JSON schema mapping")
+
+
+def derive_schema(fn: Callable[..., Any]) -> tuple[str, dict[str, Any]]:
+    """The model-facing description and JSON schema of a tool function.
+
+    The first parameter (the context) is skipped; parameters without defaults are required.
+    """
+    summary, docs = _parse_docstring(fn.__doc__ or "")
+    hints = typing.get_type_hints(fn)
+    params = list(inspect.signature(fn).parameters.values())[1:]
+    properties: dict[str, Any] = {}
+    required: list[str] = []
+    for param in params:
+        prop = _json_type(hints.get(param.name, str))
+        if param.name in docs:
+            prop["description"] = docs[param.name]
+        properties[param.name] = prop
+        if param.default is inspect.Parameter.empty:
+            required.append(param.name)
+    schema: dict[str, Any] = {"type": "object", "properties": properties, "required": required}
+    schema["additionalProperties"] = False
+    return summary, schema
+
+
+_TYPE_CHECKS: dict[str, Callable[[Any], bool]] = {
+    "string": lambda v: isinstance(v, str),
+    "integer": lambda v: isinstance(v, int) and not isinstance(v, bool),
+    "number": lambda v: isinstance(v, (int, float)) and not isinstance(v, bool),
+    "boolean": lambda v: isinstance(v, bool),
+    "array": lambda v: isinstance(v, list),
+    "object": lambda v: isinstance(v, dict),
+}
+
+
+def _coerce(value: Any, schema: Mapping[str, Any]) -> Any:
+    """Forgive the common slips of models (``"5"`` for 5, ``"true"`` for True, a lone item for a
+    list); anything else is left for the type check to report."""
+    kind = schema.get("type")
+    if isinstance(value, str):
+        text = value.strip()
+        if kind == "integer" and re.fullmatch(r"[+-]?\d+", text):
+            return int(text)
+        if kind == "number" and re.fullmatch(r"[+-]?\d+(\.\d*)?", text):
+            return float(text)
+        if kind == "boolean" and text.lower() in ("true", "false"):
+            return text.lower() == "true"
+    if kind == "array" and not isinstance(value, list) and value is not None:
+        return [value]
+    return value
+
+
+def _describe(value: Any) -> str:
+    shown = repr(value)
+    if len(shown) > 60:
+        shown = shown[:57] + "..."
+    return f"{type(value).__name__} {shown}"
+
+
+def _check(tool_name: str, name: str, value: Any, schema: Mapping[str, Any]) -> Any:
+    if "anyOf" in schema:
+        for option in schema["anyOf"]:
+            try:
+                return _check(tool_name, name, value, option)
+            except ArgumentError:
+                continue
+        raise ArgumentError(f"{tool_name}: argument {name!r} has the wrong type ({_describe(value)})")
+    value = _coerce(value, schema)
+    kind = schema.get("type")
+    if kind and not _TYPE_CHECKS[kind](value):
+        raise ArgumentError(
+            f"{tool_name}: argument {name!r} must be of type {kind}, got {_describe(value)}"
+        )
+    if "enum" in schema and value not in schema["enum"]:
+        raise ArgumentError(f"{tool_name}: argument {name!r} must be one of {schema['enum']}")
+    if kind == "array" and "items" in schema:
+        return [_check(tool_name, f"{name}[{i}]", v, schema["items"]) for i, v in enumerate(value)]
+    return value
+
+
+def validate_arguments(tool_name: str, schema: Mapping[str, Any], args: Any) -> dict[str, Any]:
+    """See ToolSpec.validate."""
+    if not isinstance(args, dict):
+        raise ArgumentError(f"{tool_name}: arguments must be a JSON object, got {_describe(args)}")
+    properties: Mapping[str, Any] = schema.get("properties", {})
+    unknown = sorted(set(args) - set(properties))
+    if unknown:
+        raise ArgumentError(
+            f"{tool_name}: unknown argument(s) {', '.join(unknown)}; "
+            f"it takes {', '.join(properties) or 'no arguments'}"
+        )
+    missing = [p for p in schema.get("required", []) if args.get(p) is None]
+    if missing:
+        raise ArgumentError(f"{tool_name}: missing required argument(s) {', '.join(missing)}")
+    # An explicit null for an optional argument means "use the default".
+    return {
+        name: _check(tool_name, name, value, properties[name])
+        for name, value in args.items()
+        if value is not None
+    }
