@@ -1,8 +1,10 @@
 """One Settings object, from four sources in order: flags > env (ASYNCFC_*) > .asyncfc.toml > defaults.
 
-The config file is looked for at the workspace root, then in the user's config folder
-(``$XDG_CONFIG_HOME/asyncfc/config.toml``, default ``~/.config``). A key we do not know, or a value of
-the wrong kind, is a ConfigError that names it.
+The config file is looked for at the workspace root (``.asyncfc.toml``), then in the user's config
+folder (``$XDG_CONFIG_HOME/asyncfc/config.toml``, default ``~/.config``); the root's file wins where
+both set a key. Keys are the Settings field names (``max_turns`` or ``max-turns``). A key we do not
+know, or a value of the wrong kind or out of range, is a ConfigError that names it and its source.
+Environment variables are ``ASYNCFC_`` + the upper-cased field name (``ASYNCFC_MAX_TURNS=20``).
 """
 
 from __future__ import annotations
@@ -10,8 +12,10 @@ from __future__ import annotations
 import dataclasses
 import os
 import tomllib
-from collections.abc import Mapping
+import typing
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Any, Literal
 
@@ -47,6 +51,9 @@ class Settings:
     """Cap on the text a tool result shows the model."""
     map_tokens: int = 1024
     """Token budget of the repository map in the system prompt (0 disables it)."""
+    context_tokens: int | None = None
+    """The model's context window in tokens (None: ask litellm, else assume 128k). Set it for
+    local or proxied models litellm does not know."""
     transcript: Path | None = None
     """Where to write the JSON-lines transcript (None: the sessions folder)."""
     early_wait: bool = True
@@ -58,46 +65,87 @@ class Settings:
 
 
 _CHOICES: dict[str, tuple[str, ...]] = {"mode": MODES, "approval": APPROVALS}
+_RANGES: dict[str, tuple[Callable[[Any], bool], str]] = {
+    "max_turns": (lambda v: v >= 1, "at least 1"),
+    "max_cost": (lambda v: v > 0, "more than 0"),
+    "shell_timeout_s": (lambda v: v > 0, "more than 0"),
+    "call_timeout_s": (lambda v: v > 0, "more than 0"),
+    "max_output_chars": (lambda v: v >= 100, "at least 100"),
+    "map_tokens": (lambda v: v >= 0, "0 or more"),
+    "context_tokens": (lambda v: v >= 1024, "at least 1024"),
+}
 _ENV_PREFIX = "ASYNCFC_"
 
 
 def user_config_path() -> Path:
+    """The user-level config file: ``$XDG_CONFIG_HOME/asyncfc/config.toml`` (default ~/.config)."""
     base = os.environ.get("XDG_CONFIG_HOME") or os.path.join(os.path.expanduser("~"), ".config")
     return Path(base) / "asyncfc" / "config.toml"
 
 
-def _field_types() -> dict[str, str]:
-    return {f.name: str(f.type) for f in dataclasses.fields(Settings)}
+@cache
+def _field_kinds() -> dict[str, type]:
+    """Each field's base type (``int`` for ``int | None``, ``str`` for a Literal)."""
+    kinds: dict[str, type] = {}
+    for name, hint in typing.get_type_hints(Settings).items():
+        if typing.get_origin(hint) is not Literal:
+            hint = next((a for a in typing.get_args(hint) if a is not type(None)), hint)
+        kinds[name] = str if typing.get_origin(hint) is Literal else hint
+    return kinds
 
 
-def _convert(name: str, value: Any, source: str) -> Any:
-    """Coerce a raw value (string from env, TOML value, flag) to the field's type, or explain."""
-    kind = _field_types()[name]
+def _parse_bool(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str):
+        text = value.strip().lower()
+        if text in ("1", "true", "yes", "on"):
+            return True
+        if text in ("0", "false", "no", "off"):
+            return False
+    raise ValueError
+
+
+def _parse_number(kind: type, value: Any) -> int | float:
+    # bool is an int subclass, and a float silently cut to an int hides a mistake: refuse both.
+    if isinstance(value, bool) or (kind is int and isinstance(value, float)):
+        raise ValueError
+    if not isinstance(value, (int, float, str)):
+        raise ValueError
+    return kind(value)
+
+
+def _convert(name: str, value: Any, source: str, base: Path | None = None) -> Any:
+    """Coerce a raw value (string from env, TOML value, flag) to the field's type, or explain.
+
+    ``base`` is the folder a relative path in a config file is relative to.
+    """
     if value is None:
         return None
+    kind = _field_kinds()[name]
     try:
-        if kind.startswith("int"):
-            if isinstance(value, bool):
+        if kind is bool:
+            return _parse_bool(value)
+        if kind in (int, float):
+            number = _parse_number(kind, value)
+        elif kind is Path:
+            if not isinstance(value, (str, os.PathLike)):
                 raise ValueError
-            return int(value)
-        if kind.startswith("float"):
-            if isinstance(value, bool):
-                raise ValueError
-            return float(value)
-        if kind.startswith("bool"):
-            if isinstance(value, bool):
-                return value
-            text = str(value).strip().lower()
-            if text in ("1", "true", "yes", "on"):
-                return True
-            if text in ("0", "false", "no", "off"):
-                return False
+            path = Path(value).expanduser()
+            return base / path if base is not None and not path.is_absolute() else path
+        elif not isinstance(value, str):
             raise ValueError
-        if kind.startswith("Path"):
-            return Path(str(value)).expanduser()
+        else:
+            return _check_choice(name, value, source)
     except (TypeError, ValueError):
-        raise ConfigError(f"{source}: {name} = {value!r} is not a valid {kind.split()[0]}") from None
-    text = str(value)
+        raise ConfigError(f"{source}: {name} = {value!r} is not a valid {kind.__name__}") from None
+    check, wanted = _RANGES.get(name, (lambda v: True, ""))
+    if not check(number):
+        raise ConfigError(f"{source}: {name} = {value!r} is out of range; it must be {wanted}")
+    return number
+
+
+def _check_choice(name: str, text: str, source: str) -> str:
     if name in _CHOICES and text not in _CHOICES[name]:
         raise ConfigError(f"{source}: {name} = {text!r}; expected one of {', '.join(_CHOICES[name])}")
     return text
@@ -108,23 +156,24 @@ def _from_toml(path: Path) -> dict[str, Any]:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
-    except OSError as exc:
+    except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: cannot be read: {exc}") from None
-    known = _field_types()
+    known = _field_kinds()
     out: dict[str, Any] = {}
     for key, value in data.items():
         name = key.replace("-", "_")
         if name not in known:
             raise ConfigError(f"{path}: unknown key {key!r}; known keys: {', '.join(sorted(known))}")
-        out[name] = _convert(name, value, str(path))
+        out[name] = _convert(name, value, str(path), base=path.parent)
     return out
 
 
 def _from_env(env: Mapping[str, str]) -> dict[str, Any]:
-    known = _field_types()
+    # Unknown ASYNCFC_* variables are ignored: the prefix is shared (ASYNCFC_API_KEY, tooling).
+    known = _field_kinds()
     out: dict[str, Any] = {}
     for var, value in env.items():
-        if not var.startswith(_ENV_PREFIX) or var == "ASYNCFC_API_KEY":
+        if not var.startswith(_ENV_PREFIX):
             continue
         name = var[len(_ENV_PREFIX):].lower()
         if name in known:
@@ -156,7 +205,10 @@ def load_settings(
         if path is not None and path.is_file():
             merged.update(_from_toml(path))
     merged.update(_from_env(env))
+    known = _field_kinds()
     for name, value in (flags or {}).items():
+        if name not in known:
+            raise ConfigError(f"unknown setting {name!r}")
         if value is not None:
             merged[name] = _convert(name, value, f"--{name.replace('_', '-')}")
     return Settings(**merged)
