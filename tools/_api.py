@@ -321,7 +321,10 @@ def _parse_docstring(doc: str) -> tuple[str, dict[str, str]]:
                 params[current] = match.group(2).strip()
             elif current and line.strip():
                 params[current] += " " + line.strip()
-    return "\n".join(summary).strip(), params
+    # Docstrings wrap at the code's line length; models read paragraphs, so unwrap them.
+    paragraphs = "\n".join(summary).strip().split("\n\n")
+    text = "\n\n".join(" ".join(line.strip() for line in p.splitlines()) for p in paragraphs)
+    return text, params
 
 
 def _json_type(annotation: Any) -> dict[str, Any]:
@@ -428,7 +431,7 @@ def validate_arguments(tool_name: str, schema: Mapping[str, Any], args: Any) -> 
         raise ArgumentError(f"{tool_name}: arguments must be a JSON object, got {_describe(args)}")
     properties: Mapping[str, Any] = schema.get("properties", {})
     unknown = sorted(set(args) - set(properties))
-    if unknown:
+    if unknown and schema.get("additionalProperties") is False:
         raise ArgumentError(
             f"{tool_name}: unknown argument(s) {', '.join(unknown)}; "
             f"it takes {', '.join(properties) or 'no arguments'}"
@@ -438,7 +441,7 @@ def validate_arguments(tool_name: str, schema: Mapping[str, Any], args: Any) -> 
         raise ArgumentError(f"{tool_name}: missing required argument(s) {', '.join(missing)}")
     # An explicit null for an optional argument means "use the default".
     return {
-        name: _check(tool_name, name, value, properties[name])
+        name: _check(tool_name, name, value, properties.get(name, {}))
         for name, value in args.items()
         if value is not None
     }

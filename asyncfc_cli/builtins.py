@@ -1,0 +1,78 @@
+"""The engine's own tools: ``await_future`` and ``cancel_future``.
+
+They are declared like any tool (schema from signature and docstring, pure effect) but run with an
+EngineHandle as context, since they act on other futures. ``await_future`` is the only call that
+blocks a turn: the session waits for its result before the next request.
+"""
+
+from __future__ import annotations
+
+import trio
+
+from asyncfc_tools import ToolError, ToolSpec, pure, tool
+
+from .futures import future_block, future_number, placeholder
+from .scheduler import EngineHandle
+
+__all__ = ["AWAIT_FUTURE", "CANCEL_FUTURE", "engine_tools"]
+
+AWAIT_FUTURE = "await_future"
+CANCEL_FUTURE = "cancel_future"
+
+
+def _known_earlier(handle: EngineHandle, ids: list[str]) -> list[str]:
+    own = future_number(handle.record.id) or 0
+    bad = [i for i in ids if handle.scheduler.get(i) is None or (future_number(i) or 0) >= own]
+    if bad:
+        raise ToolError(
+            f"unknown future id(s) {', '.join(bad)}: ids name earlier tool calls, f1..f{own - 1}"
+        )
+    return list(dict.fromkeys(ids))
+
+
+@tool(effect=pure(), context="engine")
+async def await_future(handle: EngineHandle, ids: list[str], timeout_s: float | None = None) -> str:
+    """Wait until the listed futures have finished and return their values.
+
+    Use it only when you need a value now to decide what to do next; otherwise keep working and the
+    value will be delivered to you before your next turn.
+
+    Args:
+        ids: future ids to wait for, e.g. ["f2", "f3"].
+        timeout_s: give up waiting after this many seconds; futures still running are reported as
+            such and keep running.
+    """
+    ids = _known_earlier(handle, [i.lstrip("$") for i in ids])
+    scheduler = handle.scheduler
+    with trio.move_on_after(timeout_s if timeout_s is not None else float("inf")):
+        await scheduler.wait_for(ids)
+    blocks: list[str] = []
+    delivered: list[str] = []
+    for fid in ids:
+        rec = scheduler.get(fid)
+        assert rec is not None
+        if rec.is_finished:
+            blocks.append(future_block(fid, rec.state.value, rec.text or ""))
+            delivered.append(fid)
+        else:
+            blocks.append(placeholder(fid, rec.state))
+    handle.record.awaited = tuple(delivered)
+    return "\n".join(blocks)
+
+
+@tool(effect=pure(), context="engine")
+async def cancel_future(handle: EngineHandle, ids: list[str]) -> str:
+    """Stop futures whose results you no longer need (a running command is killed).
+
+    Args:
+        ids: future ids to cancel, e.g. ["f4"].
+    """
+    ids = _known_earlier(handle, [i.lstrip("$") for i in ids])
+    outcome = handle.scheduler.cancel(ids, reason=f"cancelled by {handle.record.id} (cancel_future)")
+    return "\n".join(f"{fid}: {what}" for fid, what in outcome.items())
+
+
+def engine_tools() -> dict[str, ToolSpec]:
+    return {AWAIT_FUTURE: await_future, CANCEL_FUTURE: cancel_future}
+
+

@@ -1,0 +1,140 @@
+"""Futures: ids, states, placeholders, delivery blocks and ``$fN`` references.
+
+Everything here is pure (no event loop): the scheduler owns the live records, the session renders
+what the model sees with these functions, and tests check the exact wire shapes without trio.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+__all__ = [
+    "FINISHED",
+    "FutureSnapshot",
+    "State",
+    "delivery_text",
+    "find_refs",
+    "future_block",
+    "future_id",
+    "future_number",
+    "placeholder",
+    "substitute_refs",
+    "summarize",
+]
+
+
+class State(StrEnum):
+    """pending -> running -> done | failed | cancelled."""
+
+    PENDING = "pending"
+    """Created, waiting for its dependencies, conflicting calls, or approval."""
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+FINISHED = frozenset({State.DONE, State.FAILED, State.CANCELLED})
+
+_REF = re.compile(r"^\$(f[1-9][0-9]*)$")
+_ID = re.compile(r"^f([1-9][0-9]*)$")
+
+
+def future_id(number: int) -> str:
+    """The id of the ``number``-th call of a session (1-based): ``f1``, ``f2``, ..."""
+    return f"f{number}"
+
+
+def future_number(fid: str) -> int | None:
+    """Inverse of future_id; None if ``fid`` is not a future id."""
+    match = _ID.match(fid)
+    return int(match.group(1)) if match else None
+
+
+def find_refs(value: Any) -> list[str]:
+    """Future ids referenced by ``"$fN"`` strings anywhere in an argument structure, in order,
+    without repeats. Only whole string values count: ``"see $f1"`` is plain text."""
+    found: list[str] = []
+
+    def walk(v: Any) -> None:
+        if isinstance(v, str):
+            match = _REF.match(v)
+            if match and match.group(1) not in found:
+                found.append(match.group(1))
+        elif isinstance(v, Mapping):
+            for item in v.values():
+                walk(item)
+        elif isinstance(v, list):
+            for item in v:
+                walk(item)
+
+    walk(value)
+    return found
+
+
+def substitute_refs(value: Any, results: Mapping[str, str]) -> Any:
+    """Replace every whole-value ``"$fN"`` with ``results["fN"]`` (the value text the model would
+    be shown). Ids missing from ``results`` are left as they are."""
+    if isinstance(value, str):
+        match = _REF.match(value)
+        return results.get(match.group(1), value) if match else value
+    if isinstance(value, Mapping):
+        return {k: substitute_refs(v, results) for k, v in value.items()}
+    if isinstance(value, list):
+        return [substitute_refs(v, results) for v in value]
+    return value
+
+
+def placeholder(fid: str, state: State | str) -> str:
+    """The tool message content for a future that has not finished: exactly
+    ``{"future": "f3", "status": "running"}``."""
+    return json.dumps({"future": fid, "status": str(state)})
+
+
+def future_block(fid: str, state: State | str, text: str) -> str:
+    """One future's value as shown everywhere (delivery message, await result)."""
+    return f'<future id="{fid}" status="{state}">{text}</future>'
+
+
+def delivery_text(blocks: Iterable[str]) -> str:
+    """The user message that delivers finished futures before a request."""
+    return "\n".join(blocks)
+
+
+def summarize(text: str, width: int = 100) -> str:
+    """The first non-empty line, cut to ``width`` characters (for views)."""
+    line = next((ln.strip() for ln in text.splitlines() if ln.strip()), "")
+    return line if len(line) <= width else line[: width - 1] + "…"
+
+
+def truncate(text: str, limit: int) -> str:
+    """Cut ``text`` to about ``limit`` characters keeping head and tail, saying how much was cut."""
+    if len(text) <= limit:
+        return text
+    head = text[: limit * 2 // 3]
+    tail = text[-(limit // 3):]
+    cut = len(text) - len(head) - len(tail)
+    return f"{head}\n[... {cut} characters cut: output too long ...]\n{tail}"
+
+
+@dataclass(frozen=True, slots=True)
+class FutureSnapshot:
+    """A public, immutable view of a future at one moment."""
+
+    id: str
+    tool: str
+    state: State
+    deps: tuple[str, ...]
+    """Futures whose values this call takes through ``$fN``."""
+    waits_on: tuple[str, ...]
+    """Earlier futures it waits for to keep program order."""
+    text: str | None
+    """The value (or failure message) once finished."""
+    created_at: float
+    started_at: float | None
+    finished_at: float | None

@@ -1,0 +1,335 @@
+"""Runs tool calls as futures on a trio nursery.
+
+``submit`` is synchronous and never blocks: it gives the call its id, works out what it must wait
+for (its ``$fN`` data dependencies, and every earlier unfinished call whose effect conflicts with
+its own, which keeps the observable effects equal to running the calls one at a time in issue
+order), and starts a task for it. The task waits, substitutes dependency values, asks the gate
+(approval, checkpoint) if the call mutates, runs the tool under a timeout, and records the result.
+
+Every failure becomes a failed future whose text tells the model what went wrong: malformed JSON,
+an unknown tool, a bad reference, bad argument types, a tool that raises, a timeout. The scheduler
+knows nothing of models or sessions.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import trio
+
+from asyncfc_tools import Effect, ToolContext, ToolError, ToolSpec
+
+from .events import EventBus, FutureCreated, FutureFinished, FutureStarted
+from .futures import (
+    FINISHED,
+    FutureSnapshot,
+    State,
+    find_refs,
+    future_id,
+    future_number,
+    substitute_refs,
+    summarize,
+    truncate,
+)
+from .model.base import ToolCall
+
+__all__ = ["FutureRecord", "Gate", "GateRequest", "Scheduler"]
+
+
+@dataclass(frozen=True, slots=True)
+class GateRequest:
+    """What the gate (approval policy, checkpoint) is asked about before a mutating call runs."""
+
+    future_id: str
+    tool: str
+    args: Mapping[str, Any]
+    """Arguments after ``$fN`` substitution and validation."""
+    effect: Effect
+    ctx: ToolContext
+
+
+class Gate(Protocol):
+    async def admit(self, request: GateRequest) -> None:
+        """Return to let the call run; raise ToolError(message) to refuse it. May wait."""
+        ...
+
+
+@dataclass(slots=True, eq=False)
+class FutureRecord:
+    """The scheduler's live record of one future. Views get FutureSnapshot instead."""
+
+    id: str
+    call: ToolCall
+    turn: int
+    args: Any
+    """Parsed arguments (before substitution), or None if they were not valid JSON."""
+    spec: ToolSpec | None
+    effect: Effect
+    deps: tuple[str, ...] = ()
+    waits_on: tuple[str, ...] = ()
+    state: State = State.PENDING
+    text: str | None = None
+    created_at: float = 0.0
+    started_at: float | None = None
+    finished_at: float | None = None
+    finished: trio.Event = field(default_factory=trio.Event)
+    scope: trio.CancelScope | None = None
+    cancel_reason: str | None = None
+    awaited: tuple[str, ...] = ()
+    """For await_future calls: the futures whose values its result carries."""
+
+    @property
+    def tool(self) -> str:
+        return self.call.name
+
+    @property
+    def is_finished(self) -> bool:
+        return self.state in FINISHED
+
+    def snapshot(self) -> FutureSnapshot:
+        return FutureSnapshot(
+            self.id, self.tool, self.state, self.deps, self.waits_on, self.text,
+            self.created_at, self.started_at, self.finished_at,
+        )
+
+
+class Scheduler:
+    """Futures for one session. Create inside a nursery that outlives every call.
+
+    Args:
+        nursery: where call tasks run (``use_nursery`` swaps it between tasks of one session).
+        tools: the tools the model may call, by name (engine built-ins included).
+        bus: where future_* events go.
+        ctx: the context workspace tools run in.
+        serial: run one call at a time in issue order (the ``serial`` baseline).
+        call_timeout_s: hard limit on any single call.
+        gate: asked before every mutating call runs (approval, checkpoint).
+        first_number: the number of the first future (a resumed session goes on from its history).
+    """
+
+    def __init__(
+        self,
+        nursery: trio.Nursery,
+        tools: Mapping[str, ToolSpec],
+        bus: EventBus,
+        ctx: ToolContext,
+        *,
+        serial: bool = False,
+        call_timeout_s: float = 900.0,
+        gate: Gate | None = None,
+        first_number: int = 1,
+    ) -> None:
+        self._nursery = nursery
+        self._tools = tools
+        self._bus = bus
+        self._ctx = ctx
+        self._serial = serial
+        self._call_timeout_s = call_timeout_s
+        self._gate = gate
+        self._futures: dict[str, FutureRecord] = {}
+        self._unfinished: dict[str, FutureRecord] = {}
+        self._durations: dict[str, float] = {}
+        self._next_number = first_number
+
+    def use_nursery(self, nursery: trio.Nursery) -> None:
+        """Run future calls in ``nursery`` (each task of a chat session has its own)."""
+        self._nursery = nursery
+
+    # ---------------------------------------------------------------------------------- queries
+
+    def get(self, fid: str) -> FutureRecord | None:
+        return self._futures.get(fid)
+
+    @property
+    def futures(self) -> Mapping[str, FutureRecord]:
+        return self._futures
+
+    def unfinished(self) -> list[FutureRecord]:
+        return list(self._unfinished.values())
+
+    def expected_duration(self, tool: str) -> float | None:
+        """A smoothed estimate of how long a call of ``tool`` runs, from this session's history."""
+        return self._durations.get(tool)
+
+    # ---------------------------------------------------------------------------------- submit
+
+    def submit(self, call: ToolCall, turn: int = 0) -> FutureRecord:
+        """Create the future for ``call`` and start it (or fail it at once). Never blocks."""
+        fid = future_id(self._next_number)
+        self._next_number += 1
+        args, problem = self._parse(call)
+        spec = self._tools.get(call.name)
+        if spec is None and problem is None:
+            known = ", ".join(self._tools)
+            problem = f"unknown tool {call.name!r}; the available tools are: {known}"
+        deps: list[str] = []
+        if problem is None and spec is not None and spec.context != "engine":
+            # Engine built-ins take future ids as plain data, never as values to substitute.
+            deps = find_refs(args)
+            problem = self._check_refs(fid, deps)
+        effect = spec.effect_of(args, self._ctx.root) if spec and problem is None else Effect("pure")
+        rec = FutureRecord(
+            fid, call, turn, args, spec, effect, tuple(deps),
+            self._conflicts(effect), created_at=self._bus.now(),
+        )
+        self._futures[fid] = rec
+        self._unfinished[fid] = rec
+        self._bus.emit(
+            FutureCreated, id=fid, tool=call.name, args=args if args is not None else call.arguments,
+            deps=rec.deps, waits_on=rec.waits_on, effect=effect.kind, call_id=call.call_id, turn=turn,
+        )
+        if problem is not None:
+            self._finish(rec, State.FAILED, problem)
+        else:
+            self._nursery.start_soon(self._run, rec, name=f"future {fid} {call.name}")
+        return rec
+
+    def _parse(self, call: ToolCall) -> tuple[Any, str | None]:
+        text = call.arguments.strip() or "{}"
+        try:
+            args = json.loads(text)
+        except json.JSONDecodeError as exc:
+            return None, (
+                f"malformed arguments for {call.name}: {exc.msg} at position {exc.pos}; "
+                "arguments must be one JSON object"
+            )
+        if not isinstance(args, dict):
+            return None, f"arguments for {call.name} must be a JSON object, got {type(args).__name__}"
+        return args, None
+
+    def _check_refs(self, fid: str, deps: Iterable[str]) -> str | None:
+        own = future_number(fid) or 0
+        for dep in deps:
+            if dep not in self._futures or (future_number(dep) or 0) >= own:
+                return (
+                    f"bad reference ${dep}: no such earlier future "
+                    f"(this call is {fid}; references must name an earlier call, f1..f{own - 1})"
+                )
+        return None
+
+    def _conflicts(self, effect: Effect) -> tuple[str, ...]:
+        if self._serial:
+            return tuple(self._unfinished)
+        if effect.kind == "pure":
+            return ()
+        return tuple(
+            fid for fid, other in self._unfinished.items() if effect.conflicts_with(other.effect)
+        )
+
+    # ---------------------------------------------------------------------------------- running
+
+    async def _run(self, rec: FutureRecord) -> None:
+        try:
+            with trio.CancelScope() as scope:
+                rec.scope = scope
+                if rec.cancel_reason is not None:
+                    scope.cancel()
+                try:
+                    await self._run_call(rec)
+                except ToolError as exc:
+                    self._finish(rec, State.FAILED, str(exc))
+                except trio.TooSlowError:
+                    self._finish(rec, State.FAILED, f"{rec.tool} timed out after "
+                                 f"{self._call_timeout_s:g}s and was stopped")
+                except Exception as exc:  # noqa: BLE001 - a crashing tool is a failed future
+                    self._finish(rec, State.FAILED, f"{rec.tool} raised {type(exc).__name__}: {exc}")
+        finally:
+            # Reached on our own cancel (the scope swallows it) and on an outer one (it propagates).
+            if not rec.is_finished:
+                self._finish(rec, State.CANCELLED, rec.cancel_reason or "cancelled")
+
+    async def _run_call(self, rec: FutureRecord) -> None:
+        assert rec.spec is not None
+        for other in rec.waits_on:
+            await self._futures[other].finished.wait()
+        values: dict[str, str] = {}
+        for dep in rec.deps:
+            dep_rec = self._futures[dep]
+            await dep_rec.finished.wait()
+            if dep_rec.state is not State.DONE:
+                raise ToolError(
+                    f"dependency {dep} {dep_rec.state.value}, so this call did not run: "
+                    f"{summarize(dep_rec.text or '')}"
+                )
+            values[dep] = dep_rec.text or ""
+        args = rec.spec.validate(substitute_refs(rec.args, values))
+        effect = rec.spec.effect_of(args, self._ctx.root)
+        if effect.mutates and self._gate is not None:
+            await self._gate.admit(GateRequest(rec.id, rec.tool, args, effect, self._ctx))
+        rec.state = State.RUNNING
+        rec.started_at = self._bus.now()
+        self._bus.emit(FutureStarted, id=rec.id)
+        with trio.fail_after(self._call_timeout_s):
+            text = await self._invoke(rec, args)
+        self._finish(rec, State.DONE, truncate(str(text), self._ctx.max_output_chars))
+
+    async def _invoke(self, rec: FutureRecord, args: Mapping[str, Any]) -> Any:
+        spec = rec.spec
+        assert spec is not None
+        ctx: Any = EngineHandle(self, rec) if spec.context == "engine" else self._ctx
+        if spec.is_async:
+            return await spec.fn(ctx, **args)
+        return await trio.to_thread.run_sync(
+            functools.partial(spec.fn, ctx, **args), abandon_on_cancel=True
+        )
+
+    def _finish(self, rec: FutureRecord, state: State, text: str) -> None:
+        rec.state = state
+        rec.text = text
+        rec.finished_at = self._bus.now()
+        self._unfinished.pop(rec.id, None)
+        duration = rec.finished_at - rec.started_at if rec.started_at is not None else 0.0
+        if state is State.DONE:
+            previous = self._durations.get(rec.tool)
+            self._durations[rec.tool] = duration if previous is None else 0.5 * (previous + duration)
+        self._bus.emit(
+            FutureFinished, id=rec.id, status=state.value, duration=duration,
+            summary=summarize(text), output=text,
+        )
+        rec.finished.set()
+
+    # ---------------------------------------------------------------------------------- control
+
+    def cancel(self, ids: Iterable[str], reason: str = "cancelled") -> dict[str, str]:
+        """Cancel the listed futures. Returns, per id, what happened (for the model and views)."""
+        outcome: dict[str, str] = {}
+        for fid in ids:
+            rec = self._futures.get(fid)
+            if rec is None:
+                outcome[fid] = "unknown future"
+            elif rec.is_finished:
+                outcome[fid] = f"already {rec.state.value}"
+            else:
+                rec.cancel_reason = reason
+                if rec.scope is not None:
+                    rec.scope.cancel()
+                outcome[fid] = "cancelled"
+        return outcome
+
+    def cancel_all(self, reason: str = "cancelled") -> None:
+        self.cancel(list(self._unfinished), reason)
+
+    async def wait_for(self, ids: Iterable[str]) -> None:
+        """Wait until every listed (known) future has finished."""
+        for fid in ids:
+            rec = self._futures.get(fid)
+            if rec is not None:
+                await rec.finished.wait()
+
+    async def wait_all(self) -> None:
+        """Wait until no future is unfinished (including ones submitted while waiting)."""
+        while self._unfinished:
+            await next(iter(self._unfinished.values())).finished.wait()
+
+
+@dataclass(frozen=True, slots=True)
+class EngineHandle:
+    """What the engine built-ins (await_future, cancel_future) get as their context."""
+
+    scheduler: Scheduler
+    record: FutureRecord
+    """The built-in's own future."""

@@ -1,0 +1,378 @@
+"""The agent loop: requests, streaming dispatch, placeholders, delivery, await, and the finish rule.
+
+One ``run(task)`` goes like this (DESIGN.md, "The futures protocol"):
+
+1. Deliver: futures that finished since they were handed out as placeholders go into one user
+   message of ``<future>`` blocks, after the last tool messages.
+2. Request: stream the model's response; each tool call is submitted to the scheduler the moment its
+   arguments are complete, so tools run while the model is still decoding.
+3. Close the turn: each call gets its tool message, the value if its future has finished, else the
+   placeholder. ``await_future`` calls are waited for (the only blocking call). In ``sync`` and
+   ``serial`` modes the turn waits for every call instead.
+4. A response with no tool calls ends the task only when nothing is pending or undelivered;
+   otherwise the session waits, delivers and lets the model go on.
+
+Everything is reported on the event bus; views command the session only through ``cancel_turn`` and
+``cancel_future``.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Mapping, Sequence
+from contextlib import aclosing
+from dataclasses import dataclass
+
+import trio
+
+from asyncfc_tools import ToolContext, ToolSpec
+
+from .builtins import AWAIT_FUTURE, engine_tools
+from .config import Settings
+from .errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_UNFINISHED, AsyncfcError, ModelError
+from .events import (
+    EventBus,
+    FirstToken,
+    FutureDelivered,
+    FuturePlaceholder,
+    MessageAppended,
+    RequestFinished,
+    RequestRetry,
+    RequestStarted,
+    SessionFinished,
+    SessionStarted,
+    TextDelta,
+    ToolCallParsed,
+)
+from .events import UserMessage as UserMessageEvent
+from .futures import State, delivery_text, future_block, placeholder
+from .model.base import (
+    AssistantMessage,
+    Message,
+    ModelClient,
+    ResponseEnd,
+    Retrying,
+    SystemMessage,
+    TextChunk,
+    ToolCall,
+    ToolCallReady,
+    ToolMessage,
+    Usage,
+    UserMessage,
+)
+from .model.wire import message_to_wire
+from .scheduler import FutureRecord, Gate, Scheduler
+from .workspace import Workspace
+
+__all__ = ["Outcome", "Session"]
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """How a task ended."""
+
+    outcome: str
+    """finished, turn_limit, cost_limit, model_error, config_error or interrupted."""
+    exit_code: int
+    message: str
+
+
+@dataclass(slots=True)
+class _Response:
+    text: str
+    records: list[FutureRecord]
+    usage: Usage
+
+
+class Session:
+    """A conversation with a model that runs tools as futures. See the module docstring."""
+
+    def __init__(
+        self,
+        *,
+        model: ModelClient,
+        tools: Mapping[str, ToolSpec],
+        bus: EventBus,
+        settings: Settings,
+        workspace: Workspace,
+        system_prompt: str = "",
+        gate: Gate | None = None,
+        history: Sequence[Message] = (),
+        session_id: str | None = None,
+        ctx: ToolContext | None = None,
+    ) -> None:
+        self.model = model
+        self.bus = bus
+        self.settings = settings
+        self.workspace = workspace
+        self.session_id = session_id or secrets.token_hex(6)
+        self.history: list[Message] = list(history)
+        self._gate = gate
+        self._ctx = ctx or workspace.tool_context(settings)
+        self._tools = dict(tools)
+        if settings.mode == "async":
+            self._tools.update(engine_tools())
+        self._schemas = [spec.schema() for spec in self._tools.values()]
+        self._system_prompt = system_prompt
+        self._started = False
+        self._turn = 0
+        self._usage = Usage()
+        self._scheduler: Scheduler | None = None
+        self._run_scope: trio.CancelScope | None = None
+        self._interrupted = False
+        self._placeholders: set[str] = set()
+        self._delivered: set[str] = set()
+        self._ttft: float | None = None
+        self._call_ids = {
+            c.call_id for m in self.history if isinstance(m, AssistantMessage) for c in m.tool_calls
+        }
+
+    # ------------------------------------------------------------------------------- commands
+
+    def cancel_turn(self) -> None:
+        """Stop the running task: its futures are cancelled (children killed); history stays valid."""
+        self._interrupted = True
+        if self._run_scope is not None:
+            self._run_scope.cancel()
+
+    def cancel_future(self, future_id: str) -> None:
+        """Cancel one future on the user's behalf (its failure reaches the model as a value)."""
+        if self._scheduler is not None:
+            self._scheduler.cancel([future_id], reason="cancelled by the user")
+
+    @property
+    def usage(self) -> Usage:
+        return self._usage
+
+    # ------------------------------------------------------------------------------- running
+
+    async def serve(self, inbox: trio.MemoryReceiveChannel[str]) -> None:
+        """Chat: run each message received as a task, in order, until the channel closes."""
+        self._announce()
+        async for text in inbox:
+            await self.run(text)
+
+    async def run(self, task: str) -> Outcome:
+        """Run one task to its end and report how it ended (also as ``session_finished``)."""
+        self._announce()
+        self._interrupted = False
+        self.bus.emit(UserMessageEvent, text=task)
+        self._append(UserMessage(task))
+        turns_before, usage_before = self._turn, self._usage
+        outcome = Outcome("interrupted", EXIT_INTERRUPTED, "interrupted: the task was cancelled")
+        with trio.CancelScope() as scope:
+            self._run_scope = scope
+            try:
+                async with trio.open_nursery() as nursery:
+                    self._scheduler_for(nursery)
+                    outcome = await self._loop(turns_before, usage_before)
+                    # A limit can stop the loop with futures still running: they end with the task.
+                    nursery.cancel_scope.cancel()
+            except* AsyncfcError as group:
+                error = group.exceptions[0]
+                kind = "model_error" if isinstance(error, ModelError) else "config_error"
+                outcome = Outcome(kind, error.exit_code, str(error))
+        self._run_scope = None
+        self.bus.emit(
+            SessionFinished, outcome=outcome.outcome, exit_code=outcome.exit_code,
+            message=outcome.message, turns=self._turn, usage=self._usage.as_dict(),
+            cost=self._usage.cost,
+        )
+        return outcome
+
+    def _announce(self) -> None:
+        if self._started:
+            return
+        self._started = True
+        self.bus.start_clock()
+        self.bus.emit(
+            SessionStarted, session_id=self.session_id, model=self.model.name,
+            mode=self.settings.mode, approval=self.settings.approval or "auto",
+            root=str(self.workspace.root), scripted=self.model.scripted,
+        )
+        if self._system_prompt and not self.history:
+            self._append(SystemMessage(self._system_prompt))
+
+    def _scheduler_for(self, nursery: trio.Nursery) -> None:
+        """One scheduler per session (ids keep counting across tasks), one nursery per task."""
+        if self._scheduler is None:
+            self._scheduler = Scheduler(
+                nursery, self._tools, self.bus, self._ctx, serial=self.settings.mode == "serial",
+                call_timeout_s=self.settings.call_timeout_s, gate=self._gate,
+                first_number=len(self._call_ids) + 1,
+            )
+        else:
+            self._scheduler.use_nursery(nursery)
+
+    async def _loop(self, turns_before: int, usage_before: Usage) -> Outcome:
+        while True:
+            limit = self._limit_hit(turns_before, usage_before)
+            if limit is not None:
+                return limit
+            self._deliver_finished()
+            response = await self._request()
+            if response.records:
+                await self._close_turn(response)
+                continue
+            self._append(AssistantMessage(response.text))
+            outstanding = self._outstanding()
+            if not outstanding:
+                return Outcome("finished", EXIT_OK, response.text.strip() or "finished")
+            # Never finish with work in flight: wait, deliver, and let the model go on.
+            await self._sched.wait_for(outstanding)
+
+    def _limit_hit(self, turns_before: int, usage_before: Usage) -> Outcome | None:
+        settings = self.settings
+        if self._turn - turns_before >= settings.max_turns:
+            return Outcome(
+                "turn_limit", EXIT_UNFINISHED,
+                f"stopped: the turn limit was reached ({settings.max_turns} model requests); "
+                "raise it with --max-turns N (or max_turns in .asyncfc.toml)",
+            )
+        spent = (self._usage.cost or 0.0) - (usage_before.cost or 0.0)
+        if settings.max_cost is not None and spent >= settings.max_cost:
+            return Outcome(
+                "cost_limit", EXIT_UNFINISHED,
+                f"stopped: the cost limit was reached (${spent:.4f} of ${settings.max_cost:g}); "
+                "raise it with --max-cost USD (or max_cost in .asyncfc.toml)",
+            )
+        return None
+
+    @property
+    def _sched(self) -> Scheduler:
+        assert self._scheduler is not None, "no task is running"
+        return self._scheduler
+
+    # ------------------------------------------------------------------------------- one request
+
+    async def _request(self) -> _Response:
+        self._turn += 1
+        turn = self._turn
+        started = self.bus.now()
+        self.bus.emit(RequestStarted, turn=turn, messages=len(self.history))
+        text: list[str] = []
+        records: list[FutureRecord] = []
+        end = ResponseEnd()
+        first_token = False
+        async with aclosing(self.model.stream(self.history, self._schemas)) as stream:
+            async for item in stream:
+                if isinstance(item, (TextChunk, ToolCallReady)) and not first_token:
+                    first_token = True
+                    ttft = self.bus.now() - started
+                    self._ttft = ttft if self._ttft is None else 0.5 * (self._ttft + ttft)
+                    self.bus.emit(FirstToken, turn=turn, ttft=ttft)
+                if isinstance(item, TextChunk):
+                    text.append(item.text)
+                    self.bus.emit(TextDelta, turn=turn, text=item.text)
+                elif isinstance(item, ToolCallReady):
+                    records.append(self._dispatch(item.call, len(records), turn))
+                elif isinstance(item, Retrying):
+                    self.bus.emit(RequestRetry, turn=turn, attempt=item.attempt, delay=item.delay,
+                                  reason=item.reason)
+                elif isinstance(item, ResponseEnd):
+                    end = item
+        self._usage = self._usage + end.usage
+        self.bus.emit(
+            RequestFinished, turn=turn, usage=end.usage.as_dict(), cost=end.usage.cost,
+            finish_reason=end.finish_reason, tool_calls=len(records),
+        )
+        return _Response("".join(text), records, end.usage)
+
+    def _dispatch(self, call: ToolCall, index: int, turn: int) -> FutureRecord:
+        call_id = call.call_id
+        if not call_id or call_id in self._call_ids:
+            # Some local servers send no ids, or repeat them; the provider needs them unique.
+            call_id = f"call_{turn}_{index}_{len(self._call_ids)}"
+        self._call_ids.add(call_id)
+        call = ToolCall(call_id, call.name, call.arguments, index)
+        self.bus.emit(ToolCallParsed, turn=turn, call_id=call.call_id, tool=call.name, index=index,
+                      arguments=call.arguments)
+        return self._sched.submit(call, turn)
+
+    async def _close_turn(self, response: _Response) -> None:
+        """Wait as the mode requires, then append the assistant message and its tool messages."""
+        records = response.records
+        if self.settings.mode in ("sync", "serial"):
+            await self._sched.wait_for([r.id for r in records])
+        else:
+            await self._sched.wait_for([r.id for r in records if r.tool == AWAIT_FUTURE])
+            if self.settings.early_wait:
+                await self._wait_if_about_to_finish(records)
+        next_turn = self._turn + 1
+        messages: list[Message] = [AssistantMessage(response.text, tuple(r.call for r in records))]
+        for rec in records:
+            if rec.is_finished:
+                content = rec.text or ""
+                self._mark_delivered(rec.id, "tool", next_turn)
+                for fid in rec.awaited:
+                    self._mark_delivered(fid, "await", next_turn)
+            else:
+                content = placeholder(rec.id, rec.state)
+                self._placeholders.add(rec.id)
+                self.bus.emit(FuturePlaceholder, id=rec.id, status=rec.state.value, turn=next_turn)
+            messages.append(ToolMessage(rec.call.call_id, rec.tool, content))
+        for message in messages:
+            self._append(message)
+
+    async def _wait_if_about_to_finish(self, records: Sequence[FutureRecord]) -> None:
+        """Hold the next request briefly when every running call of this response is predicted
+        (from its tool's duration history) to finish before the next first token would arrive:
+        the model then gets values instead of placeholders it would have to await, which costs a
+        whole extra round trip. The wait is capped by the expected time to first token."""
+        if self._ttft is None:
+            return
+        now = self.bus.now()
+        finish_by = now
+        for rec in records:
+            if rec.is_finished:
+                continue
+            expected = self._sched.expected_duration(rec.tool)
+            if expected is None or rec.started_at is None:
+                return
+            finish_by = max(finish_by, rec.started_at + expected)
+        if finish_by - now >= self._ttft:
+            return
+        with trio.move_on_at(trio.current_time() + self._ttft):
+            await self._sched.wait_for([r.id for r in records])
+
+    # ------------------------------------------------------------------------------- delivery
+
+    def _outstanding(self) -> list[str]:
+        """Futures that are unfinished, or finished behind a placeholder and not yet delivered."""
+        return [
+            fid for fid, rec in self._sched.futures.items()
+            if not rec.is_finished or (fid in self._placeholders and fid not in self._delivered
+                                       and not _cancelled_by_model(rec))
+        ]
+
+    def _deliver_finished(self) -> None:
+        if self._scheduler is None:
+            return
+        blocks: list[str] = []
+        next_turn = self._turn + 1
+        for fid in sorted(self._placeholders - self._delivered, key=lambda f: int(f[1:])):
+            rec = self._sched.get(fid)
+            if rec is None or not rec.is_finished:
+                continue
+            if _cancelled_by_model(rec):
+                self._delivered.add(fid)
+                continue
+            blocks.append(future_block(fid, rec.state.value, rec.text or ""))
+            self._mark_delivered(fid, "delivery", next_turn)
+        if blocks:
+            self._append(UserMessage(delivery_text(blocks), delivery=True))
+
+    def _mark_delivered(self, fid: str, via: str, turn: int) -> None:
+        if fid in self._delivered:
+            return
+        self._delivered.add(fid)
+        self.bus.emit(FutureDelivered, id=fid, via=via, turn=turn)
+
+    def _append(self, message: Message) -> None:
+        self.history.append(message)
+        self.bus.emit(MessageAppended, message=message_to_wire(message))
+
+
+def _cancelled_by_model(rec: FutureRecord) -> bool:
+    """A future the model cancelled itself: cancel_future's own result already told it so."""
+    return rec.state is State.CANCELLED and (rec.cancel_reason or "").endswith("(cancel_future)")

@@ -1,0 +1,63 @@
+"""Simulated tools: same names, schemas and effects as the real ones, but each call sleeps for the
+duration its scenario step gives and returns the step's result. With trio's MockClock they make
+engine tests and the virtual-clock benchmark exact and instant."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import trio
+
+from asyncfc_tools import EffectSpec, ToolError, ToolSpec, pure
+
+from .builtins import engine_tools
+from .model.scripted import Scenario
+from .scheduler import EngineHandle
+
+__all__ = ["simulated_tools"]
+
+_OPEN_SCHEMA: Mapping[str, Any] = {"type": "object", "properties": {}, "additionalProperties": True}
+
+
+def _simulator(scenario: Scenario, name: str):
+    async def simulate(handle: EngineHandle, **_args: Any) -> str:
+        step = scenario.step_for_call_id(handle.record.call.call_id)
+        if step is None or step.kind != "call":
+            raise ToolError(f"simulated {name}: this call is not part of scenario {scenario.name!r}")
+        await trio.sleep(step.duration)
+        if step.fails:
+            raise ToolError(step.result)
+        return step.result
+
+    return simulate
+
+
+def simulated_tools(
+    scenario: Scenario,
+    real: Mapping[str, ToolSpec] | None = None,
+    effects: Mapping[str, EffectSpec] | None = None,
+) -> dict[str, ToolSpec]:
+    """A simulated tool for every tool the scenario calls (engine built-ins excluded).
+
+    Args:
+        scenario: where durations and results come from (matched by the scripted call ids).
+        real: real specs to copy description, schema and effect from, when the name matches.
+        effects: effect overrides by tool name (default: the real tool's, else pure).
+    """
+    builtins = set(engine_tools())
+    names = dict.fromkeys(s.tool for s in scenario.steps if s.kind == "call" and s.tool not in builtins)
+    specs: dict[str, ToolSpec] = {}
+    for name in names:
+        base = (real or {}).get(name)
+        effect = (effects or {}).get(name) or (base.effect if base else pure())
+        specs[name] = ToolSpec(
+            name=name,
+            description=base.description if base else f"(simulated) {name}",
+            parameters=base.parameters if base else _OPEN_SCHEMA,
+            fn=_simulator(scenario, name),
+            effect=effect,
+            is_async=True,
+            context="engine",
+        )
+    return specs
