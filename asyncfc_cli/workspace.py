@@ -6,18 +6,14 @@ Checkpoints (git snapshots on a private ref, and undo) live in ``checkpoint.py``
 from __future__ import annotations
 
 import os
-import re
-from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from asyncfc_tools import ToolContext, resolve_in_root
+from asyncfc_tools import ToolContext, child_environment, resolve_in_root
 
 from .config import Settings
 
 __all__ = ["Workspace", "child_environment", "find_root"]
-
-_KEY_VARIABLE = re.compile(r"(API_KEY|_API_TOKEN|_SECRET_KEY|ACCESS_KEY|_TOKEN|_SECRET)$")
 
 
 def find_root(start: Path) -> Path:
@@ -27,12 +23,6 @@ def find_root(start: Path) -> Path:
         if (folder / ".git").exists():
             return folder
     return start
-
-
-def child_environment(env: Mapping[str, str] | None = None) -> dict[str, str]:
-    """The environment for commands the agent runs: the user's, minus provider keys and tokens."""
-    env = os.environ if env is None else env
-    return {k: v for k, v in env.items() if not _KEY_VARIABLE.search(k.upper())}
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,6 +21,7 @@ from ._api import (
     tool,
     writes,
 )
+from ._env import child_environment
 
 __all__ = [
     "ArgumentError",
@@ -31,6 +32,7 @@ __all__ = [
     "ToolError",
     "ToolSpec",
     "builtin_tools",
+    "child_environment",
     "exclusive",
     "pure",
     "reads",

@@ -1,0 +1,86 @@
+"""File I/O shared by the file tools: binary detection, lossless text reads, atomic writes."""
+
+from __future__ import annotations
+
+import os
+import stat
+import tempfile
+from pathlib import Path
+
+from ._api import ToolError
+
+__all__ = ["SNIFF_BYTES", "atomic_write", "is_binary", "looks_binary", "read_text", "require_file"]
+
+SNIFF_BYTES = 8192
+"""How much of a file is looked at to decide whether it is binary (as git does)."""
+
+
+def looks_binary(head: bytes) -> bool:
+    """True if these leading bytes look like a binary file: a NUL byte, as git and ripgrep decide."""
+    return b"\0" in head
+
+
+def is_binary(path: Path) -> bool:
+    with path.open("rb") as handle:
+        return looks_binary(handle.read(SNIFF_BYTES))
+
+
+def require_file(path: Path, shown: str) -> os.stat_result:
+    """Stat ``path``, refusing missing paths and folders with messages the model can act on."""
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        raise ToolError(f"{shown}: no such file (use list_files to see what exists)") from None
+    except OSError as exc:
+        raise ToolError(f"{shown}: cannot be read: {exc.strerror}") from None
+    if stat.S_ISDIR(info.st_mode):
+        raise ToolError(f"{shown} is a folder, not a file (use list_files to see inside it)")
+    return info
+
+
+def read_text(path: Path, shown: str) -> str:
+    """The whole text of a file, for editing: bytes that are not UTF-8 survive a round trip.
+
+    Undecodable bytes become lone surrogates (``surrogateescape``) and are written back unchanged
+    by ``atomic_write``, so editing one line never corrupts the rest of a Latin-1 file.
+
+    Raises:
+        ToolError: missing, a folder, or binary.
+    """
+    require_file(path, shown)
+    data = path.read_bytes()
+    if looks_binary(data[:SNIFF_BYTES]):
+        raise ToolError(f"{shown} is a binary file ({len(data):,} bytes); only text files can be edited")
+    return data.decode("utf-8", errors="surrogateescape")
+
+
+def _default_mode() -> int:
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
+def atomic_write(path: Path, text: str) -> bool:
+    """Write ``text`` to ``path`` through a temporary file and a rename; returns True if created.
+
+    Readers never see a half-written file; an existing file keeps its permission bits; missing
+    parent folders are created.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        mode = stat.S_IMODE(path.stat().st_mode)
+        created = False
+    except FileNotFoundError:
+        mode, created = _default_mode(), True
+    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".asyncfc-tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(text.encode("utf-8", errors="surrogateescape"))
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(temp, mode)
+        os.replace(temp, path)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise
+    return created

@@ -1,0 +1,171 @@
+"""Run a command as its own process group on trio, with bounded capture and a clean kill.
+
+A command runs in a new session (``start_new_session``), so it and every child it starts share one
+process group; cancellation, a timeout, or the command exiting while children still run all end
+with the whole group signalled: SIGTERM, a grace period, then SIGKILL. Output is read incrementally
+into head/tail buffers, so memory stays bounded however much the command prints.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import trio
+
+from ._env import child_environment
+from ._text import HeadTail
+
+__all__ = ["CommandResult", "run_command", "KILL_GRACE_S"]
+
+KILL_GRACE_S = 2.0
+"""Seconds a process group gets between SIGTERM and SIGKILL."""
+_CHUNK = 64 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class CommandResult:
+    """What a finished (or stopped) command produced."""
+
+    exit_code: int | None
+    """The command's exit status (negative: killed by that signal); None if it never exited."""
+    stdout: str
+    """Captured standard output, head and tail kept within the cap, with a note of what was cut."""
+    stderr: str
+    """Captured standard error, capped the same way."""
+    duration: float
+    """Seconds from start to end."""
+    timed_out: bool = False
+    """True if the timeout ended it."""
+    stopped_children: bool = False
+    """True if processes the command left running in its group had to be killed."""
+
+
+def _signal_group(pgid: int, sig: int) -> bool:
+    """Send ``sig`` to the group; False if no process of the group is left."""
+    try:
+        os.killpg(pgid, sig)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        # A zombie leader can make killpg report EPERM on some systems: treat the group as gone.
+        return False
+    return True
+
+
+def _group_alive(pgid: int) -> bool:
+    """Whether a live (not zombie) process of the group remains.
+
+    killpg(pgid, 0) alone is not enough: killed children whose parent died stay zombies until
+    init reaps them, and they still count as group members.
+    """
+    if not _signal_group(pgid, 0):
+        return False
+    try:
+        entries = os.listdir("/proc")
+    except OSError:
+        return True
+    for name in entries:
+        if not name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{name}/stat", "rb") as handle:
+                data = handle.read()
+        except OSError:
+            continue
+        fields = data[data.rfind(b")") + 2 :].split()
+        if len(fields) > 2 and int(fields[2]) == pgid and fields[0] not in (b"Z", b"X"):
+            return True
+    return False
+
+
+async def _wait_group_gone(pgid: int) -> None:
+    while _group_alive(pgid):
+        await trio.sleep(0.02)
+
+
+async def _kill_group(pgid: int, process: trio.Process, grace: float) -> bool:
+    """SIGTERM the group, wait ``grace`` seconds, then SIGKILL it. True if anything was signalled.
+
+    Shielded: it must finish even while the caller is being cancelled.
+    """
+    with trio.CancelScope(shield=True):
+        if not _group_alive(pgid) or not _signal_group(pgid, signal.SIGTERM):
+            return False
+        with trio.move_on_after(grace):
+            await process.wait()
+            await _wait_group_gone(pgid)
+        if _signal_group(pgid, signal.SIGKILL):
+            with trio.move_on_after(grace):
+                await process.wait()
+                await _wait_group_gone(pgid)
+        return True
+
+
+async def _drain(stream: trio.abc.ReceiveStream | None, sink: HeadTail) -> None:
+    if stream is None:
+        return
+    async with stream:
+        while chunk := await stream.receive_some(_CHUNK):
+            sink.feed(chunk)
+
+
+async def run_command(
+    command: str | Sequence[str],
+    *,
+    cwd: Path,
+    timeout_s: float,
+    max_bytes: int,
+    env: Mapping[str, str] | None = None,
+    grace_s: float = KILL_GRACE_S,
+) -> CommandResult:
+    """Run ``command`` (a shell string, or an argv list run without a shell) in ``cwd``.
+
+    Args:
+        timeout_s: after this many seconds the whole process group is killed.
+        max_bytes: bytes kept of each of stdout and stderr (head and tail).
+        env: the child's environment; None means os.environ minus provider keys.
+        grace_s: seconds between SIGTERM and SIGKILL.
+
+    Cancelling the caller kills the process group before the cancellation propagates.
+
+    Raises:
+        OSError: the command could not be started (e.g. the program does not exist).
+    """
+    out, err = HeadTail(max_bytes), HeadTail(max_bytes)
+    start = trio.current_time()
+    process = await trio.lowlevel.open_process(
+        command if isinstance(command, str) else list(command),
+        shell=isinstance(command, str),
+        cwd=os.fspath(cwd),
+        env=dict(env) if env is not None else child_environment(),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
+    pgid = process.pid
+    timed_out = stopped = False
+    try:
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(_drain, process.stdout, out)
+            nursery.start_soon(_drain, process.stderr, err)
+            with trio.move_on_after(timeout_s) as scope:
+                await process.wait()
+            timed_out = scope.cancelled_caught
+            # Children left running would hold the pipes open (and outlive us): end the group.
+            stopped = await _kill_group(pgid, process, grace_s)
+    finally:
+        await _kill_group(pgid, process, grace_s)
+    return CommandResult(
+        exit_code=process.returncode,
+        stdout=out.text(),
+        stderr=err.text(),
+        duration=trio.current_time() - start,
+        timed_out=timed_out,
+        stopped_children=stopped and not timed_out,
+    )

@@ -1,0 +1,172 @@
+"""The file tools: read_file, write_file, edit_file (and the previews the approval gate shows)."""
+
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+
+from ._api import ToolContext, ToolError, reads, tool, writes
+from ._edit import apply_edit
+from ._fs import SNIFF_BYTES, atomic_write, looks_binary, read_text, require_file
+from ._text import cap_line, cap_text, plural, unified_diff
+
+__all__ = ["read_file", "write_file", "edit_file", "preview_change"]
+
+DEFAULT_LIMIT = 2_000
+"""Lines read_file shows when no limit is given."""
+WHOLE_READ_CAP = 256 * 1024
+"""Files larger than this are shown in part, with a note on how to read a range."""
+COUNT_LINES_CAP = 64 * 1024 * 1024
+"""Up to this size read_file counts the file's lines so its notes can say 'of N'."""
+
+
+def _count_lines(path: Path, size: int) -> int | None:
+    if size > COUNT_LINES_CAP:
+        return None
+    count, last = 0, b"\n"
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            count, last = count + block.count(b"\n"), block[-1:]
+    return count + (0 if last == b"\n" else 1)
+
+
+def _size(n: int) -> str:
+    for unit in ("bytes", "KB", "MB", "GB"):
+        if n < 1024 or unit == "GB":
+            return f"{n:,} {unit}" if unit == "bytes" else f"{n:.1f} {unit}"
+        n /= 1024  # type: ignore[assignment]
+    raise AssertionError("unreachable")
+
+
+def _numbered_lines(path: Path, offset: int, limit: int, budget: int) -> tuple[list[str], int]:
+    """Lines offset..offset+limit-1 as ``  N\\ttext``, stopping early at ``budget`` characters.
+
+    Returns the lines and the number of the last line shown (offset-1 if none).
+    """
+    shown: list[str] = []
+    used, last = 0, offset - 1
+    with path.open("r", encoding="utf-8", errors="replace", newline="") as handle:
+        for number, line in enumerate(itertools.islice(handle, offset - 1, offset - 1 + limit), offset):
+            entry = f"{number:>6}\t{cap_line(line.rstrip(chr(10)).rstrip(chr(13)))}"
+            if shown and used + len(entry) + 1 > budget:
+                break
+            shown.append(entry)
+            used, last = used + len(entry) + 1, number
+    return shown, last
+
+
+@tool(effect=reads("path"))
+def read_file(ctx: ToolContext, path: str, offset: int = 1, limit: int | None = None) -> str:
+    """Read a text file, with line numbers (like `cat -n`).
+
+    Shows up to 2000 lines by default. Large files are shown in part with a note saying how to
+    read further; binary files are refused. Undecodable bytes are shown as U+FFFD.
+
+    Args:
+        path: the file, relative to the workspace root.
+        offset: the first line to show (1-based). Use it to continue a partial read.
+        limit: how many lines to show at most (default 2000).
+    """
+    real = ctx.resolve(path)
+    shown_path = ctx.relative(real)
+    info = require_file(real, shown_path)
+    if offset < 1:
+        raise ToolError(f"offset must be 1 or more (lines are numbered from 1), got {offset}")
+    if limit is not None and limit < 1:
+        raise ToolError(f"limit must be 1 or more, got {limit}")
+    with real.open("rb") as handle:
+        if looks_binary(handle.read(SNIFF_BYTES)):
+            raise ToolError(
+                f"{shown_path} is a binary file ({_size(info.st_size)}); read_file shows text only "
+                "(use shell with a tool like `file`, `xxd | head` or `unzip -l` to inspect it)"
+            )
+    if info.st_size == 0:
+        return f"({shown_path} is empty)"
+    total = _count_lines(real, info.st_size)
+    budget = ctx.max_output_chars - 300
+    lines, last = _numbered_lines(real, offset, limit or DEFAULT_LIMIT, budget)
+    if not lines:
+        raise ToolError(f"offset {offset} is past the end of {shown_path} ({plural(total or 0, 'line')})")
+    notes: list[str] = []
+    if info.st_size > WHOLE_READ_CAP and limit is None:
+        notes.append(f"{shown_path} is large ({_size(info.st_size)}, over the {_size(WHOLE_READ_CAP)} "
+                     "cap for a whole read); showing part of it. Use grep to find what you need.")
+    more = total is None or last < total
+    if more:
+        of = f" of {total:,}" if total is not None else ""
+        notes.append(f"showing lines {offset}-{last}{of}; continue with offset={last + 1} "
+                     "(and limit to choose how many)")
+    body = "\n".join(lines)
+    return body + ("\n\n[" + " ".join(notes) + "]" if notes else "")
+
+
+@tool(effect=writes("path"))
+def write_file(ctx: ToolContext, path: str, content: str) -> str:
+    """Create or overwrite a text file with exactly `content`.
+
+    Missing parent folders are created; an existing file keeps its permissions. The write is atomic
+    (a temporary file renamed into place). To change part of a file, prefer edit_file.
+
+    Args:
+        path: the file, relative to the workspace root.
+        content: the complete new content of the file.
+    """
+    real = ctx.resolve(path)
+    shown_path = ctx.relative(real)
+    if real.is_dir():
+        raise ToolError(f"{shown_path} is a folder; give a file path")
+    before = read_text(real, shown_path) if real.exists() else None
+    created = atomic_write(real, content)
+    size = f"{plural(content.count(chr(10)) + (0 if content.endswith(chr(10)) or not content else 1), 'line')}"
+    if created:
+        return f"created {shown_path} ({size}, {len(content.encode('utf-8', 'surrogateescape')):,} bytes)"
+    if before == content:
+        return f"{shown_path} unchanged (the content was already exactly this)"
+    diff = cap_text(unified_diff(shown_path, before or "", content), ctx.max_output_chars - 200, what="diff")
+    return f"overwrote {shown_path} ({size})\n{diff}"
+
+
+@tool(effect=writes("path"))
+def edit_file(ctx: ToolContext, path: str, old: str, new: str, replace_all: bool = False) -> str:
+    """Replace an exact passage of a file: `old` becomes `new`.
+
+    `old` must match the file exactly (whitespace and indentation included) and exactly once,
+    unless replace_all is true. Include enough surrounding lines to make it unique. On no match
+    the error shows the closest passages; on success the result is a unified diff.
+
+    Args:
+        path: the file, relative to the workspace root.
+        old: the exact text to replace (copy it from read_file output, without the line numbers).
+        new: the text to put in its place (may be empty to delete).
+        replace_all: replace every occurrence instead of requiring exactly one.
+    """
+    real = ctx.resolve(path)
+    shown_path = ctx.relative(real)
+    before = read_text(real, shown_path)
+    outcome = apply_edit(shown_path, before, old, new, replace_all)
+    atomic_write(real, outcome.text)
+    diff = cap_text(unified_diff(shown_path, before, outcome.text), ctx.max_output_chars - 200, what="diff")
+    return f"edited {shown_path}: {plural(outcome.count, 'replacement')}\n{diff}"
+
+
+def preview_change(ctx: ToolContext, tool_name: str, args: dict[str, object]) -> str | None:
+    """The unified diff a write_file or edit_file call would make, without making it.
+
+    Returns None for other tools. A call that would fail returns its error message instead, so an
+    approval prompt shows what will happen either way.
+    """
+    if tool_name not in ("write_file", "edit_file"):
+        return None
+    try:
+        real = ctx.resolve(str(args.get("path", "")))
+        shown_path = ctx.relative(real)
+        before = read_text(real, shown_path) if real.exists() or tool_name == "edit_file" else ""
+        if tool_name == "write_file":
+            after = str(args.get("content", ""))
+        else:
+            after = apply_edit(shown_path, before, str(args.get("old", "")), str(args.get("new", "")),
+                               bool(args.get("replace_all", False))).text
+    except ToolError as exc:
+        return f"(this call will fail: {exc})"
+    diff = unified_diff(shown_path, before, after)
+    return cap_text(diff, ctx.max_output_chars, what="diff") or f"(no change to {shown_path})"

@@ -1,0 +1,69 @@
+"""The shell tool: one command in the workspace root, as its own process group."""
+
+from __future__ import annotations
+
+from ._api import ToolContext, ToolError, exclusive, tool
+from ._env import child_environment
+from ._process import KILL_GRACE_S, CommandResult, run_command
+from ._text import cap_text
+
+__all__ = ["shell", "format_command_result"]
+
+
+def capture_budget(limit: int) -> int:
+    """Bytes to keep of each stream so that formatting rarely has to cut again."""
+    return max(limit * 2 // 3 - 200, 100)
+
+
+def format_command_result(result: CommandResult, limit: int) -> str:
+    """The text the model sees: exit status first, then stdout and stderr, within ``limit``."""
+    if result.timed_out:
+        head = f"timed out after {result.duration:.1f}s; the command and its children were killed"
+    elif result.exit_code is not None and result.exit_code < 0:
+        head = f"killed by signal {-result.exit_code} after {result.duration:.1f}s"
+    else:
+        head = f"exit code {result.exit_code} ({result.duration:.1f}s)"
+    parts = [head]
+    if result.stopped_children:
+        parts.append("note: processes the command left running in the background were stopped")
+    stdout = cap_text(result.stdout, max(limit * 2 // 3, 200), what="stdout")
+    stderr = cap_text(result.stderr, max(limit - len(stdout) - 200, limit // 3, 200), what="stderr")
+    if stdout:
+        parts.append(f"stdout:\n{stdout.rstrip(chr(10))}")
+    if stderr:
+        parts.append(f"stderr:\n{stderr.rstrip(chr(10))}")
+    if not stdout and not stderr:
+        parts.append("(no output)")
+    return "\n".join(parts)
+
+
+@tool(effect=exclusive())
+async def shell(ctx: ToolContext, command: str, timeout_s: float | None = None) -> str:
+    """Run a shell command (/bin/sh) in the workspace root and return its exit code and output.
+
+    The command runs in its own process group with no stdin; when it exits, times out or is
+    cancelled, the whole group (children included) is stopped, so do not start servers or other
+    background processes with it. Output is capped (head and tail kept, with a note of what was
+    cut). A non-zero exit code is reported, not raised. Provider API keys are not in its
+    environment.
+
+    Args:
+        command: the command line, e.g. `git status` or `make -j2 && ./run`.
+        timeout_s: seconds before the command is killed (default: the configured shell timeout).
+    """
+    if not command.strip():
+        raise ToolError("command is empty")
+    timeout = ctx.shell_timeout_s if timeout_s is None else timeout_s
+    if timeout <= 0:
+        raise ToolError(f"timeout_s must be positive, got {timeout_s}")
+    env = ctx.env if ctx.env is not None else child_environment()
+    grace = float(ctx.extra.get("shell", {}).get("kill_grace_s", KILL_GRACE_S))
+    try:
+        result = await run_command(command, cwd=ctx.root, timeout_s=timeout,
+                                   max_bytes=capture_budget(ctx.max_output_chars), env=env, grace_s=grace)
+    except OSError as exc:
+        raise ToolError(f"could not start the command: {exc}") from None
+    text = format_command_result(result, ctx.max_output_chars)
+    if result.timed_out:
+        raise ToolError(text + f"\n(raise timeout_s above {timeout:g} if it needs longer)")
+    return text
