@@ -1,0 +1,271 @@
+"""The context budget: count a conversation's tokens, and compact it when it nears the window.
+
+Compaction replaces the bulky content of the *oldest* tool results (tool messages, and the future
+blocks of delivery messages and ``await_future`` results) with a one-line note saying how to get the
+value again. It never removes a message, so every tool call keeps its tool message and the
+conversation stays valid for every provider (OpenAI's tool_call_id pairs, Anthropic's tool_use /
+tool_result pairs). The results of the most recent turns are kept as they are. Only when notes alone
+cannot reach the budget are the oldest whole turns (an assistant message, its tool messages and the
+deliveries after it) dropped, again as units, so pairing still holds.
+
+``compact`` is pure; ``ContextBudget`` binds it to a model's window and token counter.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from .model.base import AssistantMessage, Message, ToolCall, ToolMessage, UserMessage
+
+__all__ = [
+    "DEFAULT_WINDOW",
+    "ContextBudget",
+    "compact",
+    "context_window",
+    "estimate_message_tokens",
+    "message_counter",
+]
+
+DEFAULT_WINDOW = 128_000
+"""The window assumed for a model litellm does not know (and for scripted models)."""
+BULKY_CHARS = 400
+"""Results shorter than this are not worth a note (the note itself is ~40 tokens)."""
+
+Count = Callable[[Sequence[Message]], int]
+"""Tokens a list of messages takes in a request."""
+
+_BLOCK_START = re.compile(r'(?:^|\n)<future id="(f[1-9][0-9]*)" status="([a-z]+)">')
+_REREAD = {"read_file", "list_files", "grep", "outline"}
+_NOTE_SKIPS = {"content", "new", "old"}
+"""Arguments too bulky (or too private) to repeat in a note."""
+
+
+# --------------------------------------------------------------------------------------------------
+# Counting
+
+
+def estimate_message_tokens(messages: Sequence[Message]) -> int:
+    """About four characters a token, plus a little per message: cheap, provider-neutral."""
+    from .model.wire import messages_to_wire
+
+    return sum(4 + (len(json.dumps(w, ensure_ascii=False)) + 3) // 4
+               for w in messages_to_wire(messages))
+
+
+def message_counter(model: str | None) -> Count:
+    """litellm's token counter for ``model`` (falling back to the estimate when litellm cannot
+    count it); the estimate alone for scripted models or no model."""
+    if not model or model.startswith("scripted:") or model.endswith((".yaml", ".yml", ".json")):
+        return estimate_message_tokens
+
+    def count(messages: Sequence[Message]) -> int:
+        from .model.wire import messages_to_wire
+
+        try:
+            import litellm
+
+            return int(litellm.token_counter(model=model, messages=messages_to_wire(messages)))
+        except Exception:  # noqa: BLE001 - an unknown tokenizer must not stop a session
+            return estimate_message_tokens(messages)
+
+    return count
+
+
+def context_window(model: str | None, override: int | None = None) -> int:
+    """The model's input window in tokens: ``override``, else litellm's model info, else 128k."""
+    if override:
+        return override
+    if not model or model.startswith("scripted:"):
+        return DEFAULT_WINDOW
+    try:
+        import litellm
+
+        info = litellm.get_model_info(model)
+        window = info.get("max_input_tokens") or info.get("max_tokens")
+    except Exception:  # noqa: BLE001 - unknown to litellm: assume the common size
+        return DEFAULT_WINDOW
+    return int(window) if window else DEFAULT_WINDOW
+
+
+# --------------------------------------------------------------------------------------------------
+# Notes
+
+
+def _args_text(call: ToolCall) -> str:
+    try:
+        args = json.loads(call.arguments or "{}")
+    except ValueError:
+        return ""
+    if not isinstance(args, dict):
+        return ""
+    shown = {k: (v[:80] if isinstance(v, str) else v) for k, v in args.items() if k not in _NOTE_SKIPS}
+    return json.dumps(shown, ensure_ascii=False)
+
+
+def note_for(call: ToolCall | None, size: int) -> str:
+    """The text that replaces a compacted result of ``call`` (``size`` characters long)."""
+    head = f"[compacted to save context: {size} characters of output"
+    if call is None:
+        return head + " removed; run the call again if you need it.]"
+    args = _args_text(call)
+    if call.name in _REREAD:
+        return f"{head} of {call.name} removed; to see it again, call {call.name} with {args}.]"
+    if call.name == "run_tests":
+        return f"{head} of run_tests removed; run the tests again to see the current results.]"
+    if call.name == "shell":
+        return (f"{head} of shell removed; re-run the command if you need it (mind its side "
+                f"effects): {args}.]")
+    if call.name in ("write_file", "edit_file"):
+        return f"{head} of {call.name} removed; the change was made: read_file {args} shows it.]"
+    return f"{head} of {call.name} removed; call {call.name} with {args} to see it again.]"
+
+
+def _compact_blocks(text: str, calls_by_future: dict[str, ToolCall]) -> str:
+    """Replace the bodies of bulky ``<future ...>`` blocks in a delivery or await result."""
+    starts = list(_BLOCK_START.finditer(text))
+    if not starts:
+        return text
+    out = [text[: starts[0].start()]]
+    for i, match in enumerate(starts):
+        end = starts[i + 1].start() if i + 1 < len(starts) else len(text)
+        segment = text[match.end():end]
+        close = segment.rfind("</future>")
+        body, rest = (segment[:close], segment[close:]) if close >= 0 else (segment, "")
+        if len(body) >= BULKY_CHARS:
+            body = note_for(calls_by_future.get(match.group(1)), len(body))
+        out.append(text[match.start():match.end()] + body + rest)
+    return "".join(out)
+
+
+# --------------------------------------------------------------------------------------------------
+# Compaction (pure)
+
+
+def _calls(messages: Sequence[Message]) -> tuple[dict[str, ToolCall], dict[str, ToolCall]]:
+    """Calls by provider id, and by future id (the n-th call of the conversation is ``fn``)."""
+    by_id: dict[str, ToolCall] = {}
+    by_future: dict[str, ToolCall] = {}
+    for message in messages:
+        if isinstance(message, AssistantMessage):
+            for call in message.tool_calls:
+                by_id[call.call_id] = call
+                by_future[f"f{len(by_future) + 1}"] = call
+    return by_id, by_future
+
+
+def _protected_from(messages: Sequence[Message], keep_recent: int) -> int:
+    """Index of the first message of the last ``keep_recent`` assistant turns (kept as they are)."""
+    seen = 0
+    for index in range(len(messages) - 1, -1, -1):
+        if isinstance(messages[index], AssistantMessage):
+            seen += 1
+            if seen >= keep_recent:
+                return index
+    return 0
+
+
+def _compacted(message: Message, by_id: dict[str, ToolCall], by_future: dict[str, ToolCall]) -> Message:
+    """``message`` with its bulky results replaced by notes (the same object if nothing is)."""
+    if isinstance(message, ToolMessage):
+        if message.content.lstrip().startswith("<future "):  # an await_future result
+            text = _compact_blocks(message.content, by_future)
+        elif len(message.content) >= BULKY_CHARS:
+            text = note_for(by_id.get(message.call_id), len(message.content))
+        else:
+            return message
+        return message if text == message.content else ToolMessage(message.call_id, message.name, text)
+    if isinstance(message, UserMessage) and message.delivery:
+        text = _compact_blocks(message.text, by_future)
+        return message if text == message.text else UserMessage(text, delivery=True)
+    return message
+
+
+def _turns(messages: Sequence[Message], stop: int) -> list[tuple[int, int]]:
+    """Droppable units before ``stop``: an assistant message with its tool messages and deliveries."""
+    units: list[tuple[int, int]] = []
+    index = 0
+    while index < stop:
+        if isinstance(messages[index], AssistantMessage):
+            end = index + 1
+            while end < stop and (isinstance(messages[end], ToolMessage) or (
+                    isinstance(messages[end], UserMessage) and messages[end].delivery)):
+                end += 1
+            units.append((index, end))
+            index = end
+        else:
+            index += 1
+    return units
+
+
+def compact(
+    messages: Sequence[Message],
+    budget_tokens: int,
+    count: Count,
+    *,
+    keep_recent: int = 2,
+) -> list[Message]:
+    """The conversation made to fit ``budget_tokens`` (as measured by ``count``), changing as little
+    and as old as possible.
+
+    1. Oldest first, bulky tool results outside the last ``keep_recent`` assistant turns become
+       notes, until the total fits.
+    2. If it still does not fit, the oldest whole turns outside those are dropped, until it fits.
+    The system message, user messages that are not deliveries, and the recent turns are kept, so
+    the result may still exceed the budget when they alone do. Every tool call keeps its result.
+    """
+    out = list(messages)
+    total = count(out)
+    if total <= budget_tokens:
+        return out
+    by_id, by_future = _calls(messages)
+    protected = _protected_from(out, keep_recent)
+    for index in range(protected):
+        new = _compacted(out[index], by_id, by_future)
+        if new is not out[index]:
+            total += count([new]) - count([out[index]])
+            out[index] = new
+            if total <= budget_tokens:
+                return out
+    drop: set[int] = set()
+    for start, end in _turns(out, protected):
+        if total <= budget_tokens:
+            break
+        total -= count(out[start:end])
+        drop.update(range(start, end))
+    if not drop:
+        return out
+    # Tell the model that earlier turns are gone, right where the first of them was.
+    note = UserMessage("[Earlier tool calls and results were removed to save context. Read files "
+                       "again if you need their current content.]")
+    gap = min(drop)
+    return [*(m for i, m in enumerate(out[:gap]) if i not in drop), note,
+            *(m for i, m in enumerate(out) if i > gap and i not in drop)]
+
+
+@dataclass(frozen=True, slots=True)
+class ContextBudget:
+    """When and how far to compact a model's conversation."""
+
+    window: int
+    """The model's input window in tokens."""
+    count: Count
+    """The model's token counter."""
+    trigger: float = 0.85
+    """Compact when the conversation exceeds this share of the window (room for tools and output)."""
+    target: float = 0.6
+    """Compact down to this share, so compaction (which breaks the prompt cache) happens rarely."""
+
+    @classmethod
+    def for_model(cls, model: str | None, window: int | None = None) -> ContextBudget:
+        """The budget of ``model``; ``window`` overrides litellm's figure (Settings.context_tokens)."""
+        return cls(context_window(model, window), message_counter(model))
+
+    def fit(self, messages: Sequence[Message]) -> list[Message]:
+        """``messages`` unchanged while under the trigger; compacted to the target once over it."""
+        if self.count(messages) <= self.window * self.trigger:
+            return list(messages)
+        return compact(messages, int(self.window * self.target), self.count)
+

@@ -1,0 +1,179 @@
+"""Context budget: compaction keeps every tool call paired with its result, for OpenAI- and
+Anthropic-style requests, and replaces the oldest bulky results with notes first."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+
+import pytest
+
+from asyncfc_cli.context import (
+    DEFAULT_WINDOW,
+    ContextBudget,
+    compact,
+    context_window,
+    estimate_message_tokens,
+    message_counter,
+)
+from asyncfc_cli.futures import future_block, placeholder
+from asyncfc_cli.model.base import (
+    AssistantMessage,
+    Message,
+    SystemMessage,
+    ToolCall,
+    ToolMessage,
+    UserMessage,
+)
+from asyncfc_cli.model.wire import messages_to_wire
+
+BULK = "x = compute(1, 2, 3)  # some code line\n" * 60  # ~2400 characters
+
+
+def conversation(turns: int = 6) -> list[Message]:
+    """A session's history: each turn reads a file (done at once) and runs the tests (handed out as
+    a placeholder, delivered before the next request); the last turn awaits the tests; then the
+    final answer."""
+    history: list[Message] = [SystemMessage("You are asyncfc."), UserMessage("fix the bug")]
+    future = 0
+    for turn in range(turns):
+        read = ToolCall(f"call_r{turn}", "read_file", json.dumps({"path": f"src/mod{turn}.py"}), 0)
+        tests = ToolCall(f"call_t{turn}", "run_tests", "{}", 1)
+        history.append(AssistantMessage(f"Turn {turn}.", (read, tests)))
+        history.append(ToolMessage(read.call_id, "read_file", f"# mod{turn}\n" + BULK))
+        history.append(ToolMessage(tests.call_id, "run_tests", placeholder(f"f{future + 2}", "running")))
+        history.append(UserMessage(future_block(f"f{future + 2}", "done", "1 failed\n" + BULK),
+                                   delivery=True))
+        future += 2
+    wait = ToolCall("call_await", "await_future", json.dumps({"ids": ["f2"]}), 0)
+    history.append(AssistantMessage("", (wait,)))
+    history.append(ToolMessage("call_await", "await_future", future_block("f2", "done", BULK)))
+    history.append(AssistantMessage("Fixed it: ran the tests, all pass."))
+    return history
+
+
+def assert_openai_pairs(messages: Sequence[Message]) -> None:
+    """Every assistant tool call is answered by a tool message right after it, and vice versa."""
+    wire = messages_to_wire(messages)
+    for index, message in enumerate(wire):
+        if message["role"] == "assistant" and message.get("tool_calls"):
+            wanted = {c["id"] for c in message["tool_calls"]}
+            answered = set()
+            for follower in wire[index + 1:]:
+                if follower["role"] != "tool":
+                    break
+                answered.add(follower["tool_call_id"])
+            assert answered == wanted, f"message {index}: calls {wanted} answered {answered}"
+    calls = {c["id"] for m in wire for c in m.get("tool_calls") or ()}
+    assert {m["tool_call_id"] for m in wire if m["role"] == "tool"} <= calls
+
+
+def assert_anthropic_pairs(messages: Sequence[Message]) -> None:
+    """Through litellm's own Anthropic request transformation: each tool_use id has a tool_result
+    in the user message that follows it."""
+    from litellm.llms.anthropic.chat.transformation import AnthropicConfig
+
+    request = AnthropicConfig().transform_request(
+        model="claude-sonnet-4-5", messages=messages_to_wire(messages), optional_params={},
+        litellm_params={}, headers={})
+    sent = request["messages"]
+    uses = 0
+    for index, message in enumerate(sent):
+        if message["role"] != "assistant" or isinstance(message["content"], str):
+            continue
+        ids = {b["id"] for b in message["content"] if b.get("type") == "tool_use"}
+        if not ids:
+            continue
+        uses += len(ids)
+        reply = sent[index + 1]
+        assert reply["role"] == "user"
+        results = {b["tool_use_id"] for b in reply["content"] if b.get("type") == "tool_result"}
+        assert ids <= results, f"tool_use {ids - results} has no tool_result"
+    assert uses == sum(len(m.tool_calls) for m in messages if isinstance(m, AssistantMessage))
+
+
+def count(messages: Sequence[Message]) -> int:
+    return estimate_message_tokens(messages)
+
+
+def test_under_budget_nothing_changes():
+    history = conversation()
+    assert compact(history, 10**6, count) == history
+
+
+def test_oldest_bulky_results_become_notes_saying_how_to_get_them_again():
+    history = conversation()
+    budget = count(history) - 1500
+    out = compact(history, budget, count)
+    assert count(out) <= budget
+    assert len(out) == len(history)  # notes only: nothing dropped
+    first_read = out[3]
+    assert isinstance(first_read, ToolMessage)
+    assert first_read.content.startswith("[compacted to save context")
+    assert 'call read_file with {"path": "src/mod0.py"}' in first_read.content
+    # The most recent results are untouched; so are the task and the system prompt.
+    assert out[-6:] == history[-6:]
+    assert out[:2] == history[:2]
+    assert_openai_pairs(out)
+
+
+def test_delivered_blocks_keep_their_tags_and_name_their_call():
+    history = conversation()
+    out = compact(history, count(history) // 3, count)
+    delivery = out[5]
+    assert isinstance(delivery, UserMessage) and delivery.delivery
+    assert delivery.text.startswith('<future id="f2" status="done">[compacted')
+    assert delivery.text.endswith("</future>")
+    assert "run the tests again" in delivery.text  # f2 is the first run_tests call
+
+
+def test_compacted_conversation_is_valid_for_openai_and_anthropic():
+    history = conversation()
+    for budget in (count(history) - 1500, count(history) // 3, 400):
+        out = compact(history, budget, count)
+        assert_openai_pairs(out)
+        assert_anthropic_pairs(out)
+
+
+def test_when_notes_are_not_enough_oldest_whole_turns_are_dropped():
+    history = conversation()
+    out = compact(history, 400, count)
+    assert len(out) < len(history)
+    assert out[:2] == history[:2]  # system prompt and task stay
+    assert isinstance(out[2], UserMessage) and "removed to save context" in out[2].text
+    assert out[-3:] == history[-3:]  # the await turn and the answer stay
+    assert_openai_pairs(out)
+    assert_anthropic_pairs(out)
+
+
+def test_context_budget_compacts_only_past_its_trigger():
+    history = conversation()
+    size = count(history)
+    roomy = ContextBudget(window=size * 2, count=count)
+    assert roomy.fit(history) == history
+    tight = ContextBudget(window=int(size * 1.05), count=count)
+    fitted = tight.fit(history)
+    assert count(fitted) <= int(size * 1.05 * 0.6)
+    assert_openai_pairs(fitted)
+
+
+def test_counters_and_windows():
+    assert message_counter("scripted:demo") is estimate_message_tokens
+    assert message_counter(None) is estimate_message_tokens
+    history = conversation(1)
+    tokens = message_counter("openai/gpt-4.1")(history)
+    assert 0.5 * count(history) < tokens < 2 * count(history)
+    assert message_counter("nonsense-provider/some-model")(history) > 0
+    assert context_window("openai/gpt-4.1") > 500_000
+    assert context_window("ollama/unknown-model") == DEFAULT_WINDOW
+    assert context_window("scripted:demo") == DEFAULT_WINDOW
+    assert context_window("openai/gpt-4.1", 32_000) == 32_000
+
+
+@pytest.mark.parametrize("keep_recent", [1, 2, 4])
+def test_recent_turns_are_kept_as_they_are(keep_recent):
+    history = conversation()
+    out = compact(history, count(history) // 3, count, keep_recent=keep_recent)
+    starts = [i for i, m in enumerate(history) if isinstance(m, AssistantMessage)]
+    protected = history[starts[-keep_recent]:]
+    assert out[-len(protected):] == protected
