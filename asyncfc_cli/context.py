@@ -16,7 +16,6 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 
 from .model.base import AssistantMessage, Message, ToolCall, ToolMessage, UserMessage
 
@@ -33,6 +32,10 @@ DEFAULT_WINDOW = 128_000
 """The window assumed for a model litellm does not know (and for scripted models)."""
 BULKY_CHARS = 400
 """Results shorter than this are not worth a note (the note itself is ~40 tokens)."""
+
+GAP_NOTE = ("[Earlier tool calls and results were removed to save context. Read files again if you "
+            "need their current content.]")
+"""The user message that stands where dropped turns were."""
 
 Count = Callable[[Sequence[Message]], int]
 """Tokens a list of messages takes in a request."""
@@ -145,15 +148,37 @@ def _compact_blocks(text: str, calls_by_future: dict[str, ToolCall]) -> str:
 
 
 def _calls(messages: Sequence[Message]) -> tuple[dict[str, ToolCall], dict[str, ToolCall]]:
-    """Calls by provider id, and by future id (the n-th call of the conversation is ``fn``)."""
+    """Calls by provider id, and by future id.
+
+    A placeholder tool message names its call's future exactly. Otherwise the n-th call of the
+    conversation is ``fn`` (ids count every call of the session), which holds only while no turn
+    has been dropped, so that guess is not made once a gap note is present.
+    """
     by_id: dict[str, ToolCall] = {}
     by_future: dict[str, ToolCall] = {}
+    counted = not any(isinstance(m, UserMessage) and m.text == GAP_NOTE for m in messages)
     for message in messages:
         if isinstance(message, AssistantMessage):
             for call in message.tool_calls:
                 by_id[call.call_id] = call
-                by_future[f"f{len(by_future) + 1}"] = call
+                if counted:
+                    by_future[f"f{len(by_id)}"] = call
+    for message in messages:
+        if isinstance(message, ToolMessage) and message.call_id in by_id:
+            fid = _placeholder_id(message.content)
+            if fid:
+                by_future[fid] = by_id[message.call_id]
     return by_id, by_future
+
+
+def _placeholder_id(content: str) -> str | None:
+    if not content.startswith('{"future"'):
+        return None
+    try:
+        value = json.loads(content)
+    except ValueError:
+        return None
+    return value.get("future") if isinstance(value, dict) else None
 
 
 def _protected_from(messages: Sequence[Message], keep_recent: int) -> int:
@@ -238,34 +263,52 @@ def compact(
     if not drop:
         return out
     # Tell the model that earlier turns are gone, right where the first of them was.
-    note = UserMessage("[Earlier tool calls and results were removed to save context. Read files "
-                       "again if you need their current content.]")
+    note = UserMessage(GAP_NOTE)
     gap = min(drop)
     return [*(m for i, m in enumerate(out[:gap]) if i not in drop), note,
             *(m for i, m in enumerate(out) if i > gap and i not in drop)]
 
 
-@dataclass(frozen=True, slots=True)
 class ContextBudget:
-    """When and how far to compact a model's conversation."""
+    """What a session sends the model: its history, compacted once it nears the window.
 
-    window: int
-    """The model's input window in tokens."""
-    count: Count
-    """The model's token counter."""
-    trigger: float = 0.85
-    """Compact when the conversation exceeds this share of the window (room for tools and output)."""
-    target: float = 0.6
-    """Compact down to this share, so compaction (which breaks the prompt cache) happens rarely."""
+    One per session. The history stays complete (transcripts and resume see every message); only
+    the requests are compacted. A compaction is remembered and later requests extend it with the
+    new messages, so the request prefix (and the provider's prompt cache) stays stable until the
+    next compaction, which happens only when the request grows past ``trigger`` again.
+    """
+
+    def __init__(self, window: int, count: Count, *, trigger: float = 0.85, target: float = 0.6):
+        """
+        Args:
+            window: the model's input window in tokens.
+            count: the model's token counter.
+            trigger: compact when a request would exceed this share of the window (the rest is
+                room for tool schemas and the response).
+            target: compact down to this share, so compactions (which break the prompt cache)
+                are rare.
+        """
+        self.window = window
+        self.count = count
+        self.trigger = trigger
+        self.target = target
+        self._source: list[Message] = []
+        self._sent: list[Message] = []
 
     @classmethod
     def for_model(cls, model: str | None, window: int | None = None) -> ContextBudget:
         """The budget of ``model``; ``window`` overrides litellm's figure (Settings.context_tokens)."""
         return cls(context_window(model, window), message_counter(model))
 
-    def fit(self, messages: Sequence[Message]) -> list[Message]:
-        """``messages`` unchanged while under the trigger; compacted to the target once over it."""
-        if self.count(messages) <= self.window * self.trigger:
-            return list(messages)
-        return compact(messages, int(self.window * self.target), self.count)
-
+    def fit(self, history: Sequence[Message]) -> list[Message]:
+        """The messages to send for ``history``: the last request's messages plus what was
+        appended since, compacted to ``target`` if that exceeds ``trigger``."""
+        known = len(self._source)
+        if known and len(history) >= known and list(history[:known]) == self._source:
+            request = [*self._sent, *history[known:]]
+        else:  # a different or rewritten history: start again from it
+            request = list(history)
+        if self.count(request) > self.window * self.trigger:
+            request = compact(request, int(self.window * self.target), self.count)
+        self._source, self._sent = list(history), request
+        return list(request)

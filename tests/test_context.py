@@ -10,6 +10,7 @@ import pytest
 
 from asyncfc_cli.context import (
     DEFAULT_WINDOW,
+    GAP_NOTE,
     ContextBudget,
     compact,
     context_window,
@@ -155,6 +156,31 @@ def test_context_budget_compacts_only_past_its_trigger():
     fitted = tight.fit(history)
     assert count(fitted) <= int(size * 1.05 * 0.6)
     assert_openai_pairs(fitted)
+
+
+def test_compaction_is_remembered_so_the_request_prefix_stays_stable():
+    history = conversation()
+    budget = ContextBudget(window=int(count(history) * 1.05), count=count)
+    first = budget.fit(history)
+    assert first != history
+    history.append(UserMessage("one more thing"))
+    second = budget.fit(history)
+    assert second == [*first, history[-1]]  # same prefix: the provider's prompt cache still hits
+    assert len(history) == len(conversation()) + 1  # the history itself is never rewritten
+
+
+def test_blocks_are_named_by_placeholder_even_after_turns_were_dropped():
+    history = conversation()
+    dropped = compact(history, 1000, count)  # the first turns are gone: counting calls is off
+    assert any(isinstance(m, UserMessage) and m.text == GAP_NOTE for m in dropped)
+    tests = ToolCall("call_t9", "run_tests", "{}", 0)
+    later = [*dropped, UserMessage("and now?"), AssistantMessage("", (tests,)),
+             ToolMessage("call_t9", "run_tests", placeholder("f40", "running")),
+             UserMessage(future_block("f40", "done", BULK), delivery=True),
+             AssistantMessage("done")]
+    out = compact(later, count(later) - 900, count, keep_recent=1)
+    assert '<future id="f40" status="done">[compacted' in out[-2].text
+    assert "run the tests again" in out[-2].text  # f40 found through its placeholder
 
 
 def test_counters_and_windows():
