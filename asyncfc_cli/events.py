@@ -15,6 +15,7 @@ import json
 import os
 import re
 import sys
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, TypeVar
@@ -317,10 +318,15 @@ def event_from_dict(data: Mapping[str, Any]) -> Event:
 Subscriber = Callable[[Event], None]
 
 
-def _trio_now() -> float:
+def _session_clock() -> float:
+    """trio's clock inside a run (so MockClock governs tests); the monotonic clock outside one
+    (a session that fails before trio starts still reports its end)."""
     import trio
 
-    return trio.current_time()
+    try:
+        return trio.current_time()
+    except RuntimeError:
+        return time.monotonic()
 
 
 class EventBus:
@@ -330,7 +336,7 @@ class EventBus:
     dropped, so a broken view can never take a session down.
     """
 
-    def __init__(self, clock: Callable[[], float] = _trio_now) -> None:
+    def __init__(self, clock: Callable[[], float] = _session_clock) -> None:
         self._clock = clock
         self._origin: float | None = None
         self._subscribers: list[Subscriber] = []

@@ -1,0 +1,198 @@
+"""Wiring: the one place concrete things (model client, tools, gate, renderers, transcript) are put
+together into a session. ``cli.py`` parses flags and calls in here; nothing else imports this."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import trio
+
+from asyncfc_tools import ToolSpec
+
+from .config import Settings
+from .errors import EXIT_INTERRUPTED, AsyncfcError, ConfigError
+from .events import EventBus, SessionFinished
+from .model.base import ModelClient
+from .scheduler import Gate
+from .session import Session
+from .transcript import TranscriptWriter, default_transcript_path
+from .workspace import Workspace
+
+__all__ = ["Engine", "build_engine", "open_model", "run_headless"]
+
+SCRIPTED_PREFIX = "scripted:"
+
+
+def _scenario_source(model: str) -> str | None:
+    if model.startswith(SCRIPTED_PREFIX):
+        return model[len(SCRIPTED_PREFIX):]
+    if model.endswith((".yaml", ".yml", ".json")) and Path(model).is_file():
+        return model
+    return None
+
+
+def open_model(settings: Settings, *, profile: str | None = None) -> ModelClient:
+    """The model client for ``settings.model``: scripted (offline) or litellm.
+
+    Raises:
+        ConfigError: no model configured, or an unknown scripted scenario/profile.
+    """
+    model = settings.model
+    if not model:
+        raise ConfigError(
+            "no model configured. Set one with --model (e.g. --model openai/gpt-4.1, "
+            "--model anthropic/claude-sonnet-4-5, --model ollama/qwen2.5-coder), the ASYNCFC_MODEL "
+            "environment variable, or `model = \"...\"` in .asyncfc.toml; "
+            "or try the offline scripted model: --model scripted:demo"
+        )
+    source = _scenario_source(model)
+    if source is not None:
+        from .model.scripted import PROFILES, ScriptedClient, load_scenario
+
+        if profile is not None and profile not in PROFILES:
+            raise ConfigError(f"--profile {profile!r}: expected one of {', '.join(PROFILES)}")
+        return ScriptedClient(load_scenario(source), PROFILES[profile] if profile else None)
+    from .model.litellm_client import LiteLLMClient, resolve_api_key
+
+    return LiteLLMClient(
+        model, api_base=settings.api_base,
+        api_key=resolve_api_key(model, settings.api_base, os.environ),
+    )
+
+
+def workspace_tools(model: ModelClient, simulate: bool) -> dict[str, ToolSpec]:
+    """The real built-in tools, or (``simulate``, scripted models only) simulated ones."""
+    from asyncfc_tools import builtin_tools
+
+    real = builtin_tools()
+    if not simulate:
+        return real
+    from .model.scripted import ScriptedClient
+    from .simtools import simulated_tools
+
+    if not isinstance(model, ScriptedClient):
+        raise ConfigError("--simulate-tools works only with a scripted model")
+    return simulated_tools(model.scenario, real)
+
+
+def system_prompt(settings: Settings, workspace: Workspace) -> str:
+    from .prompting import build_system_prompt
+
+    return build_system_prompt(settings, workspace, mode=settings.mode)
+
+
+@dataclass(slots=True)
+class Engine:
+    """A wired session and what the views need to drive it."""
+
+    session: Session
+    bus: EventBus
+    gate: Gate | None
+    transcript: TranscriptWriter | None
+
+
+def build_engine(
+    settings: Settings,
+    workspace: Workspace,
+    *,
+    bus: EventBus | None = None,
+    interactive: bool = False,
+    profile: str | None = None,
+    simulate: bool = False,
+    write_transcript: bool = True,
+) -> Engine:
+    """Model, tools, gate, transcript and session for one run.
+
+    Raises:
+        ConfigError: bad model/profile/approval configuration.
+    """
+    bus = bus or EventBus()
+    model = open_model(settings, profile=profile)
+    from .approval import ApprovalGate
+
+    approval = settings.approval or ("ask" if interactive else "auto")
+    settings = settings.replace(approval=approval)
+    gate = ApprovalGate(approval, bus, workspace.root, interactive=interactive)
+    from .session import Session
+
+    session = Session(
+        model=model, tools=workspace_tools(model, simulate), bus=bus, settings=settings,
+        workspace=workspace, system_prompt=system_prompt(settings, workspace), gate=gate,
+    )
+    writer = None
+    if write_transcript:
+        path = settings.transcript or default_transcript_path(workspace.root, session.session_id)
+        writer = TranscriptWriter(path)
+        bus.subscribe(writer)
+    return Engine(session, bus, gate, writer)
+
+
+async def _interruptible(session: Session, task: str) -> int:
+    """Run one task; the first Ctrl-C cancels it cleanly (exit 130), a second one aborts."""
+    exit_code = EXIT_INTERRUPTED
+    async with trio.open_nursery() as nursery:
+
+        async def watch_sigint() -> None:
+            with trio.open_signal_receiver(signal.SIGINT) as signals:
+                count = 0
+                async for _ in signals:
+                    count += 1
+                    if count > 1:
+                        raise KeyboardInterrupt
+                    session.cancel_turn()
+
+        nursery.start_soon(watch_sigint)
+        outcome = await session.run(task)
+        exit_code = outcome.exit_code
+        nursery.cancel_scope.cancel()
+    return exit_code
+
+
+def run_headless(
+    task: str,
+    settings: Settings,
+    workspace: Workspace,
+    *,
+    renderer: Callable[[object], None],
+    profile: str | None = None,
+    simulate: bool = False,
+) -> int:
+    """Run a task without the TUI, printing events through ``renderer``. Returns the exit code."""
+    bus = EventBus()
+    bus.subscribe(renderer)
+    try:
+        engine = build_engine(settings, workspace, bus=bus, profile=profile, simulate=simulate)
+    except AsyncfcError as exc:
+        return _report_setup_error(bus, exc)
+    try:
+        return trio.run(_interruptible, engine.session, task)
+    except KeyboardInterrupt:
+        return EXIT_INTERRUPTED
+    finally:
+        if engine.transcript is not None:
+            engine.transcript.close()
+
+
+def _report_setup_error(bus: EventBus, exc: AsyncfcError) -> int:
+    """A session that could not start still ends with one session_finished event."""
+    kind = "config_error" if isinstance(exc, ConfigError) else "model_error"
+    bus.emit(SessionFinished, outcome=kind, exit_code=exc.exit_code, message=str(exc))
+    print(f"asyncfc: {exc}", file=sys.stderr)
+    return exc.exit_code
+
+
+def tool_specs(settings: Settings) -> Mapping[str, ToolSpec]:
+    """Every tool a session in this mode offers (for ``asyncfc tools``)."""
+    from asyncfc_tools import builtin_tools
+
+    from .builtins import engine_tools
+
+    specs = dict(builtin_tools())
+    if settings.mode == "async":
+        specs.update(engine_tools())
+    return specs

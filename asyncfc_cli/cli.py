@@ -1,0 +1,164 @@
+"""The ``asyncfc`` command line. Parses flags, builds Settings, and hands off to ``app.py``.
+
+Only cheap modules are imported at the top: ``asyncfc --help`` must not pay for litellm, textual or
+tree-sitter, so every command imports what it needs inside its body.
+"""
+
+from __future__ import annotations
+
+import sys
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from .config import Settings, load_settings
+from .errors import EXIT_USAGE, AsyncfcError
+from .workspace import Workspace, find_root
+
+app = typer.Typer(
+    name="asyncfc",
+    help="A coding agent whose tool calls are futures: the model never waits for a tool unless it asks to.",
+    add_completion=False,
+    no_args_is_help=False,
+    pretty_exceptions_enable=False,
+)
+
+
+class Mode(str, Enum):
+    async_ = "async"
+    sync = "sync"
+    serial = "serial"
+
+
+class Approval(str, Enum):
+    read_only = "read-only"
+    ask = "ask"
+    auto = "auto"
+
+
+class Output(str, Enum):
+    text = "text"
+    jsonl = "jsonl"
+
+
+ModelOpt = Annotated[str | None, typer.Option("--model", "-m", help="litellm model (openai/gpt-4.1, anthropic/..., ollama/...) or scripted:NAME.")]
+ApiBaseOpt = Annotated[str | None, typer.Option("--api-base", help="Base URL of an OpenAI-compatible (or other) endpoint.")]
+ModeOpt = Annotated[Mode | None, typer.Option("--mode", help="async (futures), sync or serial baselines.")]
+ApprovalOpt = Annotated[Approval | None, typer.Option("--approval", help="read-only, ask (TUI default) or auto (headless default).")]
+MaxTurnsOpt = Annotated[int | None, typer.Option("--max-turns", help="Most model requests for one task.")]
+MaxCostOpt = Annotated[float | None, typer.Option("--max-cost", help="Most USD one task may spend.")]
+CwdOpt = Annotated[Path | None, typer.Option("--cwd", help="Work in this folder (its git top level is the workspace root).")]
+TranscriptOpt = Annotated[Path | None, typer.Option("--transcript", help="Write the JSON-lines transcript here.")]
+ProfileOpt = Annotated[str | None, typer.Option("--profile", help="Scripted models only: latency profile (fast, slow, instant).")]
+
+
+def _fail(exc: AsyncfcError) -> typer.Exit:
+    typer.echo(f"asyncfc: {exc}", err=True)
+    return typer.Exit(exc.exit_code)
+
+
+def _settings(cwd: Path | None, **flags: Any) -> tuple[Settings, Workspace]:
+    """Settings from flags > env > config files, and the workspace at ``cwd``."""
+    start = (cwd or Path.cwd()).expanduser()
+    if not start.is_dir():
+        raise typer.BadParameter(f"{start} is not a folder", param_hint="--cwd")
+    root = find_root(start)
+    values = {k: (v.value if isinstance(v, Enum) else v) for k, v in flags.items()}
+    return load_settings(values, root=root), Workspace(root)
+
+
+@app.callback(invoke_without_command=True)
+def default(ctx: typer.Context) -> None:
+    """Open the interactive TUI (`asyncfc`), or run a subcommand."""
+    if ctx.invoked_subcommand is None:
+        ctx.invoke(chat)
+
+
+@app.command()
+def chat(
+    model: ModelOpt = None,
+    api_base: ApiBaseOpt = None,
+    mode: ModeOpt = None,
+    approval: ApprovalOpt = None,
+    max_turns: MaxTurnsOpt = None,
+    max_cost: MaxCostOpt = None,
+    cwd: CwdOpt = None,
+    transcript: TranscriptOpt = None,
+    profile: ProfileOpt = None,
+) -> None:
+    """Open the interactive TUI."""
+    try:
+        settings, workspace = _settings(
+            cwd, model=model, api_base=api_base, mode=mode, approval=approval,
+            max_turns=max_turns, max_cost=max_cost, transcript=transcript,
+        )
+    except AsyncfcError as exc:
+        raise _fail(exc) from None
+    raise typer.Exit(_open_tui(settings, workspace, task=None, profile=profile))
+
+
+def _open_tui(settings: Settings, workspace: Workspace, *, task: str | None, profile: str | None) -> int:
+    from .tui import run_tui
+
+    return run_tui(settings, workspace, task=task, profile=profile)
+
+
+@app.command()
+def run(
+    task: Annotated[str, typer.Argument(help="What the agent should do.")],
+    model: ModelOpt = None,
+    api_base: ApiBaseOpt = None,
+    mode: ModeOpt = None,
+    approval: ApprovalOpt = None,
+    max_turns: MaxTurnsOpt = None,
+    max_cost: MaxCostOpt = None,
+    cwd: CwdOpt = None,
+    transcript: TranscriptOpt = None,
+    output: Annotated[Output, typer.Option("--output", help="Headless output: live text or JSON lines.")] = Output.text,
+    headless: Annotated[bool, typer.Option("--headless", help="Never open the TUI.")] = False,
+    profile: ProfileOpt = None,
+    simulate_tools: Annotated[bool, typer.Option("--simulate-tools", hidden=True, help="Scripted models: simulated tools.")] = False,
+) -> None:
+    """Run one task. Headless (text or JSON lines) when stdout is not a terminal or with --headless.
+
+    Exit codes: 0 finished; 1 stopped without finishing (turn or cost limit); 2 usage or
+    configuration error; 3 model or provider error; 130 interrupted.
+    """
+    from .app import run_headless
+    from .render import JsonlRenderer, TextRenderer
+
+    try:
+        settings, workspace = _settings(
+            cwd, model=model, api_base=api_base, mode=mode, approval=approval,
+            max_turns=max_turns, max_cost=max_cost, transcript=transcript,
+        )
+    except AsyncfcError as exc:
+        raise _fail(exc) from None
+    if not headless and output is Output.text and sys.stdout.isatty() and sys.stdin.isatty():
+        raise typer.Exit(_open_tui(settings, workspace, task=task, profile=profile))
+    renderer = JsonlRenderer() if output is Output.jsonl else TextRenderer()
+    raise typer.Exit(
+        run_headless(task, settings, workspace, renderer=renderer, profile=profile, simulate=simulate_tools)
+    )
+
+
+@app.command()
+def demo(
+    compare: Annotated[bool, typer.Option("--compare/--no-compare", help="Also run the scenario in sync mode and compare.")] = True,
+    keep: Annotated[bool, typer.Option("--keep", help="Keep the throwaway repository and print its path.")] = False,
+) -> None:
+    """Play a scripted coding session (no network, no key) on a throwaway repository."""
+    from .demo import run_demo
+
+    raise typer.Exit(run_demo(compare=compare, keep=keep))
+
+
+def main() -> None:
+    """Entry point of the ``asyncfc`` script."""
+    try:
+        app()
+    except AsyncfcError as exc:
+        typer.echo(f"asyncfc: {exc}", err=True)
+        sys.exit(exc.exit_code or EXIT_USAGE)

@@ -1,0 +1,124 @@
+"""The live text view: what the model decodes, streamed, interleaved with one line per future event.
+
+    [  0.52s] + f1 shell {"command": "pytest -q"}
+    [  0.52s] > f1 started
+    [  3.01s] ✓ f1 shell 2.49s  4 passed
+
+Colour only when writing to a terminal. A renderer only consumes events.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any, TextIO
+
+from ..events import Event
+
+_RESET = "\033[0m"
+_STYLES = {
+    "dim": "\033[2m",
+    "bold": "\033[1m",
+    "id": "\033[36m",
+    "ok": "\033[32m",
+    "bad": "\033[31m",
+    "warn": "\033[33m",
+    "model": "\033[35m",
+}
+_STATUS_MARK = {"done": ("✓", "ok"), "failed": ("✗", "bad"), "cancelled": ("⊘", "warn")}
+
+
+def _short(value: Any, width: int = 70) -> str:
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+    text = " ".join(text.split())
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+class TextRenderer:
+    """Prints a session as it happens. ``verbose`` adds deliveries and placeholders."""
+
+    def __init__(self, out: TextIO | None = None, *, color: bool | None = None, verbose: bool = True):
+        self._out = out or sys.stdout
+        self._color = self._out.isatty() if color is None else color
+        self._verbose = verbose
+        self._line_open = False
+        self._tools: dict[str, str] = {}
+
+    def _style(self, text: str, style: str) -> str:
+        return f"{_STYLES[style]}{text}{_RESET}" if self._color else text
+
+    def _line(self, t: float, text: str) -> None:
+        if self._line_open:
+            self._out.write("\n")
+            self._line_open = False
+        self._out.write(f"{self._style(f'[{t:7.2f}s]', 'dim')} {text}\n")
+        self._out.flush()
+
+    def __call__(self, event: Event) -> None:
+        handler = getattr(self, f"_on_{event.type}", None)
+        if handler is not None:
+            handler(event)
+
+    def _on_session_started(self, e: Any) -> None:
+        model = f"scripted model {e.model!r} (offline: no real LLM)" if e.scripted else e.model
+        self._line(e.t, self._style(f"asyncfc · {model} · mode {e.mode} · {e.root}", "bold"))
+
+    def _on_user_message(self, e: Any) -> None:
+        self._line(e.t, self._style(f"task: {_short(e.text, 200)}", "bold"))
+
+    def _on_request_started(self, e: Any) -> None:
+        self._line(e.t, self._style(f"model request {e.turn}", "model"))
+
+    def _on_text_delta(self, e: Any) -> None:
+        if not self._line_open:
+            self._out.write(self._style("          │ ", "model"))
+            self._line_open = True
+        text = e.text.replace("\n", "\n" + self._style("          │ ", "model"))
+        self._out.write(text)
+        self._out.flush()
+
+    def _on_request_retry(self, e: Any) -> None:
+        self._line(e.t, self._style(f"retrying request {e.turn} in {e.delay:.1f}s: {e.reason}", "warn"))
+
+    def _on_future_created(self, e: Any) -> None:
+        self._tools[e.id] = e.tool
+        after = list(e.deps) + [w for w in e.waits_on if w not in e.deps]
+        waits = f"  (after {', '.join(after)})" if after else ""
+        self._line(e.t, f"+ {self._style(e.id, 'id')} {e.tool} {_short(e.args)}{waits}")
+
+    def _on_future_started(self, e: Any) -> None:
+        self._line(e.t, f"> {self._style(e.id, 'id')} {self._tools.get(e.id, '')} started")
+
+    def _on_future_finished(self, e: Any) -> None:
+        mark, style = _STATUS_MARK.get(e.status, ("?", "warn"))
+        tool = self._tools.get(e.id, "")
+        self._line(e.t, f"{self._style(mark, style)} {self._style(e.id, 'id')} {tool} "
+                        f"{e.duration:.2f}s  {_short(e.summary)}")
+
+    def _on_future_placeholder(self, e: Any) -> None:
+        if self._verbose:
+            self._line(e.t, self._style(f"  {e.id} handed to the model as a placeholder ({e.status}); "
+                                        "decoding goes on", "dim"))
+
+    def _on_future_delivered(self, e: Any) -> None:
+        if self._verbose and e.via != "tool":
+            self._line(e.t, self._style(f"  {e.id} value delivered ({e.via})", "dim"))
+
+    def _on_approval_requested(self, e: Any) -> None:
+        self._line(e.t, self._style(f"? {e.id} {e.tool} needs approval", "warn"))
+
+    def _on_checkpoint_created(self, e: Any) -> None:
+        self._line(e.t, self._style(f"checkpoint {e.commit[:10]} ({e.ref}); `asyncfc undo` restores it", "dim"))
+
+    def _on_notice(self, e: Any) -> None:
+        style = {"error": "bad", "warning": "warn"}.get(e.level, "dim")
+        self._line(e.t, self._style(e.message, style))
+
+    def _on_session_finished(self, e: Any) -> None:
+        tokens = e.usage.get("total_tokens", 0) if e.usage else 0
+        cost = f" · ${e.cost:.4f}" if e.cost else ""
+        style = "ok" if e.exit_code == 0 else "bad"
+        summary = f"{e.outcome} (exit {e.exit_code}) · {e.turns} requests · {tokens} tokens{cost}"
+        self._line(e.t, self._style(summary, style))
+        if e.exit_code != 0 and e.message:
+            self._line(e.t, self._style(e.message, style))

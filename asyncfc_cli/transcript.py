@@ -1,0 +1,86 @@
+"""JSON-lines transcripts: every event, written and flushed the moment it happens, so a crash loses
+nothing already seen; read back for replay and resume.
+
+Default place: ``$XDG_STATE_HOME/asyncfc/sessions/<repo-key>/<UTC time>-<session id>.jsonl``
+(``~/.local/state`` by default), one folder per repository, so the user's tree stays clean.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO
+
+from .events import Event, MessageAppended, event_from_dict, event_to_json
+from .model.base import Message
+from .model.wire import message_from_wire
+
+__all__ = [
+    "TranscriptWriter",
+    "default_transcript_path",
+    "history_from_events",
+    "read_events",
+    "sessions_dir",
+]
+
+
+def sessions_dir(root: Path) -> Path:
+    """Where the transcripts of the repository at ``root`` live."""
+    base = os.environ.get("XDG_STATE_HOME") or os.path.join(os.path.expanduser("~"), ".local", "state")
+    real = os.path.realpath(root)
+    key = f"{Path(real).name or 'root'}-{hashlib.sha1(real.encode()).hexdigest()[:10]}"
+    return Path(base) / "asyncfc" / "sessions" / key
+
+
+def default_transcript_path(root: Path, session_id: str) -> Path:
+    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+    return sessions_dir(root) / f"{stamp}-{session_id}.jsonl"
+
+
+class TranscriptWriter:
+    """An event subscriber that appends one redacted JSON line per event and flushes it."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._file: IO[str] | None = path.open("a", encoding="utf-8")
+
+    def __call__(self, event: Event) -> None:
+        if self._file is None:
+            return
+        self._file.write(event_to_json(event) + "\n")
+        self._file.flush()
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+
+def read_events(path: Path) -> Iterator[Event]:
+    """The events of a transcript, in order. A torn last line (a crash mid-write) is skipped.
+
+    Raises:
+        OSError: the file cannot be read.
+        ValueError: a line in the middle is not an event.
+    """
+    with path.open(encoding="utf-8") as handle:
+        lines = handle.readlines()
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            yield event_from_dict(json.loads(line))
+        except (json.JSONDecodeError, ValueError) as exc:
+            if number == len(lines):
+                return
+            raise ValueError(f"{path}:{number}: not a transcript event: {exc}") from None
+
+
+def history_from_events(events: Iterator[Event] | list[Event]) -> list[Message]:
+    """The conversation a transcript recorded, message for message (for resume)."""
+    return [message_from_wire(e.message) for e in events if isinstance(e, MessageAppended)]
