@@ -146,13 +146,23 @@ def _definers(tags: Tags) -> dict[str, set[str]]:
     return found
 
 
+def _specificity(name: str) -> float:
+    """How surely a use of ``name`` means a definition of it, as a weight factor."""
+    if name.startswith("_"):
+        return 0.1
+    if len(name) >= 6 or "_" in name or name[:1].isupper() or any(c.isupper() for c in name[1:]):
+        return 1.0
+    return 0.2
+
+
 def reference_graph(tags: Tags) -> dict[str, dict[tuple[str, str], float]]:
     """Edges from each file to the (file, name) definitions it references, with their weights.
 
     A name used n times counts sqrt(n) (many uses of one name should not drown every other use);
     a name defined in k other files splits its weight k ways (common names say little about which
-    one is meant); private names (leading underscore) count a tenth. References a file makes to its
-    own definitions make no edge.
+    one is meant); short generic names (``get``, ``run``) count a fifth and private names (leading
+    underscore) a tenth, since a use of them rarely means that definition. References a file makes
+    to its own definitions make no edge.
     """
     definers = _definers(tags)
     graph: dict[str, dict[tuple[str, str], float]] = {}
@@ -163,7 +173,7 @@ def reference_graph(tags: Tags) -> dict[str, dict[tuple[str, str], float]]:
             targets = definers.get(name, set()) - {path}
             if not targets:
                 continue
-            weight = math.sqrt(count) / len(targets) * (0.1 if name.startswith("_") else 1.0)
+            weight = math.sqrt(count) / len(targets) * _specificity(name)
             for target in targets:
                 out[(target, name)] = weight
         graph[path] = out
@@ -208,7 +218,7 @@ def rank_definitions(tags: Tags) -> list[Definition]:
 def _entry(definition: Definition) -> str:
     text = definition.signature.strip().splitlines()[0] if definition.signature.strip() else ""
     text = text or f"{definition.kind} {definition.name}"
-    return f"  {definition.line}: {text[:120]}"
+    return f"  {definition.line}: {text if len(text) <= 100 else text[:99] + '…'}"
 
 
 def _render(chosen: Sequence[Definition]) -> str:
