@@ -1,0 +1,57 @@
+"""The interactive terminal UI (Textual): a live timeline of decoding beside every in-flight future.
+
+Public surface (Textual is imported lazily, inside these functions, so importing this package is
+cheap):
+
+- ``run_tui(make_session, task)``: open the app on a live session built by ``make_session(bus)``.
+- ``run_replay(path, speed)``: play a JSON-lines transcript in the app.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+__all__ = ["run_replay", "run_tui"]
+
+
+def run_tui(make_session: Callable[[Any], tuple[Any, Any]], task: str | None = None) -> int:
+    """Open the TUI on a live session and return the exit code.
+
+    Args:
+        make_session: called once, on the trio side, with the app's ``EventBus``; returns
+            ``(session, gate)``: a ``Session`` (``serve``, ``cancel_turn``, ``cancel_future``) and
+            the approval gate it uses (``resolve(future_id, decision)``), or None for no gate.
+        task: submitted at once when given (``asyncfc run TASK`` in a terminal).
+
+    Returns:
+        The task's exit code when ``task`` was given and it finished; 130 if the user quit while a
+        task was running; 0 otherwise.
+    """
+    from .app import AsyncfcApp
+    from .engines import SessionEngine
+
+    app = AsyncfcApp(SessionEngine(make_session), task=task)
+    return _run(app)
+
+
+def run_replay(path: Path, speed: float = 1.0) -> int:
+    """Play a recorded transcript (one event per line) in the TUI, ``speed`` times faster than it ran.
+
+    Raises:
+        OSError: the file cannot be read.
+        ValueError: it is not a transcript, or ``speed`` is not positive.
+    """
+    from ..transcript import read_events
+    from .app import AsyncfcApp
+    from .engines import ReplayEngine
+
+    engine = ReplayEngine(list(read_events(path)), speed=speed)
+    app = AsyncfcApp(engine, rate=speed)
+    return _run(app)
+
+
+def _run(app: Any) -> int:
+    code = app.run()
+    return int(code) if code is not None else 0

@@ -1,0 +1,234 @@
+"""The asyncfc Textual app: hosts the engine (trio guest mode) and lays out the views.
+
+Events flow one way: the engine publishes on the bus; a subscriber (same thread) posts each one to
+the app as an ``EngineEvent``; the app folds it into the ``TimelineState`` and the views redraw from
+that state on a ~15 fps tick. The user's commands (prompt, cancel, approve) go back to the engine
+through ``GuestHost.call``, never directly.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from textual import events, on
+from textual.app import App, ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.message import Message
+from textual.widgets import Footer
+
+from .. import events as ev
+from ..errors import EXIT_INTERRUPTED, EXIT_OK
+from .approval_dialog import ApprovalDialog
+from .engine_host import Engine, GuestHost
+from .futures_table import FuturesTable
+from .output_screen import OutputScreen
+from .prompt_input import PromptInput
+from .state import SessionClock, TimelineState
+from .status_bar import StatusBar
+from .timeline import Timeline
+from .transcript_view import TranscriptView
+
+__all__ = ["AsyncfcApp"]
+
+NARROW_BELOW = 120
+"""Terminal width under which the panes stack instead of sitting side by side."""
+_QUIT_WINDOW_S = 3.0
+
+
+class AsyncfcApp(App[int]):
+    """See the module docstring. ``engine`` None shows only what is fed through ``feed`` (tests)."""
+
+    BINDINGS = [
+        Binding("ctrl+c", "interrupt", "Cancel / quit", priority=True),
+        Binding("escape", "cancel_turn", "Cancel turn"),
+        Binding("ctrl+q", "quit", "Quit", priority=True),
+        Binding("ctrl+t", "focus('timeline')", "Timeline"),
+        Binding("ctrl+f", "focus('futures')", "Futures"),
+        Binding("ctrl+o", "focus('transcript')", "Transcript", show=False),
+        Binding("ctrl+l", "focus('prompt')", "Prompt", show=False),
+    ]
+
+    CSS_PATH = "app.tcss"
+    TITLE = "asyncfc"
+
+    @dataclass
+    class EngineEvent(Message):
+        """One engine event, handed from the bus to the app's message queue."""
+
+        event: ev.Event
+
+    def __init__(
+        self,
+        engine: Engine | None = None,
+        *,
+        task: str | None = None,
+        rate: float = 1.0,
+        wall: Callable[[], float] = time.monotonic,
+    ) -> None:
+        super().__init__()
+        self.theme = "atom-one-dark"
+        self.state = TimelineState()
+        self.clock = SessionClock(rate)
+        self.wall = wall
+        self.bus = ev.EventBus()
+        self.engine = engine
+        self.host = GuestHost(engine, self.bus) if engine is not None else None
+        self.initial_task = task
+        self._dialogs: dict[str, ApprovalDialog] = {}
+        self._quit_armed_at = -1e9
+        self._drawn: tuple[int, float] | None = None
+
+    def now(self) -> float:
+        return self.clock.now(self.wall())
+
+    def compose(self) -> ComposeResult:
+        yield StatusBar(self.state, self.now, id="status")
+        with Horizontal(id="main"):
+            yield TranscriptView(id="transcript")
+            with Vertical(id="side"):
+                yield Timeline(self.state, self.now, id="timeline")
+                yield FuturesTable(id="futures")
+        yield PromptInput(id="prompt")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        titles = {
+            "transcript": ("Transcript", "enter: fold/unfold"),
+            "timeline": ("Timeline", "+/- zoom · 0 fit · ←/→ pan · ↑/↓ lanes"),
+            "futures": ("Futures", "c cancel · o output"),
+        }
+        for name, (title, subtitle) in titles.items():
+            widget = self.query_one(f"#{name}")
+            widget.add_class("panel")
+            widget.border_title, widget.border_subtitle = title, subtitle
+        self.query_one(PromptInput).focus()
+        self.bus.subscribe(lambda event: self.post_message(self.EngineEvent(event)))
+        self.set_interval(1 / 15, self.refresh_views)
+        if self.host is not None:
+            self.host.on_stopped = self._engine_stopped
+            self.host.start()
+            if self.initial_task:
+                self.host.submit(self.initial_task)
+
+    async def on_unmount(self) -> None:
+        if self.host is not None:
+            await self.host.aclose()
+
+    def on_resize(self, event: events.Resize) -> None:
+        self.screen.set_class(event.size.width < NARROW_BELOW, "-narrow")
+
+    # -- events in ---------------------------------------------------------------------------------
+
+    def feed(self, event: ev.Event) -> None:
+        """Show one event (what the bus subscriber's messages end up doing; tests call it directly)."""
+        self.state.apply(event)
+        self.clock.observe(event.t, self.wall())
+        if not self.state.busy:
+            self.clock.freeze(self.state.last_t)
+        self.query_one(TranscriptView).show(event, self.state)
+        if isinstance(event, ev.ApprovalRequested):
+            self._ask(event)
+        elif isinstance(event, (ev.ApprovalResolved, ev.FutureFinished)) and event.id in self._dialogs:
+            self._dialogs.pop(event.id).dismiss()  # decided elsewhere, or the call was cancelled
+
+    @on(EngineEvent)
+    def _on_engine_event(self, message: EngineEvent) -> None:
+        self.feed(message.event)
+
+    def refresh_views(self) -> None:
+        """Redraw what changed: on every tick while anything moves, once after each burst of events."""
+        now = self.now()
+        key = (self.state.version, now)
+        if key == self._drawn:
+            return
+        self._drawn = key
+        self.query_one(FuturesTable).sync(self.state, now)
+        self.query_one(Timeline).refresh()
+        self.query_one(StatusBar).refresh()
+
+    def _engine_stopped(self, error: BaseException | None) -> None:
+        if error is not None:
+            self.notify(f"engine stopped: {error!r}", severity="error", timeout=30)
+
+    # -- approvals ---------------------------------------------------------------------------------
+
+    def _ask(self, event: ev.ApprovalRequested) -> None:
+        if self.engine is None or not self.engine.interactive:
+            return
+        lane = self.state.futures.get(event.id)
+        dialog = ApprovalDialog(event.id, event.tool, event.preview, lane.args if lane else None)
+        self._dialogs[event.id] = dialog
+
+        def answered(decision: str | None) -> None:
+            if self._dialogs.pop(event.id, None) is not None and decision:
+                self._command("resolve", event.id, decision)
+
+        self.push_screen(dialog, answered)
+
+    # -- commands out ------------------------------------------------------------------------------
+
+    def _command(self, name: str, *args: str) -> None:
+        if self.host is None or self.engine is None:
+            return
+        if not self.engine.interactive:
+            self.notify("This is a replay: nothing can be changed.", severity="warning")
+            return
+        self.host.call(getattr(self.engine, name), *args)
+
+    @on(PromptInput.Submitted)
+    def _submit(self, message: PromptInput.Submitted) -> None:
+        if self.host is None or self.engine is None or not self.engine.interactive:
+            self.notify("This is a replay: prompts are not sent.", severity="warning")
+            return
+        if self.state.busy:
+            self.notify("Queued: it runs when the current task ends.")
+        self.host.submit(message.text)
+
+    @on(FuturesTable.CancelRequested)
+    def _cancel_future(self, message: FuturesTable.CancelRequested) -> None:
+        lane = self.state.futures.get(message.future_id)
+        if lane is not None and not lane.final:
+            self._command("cancel_future", message.future_id)
+            self.notify(f"Cancelling {message.future_id}")
+
+    @on(FuturesTable.OutputRequested)
+    def _open_output(self, message: FuturesTable.OutputRequested) -> None:
+        lane = self.state.futures.get(message.future_id)
+        if lane is not None:
+            self.push_screen(OutputScreen(lane))
+
+    @on(FuturesTable.FutureHighlighted)
+    def _highlight(self, message: FuturesTable.FutureHighlighted) -> None:
+        self.query_one(Timeline).highlight = message.future_id
+
+    def action_cancel_turn(self) -> None:
+        if self.state.busy:
+            self._command("cancel_turn")
+            self.notify("Cancelling the turn…")
+
+    def action_interrupt(self) -> None:
+        """Ctrl-C: cancel the running turn; a second Ctrl-C (or one while idle, twice) quits."""
+        wall = time.monotonic()
+        if wall - self._quit_armed_at < _QUIT_WINDOW_S:
+            self.run_worker(self.action_quit(), exclusive=True)
+            return
+        self._quit_armed_at = wall
+        if self.state.busy:
+            self._command("cancel_turn")
+            self.notify("Turn cancelled. Ctrl-C again quits.")
+        else:
+            self.notify("Press Ctrl-C again to quit.")
+
+    async def action_quit(self) -> None:
+        code = EXIT_INTERRUPTED if self.state.busy else self._exit_code()
+        if self.host is not None:
+            await self.host.aclose()
+        self.exit(code)
+
+    def _exit_code(self) -> int:
+        if self.initial_task and self.state.outcome is not None:
+            return self.state.outcome.exit_code
+        return EXIT_OK

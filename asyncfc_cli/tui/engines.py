@@ -1,0 +1,96 @@
+"""The two engines the TUI can host: a live session, or a recorded transcript played back."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import trio
+
+from .. import events as ev
+
+__all__ = ["MakeSession", "ReplayEngine", "SessionEngine"]
+
+MakeSession = Callable[[ev.EventBus], tuple[Any, Any]]
+"""Builds ``(session, gate)`` on the given bus; called on the trio side when the app starts."""
+
+
+class SessionEngine:
+    """A live ``Session`` serving the prompts the user submits; commands go straight to it."""
+
+    interactive = True
+
+    def __init__(self, make_session: MakeSession, task: str | None = None) -> None:
+        self._make = make_session
+        self.task = task
+        self.session: Any = None
+        self.gate: Any = None
+
+    async def run(self, bus: ev.EventBus, inbox: trio.MemoryReceiveChannel[str]) -> None:
+        self.session, self.gate = self._make(bus)
+        await self.session.serve(inbox)
+
+    def cancel_turn(self) -> None:
+        if self.session is not None:
+            self.session.cancel_turn()
+
+    def cancel_future(self, future_id: str) -> None:
+        if self.session is not None:
+            self.session.cancel_future(future_id)
+
+    def resolve(self, future_id: str, decision: str) -> None:
+        if self.gate is not None and hasattr(self.gate, "resolve"):
+            self.gate.resolve(future_id, decision)
+
+
+class ReplayEngine:
+    """Publishes recorded events at their recorded pace divided by ``speed``.
+
+    Idle stretches between tasks (a user thinking) are shortened to ``max_idle`` session seconds, so
+    a replay never sits still for minutes. Commands do nothing: the past cannot be changed.
+    """
+
+    interactive = False
+
+    def __init__(self, events: Sequence[ev.Event], speed: float = 1.0, max_idle: float = 1.0) -> None:
+        if speed <= 0:
+            raise ValueError("speed must be positive")
+        self.events = list(events)
+        self.speed = speed
+        self.max_idle = max_idle
+        self.finished = trio.Event()
+
+    def schedule(self) -> list[float]:
+        """When (seconds after the replay starts) each event is published."""
+        out: list[float] = []
+        at, prev_t, idle = 0.0, None, True
+        for event in self.events:
+            gap = 0.0 if prev_t is None else max(0.0, event.t - prev_t)
+            if idle and isinstance(event, (ev.UserMessage, ev.RequestStarted)):
+                gap = min(gap, self.max_idle)
+            at += gap / self.speed
+            out.append(at)
+            prev_t = event.t
+            if isinstance(event, ev.SessionFinished):
+                idle = True
+            elif isinstance(event, (ev.UserMessage, ev.RequestStarted)):
+                idle = False
+        return out
+
+    async def run(self, bus: ev.EventBus, inbox: trio.MemoryReceiveChannel[str]) -> None:
+        start = trio.current_time()
+        for at, event in zip(self.schedule(), self.events):
+            await trio.sleep_until(start + at)
+            bus.publish(event)
+        self.finished.set()
+        await trio.sleep_forever()
+
+    def cancel_turn(self) -> None:
+        pass
+
+    def cancel_future(self, future_id: str) -> None:
+        pass
+
+    def resolve(self, future_id: str, decision: str) -> None:
+        pass
+

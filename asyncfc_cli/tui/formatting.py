@@ -1,0 +1,90 @@
+"""How a tool call and its result read in the transcript and the output modal (pure, Rich only)."""
+
+from __future__ import annotations
+
+import difflib
+import json
+from typing import Any
+
+from rich.console import Group, RenderableType
+from rich.text import Text
+
+from .state import FutureLane, args_summary
+from .timeline_render import PALETTE, STATE_ICONS, format_seconds
+
+__all__ = ["call_title", "call_body", "diff_text", "fold", "preview_text"]
+
+FOLD_LINES = 12
+
+
+def call_title(lane: FutureLane, width: int = 48) -> str:
+    """``✓ f3 grep pattern=… → 12 matches (0.4s)``: one line for a collapsed call."""
+    icon = "?" if lane.approval == "asked" and not lane.final else STATE_ICONS.get(lane.state, "?")
+    head = f"{icon} {lane.id} {lane.tool} {args_summary(lane.args, width)}"
+    if lane.approval == "asked" and not lane.final:
+        return head + "  · awaiting approval"
+    if lane.final:
+        took = f" ({format_seconds(lane.duration, 0.1)})" if lane.started is not None else ""
+        return f"{head}  → {lane.summary or lane.state}{took}"
+    return f"{head}  · {lane.state}"
+
+
+def diff_text(old: str, new: str, path: str = "") -> Text:
+    """A coloured unified diff of an edit (removed lines red, added green, hunks cyan)."""
+    lines = difflib.unified_diff(old.splitlines(), new.splitlines(), f"a/{path}", f"b/{path}", lineterm="", n=2)
+    return preview_text("\n".join(lines))
+
+
+def preview_text(text: str) -> Text:
+    """Colour a diff-looking preview line by line; anything else stays plain."""
+    out = Text()
+    for line in text.splitlines():
+        if line.startswith(("+++", "---")):
+            style = "bold"
+        elif line.startswith("+"):
+            style = PALETTE["done"]
+        elif line.startswith("-"):
+            style = PALETTE["failed"]
+        elif line.startswith("@@"):
+            style = PALETTE["now"]
+        elif line.startswith("$ "):
+            style = "bold " + PALETTE["running"]
+        else:
+            style = ""
+        out.append(line + "\n", style=style)
+    out.rstrip()
+    return out
+
+
+def fold(text: str, max_lines: int = FOLD_LINES) -> Text:
+    """The first ``max_lines`` lines, then a note saying how many were folded and where to see them."""
+    lines = text.splitlines()
+    shown = Text("\n".join(lines[:max_lines]))
+    if len(lines) > max_lines:
+        shown.append(f"\n… {len(lines) - max_lines} more lines (select the future, press o)",
+                     style=f"italic {PALETTE['label_dim']}")
+    return shown
+
+
+def _arguments(lane: FutureLane) -> RenderableType:
+    args: Any = lane.args
+    if isinstance(args, dict):
+        if lane.tool == "edit_file" and isinstance(args.get("old"), str) and isinstance(args.get("new"), str):
+            return diff_text(args["old"], args["new"], str(args.get("path", "")))
+        if lane.tool == "shell" and "command" in args:
+            return preview_text(f"$ {args['command']}")
+        if lane.tool == "write_file" and isinstance(args.get("content"), str):
+            return Text.assemble((f"{args.get('path', '')}\n", "bold"), fold(args["content"], 8))
+        return Text(json.dumps(args, ensure_ascii=False, indent=None)[:400], style=PALETTE["label_dim"])
+    return Text(str(args)[:400], style=PALETTE["label_dim"])
+
+
+def call_body(lane: FutureLane, max_lines: int = FOLD_LINES) -> RenderableType:
+    """Arguments (edit diffs coloured) and, once finished, the output folded to ``max_lines``."""
+    parts: list[RenderableType] = [_arguments(lane)]
+    if lane.final:
+        colour = PALETTE["failed"] if lane.state == "failed" else ""
+        output = lane.output or lane.summary
+        parts.append(Text.assemble(("── output ", PALETTE["label_dim"]), (f"({lane.state})", colour)))
+        parts.append(fold(output, max_lines) if max_lines else Text(output))
+    return Group(*parts)

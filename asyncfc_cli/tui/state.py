@@ -1,0 +1,360 @@
+"""What the TUI shows, as plain data: a pure state model fed one event at a time.
+
+``TimelineState.apply(event)`` folds the session's event stream into a model lane (one bar per
+request: start, first token, streamed text, end, and the moments tool calls were dispatched), one
+lane per future (created, started, finished, state, dependencies) and running totals (turns, tokens,
+cost). Widgets render this state at a time ``now``; the benchmark's Gantt plot can read it too. No
+Textual, no Rich, no clock: the caller says what time it is.
+
+The records are mutable for speed (hundreds of updates per second under load); views must treat
+them as read-only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from .. import events as ev
+
+__all__ = [
+    "FutureLane",
+    "RequestBar",
+    "SessionClock",
+    "SessionInfo",
+    "TimelineState",
+    "args_summary",
+]
+
+FINAL_STATES = frozenset({"done", "failed", "cancelled"})
+
+
+@dataclass(slots=True)
+class RequestBar:
+    """One model request on the model lane."""
+
+    turn: int
+    start: float
+    first_token: float | None = None
+    """When the first token streamed (None while waiting for it)."""
+    end: float | None = None
+    """When the response ended (None while it streams)."""
+    chars: int = 0
+    """Assistant text streamed so far, in characters."""
+    calls: list[float] = field(default_factory=list)
+    """When each tool call of this response was parsed (dispatched)."""
+    completion_tokens: int = 0
+    """From the usage reported at the end (0 until then)."""
+    retries: int = 0
+
+    def end_at(self, now: float) -> float:
+        """Where the bar ends when drawn at ``now``: its end, or the present while it streams."""
+        return self.end if self.end is not None else max(now, self.start)
+
+
+@dataclass(slots=True)
+class FutureLane:
+    """One future: one lane on the timeline and one row of the futures table."""
+
+    id: str
+    tool: str
+    args: Any
+    created: float
+    deps: tuple[str, ...] = ()
+    """Futures whose values this call takes (``$fN`` references)."""
+    waits_on: tuple[str, ...] = ()
+    """Earlier futures it waits for to keep program order."""
+    effect: str = "pure"
+    turn: int = 0
+    state: str = "pending"
+    """pending, running, done, failed or cancelled."""
+    started: float | None = None
+    finished: float | None = None
+    duration: float = 0.0
+    summary: str = ""
+    output: str = ""
+    approval: str = ""
+    """"" (none asked), "asked", or the decision: once, session, deny."""
+    approval_preview: str = ""
+    delivered_via: str = ""
+
+    @property
+    def final(self) -> bool:
+        return self.state in FINAL_STATES
+
+    def run_time(self, now: float) -> float:
+        """Seconds the tool has run (so far, at ``now``)."""
+        if self.started is None:
+            return 0.0
+        if self.finished is not None:
+            return max(self.duration, self.finished - self.started)
+        return max(0.0, now - self.started)
+
+
+@dataclass(slots=True)
+class SessionInfo:
+    session_id: str = ""
+    model: str = ""
+    mode: str = ""
+    approval: str = ""
+    root: str = ""
+    scripted: bool = False
+
+
+@dataclass(slots=True)
+class Outcome:
+    outcome: str
+    exit_code: int
+    message: str
+    t: float
+
+
+class TimelineState:
+    """Everything the timeline, the futures table and the status bar show; see the module doc."""
+
+    def __init__(self) -> None:
+        self.session = SessionInfo()
+        self.requests: list[RequestBar] = []
+        self.futures: dict[str, FutureLane] = {}
+        self.turns = 0
+        self.prompt_tokens = 0
+        self.completion_tokens = 0
+        self.cost: float | None = None
+        self.busy = False
+        """A task is running: between the user's message (or first request) and session_finished."""
+        self.task_start = 0.0
+        self.last_t = 0.0
+        self.outcome: Outcome | None = None
+        self.version = 0
+        """Bumped by every applied event, so views can skip redrawing unchanged state."""
+        self._open: RequestBar | None = None
+
+    # -- folding events ----------------------------------------------------------------------------
+
+    def apply(self, event: ev.Event) -> None:
+        """Fold one event into the state. Unknown or out-of-order events are ignored, never fatal."""
+        handler = _HANDLERS.get(type(event))
+        self.version += 1
+        self.last_t = max(self.last_t, event.t)
+        if handler is not None:
+            handler(self, event)
+
+    def apply_all(self, events: Iterable[ev.Event]) -> TimelineState:
+        for event in events:
+            self.apply(event)
+        return self
+
+    def _session_started(self, e: ev.SessionStarted) -> None:
+        self.session = SessionInfo(e.session_id, e.model, e.mode, e.approval, e.root, e.scripted)
+
+    def _user_message(self, e: ev.UserMessage) -> None:
+        self._begin_task(e.t)
+
+    def _begin_task(self, t: float) -> None:
+        if not self.busy:
+            self.busy = True
+            self.task_start = t
+            self.outcome = None
+
+    def _request_started(self, e: ev.RequestStarted) -> None:
+        self._begin_task(e.t)
+        self._close_request(e.t)
+        self._open = RequestBar(turn=e.turn, start=e.t)
+        self.requests.append(self._open)
+        self.turns = max(self.turns, e.turn)
+
+    def _close_request(self, t: float) -> None:
+        if self._open is not None and self._open.end is None:
+            self._open.end = t
+        self._open = None
+
+    def _request_retry(self, e: ev.RequestRetry) -> None:
+        if self._open is not None:
+            self._open.retries += 1
+
+    def _first_token(self, e: ev.FirstToken) -> None:
+        if self._open is not None and self._open.first_token is None:
+            self._open.first_token = e.t
+
+    def _text_delta(self, e: ev.TextDelta) -> None:
+        if self._open is not None:
+            if self._open.first_token is None:
+                self._open.first_token = e.t
+            self._open.chars += len(e.text)
+
+    def _tool_call_parsed(self, e: ev.ToolCallParsed) -> None:
+        if self._open is not None:
+            if self._open.first_token is None:
+                self._open.first_token = e.t
+            self._open.calls.append(e.t)
+
+    def _request_finished(self, e: ev.RequestFinished) -> None:
+        if self._open is not None:
+            self._open.completion_tokens = int(e.usage.get("completion_tokens", 0))
+        self._close_request(e.t)
+        self.prompt_tokens += int(e.usage.get("prompt_tokens", 0))
+        self.completion_tokens += int(e.usage.get("completion_tokens", 0))
+        if e.cost is not None:
+            self.cost = (self.cost or 0.0) + e.cost
+
+    def _future_created(self, e: ev.FutureCreated) -> None:
+        self.futures[e.id] = FutureLane(
+            id=e.id, tool=e.tool, args=e.args, created=e.t, deps=tuple(e.deps),
+            waits_on=tuple(e.waits_on), effect=e.effect, turn=e.turn,
+        )
+
+    def _future_started(self, e: ev.FutureStarted) -> None:
+        lane = self.futures.get(e.id)
+        if lane is not None and not lane.final:
+            lane.state, lane.started = "running", e.t
+
+    def _future_finished(self, e: ev.FutureFinished) -> None:
+        lane = self.futures.get(e.id)
+        if lane is None:
+            return
+        lane.state, lane.finished = e.status, e.t
+        lane.duration, lane.summary, lane.output = e.duration, e.summary, e.output
+        if lane.started is None and e.duration > 0:
+            lane.started = e.t - e.duration
+
+    def _future_delivered(self, e: ev.FutureDelivered) -> None:
+        lane = self.futures.get(e.id)
+        if lane is not None:
+            lane.delivered_via = e.via
+
+    def _approval_requested(self, e: ev.ApprovalRequested) -> None:
+        lane = self.futures.get(e.id)
+        if lane is not None:
+            lane.approval, lane.approval_preview = "asked", e.preview
+
+    def _approval_resolved(self, e: ev.ApprovalResolved) -> None:
+        lane = self.futures.get(e.id)
+        if lane is not None:
+            lane.approval = e.decision
+
+    def _session_finished(self, e: ev.SessionFinished) -> None:
+        self._close_request(e.t)
+        self.busy = False
+        self.outcome = Outcome(e.outcome, e.exit_code, e.message, e.t)
+        for lane in self.futures.values():
+            if not lane.final:  # the session ended without telling us: never draw them as live
+                lane.state, lane.finished = "cancelled", e.t
+
+    # -- queries -----------------------------------------------------------------------------------
+
+    @property
+    def decoding(self) -> bool:
+        return self._open is not None
+
+    @property
+    def open_request(self) -> RequestBar | None:
+        return self._open
+
+    def in_flight(self) -> Iterator[FutureLane]:
+        return (lane for lane in self.futures.values() if not lane.final)
+
+    def counts(self) -> dict[str, int]:
+        """How many futures are in each state."""
+        out: dict[str, int] = {}
+        for lane in self.futures.values():
+            out[lane.state] = out.get(lane.state, 0) + 1
+        return out
+
+    def pending_approvals(self) -> list[FutureLane]:
+        return [lane for lane in self.futures.values() if lane.approval == "asked" and not lane.final]
+
+    @property
+    def total_tokens(self) -> int:
+        return self.prompt_tokens + self.completion_tokens
+
+    def span(self, now: float) -> tuple[float, float]:
+        """The time range with anything in it, up to ``now``: (first event, now)."""
+        start = min((r.start for r in self.requests), default=0.0)
+        if self.futures:
+            start = min(start, min(lane.created for lane in self.futures.values()))
+        return start, max(now, self.last_t)
+
+
+_HANDLERS: dict[type, Any] = {
+    ev.SessionStarted: TimelineState._session_started,
+    ev.UserMessage: TimelineState._user_message,
+    ev.RequestStarted: TimelineState._request_started,
+    ev.RequestRetry: TimelineState._request_retry,
+    ev.FirstToken: TimelineState._first_token,
+    ev.TextDelta: TimelineState._text_delta,
+    ev.ToolCallParsed: TimelineState._tool_call_parsed,
+    ev.RequestFinished: TimelineState._request_finished,
+    ev.FutureCreated: TimelineState._future_created,
+    ev.FutureStarted: TimelineState._future_started,
+    ev.FutureFinished: TimelineState._future_finished,
+    ev.FutureDelivered: TimelineState._future_delivered,
+    ev.ApprovalRequested: TimelineState._approval_requested,
+    ev.ApprovalResolved: TimelineState._approval_resolved,
+    ev.SessionFinished: TimelineState._session_finished,
+}
+
+
+class SessionClock:
+    """Maps the host's wall clock to session time, so views can draw "now" between events.
+
+    Each observed event anchors the mapping (events are stamped on the session clock); in between,
+    session time advances at ``rate`` session seconds per wall second (the replay speed, or 1). It
+    never runs backwards, and ``freeze`` pins it (idle sessions and snapshot tests).
+    """
+
+    def __init__(self, rate: float = 1.0) -> None:
+        self.rate = rate
+        self._anchor_t: float | None = None
+        self._anchor_wall = 0.0
+        self._last = 0.0
+        self._frozen: float | None = None
+
+    def observe(self, t: float, wall: float) -> None:
+        if self._anchor_t is None or t >= self._project(wall):
+            self._anchor_t, self._anchor_wall = t, wall
+        self._frozen = None
+
+    def freeze(self, t: float | None = None) -> None:
+        """Stop the clock at ``t`` (default: where it is now); the next event starts it again."""
+        self._frozen = self._last if t is None else t
+
+    def _project(self, wall: float) -> float:
+        if self._anchor_t is None:
+            return 0.0
+        return self._anchor_t + (wall - self._anchor_wall) * self.rate
+
+    def now(self, wall: float) -> float:
+        if self._frozen is not None:
+            return self._frozen
+        self._last = max(self._last, self._project(wall))
+        return self._last
+
+
+def args_summary(args: Any, width: int = 60) -> str:
+    """One line describing a call's arguments, e.g. ``path=src/app.py limit=40``.
+
+    Long values are cut, multi-line values show their first line; ``$fN`` references stay visible.
+    """
+    if not isinstance(args, dict):
+        text = str(args)
+    else:
+        parts = []
+        for key, value in args.items():
+            shown = value if isinstance(value, str) else _compact(value)
+            first = shown.splitlines()[0] if shown else ""
+            if first != shown:
+                first += "…"
+            parts.append(f"{key}={_clip(first, 40)}")
+        text = " ".join(parts)
+    return _clip(text.replace("\n", " "), width)
+
+
+def _compact(value: Any) -> str:
+    if isinstance(value, list):
+        return ",".join(str(v) for v in value)
+    return str(value)
+
+
+def _clip(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: max(0, width - 1)] + "…"

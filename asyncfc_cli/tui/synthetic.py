@@ -1,0 +1,104 @@
+"""Hand-made, deterministic event streams: fixtures for snapshots, the frame benchmark and demos.
+
+``demo_events()`` is a small coding session (reads overlapping decoding, a grep feeding an edit
+through ``$f2``, an approval, a failed test run, a cancelled call); ``many_futures(n)`` is a load
+test: ``n`` futures issued over a few seconds, all still in flight at the end.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from .. import events as ev
+
+__all__ = ["demo_events", "many_futures"]
+
+
+def _request(turn: int, t: float, ttft: float, text: str, calls: list[tuple[str, float]],
+             end: float, tokens: int) -> Iterator[ev.Event]:
+    yield ev.RequestStarted(t=t, turn=turn, messages=2 * turn)
+    yield ev.FirstToken(t=t + ttft, turn=turn, ttft=ttft)
+    words = text.split(" ")
+    step = (end - t - ttft) / max(1, len(words) + len(calls))
+    for i, word in enumerate(words):
+        yield ev.TextDelta(t=t + ttft + i * step, turn=turn, text=word + " ")
+    for i, (tool, at) in enumerate(calls):
+        yield ev.ToolCallParsed(t=at, turn=turn, call_id=f"c{turn}{i}", tool=tool, index=i, arguments="{}")
+    yield ev.RequestFinished(t=end, turn=turn, usage={"prompt_tokens": 900 * turn, "completion_tokens": tokens},
+                             cost=0.0004 * turn, tool_calls=len(calls))
+
+
+def demo_events() -> list[ev.Event]:
+    """A ~9 second session with every kind of lane, ending mid-task (futures still running)."""
+    out: list[ev.Event] = [
+        ev.SessionStarted(t=0.0, session_id="demo", model="scripted:fix_bug", mode="async",
+                          approval="ask", root="/work/demo", scripted=True),
+        ev.UserMessage(t=0.0, text="fix the failing test in tests/test_parse.py"),
+    ]
+    out += _request(1, 0.0, 0.5, "Let me look at the test and the parser.",
+                    [("read_file", 0.9), ("read_file", 1.1), ("grep", 1.3)], 1.5, 60)
+    out += [
+        ev.FutureCreated(t=0.9, id="f1", tool="read_file", args={"path": "tests/test_parse.py"}, effect="reads", turn=1),
+        ev.FutureStarted(t=0.9, id="f1"),
+        ev.FutureCreated(t=1.1, id="f2", tool="read_file", args={"path": "src/parse.py"}, effect="reads", turn=1),
+        ev.FutureStarted(t=1.1, id="f2"),
+        ev.FutureCreated(t=1.3, id="f3", tool="grep", args={"pattern": "def parse_date", "path": "src"}, effect="reads", turn=1),
+        ev.FutureStarted(t=1.3, id="f3"),
+        ev.FutureFinished(t=1.4, id="f1", status="done", duration=0.5, summary="48 lines", output="def test_parse():\n    ..."),
+    ]
+    out += _request(2, 1.5, 0.4, "The bug is an off-by-one in parse_date; fixing it while the tests run.",
+                    [("edit_file", 2.6), ("run_tests", 2.8), ("shell", 3.0)], 3.2, 95)
+    out += [
+        ev.FutureFinished(t=1.9, id="f2", status="done", duration=0.8, summary="212 lines", output="..."),
+        ev.FutureFinished(t=2.2, id="f3", status="done", duration=0.9, summary="src/parse.py:41", output="src/parse.py:41: def parse_date(s):"),
+        ev.FutureCreated(t=2.6, id="f4", tool="edit_file", deps=("f3",), effect="writes", turn=2,
+                         args={"path": "src/parse.py", "old": "s[:-1]", "new": "s", "at": "$f3"}),
+        ev.ApprovalRequested(t=2.6, id="f4", tool="edit_file", preview="--- a/src/parse.py\n+++ b/src/parse.py\n-    return s[:-1]\n+    return s"),
+        ev.FutureCreated(t=2.8, id="f5", tool="run_tests", args={"paths": ["tests/test_parse.py"]},
+                         waits_on=("f4",), effect="exclusive", turn=2),
+        ev.FutureCreated(t=3.0, id="f6", tool="shell", args={"command": "git log --oneline -5"}, effect="exclusive", turn=2,
+                         waits_on=("f5",)),
+        ev.ApprovalResolved(t=4.1, id="f4", decision="once"),
+        ev.FutureStarted(t=4.1, id="f4"),
+        ev.FutureFinished(t=4.2, id="f4", status="done", duration=0.1, summary="1 edit in src/parse.py", output="@@ -41 +41 @@"),
+        ev.FutureStarted(t=4.2, id="f5"),
+    ]
+    out += _request(3, 3.2, 0.45, "Waiting for the tests.", [("await_future", 4.4)], 4.5, 30)
+    out += [
+        ev.FutureCreated(t=4.4, id="f7", tool="await_future", args={"ids": ["f5"]}, deps=("f5",), turn=3),
+        ev.FutureStarted(t=4.4, id="f7"),
+        ev.FutureFinished(t=6.9, id="f5", status="failed", duration=2.7, summary="1 failed, 11 passed", output="FAILED tests/test_parse.py::test_tz"),
+        ev.FutureFinished(t=6.9, id="f7", status="done", duration=2.5, summary="f5 failed"),
+        ev.FutureFinished(t=6.9, id="f6", status="cancelled", duration=0.0, summary="cancelled by the model"),
+    ]
+    out += _request(4, 7.0, 0.5, "One timezone case left; reading it and re-running.",
+                    [("read_file", 7.9), ("run_tests", 8.2)], 8.4, 70)
+    out += [
+        ev.FutureCreated(t=7.9, id="f8", tool="read_file", args={"path": "tests/test_parse.py", "offset": 60}, effect="reads", turn=4),
+        ev.FutureStarted(t=7.9, id="f8"),
+        ev.FutureFinished(t=8.0, id="f8", status="done", duration=0.1, summary="20 lines"),
+        ev.FutureCreated(t=8.2, id="f9", tool="run_tests", args={"paths": ["tests/test_parse.py"], "args": "-k tz"}, effect="exclusive", turn=4),
+        ev.FutureStarted(t=8.2, id="f9"),
+        ev.RequestStarted(t=8.5, turn=5, messages=12),
+    ]
+    return sorted(out, key=lambda e: e.t)
+
+
+def many_futures(n: int = 200, spread: float = 4.0) -> list[ev.Event]:
+    """``n`` futures created over ``spread`` seconds by one long response, none finished."""
+    out: list[ev.Event] = [
+        ev.SessionStarted(t=0.0, session_id="load", model="scripted:load", mode="async", scripted=True),
+        ev.UserMessage(t=0.0, text="load"),
+        ev.RequestStarted(t=0.0, turn=1),
+        ev.FirstToken(t=0.3, turn=1, ttft=0.3),
+    ]
+    tools = ("read_file", "grep", "outline", "shell", "list_files")
+    for i in range(1, n + 1):
+        t = 0.3 + spread * i / n
+        deps = (f"f{i - 1}",) if i % 7 == 0 else ()
+        out.append(ev.ToolCallParsed(t=t, turn=1, call_id=f"c{i}", tool=tools[i % 5], index=i - 1, arguments="{}"))
+        out.append(ev.FutureCreated(t=t, id=f"f{i}", tool=tools[i % 5], args={"path": f"src/mod{i}.py"},
+                                    deps=deps, turn=1))
+        if not deps:
+            out.append(ev.FutureStarted(t=t + 0.01, id=f"f{i}"))
+    return sorted(out, key=lambda e: e.t)

@@ -1,0 +1,97 @@
+"""The transcript pane: the user's prompts, streamed assistant text, and each tool call (collapsible)."""
+
+from __future__ import annotations
+
+from rich.markdown import Markdown
+from rich.text import Text
+from textual.containers import VerticalScroll
+from textual.widgets import Collapsible, Static
+
+from .. import events as ev
+from .formatting import call_body, call_title
+from .state import TimelineState
+from .timeline_render import PALETTE, format_seconds
+
+__all__ = ["TranscriptView"]
+
+
+class TranscriptView(VerticalScroll):
+    """Appends one entry per prompt, response text and call; keeps the end in view while it grows.
+
+    Fed events by the app (``show``) with the state that already folded them; posts nothing.
+    """
+
+    DEFAULT_CSS = """
+    TranscriptView {
+        height: 1fr;
+        background: $surface;
+        padding: 0 1;
+    }
+    TranscriptView > .user { color: $text; text-style: bold; margin-top: 1; }
+    TranscriptView > .assistant { color: $text; margin: 0 0; }
+    TranscriptView > .notice { color: $warning; }
+    TranscriptView > .finished { color: $text-muted; margin-bottom: 1; }
+    TranscriptView > Collapsible { padding: 0; margin: 0; border-top: none; background: $surface; }
+    TranscriptView > Collapsible > Contents { padding: 0 0 0 2; }
+    TranscriptView > Collapsible.-failed CollapsibleTitle { color: $error; }
+    TranscriptView > Collapsible.-done CollapsibleTitle { color: $text-muted; }
+    """
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self._calls: dict[str, tuple[Collapsible, Static]] = {}
+        self._texts: dict[int, tuple[Static, list[str]]] = {}
+
+    def show(self, event: ev.Event, state: TimelineState) -> None:
+        """Reflect one event (already applied to ``state``)."""
+        at_end = self.scroll_y >= self.max_scroll_y - 1
+        if isinstance(event, ev.UserMessage):
+            self.mount(Static(Text.assemble(("❯ ", PALETTE["now"]), event.text), classes="user"))
+        elif isinstance(event, ev.TextDelta):
+            self._stream(event)
+        elif isinstance(event, ev.RequestFinished) and event.turn in self._texts:
+            widget, parts = self._texts.pop(event.turn)
+            widget.update(Markdown("".join(parts).strip()))
+        elif isinstance(event, (ev.FutureCreated, ev.FutureFinished, ev.ApprovalRequested, ev.ApprovalResolved)):
+            self._call(event.id, state)
+        elif isinstance(event, ev.Notice):
+            self.mount(Static(f"{event.level}: {event.message}", classes="notice"))
+        elif isinstance(event, ev.SessionFinished):
+            self.mount(Static(self._finished_line(event, state), classes="finished"))
+        else:
+            return
+        if at_end:
+            self.call_after_refresh(self.scroll_end, animate=False)
+
+    def _stream(self, event: ev.TextDelta) -> None:
+        entry = self._texts.get(event.turn)
+        if entry is None:
+            entry = self._texts[event.turn] = (Static(classes="assistant"), [])
+            self.mount(entry[0])
+        widget, parts = entry
+        parts.append(event.text)
+        widget.update("".join(parts))
+
+    def _call(self, future_id: str, state: TimelineState) -> None:
+        lane = state.futures.get(future_id)
+        if lane is None:
+            return
+        entry = self._calls.get(future_id)
+        if entry is None:
+            body = Static(call_body(lane))
+            box = Collapsible(body, title=call_title(lane), collapsed=lane.tool != "edit_file")
+            entry = self._calls[future_id] = (box, body)
+            self.mount(box)
+        box, body = entry
+        box.title = call_title(lane)
+        box.set_class(lane.state == "failed", "-failed")
+        box.set_class(lane.state == "done", "-done")
+        body.update(call_body(lane))
+        if lane.approval == "asked":
+            box.collapsed = False
+
+    @staticmethod
+    def _finished_line(event: ev.SessionFinished, state: TimelineState) -> str:
+        took = format_seconds(event.t - state.task_start, 0.1)
+        cost = f" · ${event.cost:.4f}" if event.cost else ""
+        return f"── {event.outcome} in {took} · {event.turns} turns{cost} · exit {event.exit_code} ── {event.message}"
