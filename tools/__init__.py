@@ -48,8 +48,10 @@ def builtin_tools() -> dict[str, ToolSpec]:
     Imported on demand so that ``asyncfc --help`` stays cheap (outline pulls in tree-sitter lazily
     on its own first use).
     """
-    from .files import read_file, write_file
+    from .files import edit_file, read_file, write_file
+    from .outline import outline
+    from .search import grep, list_files
     from .shell import shell
 
-    specs = [read_file, write_file, shell]
+    specs = [read_file, write_file, edit_file, list_files, grep, outline, shell]
     return {spec.name: spec for spec in specs}
