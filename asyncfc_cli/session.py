@@ -292,6 +292,11 @@ class Session:
     async def _close_turn(self, response: _Response) -> None:
         """Wait as the mode requires, then append the assistant message and its tool messages."""
         records = response.records
+        # Let calls dispatched at the very end of the stream take their first step: a tool that
+        # needs no time then hands the model its value instead of a placeholder. Two passes,
+        # because trio may run this task before the new ones within one scheduling batch.
+        for _ in range(2):
+            await trio.lowlevel.checkpoint()
         if self.settings.mode in ("sync", "serial"):
             await self._sched.wait_for([r.id for r in records])
         else:

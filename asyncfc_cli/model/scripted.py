@@ -112,6 +112,8 @@ class Step:
     """call: what a simulated tool returns."""
     fails: bool = False
     """call: whether a simulated tool fails (with ``result`` as its error)."""
+    raw_args: str | None = None
+    """call: argument text sent as is instead of ``args`` (to script malformed JSON)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,6 +169,7 @@ def _parse_step(raw: Any, where: str) -> Step:
         "call", tool=str(raw["call"]), args=dict(args), label=str(raw.get("as", "")), tokens=tokens,
         duration=float(raw.get("duration", 0.0)), result=str(raw.get("result", "ok")),
         fails=bool(raw.get("fails", False)),
+        raw_args=str(raw["raw_args"]) if "raw_args" in raw else None,
     )
 
 
@@ -277,12 +280,13 @@ class _View:
             elif isinstance(message, UserMessage):
                 self.finished_blocks.update(m for m, _ in _BLOCK.findall(message.text))
 
-    def has_value(self, call_id: str) -> bool:
+    def has_value(self, call_id: str, fid: str) -> bool:
+        """Whether the value of the call is in view: its own tool message, or a block for it
+        (delivered, or carried by an await result)."""
+        if fid in self.finished_blocks:
+            return True
         content = self.tool_content.get(call_id)
-        if content is None:
-            return False
-        match = _PLACEHOLDER.match(content)
-        return match is None or match.group(1) in self.finished_blocks
+        return content is not None and _PLACEHOLDER.match(content) is None
 
 
 class ScenarioPlayer:
@@ -315,7 +319,10 @@ class ScenarioPlayer:
             elif step.kind == "call":
                 segments.append(self._call(step, view.calls_so_far + len(_calls(segments))))
             elif step.kind == "need":
-                missing = [label for label in step.needs if not view.has_value(self._call_ids[label])]
+                missing = [
+                    label for label in step.needs
+                    if not view.has_value(self._call_ids[label], self._future_ids[label])
+                ]
                 if missing:
                     return self._wait_for(missing, segments, view, tool_names)
             elif step.kind == "end" and segments:
@@ -340,7 +347,7 @@ class ScenarioPlayer:
             self._call_ids[step.label] = call_id
             self._future_ids[step.label] = fid
         args = _resolve_labels(step.args, self._future_ids)
-        arguments = json.dumps(args)
+        arguments = step.raw_args if step.raw_args is not None else json.dumps(args)
         tokens = step.tokens if step.tokens is not None else _estimate_tokens(step.tool + arguments)
         return Call(ToolCall(call_id, step.tool, arguments), tokens)
 

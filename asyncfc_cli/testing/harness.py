@@ -22,7 +22,7 @@ from ..session import Outcome, Session
 from ..simtools import simulated_tools
 from ..workspace import Workspace
 
-__all__ = ["ScenarioRun", "run_scenario"]
+__all__ = ["ScenarioRun", "run_scenario", "scenario_session"]
 
 
 @dataclass(slots=True)
@@ -44,7 +44,7 @@ class ScenarioRun:
         return next(e for e in self.events if e.type == kind and getattr(e, "id", None) == fid)
 
 
-async def run_scenario(
+def scenario_session(
     scenario: Scenario | Mapping[str, Any],
     *,
     mode: str = "async",
@@ -54,9 +54,8 @@ async def run_scenario(
     root: Path | None = None,
     settings: Settings | None = None,
     gate: Gate | None = None,
-    task: str = "scripted task",
 ) -> ScenarioRun:
-    """Play ``scenario`` through a real Session (inside trio).
+    """A Session that plays ``scenario``, with its events collected into the returned run.
 
     Args:
         tools: real tools to use; default: simulated tools built from the scenario.
@@ -68,9 +67,8 @@ async def run_scenario(
     bus = EventBus()
     run = ScenarioRun(Outcome("", -1, ""))
     bus.subscribe(run.events.append)
-    base = settings or Settings()
-    settings = base.replace(mode=mode, model=f"scripted:{scenario.name}")
-    session = Session(
+    settings = (settings or Settings()).replace(mode=mode, model=f"scripted:{scenario.name}")
+    run.session = Session(
         model=ScriptedClient(scenario, profile),
         tools=tools if tools is not None else simulated_tools(scenario, effects=effects),
         bus=bus,
@@ -78,6 +76,15 @@ async def run_scenario(
         workspace=Workspace(root or Path.cwd()),
         gate=gate,
     )
-    run.session = session
-    run.outcome = await session.run(task)
+    return run
+
+
+async def run_scenario(
+    scenario: Scenario | Mapping[str, Any], *, task: str = "scripted task", **options: Any
+) -> ScenarioRun:
+    """Play ``scenario`` through a real Session to its end (inside trio). Options as for
+    ``scenario_session``."""
+    run = scenario_session(scenario, **options)
+    assert run.session is not None
+    run.outcome = await run.session.run(task)
     return run

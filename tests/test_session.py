@@ -1,0 +1,208 @@
+"""The session loop: overlap, modes, delivery, await/cancel, the finish rule and limits.
+
+All on trio's MockClock, so the asserted times are exact. Decode speed 8 tokens/s with no time to
+first token keeps every sum exact in binary floating point.
+"""
+
+import pytest
+
+from asyncfc_cli.config import Settings
+from asyncfc_cli.model.base import AssistantMessage, ToolMessage, UserMessage
+from asyncfc_cli.testing.harness import run_scenario, scenario_session
+
+from engine_tools import TOOLS
+
+FAST = {"ttft_s": 0, "tokens_per_s": 8}
+
+
+def scenario(*steps):
+    return {"name": "t", "profile": FAST, "steps": list(steps)}
+
+
+def call(tool, label=None, tokens=0, **args):
+    step = {"call": tool, "args": args, "tokens": tokens}
+    if label:
+        step["as"] = label
+    return step
+
+
+def answer(text="done"):
+    return {"answer": text, "tokens": 0}
+
+
+OVERLAP = scenario(
+    call("sleep", "slow", seconds=5),
+    "end",
+    {"say": "unrelated reasoning", "tokens": 24},  # 3 s of decoding
+    {"need": ["slow"]},
+    answer(),
+)
+
+
+@pytest.mark.trio
+async def test_async_overlaps_a_5s_tool_with_3s_of_decoding(autojump_clock):
+    run = await run_scenario(OVERLAP, mode="async", tools=TOOLS)
+    assert run.outcome.exit_code == 0
+    assert run.wall_s == 5.0
+
+
+@pytest.mark.trio
+async def test_sync_waits_for_the_tool_before_decoding(autojump_clock):
+    run = await run_scenario(OVERLAP, mode="sync", tools=TOOLS)
+    assert run.outcome.exit_code == 0
+    assert run.wall_s == 8.0
+
+
+PARALLEL = scenario(call("sleep", "a", seconds=2), call("sleep", "b", seconds=2), {"need": ["a", "b"]}, answer())
+
+
+@pytest.mark.trio
+@pytest.mark.parametrize(("mode", "wall"), [("async", 2.0), ("sync", 2.0), ("serial", 4.0)])
+async def test_independent_calls_of_one_response_run_together_except_in_serial(autojump_clock, mode, wall):
+    run = await run_scenario(PARALLEL, mode=mode, tools=TOOLS)
+    assert run.wall_s == wall
+
+
+@pytest.mark.trio
+async def test_sync_and_serial_offer_no_await_and_hand_out_no_placeholders(autojump_clock):
+    for mode in ("sync", "serial"):
+        run = await run_scenario(OVERLAP, mode=mode, tools=TOOLS)
+        assert run.of_type("future_placeholder") == []
+        assert all(e.tool != "await_future" for e in run.of_type("future_created"))
+
+
+@pytest.mark.trio
+async def test_a_call_starts_while_its_response_is_still_decoding(autojump_clock):
+    run = await run_scenario(
+        scenario(call("sleep", "a", seconds=1), {"say": "more to say", "tokens": 16},
+                 call("sleep", "b", seconds=1), {"need": ["a", "b"]}, answer()),
+        tools=TOOLS,
+    )
+    first_request_end = run.of_type("request_finished")[0].t
+    assert run.future("f1", "future_started").t == 0.0
+    assert first_request_end >= 2.0  # 2 s of text and the second call were still to come
+
+
+DELIVERY = scenario(
+    call("sleep", "a", seconds=2, result="A-value"),
+    "end",
+    {"say": "working on something else", "tokens": 32},  # 4 s: a finishes during this decode
+    call("echo", "b", text="B"),
+    "end",
+    {"need": ["a"]},
+    answer(),
+)
+
+
+@pytest.mark.trio
+async def test_a_future_finishing_during_a_later_decode_is_delivered_once_before_the_next_request(autojump_clock):
+    run = await run_scenario(DELIVERY, tools=TOOLS)
+    assert run.outcome.exit_code == 0
+    delivered = [e for e in run.of_type("future_delivered") if e.id == "f1"]
+    assert [(e.via, e.turn) for e in delivered] == [("delivery", 3)]
+    history = run.session.history
+    deliveries = [m for m in history if isinstance(m, UserMessage) and m.delivery]
+    assert [m.text for m in deliveries] == ['<future id="f1" status="done">A-value</future>']
+    # It comes right after the tool messages of the second response, before request 3.
+    index = history.index(deliveries[0])
+    assert isinstance(history[index - 1], ToolMessage) and history[index - 1].content == "B"
+    assert isinstance(history[index + 1], AssistantMessage)
+    # The first tool message was the placeholder.
+    assert history[2] == ToolMessage("call_0_a", "sleep", '{"future": "f1", "status": "running"}')
+    # The scripted model found the value in the delivery and did not need to await.
+    assert all(e.tool != "await_future" for e in run.of_type("future_created"))
+
+
+@pytest.mark.trio
+async def test_a_response_without_calls_does_not_end_the_task_while_futures_are_outstanding(autojump_clock):
+    run = await run_scenario(scenario(call("sleep", "a", seconds=3, result="late"), "end", answer("first")),
+                             tools=TOOLS)
+    requests = run.of_type("request_started")
+    assert len(requests) == 3
+    assert requests[2].t == 3.0  # waited for f1, then delivered it
+    assert [e.via for e in run.of_type("future_delivered")] == ["delivery"]
+    assert run.of_type("session_finished")[0].t >= run.future("f1", "future_finished").t
+    assert run.outcome.exit_code == 0
+
+
+@pytest.mark.trio
+async def test_await_future_blocks_the_turn_and_carries_the_values(autojump_clock):
+    run = await run_scenario(scenario(call("sleep", "a", seconds=4, result="four"), {"need": ["a"]}, answer()),
+                             tools=TOOLS)
+    awaiting = run.future("f2", "future_created")
+    assert awaiting.tool == "await_future" and awaiting.args == {"ids": ["f1"]}
+    assert run.of_type("request_started")[1].t == 4.0
+    assert run.future("f2", "future_finished").output == '<future id="f1" status="done">four</future>'
+    # The turn was blocked anyway, so f1's own tool message already holds its value.
+    assert [(e.id, e.via) for e in run.of_type("future_delivered")] == [("f1", "tool"), ("f2", "tool")]
+
+
+@pytest.mark.trio
+async def test_await_future_timeout_reports_what_is_still_running(autojump_clock):
+    run = await run_scenario(
+        scenario(call("sleep", "a", seconds=10), call("await_future", "w", ids=["$a"], timeout_s=1),
+                 "end", {"need": ["a"]}, answer()),
+        tools=TOOLS,
+    )
+    assert run.future("f2", "future_finished").output == '{"future": "f1", "status": "running"}'
+    assert run.future("f2", "future_finished").t == 1.0
+    assert run.outcome.exit_code == 0
+
+
+@pytest.mark.trio
+async def test_cancel_future_stops_work_the_model_no_longer_needs(autojump_clock):
+    run = await run_scenario(
+        scenario(call("sleep", "a", seconds=100), "end", call("cancel_future", "c", ids=["$a"]),
+                 {"need": ["c"]}, answer()),
+        tools=TOOLS,
+    )
+    assert run.future("f1", "future_finished").status == "cancelled"
+    assert "f1: cancelled" in run.future("f2", "future_finished").output
+    assert run.wall_s < 1
+    assert not [e for e in run.of_type("future_delivered") if e.id == "f1"]
+    assert run.outcome.exit_code == 0
+
+
+@pytest.mark.trio
+async def test_unknown_ids_in_await_are_a_tool_error(autojump_clock):
+    run = await run_scenario(scenario(call("await_future", "w", ids=["f7"]), {"need": ["w"]}, answer()),
+                             tools=TOOLS)
+    finished = run.future("f1", "future_finished")
+    assert finished.status == "failed" and "unknown future id(s) f7" in finished.output
+
+
+@pytest.mark.trio
+async def test_turn_limit_stops_with_exit_code_1_and_says_how_to_raise_it(autojump_clock):
+    run = await run_scenario(OVERLAP, tools=TOOLS, settings=Settings(max_turns=1))
+    assert run.outcome.exit_code == 1
+    assert run.outcome.outcome == "turn_limit"
+    assert "--max-turns" in run.outcome.message
+    finished = run.of_type("session_finished")[0]
+    assert finished.exit_code == 1 and finished.turns == 1
+
+
+@pytest.mark.trio
+async def test_cancel_turn_cancels_futures_and_keeps_the_session_usable(autojump_clock):
+    import trio
+
+    run = scenario_session(scenario(call("sleep", "a", seconds=50), {"need": ["a"]}, answer("again")),
+                           tools=TOOLS)
+    session = run.session
+    async with trio.open_nursery() as nursery:
+        outcomes = []
+
+        async def play():
+            outcomes.append(await session.run("first task"))
+
+        nursery.start_soon(play)
+        await trio.sleep(5)
+        session.cancel_turn()
+    assert outcomes[0].exit_code == 130 and outcomes[0].outcome == "interrupted"
+    assert run.future("f1", "future_finished").status == "cancelled"
+    assert trio.current_time() == 5.0
+    # The history holds no tool call without its result, so the conversation can go on.
+    calls = {c.call_id for m in session.history if isinstance(m, AssistantMessage) for c in m.tool_calls}
+    results = {m.call_id for m in session.history if isinstance(m, ToolMessage)}
+    assert calls == results
+    second = await session.run("second task")
+    assert second.exit_code == 0
