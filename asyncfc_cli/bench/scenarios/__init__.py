@@ -1,0 +1,1 @@
+"""Benchmark scenarios (YAML data), played by the scripted model."""
