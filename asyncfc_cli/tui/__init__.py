@@ -13,27 +13,41 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-__all__ = ["run_replay", "run_tui"]
+__all__ = ["run_replay", "run_tui", "session_engine"]
 
 
-def run_tui(make_session: Callable[[Any], tuple[Any, Any]], task: str | None = None) -> int:
+def run_tui(make_session: Callable[[Any], Any], task: str | None = None) -> int:
     """Open the TUI on a live session and return the exit code.
 
     Args:
-        make_session: called once, on the trio side, with the app's ``EventBus``; returns
-            ``(session, gate)``: a ``Session`` (``serve``, ``cancel_turn``, ``cancel_future``) and
-            the approval gate it uses (``resolve(future_id, decision)``), or None for no gate.
+        make_session: called once with the app's ``EventBus`` before the app starts; returns
+            ``(session, gate)``, or an object with ``session``, ``gate`` and optionally
+            ``transcript`` (closed when the app ends), like ``asyncfc_cli.app.build_engine``'s
+            result. ``session`` has ``serve``, ``cancel_turn`` and ``cancel_future``; ``gate`` has
+            ``resolve(future_id, decision)`` (or is None). Errors it raises propagate unchanged.
         task: submitted at once when given (``asyncfc run TASK`` in a terminal).
 
     Returns:
         The task's exit code when ``task`` was given and it finished; 130 if the user quit while a
         task was running; 0 otherwise.
     """
+    from ..events import EventBus
     from .app import AsyncfcApp
+
+    bus = EventBus()
+    app = AsyncfcApp(session_engine(make_session(bus)), bus=bus, task=task)
+    return _run(app)
+
+
+def session_engine(built: Any) -> Any:
+    """A ``SessionEngine`` from what ``make_session`` returned (a pair or an engine record)."""
     from .engines import SessionEngine
 
-    app = AsyncfcApp(SessionEngine(make_session), task=task)
-    return _run(app)
+    if isinstance(built, tuple):
+        session, gate = built
+        return SessionEngine(session, gate)
+    closer = getattr(getattr(built, "transcript", None), "close", None)
+    return SessionEngine(built.session, getattr(built, "gate", None), on_close=closer)
 
 
 def run_replay(path: Path, speed: float = 1.0) -> int:

@@ -65,6 +65,7 @@ class AsyncfcApp(App[int]):
         engine: Engine | None = None,
         *,
         task: str | None = None,
+        bus: ev.EventBus | None = None,
         rate: float = 1.0,
         wall: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -73,7 +74,7 @@ class AsyncfcApp(App[int]):
         self.state = TimelineState()
         self.clock = SessionClock(rate)
         self.wall = wall
-        self.bus = ev.EventBus()
+        self.bus = bus or ev.EventBus()
         self.engine = engine
         self.host = GuestHost(engine, self.bus) if engine is not None else None
         self.initial_task = task

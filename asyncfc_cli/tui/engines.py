@@ -9,34 +9,36 @@ import trio
 
 from .. import events as ev
 
-__all__ = ["MakeSession", "ReplayEngine", "SessionEngine"]
-
-MakeSession = Callable[[ev.EventBus], tuple[Any, Any]]
-"""Builds ``(session, gate)`` on the given bus; called on the trio side when the app starts."""
-
+__all__ = ["ReplayEngine", "SessionEngine"]
 
 class SessionEngine:
-    """A live ``Session`` serving the prompts the user submits; commands go straight to it."""
+    """A live ``Session`` serving the prompts the user submits; commands go straight to it.
+
+    Args:
+        session: has ``serve(inbox)``, ``cancel_turn()`` and ``cancel_future(id)``.
+        gate: the approval gate the session's scheduler asks (``resolve(id, decision)``), or None.
+        on_close: called when the engine stops (e.g. to close the transcript file).
+    """
 
     interactive = True
 
-    def __init__(self, make_session: MakeSession, task: str | None = None) -> None:
-        self._make = make_session
-        self.task = task
-        self.session: Any = None
-        self.gate: Any = None
+    def __init__(self, session: Any, gate: Any = None, on_close: Callable[[], object] | None = None) -> None:
+        self.session = session
+        self.gate = gate
+        self._on_close = on_close
 
     async def run(self, bus: ev.EventBus, inbox: trio.MemoryReceiveChannel[str]) -> None:
-        self.session, self.gate = self._make(bus)
-        await self.session.serve(inbox)
+        try:
+            await self.session.serve(inbox)
+        finally:
+            if self._on_close is not None:
+                self._on_close()
 
     def cancel_turn(self) -> None:
-        if self.session is not None:
-            self.session.cancel_turn()
+        self.session.cancel_turn()
 
     def cancel_future(self, future_id: str) -> None:
-        if self.session is not None:
-            self.session.cancel_future(future_id)
+        self.session.cancel_future(future_id)
 
     def resolve(self, future_id: str, decision: str) -> None:
         if self.gate is not None and hasattr(self.gate, "resolve"):

@@ -199,8 +199,11 @@ class TimelineState:
             self.cost = (self.cost or 0.0) + e.cost
 
     def _future_created(self, e: ev.FutureCreated) -> None:
+        deps = tuple(e.deps)
+        if not deps and e.tool == "await_future" and isinstance(e.args, dict):
+            deps = tuple(str(i) for i in e.args.get("ids") or ())  # what the model waits on
         self.futures[e.id] = FutureLane(
-            id=e.id, tool=e.tool, args=e.args, created=e.t, deps=tuple(e.deps),
+            id=e.id, tool=e.tool, args=e.args, created=e.t, deps=deps,
             waits_on=tuple(e.waits_on), effect=e.effect, turn=e.turn,
         )
 
@@ -311,7 +314,7 @@ class SessionClock:
         self._frozen: float | None = None
 
     def observe(self, t: float, wall: float) -> None:
-        if self._anchor_t is None or t >= self._project(wall):
+        if self._anchor_t is None or self._frozen is not None or t >= self._project(wall):
             self._anchor_t, self._anchor_wall = t, wall
         self._frozen = None
 

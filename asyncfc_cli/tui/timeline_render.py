@@ -203,11 +203,12 @@ class TimelineRenderer:
         p = self.palette
         step, cols = self.ticks(vp)
         row = _Row(vp.cells, p["axis"])
+        now_x = int(vp.col(now))
         for x in cols:
-            row.put(x, "╷" + format_seconds(vp.start + x * vp.spc, step), p["axis"])
-        x = int(vp.col(now))
-        if 0 <= x < vp.cells:
-            row.put(x, "▼", p["now"])
+            label = "╷" + format_seconds(vp.start + x * vp.spc, step)
+            row.put(x, label if not x <= now_x <= x + len(label) else "╷", p["axis"])
+        if 0 <= now_x < vp.cells:
+            row.put(now_x, "▼", p["now"])
         head = f" {format_seconds(step, step)}/tick"
         return [Segment(head[:label_width].ljust(label_width), self.styles.get(p["label_dim"], None)),
                 *row.segments(self.styles)]

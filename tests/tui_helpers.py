@@ -1,0 +1,88 @@
+"""Shared pieces of the TUI tests: a scripted session with simulated tools and an asking gate."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import trio
+
+from asyncfc_cli.config import Settings
+from asyncfc_cli.events import ApprovalRequested, ApprovalResolved, EventBus
+from asyncfc_cli.errors import ToolError
+from asyncfc_cli.model.scripted import ScriptedClient, parse_scenario
+from asyncfc_cli.scheduler import GateRequest
+from asyncfc_cli.simtools import simulated_tools
+from asyncfc_cli.session import Session
+from asyncfc_cli.tui.app import AsyncfcApp
+from asyncfc_cli.tui.engines import SessionEngine
+from asyncfc_cli.workspace import Workspace
+
+FAST = {"ttft_s": 0.02, "tokens_per_s": 4000}
+
+SCENARIO = {
+    "name": "tui",
+    "profile": FAST,
+    "steps": [
+        {"say": "Reading the code while the slow check runs."},
+        {"call": "read_file", "as": "src", "args": {"path": "calc.py"}, "duration": 0.05, "result": "def add(a, b): return a - b"},
+        {"call": "grep", "as": "hits", "args": {"pattern": "add"}, "duration": 0.1, "result": "calc.py:1"},
+        {"call": "shell", "as": "slow", "args": {"command": "sleep 30"}, "duration": 30.0, "result": "slept"},
+        {"need": ["src", "hits"]},
+        {"call": "edit_file", "as": "fix", "args": {"path": "calc.py", "old": "a - b", "new": "a + b"}, "duration": 0.05, "result": "1 edit"},
+        {"need": ["fix"]},
+        {"answer": "Fixed add()."},
+    ],
+}
+
+
+class AskingGate:
+    """A minimal interactive gate: emits approval_requested and waits for ``resolve``."""
+
+    def __init__(self, bus: EventBus) -> None:
+        self.bus = bus
+        self._waiting: dict[str, tuple[trio.Event, list[str]]] = {}
+        self.decisions: list[tuple[str, str]] = []
+
+    async def admit(self, request: GateRequest) -> None:
+        done, answer = trio.Event(), []
+        self._waiting[request.future_id] = (done, answer)
+        self.bus.emit(ApprovalRequested, id=request.future_id, tool=request.tool,
+                      preview=f"--- a/x\n+++ b/x\n-{request.args.get('old', '')}\n+{request.args.get('new', '')}")
+        await done.wait()
+        self.bus.emit(ApprovalResolved, id=request.future_id, decision=answer[0])
+        if answer[0] == "deny":
+            raise ToolError("the user denied this call")
+
+    def resolve(self, future_id: str, decision: str) -> None:
+        self.decisions.append((future_id, decision))
+        done, answer = self._waiting.pop(future_id)
+        answer.append(decision)
+        done.set()
+
+
+def scripted_app(tmp_path: Path, scenario: dict[str, Any] = SCENARIO, task: str | None = None) -> AsyncfcApp:
+    """The app on a real Session playing ``scenario`` with simulated tools and an AskingGate."""
+    bus = EventBus()
+    scen = parse_scenario(scenario)
+    from asyncfc_tools import builtin_tools
+
+    gate = AskingGate(bus)
+    session = Session(model=ScriptedClient(scen), tools=simulated_tools(scen, builtin_tools()), bus=bus,
+                      settings=Settings(approval="ask"), workspace=Workspace(tmp_path), gate=gate)
+    return AsyncfcApp(SessionEngine(session, gate), bus=bus, task=task)
+
+
+async def wait_for(pilot: Any, condition: Callable[[], bool], timeout: float = 10.0) -> None:
+    """Let the app (and its trio guest) run until ``condition()`` holds."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not condition():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError("timed out waiting for the app")
+        await pilot.pause(0.02)
+
+
+def run(main: Callable[[], Awaitable[None]]) -> None:
+    asyncio.run(main())
