@@ -1,4 +1,4 @@
-"""What the local model servers share: replies, policies, fault injection, and the HTTP plumbing.
+"""What the local model servers share: fault injection, pacing, and the HTTP plumbing.
 
 A server is a stdlib ``ThreadingHTTPServer`` on 127.0.0.1 with a random port, run in a daemon
 thread for the duration of a ``with`` block. Each request to a model endpoint gets a 1-based number;
@@ -14,58 +14,17 @@ import json
 import socket
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Literal
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
 
-__all__ = [
-    "BadRequest",
-    "Fault",
-    "Frame",
-    "LocalModelServer",
-    "Policy",
-    "Reply",
-    "ReplyCall",
-    "echo_policy",
-    "estimate_tokens",
-    "reply_tokens",
-    "split_text",
-]
+from .policies import BadRequest, Policy, Reply, ReplyCall, as_policy, estimate_tokens
 
+if TYPE_CHECKING:
+    from ..model.scripted import Scenario
 
-@dataclass(frozen=True, slots=True)
-class ReplyCall:
-    """One tool call a policy wants the model to make."""
-
-    name: str
-    arguments: str
-    """The JSON text of the arguments, sent as is (so a test can send malformed JSON)."""
-    id: str | None = None
-    """The call id; None: the server makes one up."""
-
-
-@dataclass(frozen=True, slots=True)
-class Reply:
-    """What the fake model answers to one request."""
-
-    text: str = ""
-    tool_calls: tuple[ReplyCall, ...] = ()
-    completion_tokens: int | None = None
-    """None: estimated from the text and arguments."""
-
-
-Policy = Callable[[list[dict[str, Any]], list[dict[str, Any]]], Reply]
-"""``policy(messages, tools) -> Reply``: messages and tools in OpenAI chat form, whatever the server's
-format (the Anthropic server converts), so one policy drives both servers."""
-
-
-class BadRequest(Exception):
-    """Raised by a policy or a request check: the server answers HTTP 400 with this message."""
-
-
-def echo_policy(messages: list[dict[str, Any]], tools: list[dict[str, Any]]) -> Reply:
-    """Answers every request with a short text naming how many messages it saw; calls no tool."""
-    return Reply(text=f"ok ({len(messages)} messages)")
+__all__ = ["BAD_JSON", "Fault", "Frame", "LocalModelServer", "split_text"]
 
 
 FaultKind = Literal["status", "slow_first_token", "stall", "cut", "bad_json"]
@@ -73,7 +32,7 @@ FaultKind = Literal["status", "slow_first_token", "stall", "cut", "bad_json"]
 
 @dataclass(frozen=True, slots=True)
 class Fault:
-    """A disturbance of one request, registered by request number: ``faults={1: Fault.status(429)}``.
+    """A disturbance of one request, registered by request number: ``faults={1: Fault.http(429)}``.
 
     Kinds: ``status`` answers an HTTP error instead of the reply (with Retry-After if given);
     ``slow_first_token`` waits ``delay_s`` after the headers before the first content frame;
@@ -87,10 +46,12 @@ class Fault:
     status: int = 500
     retry_after: float | None = None
     delay_s: float = 0.0
+    message: str = "injected fault"
+    """The error message of a ``status`` fault."""
 
     @classmethod
-    def http(cls, status: int, retry_after: float | None = None) -> Fault:
-        return cls("status", status=status, retry_after=retry_after)
+    def http(cls, status: int, retry_after: float | None = None, message: str = "injected fault") -> Fault:
+        return cls("status", status=status, retry_after=retry_after, message=message)
 
     @classmethod
     def slow_first_token(cls, delay_s: float) -> Fault:
@@ -128,18 +89,6 @@ class Frame:
 def split_text(text: str, size: int) -> list[str]:
     """``text`` in pieces of at most ``size`` characters (at least one piece)."""
     return [text[i : i + size] for i in range(0, len(text), size)] or [""]
-
-
-def estimate_tokens(text: str) -> int:
-    """A rough token count (4 characters per token), never below 1."""
-    return max(1, len(text) // 4)
-
-
-def reply_tokens(reply: Reply) -> int:
-    """The completion tokens a reply reports: the policy's count, or an estimate."""
-    if reply.completion_tokens is not None:
-        return reply.completion_tokens
-    return estimate_tokens(reply.text + "".join(c.name + c.arguments for c in reply.tool_calls))
 
 
 def with_fault(reply: Reply, fault: Fault | None) -> Reply:
@@ -188,11 +137,15 @@ class LocalModelServer:
     """A model server on 127.0.0.1 (random port) for tests; use it as a context manager.
 
     Args:
-        policy: decides each reply from the conversation (default: ``echo_policy``).
+        policy: decides each reply from the conversation: a ``Policy``, or a scripted scenario (a
+            ``Scenario``, a built-in name or a file path) played by ``scenario_policy``; default:
+            the built-in ``demo`` scenario.
         faults: request number (1-based) -> the fault to inject into that request.
         chunk_delay_s: pause before every streamed frame (simulates decoding speed).
         call_gap_s: pause before each tool call after the first (shows mid-stream dispatch).
         model: the model name the server reports.
+        on_frame: called in the server's thread before each streamed frame is sent; a test may
+            block in it to hold the stream at a known point.
 
     Attributes:
         requests: the JSON body of every model request received, in order.
@@ -203,14 +156,16 @@ class LocalModelServer:
 
     def __init__(
         self,
-        policy: Policy | None = None,
+        policy: Policy | Scenario | str | Path | None = None,
         *,
         faults: Mapping[int, Fault] | None = None,
         chunk_delay_s: float = 0.0,
         call_gap_s: float = 0.0,
         model: str = "test-model",
+        on_frame: Callable[[Frame], None] | None = None,
     ) -> None:
-        self.policy: Policy = policy or echo_policy
+        self.policy: Policy = as_policy(policy)
+        self.on_frame = on_frame
         self.faults = dict(faults or {})
         self.chunk_delay_s = chunk_delay_s
         self.call_gap_s = call_gap_s
@@ -313,7 +268,7 @@ class _Handler(BaseHTTPRequestHandler):
         number, fault = server._admit(body)
         if fault is not None and fault.kind == "status":
             headers = {"Retry-After": f"{fault.retry_after:g}"} if fault.retry_after is not None else {}
-            self._send_json(fault.status, server.error_body(fault.status, "injected fault"), headers)
+            self._send_json(fault.status, server.error_body(fault.status, fault.message), headers)
             return
         try:
             reply, prompt_tokens = server._reply_for(body)
@@ -356,6 +311,8 @@ class _Handler(BaseHTTPRequestHandler):
                 elif item is _CUT:
                     return self._drop()
                 else:
+                    if self.model_server.on_frame is not None:
+                        self.model_server.on_frame(item)  # type: ignore[arg-type]
                     data = item.data  # type: ignore[union-attr]
                     self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
                     self.wfile.flush()

@@ -27,18 +27,9 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from ._server import (
-    BadRequest,
-    Fault,
-    Frame,
-    LocalModelServer,
-    Policy,
-    Reply,
-    ReplyCall,
-    echo_policy,
-    reply_tokens,
-    split_text,
-)
+from ._server import Fault, Frame, LocalModelServer, split_text
+from .policies import BadRequest, Policy, Reply, ReplyCall, echo_policy, reply_tokens
+
 
 __all__ = ["BadRequest", "Fault", "OpenAIServer", "Policy", "Reply", "ReplyCall", "echo_policy"]
 

@@ -1,0 +1,244 @@
+"""The worker-thread side of the litellm client: importing litellm, and streaming one request.
+
+litellm's async API is asyncio-only, so ``run_request`` runs ``litellm.completion(stream=True)`` in a
+daemon thread and hands plain records (``StreamDelta``, then ``StreamFinished`` or the exception) to
+the trio task consuming the stream through a ``StreamLink``. Cancelling shuts the socket down under
+the worker so that even a stalled read returns at once: closing the response is not enough, a thread
+blocked in ``recv`` does not notice its socket being closed by another thread.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import trio
+
+from .base import Usage
+from .provider import CallDelta
+
+__all__ = [
+    "StreamDelta",
+    "StreamFinished",
+    "StreamLink",
+    "import_litellm",
+    "prewarm_litellm",
+    "run_request",
+]
+
+log = logging.getLogger("asyncfc.litellm")
+
+# --------------------------------------------------------------------------------------------------
+# Importing litellm
+
+_import_lock = threading.Lock()
+_prewarm_lock = threading.Lock()
+_litellm: Any = None
+_prewarm_thread: threading.Thread | None = None
+
+
+def import_litellm() -> Any:
+    """The litellm module, imported once and silenced. Thread-safe; blocks while another thread
+    (``prewarm_litellm``) is importing it.
+
+    Before the import, ``LITELLM_LOCAL_MODEL_COST_MAP=True`` so litellm reads its bundled price list
+    instead of fetching one. After it, litellm prints no banners and its loggers write only to
+    Python logging (never straight to stdout/stderr, which would corrupt the TUI and JSON lines).
+    """
+    global _litellm
+    with _import_lock:
+        if _litellm is None:
+            os.environ["LITELLM_LOCAL_MODEL_COST_MAP"] = "True"
+            import litellm
+
+            _silence(litellm)
+            _litellm = litellm
+    return _litellm
+
+
+def _silence(litellm: Any) -> None:
+    litellm.suppress_debug_info = True
+    if hasattr(litellm, "telemetry"):
+        litellm.telemetry = False
+    for name in list(logging.root.manager.loggerDict):
+        if name.startswith("LiteLLM"):
+            logger = logging.getLogger(name)
+            for handler in list(logger.handlers):
+                logger.removeHandler(handler)
+            # A NullHandler keeps logging's last-resort stderr handler away; propagation lets an
+            # application that configures logging still collect these records.
+            logger.addHandler(logging.NullHandler())
+            logger.propagate = True
+
+
+def prewarm_litellm() -> None:
+    """Start importing litellm in a background daemon thread, so the first request does not wait
+    for it. Idempotent; returns at once. An import failure surfaces at the first request."""
+    global _prewarm_thread
+    with _prewarm_lock:
+        if _litellm is not None or _prewarm_thread is not None:
+            return
+        _prewarm_thread = threading.Thread(target=_prewarm, name="asyncfc-litellm-import", daemon=True)
+        _prewarm_thread.start()
+
+
+def _prewarm() -> None:
+    try:
+        import_litellm()
+    except Exception as exc:  # noqa: BLE001 - reported by the first request that needs litellm
+        log.debug("prewarming litellm failed: %r", exc)
+
+
+# --------------------------------------------------------------------------------------------------
+# What the worker thread sends
+
+
+@dataclass(frozen=True, slots=True)
+class StreamDelta:
+    text: str
+    calls: tuple[CallDelta, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class StreamFinished:
+    usage: Usage
+    finish_reason: str
+
+
+def delta_of(chunk: Any) -> tuple[StreamDelta, str | None, tuple[int, int] | None]:
+    """A litellm stream chunk as (our delta, finish reason, (prompt, completion) tokens)."""
+    choices = getattr(chunk, "choices", None) or ()
+    text, calls, finish = "", [], None
+    if choices:
+        delta = getattr(choices[0], "delta", None)
+        text = getattr(delta, "content", None) or ""
+        for call in getattr(delta, "tool_calls", None) or ():
+            function = getattr(call, "function", None)
+            calls.append(CallDelta(getattr(call, "index", None), getattr(call, "id", None),
+                                   getattr(function, "name", None), getattr(function, "arguments", None) or ""))
+        finish = getattr(choices[0], "finish_reason", None)
+    usage = getattr(chunk, "usage", None)
+    tokens = (int(usage.prompt_tokens or 0), int(usage.completion_tokens or 0)) if usage else None
+    return StreamDelta(text, tuple(calls)), finish, tokens
+
+
+def cost_of(litellm: Any, model: str, prompt: int, completion: int) -> float | None:
+    """USD for the tokens, or None when litellm does not know the model's price."""
+    try:
+        prompt_cost, completion_cost = litellm.cost_per_token(
+            model=model, prompt_tokens=prompt, completion_tokens=completion
+        )
+    except Exception:  # noqa: BLE001 - unknown models raise; they report tokens only
+        return None
+    return float(prompt_cost + completion_cost)
+
+
+def socket_of(response: Any) -> socket.socket | None:
+    """The socket under a litellm stream, found through the httpx response's ``network_stream``
+    extension (httpcore, HTTP/1.1). openai's ``Stream`` keeps the response as ``response``,
+    litellm's Anthropic iterator as ``_response``."""
+    stream = getattr(response, "completion_stream", None)
+    for http_response in (getattr(stream, "response", None), getattr(stream, "_response", None)):
+        extensions = getattr(http_response, "extensions", None)
+        network_stream = extensions.get("network_stream") if isinstance(extensions, Mapping) else None
+        if network_stream is not None:
+            sock = network_stream.get_extra_info("socket")
+            if isinstance(sock, socket.socket):
+                return sock
+    return None
+
+
+class StreamLink:
+    """The worker thread's line to the trio task consuming its stream, and the way to stop it.
+
+    The worker owns the litellm response; the trio side only ever flips ``aborted`` and shuts the
+    socket down, which is safe from any thread and wakes a worker blocked on a read.
+    """
+
+    def __init__(self, send: trio.MemorySendChannel[Any]) -> None:
+        self._token = trio.lowlevel.current_trio_token()
+        self._send = send
+        self._lock = threading.Lock()
+        self._aborted = False
+        self._socket: socket.socket | None = None
+        self._finished = trio.Event()
+
+    # worker side
+    def attach(self, response: Any) -> bool:
+        """Record the response's socket; False if the stream was already aborted."""
+        sock = socket_of(response)
+        with self._lock:
+            self._socket = None if self._aborted else sock
+            return not self._aborted
+
+    def detach(self) -> None:
+        """The body has been read: the connection may go back to the pool, never shut it down."""
+        with self._lock:
+            self._socket = None
+
+    def send(self, item: Any) -> bool:
+        """Hand an item to the consumer (waits while it is behind); False once it has gone away."""
+        if self._aborted:
+            return False
+        try:
+            trio.from_thread.run(self._send.send, item, trio_token=self._token)
+        except (trio.BrokenResourceError, trio.ClosedResourceError, trio.RunFinishedError):
+            return False
+        return True
+
+    def finished(self) -> None:
+        try:
+            self._token.run_sync_soon(self._finished.set)
+        except trio.RunFinishedError:
+            pass
+
+    # trio side
+    def abort(self) -> None:
+        with self._lock:
+            self._aborted = True
+            sock, self._socket = self._socket, None
+        if sock is not None:
+            try:
+                # The plain socket's shutdown, also under TLS: it must not touch the SSL object
+                # the worker is reading through.
+                socket.socket.shutdown(sock, socket.SHUT_RDWR)
+            except OSError:
+                pass  # already closed: the worker is past its read
+
+    async def wait_finished(self, grace_s: float) -> None:
+        with trio.CancelScope(shield=True) as scope:
+            scope.deadline = trio.current_time() + grace_s
+            await self._finished.wait()
+
+
+def run_request(request: Mapping[str, Any], link: StreamLink) -> None:
+    """Worker thread body: stream one request into ``link``; ends with a _Finished or an exception."""
+    response = None
+    try:
+        litellm = import_litellm()
+        response = litellm.completion(**request)
+        if not link.attach(response):
+            return
+        finish, tokens = "stop", (0, 0)
+        for chunk in response:
+            delta, finish_reason, usage = delta_of(chunk)
+            finish, tokens = finish_reason or finish, usage or tokens
+            if (delta.text or delta.calls) and not link.send(delta):
+                return
+        link.detach()
+        cost = cost_of(litellm, request["model"], *tokens) if tokens != (0, 0) else None
+        link.send(StreamFinished(Usage(tokens[0], tokens[1], cost), finish))
+    except Exception as exc:  # noqa: BLE001 - every failure goes to the consumer, which translates it
+        link.send(exc)
+    finally:
+        if response is not None:
+            try:
+                response.close()
+            except Exception as exc:  # noqa: BLE001 - best effort: the socket is gone either way
+                log.debug("closing a litellm stream failed: %r", exc)
+        link.finished()

@@ -1,0 +1,194 @@
+"""Provider-side logic with no I/O: assembling streamed tool calls, backoff, keys and model names.
+
+Everything here is a pure function or a small state machine over values, tested without a network
+or an event loop; ``litellm_client`` drives it.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from ..errors import ConfigError
+from .base import ToolCall
+
+__all__ = [
+    "CallDelta",
+    "KEY_VARIABLES",
+    "MODEL_HELP",
+    "ToolCallAssembler",
+    "NO_KEY",
+    "backoff_delay",
+    "key_hint",
+    "provider_of",
+    "require_model",
+    "resolve_api_key",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class CallDelta:
+    """One tool-call fragment of a streamed chunk (any field may be missing from a given chunk)."""
+
+    index: int | None
+    call_id: str | None
+    name: str | None
+    arguments: str
+
+
+@dataclass(slots=True)
+class _Partial:
+    index: int | None
+    call_id: str | None
+    name: str
+    arguments: list[str]
+
+
+class ToolCallAssembler:
+    """Builds tool calls from streamed fragments and says when each one is complete.
+
+    A call is complete when the next one starts (a fragment with another index, or another id) or
+    when the stream finishes cleanly (``finish``). A stream that breaks off never calls ``finish``,
+    so its last call, whose arguments may be cut, is never reported.
+    """
+
+    def __init__(self) -> None:
+        self._current: _Partial | None = None
+        self._count = 0
+
+    def feed(self, delta: CallDelta) -> ToolCall | None:
+        """Take one fragment; returns the previous call if this fragment starts a new one."""
+        current = self._current
+        if current is None or self._starts_new(current, delta):
+            self._current = _Partial(delta.index, delta.call_id, delta.name or "", [delta.arguments])
+            return self._complete(current) if current is not None else None
+        current.index = current.index if delta.index is None else delta.index
+        current.call_id = current.call_id or delta.call_id
+        current.name = current.name or delta.name or ""
+        current.arguments.append(delta.arguments)
+        return None
+
+    def finish(self) -> ToolCall | None:
+        """The stream ended cleanly: the last call, if any, is complete."""
+        current, self._current = self._current, None
+        return self._complete(current) if current is not None else None
+
+    @property
+    def count(self) -> int:
+        """How many calls have been reported complete."""
+        return self._count
+
+    @staticmethod
+    def _starts_new(current: _Partial, delta: CallDelta) -> bool:
+        if delta.index is not None and current.index is not None and delta.index != current.index:
+            return True
+        # Some servers number every call 0 and tell calls apart by id only.
+        return bool(delta.call_id and current.call_id and delta.call_id != current.call_id)
+
+    def _complete(self, partial: _Partial) -> ToolCall:
+        position = self._count
+        self._count += 1
+        call_id = partial.call_id or f"call_{position}"
+        return ToolCall(call_id, partial.name, "".join(partial.arguments), position)
+
+
+def backoff_delay(
+    attempt: int,
+    retry_after: float | None,
+    *,
+    rng: random.Random | None = None,
+    base_s: float = 1.0,
+    cap_s: float = 30.0,
+    max_retry_after_s: float = 120.0,
+) -> float:
+    """Seconds to wait before attempt ``attempt + 1``.
+
+    The provider's Retry-After wins when given (capped, so a hostile header cannot park the agent);
+    otherwise exponential backoff from ``base_s`` with jitter in [50 %, 100 %], capped at ``cap_s``.
+    """
+    if retry_after is not None:
+        return min(max(retry_after, 0.0), max_retry_after_s)
+    ceiling = min(cap_s, base_s * 2 ** (attempt - 1))
+    return ceiling * (0.5 + (rng or random).random() / 2)
+
+
+# --------------------------------------------------------------------------------------------------
+# Models and keys
+
+MODEL_HELP = (
+    "no model is configured. Set one of:\n"
+    "  --model openai/gpt-4.1            (any litellm model name: anthropic/..., ollama/..., ...)\n"
+    "  ASYNCFC_MODEL=openai/gpt-4.1      (environment)\n"
+    '  model = "openai/gpt-4.1"          (.asyncfc.toml in the repository, or ~/.config/asyncfc/config.toml)\n'
+    "For an OpenAI-compatible server add --api-base URL (key in ASYNCFC_API_KEY if it needs one).\n"
+    "To try asyncfc offline: --model scripted:demo"
+)
+
+KEY_VARIABLES: Mapping[str, tuple[str, ...]] = {
+    "openai": ("OPENAI_API_KEY",),
+    "anthropic": ("ANTHROPIC_API_KEY",),
+    "gemini": ("GEMINI_API_KEY", "GOOGLE_API_KEY"),
+    "groq": ("GROQ_API_KEY",),
+    "mistral": ("MISTRAL_API_KEY",),
+    "deepseek": ("DEEPSEEK_API_KEY",),
+    "openrouter": ("OPENROUTER_API_KEY",),
+    "together_ai": ("TOGETHERAI_API_KEY", "TOGETHER_API_KEY"),
+    "xai": ("XAI_API_KEY",),
+    "fireworks_ai": ("FIREWORKS_AI_API_KEY", "FIREWORKS_API_KEY"),
+    "cohere": ("COHERE_API_KEY",),
+}
+"""Where each provider's key is usually found (litellm reads the same variables)."""
+
+
+def provider_of(model: str) -> str:
+    """The provider prefix of a litellm model name (``openai/gpt-4.1`` -> ``openai``).
+
+    Bare names are guessed the way users mean them: ``gpt-*``/``o*`` -> openai, ``claude*`` ->
+    anthropic; anything else is returned whole.
+    """
+    if "/" in model:
+        return model.split("/", 1)[0]
+    if model.startswith(("gpt-", "o1", "o3", "o4", "chatgpt")):
+        return "openai"
+    if model.startswith("claude"):
+        return "anthropic"
+    return model
+
+
+NO_KEY = "asyncfc-no-key"
+"""Sent to an ``--api-base`` server when no key is configured: OpenAI-style clients refuse to send
+no key at all, and local servers (vLLM, llama.cpp, Ollama) ignore it."""
+
+
+def resolve_api_key(model: str, api_base: str | None, env: Mapping[str, str]) -> str | None:
+    """The key to send, or None to let litellm look for the provider's own credentials.
+
+    ``ASYNCFC_API_KEY`` wins when set; then the provider's usual variable (``KEY_VARIABLES``); then,
+    with an ``api_base``, the harmless ``NO_KEY``. The value is never logged or shown: callers pass
+    it straight to the client, and errors that might echo it are redacted.
+    """
+    explicit = env.get("ASYNCFC_API_KEY")
+    if explicit:
+        return explicit
+    for variable in KEY_VARIABLES.get(provider_of(model), ()):
+        if env.get(variable):
+            return env[variable]
+    return NO_KEY if api_base else None
+
+
+def key_hint(model: str) -> str:
+    """Where the key for ``model`` is read from, for error messages."""
+    variables = KEY_VARIABLES.get(provider_of(model), ())
+    return "set " + " or ".join((*variables, "ASYNCFC_API_KEY"))
+
+
+def require_model(model: str | None) -> str:
+    """The configured model name, or a ConfigError saying every way to set one.
+
+    Raises:
+        ConfigError: no model was given by flag, environment or config file.
+    """
+    if model and model.strip():
+        return model.strip()
+    raise ConfigError(MODEL_HELP)

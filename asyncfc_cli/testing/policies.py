@@ -1,0 +1,114 @@
+"""Policies for the local model servers: what the fake model answers, decided from the conversation.
+
+A policy is any ``policy(messages, tools) -> Reply`` over OpenAI chat-form dicts (the Anthropic
+server converts its requests first), so one policy drives every server format. Two ship here:
+``scenario_policy`` plays a scripted scenario with the same decision logic as the scripted client
+(the servers' default), and ``echo_policy`` just answers with text.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ..model.scripted import Scenario
+
+__all__ = [
+    "BadRequest",
+    "Policy",
+    "Reply",
+    "ReplyCall",
+    "as_policy",
+    "echo_policy",
+    "estimate_tokens",
+    "reply_tokens",
+    "scenario_policy",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class ReplyCall:
+    """One tool call a policy wants the model to make."""
+
+    name: str
+    arguments: str
+    """The JSON text of the arguments, sent as is (so a test can send malformed JSON)."""
+    id: str | None = None
+    """The call id; None: the server makes one up."""
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """What the fake model answers to one request."""
+
+    text: str = ""
+    tool_calls: tuple[ReplyCall, ...] = ()
+    completion_tokens: int | None = None
+    """None: estimated from the text and arguments."""
+
+
+Policy = Callable[[list[dict[str, Any]], list[dict[str, Any]]], Reply]
+"""``policy(messages, tools) -> Reply``: messages and tools in OpenAI chat form, whatever the server's
+format (the Anthropic server converts), so one policy drives both servers."""
+
+
+class BadRequest(Exception):
+    """Raised by a policy or a request check: the server answers HTTP 400 with this message."""
+
+
+def echo_policy(messages: list[dict[str, Any]], tools: list[dict[str, Any]]) -> Reply:
+    """Answers every request with a short text naming how many messages it saw; calls no tool."""
+    return Reply(text=f"ok ({len(messages)} messages)")
+
+
+def estimate_tokens(text: str) -> int:
+    """A rough token count (4 characters per token), never below 1."""
+    return max(1, len(text) // 4)
+
+
+def reply_tokens(reply: Reply) -> int:
+    """The completion tokens a reply reports: the policy's count, or an estimate."""
+    if reply.completion_tokens is not None:
+        return reply.completion_tokens
+    return estimate_tokens(reply.text + "".join(c.name + c.arguments for c in reply.tool_calls))
+
+
+def scenario_policy(scenario: Scenario | str | Path) -> Policy:
+    """A policy that plays ``scenario`` (a ``Scenario``, a built-in name or a file path).
+
+    Each reply comes from ``ScenarioPlayer.respond`` on the conversation converted back to typed
+    messages, so a run over HTTP sees placeholders and awaits exactly as the scripted client does.
+    A scenario that cannot go on is answered with HTTP 400 naming the step.
+    """
+    from ..errors import ScenarioError
+    from ..model.scripted import Say, ScenarioPlayer, load_scenario
+    from ..model.scripted import Scenario as ScenarioType
+    from ..model.wire import message_from_wire
+
+    player = ScenarioPlayer(scenario if isinstance(scenario, ScenarioType) else load_scenario(scenario))
+
+    def play(messages: list[dict[str, Any]], tools: list[dict[str, Any]]) -> Reply:
+        typed = [message_from_wire(message) for message in messages]
+        names = {tool.get("function", {}).get("name", "") for tool in tools}
+        try:
+            planned = player.respond(typed, names)
+        except ScenarioError as exc:
+            raise BadRequest(str(exc)) from None
+        text = " ".join(s.text for s in planned.segments if isinstance(s, Say))
+        calls = tuple(ReplyCall(c.name, c.arguments, c.call_id) for c in planned.calls)
+        return Reply(text, calls, planned.tokens or None)
+
+    return play
+
+
+def as_policy(policy: Policy | Scenario | str | Path | None) -> Policy:
+    """A policy from what a server was given: a policy, a scenario (or its name or path), or None
+    for the built-in ``demo`` scenario."""
+    if policy is None:
+        return scenario_policy("demo")
+    if callable(policy):
+        return policy
+    return scenario_policy(policy)
