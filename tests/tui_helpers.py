@@ -26,10 +26,10 @@ SCENARIO = {
     "name": "tui",
     "profile": FAST,
     "steps": [
-        {"say": "Reading the code while the slow check runs."},
+        {"say": "Reading the code while the slow outline runs."},
         {"call": "read_file", "as": "src", "args": {"path": "calc.py"}, "duration": 0.05, "result": "def add(a, b): return a - b"},
         {"call": "grep", "as": "hits", "args": {"pattern": "add"}, "duration": 0.1, "result": "calc.py:1"},
-        {"call": "shell", "as": "slow", "args": {"command": "sleep 30"}, "duration": 30.0, "result": "slept"},
+        {"call": "outline", "as": "slow", "args": {"path": "big.py"}, "duration": 30.0, "result": "class Big"},
         {"need": ["src", "hits"]},
         {"call": "edit_file", "as": "fix", "args": {"path": "calc.py", "old": "a - b", "new": "a + b"}, "duration": 0.05, "result": "1 edit"},
         {"need": ["fix"]},
