@@ -29,6 +29,7 @@ from asyncfc_tools import ToolContext, ToolSpec
 
 from .builtins import AWAIT_FUTURE, engine_tools
 from .config import Settings
+from .context import ContextBudget
 from .errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_UNFINISHED, AsyncfcError, ModelError
 from .events import (
     EventBus,
@@ -100,6 +101,7 @@ class Session:
         history: Sequence[Message] = (),
         session_id: str | None = None,
         ctx: ToolContext | None = None,
+        context: ContextBudget | None = None,
     ) -> None:
         self.model = model
         self.bus = bus
@@ -108,6 +110,7 @@ class Session:
         self.session_id = session_id or secrets.token_hex(6)
         self.history: list[Message] = list(history)
         self._gate = gate
+        self._context = context
         self._ctx = ctx or workspace.tool_context(settings)
         self._tools = dict(tools)
         if settings.mode == "async":
@@ -254,7 +257,8 @@ class Session:
         records: list[FutureRecord] = []
         end = ResponseEnd()
         first_token = False
-        async with aclosing(self.model.stream(self.history, self._schemas)) as stream:
+        messages = self._context.fit(self.history) if self._context else self.history
+        async with aclosing(self.model.stream(messages, self._schemas)) as stream:
             async for item in stream:
                 if isinstance(item, (TextChunk, ToolCallReady)) and not first_token:
                     first_token = True
