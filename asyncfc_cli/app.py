@@ -9,6 +9,7 @@ import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import trio
 
@@ -22,6 +23,9 @@ from .scheduler import Gate
 from .session import Session
 from .transcript import TranscriptWriter, default_transcript_path
 from .workspace import Workspace
+
+if TYPE_CHECKING:
+    from .sessions import Resumed
 
 __all__ = ["Engine", "build_engine", "open_model", "run_headless"]
 
@@ -105,8 +109,12 @@ def build_engine(
     profile: str | None = None,
     simulate: bool = False,
     write_transcript: bool = True,
+    resume: Resumed | None = None,
 ) -> Engine:
     """Model, tools, gate, transcript and session for one run.
+
+    ``resume`` continues a recorded session (``sessions.load_resumed``): its id, its history, and
+    its transcript, appended to.
 
     Raises:
         ConfigError: bad model/profile/approval configuration.
@@ -122,11 +130,15 @@ def build_engine(
 
     session = Session(
         model=model, tools=workspace_tools(model, simulate), bus=bus, settings=settings,
-        workspace=workspace, system_prompt=system_prompt(settings, workspace), gate=gate,
+        workspace=workspace, gate=gate,
+        system_prompt="" if resume else system_prompt(settings, workspace),
+        history=resume.history if resume else (),
+        session_id=resume.session_id if resume else None,
     )
     writer = None
     if write_transcript:
-        path = settings.transcript or default_transcript_path(workspace.root, session.session_id)
+        path = settings.transcript or (
+            resume.transcript if resume else default_transcript_path(workspace.root, session.session_id))
         writer = TranscriptWriter(path)
         bus.subscribe(writer)
     return Engine(session, bus, gate, writer)
@@ -161,12 +173,14 @@ def run_headless(
     renderer: Callable[[object], None],
     profile: str | None = None,
     simulate: bool = False,
+    resume: Resumed | None = None,
 ) -> int:
     """Run a task without the TUI, printing events through ``renderer``. Returns the exit code."""
     bus = EventBus()
     bus.subscribe(renderer)
     try:
-        engine = build_engine(settings, workspace, bus=bus, profile=profile, simulate=simulate)
+        engine = build_engine(settings, workspace, bus=bus, profile=profile, simulate=simulate,
+                              resume=resume)
     except AsyncfcError as exc:
         return _report_setup_error(bus, exc)
     try:

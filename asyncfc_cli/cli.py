@@ -51,6 +51,8 @@ MaxTurnsOpt = Annotated[int | None, typer.Option("--max-turns", help="Most model
 MaxCostOpt = Annotated[float | None, typer.Option("--max-cost", help="Most USD one task may spend.")]
 CwdOpt = Annotated[Path | None, typer.Option("--cwd", help="Work in this folder (its git top level is the workspace root).")]
 TranscriptOpt = Annotated[Path | None, typer.Option("--transcript", help="Write the JSON-lines transcript here.")]
+MapTokensOpt = Annotated[int | None, typer.Option("--map-tokens", help="Token budget of the repository map in the system prompt (0: no map).")]
+ResumeOpt = Annotated[str | None, typer.Option("--resume", help="Continue a session of this repository with its history: a session id (or prefix), or nothing for the latest. `asyncfc sessions` lists them.")]
 ProfileOpt = Annotated[str | None, typer.Option("--profile", help="Scripted models only: latency profile (fast, slow, instant).")]
 
 
@@ -86,13 +88,14 @@ def chat(
     max_cost: MaxCostOpt = None,
     cwd: CwdOpt = None,
     transcript: TranscriptOpt = None,
+    map_tokens: MapTokensOpt = None,
     profile: ProfileOpt = None,
 ) -> None:
     """Open the interactive TUI."""
     try:
         settings, workspace = _settings(
             cwd, model=model, api_base=api_base, mode=mode, approval=approval,
-            max_turns=max_turns, max_cost=max_cost, transcript=transcript,
+            max_turns=max_turns, max_cost=max_cost, transcript=transcript, map_tokens=map_tokens,
         )
     except AsyncfcError as exc:
         raise _fail(exc) from None
@@ -107,7 +110,7 @@ def _open_tui(settings: Settings, workspace: Workspace, *, task: str | None, pro
 
 @app.command()
 def run(
-    task: Annotated[str, typer.Argument(help="What the agent should do.")],
+    task: Annotated[str | None, typer.Argument(help="What the agent should do (optional with --resume).")] = None,
     model: ModelOpt = None,
     api_base: ApiBaseOpt = None,
     mode: ModeOpt = None,
@@ -116,6 +119,8 @@ def run(
     max_cost: MaxCostOpt = None,
     cwd: CwdOpt = None,
     transcript: TranscriptOpt = None,
+    map_tokens: MapTokensOpt = None,
+    resume: ResumeOpt = None,
     output: Annotated[Output, typer.Option("--output", help="Headless output: live text or JSON lines.")] = Output.text,
     headless: Annotated[bool, typer.Option("--headless", help="Never open the TUI.")] = False,
     profile: ProfileOpt = None,
@@ -132,15 +137,24 @@ def run(
     try:
         settings, workspace = _settings(
             cwd, model=model, api_base=api_base, mode=mode, approval=approval,
-            max_turns=max_turns, max_cost=max_cost, transcript=transcript,
+            max_turns=max_turns, max_cost=max_cost, transcript=transcript, map_tokens=map_tokens,
         )
+        resumed = None
+        if resume is not None:
+            from .sessions import resolve_resume
+
+            resumed, task = resolve_resume(workspace.root, resume, task)
     except AsyncfcError as exc:
         raise _fail(exc) from None
-    if not headless and output is Output.text and sys.stdout.isatty() and sys.stdin.isatty():
+    if task is None:
+        raise typer.BadParameter("give the task to run (or --resume a session)", param_hint="TASK")
+    # The TUI cannot take a resumed history yet: a resumed run stays headless.
+    if resumed is None and not headless and output is Output.text and sys.stdout.isatty() and sys.stdin.isatty():
         raise typer.Exit(_open_tui(settings, workspace, task=task, profile=profile))
     renderer = JsonlRenderer() if output is Output.jsonl else TextRenderer()
     raise typer.Exit(
-        run_headless(task, settings, workspace, renderer=renderer, profile=profile, simulate=simulate_tools)
+        run_headless(task, settings, workspace, renderer=renderer, profile=profile,
+                     simulate=simulate_tools, resume=resumed)
     )
 
 
@@ -155,10 +169,41 @@ def demo(
     raise typer.Exit(run_demo(compare=compare, keep=keep))
 
 
+@app.command()
+def sessions(
+    cwd: CwdOpt = None,
+    limit: Annotated[int, typer.Option("--limit", "-n", help="Show at most this many.")] = 20,
+) -> None:
+    """List recent sessions of this repository, newest first (resume one with `run --resume`)."""
+    from .sessions import format_sessions, list_sessions
+
+    root = find_root((cwd or Path.cwd()).expanduser())
+    typer.echo(format_sessions(list_sessions(root, limit=limit)))
+
+
+@app.command()
+def prompt(
+    mode: ModeOpt = None,
+    cwd: CwdOpt = None,
+    map_tokens: MapTokensOpt = None,
+) -> None:
+    """Print the full system prompt a session in this repository starts with, for a mode."""
+    from .prompting import build_system_prompt
+
+    try:
+        settings, workspace = _settings(cwd, mode=mode, map_tokens=map_tokens)
+        text = build_system_prompt(settings, workspace, mode=settings.mode)
+    except AsyncfcError as exc:
+        raise _fail(exc) from None
+    typer.echo(text, nl=False)
+
+
 def main() -> None:
     """Entry point of the ``asyncfc`` script."""
+    from .sessions import expand_resume_flag
+
     try:
-        app()
+        app(args=expand_resume_flag(sys.argv[1:]))
     except AsyncfcError as exc:
         typer.echo(f"asyncfc: {exc}", err=True)
         sys.exit(exc.exit_code or EXIT_USAGE)

@@ -148,6 +148,8 @@ def _definers(tags: Tags) -> dict[str, set[str]]:
 
 def _specificity(name: str) -> float:
     """How surely a use of ``name`` means a definition of it, as a weight factor."""
+    if name.startswith("__") and name.endswith("__"):
+        return 0.0  # __init__, __call__: every class has them, a use names none in particular
     if name.startswith("_"):
         return 0.1
     if len(name) >= 6 or "_" in name or name[:1].isupper() or any(c.isupper() for c in name[1:]):
@@ -174,6 +176,8 @@ def reference_graph(tags: Tags) -> dict[str, dict[tuple[str, str], float]]:
             if not targets:
                 continue
             weight = math.sqrt(count) / len(targets) * _specificity(name)
+            if weight <= 0.0:
+                continue
             for target in targets:
                 out[(target, name)] = weight
         graph[path] = out

@@ -1,0 +1,207 @@
+"""Past sessions of a repository, from their transcripts: list them, and pick one up again.
+
+A session's transcript (``transcript.sessions_dir(root)``) records every history message as a
+``message_appended`` event, so reading those back gives the conversation exactly as the model last
+saw it. Resuming continues the same session: same id, same transcript file (appended to), the
+restored history, and future ids that keep counting where they stopped.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from .errors import ConfigError
+from .model.base import Message
+from .transcript import history_from_events, read_events, sessions_dir
+
+__all__ = [
+    "CONTINUE_TASK",
+    "Resumed",
+    "SessionInfo",
+    "expand_resume_flag",
+    "find_session",
+    "format_sessions",
+    "list_sessions",
+    "load_resumed",
+    "resolve_resume",
+]
+
+CONTINUE_TASK = "Continue the task from where you stopped."
+"""The message a resumed run sends when it is given no new task."""
+LAST = "last"
+"""The session reference that means the most recent session."""
+
+
+@dataclass(frozen=True, slots=True)
+class SessionInfo:
+    """What the list of sessions shows about one transcript."""
+
+    session_id: str
+    path: Path
+    modified: float
+    """When the transcript was last written (seconds since the epoch)."""
+    model: str = ""
+    mode: str = ""
+    task: str = ""
+    """The first task of the session."""
+    turns: int = 0
+    outcome: str = ""
+    """How its last run ended (finished, turn_limit, ...); empty if it never finished (a crash)."""
+    messages: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Resumed:
+    """A session to continue: pass to ``app.build_engine(resume=...)``."""
+
+    session_id: str
+    transcript: Path
+    """The transcript to keep appending to."""
+    history: tuple[Message, ...]
+
+
+def _summarize(path: Path) -> SessionInfo | None:
+    """Skims a transcript's lines (no event objects built): None if it is not a session."""
+    fields: dict[str, object] = {"messages": 0}
+    try:
+        with path.open(encoding="utf-8") as handle:
+            for line in handle:
+                try:
+                    event = json.loads(line)
+                except ValueError:
+                    continue  # a torn line: skimming must not fail on it
+                kind = event.get("type") if isinstance(event, dict) else None
+                if kind == "session_started" and "session_id" not in fields:
+                    fields.update(session_id=event.get("session_id", ""),
+                                  model=event.get("model", ""), mode=event.get("mode", ""))
+                elif kind == "user_message" and "task" not in fields:
+                    fields["task"] = str(event.get("text", ""))
+                elif kind == "session_finished":
+                    fields.update(outcome=event.get("outcome", ""), turns=event.get("turns", 0))
+                elif kind == "message_appended":
+                    fields["messages"] = int(fields["messages"]) + 1  # type: ignore[call-overload]
+        modified = path.stat().st_mtime
+    except OSError:
+        return None
+    if not fields.get("session_id"):
+        return None
+    return SessionInfo(path=path, modified=modified, **fields)  # type: ignore[arg-type]
+
+
+def list_sessions(root: Path, limit: int | None = 20) -> list[SessionInfo]:
+    """The sessions recorded for the repository at ``root``, most recently written first."""
+    folder = sessions_dir(root)
+    if not folder.is_dir():
+        return []
+    paths = sorted(folder.glob("*.jsonl"), key=lambda p: p.stat().st_mtime, reverse=True)
+    found: list[SessionInfo] = []
+    for path in paths:
+        info = _summarize(path)
+        if info is not None:
+            found.append(info)
+            if limit is not None and len(found) >= limit:
+                break
+    return found
+
+
+def find_session(root: Path, ref: str | None = None) -> SessionInfo:
+    """The session ``ref`` names: None or ``last`` for the most recent, else a session id (or a
+    unique prefix of one), or the path of a transcript file.
+
+    Raises:
+        ConfigError: nothing matches, or a prefix matches several sessions.
+    """
+    if ref and ref != LAST and ref.endswith(".jsonl"):
+        info = _summarize(Path(ref).expanduser())
+        if info is None:
+            raise ConfigError(f"--resume {ref}: not a readable asyncfc transcript")
+        return info
+    sessions = list_sessions(root, limit=None)
+    if not sessions:
+        raise ConfigError(f"no sessions to resume in {root}: run a task first (`asyncfc run TASK`)")
+    if ref is None or ref == LAST:
+        return sessions[0]
+    matches = [s for s in sessions if s.session_id == ref] or [
+        s for s in sessions if s.session_id.startswith(ref)]
+    if len(matches) == 1:
+        return matches[0]
+    if not matches:
+        raise ConfigError(f"--resume {ref}: no session of this repository has that id; "
+                          "`asyncfc sessions` lists them")
+    raise ConfigError(f"--resume {ref}: several sessions start with it "
+                      f"({', '.join(s.session_id for s in matches[:5])}); give more of the id")
+
+
+def load_resumed(info: SessionInfo) -> Resumed:
+    """The session's id, transcript and history, ready to continue.
+
+    Raises:
+        ConfigError: the transcript cannot be read or holds no conversation.
+    """
+    try:
+        history = history_from_events(list(read_events(info.path)))
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"cannot resume {info.session_id}: {exc}") from None
+    if not history:
+        raise ConfigError(f"cannot resume {info.session_id}: its transcript holds no messages")
+    return Resumed(info.session_id, info.path, tuple(history))
+
+
+def expand_resume_flag(argv: Sequence[str]) -> list[str]:
+    """Let ``--resume`` be given without a value (meaning the last session), which the option
+    parser does not allow: a bare ``--resume`` (last, or followed by another option) becomes
+    ``--resume last``. ``--resume WORD`` is left alone; ``asyncfc run`` treats a WORD that names no
+    session as the task."""
+    out: list[str] = []
+    for index, arg in enumerate(argv):
+        out.append(arg)
+        if arg == "--":
+            out.extend(argv[index + 1:])
+            break
+        if arg == "--resume":
+            following = argv[index + 1] if index + 1 < len(argv) else None
+            if following is None or following.startswith("-"):
+                out.append(LAST)
+    return out
+
+
+def _when(seconds: float) -> str:
+    return datetime.fromtimestamp(seconds).strftime("%Y-%m-%d %H:%M")
+
+
+def format_sessions(sessions: Sequence[SessionInfo], width: int = 100) -> str:
+    """A table of sessions for ``asyncfc sessions`` (most recent first)."""
+    if not sessions:
+        return "No sessions in this repository yet."
+    header = f"{'SESSION':<14}{'WHEN':<18}{'MODEL':<22}{'TURNS':>5}  {'OUTCOME':<12}TASK"
+    rows = [header]
+    for s in sessions:
+        task = " ".join(s.task.split())
+        row = (f"{s.session_id:<14}{_when(s.modified):<18}{s.model[:21]:<22}{s.turns:>5}  "
+               f"{(s.outcome or 'unfinished'):<12}{task}")
+        rows.append(row if len(row) <= width else row[: width - 1] + "…")
+    rows.append("\nResume one with: asyncfc run --resume [SESSION] [TASK]  (default: the latest)")
+    return "\n".join(rows)
+
+
+def resolve_resume(root: Path, ref: str, task: str | None) -> tuple[Resumed, str]:
+    """The session ``asyncfc run --resume REF [TASK]`` continues, and the task it runs.
+
+    Since ``--resume`` may be given without a value, ``--resume "add a test"`` reaches us as a
+    reference and no task: a reference of several words that names no session is then the task,
+    for the latest session. Without a task the model is asked to continue where it stopped.
+
+    Raises:
+        ConfigError: no session to resume, or an ambiguous or unknown reference.
+    """
+    try:
+        info = find_session(root, ref)
+    except ConfigError:
+        if task is not None or " " not in ref.strip() or ref.endswith(".jsonl"):
+            raise
+        info, task = find_session(root, None), ref
+    return load_resumed(info), task or CONTINUE_TASK

@@ -1,0 +1,151 @@
+"""Resume: a session's transcript gives back its history exactly, and a resumed session continues it
+(same id, same transcript, future ids counting on); `asyncfc sessions` lists what there is."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from asyncfc_cli.config import Settings
+from asyncfc_cli.errors import ConfigError
+from asyncfc_cli.events import EventBus
+from asyncfc_cli.model.base import AssistantMessage, SystemMessage, UserMessage
+from asyncfc_cli.model.scripted import ScriptedClient, parse_scenario
+from asyncfc_cli.session import Session
+from asyncfc_cli.sessions import (
+    CONTINUE_TASK,
+    expand_resume_flag,
+    find_session,
+    format_sessions,
+    list_sessions,
+    load_resumed,
+    resolve_resume,
+)
+from asyncfc_cli.simtools import simulated_tools
+from asyncfc_cli.transcript import TranscriptWriter, default_transcript_path, sessions_dir
+from asyncfc_cli.workspace import Workspace
+
+FAST = {"ttft_s": 0, "tokens_per_s": 8}
+
+FIRST = {"name": "first", "profile": FAST, "steps": [
+    {"say": "Reading the code and running the tests.", "tokens": 4},
+    {"call": "read_file", "as": "src", "args": {"path": "a.py"}, "duration": 0.1, "result": "x = 1"},
+    {"call": "shell", "as": "tests", "args": {"command": "pytest -q"}, "duration": 2,
+     "result": "1 failed"},
+    {"need": ["src"]},
+    {"say": "While the tests run: x should be 2.", "tokens": 32},
+    {"call": "edit_file", "as": "fix", "args": {"path": "a.py", "old": "x = 1", "new": "x = 2"},
+     "duration": 0.1, "result": "edited"},
+    {"need": ["fix"]},
+    {"answer": "Fixed x."},
+]}
+SECOND = {"name": "second", "profile": FAST, "steps": [
+    {"call": "shell", "as": "again", "args": {"command": "pytest -q"}, "duration": 1,
+     "result": "all passed"},
+    {"need": ["again"]},
+    {"answer": "All tests pass now."},
+]}
+
+
+@pytest.fixture
+def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Workspace:
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    root = tmp_path / "repo"
+    root.mkdir()
+    return Workspace(root)
+
+
+async def play(scenario, workspace, task, *, history=(), session_id=None, transcript=None):
+    """Run ``task`` in a session recording its transcript like the CLI does; return it and events."""
+    sc = parse_scenario(scenario)
+    bus = EventBus()
+    events = []
+    bus.subscribe(events.append)
+    session = Session(model=ScriptedClient(sc), tools=simulated_tools(sc), bus=bus,
+                      settings=Settings(model=f"scripted:{sc.name}"), workspace=workspace,
+                      system_prompt="You are asyncfc.", history=history, session_id=session_id)
+    path = transcript or default_transcript_path(workspace.root, session.session_id)
+    writer = TranscriptWriter(path)
+    bus.subscribe(writer)
+    outcome = await session.run(task)
+    writer.close()
+    assert outcome.exit_code == 0, outcome.message
+    return session, events
+
+
+@pytest.mark.trio
+async def test_resume_reproduces_the_history_exactly(workspace, autojump_clock):
+    session, _ = await play(FIRST, workspace, "fix x")
+    info = find_session(workspace.root)
+    assert info.session_id == session.session_id
+    resumed = load_resumed(info)
+    assert list(resumed.history) == session.history
+    # A rich history: system prompt, task, calls with placeholders, a delivery, the answer.
+    assert isinstance(resumed.history[0], SystemMessage)
+    assert any(isinstance(m, UserMessage) and m.delivery for m in resumed.history)
+    assert isinstance(resumed.history[-1], AssistantMessage)
+
+
+@pytest.mark.trio
+async def test_a_resumed_session_continues_with_the_same_id_transcript_and_future_ids(
+        workspace, autojump_clock):
+    first, first_events = await play(FIRST, workspace, "fix x")
+    calls_before = len([e for e in first_events if e.type == "future_created"])
+    resumed, task = resolve_resume(workspace.root, "last", None)
+    assert task == CONTINUE_TASK
+    second, events = await play(SECOND, workspace, "run the tests again",
+                                history=resumed.history, session_id=resumed.session_id,
+                                transcript=resumed.transcript)
+    assert second.history[: len(first.history)] == first.history
+    assert second.history[len(first.history)] == UserMessage("run the tests again")
+    created = [e.id for e in events if e.type == "future_created"]
+    assert created[0] == f"f{calls_before + 1}"
+    # One session, one transcript, holding the whole conversation.
+    assert [s.session_id for s in list_sessions(workspace.root)] == [first.session_id]
+    assert list(load_resumed(find_session(workspace.root)).history) == second.history
+
+
+@pytest.mark.trio
+async def test_sessions_are_listed_newest_first_and_found_by_prefix(workspace, autojump_clock):
+    older, _ = await play(FIRST, workspace, "fix x")
+    newer, _ = await play(SECOND, workspace, "run the tests")
+    for session, stamp in ((older, 1_000_000), (newer, 2_000_000)):
+        [path] = sessions_dir(workspace.root).glob(f"*-{session.session_id}.jsonl")
+        os.utime(path, (stamp, stamp))
+    listed = list_sessions(workspace.root)
+    assert [s.session_id for s in listed] == [newer.session_id, older.session_id]
+    info = listed[0]
+    assert info.outcome == "finished" and info.model == "scripted:second"
+    assert info.task == "run the tests" and info.messages > 2 and info.turns >= 2
+    assert find_session(workspace.root, info.session_id[:6]).session_id == info.session_id
+    table = format_sessions(listed)
+    assert table.splitlines()[0].startswith("SESSION")
+    assert info.session_id in table.splitlines()[1]
+
+
+def test_resume_errors_say_what_to_do(workspace):
+    with pytest.raises(ConfigError, match="no sessions to resume"):
+        find_session(workspace.root)
+    assert format_sessions([]) == "No sessions in this repository yet."
+
+
+@pytest.mark.trio
+async def test_unknown_session_reference_is_an_error_but_a_sentence_is_a_task(
+        workspace, autojump_clock):
+    session, _ = await play(FIRST, workspace, "fix x")
+    with pytest.raises(ConfigError, match="--resume nosuch: no session"):
+        resolve_resume(workspace.root, "nosuch", None)
+    resumed, task = resolve_resume(workspace.root, "now add a test", None)
+    assert (resumed.session_id, task) == (session.session_id, "now add a test")
+    resumed, task = resolve_resume(workspace.root, str(resumed.transcript), "go on")
+    assert (resumed.session_id, task) == (session.session_id, "go on")
+
+
+def test_a_bare_resume_flag_means_the_latest_session():
+    assert expand_resume_flag(["run", "--resume"]) == ["run", "--resume", "last"]
+    assert expand_resume_flag(["run", "task", "--resume", "--headless"]) == [
+        "run", "task", "--resume", "last", "--headless"]
+    assert expand_resume_flag(["run", "--resume", "abc", "task"]) == ["run", "--resume", "abc", "task"]
+    assert expand_resume_flag(["run", "--", "--resume"]) == ["run", "--", "--resume"]
