@@ -50,8 +50,9 @@ def builtin_tools() -> dict[str, ToolSpec]:
     """
     from .files import edit_file, read_file, write_file
     from .outline import outline
+    from .run_tests import run_tests
     from .search import grep, list_files
     from .shell import shell
 
-    specs = [read_file, write_file, edit_file, list_files, grep, outline, shell]
+    specs = [read_file, write_file, edit_file, list_files, grep, outline, shell, run_tests]
     return {spec.name: spec for spec in specs}

@@ -1,0 +1,184 @@
+"""The run_tests tool: find the project's test runner, run it in the project's own environment,
+and report counts, failing test ids and the tail of each failure.
+
+Runners, in order: pytest (config or test files), npm test (a real "test" script), go test
+(go.mod), cargo test (Cargo.toml). Python comes from the repository's ``.venv`` (or ``venv``) if
+there is one, else from PATH: never asyncfc's own interpreter by accident.
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+import shutil
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from ._api import ToolContext, ToolError, exclusive, tool
+from ._env import child_environment
+from ._listing import workspace_files
+from ._process import KILL_GRACE_S, CommandResult, run_command
+from ._test_reports import TestCase, counts, parse_cargo, parse_go_json, parse_junit
+from ._text import cap_line, cap_text, plural
+from .shell import capture_budget
+
+__all__ = ["TestPlan", "plan_tests", "run_tests"]
+
+_REPORT_NAME = "junit.xml"
+_DETAIL_LINES = 20
+_NPM_DEFAULT_TEST = 'echo "Error: no test specified" && exit 1'
+
+
+@dataclass(frozen=True, slots=True)
+class TestPlan:
+    """How the tests of a workspace will be run."""
+
+    __test__ = False
+
+    runner: str
+    """pytest, npm, go or cargo."""
+    argv: tuple[str, ...]
+    """The command line, program first."""
+
+
+def _python(root: Path, env: dict[str, str]) -> str:
+    for venv in (".venv", "venv"):
+        candidate = root / venv / "bin" / "python"
+        if candidate.exists():
+            return str(candidate)
+    found = shutil.which("python3", path=env.get("PATH")) or shutil.which("python", path=env.get("PATH"))
+    if found is None:
+        raise ToolError("no Python interpreter found: no .venv in the repository and no python3 on PATH")
+    return found
+
+
+def _uses_pytest(root: Path) -> bool:
+    if (root / "pytest.ini").is_file() or (root / "conftest.py").is_file():
+        return True
+    for name, marker in (("pyproject.toml", "[tool.pytest"), ("setup.cfg", "[tool:pytest]"),
+                         ("tox.ini", "[pytest]")):
+        path = root / name
+        if path.is_file() and marker in path.read_text("utf-8", "replace"):
+            return True
+    return any(f.suffix == ".py" and (f.name.startswith("test_") or f.stem.endswith("_test"))
+               for f in workspace_files(root))
+
+
+def _npm_test_script(root: Path) -> str | None:
+    try:
+        scripts = json.loads((root / "package.json").read_text("utf-8")).get("scripts", {})
+    except (OSError, ValueError, AttributeError):
+        return None
+    script = scripts.get("test") if isinstance(scripts, dict) else None
+    return script if isinstance(script, str) and script.strip() != _NPM_DEFAULT_TEST else None
+
+
+def plan_tests(ctx: ToolContext, paths: Sequence[str], args: Sequence[str], report_dir: Path) -> TestPlan | None:
+    """The runner and command for the workspace, or None if it has no tests we can run."""
+    root = ctx.resolve(".")
+    env = dict(ctx.env) if ctx.env is not None else child_environment()
+    if _uses_pytest(root):
+        report = report_dir / _REPORT_NAME
+        argv = [_python(root, env), "-m", "pytest", "-q", "-rfE", "--tb=short",
+                "--continue-on-collection-errors", f"--junitxml={report}", "-o", "junit_family=xunit1"]
+        return TestPlan("pytest", (*argv, *args, *paths))
+    if _npm_test_script(root) is not None:
+        return TestPlan("npm", ("npm", "test", "--silent", *(("--", *args, *paths) if args or paths else ())))
+    if (root / "go.mod").is_file():
+        return TestPlan("go", ("go", "test", "-json", *args, *(paths or ["./..."])))
+    if (root / "Cargo.toml").is_file():
+        return TestPlan("cargo", ("cargo", "test", *args, *paths))
+    return None
+
+
+def _check_paths(ctx: ToolContext, paths: Sequence[str]) -> None:
+    for path in paths:
+        target = path.split("::")[0].removesuffix("/...")
+        if target and not target.startswith("-"):
+            ctx.resolve(target)
+
+
+def _cases(plan: TestPlan, result: CommandResult, report_dir: Path) -> list[TestCase] | None:
+    if plan.runner == "pytest":
+        report = report_dir / _REPORT_NAME
+        try:
+            return parse_junit(report.read_text("utf-8", "replace")) if report.is_file() else None
+        except ValueError:
+            return None
+    if plan.runner == "go":
+        return parse_go_json(result.stdout)
+    if plan.runner == "cargo":
+        return parse_cargo(result.stdout + "\n" + result.stderr)
+    return None
+
+
+def _tail(text: str, lines: int = _DETAIL_LINES) -> str:
+    kept = text.splitlines()[-lines:]
+    return "\n".join(cap_line(line, 300) for line in kept)
+
+
+def format_report(plan: TestPlan, result: CommandResult, cases: list[TestCase] | None, limit: int) -> str:
+    """Counts, failing ids and failure tails (or the output's tail when there are no counts)."""
+    status = f"exit code {result.exit_code}, {result.duration:.1f}s"
+    command = f"command: {shlex.join(plan.argv)}"
+    if cases is None:
+        output = (result.stdout + "\n" + result.stderr).strip()
+        return cap_text(f"{plan.runner}: {status} (no per-test results)\n{command}\n{_tail(output, 60)}",
+                        limit, what="test output")
+    if not cases:
+        return f"{plan.runner}: no tests ran ({status}); the runner found no tests\n{command}"
+    tally = counts(cases)
+    head = (f"{plan.runner}: {tally['passed']} passed, {tally['failed']} failed, "
+            f"{plural(tally['error'], 'error')}, {tally['skipped']} skipped ({status})")
+    lines = [head, command]
+    bad = [c for c in cases if c.outcome in ("failed", "error")]
+    for outcome, label in (("failed", "failed"), ("error", "errors")):
+        ids = [c.id for c in bad if c.outcome == outcome]
+        if ids:
+            lines += [f"{label}:", *(f"  {i}" for i in ids)]
+    for case in bad:
+        lines += ["", f"--- {case.id} ({case.outcome})", _tail(case.detail)]
+    return cap_text("\n".join(lines), limit, what="test report")
+
+
+@tool(effect=exclusive())
+async def run_tests(ctx: ToolContext, paths: list[str] | None = None, args: list[str] | None = None,
+                    timeout_s: float | None = None) -> str:
+    """Run the project's tests and report counts (passed, failed, errors, skipped), the failing
+    test ids, the tail of each failure, and the command it ran.
+
+    Detects the runner: pytest first (using the repository's .venv if present), then npm test,
+    go test, cargo test. Says so when the repository has no tests.
+
+    Args:
+        paths: test files, folders or test ids to run (e.g. `tests/test_api.py::test_login`);
+            default: all tests.
+        args: extra arguments for the runner, e.g. `["-k", "login", "-x"]` for pytest.
+        timeout_s: seconds before the run is killed (default: the configured shell timeout).
+    """
+    paths, args = list(paths or []), list(args or [])
+    _check_paths(ctx, paths)
+    timeout = ctx.shell_timeout_s if timeout_s is None else timeout_s
+    env = dict(ctx.env) if ctx.env is not None else child_environment()
+    grace = float(ctx.extra.get("shell", {}).get("kill_grace_s", KILL_GRACE_S))
+    with tempfile.TemporaryDirectory(prefix="asyncfc-tests-") as scratch:
+        plan = plan_tests(ctx, paths, args, Path(scratch))
+        if plan is None:
+            return ("no tests found: no pytest configuration or test_*.py files, no package.json "
+                    "test script, no go.mod and no Cargo.toml in the workspace")
+        try:
+            result = await run_command(plan.argv, cwd=ctx.resolve("."), timeout_s=timeout,
+                                       max_bytes=capture_budget(ctx.max_output_chars), env=env,
+                                       grace_s=grace)
+        except OSError as exc:
+            raise ToolError(f"could not start {plan.runner}: {exc}") from None
+        if result.timed_out:
+            raise ToolError(f"tests timed out after {timeout:g}s and were killed; pass timeout_s to "
+                            f"allow longer, or run fewer with paths\ncommand: {shlex.join(plan.argv)}\n"
+                            f"{_tail(result.stdout, 30)}")
+        if plan.runner == "pytest" and "No module named pytest" in result.stderr:
+            raise ToolError(f"pytest is not installed for {plan.argv[0]}; install it in the "
+                            "project's environment (or create a .venv with it)")
+        return format_report(plan, result, _cases(plan, result, Path(scratch)), ctx.max_output_chars)
