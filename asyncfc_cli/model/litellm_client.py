@@ -41,42 +41,59 @@ def provider_error(exc: BaseException, *, model: str, secrets: Sequence[str] = (
     """Translate an exception from litellm, openai, httpx/httpcore or the OS into a ProviderError.
 
     Retryable: rate limits (429), server errors (5xx, 529), timeouts (408 and client-side) and
-    connection failures, including a stream that breaks off. The message is one line, names the
-    model, and has every known secret removed.
+    connection failures, including a stream that breaks off. The message is one line, names what
+    went wrong in the provider's own words, and has every known secret removed.
     """
+    if isinstance(exc, ProviderError):
+        return exc
+    detail = _detail(getattr(exc, "message", None) or str(exc) or type(exc).__name__)
+    status = getattr(exc, "status_code", None)
+    what, status, retryable = _classify(exc, status if isinstance(status, int) else None, model, detail)
+    message = _redacted(f"{what}: {detail}", secrets)
+    return ProviderError(message, status=status, retryable=retryable, retry_after=_retry_after(exc))
+
+
+def _classify(exc: BaseException, status: int | None, model: str, detail: str) -> tuple[str, int | None, bool]:
+    """(what went wrong, HTTP status, retryable). litellm reports some transport failures as HTTP
+    500 (``Connection error.``), so the exception's causes are searched for the real one."""
     import httpx
     import openai
 
-    if isinstance(exc, ProviderError):
-        return exc
     errors = import_litellm().exceptions
-    detail = _detail(getattr(exc, "message", None) or str(exc) or type(exc).__name__)
-    status = getattr(exc, "status_code", None)
-    status = status if isinstance(status, int) else None
-    timeouts = (errors.Timeout, openai.APITimeoutError, httpx.TimeoutException, TimeoutError)
-    connection = (errors.APIConnectionError, openai.APIConnectionError, httpx.TransportError, OSError)
-    if isinstance(exc, errors.AuthenticationError) or "missing credentials" in detail.lower():
-        what, retryable = f"authentication failed ({key_hint(model)})", False
-    elif isinstance(exc, timeouts) or status == 408:
-        what, status, retryable = "timed out", None, True
-    elif isinstance(exc, errors.MidStreamFallbackError):
-        what, status, retryable = "the stream broke off", None, True
-    elif isinstance(exc, connection):
-        what, status, retryable = "connection failed", None, True
-    elif status == 429:
-        what, retryable = "HTTP 429 rate limited", True
-    elif status is not None and (status >= 500):
-        what, retryable = f"HTTP {status} server error", True
-    elif status == 403:
-        what, retryable = f"HTTP 403 permission denied ({key_hint(model)})", False
-    elif isinstance(exc, errors.ContextWindowExceededError):
-        what, retryable = "the conversation no longer fits the model's context window", False
-    elif status is not None:
-        what, retryable = f"HTTP {status} request rejected", False
-    else:
-        what, retryable = f"unexpected {type(exc).__name__}", False
-    message = _redacted(f"{what}: {detail}", secrets)
-    return ProviderError(message, status=status, retryable=retryable, retry_after=_retry_after(exc))
+    chain = _causes(exc)
+
+    def caused_by(*kinds: type[BaseException]) -> bool:
+        return any(isinstance(e, kinds) for e in chain)
+
+    if caused_by(errors.AuthenticationError) or "missing credentials" in detail.lower():
+        return f"authentication failed ({key_hint(model)})", status, False
+    if caused_by(errors.Timeout, openai.APITimeoutError, httpx.TimeoutException, TimeoutError) or status == 408:
+        return "timed out", None, True
+    if isinstance(exc, errors.MidStreamFallbackError):
+        return "the stream broke off", None, True
+    if caused_by(errors.APIConnectionError, openai.APIConnectionError, httpx.TransportError, OSError):
+        return "connection failed", None, True
+    if status == 429:
+        return "HTTP 429 rate limited", status, True
+    if status is not None and status >= 500:
+        return f"HTTP {status} server error", status, True
+    if status == 403:
+        return f"HTTP 403 permission denied ({key_hint(model)})", status, False
+    if caused_by(errors.ContextWindowExceededError):
+        return "the conversation no longer fits the model's context window", status, False
+    if status is not None:
+        return f"HTTP {status} request rejected", status, False
+    return f"unexpected {type(exc).__name__}", None, False
+
+
+def _causes(exc: BaseException, limit: int = 8) -> list[BaseException]:
+    """The exception and what it was raised from or during, nearest first."""
+    chain: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and len(chain) < limit and current not in chain:
+        chain.append(current)
+        current = current.__cause__ or current.__context__
+    return chain
 
 
 _WRAPPER_PREFIX = re.compile(r"^(?:litellm\.\w+:\s*|\w+Error:\s*|\w+Exception - )+")

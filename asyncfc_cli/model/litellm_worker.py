@@ -13,6 +13,7 @@ import logging
 import os
 import socket
 import threading
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -54,7 +55,9 @@ def import_litellm() -> Any:
     with _import_lock:
         if _litellm is None:
             os.environ["LITELLM_LOCAL_MODEL_COST_MAP"] = "True"
-            import litellm
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                import litellm
 
             _silence(litellm)
             _litellm = litellm
@@ -63,6 +66,9 @@ def import_litellm() -> Any:
 
 def _silence(litellm: Any) -> None:
     litellm.suppress_debug_info = True
+    # litellm's pydantic models warn on import and per chunk; warnings would reach stderr.
+    warnings.filterwarnings("ignore", module=r"litellm(\.|$)")
+    warnings.filterwarnings("ignore", category=UserWarning, module=r"pydantic\._internal\.")
     if hasattr(litellm, "telemetry"):
         litellm.telemetry = False
     for name in list(logging.root.manager.loggerDict):
