@@ -33,9 +33,7 @@ import json
 import math
 import re
 from collections.abc import AsyncIterator, Collection, Mapping, Sequence
-from dataclasses import dataclass, field
-from importlib import resources
-from pathlib import Path
+from dataclasses import dataclass
 from typing import Any
 
 import trio
@@ -53,6 +51,17 @@ from .base import (
     Usage,
     UserMessage,
 )
+from .scenario import (
+    PROFILES,
+    Profile,
+    Scenario,
+    Step,
+    builtin_scenarios,
+    estimate_tokens,
+    load_scenario,
+    parse_scenario,
+    step_tokens,
+)
 
 __all__ = [
     "Call",
@@ -66,169 +75,8 @@ __all__ = [
     "Step",
     "builtin_scenarios",
     "load_scenario",
+    "parse_scenario",
 ]
-
-
-@dataclass(frozen=True, slots=True)
-class Profile:
-    """How fast the simulated model decodes."""
-
-    ttft_s: float = 0.5
-    """Time to first token of every response."""
-    tokens_per_s: float = 80.0
-    """Decode speed; ``inf`` decodes instantly."""
-
-    def decode_s(self, tokens: int) -> float:
-        return 0.0 if math.isinf(self.tokens_per_s) else tokens / self.tokens_per_s
-
-
-PROFILES: dict[str, Profile] = {
-    "fast": Profile(0.5, 80.0),
-    "slow": Profile(1.5, 15.0),
-    "instant": Profile(0.0, math.inf),
-}
-"""Named latency profiles: a fast hosted model, a slow local one, and no latency at all."""
-
-
-@dataclass(frozen=True, slots=True)
-class Step:
-    """One decision of the script."""
-
-    kind: str
-    """say, call, need, end or answer."""
-    text: str = ""
-    """say/answer: the text."""
-    tokens: int | None = None
-    """Decode cost in tokens (default: estimated from the text or the call)."""
-    tool: str = ""
-    args: Mapping[str, Any] = field(default_factory=dict)
-    label: str = ""
-    """call: the name later steps use for it; need: unused."""
-    needs: tuple[str, ...] = ()
-    """need: the labels whose values are needed."""
-    duration: float = 0.0
-    """call: how long a simulated tool runs."""
-    result: str = "ok"
-    """call: what a simulated tool returns."""
-    fails: bool = False
-    """call: whether a simulated tool fails (with ``result`` as its error)."""
-    raw_args: str | None = None
-    """call: argument text sent as is instead of ``args`` (to script malformed JSON)."""
-
-
-@dataclass(frozen=True, slots=True)
-class Scenario:
-    name: str
-    steps: tuple[Step, ...]
-    description: str = ""
-    profile: Profile = field(default_factory=Profile)
-
-    def step_for_call_id(self, call_id: str) -> Step | None:
-        """The call step a scripted call id came from (used by simulated tools)."""
-        match = _CALL_ID.match(call_id)
-        if not match:
-            return None
-        index = int(match.group(1))
-        return self.steps[index] if index < len(self.steps) else None
-
-
-_CALL_ID = re.compile(r"^call_(\d+)_")
-_STEP_KEYS = {"say", "call", "need", "end", "answer"}
-
-
-def _estimate_tokens(text: str) -> int:
-    return max(1, round(len(text) / 4))
-
-
-def _tokens(step: Step) -> int:
-    return step.tokens if step.tokens is not None else _estimate_tokens(step.text)
-
-
-def _parse_step(raw: Any, where: str) -> Step:
-    if raw in ("end", "end_response"):
-        return Step("end")
-    if not isinstance(raw, Mapping):
-        raise ScenarioError(f"{where}: a step must be a mapping or 'end', got {raw!r}")
-    kinds = _STEP_KEYS & set(raw)
-    if len(kinds) != 1:
-        raise ScenarioError(f"{where}: a step needs exactly one of {sorted(_STEP_KEYS)}, got {sorted(raw)}")
-    kind = kinds.pop()
-    tokens = raw.get("tokens")
-    if kind in ("say", "answer"):
-        return Step(kind, text=str(raw[kind]), tokens=tokens)
-    if kind == "need":
-        needs = raw["need"]
-        needs = [needs] if isinstance(needs, str) else list(needs)
-        return Step("need", needs=tuple(str(n) for n in needs))
-    if kind == "end":
-        return Step("end")
-    args = raw.get("args", {})
-    if not isinstance(args, Mapping):
-        raise ScenarioError(f"{where}: args must be a mapping")
-    return Step(
-        "call", tool=str(raw["call"]), args=dict(args), label=str(raw.get("as", "")), tokens=tokens,
-        duration=float(raw.get("duration", 0.0)), result=str(raw.get("result", "ok")),
-        fails=bool(raw.get("fails", False)),
-        raw_args=str(raw["raw_args"]) if "raw_args" in raw else None,
-    )
-
-
-def parse_scenario(data: Mapping[str, Any], source: str = "scenario") -> Scenario:
-    """Build a Scenario from loaded YAML/JSON data, checking labels are defined before use.
-
-    Raises:
-        ScenarioError: naming the step that is wrong.
-    """
-    if not isinstance(data, Mapping) or not isinstance(data.get("steps"), list):
-        raise ScenarioError(f"{source}: a scenario is a mapping with a 'steps' list")
-    steps = tuple(_parse_step(raw, f"{source} step {i + 1}") for i, raw in enumerate(data["steps"]))
-    labels: set[str] = set()
-    for i, step in enumerate(steps):
-        missing = [n for n in step.needs if n not in labels]
-        if missing:
-            raise ScenarioError(f"{source} step {i + 1}: needs undefined label(s) {missing}")
-        if step.label:
-            if step.label in labels:
-                raise ScenarioError(f"{source} step {i + 1}: label {step.label!r} used twice")
-            labels.add(step.label)
-    raw_profile = data.get("profile") or {}
-    try:
-        profile = Profile(**raw_profile) if isinstance(raw_profile, Mapping) else PROFILES[raw_profile]
-    except (TypeError, KeyError) as exc:
-        raise ScenarioError(f"{source}: bad profile {raw_profile!r}: {exc}") from None
-    return Scenario(str(data.get("name", source)), steps, str(data.get("description", "")), profile)
-
-
-def builtin_scenarios() -> list[str]:
-    """Names of the scenarios that ship with asyncfc."""
-    folder = resources.files("asyncfc_cli.model.scenarios")
-    return sorted(p.name[:-5] for p in folder.iterdir() if p.name.endswith(".yaml"))
-
-
-def load_scenario(name_or_path: str | Path) -> Scenario:
-    """Load a built-in scenario by name, or a .yaml/.json file by path.
-
-    Raises:
-        ScenarioError: no such scenario, or it is malformed.
-    """
-    import yaml
-
-    path = Path(name_or_path)
-    if path.suffix in (".yaml", ".yml", ".json") and path.is_file():
-        text, source = path.read_text(encoding="utf-8"), str(path)
-    else:
-        resource = resources.files("asyncfc_cli.model.scenarios") / f"{name_or_path}.yaml"
-        if not resource.is_file():
-            raise ScenarioError(
-                f"no scenario {str(name_or_path)!r}: give a .yaml/.json file or one of "
-                f"{', '.join(builtin_scenarios())}"
-            )
-        text, source = resource.read_text(encoding="utf-8"), str(name_or_path)
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise ScenarioError(f"{source}: not valid YAML/JSON: {exc}") from None
-    return parse_scenario(data, source)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -315,7 +163,7 @@ class ScenarioPlayer:
         while self._cursor < len(steps):
             step = steps[self._cursor]
             if step.kind == "say":
-                segments.append(Say(step.text, _tokens(step)))
+                segments.append(Say(step.text, step_tokens(step)))
             elif step.kind == "call":
                 segments.append(self._call(step, view.calls_so_far + len(_calls(segments))))
             elif step.kind == "need":
@@ -332,12 +180,12 @@ class ScenarioPlayer:
                 if any(isinstance(s, Call) for s in segments):
                     return PlannedResponse(tuple(segments))
                 self._cursor += 1
-                segments.append(Say(step.text, _tokens(step)))
+                segments.append(Say(step.text, step_tokens(step)))
                 return PlannedResponse(tuple(segments))
             self._cursor += 1
         if segments:
             return PlannedResponse(tuple(segments))
-        return PlannedResponse((Say(self._final, _estimate_tokens(self._final)),))
+        return PlannedResponse((Say(self._final, estimate_tokens(self._final)),))
 
     def _call(self, step: Step, calls_before: int) -> Call:
         index = self._cursor
@@ -348,7 +196,7 @@ class ScenarioPlayer:
             self._future_ids[step.label] = fid
         args = _resolve_labels(step.args, self._future_ids)
         arguments = step.raw_args if step.raw_args is not None else json.dumps(args)
-        tokens = step.tokens if step.tokens is not None else _estimate_tokens(step.tool + arguments)
+        tokens = step.tokens if step.tokens is not None else estimate_tokens(step.tool + arguments)
         return Call(ToolCall(call_id, step.tool, arguments), tokens)
 
     def _wait_for(
@@ -359,7 +207,7 @@ class ScenarioPlayer:
             arguments = json.dumps({"ids": ids})
             calls_before = view.calls_so_far + len(_calls(segments))
             call = ToolCall(f"call_{self._cursor}_await{calls_before + 1}", "await_future", arguments)
-            segments.append(Call(call, _estimate_tokens(arguments)))
+            segments.append(Call(call, estimate_tokens(arguments)))
             return PlannedResponse(tuple(segments))
         if segments:
             # Without await_future the values come with the next turn (sync and serial modes).
@@ -432,7 +280,7 @@ class ScriptedClient:
             else:
                 await trio.sleep(self.profile.decode_s(segment.tokens))
                 yield ToolCallReady(segment.call)
-        prompt = sum(_estimate_tokens(_message_text(m)) for m in messages)
+        prompt = sum(estimate_tokens(_message_text(m)) for m in messages)
         reason = "tool_calls" if planned.calls else "stop"
         yield ResponseEnd(Usage(prompt, planned.tokens, 0.0), reason)
 
