@@ -36,6 +36,7 @@ __all__ = ["AsyncfcApp"]
 NARROW_BELOW = 120
 """Terminal width under which the panes stack instead of sitting side by side."""
 _QUIT_WINDOW_S = 3.0
+TABLE_TICK_S = 0.25
 
 
 class AsyncfcApp(App[int]):
@@ -81,6 +82,7 @@ class AsyncfcApp(App[int]):
         self._dialogs: dict[str, ApprovalDialog] = {}
         self._quit_armed_at = -1e9
         self._drawn: tuple[int, float] | None = None
+        self._table_synced = -1e9
 
     def now(self) -> float:
         return self.clock.now(self.wall())
@@ -140,13 +142,19 @@ class AsyncfcApp(App[int]):
         self.feed(message.event)
 
     def refresh_views(self) -> None:
-        """Redraw what changed: on every tick while anything moves, once after each burst of events."""
+        """Redraw what changed: on every tick while anything moves, once after each burst of events.
+
+        The timeline and status bar follow every tick; the table only when futures changed or, for
+        its running times, at most every ``TABLE_TICK_S`` (its cells are costly to re-render).
+        """
         now = self.now()
         key = (self.state.version, now)
         if key == self._drawn:
             return
+        if self._drawn is None or self.state.version != self._drawn[0] or now - self._table_synced >= TABLE_TICK_S:
+            self.query_one(FuturesTable).sync(self.state, now)
+            self._table_synced = now
         self._drawn = key
-        self.query_one(FuturesTable).sync(self.state, now)
         self.query_one(Timeline).refresh()
         self.query_one(StatusBar).refresh()
 

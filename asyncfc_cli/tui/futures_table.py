@@ -14,7 +14,7 @@ from .timeline_render import PALETTE, STATE_ICONS, format_seconds
 
 __all__ = ["FuturesTable"]
 
-_COLUMNS = (("id", 5), ("tool", 13), ("args", 34), ("deps", 8), ("state", 11), ("time", 6))
+_COLUMNS = (("id", 4), ("tool", 12), ("args", 24), ("deps", 7), ("state", 11), ("time", 6))
 
 
 class FuturesTable(DataTable):
@@ -123,7 +123,7 @@ def _row(lane: FutureLane, now: float) -> tuple[object, ...]:
     return (
         Text(lane.id, style="bold"),
         lane.tool,
-        Text(args_summary(lane.args, 34), style=PALETTE["label_dim"] if not lane.args else ""),
+        Text(args_summary(lane.args, 24), style=PALETTE["label_dim"] if not lane.args else ""),
         Text(deps, style=PALETTE["deps"]),
         _state_text(lane),
         Text(_time_text(lane, now), justify="right"),

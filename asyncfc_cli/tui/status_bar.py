@@ -17,34 +17,39 @@ def _tokens(n: int) -> str:
     return f"{n / 1000:.1f}k" if n >= 1000 else str(n)
 
 
-def status_text(state: TimelineState, now: float) -> Text:
-    """One line: what runs where, and what it has cost so far."""
+def status_text(state: TimelineState, now: float, width: int = 200) -> Text:
+    """One line: what runs where, and what it has cost so far; shorter words when ``width`` is small."""
     s = state.session
+    short = width < 110
     model = s.model or "no model yet"
     if s.scripted:
-        model = f"scripted model ({model.removeprefix('scripted:')})"
+        name = model.removeprefix("scripted:")
+        model = f"scripted ({name})" if short else f"scripted model ({name})"
     counts = state.counts()
     live = counts.get("running", 0) + counts.get("pending", 0)
     if state.busy:
-        activity = ("decoding" if state.decoding else "tools") + (f" · {live} in flight" if live else "")
+        flight = (f"·{live}" if short else f" · {live} in flight") if live else ""
+        activity = ("decoding" if state.decoding else "tools") + flight
         dot = ("● ", PALETTE["running"])
     elif state.outcome is not None:
         activity = f"{state.outcome.outcome} (exit {state.outcome.exit_code})"
         dot = ("● ", PALETTE["done"] if state.outcome.exit_code == 0 else PALETTE["failed"])
     else:
         activity, dot = "idle", ("○ ", PALETTE["label_dim"])
-    sep = (" │ ", PALETTE["grid"])
+    sep = (" │ " if not short else "│", PALETTE["grid"])
     cost = f"${state.cost:.4f}" if state.cost is not None else "$–"
+    approval = s.approval or "–"
+    elapsed = max(0.0, now - state.task_start) if state.busy else _last_duration(state)
     return Text.assemble(
-        (" asyncfc ", f"bold {PALETTE['model_text']} on {PALETTE['model']}"), " ",
+        (" asyncfc " if not short else "afc ", f"bold {PALETTE['model_text']} on {PALETTE['model']}"), " ",
         dot, (activity, "bold"), sep,
         (model, PALETTE["call"] if s.scripted else PALETTE["label"]), sep,
         (s.mode or "–", PALETTE["now"]), sep,
-        (f"approval {s.approval or '–'}", PALETTE["approval"] if s.approval == "ask" else PALETTE["label"]), sep,
-        f"turn {state.turns}", sep,
+        (approval if short else f"approval {approval}", PALETTE["approval"] if approval == "ask" else PALETTE["label"]),
+        sep, f"turn {state.turns}" if not short else f"t{state.turns}", sep,
         f"{_tokens(state.total_tokens)} tok", sep,
         cost, sep,
-        format_seconds(max(0.0, now - state.task_start) if state.busy else _last_duration(state), 0.1),
+        format_seconds(elapsed, 0.1),
         no_wrap=True, overflow="ellipsis",
     )
 
@@ -71,4 +76,4 @@ class StatusBar(Widget):
         self.clock = clock
 
     def render(self) -> Text:
-        return status_text(self.state, self.clock())
+        return status_text(self.state, self.clock(), self.size.width)

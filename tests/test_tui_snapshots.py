@@ -1,0 +1,80 @@
+"""SVG snapshots of the timeline and the whole app (futures table included) at fixed virtual times.
+
+Deterministic: events are fed by hand and the clock is frozen, no engine runs. To accept a change,
+regenerate with ``ASYNCFC_UPDATE_SNAPSHOTS=1`` and review the SVGs under tests/snapshots/ (open them
+in a browser) before committing.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from rich.console import Console
+from rich.text import Text
+
+from asyncfc_cli.tui.app import AsyncfcApp
+from asyncfc_cli.tui.state import TimelineState
+from asyncfc_cli.tui.synthetic import demo_events
+from asyncfc_cli.tui.timeline_render import TimelineRenderer, fit_viewport
+from tui_helpers import run
+
+SNAPSHOTS = Path(__file__).parent / "snapshots"
+
+
+def check_snapshot(name: str, svg: str, tmp_path: Path) -> None:
+    path = SNAPSHOTS / f"{name}.svg"
+    if os.environ.get("ASYNCFC_UPDATE_SNAPSHOTS") == "1" or not path.exists():
+        SNAPSHOTS.mkdir(exist_ok=True)
+        path.write_text(svg, encoding="utf-8")
+        if os.environ.get("ASYNCFC_UPDATE_SNAPSHOTS") != "1":
+            pytest.fail(f"no snapshot {path.name} yet: wrote it; review it and run again")
+        return
+    if path.read_text(encoding="utf-8") != svg:
+        actual = tmp_path / f"{name}.actual.svg"
+        actual.write_text(svg, encoding="utf-8")
+        pytest.fail(f"{name} differs from {path}; see {actual} (ASYNCFC_UPDATE_SNAPSHOTS=1 accepts it)")
+
+
+def timeline_svg(t: float, width: int = 120, spc: float | None = None) -> str:
+    state = TimelineState().apply_all(e for e in demo_events() if e.t <= t)
+    label = 24
+    vp = fit_viewport(state, t, width - label, spc)
+    console = Console(width=width, record=True, color_system="truecolor", file=open(os.devnull, "w"))
+    for row in TimelineRenderer().rows(state, vp, t, label, list(state.futures.values()), highlight="f4"):
+        console.print(Text.assemble(*((s.text, s.style) for s in row)), no_wrap=True, crop=True)
+    return console.export_svg(title=f"timeline at t={t}s")
+
+
+@pytest.mark.parametrize("t", [2.0, 4.5, 9.0])
+def test_timeline_snapshot(t: float, tmp_path: Path) -> None:
+    check_snapshot(f"timeline_t{t}", timeline_svg(t), tmp_path)
+
+
+def test_timeline_zoomed_in_follows_the_present(tmp_path: Path) -> None:
+    check_snapshot("timeline_t9.0_zoomed", timeline_svg(9.0, spc=0.04), tmp_path)
+
+
+async def app_svg(t: float, size: tuple[int, int]) -> str:
+    app = AsyncfcApp(None, wall=lambda: 0.0)
+    async with app.run_test(size=size) as pilot:
+        for event in demo_events():
+            if event.t <= t:
+                app.feed(event)
+        app.clock.freeze(t)
+        await pilot.press("ctrl+f")  # focus the table: no blinking cursor in the prompt
+        app.refresh_views()
+        await pilot.pause()
+        return app.export_screenshot(title=f"asyncfc at t={t}s")
+
+
+@pytest.mark.parametrize(("t", "size"), [(3.0, (160, 44)), (9.0, (160, 44)), (9.0, (80, 24))])
+def test_app_snapshot(t: float, size: tuple[int, int], tmp_path: Path) -> None:
+    result: list[str] = []
+
+    async def main() -> None:
+        result.append(await app_svg(t, size))
+
+    run(main)
+    check_snapshot(f"app_t{t}_{size[0]}x{size[1]}", result[0], tmp_path)
