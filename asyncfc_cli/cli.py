@@ -170,6 +170,22 @@ def demo(
 
 
 @app.command()
+def replay(
+    path: Annotated[Path, typer.Argument(help="A JSON-lines transcript (`asyncfc sessions` lists them).")],
+    speed: Annotated[float, typer.Option("--speed", min=0.01, help="Play this many times faster than it ran.")] = 1.0,
+) -> None:
+    """Play a recorded session in the TUI, at real speed or faster."""
+    from .tui import run_replay
+
+    try:
+        code = run_replay(path.expanduser(), speed)
+    except (OSError, ValueError) as exc:
+        typer.echo(f"asyncfc: {exc}", err=True)
+        raise typer.Exit(EXIT_USAGE) from None
+    raise typer.Exit(code)
+
+
+@app.command()
 def sessions(
     cwd: CwdOpt = None,
     limit: Annotated[int, typer.Option("--limit", "-n", help="Show at most this many.")] = 20,

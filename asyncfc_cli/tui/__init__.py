@@ -3,27 +3,49 @@
 Public surface (Textual is imported lazily, inside these functions, so importing this package is
 cheap):
 
-- ``run_tui(make_session, task)``: open the app on a live session built by ``make_session(bus)``.
+- ``run_tui(settings, workspace, task=, profile=)``: open the app on a live session (what the CLI calls).
+- ``run_session_tui(make_session, task)``: the same on any session ``make_session(bus)`` builds.
 - ``run_replay(path, speed)``: play a JSON-lines transcript in the app.
 """
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-__all__ = ["run_replay", "run_tui", "session_engine"]
+__all__ = ["run_replay", "run_session_tui", "run_tui", "session_engine"]
 
 
-def run_tui(make_session: Callable[[Any], Any], task: str | None = None) -> int:
-    """Open the TUI on a live session and return the exit code.
+def run_tui(settings: Any, workspace: Any, *, task: str | None = None, profile: str | None = None) -> int:
+    """Open the TUI on a live session wired by ``asyncfc_cli.app.build_engine`` (interactive: the
+    approval policy defaults to ``ask``) and return the exit code.
+
+    A configuration error (no model, bad profile) is printed and returned as its exit code before
+    any screen is drawn.
+    """
+    from ..app import build_engine
+    from ..errors import AsyncfcError
+
+    def make_session(bus: Any) -> Any:
+        return build_engine(settings, workspace, bus=bus, interactive=True, profile=profile)
+
+    try:
+        return run_session_tui(make_session, task)
+    except AsyncfcError as exc:
+        print(f"asyncfc: {exc}", file=sys.stderr)
+        return exc.exit_code
+
+
+def run_session_tui(make_session: Callable[[Any], Any], task: str | None = None) -> int:
+    """Open the TUI on whatever session ``make_session`` builds; the seam ``run_tui`` uses.
 
     Args:
         make_session: called once with the app's ``EventBus`` before the app starts; returns
             ``(session, gate)``, or an object with ``session``, ``gate`` and optionally
-            ``transcript`` (closed when the app ends), like ``asyncfc_cli.app.build_engine``'s
-            result. ``session`` has ``serve``, ``cancel_turn`` and ``cancel_future``; ``gate`` has
+            ``transcript`` (closed when the app ends), like ``build_engine``'s result.
+            ``session`` has ``serve``, ``cancel_turn`` and ``cancel_future``; ``gate`` has
             ``resolve(future_id, decision)`` (or is None). Errors it raises propagate unchanged.
         task: submitted at once when given (``asyncfc run TASK`` in a terminal).
 
