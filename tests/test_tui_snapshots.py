@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.text import Text
 
 from asyncfc_cli.tui.app import AsyncfcApp
+from asyncfc_cli.tui.approval_dialog import ApprovalDialog
 from asyncfc_cli.tui.state import TimelineState
 from asyncfc_cli.tui.synthetic import demo_events
 from asyncfc_cli.tui.timeline_render import TimelineRenderer, fit_viewport
@@ -56,7 +57,7 @@ def test_timeline_zoomed_in_follows_the_present(tmp_path: Path) -> None:
     check_snapshot("timeline_t9.0_zoomed", timeline_svg(9.0, spc=0.04), tmp_path)
 
 
-async def app_svg(t: float, size: tuple[int, int]) -> str:
+async def app_svg(t: float, size: tuple[int, int], dialog: bool = False) -> str:
     app = AsyncfcApp(None, wall=lambda: 0.0)
     async with app.run_test(size=size) as pilot:
         for event in demo_events():
@@ -64,6 +65,9 @@ async def app_svg(t: float, size: tuple[int, int]) -> str:
                 app.feed(event)
         app.clock.freeze(t)
         await pilot.press("ctrl+f")  # focus the table: no blinking cursor in the prompt
+        if dialog:  # what an approval request shows (the app only opens it for a live engine)
+            lane = app.state.futures["f4"]
+            app.push_screen(ApprovalDialog(lane.id, lane.tool, lane.approval_preview, lane.args))
         app.refresh_views()
         await pilot.pause()
         return app.export_screenshot(title=f"asyncfc at t={t}s")
@@ -78,3 +82,13 @@ def test_app_snapshot(t: float, size: tuple[int, int], tmp_path: Path) -> None:
 
     run(main)
     check_snapshot(f"app_t{t}_{size[0]}x{size[1]}", result[0], tmp_path)
+
+
+def test_approval_dialog_snapshot(tmp_path: Path) -> None:
+    result: list[str] = []
+
+    async def main() -> None:
+        result.append(await app_svg(3.0, (120, 36), dialog=True))
+
+    run(main)
+    check_snapshot("approval_t3.0_120x36", result[0], tmp_path)

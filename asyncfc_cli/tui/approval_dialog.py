@@ -59,9 +59,9 @@ class ApprovalDialog(ModalScreen[str]):
             with VerticalScroll():
                 yield Static(preview_text(self.preview or "(no preview)"))
             with Horizontal():
-                yield Button("Allow once [y]", id="once", variant="success")
-                yield Button("Allow for session [s]", id="session", variant="primary")
-                yield Button("Deny [n]", id="deny", variant="error")
+                yield Button("Allow once (y)", id="once", variant="success")
+                yield Button("Allow for session (s)", id="session", variant="primary")
+                yield Button("Deny (n)", id="deny", variant="error")
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         event.stop()

@@ -25,7 +25,10 @@ def call_title(lane: FutureLane, width: int = 48) -> str:
         return head + "  · awaiting approval"
     if lane.final:
         took = f" ({format_seconds(lane.duration, 0.1)})" if lane.started is not None else ""
-        return f"{head}  → {lane.summary or lane.state}{took}"
+        if took.strip() in (lane.summary or ""):
+            took = ""  # the tool already said how long it took
+        summary = (lane.summary or lane.state).strip()
+        return f"{head}  → {summary[:40] + '…' if len(summary) > 41 else summary}{took}"
     return f"{head}  · {lane.state}"
 
 

@@ -81,8 +81,12 @@ def fit_viewport(
     first, last = state.span(now)
     if spc is None:
         spc = max(MIN_SPC, (last - first) / max(1, cells - 2))
+        if start is None:  # start on a round tick and fit from there
+            origin = math.floor(first / tick_step(spc)) * tick_step(spc)
+            return Viewport(start=origin, spc=max(MIN_SPC, (last - origin) / max(1, cells - 2)), cells=cells)
     if start is None:
-        start = max(first, last - spc * (cells - 2)) if last - first > spc * (cells - 2) else first
+        origin = math.floor(first / tick_step(spc)) * tick_step(spc)  # a round left edge
+        start = max(origin, last - spc * (cells - 2)) if last - origin > spc * (cells - 2) else origin
     return Viewport(start=start, spc=spc, cells=cells)
 
 
