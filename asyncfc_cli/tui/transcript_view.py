@@ -52,7 +52,8 @@ class TranscriptView(VerticalScroll):
         elif isinstance(event, ev.RequestFinished) and event.turn in self._texts:
             widget, parts = self._texts.pop(event.turn)
             widget.update(Markdown("".join(parts).strip()))
-        elif isinstance(event, (ev.FutureCreated, ev.FutureFinished, ev.ApprovalRequested, ev.ApprovalResolved)):
+        elif isinstance(event, (ev.FutureCreated, ev.FutureStarted, ev.FutureFinished, ev.ApprovalRequested,
+                                ev.ApprovalResolved)):
             self._call(event.id, state)
         elif isinstance(event, ev.Notice):
             self.mount(Static(f"{event.level}: {event.message}", classes="notice"))
