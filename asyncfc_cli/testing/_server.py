@@ -212,7 +212,8 @@ class LocalModelServer:
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self._httpd.daemon_threads = True
         self._thread = threading.Thread(
-            target=self._httpd.serve_forever, name="asyncfc-test-server", daemon=True
+            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.02},  # quick to stop
+            name="asyncfc-test-server", daemon=True,
         )
         self._thread.start()
 
