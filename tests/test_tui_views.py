@@ -1,0 +1,127 @@
+"""View behaviour without a live engine: timeline navigation keys, prompt history, replay, status."""
+
+from __future__ import annotations
+
+import pytest
+
+from asyncfc_cli import events as ev
+from asyncfc_cli.tui.app import AsyncfcApp
+from asyncfc_cli.tui.engines import ReplayEngine
+from asyncfc_cli.tui.prompt_input import PromptInput
+from asyncfc_cli.tui.state import TimelineState
+from asyncfc_cli.tui.status_bar import status_text
+from asyncfc_cli.tui.synthetic import demo_events, many_futures
+from asyncfc_cli.tui.timeline import Timeline
+from tui_helpers import run, wait_for
+
+
+def fed_app(events, t: float) -> AsyncfcApp:
+    """An app without engine that, once running, has been shown ``events`` up to ``t`` (clock frozen)."""
+    app = AsyncfcApp(None, wall=lambda: 0.0)
+
+    def feed() -> None:
+        for event in events:
+            if event.t <= t:
+                app.feed(event)
+        app.clock.freeze(t)
+
+    app.call_later(feed)
+    return app
+
+
+def test_timeline_zooms_pans_fits_and_follows_with_keys() -> None:
+    async def main() -> None:
+        app = fed_app(demo_events(), 9.0)
+        async with app.run_test(size=(160, 44)) as pilot:
+            await pilot.pause()
+            timeline = app.query_one(Timeline)
+            await pilot.press("ctrl+t")
+            assert timeline.has_focus
+            fit = timeline.frame() and timeline._current()
+            await pilot.press("plus")
+            assert timeline.spc == pytest.approx(fit.spc / 2)
+            zoomed = timeline._current()
+            assert zoomed.end == pytest.approx(9.0 + 2 * zoomed.spc, abs=zoomed.spc)  # still follows now
+            await pilot.press("left")
+            assert timeline.start is not None and timeline.start < zoomed.start
+            await pilot.press("f")
+            assert timeline.start is None
+            await pilot.press("minus", "minus", "0")
+            assert timeline.spc is None and timeline.start is None
+
+    run(main)
+
+
+def test_timeline_lanes_scroll_and_follow_the_newest() -> None:
+    async def main() -> None:
+        app = fed_app(many_futures(60), 10.0)
+        async with app.run_test(size=(120, 30)) as pilot:
+            await pilot.pause()
+            timeline = app.query_one(Timeline)
+            timeline.frame()
+            rows = timeline.lane_rows
+            assert timeline.lane_offset == 60 - rows  # newest lanes in view
+            await pilot.press("ctrl+t", "pageup")
+            assert timeline.lane_offset == 60 - rows - 10 and not timeline.follow_lanes
+            first_lane = "".join(s.text for s in timeline.frame()[2])
+            assert f"f{60 - rows - 10 + 1} " in first_lane
+            await pilot.press("end")
+            timeline.frame()
+            assert timeline.follow_lanes and timeline.lane_offset == 60 - rows
+
+    run(main)
+
+
+def test_prompt_submits_on_enter_and_recalls_history() -> None:
+    submitted: list[str] = []
+
+    async def main() -> None:
+        app = AsyncfcApp(None)
+        async with app.run_test(size=(100, 30)) as pilot:
+            prompt = app.query_one(PromptInput)
+            original = prompt.post_message
+
+            def capture(message):
+                if isinstance(message, PromptInput.Submitted):
+                    submitted.append(message.text)
+                    return True
+                return original(message)
+
+            prompt.post_message = capture  # type: ignore[method-assign]
+            await pilot.click("#prompt")
+            await pilot.press(*"first", "enter", *"second", "ctrl+j", *"line", "enter")
+            assert submitted == ["first", "second\nline"] and prompt.text == ""
+            await pilot.press("up")
+            assert prompt.text == "second\nline"
+            await pilot.press("up", "up")
+            assert prompt.text == "first"
+            await pilot.press("down", "down")
+            assert prompt.text == ""
+
+    run(main)
+
+
+def test_replay_plays_a_transcript_and_refuses_prompts() -> None:
+    async def main() -> None:
+        events = demo_events() + [ev.SessionFinished(t=9.0, outcome="finished", exit_code=0, turns=5)]
+        engine = ReplayEngine(events, speed=50.0)
+        app = AsyncfcApp(engine, rate=50.0)
+        async with app.run_test(size=(120, 36)) as pilot:
+            await wait_for(pilot, lambda: app.state.outcome is not None)
+            assert set(app.state.futures) == {f"f{i}" for i in range(1, 10)}
+            await pilot.click("#prompt")
+            await pilot.press(*"hello", "enter")
+            await pilot.pause()
+            assert any("replay" in n.message for n in app._notifications)
+        assert not app.host.running
+
+    run(main)
+
+
+def test_status_bar_says_scripted_model_and_totals() -> None:
+    state = TimelineState().apply_all(e for e in demo_events() if e.t <= 5.0)
+    text = status_text(state, 5.0).plain
+    for part in ("scripted model (fix_bug)", "async", "approval ask", "turn 3", "$0.0024", "5.0s"):
+        assert part in text
+    state.apply(ev.SessionStarted(t=5.0, session_id="x", model="openai/gpt-4.1", mode="sync", approval="auto"))
+    assert "scripted" not in status_text(state, 5.0).plain and "openai/gpt-4.1" in status_text(state, 5.0).plain
