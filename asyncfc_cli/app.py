@@ -3,7 +3,6 @@ together into a session. ``cli.py`` parses flags and calls in here; nothing else
 
 from __future__ import annotations
 
-import os
 import signal
 import sys
 from collections.abc import Callable, Mapping
@@ -61,12 +60,11 @@ def open_model(settings: Settings, *, profile: str | None = None) -> ModelClient
         if profile is not None and profile not in PROFILES:
             raise ConfigError(f"--profile {profile!r}: expected one of {', '.join(PROFILES)}")
         return ScriptedClient(load_scenario(source), PROFILES[profile] if profile else None)
-    from .model.litellm_client import LiteLLMClient, resolve_api_key
+    from .model.litellm_client import open_litellm
 
-    return LiteLLMClient(
-        model, api_base=settings.api_base,
-        api_key=resolve_api_key(model, settings.api_base, os.environ),
-    )
+    # Resolves the key (a ConfigError if it is missing) and starts importing litellm in the
+    # background, overlapping the ~3 s import with the rest of the set-up.
+    return open_litellm(model, settings.api_base)
 
 
 def workspace_tools(model: ModelClient, simulate: bool) -> dict[str, ToolSpec]:
