@@ -7,6 +7,7 @@ import pytest
 from asyncfc_cli import events as ev
 from asyncfc_cli.tui.app import AsyncfcApp
 from asyncfc_cli.tui.engines import ReplayEngine
+from asyncfc_cli.tui.futures_table import FuturesTable
 from asyncfc_cli.tui.prompt_input import PromptInput
 from asyncfc_cli.tui.state import TimelineState
 from asyncfc_cli.tui.status_bar import status_text
@@ -68,6 +69,20 @@ def test_timeline_lanes_scroll_and_follow_the_newest() -> None:
             await pilot.press("end")
             timeline.frame()
             assert timeline.follow_lanes and timeline.lane_offset == 60 - rows
+
+    run(main)
+
+
+def test_clicking_a_lane_selects_its_future_in_the_table() -> None:
+    async def main() -> None:
+        app = fed_app(demo_events(), 9.0)
+        async with app.run_test(size=(160, 44)) as pilot:
+            await pilot.pause()
+            app.refresh_views()
+            await pilot.click(Timeline, offset=(5, 2 + 4))  # the fifth lane: f5
+            await pilot.pause()
+            assert app.query_one(FuturesTable).selected_id() == "f5"
+            assert app.query_one(Timeline).highlight == "f5"
 
     run(main)
 

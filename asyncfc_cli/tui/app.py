@@ -213,6 +213,11 @@ class AsyncfcApp(App[int]):
     def _highlight(self, message: FuturesTable.FutureHighlighted) -> None:
         self.query_one(Timeline).highlight = message.future_id
 
+    @on(Timeline.LaneClicked)
+    def _lane_clicked(self, message: Timeline.LaneClicked) -> None:
+        self.query_one(FuturesTable).select(message.future_id)
+        self.query_one(Timeline).highlight = message.future_id
+
     def action_cancel_turn(self) -> None:
         if self.state.busy:
             self._command("cancel_turn")

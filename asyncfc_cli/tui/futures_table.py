@@ -72,6 +72,11 @@ class FuturesTable(DataTable):
                 self.update_cell(lane.id, "time", Text(cells[1], justify="right"))
             self._shown[lane.id] = cells
 
+    def select(self, future_id: str) -> None:
+        """Put the cursor on ``future_id``'s row (if it has one yet)."""
+        if future_id in self._shown:
+            self.move_cursor(row=self.get_row_index(future_id))
+
     def selected_id(self) -> str | None:
         if not self.row_count:
             return None

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from rich.segment import Segment
 from textual import events
 from textual.binding import Binding
 from textual.geometry import Region
+from textual.message import Message
 from textual.reactive import reactive
 from textual.strip import Strip
 from textual.widget import Widget
@@ -23,8 +25,9 @@ _HEADER_ROWS = 2  # the axis and the model lane never scroll away
 class Timeline(Widget, can_focus=True):
     """Draws a TimelineState at ``clock()``; follows the present until panned, fits until zoomed.
 
-    Reads state only; posts nothing: it is a view. Rendering is line-based (only visible lanes are
-    drawn), one frame computed per refresh and cached across its lines.
+    Reads state only and posts ``LaneClicked`` when a future's lane is clicked. Rendering is
+    line-based (only visible lanes are drawn), one frame computed per refresh and cached across its
+    lines.
     """
 
     BINDINGS = [
@@ -55,6 +58,12 @@ class Timeline(Widget, can_focus=True):
     lane_offset: reactive[int] = reactive(0)
     highlight: reactive[str | None] = reactive(None)
     """A future id to mark (the one selected in the futures table)."""
+
+    @dataclass
+    class LaneClicked(Message):
+        """The user clicked the lane of ``future_id``."""
+
+        future_id: str
 
     def __init__(self, state: TimelineState, clock: Callable[[], float], *, id: str | None = None) -> None:
         super().__init__(id=id)
@@ -120,6 +129,12 @@ class Timeline(Widget, can_focus=True):
             self.frame()
         assert self._viewport is not None
         return self._viewport
+
+    def on_click(self, event: events.Click) -> None:
+        index = self.lane_offset + event.y - _HEADER_ROWS
+        lanes = list(self.state.futures)
+        if event.y >= _HEADER_ROWS and 0 <= index < len(lanes):
+            self.post_message(self.LaneClicked(lanes[index]))
 
     def on_mouse_scroll_up(self, event: events.MouseScrollUp) -> None:
         event.stop()

@@ -74,11 +74,12 @@ def fit_viewport(
     """Choose the window to draw.
 
     Args:
-        spc: seconds per column; None fits the whole session up to ``now`` into the width.
+        spc: seconds per column; None fits the current task (up to ``now``) into the width.
         start: left edge in session seconds; None follows the present (``now`` near the right edge).
     """
     cells = max(1, cells)
     first, last = state.span(now)
+    first = max(first, state.task_start)  # fit the current task; earlier ones are a pan away
     if spc is None:
         spc = max(MIN_SPC, (last - first) / max(1, cells - 2))
         if start is None:  # start on a round tick and fit from there
