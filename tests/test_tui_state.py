@@ -7,7 +7,7 @@ import trio
 
 from asyncfc_cli import events as ev
 from asyncfc_cli.tui.engines import ReplayEngine
-from asyncfc_cli.tui.state import SessionClock, TimelineState, args_summary
+from asyncfc_cli.tui.state import SessionClock, TimelineState, args_summary, short_summary
 from asyncfc_cli.tui.synthetic import demo_events, many_futures
 from asyncfc_cli.tui.timeline_render import TimelineRenderer, Viewport, fit_viewport, format_seconds, tick_step
 
@@ -162,3 +162,8 @@ async def test_replay_publishes_at_recorded_pace(autojump_clock: trio.testing.Mo
         nursery.cancel_scope.cancel()
     assert len(seen) == len(demo_events())
     assert all(at - start == pytest.approx(e.t / 4.0) for at, e in seen)
+
+
+def test_short_summary_reads_future_blocks_plainly() -> None:
+    assert short_summary('<future id="f3" status="failed">boom</future>') == "f3 failed: boom"
+    assert short_summary("12 matches") == "12 matches"

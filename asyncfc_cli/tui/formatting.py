@@ -9,7 +9,7 @@ from typing import Any
 from rich.console import Group, RenderableType
 from rich.text import Text
 
-from .state import FutureLane, args_summary
+from .state import FutureLane, args_summary, short_summary
 from .timeline_render import PALETTE, STATE_ICONS, format_seconds
 
 __all__ = ["call_title", "call_body", "diff_text", "fold", "preview_text"]
@@ -27,7 +27,7 @@ def call_title(lane: FutureLane, width: int = 48) -> str:
         took = f" ({format_seconds(lane.duration, 0.1)})" if lane.started is not None else ""
         if took.strip() in (lane.summary or ""):
             took = ""  # the tool already said how long it took
-        summary = (lane.summary or lane.state).strip()
+        summary = short_summary(lane.summary or lane.state)
         return f"{head}  → {summary[:40] + '…' if len(summary) > 41 else summary}{took}"
     return f"{head}  · {lane.state}"
 

@@ -12,6 +12,7 @@ them as read-only.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -25,6 +26,7 @@ __all__ = [
     "SessionInfo",
     "TimelineState",
     "args_summary",
+    "short_summary",
 ]
 
 FINAL_STATES = frozenset({"done", "failed", "cancelled"})
@@ -361,3 +363,11 @@ def _compact(value: Any) -> str:
 
 def _clip(text: str, width: int) -> str:
     return text if len(text) <= width else text[: max(0, width - 1)] + "…"
+
+
+_BLOCK_OPEN = re.compile(r'<future id="(f\d+)" status="(\w+)">\s*')
+
+
+def short_summary(text: str) -> str:
+    """A result's one-liner for views: ``<future id="f1" status="done">x`` reads ``f1 done: x``."""
+    return _BLOCK_OPEN.sub(r"\1 \2: ", text).replace("</future>", " ").strip()
