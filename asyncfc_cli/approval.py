@@ -1,0 +1,184 @@
+"""The approval gate: the policy (read-only | ask | auto) enforced before a mutating call starts,
+and the session's checkpoint recorded before the first mutation it lets through.
+
+The scheduler asks ``admit`` for every call whose effect mutates (writes, or exclusive: shell and
+tests). Under ``ask`` the gate emits ``approval_requested`` with a preview (the unified diff of a
+write or edit, the command of a shell or test run) and waits until a view answers through
+``resolve(future_id, "once" | "session" | "deny")``; "session" allows that tool for the rest of the
+session. With nobody to answer (headless), ``ask`` refuses with a message saying how to allow it.
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+import uuid
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any, Literal, Protocol
+
+import trio
+
+from asyncfc_tools import Effect, ToolContext, ToolError
+
+from .checkpoint import Checkpoint, create_checkpoint
+from .errors import CheckpointError, WorkspaceError
+from .events import ApprovalRequested, ApprovalResolved, CheckpointCreated, EventBus, Notice, SessionStarted
+
+__all__ = ["ApprovalGate", "DECISIONS", "describe_call"]
+
+Policy = Literal["read-only", "ask", "auto"]
+DECISIONS = ("once", "session", "deny")
+_ALLOW_HINT = "use --approval auto to allow changes without asking, or --approval ask to confirm each one"
+
+
+class _Request(Protocol):
+    """What the scheduler hands the gate (``scheduler.GateRequest``), as far as the gate reads it."""
+
+    future_id: str
+    tool: str
+    args: Mapping[str, Any]
+    effect: Effect
+    ctx: ToolContext
+
+
+def describe_call(tool: str, args: Mapping[str, Any], ctx: ToolContext) -> str:
+    """What a call will do, for a person deciding: a diff, a command line, or the arguments.
+
+    Reads files (edit previews), so call it from a worker thread.
+    """
+    from asyncfc_tools.files import preview_change
+
+    diff = preview_change(ctx, tool, dict(args))
+    if diff is not None:
+        return diff
+    if tool == "shell":
+        return f"$ {args.get('command', '')}"
+    if tool == "run_tests":
+        from asyncfc_tools.run_tests import plan_tests
+
+        try:
+            plan = plan_tests(ctx, list(args.get("paths") or []), list(args.get("args") or []),
+                              Path("<report-dir>"))
+        except ToolError as exc:
+            return f"(run_tests will fail: {exc})"
+        return f"$ {shlex.join(plan.argv)}" if plan else "(no tests found; nothing will run)"
+    return f"{tool} {json.dumps(dict(args), ensure_ascii=False, default=str)}"
+
+
+class ApprovalGate:
+    """Enforces the approval policy and records the session's checkpoint (a ``scheduler.Gate``).
+
+    Args:
+        policy: read-only (refuse every mutating call), ask (a person decides), auto (allow).
+        bus: where approval and checkpoint events go.
+        root: the workspace root, whose git repository gets the checkpoint.
+        interactive: whether a view will answer ``approval_requested`` (the TUI); without one,
+            ``ask`` refuses.
+        session_id: names the checkpoint ref; by default taken from the session_started event.
+        checkpoint: makes a checkpoint (a test seam; default ``checkpoint.create_checkpoint``).
+    """
+
+    def __init__(
+        self,
+        policy: Policy | str,
+        bus: EventBus,
+        root: Path,
+        *,
+        interactive: bool = False,
+        session_id: str | None = None,
+        checkpoint: Callable[[Path, str], Checkpoint] = create_checkpoint,
+    ) -> None:
+        if policy not in ("read-only", "ask", "auto"):
+            raise ValueError(f"unknown approval policy {policy!r}")
+        self.policy = policy
+        self.interactive = interactive
+        self._bus = bus
+        self._root = root
+        self._session_id = session_id
+        self._checkpoint = checkpoint
+        self._checkpoint_lock = trio.Lock()
+        self._checkpoint_tried = False
+        self.checkpoint: Checkpoint | None = None
+        """The checkpoint this session recorded, once it has."""
+        self._allowed: set[str] = set()
+        self._waiting: dict[str, tuple[trio.Event, list[str]]] = {}
+        if session_id is None:
+            bus.subscribe(self._learn_session_id)
+
+    def _learn_session_id(self, event: object) -> None:
+        if isinstance(event, SessionStarted) and self._session_id is None:
+            self._session_id = event.session_id
+
+    @property
+    def pending(self) -> tuple[str, ...]:
+        """Ids of the futures waiting for an answer."""
+        return tuple(self._waiting)
+
+    async def admit(self, request: _Request) -> None:
+        """Let the call run, wait for a person's answer, or raise ToolError to refuse it."""
+        if not request.effect.mutates:
+            return
+        if self.policy == "read-only":
+            raise ToolError(f"{request.tool} refused: the approval policy is read-only, which allows "
+                            f"reading only; to let asyncfc change files or run commands, {_ALLOW_HINT}")
+        if self.policy == "ask" and request.tool not in self._allowed:
+            await self._ask(request)
+        await self._ensure_checkpoint()
+
+    async def _ask(self, request: _Request) -> None:
+        if not self.interactive:
+            raise ToolError(f"{request.tool} refused: the approval policy is ask, but this run has "
+                            "nobody to answer (headless); use --approval auto to allow changes "
+                            "without asking, or run in the TUI to approve each one")
+        preview = await trio.to_thread.run_sync(describe_call, request.tool, request.args, request.ctx)
+        answered, answer = trio.Event(), []
+        self._waiting[request.future_id] = (answered, answer)
+        try:
+            self._bus.emit(ApprovalRequested, id=request.future_id, tool=request.tool, preview=preview)
+            await answered.wait()
+        finally:
+            self._waiting.pop(request.future_id, None)
+        decision = answer[0]
+        self._bus.emit(ApprovalResolved, id=request.future_id, decision=decision)
+        if decision == "deny":
+            raise ToolError(f"the user denied this {request.tool} call; do not retry it unchanged "
+                            "(ask the user, or take another approach)")
+        if decision == "session":
+            self._allowed.add(request.tool)
+
+    def resolve(self, future_id: str, decision: str) -> bool:
+        """Answer a pending request: "once", "session" (this tool, from now on) or "deny".
+
+        Returns False if nothing is waiting under that id (already answered or cancelled).
+
+        Raises:
+            ValueError: an unknown decision.
+        """
+        if decision not in DECISIONS:
+            raise ValueError(f"unknown decision {decision!r}; expected one of {', '.join(DECISIONS)}")
+        waiting = self._waiting.get(future_id)
+        if waiting is None or waiting[0].is_set():
+            return False
+        waiting[1].append(decision)
+        waiting[0].set()
+        return True
+
+    async def _ensure_checkpoint(self) -> None:
+        async with self._checkpoint_lock:
+            if self._checkpoint_tried:
+                return
+            self._checkpoint_tried = True
+            session_id = self._session_id or uuid.uuid4().hex[:12]
+            try:
+                made = await trio.to_thread.run_sync(self._checkpoint, self._root, session_id)
+            except WorkspaceError as exc:
+                self._bus.emit(Notice, level="warning",
+                               message=f"no checkpoint, so `asyncfc undo` cannot restore this session: {exc}")
+                return
+            except CheckpointError as exc:
+                self._bus.emit(Notice, level="warning",
+                               message=f"the checkpoint failed ({exc}); changes go ahead without undo")
+                return
+            self.checkpoint = made
+            self._bus.emit(CheckpointCreated, ref=made.ref, commit=made.commit)
