@@ -214,6 +214,26 @@ def prompt(
     typer.echo(text, nl=False)
 
 
+@app.command()
+def tools(
+    as_json: Annotated[bool, typer.Option("--json", help="Print the tools' JSON schemas instead.")] = False,
+) -> None:
+    """List the tools the model is offered: name, effect, parameters (* required), description."""
+    from .tool_commands import all_tools, describe_tools
+
+    typer.echo(describe_tools(all_tools(), as_json=as_json))
+
+
+@app.command()
+def undo(cwd: CwdOpt = None) -> None:
+    """Restore the working tree to the latest checkpoint (made before a session's first change)."""
+    from .tool_commands import undo_command
+
+    text, code = undo_command((cwd or Path.cwd()).expanduser())
+    typer.echo(text, err=code != 0)
+    raise typer.Exit(code)
+
+
 def main() -> None:
     """Entry point of the ``asyncfc`` script."""
     from .sessions import expand_resume_flag
