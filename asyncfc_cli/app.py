@@ -124,6 +124,7 @@ def build_engine(
     approval = settings.approval or ("ask" if interactive else "auto")
     settings = settings.replace(approval=approval)
     gate = ApprovalGate(approval, bus, workspace.root, interactive=interactive)
+    from .context import ContextBudget
     from .session import Session
 
     session = Session(
@@ -132,6 +133,7 @@ def build_engine(
         system_prompt="" if resume else system_prompt(settings, workspace),
         history=resume.history if resume else (),
         session_id=resume.session_id if resume else None,
+        context=ContextBudget.for_model(settings.model, settings.context_tokens),
     )
     writer = None
     if write_transcript:

@@ -21,6 +21,7 @@ from .model.base import AssistantMessage, Message, ToolCall, ToolMessage, UserMe
 
 __all__ = [
     "DEFAULT_WINDOW",
+    "gap_note",
     "ContextBudget",
     "compact",
     "context_window",
@@ -33,9 +34,23 @@ DEFAULT_WINDOW = 128_000
 BULKY_CHARS = 400
 """Results shorter than this are not worth a note (the note itself is ~40 tokens)."""
 
-GAP_NOTE = ("[Earlier tool calls and results were removed to save context. Read files again if you "
-            "need their current content.]")
-"""The user message that stands where dropped turns were."""
+_GAP = re.compile(r"^\[Earlier turns were removed to save context: they held tool calls f1 to f(\d+)\.")
+
+
+def gap_note(calls: int) -> UserMessage:
+    """The user message that stands where dropped turns were. It says how many calls they held, so
+    the model (and the next compaction) can still count future ids."""
+    return UserMessage(
+        f"[Earlier turns were removed to save context: they held tool calls f1 to f{calls}. Their "
+        "results are gone; read files again if you need them. Future ids keep counting from there.]")
+
+
+def _gap_calls(message: Message) -> int:
+    """How many calls a gap note says were dropped (0 for any other message)."""
+    match = _GAP.match(message.text) if isinstance(message, UserMessage) else None
+    return int(match.group(1)) if match else 0
+
+
 
 Count = Callable[[Sequence[Message]], int]
 """Tokens a list of messages takes in a request."""
@@ -150,19 +165,19 @@ def _compact_blocks(text: str, calls_by_future: dict[str, ToolCall]) -> str:
 def _calls(messages: Sequence[Message]) -> tuple[dict[str, ToolCall], dict[str, ToolCall]]:
     """Calls by provider id, and by future id.
 
-    A placeholder tool message names its call's future exactly. Otherwise the n-th call of the
-    conversation is ``fn`` (ids count every call of the session), which holds only while no turn
-    has been dropped, so that guess is not made once a gap note is present.
+    The n-th call of the session is ``fn`` (ids count every call), after the calls a gap note says
+    were dropped. A placeholder tool message names its call's future exactly and wins.
     """
     by_id: dict[str, ToolCall] = {}
     by_future: dict[str, ToolCall] = {}
-    counted = not any(isinstance(m, UserMessage) and m.text == GAP_NOTE for m in messages)
+    number = 0
     for message in messages:
+        number += _gap_calls(message)
         if isinstance(message, AssistantMessage):
             for call in message.tool_calls:
+                number += 1
                 by_id[call.call_id] = call
-                if counted:
-                    by_future[f"f{len(by_id)}"] = call
+                by_future[f"f{number}"] = call
     for message in messages:
         if isinstance(message, ToolMessage) and message.call_id in by_id:
             fid = _placeholder_id(message.content)
@@ -233,12 +248,14 @@ def compact(
     keep_recent: int = 2,
 ) -> list[Message]:
     """The conversation made to fit ``budget_tokens`` (as measured by ``count``), changing as little
-    and as old as possible.
+    and as old as possible. Each step runs only while the total is still over the budget:
 
-    1. Oldest first, bulky tool results outside the last ``keep_recent`` assistant turns become
-       notes, until the total fits.
-    2. If it still does not fit, the oldest whole turns outside those are dropped, until it fits.
-    The system message, user messages that are not deliveries, and the recent turns are kept, so
+    1. oldest first, bulky tool results outside the last ``keep_recent`` assistant turns become
+       notes saying how to get them again;
+    2. the same for the recent turns, except the last one;
+    3. the oldest whole turns outside the recent ones are dropped, and one gap note says how many
+       calls they held (so future ids can still be counted).
+    The system message, user messages that are not deliveries, and the last turn are always kept, so
     the result may still exceed the budget when they alone do. Every tool call keeps its result.
     """
     out = list(messages)
@@ -247,26 +264,36 @@ def compact(
         return out
     by_id, by_future = _calls(messages)
     protected = _protected_from(out, keep_recent)
-    for index in range(protected):
+    for index in [*range(protected), *range(protected, _protected_from(out, 1))]:
         new = _compacted(out[index], by_id, by_future)
         if new is not out[index]:
             total += count([new]) - count([out[index]])
             out[index] = new
             if total <= budget_tokens:
                 return out
+    return _drop_oldest_turns(out, total, budget_tokens, count, protected)
+
+
+def _drop_oldest_turns(out: list[Message], total: int, budget_tokens: int, count: Count,
+                       protected: int) -> list[Message]:
     drop: set[int] = set()
+    calls = 0
     for start, end in _turns(out, protected):
         if total <= budget_tokens:
             break
         total -= count(out[start:end])
         drop.update(range(start, end))
+        calls += sum(len(m.tool_calls) for m in out[start:end] if isinstance(m, AssistantMessage))
     if not drop:
         return out
-    # Tell the model that earlier turns are gone, right where the first of them was.
-    note = UserMessage(GAP_NOTE)
+    # Earlier gap notes fold into the new one, which stands where the first dropped message was.
+    old_notes = {i for i in range(protected) if _gap_calls(out[i])}
+    calls += sum(_gap_calls(out[i]) for i in old_notes)
+    drop |= old_notes
     gap = min(drop)
-    return [*(m for i, m in enumerate(out[:gap]) if i not in drop), note,
-            *(m for i, m in enumerate(out) if i > gap and i not in drop)]
+    kept = [m for i, m in enumerate(out) if i not in drop]
+    position = sum(1 for i in range(gap) if i not in drop)
+    return [*kept[:position], gap_note(calls), *kept[position:]]
 
 
 class ContextBudget:

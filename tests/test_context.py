@@ -10,7 +10,6 @@ import pytest
 
 from asyncfc_cli.context import (
     DEFAULT_WINDOW,
-    GAP_NOTE,
     ContextBudget,
     compact,
     context_window,
@@ -142,9 +141,33 @@ def test_when_notes_are_not_enough_oldest_whole_turns_are_dropped():
     assert len(out) < len(history)
     assert out[:2] == history[:2]  # system prompt and task stay
     assert isinstance(out[2], UserMessage) and "removed to save context" in out[2].text
-    assert out[-3:] == history[-3:]  # the await turn and the answer stay
+    remaining = sum(len(m.tool_calls) for m in out if isinstance(m, AssistantMessage))
+    assert f"tool calls f1 to f{13 - remaining}." in out[2].text  # ids can still be counted
+    assert out[-1] == history[-1]  # the last turn stays as it was
+    assert [type(m) for m in out[-3:]] == [AssistantMessage, ToolMessage, AssistantMessage]
     assert_openai_pairs(out)
     assert_anthropic_pairs(out)
+
+
+def test_recent_results_become_notes_before_any_turn_is_dropped():
+    history = conversation()
+    budget = 2000  # less than notes on every old result reach (about 2100)
+    out = compact(history, budget, count)
+    assert len(out) == len(history) and count(out) <= budget
+    assert "[compacted" in out[-2].content  # the await result of the second-to-last turn
+    assert out[-1] == history[-1]
+
+
+def test_repeated_drops_leave_one_gap_note_counting_every_dropped_call():
+    history = conversation()
+    once = compact(history, 1500, count, keep_recent=1)
+    twice = compact([*once, UserMessage("more")], 700, count, keep_recent=1)
+    notes = [m for m in twice if isinstance(m, UserMessage) and "removed to save context" in m.text]
+    assert len(notes) == 1
+    remaining = sum(len(m.tool_calls) for m in twice if isinstance(m, AssistantMessage))
+    assert f"f1 to f{13 - remaining}." in notes[0].text
+    assert_openai_pairs(twice)
+    assert_anthropic_pairs(twice)
 
 
 def test_context_budget_compacts_only_past_its_trigger():
@@ -172,7 +195,7 @@ def test_compaction_is_remembered_so_the_request_prefix_stays_stable():
 def test_blocks_are_named_by_placeholder_even_after_turns_were_dropped():
     history = conversation()
     dropped = compact(history, 1000, count)  # the first turns are gone: counting calls is off
-    assert any(isinstance(m, UserMessage) and m.text == GAP_NOTE for m in dropped)
+    assert any(isinstance(m, UserMessage) and "removed to save context" in m.text for m in dropped)
     tests = ToolCall("call_t9", "run_tests", "{}", 0)
     later = [*dropped, UserMessage("and now?"), AssistantMessage("", (tests,)),
              ToolMessage("call_t9", "run_tests", placeholder("f40", "running")),
@@ -197,9 +220,50 @@ def test_counters_and_windows():
 
 
 @pytest.mark.parametrize("keep_recent", [1, 2, 4])
-def test_recent_turns_are_kept_as_they_are(keep_recent):
+def test_recent_turns_are_kept_as_they_are_while_older_notes_suffice(keep_recent):
     history = conversation()
-    out = compact(history, count(history) // 3, count, keep_recent=keep_recent)
+    out = compact(history, count(history) - 1500, count, keep_recent=keep_recent)
     starts = [i for i, m in enumerate(history) if isinstance(m, AssistantMessage)]
     protected = history[starts[-keep_recent]:]
     assert out[-len(protected):] == protected
+
+
+class Recording:
+    """A ModelClient that records what each request carried, then plays a scripted scenario."""
+
+    def __init__(self, inner) -> None:
+        self.inner, self.name, self.scripted, self.requests = inner, inner.name, True, []
+
+    def stream(self, messages, tools):
+        self.requests.append(list(messages))
+        return self.inner.stream(messages, tools)
+
+
+@pytest.mark.trio
+async def test_a_session_sends_compacted_requests_and_keeps_its_full_history(tmp_path, autojump_clock):
+    from asyncfc_cli.config import Settings
+    from asyncfc_cli.events import EventBus
+    from asyncfc_cli.model.scripted import ScriptedClient, parse_scenario
+    from asyncfc_cli.session import Session
+    from asyncfc_cli.simtools import simulated_tools
+    from asyncfc_cli.workspace import Workspace
+
+    steps = []
+    for n in range(6):
+        steps += [{"call": "read_file", "as": f"r{n}", "args": {"path": f"m{n}.py"}, "duration": 0.1,
+                   "result": BULK},
+                  {"need": [f"r{n}"]}]
+    sc = parse_scenario({"name": "big", "profile": {"ttft_s": 0, "tokens_per_s": 8},
+                         "steps": [*steps, {"answer": "done"}]})
+    model = Recording(ScriptedClient(sc))
+    session = Session(model=model, tools=simulated_tools(sc), bus=EventBus(),
+                      settings=Settings(model="scripted:big"), workspace=Workspace(tmp_path),
+                      system_prompt="sys", context=ContextBudget(window=3000, count=count))
+    outcome = await session.run("read everything")
+    assert outcome.exit_code == 0
+    last = model.requests[-1]
+    assert any(isinstance(m, ToolMessage) and "[compacted" in m.content for m in last)
+    assert count(last) <= 3000 * 0.85
+    assert_openai_pairs(last)
+    assert not any(isinstance(m, ToolMessage) and "[compacted" in m.content
+                   for m in session.history)  # the history (and so the transcript) stays whole
