@@ -1,0 +1,204 @@
+"""Benchmark arithmetic and output: speedups, efficiency, targets, the table and the JSON.
+
+Pure functions over ``CaseResult`` values (no clock, no I/O) plus a progress bar that draws on
+stderr only when it is a terminal.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, TextIO
+
+from ..model.scripted import PROFILES
+from .runner import CaseResult
+
+__all__ = [
+    "Progress",
+    "Row",
+    "Targets",
+    "efficiency",
+    "format_table",
+    "geomean",
+    "rows",
+    "speedup",
+    "targets",
+    "to_json",
+]
+
+
+def speedup(baseline_s: float, async_s: float) -> float:
+    """How many times faster async is than the baseline (1.0 when both are 0)."""
+    if async_s <= 0:
+        return 1.0 if baseline_s <= 0 else math.inf
+    return baseline_s / async_s
+
+
+def efficiency(bound_s: float, async_s: float) -> float:
+    """bound / async wall time: 1.0 means async reached the critical-path limit."""
+    return 1.0 if async_s <= 0 else bound_s / async_s
+
+
+def geomean(values: Iterable[float]) -> float:
+    values = list(values)
+    if not values:
+        return math.nan
+    return math.exp(sum(math.log(v) for v in values) / len(values))
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    """One scenario at one profile, with its run in each mode (None when not run)."""
+
+    scenario: str
+    group: str
+    profile: str
+    by_mode: dict[str, CaseResult]
+
+    @property
+    def bound_s(self) -> float:
+        return next(iter(self.by_mode.values())).bound_s
+
+    def wall(self, mode: str) -> float | None:
+        case = self.by_mode.get(mode)
+        return case.wall_s if case else None
+
+    def ratio(self, baseline: str) -> float | None:
+        base, fast = self.wall(baseline), self.wall("async")
+        return None if base is None or fast is None else speedup(base, fast)
+
+    @property
+    def efficiency(self) -> float | None:
+        fast = self.wall("async")
+        return None if fast is None else efficiency(self.bound_s, fast)
+
+
+def rows(results: Sequence[CaseResult]) -> list[Row]:
+    """Group results by (scenario, profile), in the order they first appear."""
+    grouped: dict[tuple[str, str], Row] = {}
+    for r in results:
+        key = (r.scenario, r.profile)
+        if key not in grouped:
+            grouped[key] = Row(r.scenario, r.group, r.profile, {})
+        grouped[key].by_mode[r.mode] = r
+    return list(grouped.values())
+
+
+@dataclass(frozen=True, slots=True)
+class Targets:
+    """The issue's targets, as reached."""
+
+    coding_geomean_vs_sync: dict[str, float]
+    """Per profile: geometric-mean speedup versus sync over the coding scenarios (target >= 1.5 fast)."""
+    min_efficiency: float
+    """Lowest bound / async wall over every row (target >= 0.9)."""
+    worst_async_vs_sync: float
+    """Highest async wall / sync wall over every row (target <= 1.02)."""
+
+
+def targets(table: Sequence[Row]) -> Targets:
+    coding: dict[str, list[float]] = {}
+    for row in table:
+        ratio = row.ratio("sync")
+        if row.group == "coding" and ratio is not None:
+            coding.setdefault(row.profile, []).append(ratio)
+    effs = [row.efficiency for row in table if row.efficiency is not None]
+    slower = [1 / r for r in (row.ratio("sync") for row in table) if r]
+    return Targets(
+        {p: geomean(v) for p, v in coding.items()},
+        min(effs, default=math.nan),
+        max(slower, default=math.nan),
+    )
+
+
+def _num(value: float | None, fmt: str) -> str:
+    return "-" if value is None else format(value, fmt)
+
+
+def format_table(results: Sequence[CaseResult]) -> str:
+    """One table per profile, then the targets."""
+    table = rows(results)
+    out: list[str] = []
+    for profile in dict.fromkeys(r.profile for r in table):
+        prof = PROFILES[profile]
+        first = next(r for r in results if r.profile == profile)
+        out.append(
+            f"profile {profile} (ttft {prof.ttft_s:g} s, {prof.tokens_per_s:g} tok/s), "
+            f"{first.clock} clock, {first.tools} tools"
+        )
+        out.append(
+            f"{'scenario':24} {'group':11} {'serial s':>9} {'sync s':>8} {'async s':>8} {'bound s':>8} "
+            f"{'eff':>5} {'x sync':>7} {'x serial':>8} {'turns s/y/a':>11} {'tokens':>7}"
+        )
+        for row in (r for r in table if r.profile == profile):
+            turns = "/".join(str(row.by_mode[m].turns) if m in row.by_mode else "-" for m in ("serial", "sync", "async"))
+            tokens = row.by_mode.get("async") or next(iter(row.by_mode.values()))
+            out.append(
+                f"{row.scenario:24} {row.group:11} {_num(row.wall('serial'), '9.2f')} "
+                f"{_num(row.wall('sync'), '8.2f')} {_num(row.wall('async'), '8.2f')} {row.bound_s:8.2f} "
+                f"{_num(row.efficiency, '5.2f')} {_num(row.ratio('sync'), '7.2f')} "
+                f"{_num(row.ratio('serial'), '8.2f')} {turns:>11} {tokens.tokens:7d}"
+            )
+        out.append("")
+    reached = targets(table)
+    for profile, value in reached.coding_geomean_vs_sync.items():
+        out.append(f"coding scenarios, {profile}: geometric-mean speedup vs sync {value:.2f}x (target >= 1.5x on fast)")
+    out.append(f"lowest efficiency (bound / async): {reached.min_efficiency:.3f} (target >= 0.9)")
+    out.append(f"worst async / sync wall time: {reached.worst_async_vs_sync:.3f} (target <= 1.02)")
+    return "\n".join(out)
+
+
+def _record(r: CaseResult, row: Row) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "scenario": r.scenario, "profile": r.profile, "mode": r.mode,
+        "wall_s": round(r.wall_s, 6), "bound_s": round(r.bound_s, 6),
+        "turns": r.turns, "tokens": r.tokens,
+        "group": r.group, "prompt_tokens": r.prompt_tokens, "exit_code": r.exit_code,
+        "clock": r.clock, "tools": r.tools, "early_wait": r.early_wait,
+    }
+    if r.mode == "async":
+        data["efficiency"] = round(row.efficiency or 0.0, 6)
+        for baseline in ("sync", "serial"):
+            ratio = row.ratio(baseline)
+            if ratio is not None:
+                data[f"speedup_vs_{baseline}"] = round(ratio, 6)
+    return data
+
+
+def to_json(results: Sequence[CaseResult], **extra: Any) -> dict[str, Any]:
+    """``{"results": [{"scenario", "profile", "mode", "wall_s", "bound_s", "turns", "tokens", ...}]}``."""
+    by_key = {(row.scenario, row.profile): row for row in rows(results)}
+    data: dict[str, Any] = {"results": [_record(r, by_key[(r.scenario, r.profile)]) for r in results]}
+    reached = targets(list(by_key.values()))
+    data["targets"] = {
+        "coding_geomean_speedup_vs_sync": reached.coding_geomean_vs_sync,
+        "min_efficiency": reached.min_efficiency,
+        "worst_async_over_sync": reached.worst_async_vs_sync,
+    }
+    data.update(extra)
+    return data
+
+
+class Progress:
+    """A one-line progress bar on a terminal; silent when the stream is not one."""
+
+    def __init__(self, total: int, stream: TextIO | None = None, width: int = 28) -> None:
+        self.total, self.done, self.width = total, 0, width
+        self.stream = stream if stream is not None else sys.stderr
+        self.enabled = bool(getattr(self.stream, "isatty", lambda: False)())
+
+    def step(self, label: str) -> None:
+        self.done += 1
+        if not self.enabled:
+            return
+        filled = self.width * self.done // max(1, self.total)
+        bar = "#" * filled + "." * (self.width - filled)
+        self.stream.write(f"\r[{bar}] {self.done}/{self.total} {label[:40]:40}")
+        self.stream.flush()
+
+    def close(self) -> None:
+        if self.enabled:
+            self.stream.write("\r" + " " * (self.width + 56) + "\r")
+            self.stream.flush()
