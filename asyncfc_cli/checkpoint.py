@@ -15,7 +15,6 @@ gitpython errors are translated into CheckpointError / WorkspaceError here and n
 from __future__ import annotations
 
 import contextlib
-import os
 import re
 import shutil
 import tempfile
@@ -244,7 +243,7 @@ def undo(root: Path) -> UndoReport | None:
     with _git_errors("undo"):
         current = _snapshot_tree(repo)
         saved = _commit(repo, current, checkpoint.commit, f"asyncfc: tree before undo of {checkpoint.ref}\n")
-        saved_ref = f"{UNDONE_REFS}{_stamp()}-{checkpoint.ref.rsplit('/', 1)[-1]}"
+        saved_ref = f"{UNDONE_REFS}{_stamp()}-{_UNSAFE.sub('_', checkpoint.session_id) or 'session'}"
         repo.git.execute(["git", "update-ref", saved_ref, saved])
         restore, delete = _changes(repo, checkpoint.commit, current)
         deleted = _remove_created(Path(repo.working_tree_dir), delete)

@@ -67,9 +67,10 @@ def undo_command(start: Path) -> tuple[str, int]:
         return (f"nothing to undo in {start}: no checkpoint left (asyncfc records one before a "
                 "session's first change)", EXIT_UNFINISHED)
     checkpoint = report.checkpoint
-    lines = [f"checkpoint {checkpoint.ref} (session {checkpoint.session_id or '?'}, {checkpoint.commit[:12]})"]
+    lines = [f"undid session {checkpoint.session_id or '?'}: {len(report.restored)} restored, "
+             f"{len(report.deleted)} deleted (checkpoint {checkpoint.commit[:12]}, {checkpoint.ref})"]
     if not report.changed:
-        lines.append("the working tree already matched it; nothing was changed")
+        lines.append("the working tree already matched the checkpoint; nothing was changed")
     lines += [f"  restored  {path}" for path in report.restored]
     lines += [f"  deleted   {path}  (created since the checkpoint)" for path in report.deleted]
     if report.head_note:

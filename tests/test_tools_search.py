@@ -131,3 +131,31 @@ def test_workspace_files_without_git_on_path(repo, monkeypatch):
     monkeypatch.setenv("PATH", "/nonexistent")
     names = [p.relative_to(repo).as_posix() for p in workspace_files(repo)]
     assert "build/out.py" not in names and "debug.log" not in names and "keep.log" in names
+
+
+def fake_rg(bin_dir, body):
+    bin_dir.mkdir(exist_ok=True)
+    script = bin_dir / "rg"
+    script.write_text(f"#!/bin/sh\necho \"$@\" > \"{bin_dir}/argv\"\n{body}\n")
+    script.chmod(0o755)
+    return bin_dir
+
+
+def test_grep_uses_ripgrep_when_on_path_with_the_same_output(ctx, repo, tmp_path, monkeypatch):
+    python_output = grep.fn(ctx, "TODO tidy")
+    record = {"type": "match", "data": {"path": {"text": str(repo.resolve() / "src/app.py")},
+                                        "lines": {"text": "    return helper()  # TODO tidy\n"},
+                                        "line_number": 4}}
+    (tmp_path / "rg.json").write_text(json.dumps(record) + "\n")
+    bin_dir = fake_rg(tmp_path / "bin", f"cat {tmp_path / 'rg.json'}")
+    monkeypatch.setenv("PATH", f"{bin_dir}:{os.environ['PATH']}")
+    assert grep.fn(ctx, "TODO tidy") == python_output == "src/app.py:4:     return helper()  # TODO tidy"
+    argv = (bin_dir / "argv").read_text()
+    assert "--json" in argv and "--hidden" in argv and "--regexp TODO tidy" in argv
+
+
+def test_grep_falls_back_to_python_when_ripgrep_rejects_the_pattern(ctx, tmp_path, monkeypatch):
+    bin_dir = fake_rg(tmp_path / "bin", "echo 'regex parse error' >&2; exit 2")
+    monkeypatch.setenv("PATH", f"{bin_dir}:{os.environ['PATH']}")
+    assert grep.fn(ctx, r"(?<=# )TODO") == "src/app.py:4:     return helper()  # TODO tidy"
+    assert (bin_dir / "argv").exists()
