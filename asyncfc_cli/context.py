@@ -73,10 +73,16 @@ def estimate_message_tokens(messages: Sequence[Message]) -> int:
                for w in messages_to_wire(messages))
 
 
+def _is_scripted(model: str | None) -> bool:
+    """No model, or the offline scripted client (``scripted:NAME`` or a scenario file): litellm
+    knows nothing of it, so it is not even imported."""
+    return not model or model.startswith("scripted:") or model.endswith((".yaml", ".yml", ".json"))
+
+
 def message_counter(model: str | None) -> Count:
     """litellm's token counter for ``model`` (falling back to the estimate when litellm cannot
     count it); the estimate alone for scripted models or no model."""
-    if not model or model.startswith("scripted:") or model.endswith((".yaml", ".yml", ".json")):
+    if _is_scripted(model):
         return estimate_message_tokens
 
     def count(messages: Sequence[Message]) -> int:
@@ -96,7 +102,7 @@ def context_window(model: str | None, override: int | None = None) -> int:
     """The model's input window in tokens: ``override``, else litellm's model info, else 128k."""
     if override:
         return override
-    if not model or model.startswith("scripted:"):
+    if _is_scripted(model):
         return DEFAULT_WINDOW
     try:
         import litellm
