@@ -15,7 +15,7 @@ from datetime import datetime
 from pathlib import Path
 
 from .errors import ConfigError
-from .model.base import Message
+from .model.base import Message, ToolMessage, UserMessage
 from .transcript import history_from_events, read_events, sessions_dir
 
 __all__ = [
@@ -28,6 +28,8 @@ __all__ = [
     "list_sessions",
     "load_resumed",
     "resolve_resume",
+    "resume_task",
+    "unfinished_futures",
 ]
 
 CONTINUE_TASK = "Continue the task from where you stopped."
@@ -188,6 +190,35 @@ def format_sessions(sessions: Sequence[SessionInfo], width: int = 100) -> str:
     return "\n".join(rows)
 
 
+def unfinished_futures(history: Sequence[Message]) -> list[str]:
+    """Futures the model was handed as placeholders and never got a value for: the session stopped
+    (a limit, Ctrl-C, a crash) while they ran, and a resumed session cannot deliver them."""
+    handed: list[str] = []
+    for message in history:
+        if isinstance(message, ToolMessage) and message.content.startswith('{"future"'):
+            try:
+                fid = json.loads(message.content).get("future")
+            except (ValueError, AttributeError):
+                continue
+            if isinstance(fid, str):
+                handed.append(fid)
+    shown = "\n".join(m.text if isinstance(m, UserMessage) else m.content
+                      for m in history if isinstance(m, (UserMessage, ToolMessage)))
+    return [fid for fid in handed if f'<future id="{fid}" ' not in shown]
+
+
+def resume_task(history: Sequence[Message], task: str | None) -> str:
+    """The first message of a resumed run: the task (or CONTINUE_TASK), after a word on futures
+    that will never be delivered, so the model does not wait for them."""
+    text = task or CONTINUE_TASK
+    lost = unfinished_futures(history)
+    if lost:
+        ids = ", ".join(lost)
+        text = (f"[The session was resumed. {ids} did not finish before it stopped and will not be "
+                f"delivered: call again what you still need.]\n\n{text}")
+    return text
+
+
 def resolve_resume(root: Path, ref: str, task: str | None) -> tuple[Resumed, str]:
     """The session ``asyncfc run --resume REF [TASK]`` continues, and the task it runs.
 
@@ -204,4 +235,5 @@ def resolve_resume(root: Path, ref: str, task: str | None) -> tuple[Resumed, str
         if task is not None or " " not in ref.strip() or ref.endswith(".jsonl"):
             raise
         info, task = find_session(root, None), ref
-    return load_resumed(info), task or CONTINUE_TASK
+    resumed = load_resumed(info)
+    return resumed, resume_task(resumed.history, task)

@@ -149,3 +149,23 @@ def test_a_bare_resume_flag_means_the_latest_session():
         "run", "task", "--resume", "last", "--headless"]
     assert expand_resume_flag(["run", "--resume", "abc", "task"]) == ["run", "--resume", "abc", "task"]
     assert expand_resume_flag(["run", "--", "--resume"]) == ["run", "--", "--resume"]
+
+
+@pytest.mark.trio
+async def test_a_session_stopped_by_a_limit_resumes_with_a_word_on_lost_futures(
+        workspace, autojump_clock):
+    sc = parse_scenario(FIRST)
+    bus = EventBus()
+    session = Session(model=ScriptedClient(sc), tools=simulated_tools(sc), bus=bus,
+                      settings=Settings(model="scripted:first", max_turns=1), workspace=workspace)
+    writer = TranscriptWriter(default_transcript_path(workspace.root, session.session_id))
+    bus.subscribe(writer)
+    outcome = await session.run("fix x")
+    writer.close()
+    assert outcome.outcome == "turn_limit"  # the shell call f2 was a placeholder, then cancelled
+    resumed, task = resolve_resume(workspace.root, "last", None)
+    assert list(resumed.history) == session.history
+    assert task.startswith("[The session was resumed. f2 did not finish")
+    assert task.endswith(CONTINUE_TASK)
+    _, task = resolve_resume(workspace.root, "last", "add a test")
+    assert task.endswith("\n\nadd a test")
