@@ -165,3 +165,26 @@ def test_source_files_without_git_skips_hidden_and_vendored_folders(repo):
     files = source_files(repo)
     assert "core/models.py" in files
     assert not any(f.startswith((".venv", "node_modules")) for f in files)
+
+
+def test_map_of_a_real_repository_through_tree_sitter(tmp_path):
+    """The default extractor (asyncfc_tools.code_tags) over Python and JavaScript files."""
+    root = tmp_path / "proj"
+    (root / "pkg").mkdir(parents=True)
+    (root / "web").mkdir()
+    (root / "pkg" / "store.py").write_text(
+        "class Store:\n    def put(self, key, value):\n        pass\n\n\ndef open_store(path):\n"
+        "    return Store()\n")
+    (root / "pkg" / "cli.py").write_text(
+        "from pkg.store import Store, open_store\n\n\ndef main():\n    s = open_store('x')\n"
+        "    assert isinstance(s, Store)\n")
+    (root / "pkg" / "jobs.py").write_text(
+        "from pkg.store import Store\n\n\ndef run_jobs(store: Store):\n    return store\n")
+    (root / "web" / "app.js").write_text(
+        "function renderPage(title) {\n  return title;\n}\n\nfunction main() {\n"
+        "  return renderPage('x');\n}\n")
+    text = build_repo_map(root, 1000, cache=tmp_path / "cache")
+    lines = text.splitlines()
+    assert lines[:2] == ["pkg/store.py:", "  1: class Store"]
+    assert "web/app.js:" in lines and any("renderPage" in line for line in lines)
+    assert text.index("open_store") < text.index("run_jobs")
