@@ -208,3 +208,17 @@ def test_preview_change_is_the_diff_and_touches_nothing(ctx, repo):
     assert "will fail" in (preview_change(ctx, "edit_file", {"path": "src/app.py", "old": "zzz", "new": "y"}) or "")
     assert preview_change(ctx, "shell", {"command": "ls"}) is None
     assert (repo / "src/app.py").read_text() == before and not (repo / "n.txt").exists()
+
+
+def test_write_file_under_a_file_is_a_clear_error(ctx):
+    with pytest.raises(ToolError, match="cannot write README.md/sub.txt: README.md on its path is a file, not a folder"):
+        write_file.fn(ctx, "README.md/sub.txt", "x")
+
+
+def test_unreadable_file_is_a_clear_error(ctx, repo):
+    if os.geteuid() == 0:
+        pytest.skip("root reads everything")
+    (repo / "secret.txt").write_text("x")
+    (repo / "secret.txt").chmod(0)
+    with pytest.raises(ToolError, match="cannot be read"):
+        edit_file.fn(ctx, "secret.txt", "x", "y")

@@ -48,7 +48,10 @@ def read_text(path: Path, shown: str) -> str:
         ToolError: missing, a folder, or binary.
     """
     require_file(path, shown)
-    data = path.read_bytes()
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ToolError(f"{shown}: cannot be read: {exc.strerror}") from None
     if looks_binary(data[:SNIFF_BYTES]):
         raise ToolError(f"{shown} is a binary file ({len(data):,} bytes); only text files can be edited")
     return data.decode("utf-8", errors="surrogateescape")
@@ -60,12 +63,27 @@ def _default_mode() -> int:
     return 0o666 & ~umask
 
 
-def atomic_write(path: Path, text: str) -> bool:
+def atomic_write(path: Path, text: str, shown: str) -> bool:
     """Write ``text`` to ``path`` through a temporary file and a rename; returns True if created.
 
     Readers never see a half-written file; an existing file keeps its permission bits; missing
     parent folders are created.
+
+    Raises:
+        ToolError: the file or a parent folder cannot be created or written (named by ``shown``).
     """
+    existing = path.parent
+    while not existing.exists():
+        existing = existing.parent
+    if not existing.is_dir():
+        raise ToolError(f"cannot write {shown}: {existing.name} on its path is a file, not a folder")
+    try:
+        return _write_replace(path, text)
+    except OSError as exc:
+        raise ToolError(f"cannot write {shown}: {exc.strerror or exc}") from None
+
+
+def _write_replace(path: Path, text: str) -> bool:
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
         mode = stat.S_IMODE(path.stat().st_mode)

@@ -114,6 +114,20 @@ async def _drain(stream: trio.abc.ReceiveStream | None, sink: HeadTail) -> None:
             sink.feed(chunk)
 
 
+async def _start(command: str | Sequence[str], cwd: Path, env: Mapping[str, str] | None) -> trio.Process:
+    """Start ``command`` as the leader of a new session (so of its own process group)."""
+    return await trio.lowlevel.open_process(
+        command if isinstance(command, str) else list(command),
+        shell=isinstance(command, str),
+        cwd=os.fspath(cwd),
+        env=dict(env) if env is not None else child_environment(),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
+
+
 async def run_command(
     command: str | Sequence[str],
     *,
@@ -138,16 +152,7 @@ async def run_command(
     """
     out, err = HeadTail(max_bytes), HeadTail(max_bytes)
     start = trio.current_time()
-    process = await trio.lowlevel.open_process(
-        command if isinstance(command, str) else list(command),
-        shell=isinstance(command, str),
-        cwd=os.fspath(cwd),
-        env=dict(env) if env is not None else child_environment(),
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        start_new_session=True,
-    )
+    process = await _start(command, cwd, env)
     pgid = process.pid
     timed_out = stopped = False
     try:

@@ -31,11 +31,19 @@ def _count_lines(path: Path, size: int) -> int | None:
 
 
 def _size(n: int) -> str:
-    for unit in ("bytes", "KB", "MB", "GB"):
-        if n < 1024 or unit == "GB":
-            return f"{n:,} {unit}" if unit == "bytes" else f"{n:.1f} {unit}"
-        n /= 1024  # type: ignore[assignment]
-    raise AssertionError("unreachable")
+    """``812 bytes``, ``7.2 MB``: sizes as a person reads them."""
+    if n < 1024:
+        return f"{n:,} bytes"
+    value, unit = n / 1024, "KB"
+    for bigger in ("MB", "GB"):
+        if value < 1024:
+            break
+        value, unit = value / 1024, bigger
+    return f"{value:.1f} {unit}"
+
+
+def _line_count(text: str) -> int:
+    return text.count("\n") + (0 if not text or text.endswith("\n") else 1)
 
 
 def _numbered_lines(path: Path, offset: int, limit: int, budget: int) -> tuple[list[str], int]:
@@ -116,8 +124,8 @@ def write_file(ctx: ToolContext, path: str, content: str) -> str:
     if real.is_dir():
         raise ToolError(f"{shown_path} is a folder; give a file path")
     before = read_text(real, shown_path) if real.exists() else None
-    created = atomic_write(real, content)
-    size = f"{plural(content.count(chr(10)) + (0 if content.endswith(chr(10)) or not content else 1), 'line')}"
+    created = atomic_write(real, content, shown_path)
+    size = plural(_line_count(content), "line")
     if created:
         return f"created {shown_path} ({size}, {len(content.encode('utf-8', 'surrogateescape')):,} bytes)"
     if before == content:
@@ -144,7 +152,7 @@ def edit_file(ctx: ToolContext, path: str, old: str, new: str, replace_all: bool
     shown_path = ctx.relative(real)
     before = read_text(real, shown_path)
     outcome = apply_edit(shown_path, before, old, new, replace_all)
-    atomic_write(real, outcome.text)
+    atomic_write(real, outcome.text, shown_path)
     diff = cap_text(unified_diff(shown_path, before, outcome.text), ctx.max_output_chars - 200, what="diff")
     return f"edited {shown_path}: {plural(outcome.count, 'replacement')}\n{diff}"
 
