@@ -41,7 +41,7 @@ __all__ = [
     "source_files",
 ]
 
-CACHE_VERSION = 1
+CACHE_VERSION = 2
 """Bump when what is cached changes shape or meaning: older caches are then ignored."""
 MAX_FILE_BYTES = 512_000
 """Bigger files are almost always generated or vendored: they are not parsed."""
@@ -71,10 +71,13 @@ class MapTag:
     is_definition: bool
     signature: str = ""
     """The definition's first line (``def parse(text: str) -> Date:``); empty for references."""
+    parent: str = ""
+    """The enclosing class (or impl, ...) of a method; empty at top level."""
 
     @classmethod
     def of(cls, tag: TagLike) -> MapTag:
-        return cls(tag.name, tag.kind, tag.line, tag.is_definition, tag.signature or "")
+        return cls(tag.name, tag.kind, tag.line, tag.is_definition, tag.signature or "",
+                   getattr(tag, "parent", "") or "")
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +91,8 @@ class Definition:
     signature: str
     score: float
     """Share of the PageRank flowing into this definition through references to its name."""
+    parent: str = ""
+    """The enclosing class of a method (rendered indented)."""
 
 
 Tags = Mapping[str, Sequence[MapTag]]
@@ -206,7 +211,7 @@ def rank_definitions(tags: Tags) -> list[Definition]:
             flow[key] += ranks[source] * weight / total
     definitions = [
         Definition(path, tag.name, tag.kind, tag.line, tag.signature,
-                   flow.get((path, tag.name), 0.0) + ranks.get(path, 0.0) * 1e-6)
+                   flow.get((path, tag.name), 0.0) + ranks.get(path, 0.0) * 1e-6, tag.parent)
         for path, file_tags in tags.items()
         for tag in file_tags
         if tag.is_definition
@@ -222,7 +227,8 @@ def rank_definitions(tags: Tags) -> list[Definition]:
 def _entry(definition: Definition) -> str:
     text = definition.signature.strip().splitlines()[0] if definition.signature.strip() else ""
     text = text or f"{definition.kind} {definition.name}"
-    return f"  {definition.line}: {text if len(text) <= 100 else text[:99] + '…'}"
+    indent = "  " if definition.parent else ""
+    return f"  {definition.line}: {indent}{text if len(text) <= 100 else text[:99] + '…'}"
 
 
 def _render(chosen: Sequence[Definition]) -> str:
@@ -346,8 +352,8 @@ def load_tags(
         else:
             file_tags = _parse(root / rel, rel, stat.st_size, extract)
         tags[rel] = file_tags
-        fresh[rel] = {"stamp": stamp, "tags": [[t.name, t.kind, t.line, t.is_definition, t.signature]
-                                               for t in file_tags]}
+        fresh[rel] = {"stamp": stamp, "tags": [[t.name, t.kind, t.line, t.is_definition, t.signature,
+                                                t.parent] for t in file_tags]}
     if cache_file and fresh != cached:
         _write_cache(cache_file, fresh)
     return tags

@@ -188,3 +188,4 @@ def test_map_of_a_real_repository_through_tree_sitter(tmp_path):
     assert lines[:2] == ["pkg/store.py:", "  1: class Store"]
     assert "web/app.js:" in lines and any("renderPage" in line for line in lines)
     assert text.index("open_store") < text.index("run_jobs")
+    assert "  2:   def put(self, key, value)" in lines  # a method, indented under its class
