@@ -69,3 +69,13 @@ def test_outline_missing_binary_and_outside(repo):
     assert outline.fn(context(repo), "blob.py") == "blob.py: skipped (binary file)"
     with pytest.raises(PathOutsideWorkspace):
         outline.fn(context(repo), "../")
+
+
+def test_outline_of_a_large_folder_stops_at_the_cap_with_a_note(tmp_path):
+    files = {f"pkg/mod{i:03d}.py": "".join(f"def function_number_{j}(a, b):\n    pass\n" for j in range(30))
+             for i in range(100)}
+    root = make_repo(tmp_path / "big", files, commit=False)
+    out = outline.fn(context(root, max_output_chars=5_000), "pkg")
+    assert len(out) <= 5_000
+    assert out.startswith("pkg/mod000.py:\n  L1-2        def function_number_0(a, b)")
+    assert out.endswith("more source files not outlined; outline a subfolder or a single file to see them]")

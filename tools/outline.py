@@ -74,5 +74,21 @@ def outline(ctx: ToolContext, path: str) -> str:
     files = [f for f in workspace_files(real) if language_for(f) and f.resolve().is_relative_to(root)]
     if not files:
         return f"(no supported source files under {shown}; outline supports {SUPPORTED})"
-    sections = ["\n".join(_outline_file(f, f.relative_to(root).as_posix())) for f in files]
-    return cap_text("\n\n".join(sections), ctx.max_output_chars, what="outline")
+    return _outline_folder(files, root, ctx.max_output_chars)
+
+
+def _outline_folder(files: list[Path], root: Path, limit: int) -> str:
+    """Sections for the files in order, stopping (with a note) once ``limit`` is reached, so a
+    large repository is not parsed in full for an answer that could not be shown anyway."""
+    sections: list[str] = []
+    used = 0
+    for done, file in enumerate(files):
+        section = "\n".join(_outline_file(file, file.relative_to(root).as_posix()))
+        if sections and used + len(section) > limit - 200:
+            rest = len(files) - done
+            sections.append(f"[... {rest:,} more source files not outlined; outline a subfolder "
+                            "or a single file to see them]")
+            break
+        sections.append(section)
+        used += len(section) + 2
+    return cap_text("\n\n".join(sections), limit, what="outline")
