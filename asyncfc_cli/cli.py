@@ -89,6 +89,7 @@ def chat(
     cwd: CwdOpt = None,
     transcript: TranscriptOpt = None,
     map_tokens: MapTokensOpt = None,
+    resume: ResumeOpt = None,
     profile: ProfileOpt = None,
 ) -> None:
     """Open the interactive TUI."""
@@ -97,15 +98,21 @@ def chat(
             cwd, model=model, api_base=api_base, mode=mode, approval=approval,
             max_turns=max_turns, max_cost=max_cost, transcript=transcript, map_tokens=map_tokens,
         )
+        resumed = None
+        if resume is not None:
+            from .sessions import find_session, load_resumed
+
+            resumed = load_resumed(find_session(workspace.root, resume))
     except AsyncfcError as exc:
         raise _fail(exc) from None
-    raise typer.Exit(_open_tui(settings, workspace, task=None, profile=profile))
+    raise typer.Exit(_open_tui(settings, workspace, task=None, profile=profile, resume=resumed))
 
 
-def _open_tui(settings: Settings, workspace: Workspace, *, task: str | None, profile: str | None) -> int:
+def _open_tui(settings: Settings, workspace: Workspace, *, task: str | None, profile: str | None,
+              resume: Any = None) -> int:
     from .tui import run_tui
 
-    return run_tui(settings, workspace, task=task, profile=profile)
+    return run_tui(settings, workspace, task=task, profile=profile, resume=resume)
 
 
 @app.command()
@@ -148,9 +155,8 @@ def run(
         raise _fail(exc) from None
     if task is None:
         raise typer.BadParameter("give the task to run (or --resume a session)", param_hint="TASK")
-    # The TUI cannot take a resumed history yet: a resumed run stays headless.
-    if resumed is None and not headless and output is Output.text and sys.stdout.isatty() and sys.stdin.isatty():
-        raise typer.Exit(_open_tui(settings, workspace, task=task, profile=profile))
+    if not headless and output is Output.text and sys.stdout.isatty() and sys.stdin.isatty():
+        raise typer.Exit(_open_tui(settings, workspace, task=task, profile=profile, resume=resumed))
     renderer = JsonlRenderer() if output is Output.jsonl else TextRenderer()
     raise typer.Exit(
         run_headless(task, settings, workspace, renderer=renderer, profile=profile,

@@ -169,3 +169,41 @@ async def test_a_session_stopped_by_a_limit_resumes_with_a_word_on_lost_futures(
     assert task.endswith(CONTINUE_TASK)
     _, task = resolve_resume(workspace.root, "last", "add a test")
     assert task.endswith("\n\nadd a test")
+
+
+def test_the_tui_continues_a_resumed_session(workspace, tmp_path):
+    """`asyncfc chat --resume`: the TUI's session (wired by build_engine) starts from the history."""
+    import json
+
+    import trio
+    from trio.testing import MockClock
+
+    from asyncfc_cli.app import build_engine
+    from asyncfc_cli.tui import session_engine
+    from asyncfc_cli.tui.app import AsyncfcApp
+    from tui_helpers import run, wait_for
+
+    first, _ = trio.run(play, FIRST, workspace, "fix x", clock=MockClock(autojump_threshold=0))
+    resumed = load_resumed(find_session(workspace.root))
+    scenario = tmp_path / "second.json"
+    scenario.write_text(json.dumps({**SECOND, "profile": {"ttft_s": 0.01, "tokens_per_s": 4000},
+                                    "steps": [{**SECOND["steps"][0], "duration": 0.05},
+                                              *SECOND["steps"][1:]]}))
+    settings = Settings(model=str(scenario), approval="auto")
+
+    async def main() -> None:
+        bus = EventBus()
+        engine = build_engine(settings, workspace, bus=bus, interactive=True, simulate=True,
+                              resume=resumed)
+        app = AsyncfcApp(session_engine(engine), bus=bus, task="run the tests again")
+        async with app.run_test(size=(120, 40)) as pilot:
+            await wait_for(pilot, lambda: app.state.outcome is not None)
+            assert app.state.outcome.exit_code == 0
+        session = engine.session
+        assert session.session_id == first.session_id
+        assert session.history[: len(first.history)] == first.history
+        assert session.history[len(first.history)] == UserMessage("run the tests again")
+
+    run(main)
+    # Everything is in the one transcript.
+    assert list(load_resumed(find_session(workspace.root)).history)[: len(first.history)] == first.history

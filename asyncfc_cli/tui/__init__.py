@@ -18,9 +18,11 @@ from typing import Any
 __all__ = ["run_replay", "run_session_tui", "run_tui", "session_engine"]
 
 
-def run_tui(settings: Any, workspace: Any, *, task: str | None = None, profile: str | None = None) -> int:
+def run_tui(settings: Any, workspace: Any, *, task: str | None = None, profile: str | None = None,
+            resume: Any = None) -> int:
     """Open the TUI on a live session wired by ``asyncfc_cli.app.build_engine`` (interactive: the
-    approval policy defaults to ``ask``) and return the exit code.
+    approval policy defaults to ``ask``) and return the exit code. ``resume`` (a
+    ``sessions.Resumed``) continues a recorded session with its history.
 
     A configuration error (no model, bad profile) is printed and returned as its exit code before
     any screen is drawn.
@@ -29,7 +31,8 @@ def run_tui(settings: Any, workspace: Any, *, task: str | None = None, profile: 
     from ..errors import AsyncfcError
 
     def make_session(bus: Any) -> Any:
-        return build_engine(settings, workspace, bus=bus, interactive=True, profile=profile)
+        return build_engine(settings, workspace, bus=bus, interactive=True, profile=profile,
+                            resume=resume)
 
     try:
         return run_session_tui(make_session, task)
