@@ -240,6 +240,28 @@ def undo(cwd: CwdOpt = None) -> None:
     raise typer.Exit(code)
 
 
+@app.command()
+def bench(
+    scenario: Annotated[list[str] | None, typer.Option("--scenario", "-s", help="Run only this bench scenario (repeatable).")] = None,
+    profile: Annotated[list[str] | None, typer.Option("--profile", "-p", help="Latency profile (repeatable): fast, slow, instant. Default: fast and slow.")] = None,
+    clock: Annotated[str, typer.Option("--clock", help="virtual (exact, instant) or real.")] = "virtual",
+    tools: Annotated[str, typer.Option("--tools", help="simulated, or real (the real tools in a fixture repository; needs --clock real).")] = "simulated",
+    json_output: Annotated[bool, typer.Option("--json", help="Print {\"results\": [...]} as JSON instead of the table.")] = False,
+    plot: Annotated[Path | None, typer.Option("--plot", help="Write the sync and async Gantt charts of one scenario to this SVG file.")] = None,
+    plot_scenario: Annotated[str, typer.Option("--plot-scenario", help="The scenario --plot draws.")] = "fix_failing_test",
+    ablation: Annotated[bool, typer.Option("--early-wait-ablation", help="Also run async with the early_wait policy off and compare.")] = False,
+    overhead: Annotated[bool, typer.Option("--overhead", help="Measure the scheduler's overhead: 10,000 no-op futures on the real clock.")] = False,
+) -> None:
+    """Benchmark serial, sync and async on the scenario suite, against the critical-path bound."""
+    from .bench.command import run_bench
+
+    raise typer.Exit(run_bench(
+        scenarios=scenario or (), profiles=profile or ("fast", "slow"), clock=clock, tools=tools,
+        as_json=json_output, plot=plot, plot_scenario=plot_scenario,
+        plot_profile=(profile or ["fast"])[0], ablation=ablation, overhead=overhead,
+    ))
+
+
 def main() -> None:
     """Entry point of the ``asyncfc`` script."""
     from .sessions import expand_resume_flag
