@@ -65,7 +65,7 @@ def test_futures_text_uses_the_engines_exact_wire_shapes():
     for status in ("done", "failed", "cancelled"):
         assert f"`{status}`" in text
     for phrase in ("await_future(ids, timeout_s?)", "cancel_future(ids)", "Never guess a pending",
-                   "independent work", "`f1`, `f2`"):
+                   "Keep thinking while tools run", "`f1`, `f2`"):
         assert phrase in text
 
 
