@@ -96,6 +96,7 @@ def test_denied_edit_fails_its_future_and_the_session_goes_on(tmp_path: Path) ->
 def test_ctrl_c_cancels_the_turn_and_a_second_one_quits(tmp_path: Path) -> None:
     async def main() -> None:
         app = scripted_app(tmp_path)
+        app.quit_window_s = 60.0  # a loaded machine must not make the second press a first one
         async with app.run_test(size=SIZE) as pilot:
             await submit(pilot, "fix add")
             await wait_for(pilot, lambda: lane(app, "f3") is not None and lane(app, "f3").state == "running")
@@ -118,10 +119,12 @@ def test_escape_cancels_the_turn_and_the_session_takes_the_next_prompt(tmp_path:
         app = scripted_app(tmp_path)
         async with app.run_test(size=SIZE) as pilot:
             await submit(pilot, "fix add")
-            await wait_for(pilot, lambda: lane(app, "f3") is not None)
-            if isinstance(app.screen, ApprovalDialog):
-                await pilot.press("n")
-            await pilot.press("escape")
+            await wait_for(pilot, lambda: isinstance(app.screen, ApprovalDialog))
+            edit = app.screen.future_id
+            await pilot.press("escape")  # in the dialog, Esc denies ...
+            await wait_for(pilot, lambda: finished(app, edit))
+            assert lane(app, edit).approval == "deny" and app.state.busy
+            await pilot.press("escape")  # ... then, in the app, it cancels the turn
             await wait_for(pilot, lambda: not app.state.busy)
             assert app.state.outcome.outcome == "interrupted"
             await submit(pilot, "again")

@@ -35,7 +35,6 @@ __all__ = ["AsyncfcApp"]
 
 NARROW_BELOW = 120
 """Terminal width under which the panes stack instead of sitting side by side."""
-_QUIT_WINDOW_S = 3.0
 TABLE_TICK_S = 0.25
 
 
@@ -81,6 +80,8 @@ class AsyncfcApp(App[int]):
         self.initial_task = task
         self._dialogs: dict[str, ApprovalDialog] = {}
         self._quit_armed_at = -1e9
+        self.quit_window_s = 3.0
+        """How soon a second Ctrl-C must follow the first to quit."""
         self._drawn: tuple[int, float] | None = None
         self._table_synced = -1e9
 
@@ -226,7 +227,7 @@ class AsyncfcApp(App[int]):
     def action_interrupt(self) -> None:
         """Ctrl-C: cancel the running turn; a second Ctrl-C (or one while idle, twice) quits."""
         wall = time.monotonic()
-        if wall - self._quit_armed_at < _QUIT_WINDOW_S:
+        if wall - self._quit_armed_at < self.quit_window_s:
             self.run_worker(self.action_quit(), exclusive=True)
             return
         self._quit_armed_at = wall
