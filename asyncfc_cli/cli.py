@@ -72,10 +72,27 @@ def _settings(cwd: Path | None, **flags: Any) -> tuple[Settings, Workspace]:
 
 
 @app.callback(invoke_without_command=True)
-def default(ctx: typer.Context) -> None:
-    """Open the interactive TUI (`asyncfc`), or run a subcommand."""
+def default(
+    ctx: typer.Context,
+    model: ModelOpt = None,
+    api_base: ApiBaseOpt = None,
+    mode: ModeOpt = None,
+    approval: ApprovalOpt = None,
+    max_turns: MaxTurnsOpt = None,
+    max_cost: MaxCostOpt = None,
+    cwd: CwdOpt = None,
+    transcript: TranscriptOpt = None,
+    map_tokens: MapTokensOpt = None,
+    resume: ResumeOpt = None,
+    profile: ProfileOpt = None,
+) -> None:
+    """Open the interactive TUI (`asyncfc [OPTIONS]`, the same options as `chat`), or run a command."""
     if ctx.invoked_subcommand is None:
-        ctx.invoke(chat)
+        ctx.invoke(
+            chat, model=model, api_base=api_base, mode=mode, approval=approval, max_turns=max_turns,
+            max_cost=max_cost, cwd=cwd, transcript=transcript, map_tokens=map_tokens, resume=resume,
+            profile=profile,
+        )
 
 
 @app.command()
