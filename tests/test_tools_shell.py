@@ -117,3 +117,9 @@ async def test_fifty_megabytes_of_output_is_truncated_and_memory_stays_bounded(c
 async def test_unknown_program_is_a_normal_exit_code(ctx):
     out = await shell.fn(ctx, "definitely-not-a-program-xyz")
     assert out.startswith("exit code 127") and "not found" in out
+
+
+@pytest.mark.trio
+async def test_commands_cannot_wait_for_a_person(ctx, repo):
+    out = await shell.fn(ctx, "echo pager=$PAGER; cat; git commit --allow-empty 2>&1; echo rc=$?")
+    assert "pager=cat" in out and "rc=1" in out  # no stdin to read, the commit aborts (no editor)

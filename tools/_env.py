@@ -6,7 +6,11 @@ import os
 import re
 from collections.abc import Mapping
 
-__all__ = ["child_environment"]
+__all__ = ["NON_INTERACTIVE", "child_environment"]
+
+NON_INTERACTIVE = {"PAGER": "cat", "GIT_PAGER": "cat", "GIT_TERMINAL_PROMPT": "0", "GIT_EDITOR": "true"}
+"""Set for every command the agent runs: nobody is at its terminal, so pagers, password prompts
+and editors must not wait for a person (``git commit`` without ``-m`` aborts instead of hanging)."""
 
 _KEY_VARIABLE = re.compile(r"(API_KEY|_API_TOKEN|_SECRET_KEY|ACCESS_KEY|_TOKEN|_SECRET)$")
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import trio
 
-from ._env import child_environment
+from ._env import NON_INTERACTIVE, child_environment
 from ._text import HeadTail
 
 __all__ = ["CommandResult", "run_command", "KILL_GRACE_S"]
@@ -115,12 +115,13 @@ async def _drain(stream: trio.abc.ReceiveStream | None, sink: HeadTail) -> None:
 
 
 async def _start(command: str | Sequence[str], cwd: Path, env: Mapping[str, str] | None) -> trio.Process:
-    """Start ``command`` as the leader of a new session (so of its own process group)."""
+    """Start ``command`` as the leader of a new session (so of its own process group), with no
+    stdin and no controlling terminal."""
     return await trio.lowlevel.open_process(
         command if isinstance(command, str) else list(command),
         shell=isinstance(command, str),
         cwd=os.fspath(cwd),
-        env=dict(env) if env is not None else child_environment(),
+        env={**(env if env is not None else child_environment()), **NON_INTERACTIVE},
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
