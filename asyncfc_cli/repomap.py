@@ -11,21 +11,19 @@ How it is made (aider's idea, in small pure pieces):
    edge A -> B), whose rank then flows along each edge to the definitions it names.
 4. ``render_map``: the most highly ranked definitions that fit the budget, grouped by file.
 
-Only ``build_repo_map`` does I/O; everything it calls in between is a pure function over values.
+Steps 1 and 2 (the I/O) live in ``repomap_tags.py``; ranking and rendering here are pure functions
+over values; ``build_repo_map`` puts them together.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 import math
-import os
-import subprocess
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+
+from .repomap_tags import Extract, MapTag, cache_dir, cache_file, load_tags, source_files
 
 __all__ = [
     "Definition",
@@ -40,44 +38,6 @@ __all__ = [
     "render_map",
     "source_files",
 ]
-
-CACHE_VERSION = 2
-"""Bump when what is cached changes shape or meaning: older caches are then ignored."""
-MAX_FILE_BYTES = 512_000
-"""Bigger files are almost always generated or vendored: they are not parsed."""
-_SKIP_DIRS = frozenset({"node_modules", "__pycache__", "venv", "site-packages", "dist", "build",
-                        "target"})
-
-
-class TagLike(Protocol):
-    """What ``extract_tags`` returns for each name: a definition or a reference."""
-
-    name: str
-    kind: str
-    line: int
-    is_definition: bool
-    signature: str
-
-
-@dataclass(frozen=True, slots=True)
-class MapTag:
-    """One tag as the map keeps (and caches) it."""
-
-    name: str
-    kind: str
-    """class, function, method, ... as the tag extractor names it."""
-    line: int
-    """1-based line of the name."""
-    is_definition: bool
-    signature: str = ""
-    """The definition's first line (``def parse(text: str) -> Date:``); empty for references."""
-    parent: str = ""
-    """The enclosing class (or impl, ...) of a method; empty at top level."""
-
-    @classmethod
-    def of(cls, tag: TagLike) -> MapTag:
-        return cls(tag.name, tag.kind, tag.line, tag.is_definition, tag.signature or "",
-                   getattr(tag, "parent", "") or "")
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,28 +73,31 @@ def pagerank(
     nodes: Iterable[str],
     *,
     damping: float = 0.85,
+    full_weight: float = 0.0,
     tolerance: float = 1e-10,
     max_iterations: int = 200,
 ) -> dict[str, float]:
     """Weighted PageRank by power iteration; the ranks sum to 1.
 
-    ``edges[a][b]`` is the weight of the edge a -> b. A node without out-edges (dangling) spreads
-    its rank evenly over all nodes, as does the (1 - damping) teleport share.
+    ``edges[a][b]`` is the weight of the edge a -> b. A node passes its rank along its out-edges in
+    proportion to their weights, divided by ``max(total out-weight, full_weight)``: with a
+    ``full_weight``, a node whose only edges are weak passes on only part of its rank. What a node
+    does not pass on (all of it, for a node without out-edges) is spread evenly over all nodes, as
+    is the (1 - damping) teleport share.
     """
     names = sorted(set(nodes) | set(edges) | {b for out in edges.values() for b in out})
     if not names:
         return {}
     share = 1.0 / len(names)
     rank = dict.fromkeys(names, share)
-    totals = {a: sum(out.values()) for a, out in edges.items()}
+    scale = {a: max(sum(out.values()), full_weight) for a, out in edges.items()}
+    passed = {a: sum(out.values()) / scale[a] if scale[a] > 0 else 0.0 for a, out in edges.items()}
     for _ in range(max_iterations):
-        dangling = sum(rank[n] for n in names if totals.get(n, 0.0) <= 0.0)
-        base = (1.0 - damping) * share + damping * dangling * share
-        new = dict.fromkeys(names, base)
+        kept = sum(rank[n] * (1.0 - passed.get(n, 0.0)) for n in names)
+        new = dict.fromkeys(names, (1.0 - damping) * share + damping * kept * share)
         for a, out in edges.items():
-            if totals[a] > 0.0:
-                for b, weight in out.items():
-                    new[b] += damping * rank[a] * weight / totals[a]
+            for b, weight in out.items():
+                new[b] += damping * rank[a] * weight / scale[a]
         change = sum(abs(new[n] - rank[n]) for n in names)
         rank = new
         if change < tolerance:
@@ -142,20 +105,36 @@ def pagerank(
     return rank
 
 
-def _definers(tags: Tags) -> dict[str, set[str]]:
+FULL_WEIGHT = 1.0
+"""The out-weight at which a file passes on all its rank: one plain use of a specific name."""
+
+
+def _definers(tags: Tags) -> tuple[dict[str, set[str]], set[tuple[str, str]]]:
+    """Files defining each name, and the (file, name) pairs with a top-level (non-method) one."""
     found: dict[str, set[str]] = defaultdict(set)
+    top_level: set[tuple[str, str]] = set()
     for path, file_tags in tags.items():
         for tag in file_tags:
             if tag.is_definition:
                 found[tag.name].add(path)
-    return found
+                if not tag.parent:
+                    top_level.add((path, tag.name))
+    return found, top_level
+
+
+_STANDARD_METHODS = frozenset(
+    "get set add pop put append extend insert remove clear copy update items keys values join split "
+    "strip replace format read write close open send start stop run wait sort index count find "
+    "push map filter reduce forEach then len String Error".split())
+"""Names the standard libraries' containers, strings and files use: a call of one of them is far
+more often theirs than a definition in the repository."""
 
 
 def _specificity(name: str) -> float:
     """How surely a use of ``name`` means a definition of it, as a weight factor."""
     if name.startswith("__") and name.endswith("__"):
         return 0.0  # __init__, __call__: every class has them, a use names none in particular
-    if name.startswith("_"):
+    if name.startswith("_") or name in _STANDARD_METHODS:
         return 0.1
     if len(name) >= 6 or "_" in name or name[:1].isupper() or any(c.isupper() for c in name[1:]):
         return 1.0
@@ -167,11 +146,13 @@ def reference_graph(tags: Tags) -> dict[str, dict[tuple[str, str], float]]:
 
     A name used n times counts sqrt(n) (many uses of one name should not drown every other use);
     a name defined in k other files splits its weight k ways (common names say little about which
-    one is meant); short generic names (``get``, ``run``) count a fifth and private names (leading
-    underscore) a tenth, since a use of them rarely means that definition. References a file makes
-    to its own definitions make no edge.
+    one is meant); short names count a fifth, and private names (leading underscore) and the
+    standard libraries' method names (``get``, ``append``) a tenth, since a use of them rarely
+    means that definition; a use of a name only methods define counts a fifth too (a call
+    ``x.parse()`` may mean any ``parse``). References a file makes to its own definitions make no
+    edge.
     """
-    definers = _definers(tags)
+    definers, top_level = _definers(tags)
     graph: dict[str, dict[tuple[str, str], float]] = {}
     for path, file_tags in tags.items():
         uses = Counter(t.name for t in file_tags if not t.is_definition)
@@ -184,7 +165,7 @@ def reference_graph(tags: Tags) -> dict[str, dict[tuple[str, str], float]]:
             if weight <= 0.0:
                 continue
             for target in targets:
-                out[(target, name)] = weight
+                out[(target, name)] = weight if (target, name) in top_level else weight * 0.2
         graph[path] = out
     return graph
 
@@ -192,9 +173,10 @@ def reference_graph(tags: Tags) -> dict[str, dict[tuple[str, str], float]]:
 def rank_definitions(tags: Tags) -> list[Definition]:
     """Every definition, most referenced first (ties: by path, then line).
 
-    A file's PageRank flows along its out-edges in proportion to their weights; a definition scores
-    what reaches its (file, name). Definitions nobody references still get a tiny score from their
-    file's rank, so they follow the referenced ones in file-rank order.
+    A file's PageRank flows along its out-edges in proportion to their weights (all of it only once
+    they add up to FULL_WEIGHT); a definition scores what reaches its (file, name). Definitions
+    nobody references still get a tiny score from their file's rank, so they follow the referenced
+    ones in file-rank order.
     """
     graph = reference_graph(tags)
     file_edges: dict[str, dict[str, float]] = {}
@@ -203,12 +185,12 @@ def rank_definitions(tags: Tags) -> list[Definition]:
         for (target, _name), weight in out.items():
             per_file[target] += weight
         file_edges[source] = dict(per_file)
-    ranks = pagerank(file_edges, tags.keys())
+    ranks = pagerank(file_edges, tags.keys(), full_weight=FULL_WEIGHT)
     flow: dict[tuple[str, str], float] = defaultdict(float)
     for source, out in graph.items():
-        total = sum(out.values())
+        scale = max(sum(out.values()), FULL_WEIGHT)
         for key, weight in out.items():
-            flow[key] += ranks[source] * weight / total
+            flow[key] += ranks[source] * weight / scale
     definitions = [
         Definition(path, tag.name, tag.kind, tag.line, tag.signature,
                    flow.get((path, tag.name), 0.0) + ranks.get(path, 0.0) * 1e-6, tag.parent)
@@ -263,112 +245,6 @@ def render_map(
     return _render(definitions[:low])
 
 
-# --------------------------------------------------------------------------------------------------
-# Files and the tag cache (I/O)
-
-
-def source_files(root: Path) -> list[str]:
-    """Files of the repository as relative posix paths: git's view when ``root`` is a git work
-    tree (tracked and untracked, .gitignore honoured), else a walk skipping hidden and vendored
-    folders."""
-    if (root / ".git").exists():
-        try:
-            out = subprocess.run(
-                ["git", "ls-files", "-co", "--exclude-standard", "-z"],
-                cwd=root, capture_output=True, check=True, timeout=30,
-            ).stdout
-            names = sorted({n for n in out.decode("utf-8", "replace").split("\0") if n})
-            return [n for n in names if (root / n).is_file()]
-        except (OSError, subprocess.SubprocessError):
-            pass  # git missing or broken: fall back to walking
-    found: list[str] = []
-    for folder, dirs, files in os.walk(root):
-        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d not in _SKIP_DIRS)
-        rel = Path(folder).relative_to(root)
-        found.extend((rel / f).as_posix() for f in sorted(files) if not f.startswith("."))
-    return found
-
-
-def cache_dir() -> Path:
-    """``$XDG_CACHE_HOME/asyncfc`` (default ``~/.cache/asyncfc``)."""
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "asyncfc"
-
-
-def _cache_file(folder: Path, root: Path) -> Path:
-    digest = hashlib.sha256(str(root.resolve()).encode()).hexdigest()[:16]
-    return folder / "repomap" / f"{digest}.json"
-
-
-def _read_cache(path: Path) -> dict[str, Any]:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    if not isinstance(data, dict) or data.get("version") != CACHE_VERSION:
-        return {}
-    files = data.get("files")
-    return files if isinstance(files, dict) else {}
-
-
-def _write_cache(path: Path, files: Mapping[str, Any]) -> None:
-    # A cache that cannot be written only costs speed next time: never fail the session for it.
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        temp = path.with_suffix(f".{os.getpid()}.tmp")
-        temp.write_text(json.dumps({"version": CACHE_VERSION, "files": files}), encoding="utf-8")
-        os.replace(temp, path)
-    except OSError:
-        pass
-
-
-Extract = Callable[[str, str], Iterable[TagLike]]
-"""``extract_tags(path, source)``: the tags of one file."""
-
-
-def load_tags(
-    root: Path,
-    paths: Iterable[str],
-    extract: Extract,
-    cache_file: Path | None,
-) -> dict[str, list[MapTag]]:
-    """Tags of each file, parsing only files whose mtime or size differ from the cache's.
-
-    A file that cannot be read or parsed has no tags. The cache is rewritten to hold exactly the
-    files given (entries of deleted files are dropped).
-    """
-    cached = _read_cache(cache_file) if cache_file else {}
-    fresh: dict[str, Any] = {}
-    tags: dict[str, list[MapTag]] = {}
-    for rel in paths:
-        try:
-            stat = (root / rel).stat()
-        except OSError:
-            continue
-        stamp = [stat.st_mtime_ns, stat.st_size]
-        entry = cached.get(rel)
-        if isinstance(entry, dict) and entry.get("stamp") == stamp:
-            file_tags = [MapTag(*t) for t in entry.get("tags", ())]
-        else:
-            file_tags = _parse(root / rel, rel, stat.st_size, extract)
-        tags[rel] = file_tags
-        fresh[rel] = {"stamp": stamp, "tags": [[t.name, t.kind, t.line, t.is_definition, t.signature,
-                                                t.parent] for t in file_tags]}
-    if cache_file and fresh != cached:
-        _write_cache(cache_file, fresh)
-    return tags
-
-
-def _parse(path: Path, rel: str, size: int, extract: Extract) -> list[MapTag]:
-    if size > MAX_FILE_BYTES:
-        return []
-    try:
-        source = path.read_text(encoding="utf-8", errors="replace")
-        return [MapTag.of(tag) for tag in extract(rel, source)]
-    except Exception:  # noqa: BLE001 - one unparsable file must not cost the whole map
-        return []
-
-
 def _default_extractor() -> tuple[Extract, Callable[[str], object]] | None:
     try:
         from asyncfc_tools.code_tags import extract_tags, language_for
@@ -402,5 +278,5 @@ def build_repo_map(
             return ""
         extract, language_for = extract or default[0], language_for or default[1]
     files = [rel for rel in source_files(root) if language_for(rel)]
-    tags = load_tags(root, files, extract, _cache_file(cache or cache_dir(), root))
+    tags = load_tags(root, files, extract, cache_file(cache or cache_dir(), root))
     return render_map(rank_definitions(tags), budget_tokens, count)

@@ -189,3 +189,23 @@ def test_map_of_a_real_repository_through_tree_sitter(tmp_path):
     assert "web/app.js:" in lines and any("renderPage" in line for line in lines)
     assert text.index("open_store") < text.index("run_jobs")
     assert "  2:   def put(self, key, value)" in lines  # a method, indented under its class
+
+
+def test_weak_references_pass_on_only_part_of_a_files_rank():
+    # b's only edge is weak: with a full weight, most of b's rank is not handed to c.
+    classic = pagerank({"a": {"c": 1.0}, "b": {"c": 0.1}}, ["a", "b", "c"])
+    damped = pagerank({"a": {"c": 1.0}, "b": {"c": 0.1}}, ["a", "b", "c"], full_weight=1.0)
+    assert sum(damped.values()) == pytest.approx(1.0)
+    assert damped["c"] < classic["c"]
+
+
+def test_calls_of_standard_method_names_do_not_make_a_definition_important():
+    tags = {
+        "box.py": [MapTag("Box", "class", 1, True, "class Box"),
+                   MapTag("append", "method", 2, True, "def append(self, x)", "Box"),
+                   MapTag("parse_box", "function", 5, True, "def parse_box(text)")],
+        **{f"user{n}.py": [MapTag("append", "call", 1, False)] * 5 for n in range(8)},
+        "main.py": [MapTag("parse_box", "call", 1, False)],
+    }
+    names = [d.name for d in rank_definitions(tags)]
+    assert names.index("parse_box") < names.index("append")
