@@ -75,32 +75,38 @@ def read_file(ctx: ToolContext, path: str, offset: int = 1, limit: int | None = 
         offset: the first line to show (1-based). Use it to continue a partial read.
         limit: how many lines to show at most (default 2000).
     """
-    real = ctx.resolve(path)
-    shown_path = ctx.relative(real)
-    info = require_file(real, shown_path)
     if offset < 1:
         raise ToolError(f"offset must be 1 or more (lines are numbered from 1), got {offset}")
     if limit is not None and limit < 1:
         raise ToolError(f"limit must be 1 or more, got {limit}")
+    real = ctx.resolve(path)
+    shown_path = ctx.relative(real)
+    size = require_file(real, shown_path).st_size
+    try:
+        return _read_numbered(real, shown_path, size, offset, limit, ctx.max_output_chars - 300)
+    except OSError as exc:
+        raise ToolError(f"{shown_path}: cannot be read: {exc.strerror or exc}") from None
+
+
+def _read_numbered(real: Path, shown: str, size: int, offset: int, limit: int | None, budget: int) -> str:
     with real.open("rb") as handle:
         if looks_binary(handle.read(SNIFF_BYTES)):
             raise ToolError(
-                f"{shown_path} is a binary file ({_size(info.st_size)}); read_file shows text only "
+                f"{shown} is a binary file ({_size(size)}); read_file shows text only "
                 "(use shell with a tool like `file`, `xxd | head` or `unzip -l` to inspect it)"
             )
-    if info.st_size == 0:
-        return f"({shown_path} is empty)"
-    total = _count_lines(real, info.st_size)
-    budget = ctx.max_output_chars - 300
+    if size == 0:
+        return f"({shown} is empty)"
+    total = _count_lines(real, size)
     lines, last = _numbered_lines(real, offset, limit or DEFAULT_LIMIT, budget)
     if not lines:
-        raise ToolError(f"offset {offset} is past the end of {shown_path} ({plural(total or 0, 'line')})")
+        has = plural(total, "line") if total is not None else "fewer lines"
+        raise ToolError(f"offset {offset} is past the end of {shown} ({has})")
     notes: list[str] = []
-    if info.st_size > WHOLE_READ_CAP and limit is None:
-        notes.append(f"{shown_path} is large ({_size(info.st_size)}, over the {_size(WHOLE_READ_CAP)} "
+    if size > WHOLE_READ_CAP and limit is None:
+        notes.append(f"{shown} is large ({_size(size)}, over the {_size(WHOLE_READ_CAP)} "
                      "cap for a whole read); showing part of it. Use grep to find what you need.")
-    more = total is None or last < total
-    if more:
+    if total is None or last < total:
         of = f" of {total:,}" if total is not None else ""
         notes.append(f"showing lines {offset}-{last}{of}; continue with offset={last + 1} "
                      "(and limit to choose how many)")
