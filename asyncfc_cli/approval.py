@@ -15,31 +15,22 @@ import shlex
 import uuid
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import Any, Literal
 
 import trio
 
-from asyncfc_tools import Effect, ToolContext, ToolError
+from asyncfc_tools import ToolContext, ToolError
 
 from .checkpoint import Checkpoint, create_checkpoint
 from .errors import CheckpointError, WorkspaceError
 from .events import ApprovalRequested, ApprovalResolved, CheckpointCreated, EventBus, Notice, SessionStarted
+from .scheduler import GateRequest
 
 __all__ = ["ApprovalGate", "DECISIONS", "describe_call"]
 
 Policy = Literal["read-only", "ask", "auto"]
 DECISIONS = ("once", "session", "deny")
 _ALLOW_HINT = "use --approval auto to allow changes without asking, or --approval ask to confirm each one"
-
-
-class _Request(Protocol):
-    """What the scheduler hands the gate (``scheduler.GateRequest``), as far as the gate reads it."""
-
-    future_id: str
-    tool: str
-    args: Mapping[str, Any]
-    effect: Effect
-    ctx: ToolContext
 
 
 def describe_call(tool: str, args: Mapping[str, Any], ctx: ToolContext) -> str:
@@ -115,7 +106,7 @@ class ApprovalGate:
         """Ids of the futures waiting for an answer."""
         return tuple(self._waiting)
 
-    async def admit(self, request: _Request) -> None:
+    async def admit(self, request: GateRequest) -> None:
         """Let the call run, wait for a person's answer, or raise ToolError to refuse it."""
         if not request.effect.mutates:
             return
@@ -126,7 +117,7 @@ class ApprovalGate:
             await self._ask(request)
         await self._ensure_checkpoint()
 
-    async def _ask(self, request: _Request) -> None:
+    async def _ask(self, request: GateRequest) -> None:
         if not self.interactive:
             raise ToolError(f"{request.tool} refused: the approval policy is ask, but this run has "
                             "nobody to answer (headless); use --approval auto to allow changes "
