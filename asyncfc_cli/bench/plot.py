@@ -1,7 +1,7 @@
 """Gantt charts of benchmark runs as SVG, written by hand (no plotting library).
 
 Each run is one panel: the model lane (every request: time to first token light, decoding dark,
-and a red strip while an await_future blocks)
+and a cyan strip while an await_future blocks)
 and tool lanes below it (a future waiting for its dependencies or for program order as an outline,
 running as a filled bar, coloured by tool and labelled with its id and tool). Panels are stacked
 on one shared time axis, so sync and async of the same scenario compare at a glance. The timeline
@@ -23,7 +23,7 @@ __all__ = ["Panel", "gantt_svg", "panel_for", "write_plot"]
 _PALETTE = ("#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#76b7b2", "#edc948", "#b07aa1",
             "#ff9da7", "#9c755f", "#bab0ac")
 _WIDTH, _LEFT, _RIGHT, _LANE, _GAP = 960, 110, 20, 18, 4
-_MODEL_FILL, _TTFT_FILL, _AWAIT_FILL = "#3b3b58", "#c9c9dc", "#d62728"
+_MODEL_FILL, _TTFT_FILL, _AWAIT_FILL = "#3b3b58", "#c9c9dc", "#17becf"
 
 
 @dataclass(frozen=True, slots=True)
