@@ -217,3 +217,20 @@ def test_overhead_probe_runs_every_future():
     for stats in report["shapes"].values():
         assert stats["futures"] == 200 and stats["exit_code"] == 0
         assert stats["futures_per_s"] > 0 and stats["dispatch_median_us"] >= 0
+
+
+def test_real_clock_bounds_use_the_durations_the_tools_really_took():
+    from asyncfc_cli.bench.runner import with_measured_durations
+
+    bench = load_bench_scenario("bfcl_multi_step")
+    run = run_case(bench, "fast", "async")
+    same = with_measured_durations(bench.scenario, run.events)  # virtual clock: as scripted
+    assert [s.duration for s in same.steps] == pytest.approx([s.duration for s in bench.scenario.steps])
+    events = [e for e in run.events if e.type != "future_finished" or e.id != "f1"]
+    f1 = next(e for e in run.events if e.type == "future_finished" and e.id == "f1")
+    import dataclasses
+
+    events.append(dataclasses.replace(f1, duration=9.0))
+    timed = with_measured_durations(bench.scenario, events)
+    assert timed.steps[0].duration == 9.0
+    assert timed.steps[1].duration == pytest.approx(bench.scenario.steps[1].duration)

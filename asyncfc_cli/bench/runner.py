@@ -13,7 +13,7 @@ from __future__ import annotations
 import dataclasses
 import sys
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,7 +24,7 @@ import trio.testing
 from asyncfc_tools import Effect, ToolSpec
 
 from ..config import Settings
-from ..events import Event, SessionFinished
+from ..events import Event, FutureCreated, FutureFinished, SessionFinished
 from ..model.scripted import PROFILES, Profile, Scenario
 from ..testing.harness import scenario_session
 from .bound import EffectOf, critical_path_bound
@@ -49,7 +49,8 @@ class CaseResult:
     wall_s: float
     """Session time from start to session_finished."""
     bound_s: float
-    """The critical-path lower bound of the scenario at this profile (same for every mode)."""
+    """The critical-path lower bound of the scenario at this profile: the same for every mode on
+    the virtual clock; on the real clock computed from the tool durations of this very run."""
     turns: int
     """Model requests."""
     tokens: int
@@ -70,6 +71,19 @@ def effect_function(tools: Mapping[str, ToolSpec], root: Path | None = None) -> 
         return spec.effect_of(args, root) if spec is not None else Effect("pure")
 
     return effect_of
+
+
+def with_measured_durations(scenario: Scenario, events: Sequence[Event]) -> Scenario:
+    """The scenario with each call's duration replaced by how long it really ran in ``events``
+    (real-clock runs: the bound must be computed from the tools as they ran, not as scripted)."""
+    call_ids = {e.id: e.call_id for e in events if isinstance(e, FutureCreated)}
+    ran = {call_ids.get(e.id): e.duration for e in events if isinstance(e, FutureFinished)}
+    steps = list(scenario.steps)
+    for call_id, duration in ran.items():
+        index = call_id.split("_")[1] if call_id and call_id.startswith("call_") else ""
+        if index.isdigit() and int(index) < len(steps) and steps[int(index)].kind == "call":
+            steps[int(index)] = dataclasses.replace(steps[int(index)], duration=duration)
+    return dataclasses.replace(scenario, steps=tuple(steps))
 
 
 def _with_this_python(scenario: Scenario) -> Scenario:
@@ -122,7 +136,8 @@ def run_case(
         else:
             events, code = trio.run(_play, *args)
     finished = next(e for e in reversed(events) if isinstance(e, SessionFinished))
-    bound = critical_path_bound(bench.scenario, prof, effect_function(bench_tools(bench.scenario, CallIndex())))
+    timed = bench.scenario if clock == "virtual" else with_measured_durations(bench.scenario, events)
+    bound = critical_path_bound(timed, prof, effect_function(bench_tools(bench.scenario, CallIndex())))
     return CaseResult(
         bench.name, bench.group, profile, mode, finished.t, bound, finished.turns,
         int(finished.usage.get("completion_tokens", 0)), int(finished.usage.get("prompt_tokens", 0)),
