@@ -4,6 +4,7 @@ retries, faults, cancellation, usage and cost, keys. Never reaches a real provid
 from __future__ import annotations
 
 import json
+import os
 import random
 import subprocess
 import sys
@@ -388,3 +389,18 @@ def test_importing_the_client_module_does_not_import_litellm():
     code = "import sys, asyncfc_cli.model.litellm_client; print('litellm' in sys.modules)"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "False"
+
+
+def test_prewarm_loads_litellm_in_the_background_silently_and_once():
+    code = (
+        "import sys, threading\n"
+        "from asyncfc_cli.model import litellm_worker as w\n"
+        "w.prewarm_litellm('openai/gpt-4o-mini'); w.prewarm_litellm('openai/gpt-4o-mini')\n"
+        "names = [t.name for t in threading.enumerate()].count('asyncfc-litellm-import')\n"
+        "w._prewarm_thread.join(60)\n"
+        "print(names, 'litellm' in sys.modules, w._litellm is not None)\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "LITELLM_LOCAL_MODEL_COST_MAP"}
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=90)
+    assert result.stdout.strip() == "1 True True"
+    assert result.stderr == ""

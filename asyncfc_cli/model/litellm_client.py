@@ -273,5 +273,5 @@ def open_litellm(model: str, api_base: str | None = None, env: Mapping[str, str]
     api_key = resolve_api_key(model, api_base, env)
     if api_key is None and provider_of(model) in KEY_VARIABLES:
         raise ConfigError(f"no API key for {model}: {key_hint(model)}")
-    prewarm_litellm()
+    prewarm_litellm(model)
     return LiteLLMClient(model, api_base=api_base, api_key=api_key, **options)
