@@ -20,6 +20,8 @@ from typing import Any
 
 import trio
 
+from ..errors import ProviderError
+from ..events import redact
 from .base import Usage
 from .provider import CallDelta
 
@@ -79,7 +81,18 @@ def _silence(litellm: Any) -> None:
             # A NullHandler keeps logging's last-resort stderr handler away; propagation lets an
             # application that configures logging still collect these records.
             logger.addHandler(logging.NullHandler())
+            logger.addFilter(_redact_keys)
             logger.propagate = True
+    log.addFilter(_redact_keys)
+
+
+def _redact_keys(record: logging.LogRecord) -> bool:
+    """A logging filter: the record's message with every key-like environment value removed."""
+    message = record.getMessage()
+    cleaned = redact(message)
+    if cleaned != message:
+        record.msg, record.args = cleaned, None
+    return True
 
 
 def prewarm_litellm(model: str | None = None) -> None:
@@ -241,13 +254,17 @@ def run_request(request: Mapping[str, Any], link: StreamLink) -> None:
         response = litellm.completion(**request)
         if not link.attach(response):
             return
-        finish, tokens = "stop", (0, 0)
+        finish: str | None = None
+        tokens = (0, 0)
         for chunk in response:
             delta, finish_reason, usage = delta_of(chunk)
             finish, tokens = finish_reason or finish, usage or tokens
             if (delta.text or delta.calls) and not link.send(delta):
                 return
         link.detach()
+        if finish is None:
+            # A body that ends well-formed but early: its last call may be cut, never report it.
+            raise ProviderError("the stream ended without a finish reason", retryable=True)
         cost = cost_of(litellm, request["model"], *tokens) if tokens != (0, 0) else None
         link.send(StreamFinished(Usage(tokens[0], tokens[1], cost), finish))
     except Exception as exc:  # noqa: BLE001 - every failure goes to the consumer, which translates it

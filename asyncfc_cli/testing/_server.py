@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 __all__ = ["BAD_JSON", "Fault", "Frame", "LocalModelServer", "split_text"]
 
 
-FaultKind = Literal["status", "slow_first_token", "stall", "cut", "bad_json"]
+FaultKind = Literal["status", "slow_first_token", "stall", "cut", "truncate", "bad_json"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,7 +39,8 @@ class Fault:
     ``slow_first_token`` waits ``delay_s`` after the headers before the first content frame;
     ``stall`` sends the beginning of the reply (up to the first argument fragment, or the first
     text) and then nothing until the server stops; ``cut`` drops the connection in the middle of the
-    last tool call's arguments (or of the text); ``bad_json`` replaces the last call's arguments by
+    last tool call's arguments (or of the text); ``truncate`` ends the response there too, but
+    cleanly (a well-formed HTTP body with no finish reason, usage or end marker); ``bad_json`` replaces the last call's arguments by
     text that is not JSON and completes normally.
     """
 
@@ -65,6 +66,10 @@ class Fault:
     @classmethod
     def cut(cls) -> Fault:
         return cls("cut")
+
+    @classmethod
+    def truncate(cls) -> Fault:
+        return cls("truncate")
 
     @classmethod
     def bad_json(cls) -> Fault:
@@ -129,8 +134,10 @@ def pace(
         if kind == "stall" and frame.kind in ("text", "args"):
             yield _STALL
             return
-        if kind == "cut" and frame.kind == ("args" if last_call >= 0 else "text") and frame.call == last_call:
-            yield _CUT
+        if kind in ("cut", "truncate") and frame.kind == ("args" if last_call >= 0 else "text") \
+                and frame.call == last_call:
+            if kind == "cut":
+                yield _CUT
             return
 
 
