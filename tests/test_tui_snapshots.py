@@ -69,7 +69,9 @@ async def app_svg(t: float, size: tuple[int, int], dialog: bool = False) -> str:
             lane = app.state.futures["f4"]
             app.push_screen(ApprovalDialog(lane.id, lane.tool, lane.approval_preview, lane.args))
         app.refresh_views()
-        await pilot.pause()
+        for _ in range(3):  # let layout, scrolling to the cursor and repaints settle, even under load
+            await pilot.pause(0.05)
+            await pilot.wait_for_scheduled_animations()
         return app.export_screenshot(title=f"asyncfc at t={t}s")
 
 

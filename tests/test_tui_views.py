@@ -13,6 +13,7 @@ from asyncfc_cli.tui.state import TimelineState
 from asyncfc_cli.tui.status_bar import status_text
 from asyncfc_cli.tui.synthetic import demo_events, many_futures
 from asyncfc_cli.tui.timeline import Timeline
+from asyncfc_cli.tui.transcript_view import TranscriptView
 from tui_helpers import run, wait_for
 
 
@@ -83,6 +84,22 @@ def test_clicking_a_lane_selects_its_future_in_the_table() -> None:
             await pilot.pause()
             assert app.query_one(FuturesTable).selected_id() == "f5"
             assert app.query_one(Timeline).highlight == "f5"
+
+    run(main)
+
+
+def test_transcript_keeps_the_latest_in_view_until_scrolled_up() -> None:
+    async def main() -> None:
+        app = fed_app(demo_events(), 9.0)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.pause(0.2)
+            transcript = app.query_one(TranscriptView)
+            assert transcript.max_scroll_y > 0 and transcript.scroll_y == transcript.max_scroll_y
+            transcript.scroll_home(animate=False)
+            await pilot.pause()
+            app.feed(ev.Notice(t=9.1, level="warning", message="late"))
+            await pilot.pause(0.2)
+            assert transcript.scroll_y == 0  # the user is reading: do not yank the view
 
     run(main)
 

@@ -75,7 +75,7 @@ def scripted_app(tmp_path: Path, scenario: dict[str, Any] = SCENARIO, task: str 
     return AsyncfcApp(SessionEngine(session, gate), bus=bus, task=task)
 
 
-async def wait_for(pilot: Any, condition: Callable[[], bool], timeout: float = 10.0) -> None:
+async def wait_for(pilot: Any, condition: Callable[[], bool], timeout: float = 20.0) -> None:
     """Let the app (and its trio guest) run until ``condition()`` holds."""
     deadline = asyncio.get_running_loop().time() + timeout
     while not condition():

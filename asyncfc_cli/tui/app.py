@@ -132,6 +132,8 @@ class AsyncfcApp(App[int]):
         self.clock.observe(event.t, self.wall())
         if not self.state.busy:
             self.clock.freeze(self.state.last_t)
+        if not self._views_alive():
+            return
         self.query_one(TranscriptView).show(event, self.state)
         if isinstance(event, ev.ApprovalRequested):
             self._ask(event)
@@ -150,7 +152,7 @@ class AsyncfcApp(App[int]):
         """
         now = self.now()
         key = (self.state.version, now)
-        if key == self._drawn:
+        if key == self._drawn or not self._views_alive():
             return
         if self._drawn is None or self.state.version != self._drawn[0] or now - self._table_synced >= TABLE_TICK_S:
             self.query_one(FuturesTable).sync(self.state, now)
@@ -158,6 +160,10 @@ class AsyncfcApp(App[int]):
         self._drawn = key
         self.query_one(Timeline).refresh()
         self.query_one(StatusBar).refresh()
+
+    def _views_alive(self) -> bool:
+        """False while the app shuts down (its widgets are gone; the engine may still report)."""
+        return self.is_running and bool(self.query(Timeline))
 
     def _engine_stopped(self, error: BaseException | None) -> None:
         if error is not None:

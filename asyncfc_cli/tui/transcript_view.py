@@ -16,7 +16,8 @@ __all__ = ["TranscriptView"]
 
 
 class TranscriptView(VerticalScroll):
-    """Appends one entry per prompt, response text and call; keeps the end in view while it grows.
+    """Appends one entry per prompt, response text and call; follows the end while it grows, until
+    the user scrolls up (scrolling back to the bottom follows again).
 
     Fed events by the app (``show``) with the state that already folded them; posts nothing.
     """
@@ -41,10 +42,15 @@ class TranscriptView(VerticalScroll):
         super().__init__(id=id)
         self._calls: dict[str, tuple[Collapsible, Static]] = {}
         self._texts: dict[int, tuple[Static, list[str]]] = {}
+        self._opened_for_approval: set[str] = set()
+        self._follow = True
+
+    def watch_scroll_y(self, old_value: float, new_value: float) -> None:
+        super().watch_scroll_y(old_value, new_value)
+        self._follow = new_value >= self.max_scroll_y - 1  # only scrolling moves this, not growth
 
     def show(self, event: ev.Event, state: TimelineState) -> None:
         """Reflect one event (already applied to ``state``)."""
-        at_end = self.scroll_y >= self.max_scroll_y - 1
         if isinstance(event, ev.UserMessage):
             self.mount(Static(Text.assemble(("❯ ", PALETTE["now"]), event.text), classes="user"))
         elif isinstance(event, ev.TextDelta):
@@ -61,8 +67,8 @@ class TranscriptView(VerticalScroll):
             self.mount(Static(self._finished_line(event, state), classes="finished"))
         else:
             return
-        if at_end:
-            self.call_after_refresh(self.scroll_end, animate=False)
+        if self._follow:
+            self.call_after_refresh(self.scroll_end, animate=False, immediate=True)
 
     def _stream(self, event: ev.TextDelta) -> None:
         entry = self._texts.get(event.turn)
@@ -88,8 +94,12 @@ class TranscriptView(VerticalScroll):
         box.set_class(lane.state == "failed", "-failed")
         box.set_class(lane.state == "done", "-done")
         body.update(call_body(lane))
-        if lane.approval == "asked":
-            box.collapsed = False
+        if lane.approval == "asked" and box.collapsed:
+            box.collapsed = False  # show what is being asked about ...
+            self._opened_for_approval.add(lane.id)
+        elif lane.approval != "asked" and lane.id in self._opened_for_approval:
+            self._opened_for_approval.discard(lane.id)
+            box.collapsed = lane.tool != "edit_file"  # ... and fold it again once answered
 
     @staticmethod
     def _finished_line(event: ev.SessionFinished, state: TimelineState) -> str:
