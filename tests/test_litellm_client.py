@@ -27,12 +27,10 @@ from asyncfc_cli.model.base import (
 )
 from asyncfc_cli.model.litellm_client import LiteLLMClient, open_litellm, provider_error
 from asyncfc_cli.model.provider import (
-    MODEL_HELP,
     NO_KEY,
     CallDelta,
     ToolCallAssembler,
     backoff_delay,
-    require_model,
     resolve_api_key,
 )
 from asyncfc_cli.testing.anthropic_server import AnthropicServer
@@ -125,15 +123,6 @@ def test_keys_come_from_asyncfc_then_the_provider_then_a_placeholder_for_api_bas
     assert resolve_api_key("openai/gpt-4.1", None, {**env, "ASYNCFC_API_KEY": "mine"}) == "mine"
     assert resolve_api_key("openai/local", "http://127.0.0.1:1/v1", {}) == NO_KEY
     assert resolve_api_key("ollama/qwen2.5-coder", None, {}) is None
-
-
-def test_no_model_is_a_config_error_listing_every_way_to_set_one():
-    with pytest.raises(ConfigError) as caught:
-        require_model(None)
-    for way in ("--model", "ASYNCFC_MODEL", ".asyncfc.toml"):
-        assert way in str(caught.value)
-    assert str(caught.value) == MODEL_HELP
-    assert require_model(" openai/gpt-4.1 ") == "openai/gpt-4.1"
 
 
 def test_a_missing_key_is_a_config_error_naming_the_variable():

@@ -1,4 +1,4 @@
-"""Provider-side logic with no I/O: assembling streamed tool calls, backoff, keys and model names.
+"""Provider-side logic with no I/O: assembling streamed tool calls, backoff, and API keys.
 
 Everything here is a pure function or a small state machine over values, tested without a network
 or an event loop; ``litellm_client`` drives it.
@@ -10,19 +10,16 @@ import random
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from ..errors import ConfigError
 from .base import ToolCall
 
 __all__ = [
     "CallDelta",
     "KEY_VARIABLES",
-    "MODEL_HELP",
     "ToolCallAssembler",
     "NO_KEY",
     "backoff_delay",
     "key_hint",
     "provider_of",
-    "require_model",
     "resolve_api_key",
 ]
 
@@ -116,15 +113,6 @@ def backoff_delay(
 # --------------------------------------------------------------------------------------------------
 # Models and keys
 
-MODEL_HELP = (
-    "no model is configured. Set one of:\n"
-    "  --model openai/gpt-4.1            (any litellm model name: anthropic/..., ollama/..., ...)\n"
-    "  ASYNCFC_MODEL=openai/gpt-4.1      (environment)\n"
-    '  model = "openai/gpt-4.1"          (.asyncfc.toml in the repository, or ~/.config/asyncfc/config.toml)\n'
-    "For an OpenAI-compatible server add --api-base URL (key in ASYNCFC_API_KEY if it needs one).\n"
-    "To try asyncfc offline: --model scripted:demo"
-)
-
 KEY_VARIABLES: Mapping[str, tuple[str, ...]] = {
     "openai": ("OPENAI_API_KEY",),
     "anthropic": ("ANTHROPIC_API_KEY",),
@@ -181,14 +169,3 @@ def key_hint(model: str) -> str:
     """Where the key for ``model`` is read from, for error messages."""
     variables = KEY_VARIABLES.get(provider_of(model), ())
     return "set " + " or ".join((*variables, "ASYNCFC_API_KEY"))
-
-
-def require_model(model: str | None) -> str:
-    """The configured model name, or a ConfigError saying every way to set one.
-
-    Raises:
-        ConfigError: no model was given by flag, environment or config file.
-    """
-    if model and model.strip():
-        return model.strip()
-    raise ConfigError(MODEL_HELP)
