@@ -195,9 +195,11 @@ def test_the_tui_continues_a_resumed_session(workspace, tmp_path):
         bus = EventBus()
         engine = build_engine(settings, workspace, bus=bus, interactive=True, simulate=True,
                               resume=resumed)
-        app = AsyncfcApp(session_engine(engine), bus=bus, task="run the tests again")
+        app = AsyncfcApp(session_engine(engine), bus=bus)
         async with app.run_test(size=(120, 40)) as pilot:
-            await wait_for(pilot, lambda: app.state.outcome is not None)
+            await pilot.click("#prompt")  # as a user of `asyncfc chat --resume` does
+            await pilot.press(*"run the tests again", "enter")
+            await wait_for(pilot, lambda: app.state.outcome is not None, timeout=30)
             assert app.state.outcome.exit_code == 0
         session = engine.session
         assert session.session_id == first.session_id
