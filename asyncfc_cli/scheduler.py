@@ -16,6 +16,7 @@ from __future__ import annotations
 import functools
 import json
 from collections.abc import Iterable, Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -37,7 +38,7 @@ from .futures import (
 )
 from .model.base import ToolCall
 
-__all__ = ["FutureRecord", "Gate", "GateRequest", "Scheduler"]
+__all__ = ["FutureRecord", "Gate", "GateRequest", "Scheduler", "current_future"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +96,17 @@ class FutureRecord:
             self.id, self.tool, self.state, self.deps, self.waits_on, self.text,
             self.created_at, self.started_at, self.finished_at,
         )
+
+
+_CURRENT: ContextVar[FutureRecord | None] = ContextVar("asyncfc_current_future", default=None)
+
+
+def current_future() -> FutureRecord | None:
+    """The future whose call runs in the calling task (or thread it started), else None.
+
+    Tools do not need it; simulated tools use it to find the scenario step they stand for.
+    """
+    return _CURRENT.get()
 
 
 class Scheduler:
@@ -223,6 +235,7 @@ class Scheduler:
     # ---------------------------------------------------------------------------------- running
 
     async def _run(self, rec: FutureRecord) -> None:
+        _CURRENT.set(rec)  # each trio task runs in its own copy of the context
         try:
             with trio.CancelScope() as scope:
                 rec.scope = scope

@@ -1,5 +1,6 @@
 """Simulated tools: same names, schemas and effects as the real ones, but each call sleeps for the
-duration its scenario step gives and returns the step's result. With trio's MockClock they make
+duration its scenario step gives and returns the step's result (the step is found through the
+scripted call id of the future the call runs as). With trio's MockClock they make
 engine tests and the virtual-clock benchmark exact and instant."""
 
 from __future__ import annotations
@@ -9,11 +10,11 @@ from typing import Any
 
 import trio
 
-from asyncfc_tools import EffectSpec, ToolError, ToolSpec, pure
+from asyncfc_tools import EffectSpec, ToolContext, ToolError, ToolSpec, pure
 
 from .builtins import engine_tools
 from .model.scripted import Scenario
-from .scheduler import EngineHandle
+from .scheduler import current_future
 
 __all__ = ["simulated_tools"]
 
@@ -21,8 +22,9 @@ _OPEN_SCHEMA: Mapping[str, Any] = {"type": "object", "properties": {}, "addition
 
 
 def _simulator(scenario: Scenario, name: str):
-    async def simulate(handle: EngineHandle, **_args: Any) -> str:
-        step = scenario.step_for_call_id(handle.record.call.call_id)
+    async def simulate(ctx: ToolContext, **_args: Any) -> str:
+        future = current_future()
+        step = scenario.step_for_call_id(future.call.call_id) if future else None
         if step is None or step.kind != "call":
             raise ToolError(f"simulated {name}: this call is not part of scenario {scenario.name!r}")
         await trio.sleep(step.duration)
@@ -58,6 +60,5 @@ def simulated_tools(
             fn=_simulator(scenario, name),
             effect=effect,
             is_async=True,
-            context="engine",
         )
     return specs

@@ -15,7 +15,7 @@ from asyncfc_cli.bench.overhead import burst_calls, run_overhead
 from asyncfc_cli.bench.plot import gantt_svg, panel_for
 from asyncfc_cli.bench.report import Progress, efficiency, geomean, rows, speedup, targets, to_json
 from asyncfc_cli.bench.runner import MODES, effect_function, run_case
-from asyncfc_cli.bench.simulate import CallIndex, bench_tools
+from asyncfc_cli.bench.simulate import bench_tools
 from asyncfc_cli.bench.suite import bench_scenario_names, fill_latencies, load_bench_scenario, load_suite
 from asyncfc_cli.cli import app
 from asyncfc_cli.errors import ScenarioError
@@ -143,7 +143,7 @@ def test_simulated_tools_honour_references():
 
 def test_bench_tools_keep_the_real_effects():
     bench = load_bench_scenario("fix_failing_test")
-    effect_of = effect_function(bench_tools(bench.scenario, CallIndex()))
+    effect_of = effect_function(bench_tools(bench.scenario))
     assert effect_of("run_tests", {}).kind == "exclusive"
     assert effect_of("read_file", {"path": "a.py"}) == Effect("reads", ("a.py",))
     assert effect_of("fetch_url", {}).kind == "pure"

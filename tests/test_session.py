@@ -206,3 +206,17 @@ async def test_cancel_turn_cancels_futures_and_keeps_the_session_usable(autojump
     assert calls == results
     second = await session.run("second task")
     assert second.exit_code == 0
+
+
+@pytest.mark.trio
+async def test_simulated_tools_honour_references_and_effects(autojump_clock):
+    # Simulated tools (the default of run_scenario) are ordinary workspace tools: a reference
+    # waits for its dependency and receives its value.
+    run = await run_scenario(scenario(
+        {"call": "fetch", "as": "a", "args": {}, "tokens": 0, "duration": 2, "result": "A"},
+        {"call": "use", "as": "b", "args": {"x": "$a"}, "tokens": 0, "duration": 1, "result": "B"},
+        {"need": ["b"]}, answer(),
+    ))
+    assert run.future("f2", "future_created").deps == ("f1",)
+    assert run.future("f2", "future_started").t == 2.0
+    assert run.future("f2", "future_finished").t == 3.0

@@ -30,7 +30,7 @@ from ..testing.harness import scenario_session
 from .bound import EffectOf, critical_path_bound
 from .fixture import make_fixture_repo
 from .measure import python_command
-from .simulate import CallIndex, bench_tools
+from .simulate import bench_tools
 from .suite import BenchScenario
 
 __all__ = ["MODES", "CaseResult", "effect_function", "run_case"]
@@ -98,11 +98,9 @@ def _with_this_python(scenario: Scenario) -> Scenario:
 
 async def _play(scenario: Scenario, profile: Profile, mode: str, real_tools: bool,
                 root: Path, settings: Settings) -> tuple[list[Event], int]:
-    index = CallIndex()
-    tools = bench_tools(scenario, index, real_tools)
+    tools = bench_tools(scenario, real_tools)
     run = scenario_session(scenario, mode=mode, profile=profile, tools=tools, root=root, settings=settings)
     assert run.session is not None
-    run.session.bus.subscribe(index)
     outcome = await run.session.run("scripted task")
     return run.events, outcome.exit_code
 
@@ -137,7 +135,7 @@ def run_case(
             events, code = trio.run(_play, *args)
     finished = next(e for e in reversed(events) if isinstance(e, SessionFinished))
     timed = bench.scenario if clock == "virtual" else with_measured_durations(bench.scenario, events)
-    bound = critical_path_bound(timed, prof, effect_function(bench_tools(bench.scenario, CallIndex())))
+    bound = critical_path_bound(timed, prof, effect_function(bench_tools(bench.scenario)))
     return CaseResult(
         bench.name, bench.group, profile, mode, finished.t, bound, finished.turns,
         int(finished.usage.get("completion_tokens", 0)), int(finished.usage.get("prompt_tokens", 0)),
