@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from .repomap_tags import Extract, MapTag, cache_dir, cache_file, load_tags, source_files
+from .repomap_tags import Extract, MapTag, cache_dir, cache_file, load_tags, pick_files, source_files
 
 __all__ = [
     "Definition",
@@ -277,6 +277,6 @@ def build_repo_map(
         if default is None:
             return ""
         extract, language_for = extract or default[0], language_for or default[1]
-    files = [rel for rel in source_files(root) if language_for(rel)]
+    files = pick_files(rel for rel in source_files(root) if language_for(rel))
     tags = load_tags(root, files, extract, cache_file(cache or cache_dir(), root))
     return render_map(rank_definitions(tags), budget_tokens, count)

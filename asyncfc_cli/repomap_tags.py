@@ -18,12 +18,16 @@ from pathlib import Path
 from typing import Any, Protocol
 
 __all__ = ["CACHE_VERSION", "Extract", "MapTag", "TagLike", "cache_dir", "cache_file", "load_tags",
-           "source_files"]
+           "pick_files", "source_files"]
 
 CACHE_VERSION = 2
 """Bump when what is cached changes shape or meaning: older caches are then ignored."""
 MAX_FILE_BYTES = 512_000
 """Bigger files are almost always generated or vendored: they are not parsed."""
+MAX_WALK = 20_000
+"""Outside git, the walk stops after this many files."""
+MAX_FILES = 4_000
+"""At most this many source files are parsed for a map, the shallowest first (see ``pick_files``)."""
 _SKIP_DIRS = frozenset({"node_modules", "__pycache__", "venv", "site-packages", "dist", "build",
                         "target"})
 
@@ -78,7 +82,19 @@ def source_files(root: Path) -> list[str]:
         dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d not in _SKIP_DIRS)
         rel = Path(folder).relative_to(root)
         found.extend((rel / f).as_posix() for f in sorted(files) if not f.startswith("."))
+        if len(found) >= MAX_WALK:  # not a project (a home folder?): a partial map is enough
+            break
     return found
+
+
+def pick_files(paths: Iterable[str], limit: int = MAX_FILES) -> list[str]:
+    """At most ``limit`` of ``paths``: all of them if they fit, else the shallowest (a big
+    repository's central code tends to sit near its top; deep trees are often fixtures or vendored
+    code), so a first map of a huge repository stays quick."""
+    paths = list(paths)
+    if len(paths) <= limit:
+        return paths
+    return sorted(paths, key=lambda p: (p.count("/"), p))[:limit]
 
 
 def cache_dir() -> Path:

@@ -69,6 +69,8 @@ class Resumed:
 def _summarize(path: Path) -> SessionInfo | None:
     """Skims a transcript's lines (no event objects built): None if it is not a session."""
     fields: dict[str, object] = {"messages": 0}
+    # A resumed session appends a new segment (its own session_started, turns counted from 0).
+    earlier_turns = segment_turns = 0
     try:
         with path.open(encoding="utf-8") as handle:
             for line in handle:
@@ -77,13 +79,16 @@ def _summarize(path: Path) -> SessionInfo | None:
                 except ValueError:
                     continue  # a torn line: skimming must not fail on it
                 kind = event.get("type") if isinstance(event, dict) else None
-                if kind == "session_started" and "session_id" not in fields:
-                    fields.update(session_id=event.get("session_id", ""),
-                                  model=event.get("model", ""), mode=event.get("mode", ""))
+                if kind == "session_started":
+                    earlier_turns, segment_turns = earlier_turns + segment_turns, 0
+                    if "session_id" not in fields:
+                        fields.update(session_id=event.get("session_id", ""),
+                                      model=event.get("model", ""), mode=event.get("mode", ""))
                 elif kind == "user_message" and "task" not in fields:
                     fields["task"] = str(event.get("text", ""))
                 elif kind == "session_finished":
-                    fields.update(outcome=event.get("outcome", ""), turns=event.get("turns", 0))
+                    fields["outcome"] = event.get("outcome", "")
+                    segment_turns = int(event.get("turns") or 0)
                 elif kind == "message_appended":
                     fields["messages"] = int(fields["messages"]) + 1  # type: ignore[call-overload]
         modified = path.stat().st_mtime
@@ -91,6 +96,7 @@ def _summarize(path: Path) -> SessionInfo | None:
         return None
     if not fields.get("session_id"):
         return None
+    fields["turns"] = earlier_turns + segment_turns
     return SessionInfo(path=path, modified=modified, **fields)  # type: ignore[arg-type]
 
 

@@ -209,3 +209,11 @@ def test_calls_of_standard_method_names_do_not_make_a_definition_important():
     }
     names = [d.name for d in rank_definitions(tags)]
     assert names.index("parse_box") < names.index("append")
+
+
+def test_a_huge_repository_parses_only_its_shallowest_files():
+    from asyncfc_cli.repomap_tags import pick_files
+
+    paths = [f"deep/a/b/c{n}.py" for n in range(10)] + ["top.py", "pkg/mid.py"]
+    assert pick_files(paths, limit=20) == paths
+    assert pick_files(paths, limit=3) == ["top.py", "pkg/mid.py", "deep/a/b/c0.py"]

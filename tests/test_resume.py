@@ -102,8 +102,11 @@ async def test_a_resumed_session_continues_with_the_same_id_transcript_and_futur
     assert second.history[len(first.history)] == UserMessage("run the tests again")
     created = [e.id for e in events if e.type == "future_created"]
     assert created[0] == f"f{calls_before + 1}"
-    # One session, one transcript, holding the whole conversation.
-    assert [s.session_id for s in list_sessions(workspace.root)] == [first.session_id]
+    # One session, one transcript, holding the whole conversation; its turns add up.
+    [info] = list_sessions(workspace.root)
+    assert info.session_id == first.session_id and info.task == "fix x"
+    requests = len([e for e in [*first_events, *events] if e.type == "request_started"])
+    assert info.turns == requests
     assert list(load_resumed(find_session(workspace.root)).history) == second.history
 
 
