@@ -53,7 +53,7 @@ def test_futures_appear_in_table_and_timeline_then_approve_and_cancel_one(tmp_pa
             await pilot.press("y")  # allow once
             await wait_for(pilot, lambda: finished(app, edit))
             assert lane(app, edit).state == "done" and lane(app, edit).approval == "once"
-            assert app.engine.gate.decisions == [(edit, "once")]
+            assert "-def add(a, b): return a - b" in lane(app, edit).approval_preview  # the real diff
 
             assert lane(app, "f3").state == "running"  # the slow call: cancel it from the table
             await pilot.press("ctrl+f")
@@ -130,5 +130,33 @@ def test_escape_cancels_the_turn_and_the_session_takes_the_next_prompt(tmp_path:
             await submit(pilot, "again")
             await wait_for(pilot, lambda: app.state.busy or app.state.outcome.outcome != "interrupted")
             assert app.query_one("#prompt").prompts == ["fix add", "again"]
+
+    run(main)
+
+
+TWO_EDITS = {
+    "name": "two_edits",
+    "profile": {"ttft_s": 0.02, "tokens_per_s": 4000},
+    "steps": [
+        {"call": "edit_file", "as": "one", "args": {"path": "calc.py", "old": "a - b", "new": "a + b"}, "duration": 0.02},
+        {"need": ["one"]},
+        {"call": "edit_file", "as": "two", "args": {"path": "calc.py", "old": "a + b", "new": "b + a"}, "duration": 0.02},
+        {"need": ["two"]},
+        {"answer": "Both edits made."},
+    ],
+}
+
+
+def test_allow_for_the_session_stops_asking_about_that_tool(tmp_path: Path) -> None:
+    async def main() -> None:
+        app = scripted_app(tmp_path, TWO_EDITS)
+        async with app.run_test(size=SIZE) as pilot:
+            await submit(pilot, "edit twice")
+            await wait_for(pilot, lambda: isinstance(app.screen, ApprovalDialog))
+            await pilot.press("s")
+            await wait_for(pilot, lambda: app.state.outcome is not None)
+            edits = [l for l in app.state.futures.values() if l.tool == "edit_file"]
+            assert [(l.state, l.approval) for l in edits] == [("done", "session"), ("done", "")]
+            assert app.state.outcome.exit_code == 0
 
     run(main)

@@ -1,4 +1,4 @@
-"""Shared pieces of the TUI tests: a scripted session with simulated tools and an asking gate."""
+"""Shared pieces of the TUI tests: a scripted session with simulated tools behind the real approval gate."""
 
 from __future__ import annotations
 
@@ -7,13 +7,13 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-import trio
+from asyncfc_tools import builtin_tools
 
+from asyncfc_cli.approval import ApprovalGate
 from asyncfc_cli.config import Settings
-from asyncfc_cli.events import ApprovalRequested, ApprovalResolved, EventBus
-from asyncfc_cli.errors import ToolError
+from asyncfc_cli.errors import WorkspaceError
+from asyncfc_cli.events import EventBus
 from asyncfc_cli.model.scripted import ScriptedClient, parse_scenario
-from asyncfc_cli.scheduler import GateRequest
 from asyncfc_cli.simtools import simulated_tools
 from asyncfc_cli.session import Session
 from asyncfc_cli.tui.app import AsyncfcApp
@@ -38,38 +38,17 @@ SCENARIO = {
 }
 
 
-class AskingGate:
-    """A minimal interactive gate: emits approval_requested and waits for ``resolve``."""
-
-    def __init__(self, bus: EventBus) -> None:
-        self.bus = bus
-        self._waiting: dict[str, tuple[trio.Event, list[str]]] = {}
-        self.decisions: list[tuple[str, str]] = []
-
-    async def admit(self, request: GateRequest) -> None:
-        done, answer = trio.Event(), []
-        self._waiting[request.future_id] = (done, answer)
-        self.bus.emit(ApprovalRequested, id=request.future_id, tool=request.tool,
-                      preview=f"--- a/x\n+++ b/x\n-{request.args.get('old', '')}\n+{request.args.get('new', '')}")
-        await done.wait()
-        self.bus.emit(ApprovalResolved, id=request.future_id, decision=answer[0])
-        if answer[0] == "deny":
-            raise ToolError("the user denied this call")
-
-    def resolve(self, future_id: str, decision: str) -> None:
-        self.decisions.append((future_id, decision))
-        done, answer = self._waiting.pop(future_id)
-        answer.append(decision)
-        done.set()
+def no_checkpoint(root: Path, session_id: str) -> Any:
+    """The gate's checkpoint seam: these workspaces are not git repositories."""
+    raise WorkspaceError("not a git repository (test workspace)")
 
 
 def scripted_app(tmp_path: Path, scenario: dict[str, Any] = SCENARIO, task: str | None = None) -> AsyncfcApp:
-    """The app on a real Session playing ``scenario`` with simulated tools and an AskingGate."""
+    """The app on a real Session playing ``scenario`` with simulated tools, asking approval."""
     bus = EventBus()
     scen = parse_scenario(scenario)
-    from asyncfc_tools import builtin_tools
-
-    gate = AskingGate(bus)
+    (tmp_path / "calc.py").write_text("def add(a, b): return a - b\n")  # for the gate's real diff
+    gate = ApprovalGate("ask", bus, tmp_path, interactive=True, checkpoint=no_checkpoint)
     session = Session(model=ScriptedClient(scen), tools=simulated_tools(scen, builtin_tools()), bus=bus,
                       settings=Settings(approval="ask"), workspace=Workspace(tmp_path), gate=gate)
     return AsyncfcApp(SessionEngine(session, gate), bus=bus, task=task)
