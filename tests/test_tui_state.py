@@ -167,3 +167,12 @@ async def test_replay_publishes_at_recorded_pace(autojump_clock: trio.testing.Mo
 def test_short_summary_reads_future_blocks_plainly() -> None:
     assert short_summary('<future id="f3" status="failed">boom</future>') == "f3 failed: boom"
     assert short_summary("12 matches") == "12 matches"
+
+
+def test_call_titles_fit_their_width_and_keep_the_outcome() -> None:
+    from asyncfc_cli.tui.formatting import call_title
+
+    lane = state_at(9.0).futures["f5"]
+    for width in (40, 60, 100):
+        title = call_title(lane, width)
+        assert len(title) <= width and "→ 1 failed" in title and title.startswith("✗ f5 run_tests ")

@@ -17,19 +17,28 @@ __all__ = ["call_title", "call_body", "diff_text", "fold", "preview_text"]
 FOLD_LINES = 12
 
 
-def call_title(lane: FutureLane, width: int = 48) -> str:
-    """``✓ f3 grep pattern=… → 12 matches (0.4s)``: one line for a collapsed call."""
-    icon = "?" if lane.approval == "asked" and not lane.final else STATE_ICONS.get(lane.state, "?")
-    head = f"{icon} {lane.id} {lane.tool} {args_summary(lane.args, width)}"
-    if lane.approval == "asked" and not lane.final:
-        return head + "  · awaiting approval"
-    if lane.final:
+def call_title(lane: FutureLane, width: int = 100) -> str:
+    """``✓ f3 grep pattern=… → 12 matches (0.4s)``: one line of at most ``width`` for a collapsed
+    call; the outcome keeps its room first, the arguments get what is left (or are left out)."""
+    asked = lane.approval == "asked" and not lane.final
+    icon = "?" if asked else STATE_ICONS.get(lane.state, "?")
+    head = f"{icon} {lane.id} {lane.tool}"
+    took = ""
+    if asked:
+        sep, outcome = "  · ", "awaiting approval"
+    elif lane.final:
+        sep, outcome = "  → ", short_summary(lane.summary or lane.state)
         took = f" ({format_seconds(lane.duration, 0.1)})" if lane.started is not None else ""
         if took.strip() in (lane.summary or ""):
             took = ""  # the tool already said how long it took
-        summary = short_summary(lane.summary or lane.state)
-        return f"{head}  → {summary[:40] + '…' if len(summary) > 41 else summary}{took}"
-    return f"{head}  · {lane.state}"
+    else:
+        sep, outcome = "  · ", lane.state
+    args_room = width - len(head) - 1 - len(sep) - min(len(outcome), 24) - len(took)
+    args = " " + args_summary(lane.args, args_room) if args_room >= 8 else ""
+    room = max(1, width - len(head) - len(args) - len(sep) - len(took))
+    if len(outcome) > room:
+        outcome = outcome[: room - 1] + "…"
+    return f"{head}{args}{sep}{outcome}{took}"
 
 
 def diff_text(old: str, new: str, path: str = "") -> Text:

@@ -370,4 +370,4 @@ _BLOCK_OPEN = re.compile(r'<future id="(f\d+)" status="(\w+)">\s*')
 
 def short_summary(text: str) -> str:
     """A result's one-liner for views: ``<future id="f1" status="done">x`` reads ``f1 done: x``."""
-    return _BLOCK_OPEN.sub(r"\1 \2: ", text).replace("</future>", " ").strip()
+    return " ".join(_BLOCK_OPEN.sub(r"\1 \2: ", text).replace("</future>", " ").split())

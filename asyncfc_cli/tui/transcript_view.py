@@ -86,11 +86,11 @@ class TranscriptView(VerticalScroll):
         entry = self._calls.get(future_id)
         if entry is None:
             body = Static(call_body(lane))
-            box = Collapsible(body, title=call_title(lane), collapsed=lane.tool != "edit_file")
+            box = Collapsible(body, title=call_title(lane, self._title_width), collapsed=lane.tool != "edit_file")
             entry = self._calls[future_id] = (box, body)
             self.mount(box)
         box, body = entry
-        box.title = call_title(lane)
+        box.title = call_title(lane, self._title_width)
         box.set_class(lane.state == "failed", "-failed")
         box.set_class(lane.state == "done", "-done")
         body.update(call_body(lane))
@@ -100,6 +100,10 @@ class TranscriptView(VerticalScroll):
         elif lane.approval != "asked" and lane.id in self._opened_for_approval:
             self._opened_for_approval.discard(lane.id)
             box.collapsed = lane.tool != "edit_file"  # ... and fold it again once answered
+
+    @property
+    def _title_width(self) -> int:
+        return max(30, self.scrollable_content_region.width - 4)  # room for the fold marker
 
     @staticmethod
     def _finished_line(event: ev.SessionFinished, state: TimelineState) -> str:
