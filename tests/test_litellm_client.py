@@ -49,6 +49,8 @@ SERVERS = [
     pytest.param(OpenAIServer, "openai/test-model", "/v1", id="openai"),
     pytest.param(AnthropicServer, "anthropic/claude-sonnet-4-5", "", id="anthropic"),
 ]
+GENERIC = pytest.param(OpenAIServer, "hosted_vllm/test-model", "/v1", id="generic-openai-compatible")
+"""A provider litellm streams through its generic HTTP handler rather than the openai SDK."""
 
 
 def always(reply: Reply):
@@ -145,7 +147,7 @@ def test_transport_errors_translate_to_retryable_provider_errors():
 
 
 @pytest.mark.trio
-@pytest.mark.parametrize("server_cls, model, suffix", SERVERS)
+@pytest.mark.parametrize("server_cls, model, suffix", [*SERVERS, GENERIC])
 async def test_streams_text_then_each_call_then_one_end_with_usage(server_cls, model, suffix):
     with server_cls(always(TWO_CALLS)) as server:
         items = await collect(client_for(server, model, suffix))
@@ -297,7 +299,7 @@ async def test_a_slow_first_token_is_waited_for():
 
 @pytest.mark.trio
 @pytest.mark.timeout(60)
-@pytest.mark.parametrize("server_cls, model, suffix", SERVERS)
+@pytest.mark.parametrize("server_cls, model, suffix", [*SERVERS, GENERIC])
 async def test_cancelling_a_stalled_stream_returns_and_ends_the_worker_thread(server_cls, model, suffix):
     """The server stops sending mid-stream and holds the connection open. Cancelling must return and
     end the worker thread while the server still stalls: closing the response alone would leave the

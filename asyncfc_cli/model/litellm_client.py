@@ -211,6 +211,9 @@ class LiteLLMClient:
             "stream_options": {"include_usage": True},
             "timeout": self._timeout,
             "max_retries": 0,  # retries are ours: visible as events, and never after output
+            # A provider without usage-in-stream (or another option) gets the request without it,
+            # rather than an error.
+            "drop_params": True,
         }
         if tools:
             request["tools"] = [dict(t) for t in tools]

@@ -168,18 +168,39 @@ def cost_of(litellm: Any, model: str, prompt: int, completion: int) -> float | N
     return float(prompt_cost + completion_cost)
 
 
-def socket_of(response: Any) -> socket.socket | None:
-    """The socket under a litellm stream, found through the httpx response's ``network_stream``
-    extension (httpcore, HTTP/1.1). openai's ``Stream`` keeps the response as ``response``,
-    litellm's Anthropic iterator as ``_response``."""
-    stream = getattr(response, "completion_stream", None)
-    for http_response in (getattr(stream, "response", None), getattr(stream, "_response", None)):
-        extensions = getattr(http_response, "extensions", None)
-        network_stream = extensions.get("network_stream") if isinstance(extensions, Mapping) else None
-        if network_stream is not None:
-            sock = network_stream.get_extra_info("socket")
-            if isinstance(sock, socket.socket):
-                return sock
+_HOLDERS = ("completion_stream", "response", "_response", "streaming_response", "response_iterator")
+"""Where litellm's stream objects keep what they read from: openai's ``Stream.response``, the
+Anthropic iterator's ``_response``, the generic providers' iterators' ``streaming_response``."""
+
+
+def socket_of(response: Any, depth: int = 5) -> socket.socket | None:
+    """The socket under a litellm stream, or None if it cannot be found.
+
+    The httpx response sits a few objects below the stream wrapper, depending on the provider: held
+    in an attribute (``_HOLDERS``), or as an argument of a not-yet-started generator (the generic
+    providers read ``iter_sse_lines(response.iter_text())``). Its ``network_stream`` extension
+    (httpcore, HTTP/1.1) gives the socket. Call before iterating: a started generator's locals move.
+    """
+    import httpx
+
+    frontier, seen = [response], set()
+    for _ in range(depth):
+        found: list[Any] = []
+        for obj in frontier:
+            if obj is None or id(obj) in seen:
+                continue
+            seen.add(id(obj))
+            if isinstance(obj, httpx.Response):
+                network_stream = obj.extensions.get("network_stream")
+                sock = network_stream.get_extra_info("socket") if network_stream is not None else None
+                if isinstance(sock, socket.socket):
+                    return sock
+                continue
+            frame = getattr(obj, "gi_frame", None)
+            if frame is not None:
+                found.extend(frame.f_locals.values())
+            found.extend(getattr(obj, name, None) for name in _HOLDERS)
+        frontier = found
     return None
 
 
