@@ -398,3 +398,28 @@ def test_prewarm_loads_litellm_in_the_background_silently_and_once():
     assert result.stdout.strip() == "1 True True"
     assert result.stderr == ""
 
+
+
+@pytest.mark.trio
+@pytest.mark.timeout(60)
+async def test_cancelling_before_the_headers_returns_and_the_worker_ends_when_they_come():
+    """A worker waiting for response headers cannot be woken; cancelling must not wait for it, and
+    it must close the response and end as soon as the headers arrive."""
+    answer = threading.Event()
+
+    def slow(messages, tools):
+        answer.wait(30)  # the server holds its headers until the test lets it answer
+        return TWO_CALLS
+
+    before = set(worker_threads())
+    with OpenAIServer(slow) as server:
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(collect, client_for(server, "openai/test-model", "/v1"))
+            while not server.requests:
+                await trio.sleep(0.01)
+            nursery.cancel_scope.cancel()
+        waiting = set(worker_threads()) - before
+        answer.set()
+        for thread in waiting:
+            thread.join(timeout=20)
+            assert not thread.is_alive()

@@ -30,8 +30,8 @@ __all__ = ["LiteLLMClient", "import_litellm", "open_litellm", "prewarm_litellm",
 _BUFFER = 64
 """Stream records the worker may run ahead of the consumer."""
 _ABORT_GRACE_S = 2.0
-"""How long a cancelled stream waits for its worker thread to end (it ends at once unless the
-request was still waiting for response headers: then it ends when they come or time out)."""
+"""How long a cancelled stream waits for its worker thread to end: it ends at once when the socket
+could be shut down (see ``StreamLink.wait_finished`` for a request still waiting for headers)."""
 
 # --------------------------------------------------------------------------------------------------
 # Errors: the one place third-party exceptions become ours

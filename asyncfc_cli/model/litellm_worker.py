@@ -217,6 +217,7 @@ class StreamLink:
         self._lock = threading.Lock()
         self._aborted = False
         self._socket: socket.socket | None = None
+        self._attached = False
         self._finished = trio.Event()
 
     # worker side
@@ -225,6 +226,7 @@ class StreamLink:
         sock = socket_of(response)
         with self._lock:
             self._socket = None if self._aborted else sock
+            self._attached = True
             return not self._aborted
 
     def detach(self) -> None:
@@ -262,6 +264,11 @@ class StreamLink:
                 pass  # already closed: the worker is past its read
 
     async def wait_finished(self, grace_s: float) -> None:
+        """Wait (shielded, at most ``grace_s``) for the worker to end, once its request has an
+        answer: a worker still waiting for response headers cannot be woken, so it is left to
+        close the response itself the moment the headers arrive (or the request times out)."""
+        if not self._attached:
+            return
         with trio.CancelScope(shield=True) as scope:
             scope.deadline = trio.current_time() + grace_s
             await self._finished.wait()
