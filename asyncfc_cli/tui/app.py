@@ -237,7 +237,7 @@ class AsyncfcApp(App[int]):
             self.run_worker(self.action_quit(), exclusive=True)
             return
         self._quit_armed_at = wall
-        if self.state.busy:
+        if self.state.busy and self.engine is not None and self.engine.interactive:
             self._command("cancel_turn")
             self.notify("Turn cancelled. Ctrl-C again quits.")
         else:
