@@ -88,6 +88,20 @@ def system_prompt(settings: Settings, workspace: Workspace) -> str:
     return build_system_prompt(settings, workspace, mode=settings.mode)
 
 
+PREDICTABLE_TOOLS = ("read_file", "write_file", "edit_file", "list_files", "grep", "outline")
+"""Tools whose duration barely depends on their arguments. Shell commands and test runs vary too
+much for a prior: the session learns theirs as it goes."""
+
+
+def duration_priors() -> dict[str, float]:
+    """Typical seconds per predictable tool, as the benchmark measured them on a fixture
+    repository (``python -m asyncfc_cli.bench.measure``), so the session can hold a request for a
+    call about to finish from its first use (see ``Session._wait_if_about_to_finish``)."""
+    from .bench.latencies import TOOL_LATENCIES
+
+    return {name: TOOL_LATENCIES[name] for name in PREDICTABLE_TOOLS if name in TOOL_LATENCIES}
+
+
 @dataclass(slots=True)
 class Engine:
     """A wired session and what the views need to drive it."""
@@ -134,6 +148,7 @@ def build_engine(
         history=resume.history if resume else (),
         session_id=resume.session_id if resume else None,
         context=ContextBudget.for_model(settings.model, settings.context_tokens),
+        duration_priors=duration_priors(),
     )
     writer = None
     if write_transcript:

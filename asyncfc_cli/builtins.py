@@ -31,18 +31,25 @@ def _known_earlier(handle: EngineHandle, ids: list[str]) -> list[str]:
 
 
 @tool(effect=pure(), context="engine")
-async def await_future(handle: EngineHandle, ids: list[str], timeout_s: float | None = None) -> str:
-    """Wait until the listed futures have finished and return their values.
+async def await_future(
+    handle: EngineHandle, ids: list[str] | None = None, timeout_s: float | None = None
+) -> str:
+    """Wait until futures have finished and return their values.
 
     Use it only when you need a value now to decide what to do next; otherwise keep working and the
     value will be delivered to you before your next turn.
 
     Args:
-        ids: future ids to wait for, e.g. ["f2", "f3"].
+        ids: future ids to wait for, e.g. ["f2", "f3"]; omit to wait for every earlier future
+            still running.
         timeout_s: give up waiting after this many seconds; futures still running are reported as
             such and keep running.
     """
-    ids = _known_earlier(handle, [i.lstrip("$") for i in ids])
+    if ids is None:
+        own = future_number(handle.record.id) or 0
+        ids = [r.id for r in handle.scheduler.unfinished() if (future_number(r.id) or 0) < own]
+    else:
+        ids = _known_earlier(handle, [i.lstrip("$") for i in ids])
     scheduler = handle.scheduler
     with trio.move_on_after(timeout_s if timeout_s is not None else float("inf")):
         await scheduler.wait_for(ids)

@@ -38,6 +38,11 @@ class Approval(str, Enum):
     auto = "auto"
 
 
+class Dispatch(str, Enum):
+    stream = "stream"
+    end = "end"
+
+
 class Output(str, Enum):
     text = "text"
     jsonl = "jsonl"
@@ -114,6 +119,7 @@ def chat(
         settings, workspace = _settings(
             cwd, model=model, api_base=api_base, mode=mode, approval=approval,
             max_turns=max_turns, max_cost=max_cost, transcript=transcript, map_tokens=map_tokens,
+            dispatch=dispatch,
         )
         resumed = None
         if resume is not None:
@@ -149,6 +155,7 @@ def run(
     headless: Annotated[bool, typer.Option("--headless", help="Never open the TUI.")] = False,
     profile: ProfileOpt = None,
     simulate_tools: Annotated[bool, typer.Option("--simulate-tools", hidden=True, help="Scripted models: simulated tools.")] = False,
+    dispatch: Annotated[Dispatch | None, typer.Option("--dispatch", help="Start calls mid-stream or when the response ends (default: stream in async, end in sync/serial).")] = None,
 ) -> None:
     """Run one task. Headless (text or JSON lines) when stdout is not a terminal or with --headless.
 
@@ -162,6 +169,7 @@ def run(
         settings, workspace = _settings(
             cwd, model=model, api_base=api_base, mode=mode, approval=approval,
             max_turns=max_turns, max_cost=max_cost, transcript=transcript, map_tokens=map_tokens,
+            dispatch=dispatch,
         )
         resumed = None
         if resume is not None:

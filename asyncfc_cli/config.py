@@ -59,12 +59,18 @@ class Settings:
     early_wait: bool = True
     """Wait for futures predicted to finish before the next first token instead of handing out
     placeholders (see scheduler); off only for measurement."""
+    dispatch: Literal["stream", "end"] | None = None
+    """When a tool call starts: the moment its arguments are complete in the stream, or when the
+    response ends (what conventional agents do). None: stream in async mode, end in sync and
+    serial, so the baselines are the conventional agents they stand for."""
 
     def replace(self, **changes: Any) -> Settings:
         return dataclasses.replace(self, **changes)
 
 
-_CHOICES: dict[str, tuple[str, ...]] = {"mode": MODES, "approval": APPROVALS}
+_CHOICES: dict[str, tuple[str, ...]] = {
+    "mode": MODES, "approval": APPROVALS, "dispatch": ("stream", "end"),
+}
 _RANGES: dict[str, tuple[Callable[[Any], bool], str]] = {
     "max_turns": (lambda v: v >= 1, "at least 1"),
     "max_cost": (lambda v: v > 0, "more than 0"),

@@ -121,6 +121,7 @@ class Scheduler:
         call_timeout_s: hard limit on any single call.
         gate: asked before every mutating call runs (approval, checkpoint).
         first_number: the number of the first future (a resumed session goes on from its history).
+        duration_priors: typical seconds per tool, used until this session has seen the tool run.
     """
 
     def __init__(
@@ -134,6 +135,7 @@ class Scheduler:
         call_timeout_s: float = 900.0,
         gate: Gate | None = None,
         first_number: int = 1,
+        duration_priors: Mapping[str, float] | None = None,
     ) -> None:
         self._nursery = nursery
         self._tools = tools
@@ -145,6 +147,7 @@ class Scheduler:
         self._futures: dict[str, FutureRecord] = {}
         self._unfinished: dict[str, FutureRecord] = {}
         self._durations: dict[str, float] = {}
+        self._priors = dict(duration_priors or {})
         self._next_number = first_number
 
     def use_nursery(self, nursery: trio.Nursery) -> None:
@@ -164,8 +167,9 @@ class Scheduler:
         return list(self._unfinished.values())
 
     def expected_duration(self, tool: str) -> float | None:
-        """A smoothed estimate of how long a call of ``tool`` runs, from this session's history."""
-        return self._durations.get(tool)
+        """A smoothed estimate of how long a call of ``tool`` runs: this session's history, else
+        the prior, else None."""
+        return self._durations.get(tool, self._priors.get(tool))
 
     # ---------------------------------------------------------------------------------- submit
 

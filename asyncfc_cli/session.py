@@ -102,6 +102,7 @@ class Session:
         session_id: str | None = None,
         ctx: ToolContext | None = None,
         context: ContextBudget | None = None,
+        duration_priors: Mapping[str, float] | None = None,
     ) -> None:
         self.model = model
         self.bus = bus
@@ -111,11 +112,14 @@ class Session:
         self.history: list[Message] = list(history)
         self._gate = gate
         self._context = context
+        self._duration_priors = duration_priors
         self._ctx = ctx or workspace.tool_context(settings)
         self._tools = dict(tools)
         if settings.mode == "async":
             self._tools.update(engine_tools())
         self._schemas = [spec.schema() for spec in self._tools.values()]
+        dispatch = settings.dispatch or ("stream" if settings.mode == "async" else "end")
+        self._dispatch_mid_stream = dispatch == "stream"
         self._system_prompt = system_prompt
         self._started = False
         self._turn = 0
@@ -202,7 +206,7 @@ class Session:
             self._scheduler = Scheduler(
                 nursery, self._tools, self.bus, self._ctx, serial=self.settings.mode == "serial",
                 call_timeout_s=self.settings.call_timeout_s, gate=self._gate,
-                first_number=len(self._call_ids) + 1,
+                first_number=len(self._call_ids) + 1, duration_priors=self._duration_priors,
             )
         else:
             self._scheduler.use_nursery(nursery)
@@ -255,6 +259,7 @@ class Session:
         self.bus.emit(RequestStarted, turn=turn, messages=len(self.history))
         text: list[str] = []
         records: list[FutureRecord] = []
+        held: list[ToolCall] = []
         end = ResponseEnd()
         first_token = False
         messages = self._context.fit(self.history) if self._context else self.history
@@ -269,12 +274,18 @@ class Session:
                     text.append(item.text)
                     self.bus.emit(TextDelta, turn=turn, text=item.text)
                 elif isinstance(item, ToolCallReady):
-                    records.append(self._dispatch(item.call, len(records), turn))
+                    call = self._parsed(item.call, len(records) + len(held), turn)
+                    if self._dispatch_mid_stream:
+                        records.append(self._sched.submit(call, turn))
+                    else:
+                        held.append(call)
                 elif isinstance(item, Retrying):
                     self.bus.emit(RequestRetry, turn=turn, attempt=item.attempt, delay=item.delay,
                                   reason=item.reason)
                 elif isinstance(item, ResponseEnd):
                     end = item
+        # Conventional dispatch: the calls start only once the whole response is in.
+        records.extend(self._sched.submit(call, turn) for call in held)
         self._usage = self._usage + end.usage
         self.bus.emit(
             RequestFinished, turn=turn, usage=end.usage.as_dict(), cost=end.usage.cost,
@@ -282,7 +293,8 @@ class Session:
         )
         return _Response("".join(text), records, end.usage)
 
-    def _dispatch(self, call: ToolCall, index: int, turn: int) -> FutureRecord:
+    def _parsed(self, call: ToolCall, index: int, turn: int) -> ToolCall:
+        """The call with a unique id and its index in the response, announced as parsed."""
         call_id = call.call_id
         if not call_id or call_id in self._call_ids:
             # Some local servers send no ids, or repeat them; the provider needs them unique.
@@ -291,7 +303,7 @@ class Session:
         call = ToolCall(call_id, call.name, call.arguments, index)
         self.bus.emit(ToolCallParsed, turn=turn, call_id=call.call_id, tool=call.name, index=index,
                       arguments=call.arguments)
-        return self._sched.submit(call, turn)
+        return call
 
     async def _close_turn(self, response: _Response) -> None:
         """Wait as the mode requires, then append the assistant message and its tool messages."""
@@ -324,25 +336,28 @@ class Session:
             self._append(message)
 
     async def _wait_if_about_to_finish(self, records: Sequence[FutureRecord]) -> None:
-        """Hold the next request briefly when every running call of this response is predicted
-        (from its tool's duration history) to finish before the next first token would arrive:
-        the model then gets values instead of placeholders it would have to await, which costs a
-        whole extra round trip. The wait is capped by the expected time to first token."""
+        """Hold the next request for up to one expected time to first token (TTFT) while the
+        running calls of this response finish, unless one of them is predicted (from its tool's
+        duration history in this session, or a prior) to run past that.
+
+        Values that arrive during the hold go to the model in the tool messages instead of
+        placeholders it may have to await, and an await costs a whole extra round trip; a wrong
+        guess costs at most one TTFT. Calls with no prediction yet are given the benefit of the
+        doubt: on the benchmark suite that beats holding only for predicted calls (worst case
+        against sync 0.98x instead of 0.93x, same geometric mean).
+        """
         if self._ttft is None:
             return
         now = self.bus.now()
-        finish_by = now
-        for rec in records:
-            if rec.is_finished:
-                continue
+        running = [rec for rec in records if not rec.is_finished]
+        for rec in running:
             expected = self._sched.expected_duration(rec.tool)
-            if expected is None or rec.started_at is None:
+            if expected is not None and rec.started_at is not None \
+                    and rec.started_at + expected - now >= self._ttft:
                 return
-            finish_by = max(finish_by, rec.started_at + expected)
-        if finish_by - now >= self._ttft:
-            return
-        with trio.move_on_at(trio.current_time() + self._ttft):
-            await self._sched.wait_for([r.id for r in records])
+        if running:
+            with trio.move_on_at(trio.current_time() + self._ttft):
+                await self._sched.wait_for([rec.id for rec in running])
 
     # ------------------------------------------------------------------------------- delivery
 

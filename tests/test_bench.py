@@ -156,11 +156,11 @@ def test_json_has_the_documented_shape():
     result = CliRunner().invoke(app, ["bench", "-s", "bfcl_simple", "-s", "bfcl_parallel", "-p", "fast", "--json"])
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
-    assert len(data["results"]) == 2 * 3
+    assert len(data["results"]) == 2 * len(MODES)
     for record in data["results"]:
         assert {"scenario", "profile", "mode", "wall_s", "bound_s", "turns", "tokens"} <= set(record)
     asyncs = [r for r in data["results"] if r["mode"] == "async"]
-    assert all("efficiency" in r and "speedup_vs_sync" in r for r in asyncs)
+    assert all("efficiency" in r and "speedup_vs_sync" in r and "speedup_vs_sync-stream" in r for r in asyncs)
 
 
 def test_unknown_profile_is_a_usage_error():

@@ -130,7 +130,8 @@ async def test_await_future_blocks_the_turn_and_carries_the_values(autojump_cloc
     run = await run_scenario(scenario(call("sleep", "a", seconds=4, result="four"), {"need": ["a"]}, answer()),
                              tools=TOOLS)
     awaiting = run.future("f2", "future_created")
-    assert awaiting.tool == "await_future" and awaiting.args == {"ids": ["f1"]}
+    # f1 is all it lacks, so it waits for everything outstanding: `await_future()`.
+    assert awaiting.tool == "await_future" and awaiting.args == {}
     assert run.of_type("request_started")[1].t == 4.0
     assert run.future("f2", "future_finished").output == '<future id="f1" status="done">four</future>'
     # The turn was blocked anyway, so f1's own tool message already holds its value.
@@ -220,3 +221,49 @@ async def test_simulated_tools_honour_references_and_effects(autojump_clock):
     assert run.future("f2", "future_created").deps == ("f1",)
     assert run.future("f2", "future_started").t == 2.0
     assert run.future("f2", "future_finished").t == 3.0
+
+
+EARLY = {"name": "early", "profile": {"ttft_s": 0.5, "tokens_per_s": 8}, "steps": [
+    call("sleep", "a", seconds=0.25, result="quick"), "end", {"need": ["a"]}, answer()]}
+
+
+@pytest.mark.trio
+@pytest.mark.parametrize("early_wait", [True, False])
+async def test_early_wait_hands_out_values_for_calls_predicted_to_finish_before_the_next_token(
+        autojump_clock, early_wait):
+    run = await run_scenario(EARLY, tools=TOOLS, settings=Settings(early_wait=early_wait),
+                             duration_priors={"sleep": 0.25})
+    awaited = [e for e in run.of_type("future_created") if e.tool == "await_future"]
+    if early_wait:
+        # Held 0.25 s (< the 0.5 s time to first token): the value came in the tool message.
+        assert run.of_type("future_placeholder") == [] and awaited == []
+        assert run.of_type("request_started")[1].t == 0.75
+    else:
+        assert [e.id for e in run.of_type("future_placeholder")] == ["f1"] and len(awaited) == 1
+
+
+@pytest.mark.trio
+async def test_await_future_names_ids_when_it_needs_only_some_of_what_runs(autojump_clock):
+    run = await run_scenario(scenario(call("sleep", "a", seconds=1, result="A"), call("sleep", "b", seconds=9),
+                                      {"need": ["a"]}, answer()), tools=TOOLS)
+    awaiting = run.future("f3", "future_created")
+    assert awaiting.args == {"ids": ["f1"]}
+    assert run.future("f3", "future_finished").t == 1.0
+
+
+STREAMED = scenario(call("sleep", "a", seconds=1), {"say": "more to say", "tokens": 16}, call("sleep", "b", seconds=1),
+                    "end", {"need": ["a", "b"]}, answer())
+
+
+@pytest.mark.trio
+@pytest.mark.parametrize(("mode", "dispatch", "first_start"), [
+    ("async", None, 0.0),    # futures: a call starts the moment its arguments are complete
+    ("sync", None, 2.0),     # the conventional baseline: calls start when the response ends
+    ("serial", None, 2.0),
+    ("sync", "stream", 0.0),  # the ablation: sync turns with streaming dispatch
+])
+async def test_dispatch_moment_by_mode(autojump_clock, mode, dispatch, first_start):
+    run = await run_scenario(STREAMED, mode=mode, tools=TOOLS, settings=Settings(dispatch=dispatch))
+    assert run.future("f1", "future_started").t == first_start
+    # The call is announced as parsed mid-stream either way.
+    assert run.of_type("tool_call_parsed")[0].t == 0.0

@@ -30,12 +30,22 @@ from ..testing.harness import scenario_session
 from .bound import EffectOf, critical_path_bound
 from .fixture import make_fixture_repo
 from .measure import python_command
+from ..app import duration_priors
 from .simulate import bench_tools
 from .suite import BenchScenario
 
 __all__ = ["MODES", "CaseResult", "effect_function", "run_case"]
 
-MODES = ("serial", "sync", "async")
+MODES = ("serial", "sync", "sync-stream", "async")
+"""sync-stream is an ablation: sync turns, but calls start mid-stream as in async mode, which
+separates what streaming dispatch gains from what the futures protocol gains."""
+
+
+def mode_settings(mode: str, settings: Settings) -> tuple[str, Settings]:
+    """The session mode and settings a benchmark mode stands for."""
+    if mode == "sync-stream":
+        return "sync", settings.replace(dispatch="stream")
+    return mode, settings
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,7 +109,9 @@ def _with_this_python(scenario: Scenario) -> Scenario:
 async def _play(scenario: Scenario, profile: Profile, mode: str, real_tools: bool,
                 root: Path, settings: Settings) -> tuple[list[Event], int]:
     tools = bench_tools(scenario, real_tools)
-    run = scenario_session(scenario, mode=mode, profile=profile, tools=tools, root=root, settings=settings)
+    mode, settings = mode_settings(mode, settings)
+    run = scenario_session(scenario, mode=mode, profile=profile, tools=tools, root=root, settings=settings,
+                           duration_priors=duration_priors())
     assert run.session is not None
     outcome = await run.session.run("scripted task")
     return run.events, outcome.exit_code

@@ -145,6 +145,8 @@ class ScenarioPlayer:
         self._cursor = 0
         self._call_ids: dict[str, str] = {}
         self._future_ids: dict[str, str] = {}
+        self._issued: dict[str, str] = {}
+        """Call id -> future id of every tool call the script made (engine calls excluded)."""
         self._final = next((s.text for s in reversed(scenario.steps) if s.kind == "answer"), "Done.")
 
     @property
@@ -191,6 +193,7 @@ class ScenarioPlayer:
         index = self._cursor
         call_id = f"call_{index}_{step.label or step.tool}"
         fid = f"f{calls_before + 1}"
+        self._issued[call_id] = fid
         if step.label:
             self._call_ids[step.label] = call_id
             self._future_ids[step.label] = fid
@@ -204,7 +207,11 @@ class ScenarioPlayer:
     ) -> PlannedResponse:
         if "await_future" in tool_names:
             ids = [self._future_ids[label] for label in missing]
-            arguments = json.dumps({"ids": ids})
+            # When they are all the values it lacks, `await_future()` says the same in fewer tokens.
+            in_view = {s.call.call_id for s in _calls(segments)} | set(view.tool_content)
+            lacking = {fid for cid, fid in self._issued.items()
+                       if cid in in_view and not view.has_value(cid, fid)}
+            arguments = "{}" if lacking == set(ids) else json.dumps({"ids": ids})
             calls_before = view.calls_so_far + len(_calls(segments))
             call = ToolCall(f"call_{self._cursor}_await{calls_before + 1}", "await_future", arguments)
             segments.append(Call(call, estimate_tokens(arguments)))

@@ -54,6 +54,7 @@ def scenario_session(
     root: Path | None = None,
     settings: Settings | None = None,
     gate: Gate | None = None,
+    duration_priors: Mapping[str, float] | None = None,
 ) -> ScenarioRun:
     """A Session that plays ``scenario``, with its events collected into the returned run.
 
@@ -75,6 +76,7 @@ def scenario_session(
         settings=settings,
         workspace=Workspace(root or Path.cwd()),
         gate=gate,
+        duration_priors=duration_priors,
     )
     return run
 
