@@ -54,6 +54,8 @@ class GuestHost:
         self._stop_requested = False
         self._done: asyncio.Future[None] | None = None
         self._send: trio.MemorySendChannel[str] | None = None
+        self._early: list[str] = []
+        """Prompts submitted before the guest run made its inbox (the task of `asyncfc run`)."""
         self.on_stopped: Callable[[BaseException | None], Any] | None = None
 
     @property
@@ -75,6 +77,9 @@ class GuestHost:
     async def _main(self) -> None:
         send, receive = trio.open_memory_channel[str](math.inf)
         self._send = send
+        for text in self._early:
+            send.send_nowait(text)
+        self._early.clear()
         with trio.CancelScope() as scope:
             self._scope = scope
             if self._stop_requested:
@@ -101,7 +106,13 @@ class GuestHost:
 
     def submit(self, text: str) -> None:
         """Send a prompt to the engine's inbox."""
-        self.call(lambda: self._send.send_nowait(text) if self._send is not None else None)
+        self.call(self._deliver, text)
+
+    def _deliver(self, text: str) -> None:
+        if self._send is None:
+            self._early.append(text)
+        else:
+            self._send.send_nowait(text)
 
     def _cancel(self) -> None:
         self._stop_requested = True
