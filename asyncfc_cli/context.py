@@ -18,6 +18,7 @@ import re
 from collections.abc import Callable, Sequence
 
 from .model.base import AssistantMessage, Message, ToolCall, ToolMessage, UserMessage
+from .model.litellm_worker import import_litellm
 
 __all__ = [
     "DEFAULT_WINDOW",
@@ -89,8 +90,7 @@ def message_counter(model: str | None) -> Count:
         from .model.wire import messages_to_wire
 
         try:
-            import litellm
-
+            litellm = import_litellm()
             return int(litellm.token_counter(model=model, messages=messages_to_wire(messages)))
         except Exception:  # noqa: BLE001 - an unknown tokenizer must not stop a session
             return estimate_message_tokens(messages)
@@ -105,9 +105,7 @@ def context_window(model: str | None, override: int | None = None) -> int:
     if _is_scripted(model):
         return DEFAULT_WINDOW
     try:
-        import litellm
-
-        info = litellm.get_model_info(model)
+        info = import_litellm().get_model_info(model)
         window = info.get("max_input_tokens") or info.get("max_tokens")
     except Exception:  # noqa: BLE001 - unknown to litellm: assume the common size
         return DEFAULT_WINDOW
@@ -311,27 +309,49 @@ class ContextBudget:
     next compaction, which happens only when the request grows past ``trigger`` again.
     """
 
-    def __init__(self, window: int, count: Count, *, trigger: float = 0.85, target: float = 0.6):
+    def __init__(
+        self,
+        window: int | Callable[[], int],
+        count: Count,
+        *,
+        trigger: float = 0.85,
+        target: float = 0.6,
+        blocking: bool = False,
+    ):
         """
         Args:
-            window: the model's input window in tokens.
+            window: the model's input window in tokens, or how to find it out on first use.
             count: the model's token counter.
             trigger: compact when a request would exceed this share of the window (the rest is
                 room for tool schemas and the response).
             target: compact down to this share, so compactions (which break the prompt cache)
                 are rare.
+            blocking: counting may block (it loads and runs litellm's tokenizers), so a caller
+                on an event loop should run ``fit`` in a worker thread.
         """
-        self.window = window
+        self._window = window
+        self.blocking = blocking
         self.count = count
         self.trigger = trigger
         self.target = target
         self._source: list[Message] = []
         self._sent: list[Message] = []
 
+    @property
+    def window(self) -> int:
+        if callable(self._window):
+            self._window = self._window()
+        return self._window
+
     @classmethod
     def for_model(cls, model: str | None, window: int | None = None) -> ContextBudget:
-        """The budget of ``model``; ``window`` overrides litellm's figure (Settings.context_tokens)."""
-        return cls(context_window(model, window), message_counter(model))
+        """The budget of ``model``; ``window`` overrides litellm's figure (Settings.context_tokens).
+
+        Nothing is looked up here: litellm is asked on the first request (in a worker thread),
+        so building a session never waits for its import.
+        """
+        return cls(lambda: context_window(model, window), message_counter(model),
+                   blocking=not _is_scripted(model))
 
     def fit(self, history: Sequence[Message]) -> list[Message]:
         """The messages to send for ``history``: the last request's messages plus what was

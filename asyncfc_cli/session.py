@@ -262,7 +262,12 @@ class Session:
         held: list[ToolCall] = []
         end = ResponseEnd()
         first_token = False
-        messages = self._context.fit(self.history) if self._context else self.history
+        messages: Sequence[Message] = self.history
+        if self._context is not None and self._context.blocking:
+            # litellm's tokenizers (and its first import) must not stall the event loop (the TUI).
+            messages = await trio.to_thread.run_sync(self._context.fit, self.history)
+        elif self._context is not None:
+            messages = self._context.fit(self.history)
         async with aclosing(self.model.stream(messages, self._schemas)) as stream:
             async for item in stream:
                 if isinstance(item, (TextChunk, ToolCallReady)) and not first_token:
