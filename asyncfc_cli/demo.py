@@ -123,7 +123,7 @@ def run_demo(*, compare: bool = True, keep: bool = False) -> int:
             out.write(
                 f"\n  sync  wall time {sync_wall:6.2f}s\n"
                 f"  async wall time {async_wall:6.2f}s   speedup {speedup:.2f}x\n"
-                "  (same scripted decisions, same real tools; only the futures protocol differs)\n"
+                "  (same scripted decisions, same real tools; only the execution mode differs)\n"
             )
         if keep:
             out.write(f"\nThe repositories and transcripts are kept in {base}\n")
