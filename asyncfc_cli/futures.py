@@ -9,13 +9,11 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
 __all__ = [
     "FINISHED",
-    "FutureSnapshot",
     "State",
     "delivery_text",
     "find_refs",
@@ -120,21 +118,3 @@ def truncate(text: str, limit: int) -> str:
     tail = text[-(limit // 3):]
     cut = len(text) - len(head) - len(tail)
     return f"{head}\n[... {cut} characters cut: output too long ...]\n{tail}"
-
-
-@dataclass(frozen=True, slots=True)
-class FutureSnapshot:
-    """A public, immutable view of a future at one moment."""
-
-    id: str
-    tool: str
-    state: State
-    deps: tuple[str, ...]
-    """Futures whose values this call takes through ``$fN``."""
-    waits_on: tuple[str, ...]
-    """Earlier futures it waits for to keep program order."""
-    text: str | None
-    """The value (or failure message) once finished."""
-    created_at: float
-    started_at: float | None
-    finished_at: float | None

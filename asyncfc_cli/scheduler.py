@@ -27,7 +27,6 @@ from asyncfc_tools import Effect, ToolContext, ToolError, ToolSpec
 from .events import EventBus, FutureCreated, FutureFinished, FutureStarted
 from .futures import (
     FINISHED,
-    FutureSnapshot,
     State,
     find_refs,
     future_id,
@@ -61,7 +60,7 @@ class Gate(Protocol):
 
 @dataclass(slots=True, eq=False)
 class FutureRecord:
-    """The scheduler's live record of one future. Views get FutureSnapshot instead."""
+    """The scheduler's live record of one future. Views see futures through events only."""
 
     id: str
     call: ToolCall
@@ -90,12 +89,6 @@ class FutureRecord:
     @property
     def is_finished(self) -> bool:
         return self.state in FINISHED
-
-    def snapshot(self) -> FutureSnapshot:
-        return FutureSnapshot(
-            self.id, self.tool, self.state, self.deps, self.waits_on, self.text,
-            self.created_at, self.started_at, self.finished_at,
-        )
 
 
 _CURRENT: ContextVar[FutureRecord | None] = ContextVar("asyncfc_current_future", default=None)
