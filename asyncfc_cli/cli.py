@@ -76,8 +76,10 @@ def _settings(cwd: Path | None, **flags: Any) -> tuple[Settings, Workspace]:
     return load_settings(values, root=root), Workspace(root)
 
 
-@app.callback(invoke_without_command=True)
-def default(
+DispatchOpt = Annotated[Dispatch | None, typer.Option("--dispatch", help="Start calls mid-stream or when the response ends (default: stream in async, end in sync/serial).")]
+
+
+def chat(
     ctx: typer.Context,
     model: ModelOpt = None,
     api_base: ApiBaseOpt = None,
@@ -90,31 +92,11 @@ def default(
     map_tokens: MapTokensOpt = None,
     resume: ResumeOpt = None,
     profile: ProfileOpt = None,
+    dispatch: DispatchOpt = None,
 ) -> None:
-    """Open the interactive TUI (`asyncfc [OPTIONS]`, the same options as `chat`), or run a command."""
-    if ctx.invoked_subcommand is None:
-        ctx.invoke(
-            chat, model=model, api_base=api_base, mode=mode, approval=approval, max_turns=max_turns,
-            max_cost=max_cost, cwd=cwd, transcript=transcript, map_tokens=map_tokens, resume=resume,
-            profile=profile,
-        )
-
-
-@app.command()
-def chat(
-    model: ModelOpt = None,
-    api_base: ApiBaseOpt = None,
-    mode: ModeOpt = None,
-    approval: ApprovalOpt = None,
-    max_turns: MaxTurnsOpt = None,
-    max_cost: MaxCostOpt = None,
-    cwd: CwdOpt = None,
-    transcript: TranscriptOpt = None,
-    map_tokens: MapTokensOpt = None,
-    resume: ResumeOpt = None,
-    profile: ProfileOpt = None,
-) -> None:
-    """Open the interactive TUI."""
+    """Open the interactive TUI (also what `asyncfc [OPTIONS]` does with no command)."""
+    if ctx.invoked_subcommand is not None:
+        return  # registered as the group callback too: a command was given, let it run
     try:
         settings, workspace = _settings(
             cwd, model=model, api_base=api_base, mode=mode, approval=approval,
@@ -129,6 +111,10 @@ def chat(
     except AsyncfcError as exc:
         raise _fail(exc) from None
     raise typer.Exit(_open_tui(settings, workspace, task=None, profile=profile, resume=resumed))
+
+
+app.callback(invoke_without_command=True)(chat)
+app.command("chat")(chat)
 
 
 def _open_tui(settings: Settings, workspace: Workspace, *, task: str | None, profile: str | None,
@@ -155,7 +141,7 @@ def run(
     headless: Annotated[bool, typer.Option("--headless", help="Never open the TUI.")] = False,
     profile: ProfileOpt = None,
     simulate_tools: Annotated[bool, typer.Option("--simulate-tools", hidden=True, help="Scripted models: simulated tools.")] = False,
-    dispatch: Annotated[Dispatch | None, typer.Option("--dispatch", help="Start calls mid-stream or when the response ends (default: stream in async, end in sync/serial).")] = None,
+    dispatch: DispatchOpt = None,
 ) -> None:
     """Run one task. Headless (text or JSON lines) when stdout is not a terminal or with --headless.
 

@@ -114,3 +114,11 @@ def test_demo_plays_live_and_compares(tmp_path: Path):
     assert "SCRIPTED model" in out
     assert "+ f1 read_file" in out and "shell" in out
     assert "sync  wall time" in out and "speedup" in out
+
+
+@pytest.mark.parametrize("args", [["--model", "scripted:nope"], ["chat", "--model", "scripted:nope"],
+                                  ["chat", "--model", "scripted:nope", "--dispatch", "end"]])
+def test_tui_entry_points_report_configuration_errors_before_opening(repo: Path, args: list[str]):
+    result = asyncfc(*args, cwd=repo)
+    assert result.returncode == 2
+    assert "no scenario 'nope'" in result.stderr
