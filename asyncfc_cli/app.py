@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import signal
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -213,15 +213,3 @@ def _report_setup_error(bus: EventBus, exc: AsyncfcError) -> int:
     bus.emit(SessionFinished, outcome=kind, exit_code=exc.exit_code, message=str(exc))
     print(f"asyncfc: {exc}", file=sys.stderr)
     return exc.exit_code
-
-
-def tool_specs(settings: Settings) -> Mapping[str, ToolSpec]:
-    """Every tool a session in this mode offers (for ``asyncfc tools``)."""
-    from asyncfc_tools import builtin_tools
-
-    from .builtins import engine_tools
-
-    specs = dict(builtin_tools())
-    if settings.mode == "async":
-        specs.update(engine_tools())
-    return specs

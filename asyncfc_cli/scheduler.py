@@ -320,9 +320,6 @@ class Scheduler:
                 outcome[fid] = "cancelled"
         return outcome
 
-    def cancel_all(self, reason: str = "cancelled") -> None:
-        self.cancel(list(self._unfinished), reason)
-
     async def wait_for(self, ids: Iterable[str]) -> None:
         """Wait until every listed (known) future has finished."""
         for fid in ids:

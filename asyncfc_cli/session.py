@@ -82,7 +82,6 @@ class Outcome:
 class _Response:
     text: str
     records: list[FutureRecord]
-    usage: Usage
 
 
 class Session:
@@ -126,7 +125,6 @@ class Session:
         self._usage = Usage()
         self._scheduler: Scheduler | None = None
         self._run_scope: trio.CancelScope | None = None
-        self._interrupted = False
         self._placeholders: set[str] = set()
         self._delivered: set[str] = set()
         self._ttft: float | None = None
@@ -138,7 +136,6 @@ class Session:
 
     def cancel_turn(self) -> None:
         """Stop the running task: its futures are cancelled (children killed); history stays valid."""
-        self._interrupted = True
         if self._run_scope is not None:
             self._run_scope.cancel()
 
@@ -146,10 +143,6 @@ class Session:
         """Cancel one future on the user's behalf (its failure reaches the model as a value)."""
         if self._scheduler is not None:
             self._scheduler.cancel([future_id], reason="cancelled by the user")
-
-    @property
-    def usage(self) -> Usage:
-        return self._usage
 
     # ------------------------------------------------------------------------------- running
 
@@ -162,7 +155,6 @@ class Session:
     async def run(self, task: str) -> Outcome:
         """Run one task to its end and report how it ended (also as ``session_finished``)."""
         self._announce()
-        self._interrupted = False
         self.bus.emit(UserMessageEvent, text=task)
         self._append(UserMessage(task))
         turns_before, usage_before = self._turn, self._usage
@@ -296,7 +288,7 @@ class Session:
             RequestFinished, turn=turn, usage=end.usage.as_dict(), cost=end.usage.cost,
             finish_reason=end.finish_reason, tool_calls=len(records),
         )
-        return _Response("".join(text), records, end.usage)
+        return _Response("".join(text), records)
 
     def _parsed(self, call: ToolCall, index: int, turn: int) -> ToolCall:
         """The call with a unique id and its index in the response, announced as parsed."""
@@ -375,8 +367,6 @@ class Session:
         ]
 
     def _deliver_finished(self) -> None:
-        if self._scheduler is None:
-            return
         blocks: list[str] = []
         next_turn = self._turn + 1
         for fid in sorted(self._placeholders - self._delivered, key=lambda f: int(f[1:])):
