@@ -21,11 +21,12 @@ CANCEL_FUTURE = "cancel_future"
 
 
 def _known_earlier(handle: EngineHandle, ids: list[str]) -> list[str]:
-    own = future_number(handle.record.id) or 0
-    bad = [i for i in ids if handle.scheduler.get(i) is None or (future_number(i) or 0) >= own]
+    own = handle.record.id
+    bad = handle.scheduler.not_earlier(ids, own)
     if bad:
         raise ToolError(
-            f"unknown future id(s) {', '.join(bad)}: ids name earlier tool calls, f1..f{own - 1}"
+            f"unknown future id(s) {', '.join(bad)}: ids name earlier tool calls, "
+            f"f1..f{future_number(own) - 1}"
         )
     return list(dict.fromkeys(ids))
 

@@ -210,15 +210,20 @@ class Scheduler:
             return None, f"arguments for {call.name} must be a JSON object, got {type(args).__name__}"
         return args, None
 
-    def _check_refs(self, fid: str, deps: Iterable[str]) -> str | None:
+    def not_earlier(self, ids: Iterable[str], fid: str) -> list[str]:
+        """The ids that do not name a future created before ``fid`` (references and the engine
+        built-ins may only name earlier calls)."""
         own = future_number(fid) or 0
-        for dep in deps:
-            if dep not in self._futures or (future_number(dep) or 0) >= own:
-                return (
-                    f"bad reference ${dep}: no such earlier future "
-                    f"(this call is {fid}; references must name an earlier call, f1..f{own - 1})"
-                )
-        return None
+        return [i for i in ids if i not in self._futures or (future_number(i) or 0) >= own]
+
+    def _check_refs(self, fid: str, deps: Iterable[str]) -> str | None:
+        bad = self.not_earlier(deps, fid)
+        if not bad:
+            return None
+        return (
+            f"bad reference ${bad[0]}: no such earlier future "
+            f"(this call is {fid}; references must name an earlier call, f1..f{future_number(fid) - 1})"
+        )
 
     def _conflicts(self, effect: Effect) -> tuple[str, ...]:
         if self._serial:
