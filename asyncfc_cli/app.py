@@ -7,7 +7,6 @@ import signal
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import trio
@@ -18,6 +17,7 @@ from .config import Settings
 from .errors import EXIT_INTERRUPTED, AsyncfcError, ConfigError
 from .events import EventBus, SessionFinished
 from .model.base import ModelClient
+from .model.scenario import scenario_source
 from .scheduler import Gate
 from .session import Session
 from .transcript import TranscriptWriter, default_transcript_path
@@ -27,17 +27,6 @@ if TYPE_CHECKING:
     from .sessions import Resumed
 
 __all__ = ["Engine", "build_engine", "open_model", "run_headless"]
-
-SCRIPTED_PREFIX = "scripted:"
-
-
-def _scenario_source(model: str) -> str | None:
-    if model.startswith(SCRIPTED_PREFIX):
-        return model[len(SCRIPTED_PREFIX):]
-    if model.endswith((".yaml", ".yml", ".json")) and Path(model).is_file():
-        return model
-    return None
-
 
 def open_model(settings: Settings, *, profile: str | None = None) -> ModelClient:
     """The model client for ``settings.model``: scripted (offline) or litellm.
@@ -53,7 +42,7 @@ def open_model(settings: Settings, *, profile: str | None = None) -> ModelClient
             "environment variable, or `model = \"...\"` in .asyncfc.toml; "
             "or try the offline scripted model: --model scripted:demo"
         )
-    source = _scenario_source(model)
+    source = scenario_source(model)
     if source is not None:
         from .model.scripted import PROFILES, ScriptedClient, load_scenario
 

@@ -19,6 +19,7 @@ from collections.abc import Callable, Sequence
 
 from .model.base import AssistantMessage, Message, ToolCall, ToolMessage, UserMessage
 from .model.litellm_worker import import_litellm
+from .model.scenario import scenario_source
 
 __all__ = [
     "DEFAULT_WINDOW",
@@ -75,9 +76,9 @@ def estimate_message_tokens(messages: Sequence[Message]) -> int:
 
 
 def _is_scripted(model: str | None) -> bool:
-    """No model, or the offline scripted client (``scripted:NAME`` or a scenario file): litellm
-    knows nothing of it, so it is not even imported."""
-    return not model or model.startswith("scripted:") or model.endswith((".yaml", ".yml", ".json"))
+    """No model, or the offline scripted client: litellm knows nothing of it, so it is not even
+    imported."""
+    return not model or scenario_source(model) is not None
 
 
 def message_counter(model: str | None) -> Count:

@@ -24,6 +24,7 @@ __all__ = [
     "estimate_tokens",
     "load_scenario",
     "parse_scenario",
+    "scenario_source",
     "step_tokens",
 ]
 
@@ -156,6 +157,21 @@ def parse_scenario(data: Mapping[str, Any], source: str = "scenario") -> Scenari
     except (TypeError, KeyError) as exc:
         raise ScenarioError(f"{source}: bad profile {raw_profile!r}: {exc}") from None
     return Scenario(str(data.get("name", source)), steps, str(data.get("description", "")), profile)
+
+
+SCRIPTED_PREFIX = "scripted:"
+
+
+def scenario_source(model: str | None) -> str | None:
+    """The scenario a model name stands for (``scripted:NAME``, or a scenario file's path), or
+    None when it names a real model."""
+    if not model:
+        return None
+    if model.startswith(SCRIPTED_PREFIX):
+        return model[len(SCRIPTED_PREFIX):]
+    if model.endswith((".yaml", ".yml", ".json")) and Path(model).is_file():
+        return model
+    return None
 
 
 def builtin_scenarios() -> list[str]:
