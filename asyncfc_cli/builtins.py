@@ -76,7 +76,8 @@ async def cancel_future(handle: EngineHandle, ids: list[str]) -> str:
         ids: future ids to cancel, e.g. ["f4"].
     """
     ids = _known_earlier(handle, [i.lstrip("$") for i in ids])
-    outcome = handle.scheduler.cancel(ids, reason=f"cancelled by {handle.record.id} (cancel_future)")
+    own = handle.record.id
+    outcome = handle.scheduler.cancel(ids, reason=f"cancelled by {own} (cancel_future)", by=own)
     return "\n".join(f"{fid}: {what}" for fid, what in outcome.items())
 
 

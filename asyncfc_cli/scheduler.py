@@ -79,6 +79,8 @@ class FutureRecord:
     finished: trio.Event = field(default_factory=trio.Event)
     scope: trio.CancelScope | None = None
     cancel_reason: str | None = None
+    cancelled_by: str | None = None
+    """Who asked for the cancel: the id of a cancel_future call, or None (the user, the task)."""
     awaited: tuple[str, ...] = ()
     """For await_future calls: the futures whose values its result carries."""
 
@@ -309,8 +311,11 @@ class Scheduler:
 
     # ---------------------------------------------------------------------------------- control
 
-    def cancel(self, ids: Iterable[str], reason: str = "cancelled") -> dict[str, str]:
-        """Cancel the listed futures. Returns, per id, what happened (for the model and views)."""
+    def cancel(
+        self, ids: Iterable[str], reason: str = "cancelled", *, by: str | None = None
+    ) -> dict[str, str]:
+        """Cancel the listed futures (``by``: the cancel_future call asking, if the model asked).
+        Returns, per id, what happened (for the model and views)."""
         outcome: dict[str, str] = {}
         for fid in ids:
             rec = self._futures.get(fid)
@@ -320,6 +325,7 @@ class Scheduler:
                 outcome[fid] = f"already {rec.state.value}"
             else:
                 rec.cancel_reason = reason
+                rec.cancelled_by = by
                 if rec.scope is not None:
                     rec.scope.cancel()
                 outcome[fid] = "cancelled"

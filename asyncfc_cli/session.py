@@ -394,4 +394,4 @@ class Session:
 
 def _cancelled_by_model(rec: FutureRecord) -> bool:
     """A future the model cancelled itself: cancel_future's own result already told it so."""
-    return rec.state is State.CANCELLED and (rec.cancel_reason or "").endswith("(cancel_future)")
+    return rec.state is State.CANCELLED and rec.cancelled_by is not None
