@@ -4,6 +4,13 @@
     [  0.52s] > f1 started
     [  3.01s] ✓ f1 shell 2.49s  4 passed
 
+Streamed text arrives in arbitrary pieces ("hel", "lo wor", "ld"), and a future may finish between
+two of them. A future line is printed only at a line start, so it would split the word being
+streamed; instead the renderer holds back the trailing partial word of the text (never more than
+one word: the rest is written as it arrives) until whitespace follows it or the text stream ends
+(a tool call, the end of the request, the end of the session). The text then continues on its own
+line below the future line, with no word cut.
+
 Colour only when writing to a terminal. A renderer only consumes events.
 """
 
@@ -11,6 +18,7 @@ from __future__ import annotations
 
 import json
 import sys
+import unicodedata
 from typing import Any, TextIO
 
 from ..events import Event
@@ -26,6 +34,34 @@ _STYLES = {
     "model": "\033[35m",
 }
 _STATUS_MARK = {"done": ("✓", "ok"), "failed": ("✗", "bad"), "cancelled": ("⊘", "warn")}
+_TEXT_MARGIN = "          │"
+
+_TEXT_STREAM_ENDS = frozenset({
+    "tool_call_parsed", "request_retry", "request_finished", "request_started", "user_message",
+    "session_started", "session_resumed", "session_finished",
+})
+"""Events after which no more text of the current stream can arrive: the held-back word is whole."""
+
+MAX_HELD_CHARS = 48
+"""A run of non-space characters longer than this (a URL, a hash, a long identifier) is written as it
+streams rather than held: holding it would stall the view, and it is no word a reader reads across a
+break."""
+
+
+def split_partial_word(text: str) -> tuple[str, str]:
+    """``(ready, tail)`` with ``ready + tail == text``: ``tail`` is the trailing run of characters
+    that the next piece of text could still extend into a longer word (no whitespace, and no wide
+    East Asian character, after which a line may always break), unless it exceeds MAX_HELD_CHARS."""
+    cut = len(text)
+    while cut > 0 and not _breaks_after(text[cut - 1]):
+        cut -= 1
+    if len(text) - cut > MAX_HELD_CHARS:
+        return text, ""
+    return text[:cut], text[cut:]
+
+
+def _breaks_after(char: str) -> bool:
+    return char.isspace() or unicodedata.east_asian_width(char) in ("W", "F")
 
 
 def _short(value: Any, width: int = 70) -> str:
@@ -42,6 +78,9 @@ class TextRenderer:
         self._color = self._out.isatty() if color is None else color
         self._verbose = verbose
         self._line_open = False
+        """The cursor is not at a line start (streamed text was written on the current line)."""
+        self._held = ""
+        """The trailing partial word of streamed text, not written yet (see the module doc)."""
         self._tools: dict[str, str] = {}
 
     def _style(self, text: str, style: str) -> str:
@@ -55,9 +94,18 @@ class TextRenderer:
         self._out.flush()
 
     def __call__(self, event: Event) -> None:
+        if event.type in _TEXT_STREAM_ENDS:
+            self.flush_text()
         handler = getattr(self, f"_on_{event.type}", None)
         if handler is not None:
             handler(event)
+
+    def flush_text(self) -> None:
+        """Write the held-back partial word: the text stream it belongs to has ended (also for a
+        caller that stops feeding events before ``session_finished``)."""
+        held, self._held = self._held, ""
+        self._write_text(held)
+        self._out.flush()
 
     def _on_session_started(self, e: Any) -> None:
         model = f"scripted model {e.model!r} (offline: no real LLM)" if e.scripted else e.model
@@ -70,12 +118,24 @@ class TextRenderer:
         self._line(e.t, self._style(f"model request {e.turn}", "model"))
 
     def _on_text_delta(self, e: Any) -> None:
-        if not self._line_open:
-            self._out.write(self._style("          │ ", "model"))
-            self._line_open = True
-        text = e.text.replace("\n", "\n" + self._style("          │ ", "model"))
-        self._out.write(text)
+        ready, self._held = split_partial_word(self._held + e.text)
+        self._write_text(ready)
         self._out.flush()
+
+    def _write_text(self, text: str) -> None:
+        """Write streamed text under the margin; each line's margin only once it has content, so a
+        future line can follow a finished text line directly."""
+        for index, piece in enumerate(text.split("\n")):
+            if index:
+                if not self._line_open:
+                    self._out.write(self._style(_TEXT_MARGIN, "model"))  # a blank line of text
+                self._out.write("\n")
+                self._line_open = False
+            if piece:
+                if not self._line_open:
+                    self._out.write(self._style(_TEXT_MARGIN + " ", "model"))
+                    self._line_open = True
+                self._out.write(piece)
 
     def _on_request_retry(self, e: Any) -> None:
         self._line(e.t, self._style(f"retrying request {e.turn} in {e.delay:.1f}s: {e.reason}", "warn"))
