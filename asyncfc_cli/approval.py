@@ -1,8 +1,8 @@
 """The approval gate: the policy (read-only | ask | auto) enforced before a mutating call starts,
 and the session's checkpoint recorded before the first mutation it lets through.
 
-The scheduler asks ``admit`` for every call whose effect mutates (writes, or exclusive: shell and
-tests). Under ``ask`` the gate emits ``approval_requested`` with a preview (the unified diff of a
+The scheduler asks ``admit`` for every call whose effect needs approval: it mutates (writes, runs
+the project's checks, or is exclusive) or is unconfined (any shell command, even a read-only one). Under ``ask`` the gate emits ``approval_requested`` with a preview (the unified diff of a
 write or edit, the command of a shell or test run) and waits until a view answers through
 ``resolve(future_id, "once" | "session" | "deny")``; "session" allows that tool for the rest of the
 session. With nobody to answer (headless), ``ask`` refuses with a message saying how to allow it.
@@ -108,7 +108,7 @@ class ApprovalGate:
 
     async def admit(self, request: GateRequest) -> None:
         """Let the call run, wait for a person's answer, or raise ToolError to refuse it."""
-        if not request.effect.mutates:
+        if not request.effect.needs_approval:
             return
         if self.policy == "read-only":
             raise ToolError(f"{request.tool} refused: the approval policy is read-only, which allows "

@@ -142,7 +142,7 @@ class FutureCreated(Event):
     waits_on: tuple[str, ...] = ()
     """Earlier futures it must wait for to keep program order (effect conflicts)."""
     effect: str = "pure"
-    """pure, reads, writes or exclusive."""
+    """pure, reads, writes, runs or exclusive."""
     call_id: str = ""
     turn: int = 0
 

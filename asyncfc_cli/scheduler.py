@@ -275,7 +275,7 @@ class Scheduler:
             values[dep] = dep_rec.text or ""
         args = rec.spec.validate(substitute_refs(rec.args, values))
         effect = rec.spec.effect_of(args, self._ctx.root)
-        if effect.mutates and self._gate is not None:
+        if effect.needs_approval and self._gate is not None:
             await self._gate.admit(GateRequest(rec.id, rec.tool, args, effect, self._ctx))
         rec.state = State.RUNNING
         rec.started_at = self._bus.now()

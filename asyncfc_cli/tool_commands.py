@@ -44,7 +44,8 @@ def describe_tools(tools: dict[str, ToolSpec], *, as_json: bool = False) -> str:
         lines.append(f"{name:<{width}}  {kind:<9}  {_parameters(spec)}")
         lines.append(f"{'':<{width}}  {summary}.")
     lines.append("")
-    lines.append("* required. Effects: reads/writes (paths), exclusive (may touch anything), pure. "
+    lines.append("* required. Effects: reads/writes (paths); runs (checks: read the tree, write only "
+                 "caches); exclusive (may touch anything); pure; shell's depends on its command. "
                  "`asyncfc tools --json` prints the schemas.")
     return "\n".join(lines)
 

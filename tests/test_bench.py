@@ -144,7 +144,7 @@ def test_simulated_tools_honour_references():
 def test_bench_tools_keep_the_real_effects():
     bench = load_bench_scenario("fix_failing_test")
     effect_of = effect_function(bench_tools(bench.scenario))
-    assert effect_of("run_tests", {}).kind == "exclusive"
+    assert effect_of("run_tests", {}).kind == "runs"
     assert effect_of("read_file", {"path": "a.py"}) == Effect("reads", ("a.py",))
     assert effect_of("fetch_url", {}).kind == "pure"
 

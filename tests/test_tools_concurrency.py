@@ -88,13 +88,33 @@ async def test_shell_is_exclusive_and_the_gate_checkpoints_once(repo):
     scheduler, events = await run_calls(repo, [
         ("read_file", {"path": "a.py"}),
         ("write_file", {"path": "b.py", "content": "B = 5\n"}),
-        ("shell", {"command": "cat b.py"}),
+        ("shell", {"command": "cat b.py && touch d.py"}),
         ("read_file", {"path": "c.py"}),
     ], gate=gate)
     waits = {fid: c.waits_on for fid, c in created(events).items()}
     assert waits["f3"] == ("f1", "f2") and waits["f4"] == ("f3",)
     assert "B = 5" in scheduler.get("f3").text
     assert len([e for e in gate_events if isinstance(e, CheckpointCreated)]) == 1
+
+
+@pytest.mark.trio
+async def test_a_read_only_command_waits_for_earlier_writes_only_and_a_check_lets_reads_pass(repo):
+    scheduler, events = await run_calls(repo, [
+        ("write_file", {"path": "b.py", "content": "B = 5\n"}),
+        ("shell", {"command": "cat b.py | wc -l"}),
+        ("read_file", {"path": "c.py"}),
+        ("shell", {"command": "pyflakes . 2>&1 | tail -5"}),
+        ("read_file", {"path": "a.py"}),
+        ("edit_file", {"path": "a.py", "old": "A = 1", "new": "A = 2"}),
+    ])
+    waits = {fid: c.waits_on for fid, c in created(events).items()}
+    effects = {fid: c.effect for fid, c in created(events).items()}
+    assert effects == {"f1": "writes", "f2": "reads", "f3": "reads", "f4": "runs", "f5": "reads", "f6": "writes"}
+    # The shell read sees the write; the reads run beside the check; the edit waits for the check
+    # (which reads the whole tree) and for the reads that cover a.py.
+    assert waits["f2"] == ("f1",) and waits["f3"] == () and waits["f4"] == ("f1",)
+    assert waits["f5"] == () and waits["f6"] == ("f2", "f4", "f5")
+    assert scheduler.get("f2").text.splitlines()[-1].strip() == "1"
 
 
 @pytest.mark.trio

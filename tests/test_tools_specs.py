@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from asyncfc_tools import builtin_tools
+from asyncfc_tools import Effect, builtin_tools
 
 CONTRACT = {  # DESIGN.md's table: name -> (required parameters, optional parameters at least)
     "read_file": (["path"], {"offset", "limit"}),
@@ -39,8 +39,10 @@ def test_effects():
     assert tools["list_files"].effect_of({}, root).paths == (".",)
     assert tools["grep"].effect_of({"pattern": "x", "path": "src"}, root).paths == ("src",)
     assert tools["outline"].effect_of({"path": "src"}, root).kind == "reads"
-    assert tools["shell"].effect_of({"command": "ls"}, root).kind == "exclusive"
-    assert tools["run_tests"].effect_of({}, root).kind == "exclusive"
+    assert tools["shell"].effect_of({"command": "ls"}, root).kind == "reads"
+    assert tools["shell"].effect_of({"command": "make install"}, root).kind == "exclusive"
+    assert tools["shell"].effect_of({"command": "$f3"}, root).kind == "exclusive"
+    assert tools["run_tests"].effect_of({}, root) == Effect("runs", ("tests",))
     assert tools["shell"].is_async and tools["run_tests"].is_async and not tools["read_file"].is_async
 
 

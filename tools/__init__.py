@@ -18,6 +18,7 @@ from ._api import (
     pure,
     reads,
     resolve_in_root,
+    runs,
     tool,
     writes,
 )
@@ -37,6 +38,7 @@ __all__ = [
     "pure",
     "reads",
     "resolve_in_root",
+    "runs",
     "tool",
     "writes",
 ]

@@ -45,6 +45,7 @@ __all__ = [
     "pure",
     "reads",
     "resolve_in_root",
+    "runs",
     "tool",
     "writes",
 ]
@@ -66,7 +67,7 @@ class PathOutsideWorkspace(ToolError):
 # Effects
 
 
-EffectKind = Literal["pure", "reads", "writes", "exclusive"]
+EffectKind = Literal["pure", "reads", "writes", "runs", "exclusive"]
 
 WHOLE_TREE = "."
 """The path an effect names when it covers the whole workspace (or its path is not yet known)."""
@@ -77,28 +78,46 @@ class Effect:
     """What a call may observe or change, used to keep program order between concurrent calls."""
 
     kind: EffectKind
-    """pure: touches nothing; reads/writes: the given paths and everything under them;
-    exclusive: may touch anything (shell, tests)."""
+    """pure: touches nothing; reads/writes: the given paths and everything under them; runs: runs
+    the project's own checks (tests, linters, type checkers): reads the whole tree and writes only
+    its runner's caches, named by ``paths`` (e.g. "tests"), which no file tool reads; exclusive: may
+    touch anything (other shell commands)."""
     paths: tuple[str, ...] = ()
-    """Normalised workspace-relative paths ("." is the whole tree); empty unless reads/writes."""
+    """Normalised workspace-relative paths ("." is the whole tree) for reads/writes; cache names for
+    runs; empty otherwise."""
+    unconfined: bool = False
+    """The call is not confined to the workspace (a shell command): it needs approval even when it
+    only reads. Plays no part in ordering."""
 
     @property
     def mutates(self) -> bool:
-        """True for calls that may change the workspace (and so need approval and a checkpoint)."""
-        return self.kind in ("writes", "exclusive")
+        """True for calls that may change the workspace or run the project's code (and so need
+        approval and a checkpoint)."""
+        return self.kind in ("writes", "runs", "exclusive")
+
+    @property
+    def needs_approval(self) -> bool:
+        """True for calls the approval policy decides on: those that mutate or are unconfined."""
+        return self.mutates or self.unconfined
 
     def conflicts_with(self, other: Effect) -> bool:
         """Whether running self and other concurrently could differ from running them in order.
 
-        write/write and read/write on overlapping paths conflict; exclusive conflicts with every
-        non-pure effect; pure never conflicts; reads never conflict with reads.
+        write/write and read/write on overlapping paths conflict; a run conflicts with every write
+        (it reads the whole tree) and with runs sharing a cache, never with reads; exclusive
+        conflicts with every non-pure effect; pure never conflicts; reads never conflict with reads.
         """
         if self.kind == "pure" or other.kind == "pure":
             return False
         if self.kind == "exclusive" or other.kind == "exclusive":
             return True
-        if self.kind == "reads" and other.kind == "reads":
+        kinds = {self.kind, other.kind}
+        if kinds == {"reads"} or kinds == {"reads", "runs"}:
             return False
+        if kinds == {"runs"}:
+            return bool(set(self.paths) & set(other.paths))
+        if "runs" in kinds:
+            return True  # a run reads the whole tree; the other one writes
         return any(_overlap(a, b) for a in self.paths for b in other.paths)
 
 
@@ -143,6 +162,12 @@ def pure() -> EffectSpec:
 def exclusive() -> EffectSpec:
     """The call may read or change anything (shell commands, test runs)."""
     return lambda args, root: Effect("exclusive")
+
+
+def runs(*caches: str) -> EffectSpec:
+    """The call runs the project's checks (tests, linters): it reads the whole tree and writes only
+    these caches (calls sharing a cache run one at a time)."""
+    return lambda args, root: Effect("runs", caches)
 
 
 def _path_effect(kind: EffectKind, params: Sequence[str], default: str | None) -> EffectSpec:

@@ -16,12 +16,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from ._api import ToolContext, ToolError, exclusive, tool
+from ._api import ToolContext, ToolError, runs, tool
+from ._commands import TESTS
 from ._env import child_environment
 from ._listing import workspace_files
 from ._process import KILL_GRACE_S, CommandResult, run_command
 from ._test_reports import TestCase, counts, parse_cargo, parse_go_json, parse_junit
 from ._text import cap_line, cap_text, plural
+from ._watch import changes_note, watch_tree
 from .shell import capture_budget
 
 __all__ = ["TestPlan", "plan_tests", "run_tests"]
@@ -143,7 +145,7 @@ def format_report(plan: TestPlan, result: CommandResult, cases: list[TestCase] |
     return cap_text("\n".join(lines), limit, what="test report")
 
 
-@tool(effect=exclusive())
+@tool(effect=runs(TESTS))
 async def run_tests(ctx: ToolContext, paths: list[str] | None = None, args: list[str] | None = None,
                     timeout_s: float | None = None) -> str:
     """Run the project's tests and report counts (passed, failed, errors, skipped), the failing
@@ -169,9 +171,10 @@ async def run_tests(ctx: ToolContext, paths: list[str] | None = None, args: list
             return ("no tests found: no pytest configuration or test_*.py files, no package.json "
                     "test script, no go.mod and no Cargo.toml in the workspace")
         try:
-            result = await run_command(plan.argv, cwd=ctx.resolve("."), timeout_s=timeout,
-                                       max_bytes=capture_budget(ctx.max_output_chars), env=env,
-                                       grace_s=grace)
+            async with watch_tree(ctx.resolve(".")) as changed:
+                result = await run_command(plan.argv, cwd=ctx.resolve("."), timeout_s=timeout,
+                                           max_bytes=capture_budget(ctx.max_output_chars), env=env,
+                                           grace_s=grace)
         except OSError as exc:
             raise ToolError(f"could not start {plan.runner}: {exc}") from None
         if result.timed_out:
@@ -181,4 +184,5 @@ async def run_tests(ctx: ToolContext, paths: list[str] | None = None, args: list
         if plan.runner == "pytest" and "No module named pytest" in result.stderr:
             raise ToolError(f"pytest is not installed for {plan.argv[0]}; install it in the "
                             "project's environment (or create a .venv with it)")
-        return format_report(plan, result, _cases(plan, result, Path(scratch)), ctx.max_output_chars)
+        report = format_report(plan, result, _cases(plan, result, Path(scratch)), ctx.max_output_chars)
+        return "\n".join(filter(None, [report, changes_note(changed)]))

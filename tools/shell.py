@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
-from ._api import ToolContext, ToolError, exclusive, tool
+from contextlib import nullcontext
+
+from ._api import ToolContext, ToolError, tool
+from ._commands import command_effect, shell_effect
 from ._env import child_environment
 from ._process import KILL_GRACE_S, CommandResult, run_command
 from ._text import cap_text
+from ._watch import changes_note, watch_tree
 
 __all__ = ["shell", "format_command_result"]
 
@@ -37,7 +41,7 @@ def format_command_result(result: CommandResult, limit: int) -> str:
     return "\n".join(parts)
 
 
-@tool(effect=exclusive())
+@tool(effect=shell_effect())
 async def shell(ctx: ToolContext, command: str, timeout_s: float | None = None) -> str:
     """Run a shell command (/bin/sh) in the workspace root and return its exit code and output.
 
@@ -45,7 +49,9 @@ async def shell(ctx: ToolContext, command: str, timeout_s: float | None = None) 
     cancelled, the whole group (children included) is stopped, so do not start servers or other
     background processes with it. Output is capped (head and tail kept, with a note of what was
     cut). A non-zero exit code is reported, not raised. Provider API keys are not in its
-    environment.
+    environment. Commands that only read (git status/diff/log, ls, grep, sed -n...) and checks
+    (pytest, ruff check, mypy, cargo test...) run alongside file reads; any other command waits for
+    the calls before it and holds back the calls after it.
 
     Args:
         command: the command line, e.g. `git status` or `make -j2 && ./run`.
@@ -58,12 +64,14 @@ async def shell(ctx: ToolContext, command: str, timeout_s: float | None = None) 
         raise ToolError(f"timeout_s must be positive, got {timeout_s}")
     env = ctx.env if ctx.env is not None else child_environment()
     grace = float(ctx.extra.get("shell", {}).get("kill_grace_s", KILL_GRACE_S))
+    checks = command_effect(command).kind == "runs"
     try:
-        result = await run_command(command, cwd=ctx.root, timeout_s=timeout,
-                                   max_bytes=capture_budget(ctx.max_output_chars), env=env, grace_s=grace)
+        async with watch_tree(ctx.root) if checks else nullcontext([]) as changed:
+            result = await run_command(command, cwd=ctx.root, timeout_s=timeout,
+                                       max_bytes=capture_budget(ctx.max_output_chars), env=env, grace_s=grace)
     except OSError as exc:
         raise ToolError(f"could not start the command: {exc}") from None
-    text = format_command_result(result, ctx.max_output_chars)
+    text = "\n".join(filter(None, [format_command_result(result, ctx.max_output_chars), changes_note(changed)]))
     if result.timed_out:
         raise ToolError(text + f"\n(raise timeout_s above {timeout:g} if it needs longer)")
     return text

@@ -1,0 +1,101 @@
+"""Effects finer than "exclusive": shell command classification, the runs effect, and checks that
+report the files they changed."""
+
+from __future__ import annotations
+
+import pytest
+
+from asyncfc_tools import Effect
+from asyncfc_tools._commands import command_effect
+from asyncfc_tools._watch import changed_files, changes_note
+from asyncfc_tools.run_tests import run_tests
+from asyncfc_tools.shell import shell
+from test_tools_run_tests import fake_venv
+from tools_repo import context, make_repo
+
+READS = Effect("reads", (".",), unconfined=True)
+
+
+@pytest.mark.parametrize("command", [
+    "git status", "git --no-pager log --oneline -5", "git diff HEAD~1 -- src", "ls -la src",
+    "grep -rn 'def total' shop | head -20", "sed -n 10,20p shop/money.py", "wc -l *.py",
+    "find . -name '*.py'", "cat a.py 2>&1 | sort | uniq -c", "rg -o foo >/dev/null",
+])
+def test_read_only_commands_read_the_tree(command):
+    assert command_effect(command) == READS
+
+
+@pytest.mark.parametrize("command, caches", [
+    ("pytest -q", ("tests",)),
+    ("python -m pytest tests/test_a.py -k login 2>&1 | tail -30", ("tests",)),
+    (".venv/bin/python3 -m mypy src", ("mypy",)),
+    ("PYTHONPATH=src pytest -x", ("tests",)),
+    ("ruff check . && mypy src && pyflakes src", ("ruff", "mypy")),
+    ("cargo test", ("tests", "cargo")),
+    ("npx tsc --noEmit", ()),
+    ("uv run pytest", ("tests",)),
+])
+def test_checks_run_with_their_caches(command, caches):
+    assert command_effect(command) == Effect("runs", caches, unconfined=True)
+
+
+@pytest.mark.parametrize("command", [
+    "make", "sleep 5", "rm -rf build", "echo hi > notes.txt", "cat a && rm b", "git commit -am x",
+    "git diff --output=patch.txt", "sed -i s/a/b/ x.py", "ruff check --fix .", "black src",
+    "npm test -- -u", "pytest --snapshot-update", "find . -name '*.pyc' -delete", "echo $(whoami)",
+    "ls `pwd`", "(cd src && ls)", "pytest &", "cat 'unbalanced", "sort -o out.txt in.txt",
+    "python script.py", "./tests/pytest", "scripts/python -m pytest", "FOO=1", "",
+])
+def test_anything_else_is_exclusive(command):
+    assert command_effect(command).kind == "exclusive"
+
+
+def test_runs_conflicts():
+    tests, ruff = Effect("runs", ("tests",)), Effect("runs", ("ruff",))
+    assert not tests.conflicts_with(Effect("reads", (".",))) and not tests.conflicts_with(ruff)
+    assert tests.conflicts_with(Effect("runs", ("tests",)))
+    assert tests.conflicts_with(Effect("writes", ("a.py",))) and Effect("writes", ("a.py",)).conflicts_with(tests)
+    assert tests.conflicts_with(Effect("exclusive")) and not tests.conflicts_with(Effect("pure"))
+    assert tests.mutates and READS.needs_approval and not READS.mutates
+    assert not Effect("reads", ("a.py",)).needs_approval
+
+
+def test_changed_files_and_the_note():
+    before = {"a.py": (1, 10), "b.py": (1, 5)}
+    after = {"a.py": (2, 10), "c.py": (3, 1)}
+    assert changed_files(before, after) == ["a.py", "b.py", "c.py"]
+    assert changes_note([]) == ""
+    note = changes_note([f"f{i}.txt" for i in range(12)])
+    assert "f0.txt, f1.txt" in note and "and 2 more" in note and "read them again" in note
+
+
+@pytest.mark.trio
+async def test_a_test_run_reports_the_files_it_changed(tmp_path):
+    root = make_repo(tmp_path / "repo", {
+        ".gitignore": ".venv/\n",
+        "data.txt": "old\n",
+        "tests/test_rewrites.py": "from pathlib import Path\n\ndef test_rewrite():\n"
+                                  "    Path('data.txt').write_text('new')\n",
+        "tests/test_clean.py": "def test_ok():\n    assert True\n",
+    })
+    fake_venv(root)
+    out = await run_tests.fn(context(root, shell_timeout_s=60), paths=["tests/test_rewrites.py"])
+    assert out.startswith("pytest: 1 passed")
+    assert out.splitlines()[-1].startswith("note: these files changed while this ran") and "data.txt" in out
+    # pytest's own caches (.pytest_cache, __pycache__) are not changes worth reporting.
+    clean = await run_tests.fn(context(root, shell_timeout_s=60), paths=["tests/test_clean.py"])
+    assert "note:" not in clean
+
+
+@pytest.mark.trio
+async def test_a_check_command_reports_changes_and_other_commands_are_not_watched(tmp_path):
+    root = make_repo(tmp_path / "repo", {
+        ".gitignore": ".venv/\n",
+        "tests/test_rewrites.py": "from pathlib import Path\n\ndef test_rewrite():\n"
+                                  "    Path('made.txt').write_text('x')\n",
+    })
+    fake_venv(root)
+    ran = await shell.fn(context(root), command=".venv/bin/python -m pytest -q -p no:cacheprovider 2>&1 | tail -3")
+    assert "1 passed" in ran and ran.splitlines()[-1].startswith("note: these files changed") and "made.txt" in ran
+    again = await shell.fn(context(root), command="touch other.txt")
+    assert "note:" not in again  # an exclusive command may change anything: nothing to report
