@@ -313,8 +313,11 @@ class Session:
         if self.settings.mode in ("sync", "serial"):
             await self._sched.wait_for([r.id for r in records])
         else:
-            await self._sched.wait_for([r.id for r in records if r.tool == AWAIT_FUTURE])
-            if self.settings.early_wait:
+            awaits = [r.id for r in records if r.tool == AWAIT_FUTURE]
+            await self._sched.wait_for(awaits)
+            # A response that awaits has said what it needs now: holding for its other calls
+            # would only delay the values it asked for.
+            if self.settings.early_wait and not awaits:
                 await self._wait_if_about_to_finish(records)
         next_turn = self._turn + 1
         messages: list[Message] = [AssistantMessage(response.text, tuple(r.call for r in records))]

@@ -243,6 +243,20 @@ async def test_early_wait_hands_out_values_for_calls_predicted_to_finish_before_
 
 
 @pytest.mark.trio
+async def test_a_response_that_awaits_is_not_held_for_its_other_calls(autojump_clock):
+    # b is expected (prior 0.25 s) to finish within a time to first token, but the model awaited
+    # only a: the next request goes out when a is ready, with b as a placeholder.
+    run = await run_scenario(scenario(call("sleep", "a", seconds=0), call("sleep", "b", seconds=3),
+                                      {"need": ["a"]}, {"need": ["b"]}, answer()),
+                             tools=TOOLS, duration_priors={"sleep": 0.25})
+    awaiting = run.future("f3", "future_created")
+    assert awaiting.tool == "await_future" and awaiting.args == {"ids": ["f1"]}
+    second = run.of_type("request_started")[1]
+    assert second.t == run.future("f3", "future_finished").t
+    assert [e.id for e in run.of_type("future_placeholder")] == ["f2"]
+
+
+@pytest.mark.trio
 async def test_await_future_names_ids_when_it_needs_only_some_of_what_runs(autojump_clock):
     run = await run_scenario(scenario(call("sleep", "a", seconds=1, result="A"), call("sleep", "b", seconds=9),
                                       {"need": ["a"]}, answer()), tools=TOOLS)
