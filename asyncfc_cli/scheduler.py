@@ -104,6 +104,20 @@ def current_future() -> FutureRecord | None:
     return _CURRENT.get()
 
 
+def duration_key(tool: str, args: Any) -> str:
+    """What predicts a call's duration: its tool, refined by the shape of its arguments. A command
+    is known by its first two words that are not flags (``git diff`` and ``python -m pytest`` take
+    very different times); a call given ``paths`` (a selection of tests) apart from one without."""
+    key = tool
+    if isinstance(args, Mapping):
+        command = args.get("command")
+        if isinstance(command, str):
+            key += ":" + " ".join([w for w in command.split() if not w.startswith("-")][:2])
+        if args.get("paths"):
+            key += ":some"
+    return key
+
+
 class Scheduler:
     """Futures for one session. Create inside a nursery that outlives every call.
 
@@ -161,10 +175,26 @@ class Scheduler:
     def unfinished(self) -> list[FutureRecord]:
         return list(self._unfinished.values())
 
-    def expected_duration(self, tool: str) -> float | None:
-        """A smoothed estimate of how long a call of ``tool`` runs: this session's history, else
-        the prior, else None."""
-        return self._durations.get(tool, self._priors.get(tool))
+    def expected_duration(self, rec: FutureRecord) -> float | None:
+        """A smoothed estimate of how long the call of ``rec`` runs: this session's history of
+        calls like it (``duration_key``), else its tool's prior, else None."""
+        return self._durations.get(duration_key(rec.tool, rec.args), self._priors.get(rec.tool))
+
+    def predicted_finish(self, rec: FutureRecord) -> float | None:
+        """When the call of ``rec`` is expected to finish on the session clock: its start (or, not
+        started yet, the predicted finish of the calls it waits for) plus its expected duration;
+        None when any of that is unknown."""
+        if rec.is_finished:
+            return rec.finished_at
+        expected = self.expected_duration(rec)
+        if expected is None:
+            return None
+        if rec.started_at is not None:
+            return rec.started_at + expected
+        before = [self.predicted_finish(self._futures[d]) for d in (*rec.waits_on, *rec.deps) if d in self._futures]
+        if any(t is None for t in before):
+            return None
+        return max([self._bus.now(), *before]) + expected  # type: ignore[list-item]
 
     # ---------------------------------------------------------------------------------- submit
 
@@ -301,8 +331,9 @@ class Scheduler:
         self._unfinished.pop(rec.id, None)
         duration = rec.finished_at - rec.started_at if rec.started_at is not None else 0.0
         if state is State.DONE:
-            previous = self._durations.get(rec.tool)
-            self._durations[rec.tool] = duration if previous is None else 0.5 * (previous + duration)
+            key = duration_key(rec.tool, rec.args)
+            previous = self._durations.get(key)
+            self._durations[key] = duration if previous is None else 0.5 * (previous + duration)
         self._bus.emit(
             FutureFinished, id=rec.id, status=state.value, duration=duration,
             summary=summarize(text), output=text,

@@ -351,9 +351,8 @@ class Session:
         now = self.bus.now()
         running = [rec for rec in records if not rec.is_finished]
         for rec in running:
-            expected = self._sched.expected_duration(rec.tool)
-            if expected is not None and rec.started_at is not None \
-                    and rec.started_at + expected - now >= self._ttft:
+            finish = self._sched.predicted_finish(rec)
+            if finish is not None and finish - now >= self._ttft:
                 return
         if running:
             with trio.move_on_at(trio.current_time() + self._ttft):

@@ -281,3 +281,26 @@ async def test_dispatch_moment_by_mode(autojump_clock, mode, dispatch, first_sta
     assert run.future("f1", "future_started").t == first_start
     # The call is announced as parsed mid-stream either way.
     assert run.of_type("tool_call_parsed")[0].t == 0.0
+
+
+@pytest.mark.trio
+async def test_early_wait_predicts_a_queued_call_from_what_it_waits_for(autojump_clock):
+    # b (second response) waits for a (5 s by its prior), so b is predicted to finish at 5 s: no
+    # reason to hold the next request for it, though b itself is instant.
+    steps = [call("sleep", "a", seconds=5), "end", call("echo", "b", text="$a"), "end",
+             {"say": "meanwhile", "tokens": 8}, {"need": ["b"]}, answer()]
+    run = await run_scenario({"name": "t", "profile": {"ttft_s": 0.5, "tokens_per_s": 8}, "steps": steps},
+                             tools=TOOLS, duration_priors={"sleep": 5.0, "echo": 0.0})
+    second_end = run.of_type("request_finished")[1].t
+    assert second_end < 5.0 and run.of_type("request_started")[2].t == second_end
+    assert [e.id for e in run.of_type("future_placeholder")] == ["f1", "f2"]
+
+
+def test_duration_keys_tell_commands_and_test_selections_apart():
+    from asyncfc_cli.scheduler import duration_key
+
+    assert duration_key("shell", {"command": "git diff --stat"}) == "shell:git diff"
+    assert duration_key("shell", {"command": "python -m pytest -q"}) == "shell:python pytest"
+    assert duration_key("run_tests", {}) == "run_tests"
+    assert duration_key("run_tests", {"paths": ["tests/test_a.py"]}) == "run_tests:some"
+    assert duration_key("read_file", {"path": "a.py"}) == "read_file"

@@ -34,6 +34,7 @@ def test_read_only_commands_read_the_tree(command):
     ("cargo test", ("tests", "cargo")),
     ("npx tsc --noEmit", ()),
     ("uv run pytest", ("tests",)),
+    ("python -m compileall -q -f shop", ("pycache",)),
 ])
 def test_checks_run_with_their_caches(command, caches):
     assert command_effect(command) == Effect("runs", caches, unconfined=True)

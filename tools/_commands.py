@@ -85,6 +85,7 @@ _CHECKS: dict[tuple[str, str | None], tuple[str, ...]] = {
     ("py.test", None): (TESTS,),
     ("mypy", None): ("mypy",),
     ("pyflakes", None): (),
+    ("compileall", None): ("pycache",),
     ("flake8", None): (),
     ("pylint", None): (),
     ("pyright", None): (),

@@ -124,6 +124,7 @@ def make_fixture_repo(folder: Path, *, git: bool = True) -> Path:
         '[project]\nname = "shop"\nversion = "0.1.0"\n\n[tool.pytest.ini_options]\n'
         'testpaths = ["tests"]\npythonpath = ["."]\n'
     )
+    (folder / "CHANGELOG.md").write_text("# Changelog\n\n## Unreleased\n")
     (folder / ".gitignore").write_text("__pycache__/\n.pytest_cache/\n")
     if git:
         cmd = ["git", "-c", "user.name=asyncfc bench", "-c", "user.email=bench@asyncfc.invalid"]
