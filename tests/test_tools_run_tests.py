@@ -130,7 +130,7 @@ def test_without_a_venv_python_comes_from_path_not_from_asyncfc(tmp_path):
 
 
 def test_other_runners_are_detected(tmp_path):
-    root = make_repo(tmp_path / "js", {"package.json": json.dumps({"scripts": {"test": "jest"}})})
+    root = make_repo(tmp_path / "js", {"package.json": json.dumps({"scripts": {"test": "karma start"}})})
     assert plan_tests(context(root), [], [], tmp_path).argv == ("npm", "test", "--silent")
     root = make_repo(tmp_path / "go", {"go.mod": "module x\n"})
     assert plan_tests(context(root), [], [], tmp_path).argv == ("go", "test", "-json", "./...")

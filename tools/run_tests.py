@@ -1,8 +1,9 @@
 """The run_tests tool: find the project's test runner, run it in the project's own environment,
 and report counts, failing test ids and the tail of each failure.
 
-Runners, in order: pytest (config or test files), npm test (a real "test" script), go test
-(go.mod), cargo test (Cargo.toml). Python comes from the repository's ``.venv`` (or ``venv``) if
+Runners, in order: pytest (config or test files), npm test (a real "test" script; jest, vitest,
+mocha and node --test are recognised and write a report, see _npm_tests), go test (go.mod), cargo
+test (Cargo.toml). Python comes from the repository's ``.venv`` (or ``venv``) if
 there is one, else from PATH: never asyncfc's own interpreter by accident.
 """
 
@@ -20,8 +21,9 @@ from ._api import ToolContext, ToolError, runs, tool
 from ._commands import TESTS
 from ._env import child_environment
 from ._listing import workspace_files
+from ._npm_tests import detect_framework, npm_cases, npm_test_argv
 from ._process import KILL_GRACE_S, CommandResult, run_command
-from ._test_reports import TestCase, counts, parse_cargo, parse_go_json, parse_junit
+from ._test_reports import TestCase, counts, parse_cargo, parse_go_json, parse_junit, strip_ansi
 from ._text import cap_line, cap_text, plural
 from ._watch import changes_note, watch_tree
 from .shell import capture_budget
@@ -43,6 +45,10 @@ class TestPlan:
     """pytest, npm, go or cargo."""
     argv: tuple[str, ...]
     """The command line, program first."""
+    framework: str = ""
+    """For npm: the framework its "test" script runs (jest, vitest, mocha, node); "" if unknown."""
+    root: str = ""
+    """The workspace root, for naming test files relative to it."""
 
 
 def _python(root: Path, env: dict[str, str]) -> str:
@@ -68,13 +74,14 @@ def _uses_pytest(root: Path) -> bool:
                for f in workspace_files(root))
 
 
-def _npm_test_script(root: Path) -> str | None:
+def _npm_scripts(root: Path) -> dict[str, object] | None:
+    """package.json's scripts, if it has a real "test" script (not npm init's placeholder)."""
     try:
         scripts = json.loads((root / "package.json").read_text("utf-8")).get("scripts", {})
     except (OSError, ValueError, AttributeError):
         return None
     script = scripts.get("test") if isinstance(scripts, dict) else None
-    return script if isinstance(script, str) and script.strip() != _NPM_DEFAULT_TEST else None
+    return scripts if isinstance(script, str) and script.strip() != _NPM_DEFAULT_TEST else None
 
 
 def plan_tests(ctx: ToolContext, paths: Sequence[str], args: Sequence[str], report_dir: Path) -> TestPlan | None:
@@ -86,8 +93,9 @@ def plan_tests(ctx: ToolContext, paths: Sequence[str], args: Sequence[str], repo
         argv = [_python(root, env), "-m", "pytest", "-q", "-rfE", "--tb=short",
                 "--continue-on-collection-errors", f"--junitxml={report}", "-o", "junit_family=xunit1"]
         return TestPlan("pytest", (*argv, *args, *paths))
-    if _npm_test_script(root) is not None:
-        return TestPlan("npm", ("npm", "test", "--silent", *(("--", *args, *paths) if args or paths else ())))
+    if (scripts := _npm_scripts(root)) is not None:
+        found = detect_framework(scripts)
+        return TestPlan("npm", npm_test_argv(found, args, paths, report_dir, env), found.framework, str(root))
     if (root / "go.mod").is_file():
         return TestPlan("go", ("go", "test", "-json", *args, *(paths or ["./..."])))
     if (root / "Cargo.toml").is_file():
@@ -113,6 +121,8 @@ def _cases(plan: TestPlan, result: CommandResult, report_dir: Path) -> list[Test
         return parse_go_json(result.stdout)
     if plan.runner == "cargo":
         return parse_cargo(result.stdout + "\n" + result.stderr)
+    if plan.runner == "npm":
+        return npm_cases(plan.framework, report_dir, result.stdout + "\n" + result.stderr, plan.root)
     return None
 
 
@@ -125,23 +135,27 @@ def format_report(plan: TestPlan, result: CommandResult, cases: list[TestCase] |
     """Counts, failing ids and failure tails (or the output's tail when there are no counts)."""
     status = f"exit code {result.exit_code}, {result.duration:.1f}s"
     command = f"command: {shlex.join(plan.argv)}"
+    runner = f"{plan.runner} ({plan.framework})" if plan.framework else plan.runner
+    output = strip_ansi(result.stdout + "\n" + result.stderr).strip()
     if cases is None:
-        output = (result.stdout + "\n" + result.stderr).strip()
-        return cap_text(f"{plan.runner}: {status} (no per-test results)\n{command}\n{_tail(output, 60)}",
+        return cap_text(f"{runner}: {status} (no per-test results)\n{command}\n{_tail(output, 60)}",
                         limit, what="test output")
     if not cases:
-        return f"{plan.runner}: no tests ran ({status}); the runner found no tests\n{command}"
+        return f"{runner}: no tests ran ({status}); the runner found no tests\n{command}"
     tally = counts(cases)
-    head = (f"{plan.runner}: {tally['passed']} passed, {tally['failed']} failed, "
+    head = (f"{runner}: {tally['passed']} passed, {tally['failed']} failed, "
             f"{plural(tally['error'], 'error')}, {tally['skipped']} skipped ({status})")
     lines = [head, command]
     bad = [c for c in cases if c.outcome in ("failed", "error")]
     for outcome, label in (("failed", "failed"), ("error", "errors")):
-        ids = [c.id for c in bad if c.outcome == outcome]
+        ids = [c.id for c in bad if c.outcome == outcome and c.id]  # summary-only cases have no id
         if ids:
             lines += [f"{label}:", *(f"  {i}" for i in ids)]
     for case in bad:
-        lines += ["", f"--- {case.id} ({case.outcome})", _tail(case.detail)]
+        if case.detail:
+            lines += ["", f"--- {case.id} ({case.outcome})", _tail(case.detail)]
+    if any(not case.detail for case in bad):  # the output is the only account of these failures
+        lines += ["", "--- output (tail)", _tail(output, 40)]
     return cap_text("\n".join(lines), limit, what="test report")
 
 
