@@ -78,8 +78,9 @@ def system_prompt(settings: Settings, workspace: Workspace) -> str:
 
 
 PREDICTABLE_TOOLS = ("read_file", "write_file", "edit_file", "list_files", "grep", "outline")
-"""Tools whose duration barely depends on their arguments. Shell commands and test runs vary too
-much for a prior: the session learns theirs as it goes."""
+"""Tools whose duration barely depends on their arguments. Shell commands vary too much for a prior:
+the session learns theirs as it goes, per command (``scheduler.duration_key``); test runs get a
+first guess from the fixture (whole suite, or a selection), replaced by what the session sees."""
 
 
 def duration_priors() -> dict[str, float]:
@@ -88,7 +89,10 @@ def duration_priors() -> dict[str, float]:
     call about to finish from its first use (see ``Session._wait_if_about_to_finish``)."""
     from .bench.latencies import TOOL_LATENCIES
 
-    return {name: TOOL_LATENCIES[name] for name in PREDICTABLE_TOOLS if name in TOOL_LATENCIES}
+    priors = {name: TOOL_LATENCIES[name] for name in PREDICTABLE_TOOLS if name in TOOL_LATENCIES}
+    # A first guess for test runs, by duration key: the whole suite, or a selection (one file).
+    priors.update({"run_tests": TOOL_LATENCIES["run_tests"], "run_tests:some": TOOL_LATENCIES["pytest_file"]})
+    return priors
 
 
 @dataclass(slots=True)

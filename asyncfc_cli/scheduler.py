@@ -130,7 +130,8 @@ class Scheduler:
         call_timeout_s: hard limit on any single call.
         gate: asked before every mutating call runs (approval, checkpoint).
         first_number: the number of the first future (a resumed session goes on from its history).
-        duration_priors: typical seconds per tool, used until this session has seen the tool run.
+        duration_priors: typical seconds per tool or ``duration_key``, used until this session has
+            seen such a call run.
     """
 
     def __init__(
@@ -177,8 +178,9 @@ class Scheduler:
 
     def expected_duration(self, rec: FutureRecord) -> float | None:
         """A smoothed estimate of how long the call of ``rec`` runs: this session's history of
-        calls like it (``duration_key``), else its tool's prior, else None."""
-        return self._durations.get(duration_key(rec.tool, rec.args), self._priors.get(rec.tool))
+        calls like it (``duration_key``), else the prior for that key or for its tool, else None."""
+        key = duration_key(rec.tool, rec.args)
+        return self._durations.get(key, self._priors.get(key, self._priors.get(rec.tool)))
 
     def predicted_finish(self, rec: FutureRecord) -> float | None:
         """When the call of ``rec`` is expected to finish on the session clock: its start (or, not
