@@ -14,7 +14,7 @@ import pytest
 from asyncfc_tools._npm_tests import NpmTests, detect_framework, npm_cases, npm_test_argv
 from asyncfc_tools._process import CommandResult
 from asyncfc_tools._test_reports import TestCase, counts, parse_jest_json, parse_mocha_xunit, parse_node_junit
-from asyncfc_tools._test_summaries import parse_test_summary
+from asyncfc_tools._test_summaries import parse_test_summary, spec_file_output
 from asyncfc_tools.run_tests import TestPlan, format_report, plan_tests, run_tests
 from tools_repo import context, make_repo
 
@@ -372,6 +372,8 @@ def test_node_gets_its_reporters_through_node_options_when_it_has_junit(tmp_path
                         "--test-reporter-destination=stdout --test-reporter=junit "
                         f"--test-reporter-destination={tmp_path / 'node-junit.xml'}")
     assert argv[2:] == ("npm", "test", "--silent", "--", "test/a.test.js")
+    bare = npm_test_argv(found, [], [], tmp_path, {"PATH": str(tmp_path / "new")})
+    assert bare[1].startswith("NODE_OPTIONS=--test-reporter=spec ")
     old = npm_test_argv(found, [], [], tmp_path, fake_node(tmp_path / "old", "v18.12.0"))
     assert old == ("npm", "test", "--silent")  # no junit reporter: its TAP or spec summary is read
 
@@ -383,6 +385,19 @@ def test_cases_come_from_the_report_else_from_the_summary(tmp_path):
     (tmp_path / "jest.json").write_text("{truncated")
     assert npm_cases("jest", tmp_path, JEST_OUTPUT, ROOT) == parse_test_summary(JEST_OUTPUT, ROOT)
     assert npm_cases("", tmp_path, "lint ok\n", ROOT) is None
+
+
+def test_a_node_test_file_that_did_not_load_gets_what_it_printed(tmp_path):
+    spec = ("✔ adds (0.7ms)\n/work/app/test/broken.test.js:1\nsyntax error here (\n       ^^^^^\n\n"
+            "SyntaxError: Unexpected identifier 'error'\n    at wrapSafe (node:internal/modules/cjs/loader:1464:18)\n"
+            "\nNode.js v20.20.2\n✖ /work/app/test/broken.test.js (137.7ms)\n  'test failed'\n")
+    assert spec_file_output(spec, "test/broken.test.js") == (
+        "/work/app/test/broken.test.js:1\nsyntax error here (\n       ^^^^^\n\n"
+        "SyntaxError: Unexpected identifier 'error'\n\nNode.js v20.20.2")
+    assert spec_file_output(spec, "test/other.test.js") == ""
+    (tmp_path / "node-junit.xml").write_text(NODE_JUNIT)
+    cases = npm_cases("node", tmp_path, spec, ROOT)
+    assert cases[0].id == "test/broken.test.js" and "SyntaxError" in cases[0].detail
 
 
 def test_report_from_a_summary_lists_named_failures_with_their_text():
@@ -423,14 +438,19 @@ test.describe('suite', () => {
 
 
 @pytest.mark.skipif(shutil.which("node") is None or shutil.which("npm") is None, reason="node/npm not installed")
-@pytest.mark.parametrize("script", ["node --test test/", "node --test --test-reporter=tap test/"],
+@pytest.mark.parametrize(("script", "from_report"), [("node --test test/", True),
+                                                     ("node --test --test-reporter=tap test/", False)],
                          ids=["junit-report", "tap-summary"])
 @pytest.mark.trio
-async def test_node_test_for_real(tmp_path, script):
+async def test_node_test_for_real(tmp_path, script, from_report):
     root = make_repo(tmp_path / "n", {"package.json": json.dumps({"name": "n", "scripts": {"test": script}}),
-                                      "test/math.test.js": NODE_SUITE})
+                                      "test/math.test.js": NODE_SUITE, "test/broken.test.js": "syntax error here (\n"})
     out = await run_tests.fn(context(root, env=dict(os.environ), shell_timeout_s=60))
     lines = out.splitlines()
-    assert lines[0].startswith("npm (node): 2 passed, 2 failed, 0 errors, 1 skipped (exit code 1, "), out
-    assert lines[2:5] == ["failed:", "  breaks", "  suite > inner bad"]
+    assert lines[0].startswith("npm (node): 2 passed, 3 failed, 0 errors, 1 skipped (exit code 1, "), out
+    assert lines[2] == "failed:"
+    assert sorted(lines[3:6]) == ["  breaks", "  suite > inner bad", "  test/broken.test.js"]
     assert "one plus one" in out
+    assert ("--test-reporter=junit" in lines[1]) is from_report
+    if from_report:  # the file's own output, which its junit entry lacks
+        assert "SyntaxError: Unexpected identifier" in out

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ._test_reports import TestCase, parse_jest_json, parse_mocha_xunit, parse_node_junit
-from ._test_summaries import parse_test_summary
+from ._test_summaries import parse_test_summary, spec_file_output
 
 __all__ = ["NpmTests", "detect_framework", "npm_cases", "npm_test_argv"]
 
@@ -142,7 +142,7 @@ def _node_options_prefix(report: str, env: Mapping[str, str]) -> tuple[str, ...]
         return ()
     ours = ("--test-reporter=spec --test-reporter-destination=stdout --test-reporter=junit "
             f"--test-reporter-destination={_node_option_quote(report)}")
-    return ("env", f"NODE_OPTIONS={current} {ours}".strip())
+    return ("env", "NODE_OPTIONS=" + " ".join(filter(None, [current, ours])))
 
 
 def _has_junit(version: tuple[int, int]) -> bool:
@@ -171,7 +171,16 @@ def npm_cases(framework: str, report_dir: Path, output: str, root: str) -> list[
         report = report_dir / _REPORTS[framework][0]
         try:
             if report.is_file():
-                return _REPORTS[framework][1](report.read_text("utf-8", "replace"), root)
+                cases = _REPORTS[framework][1](report.read_text("utf-8", "replace"), root)
+                return [_with_file_output(case, output) for case in cases] if framework == "node" else cases
         except ValueError:
             pass
     return parse_test_summary(output, root)
+
+
+def _with_file_output(case: TestCase, output: str) -> TestCase:
+    """A node test file that failed to load, with what it printed (its junit entry says only
+    "test failed")."""
+    if case.outcome != "failed" or case.detail:
+        return case
+    return TestCase(case.id, case.outcome, spec_file_output(output, case.id))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+import textwrap
 import xml.etree.ElementTree as ET
 from collections import Counter
 from dataclasses import dataclass
@@ -137,7 +138,7 @@ def clean_js_failure(text: str) -> str:
     """A failure message without colours and without stack frames in node_modules or node itself:
     what is left points at the user's code."""
     lines = strip_ansi(text).splitlines()
-    return "\n".join(line for line in lines if not _RUNTIME_FRAME.match(line)).strip()
+    return textwrap.dedent("\n".join(line for line in lines if not _RUNTIME_FRAME.match(line))).strip()
 
 
 def relative_path(path: str, root: str) -> str:

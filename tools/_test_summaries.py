@@ -9,12 +9,11 @@ them; every other case has an empty id and is there only to be counted. Pure fun
 from __future__ import annotations
 
 import re
-import textwrap
 from collections import Counter
 
 from ._test_reports import TestCase, clean_js_failure, relative_path, strip_ansi
 
-__all__ = ["parse_test_summary"]
+__all__ = ["parse_test_summary", "spec_file_output"]
 
 _SUMMARY_WORD = {"passed": "passed", "passing": "passed", "pass": "passed", "failed": "failed",
                  "failing": "failed", "fail": "failed", "skipped": "skipped", "skip": "skipped",
@@ -78,7 +77,7 @@ def _bodies(lines: list[str], starts: list[int], stop: re.Pattern[str]) -> list[
             if stop.match(line):
                 break
             body.append(line)
-        bodies.append(clean_js_failure(textwrap.dedent("\n".join(body))))
+        bodies.append(clean_js_failure("\n".join(body)))
     return bodies
 
 
@@ -176,3 +175,17 @@ def _spec_failures(lines: list[str], root: str) -> Named:
     starts = [i for i in range(heading + 1, len(lines)) if _SPEC_FAILURE.match(lines[i])]
     names = [relative_path(_SPEC_FAILURE.match(lines[i])[1], root) for i in starts]
     return list(zip(names, _bodies(lines, starts, _SPEC_STOP)))
+
+
+def spec_file_output(output: str, path: str) -> str:
+    """What node --test's spec reporter printed just before ``✖ …/path (12ms)``: the output of a test
+    file that failed to load (its syntax error or uncaught exception); "" if there is no such line."""
+    lines = strip_ansi(output).splitlines()
+    failure = re.compile(rf"^\s*✖ (\S*/)?{re.escape(path)} \(")
+    end = next((i for i, line in enumerate(lines) if failure.match(line)), None)
+    if end is None:
+        return ""
+    start = end
+    while start > 0 and end - start < 40 and not re.match(r"^\s*[✔✖▶﹣ℹ] ", lines[start - 1]):
+        start -= 1
+    return clean_js_failure("\n".join(lines[start:end]))
