@@ -58,7 +58,8 @@ class NpmTests:
 
 
 def detect_framework(scripts: Mapping[str, object], name: str = "test", hops: int = 0) -> NpmTests:
-    """The framework the script ``name`` ends by running, following ``npm run OTHER``."""
+    """The framework the script ``name`` ends by running (jest, vitest, mocha or _mocha, ``node
+    --test`` or ``tsx --test``), following ``npm run OTHER``; ``NpmTests("")`` if none."""
     script = scripts.get(name)
     if not isinstance(script, str) or hops > _MAX_HOPS:
         return NpmTests("")
@@ -68,7 +69,7 @@ def detect_framework(scripts: Mapping[str, object], name: str = "test", hops: in
         tokens = list(lexer)
     except ValueError:
         return NpmTests("")
-    last = [*_after_last_operator(tokens)]
+    last = _after_last_operator(tokens)
     program, rest = _program(last)
     if program == "npm" and rest[:1] in (["run"], ["run-script"]) and len(rest) > 1:
         return detect_framework(scripts, rest[1], hops + (0 if "--" in rest else 1))
