@@ -118,8 +118,8 @@ def build_engine(
 ) -> Engine:
     """Model, tools, gate, transcript and session for one run.
 
-    ``resume`` continues a recorded session (``sessions.load_resumed``): its id, its history, and
-    its transcript, appended to.
+    ``resume`` continues a recorded session (``sessions.load_resumed``): its id, its history, its
+    transcript, appended to, and its clock (the start is recorded as ``session_resumed``).
 
     Raises:
         ConfigError: bad model/profile/approval configuration.
@@ -143,6 +143,8 @@ def build_engine(
         context=ContextBudget.for_model(settings.model, settings.context_tokens),
         duration_priors=duration_priors(),
     )
+    if resume:  # one start per transcript, and a clock that never runs back
+        bus.resume_at(resume.continues_at, resume.prior_turns)
     writer = None
     if write_transcript:
         path = settings.transcript or (

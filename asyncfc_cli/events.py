@@ -37,7 +37,8 @@ class Event:
 
     type: ClassVar[str] = "event"
     t: float
-    """Seconds since the session started, on trio's clock."""
+    """Seconds since the session started, on trio's clock (a resumed session counts on from where its
+    transcript stopped)."""
 
 
 EVENT_TYPES: dict[str, type[Event]] = {}
@@ -70,6 +71,21 @@ class SessionStarted(Event):
     """The workspace root."""
     scripted: bool = False
     """True when the model is the offline scripted client, so every view can say so."""
+
+
+@_event("session_resumed")
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SessionResumed(SessionStarted):
+    """A recorded session picked up again (``asyncfc run --resume``), in place of a second
+    session_started: one transcript holds one start, then one of these per resume. It is a
+    SessionStarted (same fields), so a view that learns the session's id or model from its start
+    learns them here too; readers that count starts look at ``type``."""
+
+    continues_at: float = 0.0
+    """``t`` of the last event recorded before the resume: this run's clock counts on from it, so
+    ``t`` never goes backwards within one transcript."""
+    prior_turns: int = 0
+    """Model requests the session made before the resume (this run numbers its own from 1)."""
 
 
 @_event("user_message")
@@ -336,10 +352,24 @@ class EventBus:
     dropped, so a broken view can never take a session down.
     """
 
-    def __init__(self, clock: Callable[[], float] = _session_clock) -> None:
+    def __init__(self, clock: Callable[[], float] = _session_clock, *, offset: float = 0.0) -> None:
+        """``offset``: what ``now()`` reads when the clock starts (0 for a new session)."""
         self._clock = clock
         self._origin: float | None = None
+        self._offset = offset
+        self._resumed: dict[str, Any] | None = None
         self._subscribers: list[Subscriber] = []
+
+    def resume_at(self, continues_at: float, prior_turns: int = 0) -> None:
+        """Serve a session that continues a recorded one (call before it starts).
+
+        The clock counts on from ``continues_at`` (the transcript's last ``t``) instead of 0, and
+        the session's start, emitted as ``session_started``, goes out as ``session_resumed``
+        carrying where it continues: the session announces itself the same way either way, and
+        the bus, which owns the clock, tells the two apart.
+        """
+        self._offset = continues_at
+        self._resumed = {"continues_at": continues_at, "prior_turns": prior_turns}
 
     def start_clock(self) -> None:
         """Make ``now()`` count from this moment (called once when the session starts)."""
@@ -349,7 +379,7 @@ class EventBus:
         """Seconds on the session clock."""
         if self._origin is None:
             self.start_clock()
-        return self._clock() - (self._origin or 0.0)
+        return self._clock() - (self._origin or 0.0) + self._offset
 
     def subscribe(self, subscriber: Subscriber) -> Callable[[], None]:
         """Add a subscriber; returns a function that removes it."""
@@ -358,6 +388,8 @@ class EventBus:
 
     def emit(self, cls: type[E], **fields: Any) -> E:
         """Build an event stamped with the session clock and hand it to every subscriber."""
+        if cls is SessionStarted and self._resumed is not None:
+            cls, fields = SessionResumed, {**fields, **self._resumed}  # type: ignore[assignment]
         event = cls(t=self.now(), **fields)
         self.publish(event)
         return event

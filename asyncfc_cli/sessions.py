@@ -3,7 +3,8 @@
 A session's transcript (``transcript.sessions_dir(root)``) records every history message as a
 ``message_appended`` event, so reading those back gives the conversation exactly as the model last
 saw it. Resuming continues the same session: same id, same transcript file (appended to), the
-restored history, and future ids that keep counting where they stopped.
+restored history, future ids that keep counting where they stopped, and a clock that counts on from
+the transcript's last time; the transcript records the resume as ``session_resumed``.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from datetime import datetime
 from pathlib import Path
 
 from .errors import ConfigError
+from .events import RequestStarted
 from .model.base import Message, ToolMessage, UserMessage
 from .transcript import history_from_events, read_events, sessions_dir
 
@@ -64,13 +66,21 @@ class Resumed:
     transcript: Path
     """The transcript to keep appending to."""
     history: tuple[Message, ...]
+    continues_at: float = 0.0
+    """The transcript's last ``t``: the resumed session's clock counts on from it."""
+    prior_turns: int = 0
+    """Model requests the session has made so far."""
 
 
 def _summarize(path: Path) -> SessionInfo | None:
-    """Skims a transcript's lines (no event objects built): None if it is not a session."""
-    fields: dict[str, object] = {"messages": 0}
-    # A resumed session appends a new segment (its own session_started, turns counted from 0).
-    earlier_turns = segment_turns = 0
+    """Skims a transcript's lines (no event objects built): None if it is not a session.
+
+    Works on every part a resume appended (a ``session_resumed``, or in older transcripts another
+    ``session_started``): turns are the requests recorded in all parts, even one that crashed; the
+    outcome is the last part's.
+    """
+    fields: dict[str, object] = {}
+    turns = messages = 0
     try:
         with path.open(encoding="utf-8") as handle:
             for line in handle:
@@ -79,8 +89,8 @@ def _summarize(path: Path) -> SessionInfo | None:
                 except ValueError:
                     continue  # a torn line: skimming must not fail on it
                 kind = event.get("type") if isinstance(event, dict) else None
-                if kind == "session_started":
-                    earlier_turns, segment_turns = earlier_turns + segment_turns, 0
+                if kind in ("session_started", "session_resumed"):
+                    fields["outcome"] = ""  # this part has not finished (yet)
                     if "session_id" not in fields:
                         fields.update(session_id=event.get("session_id", ""),
                                       model=event.get("model", ""), mode=event.get("mode", ""))
@@ -88,16 +98,15 @@ def _summarize(path: Path) -> SessionInfo | None:
                     fields["task"] = str(event.get("text", ""))
                 elif kind == "session_finished":
                     fields["outcome"] = event.get("outcome", "")
-                    segment_turns = int(event.get("turns") or 0)
-                elif kind == "message_appended":
-                    fields["messages"] = int(fields["messages"]) + 1  # type: ignore[call-overload]
+                turns += kind == "request_started"
+                messages += kind == "message_appended"
         modified = path.stat().st_mtime
     except OSError:
         return None
     if not fields.get("session_id"):
         return None
-    fields["turns"] = earlier_turns + segment_turns
-    return SessionInfo(path=path, modified=modified, **fields)  # type: ignore[arg-type]
+    return SessionInfo(path=path, modified=modified, turns=turns, messages=messages,
+                       **fields)  # type: ignore[arg-type]
 
 
 def list_sessions(root: Path, limit: int | None = 20) -> list[SessionInfo]:
@@ -151,12 +160,15 @@ def load_resumed(info: SessionInfo) -> Resumed:
         ConfigError: the transcript cannot be read or holds no conversation.
     """
     try:
-        history = history_from_events(list(read_events(info.path)))
+        events = list(read_events(info.path))
     except (OSError, ValueError) as exc:
         raise ConfigError(f"cannot resume {info.session_id}: {exc}") from None
+    history = history_from_events(events)
     if not history:
         raise ConfigError(f"cannot resume {info.session_id}: its transcript holds no messages")
-    return Resumed(info.session_id, info.path, tuple(history))
+    return Resumed(info.session_id, info.path, tuple(history),
+                   continues_at=max(e.t for e in events),
+                   prior_turns=sum(isinstance(e, RequestStarted) for e in events))
 
 
 def expand_resume_flag(argv: Sequence[str]) -> list[str]:

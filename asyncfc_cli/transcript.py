@@ -7,20 +7,30 @@ Default place: ``$XDG_STATE_HOME/asyncfc/sessions/<repo-key>/<UTC time>-<session
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import IO
 
-from .events import Event, MessageAppended, event_from_dict, event_to_json
+from .events import (
+    Event,
+    MessageAppended,
+    RequestStarted,
+    SessionResumed,
+    SessionStarted,
+    event_from_dict,
+    event_to_json,
+)
 from .model.base import Message
 from .model.wire import message_from_wire
 
 __all__ = [
     "TranscriptWriter",
+    "continuous",
     "default_transcript_path",
     "history_from_events",
     "read_events",
@@ -63,6 +73,7 @@ class TranscriptWriter:
 
 def read_events(path: Path) -> Iterator[Event]:
     """The events of a transcript, in order. A torn last line (a crash mid-write) is skipped.
+    Transcripts written before ``session_resumed`` existed read as if written now (``continuous``).
 
     Raises:
         OSError: the file cannot be read.
@@ -70,6 +81,10 @@ def read_events(path: Path) -> Iterator[Event]:
     """
     with path.open(encoding="utf-8") as handle:
         lines = handle.readlines()
+    return continuous(_parse(path, lines))
+
+
+def _parse(path: Path, lines: list[str]) -> Iterator[Event]:
     for number, line in enumerate(lines, 1):
         if not line.strip():
             continue
@@ -79,6 +94,28 @@ def read_events(path: Path) -> Iterator[Event]:
             if number == len(lines):
                 return
             raise ValueError(f"{path}:{number}: not a transcript event: {exc}") from None
+
+
+def continuous(events: Iterable[Event]) -> Iterator[Event]:
+    """``events`` on one clock with one start: a ``session_started`` after the first (what a resume
+    wrote before ``session_resumed`` existed, with its clock back at 0) becomes a
+    ``session_resumed``, and the times of its part count on from the last time before it. Other
+    transcripts pass through unchanged."""
+    started = False
+    offset = last_t = 0.0
+    turns = 0
+    for event in events:
+        if type(event) is SessionStarted:
+            if started:
+                offset = last_t
+                fields = {f.name: getattr(event, f.name) for f in dataclasses.fields(event)}
+                event = SessionResumed(**fields, continues_at=last_t, prior_turns=turns)
+            started = True
+        if offset:
+            event = dataclasses.replace(event, t=event.t + offset)
+        turns += isinstance(event, RequestStarted)
+        last_t = max(last_t, event.t)
+        yield event
 
 
 def history_from_events(events: Iterator[Event] | list[Event]) -> list[Message]:

@@ -82,6 +82,8 @@ class TextRenderer:
         self._held = ""
         """The trailing partial word of streamed text, not written yet (see the module doc)."""
         self._tools: dict[str, str] = {}
+        self._turns_before = 0
+        """Requests made before a resume: numbering goes on across it."""
 
     def _style(self, text: str, style: str) -> str:
         return f"{_STYLES[style]}{text}{_RESET}" if self._color else text
@@ -107,15 +109,19 @@ class TextRenderer:
         self._write_text(held)
         self._out.flush()
 
-    def _on_session_started(self, e: Any) -> None:
+    def _on_session_started(self, e: Any, resumed: str = "") -> None:
         model = f"scripted model {e.model!r} (offline: no real LLM)" if e.scripted else e.model
-        self._line(e.t, self._style(f"asyncfc · {model} · mode {e.mode} · {e.root}", "bold"))
+        self._line(e.t, self._style(f"asyncfc · {resumed}{model} · mode {e.mode} · {e.root}", "bold"))
+
+    def _on_session_resumed(self, e: Any) -> None:
+        self._turns_before = e.prior_turns
+        self._on_session_started(e, f"resumed session {e.session_id} ({e.prior_turns} requests so far) · ")
 
     def _on_user_message(self, e: Any) -> None:
         self._line(e.t, self._style(f"task: {_short(e.text, 200)}", "bold"))
 
     def _on_request_started(self, e: Any) -> None:
-        self._line(e.t, self._style(f"model request {e.turn}", "model"))
+        self._line(e.t, self._style(f"model request {self._turns_before + e.turn}", "model"))
 
     def _on_text_delta(self, e: Any) -> None:
         ready, self._held = split_partial_word(self._held + e.text)
@@ -138,7 +144,8 @@ class TextRenderer:
                 self._out.write(piece)
 
     def _on_request_retry(self, e: Any) -> None:
-        self._line(e.t, self._style(f"retrying request {e.turn} in {e.delay:.1f}s: {e.reason}", "warn"))
+        turn = self._turns_before + e.turn
+        self._line(e.t, self._style(f"retrying request {turn} in {e.delay:.1f}s: {e.reason}", "warn"))
 
     def _on_future_created(self, e: Any) -> None:
         self._tools[e.id] = e.tool

@@ -131,6 +131,7 @@ class TimelineState:
         self.version = 0
         """Bumped by every applied event, so views can skip redrawing unchanged state."""
         self._open: RequestBar | None = None
+        self._turns_before = 0
 
     # -- folding events ----------------------------------------------------------------------------
 
@@ -150,6 +151,10 @@ class TimelineState:
     def _session_started(self, e: ev.SessionStarted) -> None:
         self.session = SessionInfo(e.session_id, e.model, e.mode, e.approval, e.root, e.scripted)
 
+    def _session_resumed(self, e: ev.SessionResumed) -> None:
+        self._session_started(e)
+        self._turns_before = e.prior_turns  # its requests are numbered from 1 again
+
     def _user_message(self, e: ev.UserMessage) -> None:
         self._begin_task(e.t)
 
@@ -162,9 +167,10 @@ class TimelineState:
     def _request_started(self, e: ev.RequestStarted) -> None:
         self._begin_task(e.t)
         self._close_request(e.t)
-        self._open = RequestBar(turn=e.turn, start=e.t)
+        turn = self._turns_before + e.turn  # numbered across resumes
+        self._open = RequestBar(turn=turn, start=e.t)
         self.requests.append(self._open)
-        self.turns = max(self.turns, e.turn)
+        self.turns = max(self.turns, turn)
 
     def _close_request(self, t: float) -> None:
         if self._open is not None and self._open.end is None:
@@ -283,6 +289,7 @@ class TimelineState:
 
 _HANDLERS: dict[type, Any] = {
     ev.SessionStarted: TimelineState._session_started,
+    ev.SessionResumed: TimelineState._session_resumed,
     ev.UserMessage: TimelineState._user_message,
     ev.RequestStarted: TimelineState._request_started,
     ev.RequestRetry: TimelineState._request_retry,

@@ -61,6 +61,9 @@ class TranscriptView(VerticalScroll):
         elif isinstance(event, (ev.FutureCreated, ev.FutureStarted, ev.FutureFinished, ev.ApprovalRequested,
                                 ev.ApprovalResolved)):
             self._call(event.id, state)
+        elif isinstance(event, ev.SessionResumed):
+            self._texts.clear()  # its requests count from 1 again: never extend an earlier text
+            self.mount(Static(f"── resumed session {event.session_id} ──", classes="finished"))
         elif isinstance(event, ev.Notice):
             self.mount(Static(f"{event.level}: {event.message}", classes="notice"))
         elif isinstance(event, ev.SessionFinished):
