@@ -210,7 +210,7 @@ def test_tui_state_and_text_view_number_requests_across_resumes(tmp_path):
     assert [line.split("] ")[1] for line in lines if "model request" in line] == [
         "model request 1", "model request 2"]
     [resumed] = [line for line in lines if "resumed session" in line]
-    assert resumed.startswith("[   3.00s] asyncfc · resumed session old (1 requests so far) · m")
+    assert resumed.startswith("[   3.00s] asyncfc · resumed session old (1 request so far) · m")
 
 
 def test_the_tui_replays_a_resumed_transcript(workspace):

@@ -115,7 +115,8 @@ class TextRenderer:
 
     def _on_session_resumed(self, e: Any) -> None:
         self._turns_before = e.prior_turns
-        self._on_session_started(e, f"resumed session {e.session_id} ({e.prior_turns} requests so far) · ")
+        so_far = f"{e.prior_turns} request{'' if e.prior_turns == 1 else 's'} so far"
+        self._on_session_started(e, f"resumed session {e.session_id} ({so_far}) · ")
 
     def _on_user_message(self, e: Any) -> None:
         self._line(e.t, self._style(f"task: {_short(e.text, 200)}", "bold"))
