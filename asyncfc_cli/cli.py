@@ -262,6 +262,7 @@ def bench(
     plot_scenario: Annotated[str, typer.Option("--plot-scenario", help="The scenario --plot draws.")] = "fix_failing_test",
     ablation: Annotated[bool, typer.Option("--early-wait-ablation", help="Also run async with the early_wait policy off and compare.")] = False,
     overhead: Annotated[bool, typer.Option("--overhead", help="Measure the scheduler's overhead: 10,000 no-op futures on the real clock.")] = False,
+    tool_scale: Annotated[float, typer.Option("--tool-scale", help="What-if: multiply every simulated tool duration by this.")] = 1.0,
 ) -> None:
     """Benchmark serial, sync and async on the scenario suite, against the critical-path bound."""
     from .bench.command import run_bench
@@ -269,7 +270,7 @@ def bench(
     raise typer.Exit(run_bench(
         scenarios=scenario or (), profiles=profile or ("fast", "slow"), clock=clock, tools=tools,
         as_json=json_output, plot=plot, plot_scenario=plot_scenario,
-        plot_profile=(profile or ["fast"])[0], ablation=ablation, overhead=overhead,
+        plot_profile=(profile or ["fast"])[0], ablation=ablation, overhead=overhead, tool_scale=tool_scale,
     ))
 
 

@@ -168,6 +168,25 @@ def test_unknown_profile_is_a_usage_error():
     assert result.exit_code == 2
 
 
+def test_tool_scale_stretches_every_tool_and_is_for_simulated_tools_only():
+    base = load_suite(["bfcl_parallel"])[0].scenario
+    doubled = load_suite(["bfcl_parallel"], tool_scale=2.0)[0].scenario
+    calls = [(a.duration, b.duration) for a, b in zip(base.steps, doubled.steps) if a.kind == "call"]
+    assert calls and all(b == 2 * a for a, b in calls)
+    result = CliRunner().invoke(app, ["bench", "-s", "bfcl_parallel", "-p", "fast", "--json", "--tool-scale", "3"])
+    assert result.exit_code == 0 and json.loads(result.output)["tool_scale"] == 3.0
+    for bad in (["--tool-scale", "0"], ["--tool-scale", "2", "--clock", "real", "--tools", "real"]):
+        assert CliRunner().invoke(app, ["bench", "-s", "bfcl_simple", *bad]).exit_code == 2
+
+
+def test_a_row_reports_the_ceiling_no_engine_can_beat():
+    results = [run_case(load_bench_scenario("fix_failing_test"), "fast", m) for m in MODES]
+    row = rows(results)[0]
+    assert row.ceiling == pytest.approx(row.wall("sync") / row.bound_s)
+    assert 1.0 <= row.ratio("sync") <= row.ceiling
+    assert to_json(results)["targets"]["coding_geomean_ceiling_vs_sync"]["fast"] == pytest.approx(row.ceiling)
+
+
 def test_targets_and_table_rows():
     results = [run_case(load_bench_scenario("bfcl_parallel"), "fast", m) for m in MODES]
     table = rows(results)

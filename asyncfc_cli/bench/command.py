@@ -81,6 +81,7 @@ def run_bench(
     ablation: bool = False,
     overhead: bool = False,
     overhead_count: int = 10_000,
+    tool_scale: float = 1.0,
 ) -> int:
     """Run what the flags ask for and print it. Returns the exit code."""
     problem = (_check(profiles, list(PROFILES), "profile") or _check(modes, MODES, "mode")
@@ -88,6 +89,10 @@ def run_bench(
                or (None if tools in ("simulated", "real") else f"unknown tools {tools}; simulated or real"))
     if tools == "real" and clock != "real":
         problem = "--tools real needs --clock real (subprocesses make virtual time jump)"
+    if not tool_scale > 0:
+        problem = f"--tool-scale must be positive, got {tool_scale:g}"
+    elif tool_scale != 1.0 and tools == "real":
+        problem = "--tool-scale applies to simulated tools only (real tools take the time they take)"
     if problem:
         print(f"asyncfc bench: {problem}", file=sys.stderr)
         return EXIT_USAGE
@@ -106,7 +111,7 @@ def run_bench(
         write_plot(cases, plot)
         print(f"wrote {plot}: {plot_scenario} at profile {plot_profile}, sync above async", file=sys.stderr)
         return EXIT_OK
-    suite = load_suite(list(scenarios) or None)
+    suite = load_suite(list(scenarios) or None, tool_scale)
     total = len(suite) * len(profiles) * (len(modes) + (1 if ablation else 0))
     progress = Progress(total)
     options = {"clock": clock, "real_tools": tools == "real", "progress": progress}
@@ -117,9 +122,13 @@ def run_bench(
         ablation_rows = early_wait_ablation(results, off)
     progress.close()
     if as_json:
-        extra = {"early_wait_ablation": ablation_rows} if ablation_rows is not None else {}
+        extra: dict = {"early_wait_ablation": ablation_rows} if ablation_rows is not None else {}
+        if tool_scale != 1.0:
+            extra["tool_scale"] = tool_scale
         print(json.dumps(to_json(results, **extra), indent=2))
     else:
+        if tool_scale != 1.0:
+            print(f"every tool duration x {tool_scale:g} (what-if)")
         print(format_table(results))
         if ablation_rows is not None:
             print("\n" + _format_ablation(ablation_rows))

@@ -18,7 +18,8 @@ from ..errors import ScenarioError
 from ..model.scripted import Scenario, parse_scenario
 from .latencies import TOOL_LATENCIES
 
-__all__ = ["BenchScenario", "GROUPS", "bench_scenario_names", "fill_latencies", "load_bench_scenario", "load_suite"]
+__all__ = ["BenchScenario", "GROUPS", "bench_scenario_names", "fill_latencies", "load_bench_scenario", "load_suite",
+           "scale_durations"]
 
 GROUPS = ("coding", "bfcl", "adversarial")
 _PACKAGE = "asyncfc_cli.bench.scenarios"
@@ -61,6 +62,15 @@ def fill_latencies(data: Mapping[str, Any], table: Mapping[str, float] = TOOL_LA
     return {**data, "steps": steps}
 
 
+def scale_durations(scenario: Scenario, factor: float) -> Scenario:
+    """The scenario with every call's duration multiplied by ``factor`` (what-if: slower tools)."""
+    import dataclasses
+
+    steps = tuple(dataclasses.replace(s, duration=s.duration * factor) if s.kind == "call" else s
+                  for s in scenario.steps)
+    return dataclasses.replace(scenario, steps=steps)
+
+
 def load_bench_scenario(name: str, table: Mapping[str, float] = TOOL_LATENCIES) -> BenchScenario:
     import yaml
 
@@ -74,7 +84,13 @@ def load_bench_scenario(name: str, table: Mapping[str, float] = TOOL_LATENCIES) 
     return BenchScenario(parse_scenario(fill_latencies(data, table), name), group)
 
 
-def load_suite(names: list[str] | None = None) -> list[BenchScenario]:
-    """The named bench scenarios (default: all), in a stable order: coding, bfcl, adversarial."""
+def load_suite(names: list[str] | None = None, tool_scale: float = 1.0) -> list[BenchScenario]:
+    """The named bench scenarios (default: all), in a stable order: coding, bfcl, adversarial.
+
+    Args:
+        tool_scale: multiplies every tool duration (1: as measured and stated).
+    """
     chosen = [load_bench_scenario(n) for n in (names or bench_scenario_names())]
+    if tool_scale != 1.0:
+        chosen = [BenchScenario(scale_durations(b.scenario, tool_scale), b.group) for b in chosen]
     return sorted(chosen, key=lambda s: (GROUPS.index(s.group), s.name))
