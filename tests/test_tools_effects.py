@@ -3,6 +3,9 @@ report the files they changed."""
 
 from __future__ import annotations
 
+import json
+import shutil
+
 import pytest
 
 from asyncfc_tools import Effect
@@ -100,3 +103,12 @@ async def test_a_check_command_reports_changes_and_other_commands_are_not_watche
     assert "1 passed" in ran and ran.splitlines()[-1].startswith("note: these files changed") and "made.txt" in ran
     again = await shell.fn(context(root), command="touch other.txt")
     assert "note:" not in again  # an exclusive command may change anything: nothing to report
+
+
+@pytest.mark.trio
+@pytest.mark.skipif(shutil.which("npm") is None or shutil.which("node") is None, reason="needs node and npm")
+async def test_npm_test_runs_with_ci_set_so_runners_never_watch(tmp_path):
+    script = "node -e \"process.exit(process.env.CI === 'true' ? 0 : 7)\""
+    root = make_repo(tmp_path / "pkg", {"package.json": json.dumps({"name": "p", "scripts": {"test": script}})})
+    out = await run_tests.fn(context(root, shell_timeout_s=60))
+    assert "exit code 0" in out, out

@@ -184,6 +184,8 @@ async def run_tests(ctx: ToolContext, paths: list[str] | None = None, args: list
         if plan is None:
             return ("no tests found: no pytest configuration or test_*.py files, no package.json "
                     "test script, no go.mod and no Cargo.toml in the workspace")
+        if plan.runner == "npm":
+            env.setdefault("CI", "true")  # jest, vitest, react-scripts: run once, never watch
         try:
             async with watch_tree(ctx.resolve(".")) as changed:
                 result = await run_command(plan.argv, cwd=ctx.resolve("."), timeout_s=timeout,
