@@ -64,6 +64,8 @@ class UndoReport:
     """Where the tree as it was before the undo is kept (``git checkout <ref> -- <path>``)."""
     head_note: str = ""
     """Set when HEAD moved since the checkpoint: undo restores files, never commits."""
+    skipped: tuple[Checkpoint, ...] = ()
+    """Later checkpoints of sessions that changed nothing, used up on the way (newest first)."""
 
     @property
     def changed(self) -> bool:
@@ -227,7 +229,10 @@ def _restore(repo: Any, commit: str, paths: list[str]) -> None:
 
 
 def undo(root: Path) -> UndoReport | None:
-    """Bring the working tree back to the latest checkpoint; None if there is none.
+    """Bring the working tree back to the latest checkpoint it differs from; None if there is none.
+
+    Checkpoints whose tree equals the working tree (a session that changed nothing) are skipped
+    and used up on the way, so undo always undoes the latest change.
 
     The checkpoint is used up (its ref removed), so a second undo goes one checkpoint further
     back. The replaced state is saved first on ``refs/asyncfc/undone/...``.
@@ -237,11 +242,19 @@ def undo(root: Path) -> UndoReport | None:
         CheckpointError: git failed.
     """
     repo = _open(root, "undo")
-    checkpoint = latest_checkpoint(root)
-    if checkpoint is None:
-        return None
+    checkpoints = list_checkpoints(root)
+    skipped: list[Checkpoint] = []
     with _git_errors("undo"):
         current = _snapshot_tree(repo)
+        # A session that changed nothing (it only ran tests, or its edits were refused) still
+        # left a checkpoint: it has nothing to undo, so undo goes on to the one before it.
+        while checkpoints and repo.commit(checkpoints[-1].commit).tree.hexsha == current:
+            skipped.append(checkpoints.pop())
+            repo.git.execute(["git", "update-ref", "-d", skipped[-1].ref])
+    if not checkpoints:
+        return None
+    checkpoint = checkpoints[-1]
+    with _git_errors("undo"):
         saved = _commit(repo, current, checkpoint.commit, f"asyncfc: tree before undo of {checkpoint.ref}\n")
         saved_ref = f"{UNDONE_REFS}{_stamp()}-{_UNSAFE.sub('_', checkpoint.session_id) or 'session'}"
         repo.git.execute(["git", "update-ref", saved_ref, saved])
@@ -254,4 +267,4 @@ def undo(root: Path) -> UndoReport | None:
     if head != checkpoint.head:
         note = (f"HEAD moved since the checkpoint ({(checkpoint.head or 'no commits')[:12]} -> "
                 f"{(head or 'none')[:12]}); undo restored files only, commits were left as they are")
-    return UndoReport(checkpoint, tuple(restore), tuple(deleted), saved_ref, note)
+    return UndoReport(checkpoint, tuple(restore), tuple(deleted), saved_ref, note, tuple(skipped))

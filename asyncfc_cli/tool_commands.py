@@ -74,6 +74,9 @@ def undo_command(start: Path) -> tuple[str, int]:
         lines.append("the working tree already matched the checkpoint; nothing was changed")
     lines += [f"  restored  {path}" for path in report.restored]
     lines += [f"  deleted   {path}  (created since the checkpoint)" for path in report.deleted]
+    if report.skipped:
+        ids = ", ".join(cp.session_id or "?" for cp in report.skipped)
+        lines.append(f"note: skipped {len(report.skipped)} later checkpoint(s) of sessions that changed nothing ({ids})")
     if report.head_note:
         lines.append(f"note: {report.head_note}")
     lines.append(f"the tree as it was before this undo is saved as {report.saved_ref} "

@@ -112,6 +112,19 @@ def test_undo_goes_back_to_the_latest_checkpoint(repo):
     assert (repo / "README.md").read_text() == "# readme\n"
 
 
+def test_undo_skips_checkpoints_of_sessions_that_changed_nothing(repo):
+    create_checkpoint(repo, "s1")
+    (repo / "README.md").write_text("session one\n")
+    create_checkpoint(repo, "s2")  # s2 only ran the tests
+    create_checkpoint(repo, "s3")  # and so did s3
+    report = undo(repo)
+    assert report is not None and report.checkpoint.session_id == "s1" and report.restored == ("README.md",)
+    assert [cp.session_id for cp in report.skipped] == ["s3", "s2"]
+    assert (repo / "README.md").read_text() == "# readme\n" and list_checkpoints(repo) == []
+    create_checkpoint(repo, "s4")
+    assert undo(repo) is None and list_checkpoints(repo) == []
+
+
 def test_repository_with_no_commits(tmp_path):
     root = make_repo(tmp_path / "fresh", commit=False)
     write_files(root, {"a.txt": "first\n"})
@@ -127,7 +140,8 @@ def test_repository_with_no_commits(tmp_path):
 
 def test_head_moving_is_reported(repo):
     create_checkpoint(repo, "s1")
-    git(repo, "commit", "-q", "-m", "session commit")
+    (repo / "README.md").write_text("committed by the session\n")
+    git(repo, "commit", "-q", "-am", "session commit")
     report = undo(repo)
     assert report is not None and "HEAD moved since the checkpoint" in report.head_note
 
