@@ -38,6 +38,7 @@ def test_read_only_commands_read_the_tree(command):
     ("npx tsc --noEmit", ()),
     ("uv run pytest", ("tests",)),
     ("python -m compileall -q -f shop", ("pycache",)),
+    ("python3 -m unittest -v", ("tests",)),
 ])
 def test_checks_run_with_their_caches(command, caches):
     assert command_effect(command) == Effect("runs", caches, unconfined=True)

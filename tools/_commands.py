@@ -83,6 +83,7 @@ def _read_only(program: str, args: Sequence[str]) -> bool:
 _CHECKS: dict[tuple[str, str | None], tuple[str, ...]] = {
     ("pytest", None): (TESTS,),
     ("py.test", None): (TESTS,),
+    ("unittest", None): (TESTS,),
     ("mypy", None): ("mypy",),
     ("pyflakes", None): (),
     ("compileall", None): ("pycache",),
