@@ -27,6 +27,7 @@ __all__ = [
     "ContextBudget",
     "compact",
     "context_window",
+    "byte_bound",
     "estimate_message_tokens",
     "message_counter",
 ]
@@ -73,6 +74,14 @@ def estimate_message_tokens(messages: Sequence[Message]) -> int:
 
     return sum(4 + (len(json.dumps(w, ensure_ascii=False)) + 3) // 4
                for w in messages_to_wire(messages))
+
+
+def byte_bound(messages: Sequence[Message]) -> int:
+    """An upper bound on any tokenizer's count: no token is shorter than one byte of UTF-8, plus a
+    few tokens of framing per message. Cheap, so the exact count is only paid near the limit."""
+    from .model.wire import messages_to_wire
+
+    return sum(8 + len(json.dumps(w, ensure_ascii=False).encode("utf-8")) for w in messages_to_wire(messages))
 
 
 def _is_scripted(model: str | None) -> bool:
@@ -362,7 +371,8 @@ class ContextBudget:
             request = [*self._sent, *history[known:]]
         else:  # a different or rewritten history: start again from it
             request = list(history)
-        if self.count(request) > self.window * self.trigger:
+        limit = self.window * self.trigger
+        if byte_bound(request) > limit and self.count(request) > limit:
             request = compact(request, int(self.window * self.target), self.count)
         self._source, self._sent = list(history), request
         return list(request)

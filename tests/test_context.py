@@ -11,6 +11,7 @@ import pytest
 from asyncfc_cli.context import (
     DEFAULT_WINDOW,
     ContextBudget,
+    byte_bound,
     compact,
     context_window,
     estimate_message_tokens,
@@ -267,3 +268,18 @@ async def test_a_session_sends_compacted_requests_and_keeps_its_full_history(tmp
     assert_openai_pairs(last)
     assert not any(isinstance(m, ToolMessage) and "[compacted" in m.content
                    for m in session.history)  # the history (and so the transcript) stays whole
+
+
+def test_the_exact_count_is_paid_only_near_the_limit():
+    calls = []
+
+    def exact(messages):
+        calls.append(len(messages))
+        return estimate_message_tokens(messages)
+
+    history = [UserMessage("x" * 400) for _ in range(5)]
+    far = ContextBudget(window=100_000, count=exact)
+    assert far.fit(history) == history and calls == []  # ~2 KB can never be 85k tokens
+    near = ContextBudget(window=byte_bound(history), count=exact)
+    near.fit(history)
+    assert calls  # within the bytes bound: the tokenizer decides
