@@ -91,7 +91,7 @@ def duration_priors() -> dict[str, float]:
 
     priors = {name: TOOL_LATENCIES[name] for name in PREDICTABLE_TOOLS if name in TOOL_LATENCIES}
     # A first guess for test runs, by duration key: the whole suite, or a selection (one file).
-    priors.update({"run_tests": TOOL_LATENCIES["run_tests"], "run_tests:some": TOOL_LATENCIES["pytest_file"]})
+    priors.update({"run_tests": TOOL_LATENCIES["run_tests"], "run_tests:some": TOOL_LATENCIES["run_tests_file"]})
     return priors
 
 

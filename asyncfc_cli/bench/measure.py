@@ -40,6 +40,8 @@ PROBES: dict[str, tuple[str, dict[str, Any], int]] = {
     "build": ("shell", {"command": "python -m compileall -q -f shop"}, 5),
     "pytest_file": ("shell", {"command": "python -m pytest -q -p no:cacheprovider tests/test_cart.py"}, 3),
     "pytest_suite": ("shell", {"command": "python -m pytest -q -p no:cacheprovider"}, 3),
+    "run_tests_file": ("run_tests", {"paths": ["tests/test_cart.py"]}, 3),
+    "run_tests": ("run_tests", {}, 3),
 }
 """Table entry -> (tool, arguments, runs)."""
 
@@ -77,9 +79,6 @@ async def measure(root: Path) -> dict[str, float]:
         samples = [await _time_call(tools[name], ctx, args) for _ in range(runs)]
         table[key] = round(statistics.median(samples), 4)
         print(f"{key:14} {table[key]:8.4f} s  ({name}, {runs} runs)", file=sys.stderr)
-    if "run_tests" in tools:
-        samples = [await _time_call(tools["run_tests"], ctx, {}) for _ in range(3)]
-        table["run_tests"] = round(statistics.median(samples), 4)
     return table
 
 
