@@ -104,6 +104,21 @@ def test_transcript_keeps_the_latest_in_view_until_scrolled_up() -> None:
     run(main)
 
 
+def test_the_finished_line_does_not_repeat_the_answer_but_says_why_a_task_stopped() -> None:
+    async def main() -> None:
+        app = fed_app(demo_events(), 9.0)
+        async with app.run_test(size=(120, 36)) as pilot:
+            app.feed(ev.SessionFinished(t=9.5, outcome="finished", exit_code=0, turns=5, message="All fixed."))
+            app.feed(ev.SessionFinished(t=9.6, outcome="stopped", exit_code=1, turns=5,
+                                        message="turn limit reached (5)"))
+            await pilot.pause(0.2)
+            lines = [str(w.render()) for w in app.query_one(TranscriptView).query(".finished")]
+            assert lines[-2].endswith("exit 0 ──") and "All fixed." not in lines[-2]
+            assert lines[-1].endswith("exit 1 ── turn limit reached (5)")
+
+    run(main)
+
+
 def test_prompt_submits_on_enter_and_recalls_history() -> None:
     submitted: list[str] = []
 

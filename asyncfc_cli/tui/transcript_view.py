@@ -112,4 +112,6 @@ class TranscriptView(VerticalScroll):
     def _finished_line(event: ev.SessionFinished, state: TimelineState) -> str:
         took = format_seconds(event.t - state.task_start, 0.1)
         cost = f" · ${event.cost:.4f}" if event.cost else ""
-        return f"── {event.outcome} in {took} · {event.turns} turns{cost} · exit {event.exit_code} ── {event.message}"
+        # A finished task's message is its answer, already shown above; other outcomes say why.
+        why = "" if event.outcome == "finished" else f" {event.message}"
+        return f"── {event.outcome} in {took} · {event.turns} turns{cost} · exit {event.exit_code} ──{why}"
