@@ -21,6 +21,8 @@ __all__ = ["changed_files", "changes_note", "watch_tree"]
 Stamp = Mapping[str, tuple[int, int]]
 
 _SHOWN = 10
+_MAX_FILES = 50_000
+"""Above this many files stamping the tree twice would cost more than most checks: not watched."""
 _CACHES = frozenset({"__pycache__", ".pytest_cache", ".mypy_cache", ".ruff_cache", ".hypothesis",
                      ".tox", ".nox", "node_modules", ".coverage", "coverage", "htmlcov", ".cache",
                      "target", ".eslintcache", ".tsbuildinfo"})
@@ -31,9 +33,12 @@ def _is_cache(rel: str) -> bool:
     return rel.endswith((".pyc", ".pyo")) or any(part in _CACHES for part in rel.split("/"))
 
 
-def _stamp(root: Path) -> dict[str, tuple[int, int]]:
+def _stamp(root: Path) -> dict[str, tuple[int, int]] | None:
+    files = workspace_files(root)
+    if len(files) > _MAX_FILES:
+        return None
     stamp: dict[str, tuple[int, int]] = {}
-    for path in workspace_files(root):
+    for path in files:
         rel = path.relative_to(root).as_posix()
         if _is_cache(rel):
             continue
@@ -62,9 +67,11 @@ def changes_note(changed: list[str]) -> str:
 
 @asynccontextmanager
 async def watch_tree(root: Path) -> AsyncIterator[list[str]]:
-    """Stamp the tree before and after the body; the yielded list is filled with what changed."""
+    """Stamp the tree before and after the body; the yielded list is filled with what changed
+    (left empty for a tree too big to stamp cheaply)."""
     before = await trio.to_thread.run_sync(_stamp, root)
     changed: list[str] = []
     yield changed
-    after = await trio.to_thread.run_sync(_stamp, root)
-    changed.extend(changed_files(before, after))
+    after = await trio.to_thread.run_sync(_stamp, root) if before is not None else None
+    if before is not None and after is not None:
+        changed.extend(changed_files(before, after))
