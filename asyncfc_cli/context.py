@@ -17,6 +17,7 @@ import json
 import re
 from collections.abc import Callable, Sequence
 
+from .futures import gap_note_calls, gap_note_text
 from .model.base import AssistantMessage, Message, ToolCall, ToolMessage, UserMessage
 from .model.litellm_worker import import_litellm
 from .model.scenario import scenario_source
@@ -37,22 +38,14 @@ DEFAULT_WINDOW = 128_000
 BULKY_CHARS = 400
 """Results shorter than this are not worth a note (the note itself is ~40 tokens)."""
 
-_GAP = re.compile(r"^\[Earlier turns were removed to save context: they held tool calls f1 to f(\d+)\.")
-
-
 def gap_note(calls: int) -> UserMessage:
-    """The user message that stands where dropped turns were. It says how many calls they held, so
-    the model (and the next compaction) can still count future ids."""
-    return UserMessage(
-        f"[Earlier turns were removed to save context: they held tool calls f1 to f{calls}. Their "
-        "results are gone; read files again if you need them. Future ids keep counting from there.]")
+    """The user message that stands where dropped turns were (``futures.gap_note_text``)."""
+    return UserMessage(gap_note_text(calls))
 
 
 def _gap_calls(message: Message) -> int:
     """How many calls a gap note says were dropped (0 for any other message)."""
-    match = _GAP.match(message.text) if isinstance(message, UserMessage) else None
-    return int(match.group(1)) if match else 0
-
+    return gap_note_calls(message.text) if isinstance(message, UserMessage) else 0
 
 
 Count = Callable[[Sequence[Message]], int]

@@ -20,6 +20,8 @@ __all__ = [
     "future_block",
     "future_id",
     "future_number",
+    "gap_note_calls",
+    "gap_note_text",
     "placeholder",
     "substitute_refs",
     "summarize",
@@ -118,3 +120,19 @@ def truncate(text: str, limit: int) -> str:
     tail = text[-(limit // 3):]
     cut = len(text) - len(head) - len(tail)
     return f"{head}\n[... {cut} characters cut: output too long ...]\n{tail}"
+
+
+_GAP_NOTE = re.compile(r"^\[Earlier turns were removed to save context: they held tool calls f1 to f(\d+)\.")
+
+
+def gap_note_text(calls: int) -> str:
+    """The note that stands where compaction dropped whole turns. It says how many calls they held,
+    so the model (and the next compaction) can still count future ids."""
+    return (f"[Earlier turns were removed to save context: they held tool calls f1 to f{calls}. Their "
+            "results are gone; read files again if you need them. Future ids keep counting from there.]")
+
+
+def gap_note_calls(text: str) -> int:
+    """How many calls a gap note says were dropped (0 for any other text)."""
+    match = _GAP_NOTE.match(text)
+    return int(match.group(1)) if match else 0

@@ -283,3 +283,18 @@ def test_the_exact_count_is_paid_only_near_the_limit():
     near = ContextBudget(window=byte_bound(history), count=exact)
     near.fit(history)
     assert calls  # within the bytes bound: the tokenizer decides
+
+
+def test_the_scripted_model_keeps_counting_future_ids_across_a_gap_note():
+    from asyncfc_cli.futures import gap_note_text
+    from asyncfc_cli.model.scripted import ScenarioPlayer, parse_scenario
+
+    script = parse_scenario({"name": "gap", "steps": [
+        {"call": "read_file", "as": "a", "args": {"path": "a.py"}},
+        {"call": "write_file", "args": {"path": "b.py", "content": "$a"}},
+        {"answer": "done"},
+    ]})
+    history = [UserMessage("task"), UserMessage(gap_note_text(5)),
+               AssistantMessage("", (ToolCall("c9", "grep", "{}"),)), ToolMessage("c9", "grep", "x")]
+    planned = ScenarioPlayer(script).respond(history, {"read_file", "write_file"})
+    assert json.loads(planned.calls[1].arguments)["content"] == "$f7"  # f1-f5 dropped, f6 in view

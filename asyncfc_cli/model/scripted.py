@@ -39,6 +39,7 @@ from typing import Any
 import trio
 
 from ..errors import ScenarioError
+from ..futures import gap_note_calls
 from .base import (
     AssistantMessage,
     Message,
@@ -127,6 +128,7 @@ class _View:
                 self.finished_blocks.update(m for m, _ in _BLOCK.findall(message.content))
             elif isinstance(message, UserMessage):
                 self.finished_blocks.update(m for m, _ in _BLOCK.findall(message.text))
+                self.calls_so_far += gap_note_calls(message.text)  # turns compaction dropped
 
     def has_value(self, call_id: str, fid: str) -> bool:
         """Whether the value of the call is in view: its own tool message, or a block for it
