@@ -55,6 +55,15 @@ def test_anything_else_is_exclusive(command):
     assert command_effect(command).kind == "exclusive"
 
 
+def test_a_test_run_that_would_write_is_exclusive():
+    from asyncfc_tools import builtin_tools
+
+    run_tests_spec = builtin_tools()["run_tests"]
+    assert run_tests_spec.effect_of({"paths": ["tests"], "args": ["-k", "login"]}) == Effect("runs", ("tests",))
+    assert run_tests_spec.effect_of({"args": ["--snapshot-update"]}).kind == "exclusive"
+    assert run_tests_spec.effect_of({"args": "$f2"}).kind == "exclusive"  # not known yet
+
+
 def test_runs_conflicts():
     tests, ruff = Effect("runs", ("tests",)), Effect("runs", ("ruff",))
     assert not tests.conflicts_with(Effect("reads", (".",))) and not tests.conflicts_with(ruff)

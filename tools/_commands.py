@@ -29,7 +29,7 @@ from typing import Any
 
 from ._api import WHOLE_TREE, Effect
 
-__all__ = ["command_effect", "shell_effect"]
+__all__ = ["command_effect", "shell_effect", "test_run_effect"]
 
 _SEPARATORS = {"|", "&&", "||", ";"}
 _HARMLESS_REDIRECT = re.compile(r"(?<!\S)(?:\d?>&\d|\d?>>?\s*/dev/null)(?!\S)")
@@ -185,5 +185,18 @@ def shell_effect() -> Callable[[Mapping[str, Any], Path | None], Effect]:
     def spec(args: Mapping[str, Any], root: Path | None) -> Effect:
         command = args.get("command")
         return command_effect(command) if isinstance(command, str) else _EXCLUSIVE
+
+    return spec
+
+
+def test_run_effect() -> Callable[[Mapping[str, Any], Path | None], Effect]:
+    """The effect spec of run_tests: a run (``runs(tests)``), unless its extra ``args`` carry a
+    flag that makes the runner write (``--snapshot-update``, ``-u``...): then exclusive."""
+    def spec(args: Mapping[str, Any], root: Path | None) -> Effect:
+        extra = args.get("args")
+        words = [w for w in extra if isinstance(w, str)] if isinstance(extra, list) else []
+        if not isinstance(extra, (list, type(None))) or _writes_by_flag(words):
+            return _EXCLUSIVE
+        return Effect("runs", (TESTS,))
 
     return spec

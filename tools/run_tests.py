@@ -17,8 +17,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from ._api import ToolContext, ToolError, runs, tool
-from ._commands import TESTS
+from ._api import ToolContext, ToolError, tool
+from ._commands import test_run_effect
 from ._env import child_environment
 from ._listing import workspace_files
 from ._npm_tests import detect_framework, npm_cases, npm_test_argv
@@ -159,7 +159,7 @@ def format_report(plan: TestPlan, result: CommandResult, cases: list[TestCase] |
     return cap_text("\n".join(lines), limit, what="test report")
 
 
-@tool(effect=runs(TESTS))
+@tool(effect=test_run_effect())
 async def run_tests(ctx: ToolContext, paths: list[str] | None = None, args: list[str] | None = None,
                     timeout_s: float | None = None) -> str:
     """Run the project's tests and report counts (passed, failed, errors, skipped), the failing
