@@ -49,7 +49,8 @@ def test_checks_run_with_their_caches(command, caches):
     "git diff --output=patch.txt", "sed -i s/a/b/ x.py", "ruff check --fix .", "black src",
     "npm test -- -u", "pytest --snapshot-update", "find . -name '*.pyc' -delete", "echo $(whoami)",
     "ls `pwd`", "(cd src && ls)", "pytest &", "cat 'unbalanced", "sort -o out.txt in.txt",
-    "python script.py", "./tests/pytest", "scripts/python -m pytest", "FOO=1", "",
+    "python script.py", "./tests/pytest", "scripts/python -m pytest",
+    "PYTEST_ADDOPTS='--snapshot-update' pytest", "FOO=1", "",
 ])
 def test_anything_else_is_exclusive(command):
     assert command_effect(command).kind == "exclusive"

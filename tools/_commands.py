@@ -166,6 +166,8 @@ def command_effect(command: str) -> Effect:
     is_check = False
     for simple in commands:
         while simple and _ASSIGNMENT.match(simple[0]):
+            if _writes_by_flag(simple[0].split("=", 1)[1].split()):  # PYTEST_ADDOPTS=--snapshot-update
+                return _EXCLUSIVE
             simple = simple[1:]
         if not simple:
             return _EXCLUSIVE
