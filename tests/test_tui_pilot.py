@@ -34,6 +34,12 @@ async def submit(pilot, text: str) -> None:
     await pilot.press(*text, "enter")
 
 
+async def approval_asked(pilot, app) -> str:
+    """Wait for the approval dialog; the id of the future it asks about."""
+    await wait_for(pilot, lambda: isinstance(app.screen, ApprovalDialog))
+    return app.screen.future_id
+
+
 def test_futures_appear_in_table_and_timeline_then_approve_and_cancel_one(tmp_path: Path) -> None:
     async def main() -> None:
         app = scripted_app(tmp_path)
@@ -47,8 +53,7 @@ def test_futures_appear_in_table_and_timeline_then_approve_and_cancel_one(tmp_pa
             text = timeline_text(app)
             assert "f1 read_file" in text and "f3 outline" in text and "model" in text
 
-            await wait_for(pilot, lambda: isinstance(app.screen, ApprovalDialog))
-            edit = app.screen.future_id
+            edit = await approval_asked(pilot, app)
             assert lane(app, edit).tool == "edit_file" and lane(app, edit).approval == "asked"
             await pilot.press("y")  # allow once
             await wait_for(pilot, lambda: finished(app, edit))
@@ -80,8 +85,7 @@ def test_denied_edit_fails_its_future_and_the_session_goes_on(tmp_path: Path) ->
         app = scripted_app(tmp_path)
         async with app.run_test(size=SIZE) as pilot:
             await submit(pilot, "fix add")
-            await wait_for(pilot, lambda: isinstance(app.screen, ApprovalDialog))
-            edit = app.screen.future_id
+            edit = await approval_asked(pilot, app)
             await pilot.click("#deny")
             await wait_for(pilot, lambda: finished(app, edit))
             assert lane(app, edit).state == "failed" and "denied" in lane(app, edit).summary
@@ -119,8 +123,7 @@ def test_escape_cancels_the_turn_and_the_session_takes_the_next_prompt(tmp_path:
         app = scripted_app(tmp_path)
         async with app.run_test(size=SIZE) as pilot:
             await submit(pilot, "fix add")
-            await wait_for(pilot, lambda: isinstance(app.screen, ApprovalDialog))
-            edit = app.screen.future_id
+            edit = await approval_asked(pilot, app)
             await pilot.press("escape")  # in the dialog, Esc denies ...
             await wait_for(pilot, lambda: finished(app, edit))
             assert lane(app, edit).approval == "deny" and app.state.busy
@@ -152,7 +155,7 @@ def test_allow_for_the_session_stops_asking_about_that_tool(tmp_path: Path) -> N
         app = scripted_app(tmp_path, TWO_EDITS)
         async with app.run_test(size=SIZE) as pilot:
             await submit(pilot, "edit twice")
-            await wait_for(pilot, lambda: isinstance(app.screen, ApprovalDialog))
+            await approval_asked(pilot, app)
             await pilot.press("s")
             await wait_for(pilot, lambda: app.state.outcome is not None)
             edits = [l for l in app.state.futures.values() if l.tool == "edit_file"]
