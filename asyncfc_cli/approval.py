@@ -2,7 +2,8 @@
 and the session's checkpoint recorded before the first mutation it lets through.
 
 The scheduler asks ``admit`` for every call whose effect needs approval: it mutates (writes, runs
-the project's checks, or is exclusive) or is unconfined (any shell command, even a read-only one). Under ``ask`` the gate emits ``approval_requested`` with a preview (the unified diff of a
+the project's checks, or is exclusive) or is unconfined (any shell command, even a read-only one).
+Under ``ask`` the gate emits ``approval_requested`` with a preview (the unified diff of a
 write or edit, the command of a shell or test run) and waits until a view answers through
 ``resolve(future_id, "once" | "session" | "deny")``; "session" allows that tool for the rest of the
 session. With nobody to answer (headless), ``ask`` refuses with a message saying how to allow it.

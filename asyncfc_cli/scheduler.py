@@ -182,21 +182,26 @@ class Scheduler:
         key = duration_key(rec.tool, rec.args)
         return self._durations.get(key, self._priors.get(key, self._priors.get(rec.tool)))
 
-    def predicted_finish(self, rec: FutureRecord) -> float | None:
+    def predicted_finish(self, rec: FutureRecord, _known: dict[str, float | None] | None = None) -> float | None:
         """When the call of ``rec`` is expected to finish on the session clock: its start (or, not
         started yet, the predicted finish of the calls it waits for) plus its expected duration;
         None when any of that is unknown."""
-        if rec.is_finished:
-            return rec.finished_at
+        known = {} if _known is None else _known  # each future once: waits_on chains share tails
+        if rec.id in known:
+            return known[rec.id]
         expected = self.expected_duration(rec)
-        if expected is None:
-            return None
-        if rec.started_at is not None:
-            return rec.started_at + expected
-        before = [self.predicted_finish(self._futures[d]) for d in (*rec.waits_on, *rec.deps) if d in self._futures]
-        if any(t is None for t in before):
-            return None
-        return max([self._bus.now(), *before]) + expected  # type: ignore[list-item]
+        finish: float | None = None
+        if rec.is_finished:
+            finish = rec.finished_at
+        elif expected is not None and rec.started_at is not None:
+            finish = rec.started_at + expected
+        elif expected is not None:
+            before = [self.predicted_finish(self._futures[d], known)
+                      for d in (*rec.waits_on, *rec.deps) if d in self._futures]
+            if all(t is not None for t in before):
+                finish = max([self._bus.now(), *(t for t in before if t is not None)]) + expected
+        known[rec.id] = finish
+        return finish
 
     # ---------------------------------------------------------------------------------- submit
 

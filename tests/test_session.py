@@ -304,3 +304,16 @@ def test_duration_keys_tell_commands_and_test_selections_apart():
     assert duration_key("run_tests", {}) == "run_tests"
     assert duration_key("run_tests", {"paths": ["tests/test_a.py"]}) == "run_tests:some"
     assert duration_key("read_file", {"path": "a.py"}) == "read_file"
+
+
+@pytest.mark.trio
+async def test_early_wait_predicts_a_long_queue_of_conflicting_calls_at_once(autojump_clock):
+    # Every write to one key waits for all the earlier ones: predicting the last must visit each
+    # future once, not every path through the queue (2**40 of them).
+    writes = [call("put", path="k", value=str(i), seconds=0.001) for i in range(40)]
+    steps = [*writes, "end", {"say": "meanwhile", "tokens": 8}, answer()]
+    run = await run_scenario({"name": "t", "profile": {"ttft_s": 0.5, "tokens_per_s": 8}, "steps": steps},
+                             tools=TOOLS, duration_priors={"put": 0.001})
+    assert run.outcome.exit_code == 0 and len(run.of_type("future_finished")) == 40
+    # all predicted to end within a first token: the next request waited for the queue
+    assert run.of_type("future_placeholder") == []
