@@ -23,11 +23,11 @@ from __future__ import annotations
 import os
 import re
 import shlex
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from ._api import WHOLE_TREE, Effect
+from ._api import WHOLE_TREE, Effect, EffectSpec, runs
 
 __all__ = ["command_effect", "shell_effect", "test_run_effect"]
 
@@ -182,7 +182,7 @@ def command_effect(command: str) -> Effect:
     return Effect("runs", tuple(caches), unconfined=True) if is_check else _READS
 
 
-def shell_effect() -> Callable[[Mapping[str, Any], Path | None], Effect]:
+def shell_effect() -> EffectSpec:
     """The effect spec of the shell tool: its ``command`` argument, classified."""
     def spec(args: Mapping[str, Any], root: Path | None) -> Effect:
         command = args.get("command")
@@ -191,14 +191,16 @@ def shell_effect() -> Callable[[Mapping[str, Any], Path | None], Effect]:
     return spec
 
 
-def test_run_effect() -> Callable[[Mapping[str, Any], Path | None], Effect]:
+def test_run_effect() -> EffectSpec:
     """The effect spec of run_tests: a run (``runs(tests)``), unless its extra ``args`` carry a
     flag that makes the runner write (``--snapshot-update``, ``-u``...): then exclusive."""
+    run = runs(TESTS)
+
     def spec(args: Mapping[str, Any], root: Path | None) -> Effect:
         extra = args.get("args")
         words = [w for w in extra if isinstance(w, str)] if isinstance(extra, list) else []
         if not isinstance(extra, (list, type(None))) or _writes_by_flag(words):
             return _EXCLUSIVE
-        return Effect("runs", (TESTS,))
+        return run(args, root)
 
     return spec
