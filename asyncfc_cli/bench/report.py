@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, TextIO
 
@@ -109,10 +109,11 @@ class Targets:
     """Highest async wall / sync wall over every row (target <= 1.02)."""
 
 
-def _coding_geomeans(table: Sequence[Row], baseline: str) -> dict[str, float]:
+def _coding_geomeans(table: Sequence[Row], ratio_of: Callable[[Row], float | None]) -> dict[str, float]:
+    """Per profile: the geometric mean of ``ratio_of(row)`` over the coding rows."""
     coding: dict[str, list[float]] = {}
     for row in table:
-        ratio = row.ceiling if baseline == "ceiling" else row.ratio(baseline)
+        ratio = ratio_of(row)
         if row.group == "coding" and ratio is not None:
             coding.setdefault(row.profile, []).append(ratio)
     return {p: geomean(v) for p, v in coding.items()}
@@ -122,9 +123,9 @@ def targets(table: Sequence[Row]) -> Targets:
     effs = [row.efficiency for row in table if row.efficiency is not None]
     slower = [1 / r for r in (row.ratio("sync") for row in table) if r]
     return Targets(
-        _coding_geomeans(table, "sync"),
-        _coding_geomeans(table, "sync-stream"),
-        _coding_geomeans(table, "ceiling"),
+        _coding_geomeans(table, lambda row: row.ratio("sync")),
+        _coding_geomeans(table, lambda row: row.ratio("sync-stream")),
+        _coding_geomeans(table, lambda row: row.ceiling),
         min(effs, default=math.nan),
         max(slower, default=math.nan),
     )

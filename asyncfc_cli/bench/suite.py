@@ -9,6 +9,7 @@ suite, a 40 s integration run) and are explained in each file's header.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib import resources
@@ -64,8 +65,6 @@ def fill_latencies(data: Mapping[str, Any], table: Mapping[str, float] = TOOL_LA
 
 def scale_durations(scenario: Scenario, factor: float) -> Scenario:
     """The scenario with every call's duration multiplied by ``factor`` (what-if: slower tools)."""
-    import dataclasses
-
     steps = tuple(dataclasses.replace(s, duration=s.duration * factor) if s.kind == "call" else s
                   for s in scenario.steps)
     return dataclasses.replace(scenario, steps=steps)
