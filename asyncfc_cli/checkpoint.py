@@ -27,7 +27,7 @@ from typing import Any
 from .errors import CheckpointError, WorkspaceError
 
 __all__ = ["CHECKPOINT_REFS", "Checkpoint", "UndoReport", "create_checkpoint", "is_git_repository",
-           "latest_checkpoint", "list_checkpoints", "undo"]
+           "list_checkpoints", "undo"]
 
 CHECKPOINT_REFS = "refs/asyncfc/checkpoints/"
 UNDONE_REFS = "refs/asyncfc/undone/"
@@ -186,11 +186,6 @@ def list_checkpoints(root: Path) -> list[Checkpoint]:
                                   CHECKPOINT_REFS]).splitlines()
         found = [_read_checkpoint(repo, *line.split(" ", 1)) for line in lines if line.strip()]
     return sorted(found, key=lambda cp: cp.ref)
-
-
-def latest_checkpoint(root: Path) -> Checkpoint | None:
-    checkpoints = list_checkpoints(root)
-    return checkpoints[-1] if checkpoints else None
 
 
 def _changes(repo: Any, old: str, new: str) -> tuple[list[str], list[str]]:

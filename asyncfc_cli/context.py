@@ -26,9 +26,9 @@ __all__ = [
     "DEFAULT_WINDOW",
     "gap_note",
     "ContextBudget",
+    "byte_bound",
     "compact",
     "context_window",
-    "byte_bound",
     "estimate_message_tokens",
     "message_counter",
 ]
