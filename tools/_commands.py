@@ -29,7 +29,7 @@ from typing import Any
 
 from ._api import WHOLE_TREE, Effect, EffectSpec, runs
 
-__all__ = ["command_effect", "shell_effect", "test_run_effect"]
+__all__ = ["command_effect", "is_assignment", "shell_effect", "shell_words", "test_run_effect"]
 
 _SEPARATORS = {"|", "&&", "||", ";"}
 _HARMLESS_REDIRECT = re.compile(r"(?<!\S)(?:\d?>&\d|\d?>>?\s*/dev/null)(?!\S)")
@@ -133,15 +133,26 @@ def _check_caches(program: str, args: Sequence[str]) -> tuple[str, ...] | None:
     return _CHECKS.get((program, args[0] if args else ""), _CHECKS.get((program, None)))
 
 
-def _words(command: str) -> list[str] | None:
-    if any(c in command for c in _UNSAFE_CHARS):
-        return None
-    lexer = shlex.shlex(_HARMLESS_REDIRECT.sub(" ", command), posix=True, punctuation_chars=True)
+def shell_words(command: str) -> list[str] | None:
+    """The words of a command line as /bin/sh splits them, operators (``&&``, ``|``, ``;``, ``>``...)
+    as words of their own; None if its quotes do not balance."""
+    lexer = shlex.shlex(command, posix=True, punctuation_chars=True)
     lexer.whitespace_split = True
     try:
         return list(lexer)
-    except ValueError:  # unbalanced quotes
+    except ValueError:
         return None
+
+
+def is_assignment(word: str) -> bool:
+    """Whether ``word`` is a ``NAME=value`` environment assignment before a command."""
+    return _ASSIGNMENT.match(word) is not None
+
+
+def _words(command: str) -> list[str] | None:
+    if any(c in command for c in _UNSAFE_CHARS):
+        return None
+    return shell_words(_HARMLESS_REDIRECT.sub(" ", command))
 
 
 def _simple_commands(words: list[str]) -> list[list[str]] | None:
@@ -165,7 +176,7 @@ def command_effect(command: str) -> Effect:
     caches: list[str] = []
     is_check = False
     for simple in commands:
-        while simple and _ASSIGNMENT.match(simple[0]):
+        while simple and is_assignment(simple[0]):
             if _writes_by_flag(simple[0].split("=", 1)[1].split()):  # PYTEST_ADDOPTS=--snapshot-update
                 return _EXCLUSIVE
             simple = simple[1:]

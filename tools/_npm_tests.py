@@ -12,13 +12,13 @@ from __future__ import annotations
 import functools
 import os
 import re
-import shlex
 import shutil
 import subprocess
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from ._commands import is_assignment, shell_words
 from ._test_reports import TestCase, parse_jest_json, parse_mocha_xunit, parse_node_junit
 from ._test_summaries import parse_test_summary, spec_file_output
 
@@ -63,11 +63,8 @@ def detect_framework(scripts: Mapping[str, object], name: str = "test", hops: in
     script = scripts.get(name)
     if not isinstance(script, str) or hops > _MAX_HOPS:
         return NpmTests("")
-    try:
-        lexer = shlex.shlex(script, posix=True, punctuation_chars=True)
-        lexer.whitespace_split = True
-        tokens = list(lexer)
-    except ValueError:
+    tokens = shell_words(script)
+    if tokens is None:
         return NpmTests("")
     last = _after_last_operator(tokens)
     program, rest = _program(last)
@@ -89,7 +86,7 @@ def _program(tokens: list[str]) -> tuple[str, list[str]]:
     index = 0
     while index < len(tokens):
         token = tokens[index]
-        if re.match(r"^[A-Za-z_][A-Za-z0-9_]*=", token) or token == "--":
+        if is_assignment(token) or token == "--":
             index += 1
         elif os.path.basename(token) in _WRAPPERS:
             index += 1
