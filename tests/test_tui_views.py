@@ -108,6 +108,7 @@ def test_the_finished_line_does_not_repeat_the_answer_but_says_why_a_task_stoppe
     async def main() -> None:
         app = fed_app(demo_events(), 9.0)
         async with app.run_test(size=(120, 36)) as pilot:
+            await pilot.pause(0.2)  # mounted and fed up to 9.0 s before more events arrive
             app.feed(ev.SessionFinished(t=9.5, outcome="finished", exit_code=0, turns=5, message="All fixed."))
             app.feed(ev.SessionFinished(t=9.6, outcome="stopped", exit_code=1, turns=5,
                                         message="turn limit reached (5)"))
