@@ -34,7 +34,7 @@ from ..app import duration_priors
 from .simulate import bench_tools
 from .suite import BenchScenario
 
-__all__ = ["MODES", "CaseResult", "effect_function", "run_case"]
+__all__ = ["MODES", "CaseResult", "effect_function", "run_case", "with_measured_durations", "with_this_python"]
 
 MODES = ("serial", "sync", "sync-stream", "async")
 """sync-stream is an ablation: sync turns, but calls start mid-stream as in async mode, which
@@ -71,6 +71,9 @@ class CaseResult:
     tools: str = "simulated"
     early_wait: bool = True
     events: tuple[Event, ...] = field(default=(), repr=False, compare=False)
+    startup_s: float | None = None
+    """Over HTTP (``clock="http"``): the process's start-up and exit, measured apart; ``wall_s`` is
+    then the engine's time, from the model's first reply to the end."""
 
 
 def effect_function(tools: Mapping[str, ToolSpec], root: Path | None = None) -> EffectOf:
@@ -96,7 +99,7 @@ def with_measured_durations(scenario: Scenario, events: Sequence[Event]) -> Scen
     return dataclasses.replace(scenario, steps=tuple(steps))
 
 
-def _with_this_python(scenario: Scenario) -> Scenario:
+def with_this_python(scenario: Scenario) -> Scenario:
     """``python ...`` commands run with this interpreter (the fixture's tests need pytest)."""
     steps = tuple(
         dataclasses.replace(s, args={**s.args, "command": python_command(s.args["command"])})
@@ -139,7 +142,7 @@ def run_case(
         root = Path(tmp)
         if real_tools:
             root = make_fixture_repo(root / "shop")
-            scenario = _with_this_python(scenario)
+            scenario = with_this_python(scenario)
         args = (scenario, prof, mode, real_tools, root, settings)
         if clock == "virtual":
             events, code = trio.run(_play, *args, clock=trio.testing.MockClock(autojump_threshold=0))

@@ -20,7 +20,7 @@ import trio
 
 from ..errors import ConfigError, ProviderError
 from ..events import redact
-from .base import Message, ResponseEnd, Retrying, StreamItem, TextChunk, ToolCallReady
+from .base import Message, RequestSent, ResponseEnd, Retrying, StreamItem, TextChunk, ToolCallReady
 from .litellm_worker import StreamFinished, StreamLink, import_litellm, prewarm_litellm, run_request
 from .provider import KEY_VARIABLES, ToolCallAssembler, backoff_delay, key_hint, provider_of, resolve_api_key
 from .wire import messages_to_wire
@@ -250,6 +250,9 @@ class LiteLLMClient:
                         yield ToolCallReady(last)
                     yield ResponseEnd(item.usage, item.finish_reason)
                     return
+                if isinstance(item, RequestSent):
+                    yield item
+                    continue
                 if isinstance(item, BaseException):
                     raise provider_error(item, model=self.name, secrets=(self._api_key or "",)) from None
                 if item.text:
