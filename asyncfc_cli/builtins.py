@@ -11,7 +11,7 @@ import trio
 
 from asyncfc_tools import ToolError, ToolSpec, pure, tool
 
-from .futures import future_block, future_number, placeholder
+from .futures import future_block, future_number, running_view
 from .scheduler import EngineHandle
 
 __all__ = ["AWAIT_FUTURE", "CANCEL_FUTURE", "engine_tools"]
@@ -42,13 +42,14 @@ async def await_future(
 
     Args:
         ids: future ids to wait for, e.g. ["f2", "f3"]; omit to wait for every earlier future
-            still running.
+            still running (background processes excepted).
         timeout_s: give up waiting after this many seconds; futures still running are reported as
-            such and keep running.
+            such, with the latest output of a command, and keep running.
     """
     if ids is None:
         own = future_number(handle.record.id) or 0
-        ids = [r.id for r in handle.scheduler.unfinished() if (future_number(r.id) or 0) < own]
+        ids = [r.id for r in handle.scheduler.unfinished()
+               if (future_number(r.id) or 0) < own and not r.background]
     else:
         ids = _known_earlier(handle, [i.lstrip("$") for i in ids])
     scheduler = handle.scheduler
@@ -63,7 +64,7 @@ async def await_future(
             blocks.append(future_block(fid, rec.state.value, rec.text or ""))
             delivered.append(fid)
         else:
-            blocks.append(placeholder(fid, rec.state))
+            blocks.append(running_view(fid, rec.state, rec.output_tail()))
     handle.record.awaited = tuple(delivered)
     return "\n".join(blocks)
 

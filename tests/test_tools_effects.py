@@ -23,6 +23,8 @@ READS = Effect("reads", (".",), unconfined=True)
     "git status", "git --no-pager log --oneline -5", "git diff HEAD~1 -- src", "ls -la src",
     "grep -rn 'def total' shop | head -20", "sed -n 10,20p shop/money.py", "wc -l *.py",
     "find . -name '*.py'", "cat a.py 2>&1 | sort | uniq -c", "rg -o foo >/dev/null",
+    "sleep 1; echo part3", "sleep 5", "env", "env -0 | sort", "printf '%s\\n' a b", "seq 3", "true",
+    "yes | head -3", "printenv HOME",
 ])
 def test_read_only_commands_read_the_tree(command):
     assert command_effect(command) == READS
@@ -45,7 +47,7 @@ def test_checks_run_with_their_caches(command, caches):
 
 
 @pytest.mark.parametrize("command", [
-    "make", "sleep 5", "rm -rf build", "echo hi > notes.txt", "cat a && rm b", "git commit -am x",
+    "make", "env rm -rf build", "sleep 1 &", "seq 3 > n.txt", "rm -rf build", "echo hi > notes.txt", "cat a && rm b", "git commit -am x",
     "git diff --output=patch.txt", "sed -i s/a/b/ x.py", "ruff check --fix .", "black src",
     "npm test -- -u", "pytest --snapshot-update", "find . -name '*.pyc' -delete", "echo $(whoami)",
     "ls `pwd`", "(cd src && ls)", "pytest &", "cat 'unbalanced", "sort -o out.txt in.txt",

@@ -2,16 +2,19 @@
 
 A command runs in a new session (``start_new_session``), so it and every child it starts share one
 process group; cancellation, a timeout, or the command exiting while children still run all end
-with the whole group signalled: SIGTERM, a grace period, then SIGKILL. Output is read incrementally
-into head/tail buffers, so memory stays bounded however much the command prints.
+with the whole group signalled: SIGTERM, a grace period, then SIGKILL. Children that left the group
+(``setsid``, daemons) are tracked through /proc while the command runs (``ProcessTree``) and
+signalled with it. Output is read incrementally into head/tail buffers, so memory stays bounded
+however much the command prints; ``on_output`` sees it live.
 """
 
 from __future__ import annotations
 
+import codecs
 import os
 import signal
 import subprocess
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,11 +23,13 @@ import trio
 from ._env import NON_INTERACTIVE, child_environment
 from ._text import HeadTail
 
-__all__ = ["CommandResult", "run_command", "KILL_GRACE_S"]
+__all__ = ["CommandResult", "ProcessTree", "run_command", "KILL_GRACE_S"]
 
 KILL_GRACE_S = 2.0
 """Seconds a process group gets between SIGTERM and SIGKILL."""
 _CHUNK = 64 * 1024
+TRACK_INTERVAL_S = 1.0
+"""How often the descendants of a running command are looked up (``ProcessTree``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,35 +88,122 @@ def _group_alive(pgid: int) -> bool:
     return False
 
 
-async def _wait_group_gone(pgid: int) -> None:
-    while _group_alive(pgid):
+def _proc_table() -> dict[int, tuple[int, bytes, bytes]]:
+    """Every live process as pid -> (parent pid, start time, state), from /proc ({} without it)."""
+    table: dict[int, tuple[int, bytes, bytes]] = {}
+    try:
+        entries = os.listdir("/proc")
+    except OSError:
+        return table
+    for name in entries:
+        if not name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{name}/stat", "rb") as handle:
+                data = handle.read()
+        except OSError:
+            continue
+        fields = data[data.rfind(b")") + 2 :].split()
+        if len(fields) > 19:
+            table[int(name)] = (int(fields[1]), fields[19], fields[0])
+    return table
+
+
+class ProcessTree:
+    """The descendants of a command's leader, including those that left its process group.
+
+    A child that calls ``setsid`` (a daemon, ``setsid cmd &``) is out of reach of ``killpg``; while
+    its parent lives it is still the leader's descendant in /proc. ``track`` remembers every
+    descendant seen (pid and start time, so a reused pid is never signalled), so a process that
+    double-forked away is still known when the command is stopped.
+    """
+
+    def __init__(self, leader: int) -> None:
+        self.leader = leader
+        self._known: dict[int, bytes] = {}
+
+    def track(self) -> None:
+        """Look up the descendants now and remember them."""
+        table = _proc_table()
+        roots = {self.leader, *self._known}
+        children: dict[int, list[int]] = {}
+        for pid, (ppid, _, _) in table.items():
+            children.setdefault(ppid, []).append(pid)
+        stack = list(roots)
+        while stack:
+            for child in children.get(stack.pop(), ()):
+                if child not in self._known and child != self.leader:
+                    self._known[child] = table[child][1]
+                    stack.append(child)
+
+    def alive(self) -> list[int]:
+        """Remembered descendants still running (same start time, not a zombie)."""
+        table = _proc_table()
+        return [pid for pid, started in self._known.items()
+                if pid in table and table[pid][1] == started and table[pid][2] not in (b"Z", b"X")]
+
+    def signal(self, sig: int) -> None:
+        for pid in self.alive():
+            try:
+                os.kill(pid, sig)
+            except (ProcessLookupError, PermissionError):
+                pass
+
+
+async def _track_tree(tree: ProcessTree) -> None:
+    while True:
+        tree.track()
+        await trio.sleep(TRACK_INTERVAL_S)
+
+
+async def _wait_group_gone(pgid: int, tree: ProcessTree | None = None) -> None:
+    while _group_alive(pgid) or (tree is not None and tree.alive()):
         await trio.sleep(0.02)
 
 
-async def _kill_group(pgid: int, process: trio.Process, grace: float) -> bool:
-    """SIGTERM the group, wait ``grace`` seconds, then SIGKILL it. True if anything was signalled.
+async def _kill_group(pgid: int, process: trio.Process, grace: float, tree: ProcessTree | None = None) -> bool:
+    """SIGTERM the group (and the descendants that left it), wait ``grace`` seconds, then SIGKILL
+    them. True if anything was signalled.
 
     Shielded: it must finish even while the caller is being cancelled.
     """
     with trio.CancelScope(shield=True):
-        if not _group_alive(pgid) or not _signal_group(pgid, signal.SIGTERM):
+        if tree is not None:
+            tree.track()
+        if not _group_alive(pgid) and not (tree is not None and tree.alive()):
             return False
-        with trio.move_on_after(grace):
-            await process.wait()
-            await _wait_group_gone(pgid)
-        if _signal_group(pgid, signal.SIGKILL):
+        for sig in (signal.SIGTERM, signal.SIGKILL):
+            _signal_group(pgid, sig)
+            if tree is not None:
+                tree.signal(sig)
             with trio.move_on_after(grace):
                 await process.wait()
-                await _wait_group_gone(pgid)
+                await _wait_group_gone(pgid, tree)
+                return True
         return True
 
 
-async def _drain(stream: trio.abc.ReceiveStream | None, sink: HeadTail) -> None:
+def _output_decoder(on_output: Callable[[str], None] | None) -> Callable[[bytes], None]:
+    """Feeds ``on_output`` the text of each chunk (UTF-8, a character split between chunks kept
+    for the next one); a no-op without ``on_output``."""
+    if on_output is None:
+        return lambda chunk: None
+    decoder = codecs.getincrementaldecoder("utf-8")("replace")
+
+    def feed(chunk: bytes) -> None:
+        if text := decoder.decode(chunk):
+            on_output(text)
+
+    return feed
+
+
+async def _drain(stream: trio.abc.ReceiveStream | None, sink: HeadTail, live: Callable[[bytes], None]) -> None:
     if stream is None:
         return
     async with stream:
         while chunk := await stream.receive_some(_CHUNK):
             sink.feed(chunk)
+            live(chunk)
 
 
 async def _start(command: str | Sequence[str], cwd: Path, env: Mapping[str, str] | None) -> trio.Process:
@@ -137,6 +229,8 @@ async def run_command(
     max_bytes: int,
     env: Mapping[str, str] | None = None,
     grace_s: float = KILL_GRACE_S,
+    writable: Sequence[Path] | None = None,
+    on_output: Callable[[str], None] | None = None,
 ) -> CommandResult:
     """Run ``command`` (a shell string, or an argv list run without a shell) in ``cwd``.
 
@@ -145,6 +239,10 @@ async def run_command(
         max_bytes: bytes kept of each of stdout and stderr (head and tail).
         env: the child's environment; None means os.environ minus provider keys.
         grace_s: seconds between SIGTERM and SIGKILL.
+        writable: the only paths the command may change (resolved, inside the workspace; some may
+            not exist yet); None: the whole workspace. Where the OS sandbox is available it
+            enforces this; otherwise the caller checks what changed afterwards.
+        on_output: called on trio's thread with the text of stdout and stderr as it arrives.
 
     Cancelling the caller kills the process group before the cancellation propagates.
 
@@ -155,18 +253,23 @@ async def run_command(
     start = trio.current_time()
     process = await _start(command, cwd, env)
     pgid = process.pid
+    tree = ProcessTree(pgid)
+    live = _output_decoder(on_output)
     timed_out = stopped = False
     try:
         async with trio.open_nursery() as nursery:
-            nursery.start_soon(_drain, process.stdout, out)
-            nursery.start_soon(_drain, process.stderr, err)
-            with trio.move_on_after(timeout_s) as scope:
-                await process.wait()
+            nursery.start_soon(_drain, process.stdout, out, live)
+            nursery.start_soon(_drain, process.stderr, err, live)
+            async with trio.open_nursery() as tracking:
+                tracking.start_soon(_track_tree, tree)
+                with trio.move_on_after(timeout_s) as scope:
+                    await process.wait()
+                tracking.cancel_scope.cancel()
             timed_out = scope.cancelled_caught
             # Children left running would hold the pipes open (and outlive us): end the group.
-            stopped = await _kill_group(pgid, process, grace_s)
+            stopped = await _kill_group(pgid, process, grace_s, tree)
     finally:
-        await _kill_group(pgid, process, grace_s)
+        await _kill_group(pgid, process, grace_s, tree)
     return CommandResult(
         exit_code=process.returncode,
         stdout=out.text(),

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import math
+from collections.abc import Awaitable, Callable
 from contextlib import nullcontext
+from pathlib import Path
 
-from ._api import ToolContext, ToolError, tool
+from ._api import ToolContext, ToolError, glob_base, tool
+from ._background import QUIET_S, START_CAP_S, run_in_background
 from ._commands import command_effect, shell_effect
 from ._env import child_environment
 from ._process import KILL_GRACE_S, CommandResult, run_command
 from ._text import cap_text
-from ._watch import changes_note, watch_tree
+from ._watch import changes_note, outside_declaration, violation_note, watch_tree
 
 __all__ = ["shell", "format_command_result"]
 
@@ -29,7 +33,9 @@ def format_command_result(result: CommandResult, limit: int) -> str:
         head = f"exit code {result.exit_code} ({result.duration:.1f}s)"
     parts = [head]
     if result.stopped_children:
-        parts.append("note: processes the command left running in the background were stopped")
+        parts.append("note: processes the command left running (started with `&`, or daemons) were "
+                     "stopped when it exited; to keep a server or watcher running, call shell with "
+                     "background=true")
     stdout = cap_text(result.stdout, max(limit * 2 // 3, 200), what="stdout")
     stderr = cap_text(result.stderr, max(limit - len(stdout) - 200, limit // 3, 200), what="stderr")
     if stdout:
@@ -42,36 +48,96 @@ def format_command_result(result: CommandResult, limit: int) -> str:
 
 
 @tool(effect=shell_effect())
-async def shell(ctx: ToolContext, command: str, timeout_s: float | None = None) -> str:
+async def shell(
+    ctx: ToolContext,
+    command: str,
+    timeout_s: float | None = None,
+    writes: list[str] | None = None,
+    background: bool = False,
+) -> str:
     """Run a shell command (/bin/sh) in the workspace root and return its exit code and output.
 
     The command runs in its own process group with no stdin; when it exits, times out or is
-    cancelled, the whole group (children included) is stopped, so do not start servers or other
-    background processes with it. Output is capped (head and tail kept, with a note of what was
-    cut). A non-zero exit code is reported, not raised. Provider API keys are not in its
-    environment. Commands that only read (git status/diff/log, ls, grep, sed -n...) and checks
-    (pytest, ruff check, mypy, cargo test...) run alongside file reads; any other command waits for
-    the calls before it and holds back the calls after it.
+    cancelled, the whole group (children included) is stopped, so processes left running with `&`
+    are killed: start servers and watchers with background=true instead. Output is capped (head
+    and tail kept, with a note of what was cut). A non-zero exit code is reported, not raised.
+    Provider API keys are not in its environment. Commands that only read (git status/diff/log,
+    ls, grep, sed -n, echo, sleep...) and checks (pytest, ruff check, mypy, cargo test...) run
+    alongside file reads. Any other command waits for the calls before it and holds back the calls
+    after it, unless you declare what it writes with `writes`: then reads of other files and calls
+    that do not touch those paths go on beside it.
 
     Args:
         command: the command line, e.g. `git status` or `make -j2 && ./run`.
-        timeout_s: seconds before the command is killed (default: the configured shell timeout).
+        timeout_s: seconds before the command is killed (default: the configured shell timeout;
+            a background command runs until stopped unless you give one).
+        writes: the paths or globs (relative to the workspace) the command may create, change or
+            delete, e.g. ["build/"] for a build, ["node_modules/", "package-lock.json"] for an
+            install, ["src/generated/*.py"] for a code generator; [] if it changes nothing. The
+            command may still read every file. Changes outside the declaration are reported.
+        background: true to start a long-lived process (a dev server, a watcher) that keeps
+            running while you work: you get its first output at once and its future stays
+            running; read its latest output with await_future(ids, timeout_s), stop it with
+            cancel_future when you no longer need it (it is stopped when the task ends anyway).
     """
     if not command.strip():
         raise ToolError("command is empty")
-    timeout = ctx.shell_timeout_s if timeout_s is None else timeout_s
-    if timeout <= 0:
-        raise ToolError(f"timeout_s must be positive, got {timeout_s}")
+    timeout = _timeout(ctx, timeout_s, background)
     env = ctx.env if ctx.env is not None else child_environment()
-    grace = float(ctx.extra.get("shell", {}).get("kill_grace_s", KILL_GRACE_S))
-    checks = command_effect(command).kind == "runs"
+    settings = ctx.extra.get("shell", {})
+    grace = float(settings.get("kill_grace_s", KILL_GRACE_S))
+    writable = _writable(ctx, writes)
+
+    async def run(on_output: Callable[[str], None]) -> CommandResult:
+        return await run_command(command, cwd=ctx.root, timeout_s=timeout, env=env, grace_s=grace,
+                                 max_bytes=capture_budget(ctx.max_output_chars), writable=writable,
+                                 on_output=on_output)
+
+    if background:
+        async def run_to_text(on_output: Callable[[str], None]) -> str:
+            return _result_text(await _started(run, on_output), timeout, ctx.max_output_chars)
+
+        return await run_in_background(
+            run_to_text, ctx.progress, quiet_s=float(settings.get("background_quiet_s", QUIET_S)),
+            cap_s=float(settings.get("background_start_s", START_CAP_S)))
+    watched = writes is not None or command_effect(command).kind == "runs"
+    async with watch_tree(ctx.root) if watched else nullcontext([]) as changed:
+        result = await _started(run, ctx.progress.output)
+    notes = [format_command_result(result, ctx.max_output_chars)]
+    if writes is None:
+        notes.append(changes_note(changed))
+    elif outside := outside_declaration(changed, writes):
+        ctx.progress.changed_outside(writes, outside)
+        notes.append(violation_note(outside, writes))
+    return _result_text(result, timeout, ctx.max_output_chars, notes)
+
+
+def _timeout(ctx: ToolContext, timeout_s: float | None, background: bool) -> float:
+    if timeout_s is not None and timeout_s <= 0:
+        raise ToolError(f"timeout_s must be positive, got {timeout_s}")
+    if timeout_s is not None:
+        return timeout_s
+    return math.inf if background else ctx.shell_timeout_s
+
+
+def _writable(ctx: ToolContext, writes: list[str] | None) -> list[Path] | None:
+    """The declared paths, resolved, for the OS sandbox (a glob stands for its folder); refuses a
+    declaration that reaches outside the workspace."""
+    if writes is None:
+        return None
+    return [ctx.resolve(glob_base(pattern)) for pattern in writes]
+
+
+async def _started(run: Callable[[Callable[[str], None]], Awaitable[CommandResult]],
+                   on_output: Callable[[str], None]) -> CommandResult:
     try:
-        async with watch_tree(ctx.root) if checks else nullcontext([]) as changed:
-            result = await run_command(command, cwd=ctx.root, timeout_s=timeout,
-                                       max_bytes=capture_budget(ctx.max_output_chars), env=env, grace_s=grace)
+        return await run(on_output)
     except OSError as exc:
         raise ToolError(f"could not start the command: {exc}") from None
-    text = "\n".join(filter(None, [format_command_result(result, ctx.max_output_chars), changes_note(changed)]))
+
+
+def _result_text(result: CommandResult, timeout: float, limit: int, notes: list[str] | None = None) -> str:
+    text = "\n".join(filter(None, notes or [format_command_result(result, limit)]))
     if result.timed_out:
         raise ToolError(text + f"\n(raise timeout_s above {timeout:g} if it needs longer)")
     return text

@@ -1,0 +1,188 @@
+"""Long commands as futures, on trio's MockClock: declared footprints order calls exactly, background
+calls never hold the finish or later calls, and live output reaches events and await_future.
+
+The tools are the real ones' specs (schemas and effects) with simulated bodies, so the times
+asserted here are exact.
+"""
+
+import pytest
+import trio
+
+from asyncfc_cli.testing.harness import run_scenario
+from asyncfc_cli.simtools import simulated_tools
+from asyncfc_cli.model.scripted import parse_scenario
+from asyncfc_tools import ToolContext, builtin_tools, tool
+
+FAST = {"ttft_s": 0, "tokens_per_s": 8}
+
+
+def scenario(*steps, answer="done"):
+    return parse_scenario({"name": "t", "profile": FAST, "steps": [*steps, {"answer": answer, "tokens": 0}]})
+
+
+def call(tool, label, duration=0.0, **args):
+    return {"call": tool, "as": label, "args": args, "tokens": 0, "duration": duration}
+
+
+def real_effects(play):
+    return simulated_tools(play, builtin_tools())
+
+
+@pytest.mark.trio
+async def test_reads_of_other_files_run_beside_a_declared_build_and_an_edit_waits_for_it(autojump_clock):
+    play = scenario(
+        call("shell", "build", 30.0, command="make -j2 build", writes=["build/"]),
+        call("read_file", "a", 0.1, path="src/app.py"),
+        call("grep", "g", 0.2, pattern="def main", path="src"),
+        call("read_file", "out", 0.1, path="build/app.o"),
+        call("edit_file", "e", 0.1, path="src/app.py", old="x", new="y"),
+        {"need": ["a", "g"]},
+        {"need": ["build", "e"]},
+    )
+    run = await run_scenario(play, tools=real_effects(play))
+    assert run.outcome.exit_code == 0
+    assert run.future("f1", "future_created").effect == "declared"
+    # Reads of src/ start at once and finish while the build runs.
+    assert run.future("f2", "future_started").t == 0.0
+    assert run.future("f2", "future_finished").t == pytest.approx(0.1)
+    assert run.future("f3", "future_finished").t == pytest.approx(0.2)
+    # A read of what the build writes, and an edit of a file it reads, wait for it.
+    assert run.future("f4", "future_created").waits_on == ("f1",)
+    assert run.future("f4", "future_started").t == 30.0
+    assert run.future("f5", "future_created").waits_on == ("f1", "f2", "f3")  # and the reads of it
+    assert run.future("f5", "future_started").t == 30.0
+    assert run.future("f5", "future_finished").t == pytest.approx(30.1)
+
+
+@pytest.mark.trio
+async def test_without_a_declaration_the_same_build_holds_every_later_read(autojump_clock):
+    play = scenario(
+        call("shell", "build", 30.0, command="make -j2 build"),
+        call("read_file", "a", 0.1, path="src/app.py"),
+        {"need": ["a"]},
+        {"need": ["build"]},
+    )
+    run = await run_scenario(play, tools=real_effects(play))
+    assert run.future("f1", "future_created").effect == "exclusive"
+    assert run.future("f2", "future_started").t == 30.0
+
+
+@pytest.mark.trio
+async def test_commands_declared_to_change_nothing_run_side_by_side(autojump_clock):
+    play = scenario(*[call("shell", f"p{i}", 1.0, command=f"./part{i}.sh", writes=[]) for i in range(8)],
+                    {"need": [f"p{i}" for i in range(8)]})
+    run = await run_scenario(play, tools=real_effects(play))
+    assert all(e.waits_on == () for e in run.of_type("future_created") if e.tool == "shell")
+    assert max(e.t for e in run.of_type("future_finished")) == pytest.approx(1.0)
+
+
+# -- background calls and live output, through a tool that reports like the real shell ----------
+
+
+@tool(effect=lambda args, root: builtin_tools()["shell"].effect_of(args, root))
+async def server(ctx: ToolContext, command: str, background: bool = False, lines: int = 3,
+                 every_s: float = 0.5, then_exit: bool = False) -> str:
+    """A fake long-lived command: prints a line every ``every_s``; up after its first line.
+
+    Args:
+        command: shown only.
+        background: as for shell.
+        lines: lines printed before it goes quiet.
+        every_s: seconds between lines.
+        then_exit: exit after the lines instead of running on.
+    """
+    ctx.progress.output("listening on 127.0.0.1:8000\n")
+    await trio.sleep(1.5)
+    ctx.progress.started("listening on 127.0.0.1:8000")
+    for i in range(lines):
+        await trio.sleep(every_s)
+        ctx.progress.output(f"request {i}\n")
+    if not then_exit:
+        await trio.sleep_forever()
+    return "exit code 3: crashed"
+
+
+TOOLS = {"server": server}
+
+
+@pytest.mark.trio
+async def test_a_background_call_is_up_at_once_never_holds_the_finish_and_is_stopped_at_the_end(autojump_clock):
+    play = scenario(
+        call("server", "srv", command="serve", background=True),
+        {"end": True},
+        {"need": ["srv"]},
+    )
+    run = await run_scenario(play, tools=TOOLS)
+    assert run.outcome.exit_code == 0
+    assert run.future("f1", "background_started").t == 1.5
+    message = [m for m in run.session.history if getattr(m, "role", "") == "tool"][0]
+    assert message.content.startswith("listening on 127.0.0.1:8000\n(still running as f1")
+    assert "cancel_future" in message.content
+    # The task ends after the next request; the server is stopped then, not waited for.
+    stopped = run.future("f1", "background_stopped")
+    assert stopped.reason == "the task ended" and stopped.command == "serve"
+    assert run.future("f1", "future_finished").status == "cancelled"
+    assert run.wall_s < 2.0
+
+
+@pytest.mark.trio
+async def test_later_conflicting_calls_wait_for_a_background_start_not_for_its_end(autojump_clock):
+    play = scenario(
+        call("server", "srv", command="serve", background=True),
+        {"call": "shell", "as": "edit", "args": {"command": "touch x"}, "tokens": 0},
+        {"need": ["edit"]},
+    )
+    tools = {**simulated_tools(play, builtin_tools()), **TOOLS}
+    run = await run_scenario(play, tools=tools)
+    assert run.future("f2", "future_created").waits_on == ("f1",)
+    assert run.future("f2", "future_started").t == 1.5
+
+
+@pytest.mark.trio
+async def test_output_streams_rate_limited_and_in_order_before_the_end(autojump_clock):
+    play = scenario(
+        call("server", "srv", command="serve", lines=8, every_s=0.01, then_exit=True),
+        {"need": ["srv"]},
+    )
+    run = await run_scenario(play, tools=TOOLS)
+    outputs = run.of_type("future_output")
+    finished = run.future("f1", "future_finished")
+    assert "".join(e.text for e in outputs) == "listening on 127.0.0.1:8000\n" + "".join(
+        f"request {i}\n" for i in range(8))
+    assert all(e.t <= finished.t for e in outputs)
+    # Eight lines 10 ms apart go out in about a tenth of the events: at most one per 0.1 s.
+    assert len(outputs) < 5
+    # Apart from the last, flushed as the call ends, they are at least 0.1 s apart.
+    assert all(b.t - a.t >= 0.1 - 1e-9 for a, b in zip(outputs[:-2], outputs[1:-1]))
+
+
+@pytest.mark.trio
+async def test_await_with_a_timeout_shows_the_latest_output_of_a_running_command(autojump_clock):
+    play = scenario(
+        call("server", "srv", command="serve", lines=8, then_exit=True),
+        {"call": "await_future", "as": "w", "args": {"ids": ["f1"], "timeout_s": 3.2}, "tokens": 0},
+        {"need": ["w"]},
+        {"need": ["srv"]},
+    )
+    run = await run_scenario(play, tools=TOOLS)
+    awaited = run.future("f2", "future_finished").output
+    assert awaited.startswith('{"future": "f1", "status": "running"}\nlatest output of f1 (still running):')
+    assert "request 2" in awaited and "request 3" not in awaited
+    assert run.future("f1", "future_finished").output == "exit code 3: crashed"
+
+
+@pytest.mark.trio
+async def test_a_background_process_that_exits_is_delivered_but_not_waited_for(autojump_clock):
+    play = scenario(
+        call("server", "srv", command="serve", background=True, lines=1, then_exit=True),
+        {"end": True},
+        {"need": ["srv"]},
+        {"call": "sleep_a_bit", "as": "s", "args": {}, "tokens": 0, "duration": 2.0},
+        {"need": ["s"]},
+    )
+    tools = {**simulated_tools(play), **TOOLS}
+    run = await run_scenario(play, tools=tools)
+    assert run.future("f1", "future_finished").status == "done"
+    delivered = run.future("f1", "future_delivered")
+    assert delivered.via in ("delivery", "await")
+    assert not run.of_type("background_stopped")
