@@ -1,6 +1,7 @@
 """Simulated tools: same names, schemas and effects as the real ones, but each call sleeps for the
 duration its scenario step gives and returns the step's result (the step is found through the
-scripted call id of the future the call runs as). With trio's MockClock they make
+scripted call id of the future the call runs as); a background call (``background: true``) is up
+after that duration and then runs until stopped. With trio's MockClock they make
 engine tests and the virtual-clock benchmark exact and instant."""
 
 from __future__ import annotations
@@ -30,6 +31,10 @@ def _simulator(scenario: Scenario, name: str):
         await trio.sleep(step.duration)
         if step.fails:
             raise ToolError(step.result)
+        if _args.get("background") is True:
+            # A background command (a dev server): up after its duration, then it runs until stopped.
+            ctx.progress.started(step.result)
+            await trio.sleep_forever()
         return step.result
 
     return simulate
