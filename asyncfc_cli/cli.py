@@ -275,7 +275,7 @@ def undo(cwd: CwdOpt = None) -> None:
 def bench(
     scenario: Annotated[list[str] | None, typer.Option("--scenario", "-s", help="Run only this bench scenario (repeatable).")] = None,
     profile: Annotated[list[str] | None, typer.Option("--profile", "-p", help="Latency profile (repeatable): fast, slow, instant. Default: fast and slow.")] = None,
-    clock: Annotated[str, typer.Option("--clock", help="virtual (exact, instant) or real.")] = "virtual",
+    clock: Annotated[str, typer.Option("--clock", help="virtual (exact, instant), real, or http (a process per run through litellm over HTTP against the local server, real tools).")] = "virtual",
     tools: Annotated[str, typer.Option("--tools", help="simulated, or real (the real tools in a fixture repository; needs --clock real).")] = "simulated",
     json_output: Annotated[bool, typer.Option("--json", help="Print {\"results\": [...]} as JSON instead of the table.")] = False,
     plot: Annotated[Path | None, typer.Option("--plot", help="Write the sync and async Gantt charts of one scenario to this SVG file.")] = None,
@@ -288,7 +288,8 @@ def bench(
     from .bench.command import run_bench
 
     raise typer.Exit(run_bench(
-        scenarios=scenario or (), profiles=profile or ("fast", "slow"), clock=clock, tools=tools,
+        scenarios=scenario or (), profiles=profile or (("fast",) if clock == "http" else ("fast", "slow")),
+        clock=clock, tools=tools,
         as_json=json_output, plot=plot, plot_scenario=plot_scenario,
         plot_profile=(profile or ["fast"])[0], ablation=ablation, overhead=overhead, tool_scale=tool_scale,
     ))

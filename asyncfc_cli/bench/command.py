@@ -14,6 +14,10 @@ from .report import Progress, format_table, to_json
 from .runner import MODES, CaseResult, run_case
 from .suite import BenchScenario, load_bench_scenario, load_suite
 
+CLOCKS = ("virtual", "real", "http")
+"""virtual: MockClock, simulated tools; real: the real clock; http: a process per run through
+litellm over HTTP against the local server, real tools (``http.py``)."""
+
 __all__ = ["run_bench", "run_suite", "early_wait_ablation"]
 
 
@@ -32,8 +36,13 @@ def run_suite(
     for profile in profiles:
         for bench in suite:
             for mode in modes:
-                results.append(run_case(bench, profile, mode, clock=clock, real_tools=real_tools,
-                                        early_wait=early_wait))
+                if clock == "http":
+                    from .http import run_http_case
+
+                    results.append(run_http_case(bench, profile, mode))
+                else:
+                    results.append(run_case(bench, profile, mode, clock=clock, real_tools=real_tools,
+                                            early_wait=early_wait))
                 if progress is not None:
                     progress.step(f"{bench.name} {profile} {mode}")
     return results
@@ -67,6 +76,19 @@ def _check(names: Sequence[str], known: Sequence[str], what: str) -> str | None:
     return f"unknown {what} {', '.join(bad)}; choose from {', '.join(known)}" if bad else None
 
 
+def _http_problem(scenarios: Sequence[str], ablation: bool, plot: Path | None, overhead: bool) -> str | None:
+    """Why the HTTP clock cannot run what the flags ask for, or None."""
+    from .http import http_problem
+
+    if ablation or plot is not None or overhead:
+        return "--clock http runs the table only (no --plot, --overhead or --early-wait-ablation)"
+    for name in scenarios:
+        why = http_problem(load_bench_scenario(name))
+        if why:
+            return f"{why}; --clock http plays scenarios whose calls are all real tools"
+    return None
+
+
 def run_bench(
     *,
     scenarios: Sequence[str] = (),
@@ -85,14 +107,16 @@ def run_bench(
 ) -> int:
     """Run what the flags ask for and print it. Returns the exit code."""
     problem = (_check(profiles, list(PROFILES), "profile") or _check(modes, MODES, "mode")
-               or (None if clock in ("virtual", "real") else f"unknown clock {clock}; virtual or real")
+               or (None if clock in CLOCKS else f"unknown clock {clock}; one of {', '.join(CLOCKS)}")
                or (None if tools in ("simulated", "real") else f"unknown tools {tools}; simulated or real"))
-    if tools == "real" and clock != "real":
+    if tools == "real" and clock == "virtual":
         problem = "--tools real needs --clock real (subprocesses make virtual time jump)"
     if not tool_scale > 0:
         problem = f"--tool-scale must be positive, got {tool_scale:g}"
-    elif tool_scale != 1.0 and tools == "real":
+    elif tool_scale != 1.0 and (tools == "real" or clock == "http"):
         problem = "--tool-scale applies to simulated tools only (real tools take the time they take)"
+    if clock == "http" and not problem:
+        problem = _http_problem(scenarios, ablation, plot, overhead)
     if problem:
         print(f"asyncfc bench: {problem}", file=sys.stderr)
         return EXIT_USAGE
@@ -112,6 +136,9 @@ def run_bench(
         print(f"wrote {plot}: {plot_scenario} at profile {plot_profile}, sync above async", file=sys.stderr)
         return EXIT_OK
     suite = load_suite(list(scenarios) or None, tool_scale)
+    if clock == "http":
+        suite = [b for b in suite if scenarios or b.http]
+        modes = [m for m in modes if m != "sync-stream"]
     total = len(suite) * len(profiles) * (len(modes) + (1 if ablation else 0))
     progress = Progress(total)
     options = {"clock": clock, "real_tools": tools == "real", "progress": progress}

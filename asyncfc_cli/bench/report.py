@@ -76,6 +76,12 @@ class Row:
         return None if fast is None else efficiency(self.bound_s, fast)
 
     @property
+    def startup_s(self) -> float | None:
+        """Over HTTP: the mean start-up (and exit) of the row's processes."""
+        values = [c.startup_s for c in self.by_mode.values() if c.startup_s is not None]
+        return sum(values) / len(values) if values else None
+
+    @property
     def ceiling(self) -> float | None:
         """sync wall / bound: the speedup over sync no engine can beat on this scenario."""
         base = self.wall("sync")
@@ -132,7 +138,8 @@ def targets(table: Sequence[Row]) -> Targets:
 
 
 def _num(value: float | None, fmt: str) -> str:
-    return "-" if value is None else format(value, fmt)
+    """The value formatted, or "-" in the same width when there is none."""
+    return format(value, fmt) if value is not None else "-".rjust(int(fmt.split(".")[0] or 0))
 
 
 def format_table(results: Sequence[CaseResult]) -> str:
@@ -142,14 +149,17 @@ def format_table(results: Sequence[CaseResult]) -> str:
     for profile in dict.fromkeys(r.profile for r in table):
         prof = PROFILES[profile]
         first = next(r for r in results if r.profile == profile)
+        http = first.startup_s is not None
         out.append(
             f"profile {profile} (ttft {prof.ttft_s:g} s, {prof.tokens_per_s:g} tok/s), "
             f"{first.clock} clock, {first.tools} tools"
+            + (": a process per run through litellm over HTTP; times from the model's first reply to the end, "
+               "start-up (process start to the first request sent, and exit) apart" if http else "")
         )
         out.append(
             f"{'scenario':24} {'group':11} {'serial s':>9} {'sync s':>8} {'sync+st s':>9} {'async s':>8} "
             f"{'bound s':>8} {'eff':>5} {'x sync':>7} {'max x':>6} {'x sync+st':>9} {'x serial':>8} {'turns s/y/a':>11} "
-            f"{'tokens':>7}"
+            f"{'tokens':>7}" + (f" {'start-up s':>10}" if http else "")
         )
         for row in (r for r in table if r.profile == profile):
             turns = "/".join(str(row.by_mode[m].turns) if m in row.by_mode else "-" for m in ("serial", "sync", "async"))
@@ -161,6 +171,7 @@ def format_table(results: Sequence[CaseResult]) -> str:
                 f"{_num(row.efficiency, '5.2f')} {_num(row.ratio('sync'), '7.2f')} {_num(row.ceiling, '6.2f')} "
                 f"{_num(row.ratio('sync-stream'), '9.2f')} "
                 f"{_num(row.ratio('serial'), '8.2f')} {turns:>11} {tokens.tokens:7d}"
+                + (f" {_num(row.startup_s, '10.2f')}" if http else "")
             )
         out.append("")
     reached = targets(table)
@@ -172,7 +183,24 @@ def format_table(results: Sequence[CaseResult]) -> str:
         out.append(f"coding scenarios, {profile}: geometric-mean speedup vs sync with streaming dispatch {value:.2f}x")
     out.append(f"lowest efficiency (bound / async): {reached.min_efficiency:.3f} (target >= 0.9)")
     out.append(f"worst async / sync wall time: {reached.worst_async_vs_sync:.3f} (target <= 1.02)")
+    out += _calibrated_lines(table)
     return "\n".join(out)
+
+
+def _calibrated_lines(table: Sequence[Row]) -> list[str]:
+    """The calibrated family's targets and how its sync runs compare with the public figures."""
+    from .calibration import family_figures, format_figures
+
+    family = [row for row in table if row.group == "calibrated"]
+    if not family:
+        return []
+    reached = targets(family)
+    lines = [f"calibrated family: lowest efficiency {reached.min_efficiency:.3f} (target >= 0.9), "
+             f"worst async / sync {reached.worst_async_vs_sync:.3f} (target <= 1)"]
+    runs = [row.by_mode["sync"].events for row in family if "sync" in row.by_mode and row.by_mode["sync"].events]
+    if runs:
+        lines.append(format_figures(family_figures(runs)))
+    return lines
 
 
 def _record(r: CaseResult, row: Row) -> dict[str, Any]:
@@ -183,6 +211,8 @@ def _record(r: CaseResult, row: Row) -> dict[str, Any]:
         "group": r.group, "prompt_tokens": r.prompt_tokens, "exit_code": r.exit_code,
         "clock": r.clock, "tools": r.tools, "early_wait": r.early_wait,
     }
+    if r.startup_s is not None:
+        data["startup_s"] = round(r.startup_s, 6)
     if r.mode == "async":
         data["efficiency"] = round(row.efficiency or 0.0, 6)
         for baseline in ("sync", "sync-stream", "serial"):
