@@ -239,3 +239,21 @@ async def test_a_background_command_that_exits_at_once_is_never_reported_as_star
     progress = Recorder()
     result = await run_in_background(printing([(0.1, "port in use\n")], then_exit_after=0.2), progress)
     assert result == "exit code 0" and progress.started_at is None
+
+
+@pytest.mark.trio
+async def test_simulated_background_calls_come_up_after_their_duration_and_run_until_stopped(autojump_clock):
+    play = scenario(
+        call("shell", "srv", 2.0, command="npm run dev", background=True),
+        call("read_file", "a", 0.5, path="src/app.py"),
+        "end",
+        call("shell", "get", 0.1, command="curl -s localhost:5173"),
+        {"need": ["get"]},
+    )
+    run = await run_scenario(play, tools=real_effects(play))
+    assert run.future("f1", "background_started").t == 2.0
+    assert run.future("f2", "future_finished").t == pytest.approx(0.5)  # beside it
+    assert run.future("f3", "future_started").t >= 2.0
+    assert run.outcome.exit_code == 0 and run.wall_s == pytest.approx(2.125)  # + the await's one token: never its end
+    assert run.of_type("background_stopped")[0].id == "f1"
+    assert run.future("f1", "future_finished").status == "cancelled"
