@@ -71,7 +71,8 @@ async def await_future(
 
 @tool(effect=pure(), context="engine")
 async def cancel_future(handle: EngineHandle, ids: list[str]) -> str:
-    """Stop futures whose results you no longer need (a running command is killed).
+    """Stop futures whose results you no longer need (a running command, or a background process,
+    is killed with every process it started).
 
     Args:
         ids: future ids to cancel, e.g. ["f4"].

@@ -98,10 +98,12 @@ def placeholder(fid: str, state: State | str) -> str:
     return json.dumps({"future": fid, "status": str(state)})
 
 
-def background_started(fid: str, first: str) -> str:
+def background_started(fid: str, first_output: str) -> str:
     """The tool message of a background command once it is up (its future goes on running)."""
-    return (f"{first}\n(still running as {fid}; its latest output: await_future([\"{fid}\"], "
-            f"timeout_s=1); stop it with cancel_future([\"{fid}\"]) when you no longer need it)")
+    shown = first_output.rstrip("\n") or "(no output yet)"
+    return (f"started in the background; first output:\n{shown}\n(still running as {fid}; its "
+            f"latest output: await_future([\"{fid}\"], timeout_s=1); stop it with "
+            f"cancel_future([\"{fid}\"]) when you no longer need it)")
 
 
 def running_view(fid: str, state: State | str, tail: str) -> str:

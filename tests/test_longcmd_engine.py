@@ -116,7 +116,8 @@ async def test_a_background_call_is_up_at_once_never_holds_the_finish_and_is_sto
     assert run.outcome.exit_code == 0
     assert run.future("f1", "background_started").t == 1.5
     message = [m for m in run.session.history if getattr(m, "role", "") == "tool"][0]
-    assert message.content.startswith("listening on 127.0.0.1:8000\n(still running as f1")
+    assert message.content.startswith(
+        "started in the background; first output:\nlistening on 127.0.0.1:8000\n(still running as f1")
     assert "cancel_future" in message.content
     # The task ends after the next request; the server is stopped then, not waited for.
     stopped = run.future("f1", "background_stopped")
@@ -186,3 +187,73 @@ async def test_a_background_process_that_exits_is_delivered_but_not_waited_for(a
     delivered = run.future("f1", "future_delivered")
     assert delivered.via in ("delivery", "await")
     assert not run.of_type("background_stopped")
+
+
+# -- when a background command counts as started -------------------------------------------------
+
+
+class Recorder:
+    def __init__(self):
+        self.started_at = None
+        self.first = None
+
+    def output(self, text):
+        pass
+
+    def started(self, text):
+        self.started_at, self.first = trio.current_time(), text
+
+    def changed_outside(self, declared, paths):
+        pass
+
+
+def printing(lines, then_exit_after=None):
+    """A fake command: prints each (delay, text) in turn, then runs on (or exits after a delay)."""
+    async def run(on_output):
+        for delay, text in lines:
+            await trio.sleep(delay)
+            on_output(text)
+        await trio.sleep(then_exit_after if then_exit_after is not None else float("inf"))
+        return "exit code 0"
+    return run
+
+
+@pytest.mark.trio
+@pytest.mark.parametrize("lines, started_at, first", [
+    ([(0.1, "a\n"), (0.5, "b\n")], 1.6, "a\nb\n"),   # quiet for 1 s after its last line
+    ([], 3.0, ""),                                 # silent: the cap
+    ([(0.4, "x\n")] * 10, 3.0, "x\n" * 7),          # chatty: the cap, with what it printed so far
+])
+async def test_a_background_command_has_started_once_its_output_goes_quiet_or_at_the_cap(
+        autojump_clock, lines, started_at, first):
+    from asyncfc_tools._background import run_in_background
+    progress = Recorder()
+    with trio.move_on_after(10):
+        await run_in_background(printing(lines), progress, quiet_s=1.0, cap_s=3.0)
+    assert progress.started_at == pytest.approx(started_at) and progress.first == first
+
+
+@pytest.mark.trio
+async def test_a_background_command_that_exits_at_once_is_never_reported_as_started(autojump_clock):
+    from asyncfc_tools._background import run_in_background
+    progress = Recorder()
+    result = await run_in_background(printing([(0.1, "port in use\n")], then_exit_after=0.2), progress)
+    assert result == "exit code 0" and progress.started_at is None
+
+
+@pytest.mark.trio
+async def test_simulated_background_calls_come_up_after_their_duration_and_run_until_stopped(autojump_clock):
+    play = scenario(
+        call("shell", "srv", 2.0, command="npm run dev", background=True),
+        call("read_file", "a", 0.5, path="src/app.py"),
+        "end",
+        call("shell", "get", 0.1, command="curl -s localhost:5173"),
+        {"need": ["get"]},
+    )
+    run = await run_scenario(play, tools=real_effects(play))
+    assert run.future("f1", "background_started").t == 2.0
+    assert run.future("f2", "future_finished").t == pytest.approx(0.5)  # beside it
+    assert run.future("f3", "future_started").t >= 2.0
+    assert run.outcome.exit_code == 0 and run.wall_s == pytest.approx(2.125)  # + the await's one token: never its end
+    assert run.of_type("background_stopped")[0].id == "f1"
+    assert run.future("f1", "future_finished").status == "cancelled"

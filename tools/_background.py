@@ -32,11 +32,13 @@ class StartWatch:
         self.deadline = trio.current_time() + cap_s
         self.text = ""
         self.last_output: float | None = None
+        self._fed = trio.Event()
 
     def feed(self, text: str) -> None:
         if len(self.text) < _FIRST_CHARS:
             self.text += text[: _FIRST_CHARS - len(self.text)]
         self.last_output = trio.current_time()
+        self._fed.set()
 
     def settles_at(self) -> float:
         """When the start is over if nothing more is printed: quiet after output, else the cap."""
@@ -47,13 +49,9 @@ class StartWatch:
     async def wait_started(self) -> None:
         """Return once the output has been quiet for ``quiet_s`` or the cap has passed."""
         while (at := self.settles_at()) > trio.current_time():
-            await trio.sleep_until(at)
-
-
-def start_text(first_output: str) -> str:
-    """What the model is told when a background command is up (the engine adds its future id)."""
-    shown = first_output.rstrip("\n") or "(no output yet)"
-    return f"started in the background; first output:\n{shown}"
+            with trio.move_on_at(at):
+                await self._fed.wait()  # more output moves the moment on
+            self._fed = trio.Event()
 
 
 async def run_in_background(
@@ -82,7 +80,7 @@ async def run_in_background(
 
     async def announce() -> None:
         await watch.wait_started()
-        progress.started(start_text(watch.text))
+        progress.started(watch.text)
 
     async with trio.open_nursery() as nursery:
         nursery.start_soon(announce)

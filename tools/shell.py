@@ -77,8 +77,9 @@ async def shell(
             command may still read every file. Changes outside the declaration are reported.
         background: true to start a long-lived process (a dev server, a watcher) that keeps
             running while you work: you get its first output at once and its future stays
-            running; read its latest output with await_future(ids, timeout_s), stop it with
-            cancel_future when you no longer need it (it is stopped when the task ends anyway).
+            running (its latest output: await_future with timeout_s; stop it with cancel_future
+            when you no longer need it, where those tools are offered; it is stopped when the task
+            ends anyway).
     """
     if not command.strip():
         raise ToolError("command is empty")
