@@ -71,7 +71,7 @@ def family_figures(runs: Sequence[Sequence[Event]]) -> FamilyFigures:
 def format_figures(figures: FamilyFigures) -> str:
     """Two lines: the family's figures, and the public ones."""
     def line(label: str, f: FamilyFigures) -> str:
-        return (f"{label:>16}: model step median {f.model_step_median_s:.1f} s; tool p50 {f.tool_p50_s:.2f} s, "
+        return (f"  {label}: model step median {f.model_step_median_s:.1f} s; tool p50 {f.tool_p50_s:.2f} s, "
                 f"p90 {f.tool_p90_s:.1f} s, p99 {f.tool_p99_s:.0f} s, mean {f.tool_mean_s:.1f} s; "
                 f"tool share {f.tool_share:.0%}")
-    return "\n".join([line(f"family ({figures.calls} calls)", figures), line("public figures", PUBLIC)])
+    return "\n".join([line(f"sync runs ({figures.calls} calls)", figures), line("public figures", PUBLIC)])
