@@ -24,7 +24,7 @@ import trio.testing
 from asyncfc_tools import Effect, ToolSpec
 
 from ..config import Settings
-from ..events import Event, FutureCreated, FutureFinished, SessionFinished
+from ..events import BackgroundStarted, Event, FutureCreated, FutureFinished, FutureStarted, SessionFinished
 from ..model.scripted import PROFILES, Profile, Scenario
 from ..testing.harness import scenario_session
 from .bound import EffectOf, critical_path_bound
@@ -88,9 +88,12 @@ def effect_function(tools: Mapping[str, ToolSpec], root: Path | None = None) -> 
 
 def with_measured_durations(scenario: Scenario, events: Sequence[Event]) -> Scenario:
     """The scenario with each call's duration replaced by how long it really ran in ``events``
-    (real-clock runs: the bound must be computed from the tools as they ran, not as scripted)."""
+    (real-clock runs: the bound must be computed from the tools as they ran, not as scripted). A
+    background call's duration is how long it took to be up, as scripted ones state it."""
     call_ids = {e.id: e.call_id for e in events if isinstance(e, FutureCreated)}
-    ran = {call_ids.get(e.id): e.duration for e in events if isinstance(e, FutureFinished)}
+    started = {e.id: e.t for e in events if isinstance(e, FutureStarted)}
+    up = {e.id: e.t - started.get(e.id, e.t) for e in events if isinstance(e, BackgroundStarted)}
+    ran = {call_ids.get(e.id): up.get(e.id, e.duration) for e in events if isinstance(e, FutureFinished)}
     steps = list(scenario.steps)
     for call_id, duration in ran.items():
         index = call_id.split("_")[1] if call_id and call_id.startswith("call_") else ""
