@@ -283,6 +283,7 @@ def bench(
     ablation: Annotated[bool, typer.Option("--early-wait-ablation", help="Also run async with the early_wait policy off and compare.")] = False,
     overhead: Annotated[bool, typer.Option("--overhead", help="Measure the scheduler's overhead: 10,000 no-op futures on the real clock.")] = False,
     tool_scale: Annotated[float, typer.Option("--tool-scale", help="What-if: multiply every simulated tool duration by this.")] = 1.0,
+    repeat: Annotated[int, typer.Option("--repeat", help="Run each case this many times and keep its median run (real clocks are noisy).")] = 1,
 ) -> None:
     """Benchmark serial, sync and async on the scenario suite, against the critical-path bound."""
     from .bench.command import run_bench
@@ -291,7 +292,7 @@ def bench(
         scenarios=scenario or (), profiles=profile or (("fast",) if clock == "http" else ("fast", "slow")),
         clock=clock, tools=tools,
         as_json=json_output, plot=plot, plot_scenario=plot_scenario,
-        plot_profile=(profile or ["fast"])[0], ablation=ablation, overhead=overhead, tool_scale=tool_scale,
+        plot_profile=(profile or ["fast"])[0], ablation=ablation, overhead=overhead, tool_scale=tool_scale, repeat=repeat,
     ))
 
 

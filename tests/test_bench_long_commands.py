@@ -152,3 +152,13 @@ def test_http_mode_reports_engine_time_start_up_bound_and_ratios_per_row():
     assert {"efficiency", "ceiling_vs_sync", "speedup_vs_sync", "speedup_vs_serial"} <= set(fast)
     # eight 1 s commands: one after another in serial, side by side otherwise
     assert records["serial"]["wall_s"] > 8.0 > records["async"]["wall_s"]
+
+
+def test_repeat_keeps_one_median_run_per_case_and_must_be_positive():
+    from asyncfc_cli.bench.command import run_suite
+
+    bench = load_bench_scenario("independent_commands")
+    results = run_suite([bench], ["fast"], ("sync", "async"), repeat=3)
+    assert [r.mode for r in results] == ["sync", "async"]
+    result = CliRunner().invoke(app, ["bench", "--repeat", "0"])
+    assert result.exit_code == 2 and "--repeat" in result.stderr
