@@ -44,7 +44,9 @@ async def await_future(
         ids: future ids to wait for, e.g. ["f2", "f3"]; omit to wait for every earlier future
             still running (background processes excepted).
         timeout_s: give up waiting after this many seconds; futures still running are reported as
-            such, with the latest output of a command, and keep running.
+            such, with the latest output of a command, and keep running. A background process
+            is waited for only with a timeout (it may never end): without one you get its latest
+            output at once.
     """
     if ids is None:
         own = future_number(handle.record.id) or 0
@@ -53,8 +55,12 @@ async def await_future(
     else:
         ids = _known_earlier(handle, [i.lstrip("$") for i in ids])
     scheduler = handle.scheduler
+    if timeout_s is None:  # waiting for a server to end would block the turn for good
+        waited = [fid for fid in ids if not getattr(scheduler.get(fid), "background", False)]
+    else:
+        waited = ids
     with trio.move_on_after(timeout_s if timeout_s is not None else float("inf")):
-        await scheduler.wait_for(ids)
+        await scheduler.wait_for(waited)
     blocks: list[str] = []
     delivered: list[str] = []
     for fid in ids:

@@ -257,3 +257,17 @@ async def test_simulated_background_calls_come_up_after_their_duration_and_run_u
     assert run.outcome.exit_code == 0 and run.wall_s == pytest.approx(2.125)  # + the await's one token: never its end
     assert run.of_type("background_stopped")[0].id == "f1"
     assert run.future("f1", "future_finished").status == "cancelled"
+
+
+@pytest.mark.trio
+async def test_awaiting_a_background_process_without_a_timeout_shows_its_output_at_once(autojump_clock):
+    play = scenario(
+        call("server", "srv", command="serve", background=True),
+        "end",
+        {"call": "await_future", "as": "w", "args": {"ids": ["f1"]}, "tokens": 0},
+        "end",
+    )
+    run = await run_scenario(play, tools=TOOLS)
+    awaited = run.future("f2", "future_finished")
+    assert awaited.t == 1.5 and awaited.output.startswith('{"future": "f1", "status": "running"}\nlatest output')
+    assert run.outcome.exit_code == 0

@@ -136,3 +136,10 @@ async def test_a_slow_command_streams_its_output_and_await_shows_its_latest_line
     peek = run.future("f2", "future_finished").output
     assert peek.startswith('{"future": "f1", "status": "running"}\nlatest output of f1 (still running):\nline 1')
     assert "line 2" in peek and "line 8" not in peek
+
+
+@pytest.mark.trio
+async def test_a_declaration_reaching_outside_the_workspace_is_refused(tmp_path):
+    run = await play(tmp_path, shell("x", "true", writes=["../elsewhere"]), {"need": ["x"]})
+    finished = run.future("f1", "future_finished")
+    assert finished.status == "failed" and "outside the workspace" in finished.output

@@ -125,3 +125,45 @@ async def test_npm_test_runs_with_ci_set_so_runners_never_watch(tmp_path):
     root = make_repo(tmp_path / "pkg", {"package.json": json.dumps({"name": "p", "scripts": {"test": script}})})
     out = await run_tests.fn(context(root, shell_timeout_s=60))
     assert "exit code 0" in out, out
+
+
+def declared(*paths, background=False):
+    return Effect("declared", paths, unconfined=True, background=background)
+
+
+@pytest.mark.parametrize("other, conflicts", [
+    (Effect("reads", ("src/app.py",)), False),          # reads of other files run beside it
+    (Effect("reads", ("build/app.o",)), True),          # a read of what it writes waits
+    (Effect("reads", (".",)), True),
+    (Effect("writes", ("src/app.py",)), True),           # it reads the whole tree
+    (Effect("runs", ("tests",)), True),                  # a run reads what it writes
+    (declared(), True),                                  # the other reads what it writes
+    (declared("dist/"), True),
+    (Effect("exclusive"), True),
+    (Effect("pure"), False),
+])
+def test_a_declared_command_reads_the_tree_and_writes_only_its_paths(other, conflicts):
+    build = declared("build")
+    assert build.conflicts_with(other) is conflicts and other.conflicts_with(build) is conflicts
+
+
+@pytest.mark.parametrize("other, conflicts", [
+    (Effect("reads", (".",)), False), (Effect("runs", ("tests",)), False), (declared(), False),
+    (Effect("writes", ("a.py",)), True), (declared("build"), True), (Effect("exclusive"), True),
+])
+def test_a_command_declared_to_change_nothing_only_waits_for_writes(other, conflicts):
+    assert declared().conflicts_with(other) is conflicts and other.conflicts_with(declared()) is conflicts
+    assert not declared().mutates and declared().needs_approval and declared("build").mutates
+
+
+def test_the_shell_effect_takes_the_models_declaration_over_the_classifier():
+    from asyncfc_tools import builtin_tools
+    shell_spec = builtin_tools()["shell"]
+    assert shell_spec.effect_of({"command": "make", "writes": ["build/", "src/gen_*.py", "**/*.o"]}) == \
+        declared("build", "src", ".")
+    assert shell_spec.effect_of({"command": "rm -rf x", "writes": []}) == declared()
+    assert shell_spec.effect_of({"command": "npm run dev", "background": True}) == declared(background=True)
+    assert shell_spec.effect_of({"command": "vite", "background": "true", "writes": "dist"}) == \
+        declared("dist", background=True)
+    assert shell_spec.effect_of({"command": "make", "writes": [3]}).paths == (".",)
+    assert shell_spec.effect_of({"command": "make"}).kind == "exclusive"
