@@ -31,6 +31,12 @@ async def play(tmp_path, *steps):
                               settings=Settings(approval="auto"))
 
 
+def server(port: int, *, setsid: bool = False) -> dict:
+    """The step that starts an HTTP server on ``port`` in the background."""
+    prefix = "setsid " if setsid else ""
+    return shell("srv", f"{prefix}{PY} -m http.server {port} --bind 127.0.0.1", background=True)
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -82,7 +88,7 @@ async def test_a_background_server_runs_while_the_task_finishes_and_is_stopped_a
     fetch = f"{PY} -c \"import urllib.request as u; print(u.urlopen('http://127.0.0.1:{port}/').status)\""
     run = await play(
         tmp_path,
-        shell("srv", f"{PY} -m http.server {port} --bind 127.0.0.1", background=True),
+        server(port),
         "end",
         {"need": ["srv"]},
         shell("get", fetch),
@@ -104,15 +110,16 @@ async def test_cancel_future_stops_a_background_server_before_the_end(tmp_path):
     probe = f"{PY} -c \"import socket; print(socket.socket().connect_ex(('127.0.0.1', {port})) != 0)\""
     run = await play(
         tmp_path,
-        shell("srv", f"setsid {PY} -m http.server {port} --bind 127.0.0.1", background=True),
+        server(port, setsid=True),
         "end",
         {"call": "cancel_future", "as": "stop", "args": {"ids": ["f1"]}, "tokens": 0},
-        {"call": "await_future", "as": "gone", "args": {"ids": ["f1"]}, "tokens": 0},
+        {"call": "await_future", "as": "gone", "args": {"ids": ["f1"], "timeout_s": 10}, "tokens": 0},
         "end",
         shell("probe", probe),
         {"need": ["probe"]},
     )
     assert run.future("f1", "future_finished").status == "cancelled"
+    assert run.future("f3", "future_finished").output.startswith('<future id="f1" status="cancelled">')
     assert run.future("f4", "future_finished").output.endswith("stdout:\nTrue")  # refused
     assert not run.of_type("background_stopped")
     assert processes_mentioning(f"http.server {port}") == []

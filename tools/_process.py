@@ -21,7 +21,7 @@ from pathlib import Path
 import trio
 
 from ._env import NON_INTERACTIVE, child_environment
-from ._process_tree import ProcessTree, stop_descendants, track_descendants
+from ._process_tree import ProcessTree, proc_table, stop_descendants, track_descendants
 from ._text import HeadTail
 
 __all__ = ["CommandResult", "run_command", "KILL_GRACE_S"]
@@ -69,22 +69,10 @@ def _group_alive(pgid: int) -> bool:
     """
     if not _signal_group(pgid, 0):
         return False
-    try:
-        entries = os.listdir("/proc")
-    except OSError:
+    table = proc_table()
+    if table is None:
         return True
-    for name in entries:
-        if not name.isdigit():
-            continue
-        try:
-            with open(f"/proc/{name}/stat", "rb") as handle:
-                data = handle.read()
-        except OSError:
-            continue
-        fields = data[data.rfind(b")") + 2 :].split()
-        if len(fields) > 2 and int(fields[2]) == pgid and fields[0] not in (b"Z", b"X"):
-            return True
-    return False
+    return any(entry.pgrp == pgid and entry.live for entry in table.values())
 
 
 async def _wait_group_gone(pgid: int) -> None:

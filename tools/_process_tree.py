@@ -12,22 +12,39 @@ from __future__ import annotations
 import os
 import signal
 from collections.abc import Awaitable, Callable
+from typing import NamedTuple
 
 import trio
 
-__all__ = ["ProcessTree", "TRACK_INTERVAL_S", "stop_descendants", "track_descendants"]
+__all__ = ["ProcEntry", "ProcessTree", "TRACK_INTERVAL_S", "proc_table", "stop_descendants",
+           "track_descendants"]
 
 TRACK_INTERVAL_S = 1.0
 """How often the descendants of a running command are looked up."""
 
 
-def _proc_table() -> dict[int, tuple[int, bytes, bytes]]:
-    """Every live process as pid -> (parent pid, start time, state), from /proc ({} without it)."""
-    table: dict[int, tuple[int, bytes, bytes]] = {}
+class ProcEntry(NamedTuple):
+    """One process as /proc/PID/stat tells it."""
+
+    ppid: int
+    pgrp: int
+    started: bytes
+    """Start time in clock ticks since boot: with the pid, it names one process for good."""
+    state: bytes
+
+    @property
+    def live(self) -> bool:
+        """Running or sleeping: not a zombie waiting to be reaped."""
+        return self.state not in (b"Z", b"X")
+
+
+def proc_table() -> dict[int, ProcEntry] | None:
+    """Every process by pid, from /proc; None where there is no /proc."""
+    table: dict[int, ProcEntry] = {}
     try:
         entries = os.listdir("/proc")
     except OSError:
-        return table
+        return None
     for name in entries:
         if not name.isdigit():
             continue
@@ -38,7 +55,7 @@ def _proc_table() -> dict[int, tuple[int, bytes, bytes]]:
             continue
         fields = data[data.rfind(b")") + 2 :].split()
         if len(fields) > 19:
-            table[int(name)] = (int(fields[1]), fields[19], fields[0])
+            table[int(name)] = ProcEntry(int(fields[1]), int(fields[2]), fields[19], fields[0])
     return table
 
 
@@ -51,22 +68,22 @@ class ProcessTree:
 
     def track(self) -> None:
         """Look up the descendants now (of the leader and of every one seen before)."""
-        table = _proc_table()
+        table = proc_table() or {}
         children: dict[int, list[int]] = {}
-        for pid, (ppid, _, _) in table.items():
-            children.setdefault(ppid, []).append(pid)
+        for pid, entry in table.items():
+            children.setdefault(entry.ppid, []).append(pid)
         stack = [self.leader, *self._known]
         while stack:
             for child in children.get(stack.pop(), ()):
                 if child not in self._known and child != self.leader:
-                    self._known[child] = table[child][1]
+                    self._known[child] = table[child].started
                     stack.append(child)
 
     def alive(self) -> list[int]:
         """Descendants seen that still run (same start time, not a zombie)."""
-        table = _proc_table()
+        table = proc_table() or {}
         return [pid for pid, started in self._known.items()
-                if pid in table and table[pid][1] == started and table[pid][2] not in (b"Z", b"X")]
+                if pid in table and table[pid].started == started and table[pid].live]
 
     def signal(self, sig: int) -> None:
         for pid in self.alive():
