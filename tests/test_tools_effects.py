@@ -160,10 +160,28 @@ def test_the_shell_effect_takes_the_models_declaration_over_the_classifier():
     from asyncfc_tools import builtin_tools
     shell_spec = builtin_tools()["shell"]
     assert shell_spec.effect_of({"command": "make", "writes": ["build/", "src/gen_*.py", "**/*.o"]}) == \
-        declared("build", "src", ".")
+        declared("build", "src/gen_*.py", "**/*.o")
     assert shell_spec.effect_of({"command": "rm -rf x", "writes": []}) == declared()
     assert shell_spec.effect_of({"command": "npm run dev", "background": True}) == declared(background=True)
     assert shell_spec.effect_of({"command": "vite", "background": "true", "writes": "dist"}) == \
         declared("dist", background=True)
     assert shell_spec.effect_of({"command": "make", "writes": [3]}).paths == (".",)
     assert shell_spec.effect_of({"command": "make"}).kind == "exclusive"
+
+
+@pytest.mark.parametrize("pattern, read, conflicts", [
+    ("src/gen_*.py", "src/gen_api.py", True), ("src/gen_*.py", "src/app.py", False),
+    ("src/gen_*.py", "src", True), ("src/gen_*.py", ".", True), ("src/gen_*.py", "docs", False),
+    ("*.egg-info", "src/app.py", False), ("*.egg-info", "shop.egg-info/PKG-INFO", True),
+    ("**/*.o", "src/a.c", False), ("**/*.o", "a.o", True), ("**/*.o", "src/lib/a.o", True),
+])
+def test_declared_globs_conflict_only_with_reads_they_can_share_a_file_with(pattern, read, conflicts):
+    assert declared(pattern).conflicts_with(Effect("reads", (read,))) is conflicts
+
+
+def test_a_declaration_covers_what_lies_under_its_paths_and_globs():
+    from asyncfc_tools._watch import outside_declaration
+    changed = ["build/x/a.o", "a.o", "src/lib/b.o", "src/gen_api.py", "src/app.py", "notes.txt"]
+    assert outside_declaration(changed, ["build/", "**/*.o", "src/gen_*.py"]) == ["src/app.py", "notes.txt"]
+    assert outside_declaration(changed, ["."]) == []
+    assert outside_declaration(changed, []) == changed

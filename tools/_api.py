@@ -22,6 +22,7 @@ other way round.
 
 from __future__ import annotations
 
+import fnmatch
 import inspect
 import os
 import posixpath
@@ -45,6 +46,7 @@ __all__ = [
     "NO_PROGRESS",
     "declared_footprint",
     "glob_base",
+    "path_matcher",
     "exclusive",
     "pure",
     "reads",
@@ -135,13 +137,23 @@ class Effect:
 
 
 def _declared_conflict(declared: Effect, other: Effect) -> bool:
-    """A declared command (reads ".", writes ``declared.paths``) against a non-pure, non-exclusive
-    effect."""
+    """A declared command (reads ".", writes ``declared.paths``, which may be globs) against a
+    non-pure, non-exclusive effect."""
     if other.kind == "writes":
         return True  # it reads the whole tree
     if other.kind == "reads":
-        return any(_overlap(a, b) for a in declared.paths for b in other.paths)
+        return any(_overlap_glob(a, b) for a in declared.paths for b in other.paths)
     return bool(declared.paths) or (other.kind == "declared" and bool(other.paths))
+
+
+def _overlap_glob(pattern: str, path: str) -> bool:
+    """Whether ``path`` (or what lies under it) and what ``pattern`` (a path or glob) names can
+    share a file: ``path`` holds the pattern's folder, or lies at or under a match."""
+    if not _GLOB_CHARS.search(pattern):
+        return _overlap(pattern, path)
+    base = glob_base(pattern)
+    holds_base = path == WHOLE_TREE or path == base or base.startswith(path.rstrip("/") + "/")
+    return holds_base or path_matcher(pattern)(path)
 
 
 def _overlap(a: str, b: str) -> bool:
@@ -186,12 +198,30 @@ def glob_base(pattern: str) -> str:
     return "/".join(parts[:cut]) or WHOLE_TREE
 
 
+def path_matcher(pattern: str) -> Callable[[str], bool]:
+    """A test for workspace-relative paths: whether one lies at or under what a declared path or
+    glob names (``build/`` covers ``build/x/a.o``; ``src/gen_*.py`` covers ``src/gen_api.py``;
+    ``**/*.o`` covers ``a.o`` too). Globs match as ``fnmatch`` does, so ``*`` may cross folders:
+    generous to the declaration, never narrower than the model meant."""
+    pattern = pattern.replace(os.sep, "/").removeprefix("./").strip("/")
+    if pattern in ("", WHOLE_TREE):
+        return lambda rel: True
+    patterns = {pattern, pattern.removeprefix("**/")}
+
+    def covers(rel: str) -> bool:
+        parts = rel.split("/")
+        prefixes = ("/".join(parts[:i]) for i in range(1, len(parts) + 1))
+        return any(fnmatch.fnmatchcase(prefix, p) for prefix in prefixes for p in patterns)
+
+    return covers
+
+
 def declared_footprint(patterns: Sequence[object], root: Path | None = None) -> tuple[str, ...]:
-    """The effect paths of a command's declared ``writes`` (paths or globs): each pattern's
-    ``glob_base``, so that ordering covers every file the pattern can match."""
+    """The effect paths of a command's declared ``writes``: each path or glob normalised (globs
+    are compared as globs, see ``Effect.conflicts_with``)."""
     paths: list[str] = []
     for pattern in patterns:
-        path = normalise_effect_path(glob_base(pattern) if isinstance(pattern, str) else pattern, root)
+        path = normalise_effect_path(pattern, root)
         if path not in paths:
             paths.append(path)
     return tuple(paths)

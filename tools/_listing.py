@@ -15,7 +15,7 @@ import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-__all__ = ["IgnoreRules", "anchored_matcher", "glob_matcher", "workspace_files"]
+__all__ = ["IgnoreRules", "glob_matcher", "workspace_files"]
 
 
 def _glob_regex(pattern: str) -> str:
@@ -59,17 +59,6 @@ def glob_matcher(pattern: str) -> Callable[[str], bool]:
         regex = re.compile(_glob_regex(pattern.rstrip("/")) + r"\Z")
         return lambda rel: any(regex.match(part) for part in rel.split("/"))
     regex = re.compile(_glob_regex(pattern.lstrip("/")) + r"(?:/.*)?\Z")
-    return lambda rel: bool(regex.match(rel))
-
-
-def anchored_matcher(pattern: str) -> Callable[[str], bool]:
-    """A test for relative paths against a workspace-relative path or glob: the path itself and
-    everything under it (``build/`` matches ``build/x/y.o``; ``src/gen_*.py`` matches
-    ``src/gen_api.py``). ``.`` matches everything."""
-    pattern = pattern.strip().replace(os.sep, "/").removeprefix("./").strip("/")
-    if pattern in ("", "."):
-        return lambda rel: True
-    regex = re.compile(_glob_regex(pattern) + r"(?:/.*)?\Z")
     return lambda rel: bool(regex.match(rel))
 
 
