@@ -31,10 +31,11 @@ async def play(tmp_path, *steps):
                               settings=Settings(approval="auto"))
 
 
-def server(port: int, *, setsid: bool = False) -> dict:
-    """The step that starts an HTTP server on ``port`` in the background."""
+async def with_server(tmp_path, port: int, *steps, setsid: bool = False):
+    """Play a scenario whose first response starts an HTTP server on ``port`` in the background."""
     prefix = "setsid " if setsid else ""
-    return shell("srv", f"{prefix}{PY} -m http.server {port} --bind 127.0.0.1", background=True)
+    start = shell("srv", f"{prefix}{PY} -m http.server {port} --bind 127.0.0.1", background=True)
+    return await play(tmp_path, start, "end", *steps)
 
 
 def free_port() -> int:
@@ -86,14 +87,7 @@ async def test_a_declared_command_that_keeps_to_its_globs_gets_no_warning(tmp_pa
 async def test_a_background_server_runs_while_the_task_finishes_and_is_stopped_at_its_end(tmp_path):
     port = free_port()
     fetch = f"{PY} -c \"import urllib.request as u; print(u.urlopen('http://127.0.0.1:{port}/').status)\""
-    run = await play(
-        tmp_path,
-        server(port),
-        "end",
-        {"need": ["srv"]},
-        shell("get", fetch),
-        {"need": ["get"]},
-    )
+    run = await with_server(tmp_path, port, {"need": ["srv"]}, shell("get", fetch), {"need": ["get"]})
     assert run.outcome.exit_code == 0
     assert "Serving HTTP on 127.0.0.1 port" in run.future("f1", "background_started").output
     assert run.future("f2", "future_finished").output.endswith("stdout:\n200")
@@ -108,15 +102,12 @@ async def test_a_background_server_runs_while_the_task_finishes_and_is_stopped_a
 async def test_cancel_future_stops_a_background_server_before_the_end(tmp_path):
     port = free_port()
     probe = f"{PY} -c \"import socket; print(socket.socket().connect_ex(('127.0.0.1', {port})) != 0)\""
-    run = await play(
-        tmp_path,
-        server(port, setsid=True),
-        "end",
+    run = await with_server(
+        tmp_path, port,
         {"call": "cancel_future", "as": "stop", "args": {"ids": ["f1"]}, "tokens": 0},
         {"call": "await_future", "as": "gone", "args": {"ids": ["f1"], "timeout_s": 10}, "tokens": 0},
-        "end",
-        shell("probe", probe),
-        {"need": ["probe"]},
+        "end", shell("probe", probe), {"need": ["probe"]},
+        setsid=True,
     )
     assert run.future("f1", "future_finished").status == "cancelled"
     assert run.future("f3", "future_finished").output.startswith('<future id="f1" status="cancelled">')
