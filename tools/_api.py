@@ -60,7 +60,8 @@ class ArgumentError(ToolError):
 
 
 class PathOutsideWorkspace(ToolError):
-    """A path resolves (symlinks followed) to somewhere outside the workspace root."""
+    """A path resolves (symlinks followed) to somewhere outside the workspace root, or into git's
+    own files (a ``.git`` folder or file), which are out of bounds too."""
 
 
 # --------------------------------------------------------------------------------------------------
@@ -202,13 +203,20 @@ def writes(*params: str) -> EffectSpec:
 
 
 def resolve_in_root(root: Path, path: str | os.PathLike[str]) -> Path:
-    """Resolve ``path`` (relative to root, or absolute) and refuse anything outside root.
+    """Resolve ``path`` (relative to root, or absolute) and refuse anything outside root, and
+    anything inside a ``.git`` (the workspace's or a nested repository's, in any letter case).
 
-    Symlinks are followed, so a link inside the root that points out is refused too. The path need
-    not exist; its existing ancestors are resolved.
+    Symlinks are followed, so a link inside the root that points out, or into ``.git``, is refused
+    too. The path need not exist; its existing ancestors are resolved.
+
+    ``.git`` is refused for reading as well as writing. Writes there are how a repository is turned
+    into a program (``core.fsmonitor``, hooks, filters run on the user's next git command); reads
+    show ``.git/config``, where remote URLs and ``http.extraHeader`` may hold credentials. The model
+    loses nothing it needs: ``git log``, ``git show`` and ``git status`` through the shell answer
+    every question about history, and their output is what the model should reason from.
 
     Raises:
-        PathOutsideWorkspace: the real path is not inside root.
+        PathOutsideWorkspace: the real path is not inside root, or is inside ``.git``.
     """
     real_root = Path(os.path.realpath(root))
     raw = Path(os.path.expanduser(os.fspath(path)))
@@ -218,6 +226,12 @@ def resolve_in_root(root: Path, path: str | os.PathLike[str]) -> Path:
         raise PathOutsideWorkspace(
             f"path {os.fspath(path)!r} is outside the workspace {real_root}; "
             "only files inside the workspace can be used"
+        )
+    if any(part.lower() == ".git" for part in real.relative_to(real_root).parts):
+        raise PathOutsideWorkspace(
+            f"path {os.fspath(path)!r} is inside .git: git's own files are off limits to the file "
+            "tools (a file there can make git run commands); use git itself through the shell "
+            "(git log, git show, git status) to look at history"
         )
     return real
 
