@@ -150,3 +150,24 @@ def test_the_trust_command_trusts_lists_and_untrusts_the_repository_root(tmp_pat
     result = runner.invoke(app, ["trust", "--untrust", str(repo)], env=env)
     assert result.exit_code == 0 and "no longer trusted" in result.stdout
     assert not is_trusted(repo, user_config=tmp_path / "config" / "asyncfc" / "config.toml")
+
+
+def test_a_workspace_that_holds_the_users_config_cannot_touch_it(tmp_path, monkeypatch):
+    """A session in the home folder: the trust store is inside the workspace, yet out of reach."""
+    from asyncfc_cli.config import Settings
+    from asyncfc_cli.workspace import Workspace
+    from asyncfc_tools import PathOutsideWorkspace
+    from asyncfc_tools.files import read_file, write_file
+
+    home = tmp_path / "home"
+    (home / ".config" / "asyncfc").mkdir(parents=True)
+    (home / "notes.txt").write_text("fine\n")
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
+    ctx = Workspace(home).tool_context(Settings())
+    for path in (".config/asyncfc/trusted.toml", ".config/asyncfc/config.toml", ".config/asyncfc"):
+        with pytest.raises(PathOutsideWorkspace, match="asyncfc's own configuration"):
+            write_file.fn(ctx, path, f'trusted = ["{home}"]\n')
+    with pytest.raises(PathOutsideWorkspace):
+        read_file.fn(ctx, ".config/asyncfc/config.toml")
+    assert "fine" in read_file.fn(ctx, "notes.txt")
+    assert not (home / ".config" / "asyncfc" / "trusted.toml").exists()

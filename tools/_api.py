@@ -202,7 +202,7 @@ def writes(*params: str) -> EffectSpec:
 # Context
 
 
-def resolve_in_root(root: Path, path: str | os.PathLike[str]) -> Path:
+def resolve_in_root(root: Path, path: str | os.PathLike[str], off_limits: Sequence[Path] = ()) -> Path:
     """Resolve ``path`` (relative to root, or absolute) and refuse anything outside root, and
     anything inside a ``.git`` (the workspace's or a nested repository's, in any letter case).
 
@@ -215,8 +215,12 @@ def resolve_in_root(root: Path, path: str | os.PathLike[str]) -> Path:
     loses nothing it needs: ``git log``, ``git show`` and ``git status`` through the shell answer
     every question about history, and their output is what the model should reason from.
 
+    ``off_limits`` are further folders refused wherever they are (the user's asyncfc config, when
+    the workspace holds it: from there the agent could trust a repository or pair a key).
+
     Raises:
-        PathOutsideWorkspace: the real path is not inside root, or is inside ``.git``.
+        PathOutsideWorkspace: the real path is not inside root, or is inside ``.git`` or
+            ``off_limits``.
     """
     real_root = Path(os.path.realpath(root))
     raw = Path(os.path.expanduser(os.fspath(path)))
@@ -233,6 +237,13 @@ def resolve_in_root(root: Path, path: str | os.PathLike[str]) -> Path:
             "tools (a file there can make git run commands); use git itself through the shell "
             "(git log, git show, git status) to look at history"
         )
+    for folder in off_limits:
+        real_folder = Path(os.path.realpath(folder))
+        if real == real_folder or real_folder in real.parents:
+            raise PathOutsideWorkspace(
+                f"path {os.fspath(path)!r} is in {real_folder}, asyncfc's own configuration, which "
+                "only the user edits; ask the user to make such a change"
+            )
     return real
 
 
@@ -250,10 +261,12 @@ class ToolContext:
     """Environment for child processes (provider keys removed); None means os.environ minus keys."""
     extra: Mapping[str, Any] = field(default_factory=dict)
     """Settings for individual tools, by name (e.g. ``{"grep": {"max_matches": 200}}``)."""
+    off_limits: tuple[Path, ...] = ()
+    """Folders the file tools refuse even inside the workspace (see ``resolve_in_root``)."""
 
     def resolve(self, path: str | os.PathLike[str]) -> Path:
         """The real path of ``path`` inside the workspace; raises PathOutsideWorkspace otherwise."""
-        return resolve_in_root(self.root, path)
+        return resolve_in_root(self.root, path, self.off_limits)
 
     def relative(self, path: Path) -> str:
         """How to show a resolved path to the model: relative to the root, with forward slashes."""
