@@ -119,7 +119,12 @@ _STREAMS: dict[str, tuple[str, tuple[str, ...]]] = {
     "future_output": ("id", ("future_finished",)),
 }
 """Streamed event types: the field naming one stream, and the events that end it (for the same
-value of that field). ``session_finished`` ends every stream."""
+value of that field, and the same ``parent``: a sub-agent's turns are numbered on their own).
+``session_finished`` ends every stream of its session (same ``parent``)."""
+
+
+def _stream_key(event: Any, field_name: str) -> tuple[Any, Any]:
+    return getattr(event, field_name, None), getattr(event, "parent", None)
 
 
 class EventRedactor:
@@ -132,7 +137,7 @@ class EventRedactor:
 
     def __init__(self, secrets: Sequence[str]) -> None:
         self.secrets = tuple(secrets)
-        self._open: dict[tuple[str, Any], tuple[StreamRedactor, Any]] = {}
+        self._open: dict[tuple[str, tuple[Any, Any]], tuple[StreamRedactor, Any]] = {}
 
     @classmethod
     def from_environment(cls, env: Mapping[str, str] | None = None) -> EventRedactor:
@@ -148,7 +153,7 @@ class EventRedactor:
         if stream is None:
             yield redact_value(event, self.secrets)
             return
-        key = (event.type, getattr(event, stream[0]))
+        key = (event.type, _stream_key(event, stream[0]))
         redactor = self._open.get(key, (StreamRedactor(self.secrets), None))[0]
         self._open[key] = (redactor, event)
         text = redactor.feed(event.text)
@@ -156,8 +161,9 @@ class EventRedactor:
             yield redact_value(dataclasses.replace(event, text=text), self.secrets)
 
     def _flushed_by(self, event: Any) -> Iterable[Any]:
-        ending = [key for key in self._open if event.type == "session_finished" or (
-            event.type in _STREAMS[key[0]][1] and getattr(event, _STREAMS[key[0]][0], None) == key[1])]
+        parent = getattr(event, "parent", None)
+        ending = [key for key in self._open if (event.type == "session_finished" and key[1][1] == parent)
+                  or (event.type in _STREAMS[key[0]][1] and _stream_key(event, _STREAMS[key[0]][0]) == key[1])]
         for key in ending:
             redactor, last = self._open.pop(key)
             held = redactor.flush()

@@ -110,3 +110,22 @@ def test_transcripts_and_their_folders_are_private(tmp_path, monkeypatch):
     old.chmod(0o644)
     TranscriptWriter(old).close()  # a resumed session's transcript is narrowed too
     assert stat.S_IMODE(old.stat().st_mode) == 0o600
+
+
+def test_streams_of_different_sessions_on_one_bus_are_redacted_apart():
+    """A sub-agent's events carry ``parent`` and number their turns from 1 too: its pieces must
+    not be joined to the parent's, nor its end release what the parent still holds."""
+    from dataclasses import dataclass
+
+    @dataclass(frozen=True, slots=True, kw_only=True)
+    class ChildDelta(TextDelta):
+        parent: str = ""
+
+    redactor = EventRedactor(SECRETS)
+    out = []
+    for event in (TextDelta(t=0, turn=1, text="key: sk-proj-"), ChildDelta(t=0, turn=1, text="SPLITME", parent="f1"),
+                  TextDelta(t=0, turn=1, text="SPLITME-0123456789abcdef!")):
+        out.extend(redactor(event))
+    parent_text = "".join(e.text for e in out if not isinstance(e, ChildDelta))
+    assert parent_text == f"key: {MARK}!"
+    assert [e.text for e in out if isinstance(e, ChildDelta)] == ["SPLITME"]
