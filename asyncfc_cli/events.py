@@ -14,7 +14,7 @@ import dataclasses
 import json
 import sys
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, TypeVar
 
@@ -352,7 +352,7 @@ class EventBus:
     """
 
     def __init__(self, clock: Callable[[], float] = _session_clock, *, offset: float = 0.0,
-                 redactor: Callable[[Event], Iterable[Event]] | None = None) -> None:
+                 redactor: EventRedactor | None = None) -> None:
         """``offset``: what ``now()`` reads when the clock starts (0 for a new session).
         ``redactor``: the filter every event goes through (default: the secrets of os.environ)."""
         self._redactor = redactor or EventRedactor.from_environment()
@@ -372,6 +372,16 @@ class EventBus:
         """
         self._offset = continues_at
         self._resumed = {"continues_at": continues_at, "prior_turns": prior_turns}
+
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        """What the bus redacts (for others that must keep the same secrets out, e.g. the history
+        a session sends the model)."""
+        return self._redactor.secrets
+
+    def keep_secret(self, value: str) -> None:
+        """Redact ``value`` from every later event too."""
+        self._redactor.add(value)
 
     def start_clock(self) -> None:
         """Make ``now()`` count from this moment (called once when the session starts)."""

@@ -143,6 +143,12 @@ class EventRedactor:
     def from_environment(cls, env: Mapping[str, str] | None = None) -> EventRedactor:
         return cls(secrets_in(env))
 
+    def add(self, secret: str) -> None:
+        """Redact ``secret`` too from now on (a key read from a variable whose name does not look
+        like one, e.g. paired with an endpoint in the user config)."""
+        if len(secret) >= 4 and secret not in self.secrets:
+            self.secrets = tuple(sorted((*self.secrets, secret), key=len, reverse=True))
+
     def __call__(self, event: Any) -> Iterator[Any]:
         """The events to publish for ``event``, in order."""
         if not self.secrets:

@@ -65,7 +65,7 @@ from .model.base import (
 )
 from .model.provider import effective_endpoint
 from .model.wire import message_to_wire
-from .redaction import redact_value, secrets_in
+from .redaction import redact_value
 from .scheduler import FutureRecord, Gate, Scheduler
 from .trust import untrusted_notice
 from .workspace import Workspace
@@ -125,7 +125,6 @@ class Session:
         dispatch = settings.dispatch or ("stream" if settings.mode == "async" else "end")
         self._dispatch_mid_stream = dispatch == "stream"
         self._system_prompt = system_prompt
-        self._secrets = secrets_in()
         self._started = False
         self._turn = 0
         self._usage = Usage()
@@ -402,7 +401,7 @@ class Session:
 
     def _append(self, message: Message) -> None:
         # What the model is sent back (its own text, tool results) carries no secret either.
-        message = redact_value(message, self._secrets)
+        message = redact_value(message, self.bus.secrets)
         self.history.append(message)
         self.bus.emit(MessageAppended, message=message_to_wire(message))
 
