@@ -9,24 +9,27 @@ touched, and it works in a repository with no commits.
 are restored, files created since are removed, everything else (including ignored files) is left
 alone. The state it replaces is itself saved on ``refs/asyncfc/undone/...`` so nothing is lost.
 
-Every git command runs through ``asyncfc_tools._git.run_git``: a clean environment (no provider
-keys), and none of the programs a repository's config can name (fsmonitor, hooks, filters, gpg)
-ever starts, so a planted ``.git/config`` cannot run code during a checkpoint or ``undo``. Its
-failures are translated into CheckpointError / WorkspaceError here and nowhere else. (gitpython is
-not used: it always hands git the whole environment, keys included.)
+gitpython is the adapter, configured once (``_safe_repo_type``): every git command it runs gets
+the disarmed configuration and clean environment of ``asyncfc_tools._git``, so a planted
+``.git/config`` (fsmonitor, hooks, filters, core.worktree) runs nothing during a checkpoint or
+``undo``. gitpython errors are translated into CheckpointError / WorkspaceError here and nowhere
+else.
 """
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import re
 import shutil
-import subprocess
 import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from asyncfc_tools._git import GitMissing, run_git, work_tree_of
+from asyncfc_tools._git import GitMissing, git_environment, work_tree_of
 
 from .errors import CheckpointError, WorkspaceError
 
@@ -76,42 +79,84 @@ class UndoReport:
         return bool(self.restored or self.deleted)
 
 
-def _git(root: Path, action: str, args: list[str], extra_env: dict[str, str] | None = None) -> str:
-    """Run git through the one safe adapter (``asyncfc_tools._git``: clean environment, hooks,
-    fsmonitor and filters off) and translate its failures into ours: the one place that does."""
+class _NotGit(Exception):
+    pass
+
+
+@contextlib.contextmanager
+def _git_errors(action: str) -> Iterator[None]:
+    """Translate gitpython's exceptions into ours (the one place that knows them)."""
+    import git
+
     try:
-        done = run_git(root, args, extra_env=extra_env)
-    except GitMissing:
+        yield
+    except git.exc.GitCommandNotFound:
         raise WorkspaceError(f"cannot {action}: the git program was not found on PATH") from None
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        raise CheckpointError(f"cannot {action}: git {args[0]} could not run: {exc}") from None
-    if done.returncode != 0:
-        detail = done.stderr.decode("utf-8", "replace").strip() or f"exit status {done.returncode}"
-        raise CheckpointError(f"cannot {action}: git {args[0]} failed: {detail}")
-    return done.stdout.decode("utf-8", "surrogateescape")
+    except (git.exc.InvalidGitRepositoryError, git.exc.NoSuchPathError):
+        raise _NotGit() from None
+    except git.exc.GitCommandError as exc:
+        detail = (exc.stderr or str(exc)).strip().removeprefix("stderr:").strip(" '\n")
+        raise CheckpointError(f"cannot {action}: git {exc.command[1] if len(exc.command) > 1 else ''} "
+                              f"failed: {detail}") from None
+    except git.exc.GitError as exc:
+        raise CheckpointError(f"cannot {action}: {exc}") from None
 
 
-@dataclass(frozen=True, slots=True)
-class _Repo:
-    work_tree: Path
-    git_dir: Path
+@functools.cache
+def _safe_repo_type() -> type:
+    """gitpython's Repo, configured once so that every git command it runs (``repo.git.execute``,
+    ``repo.commit``'s cat-file, all of them) is disarmed as ``asyncfc_tools._git`` says: fsmonitor,
+    hooks, filters, gpg... off, the work tree named explicitly, and an environment built from an
+    allowlist. gitpython always hands a command our whole environment (keys included) and can only
+    add to it, so the command is started through ``env -i`` with the safe environment instead."""
+    import git
+
+    env_program = shutil.which("env") or "/usr/bin/env"
+
+    class SafeGit(git.Git):
+        work_tree: Path
+
+        def execute(self, command: Any, *args: Any, env: Any = None, **kwargs: Any) -> Any:
+            safe = git_environment(self.work_tree)
+            safe.update(env or {})
+            wrapped = [env_program, "-i", *(f"{k}={v}" for k, v in safe.items()), *command]
+            try:
+                return super().execute(wrapped, *args, **kwargs)
+            except git.exc.GitCommandError as exc:
+                exc.command = list(command)  # name git's own command in errors, not env's
+                raise
+
+    class SafeRepo(git.Repo):
+        GitCommandWrapperType = SafeGit
+
+    return SafeRepo
 
 
-def _open(root: Path, action: str) -> _Repo:
-    work_tree = work_tree_of(root)
-    git_dir = None
-    if work_tree is not None:
-        try:
-            git_dir = _git(work_tree, action, ["rev-parse", "--absolute-git-dir"]).strip()
-        except CheckpointError:
-            git_dir = None
-    if work_tree is None or not git_dir:
+def _open(root: Path, action: str) -> Any:
+    try:
+        with _git_errors(action):
+            work_tree = work_tree_of(root)  # found as git would, without gitpython's own search
+            if work_tree is None:
+                raise _NotGit()
+            try:
+                git_environment(work_tree)
+            except GitMissing:
+                raise WorkspaceError(f"cannot {action}: the git program was not found on PATH") from None
+            repo = _safe_repo_type()(work_tree)
+            repo.git.work_tree = work_tree
+            if repo.bare:
+                raise _NotGit()
+            if Path(repo.working_tree_dir).resolve() != work_tree:
+                raise CheckpointError(
+                    f"cannot {action}: the repository's core.worktree points to "
+                    f"{repo.working_tree_dir}, not {work_tree}; asyncfc does not follow it")
+            return repo
+    except _NotGit:
         raise WorkspaceError(
             f"{root} is not inside a git repository, so asyncfc keeps no checkpoints there and "
             f"cannot {action}. Files changed by a session there can only be restored by hand or "
             "from your own backups. To make sessions undoable, run `git init` in the project first."
-        )
-    return _Repo(work_tree, Path(git_dir))
+        ) from None
 
 
 def is_git_repository(root: Path) -> bool:
@@ -123,35 +168,31 @@ def is_git_repository(root: Path) -> bool:
     return True
 
 
-def _head(repo: _Repo) -> str | None:
-    """HEAD's sha, or None on an unborn branch (no commits yet)."""
-    done = run_git(repo.work_tree, ["rev-parse", "--verify", "--quiet", "HEAD^{commit}"])
-    sha = done.stdout.decode().strip()
-    return sha if done.returncode == 0 and sha else None
+def _head(repo: Any) -> str | None:
+    try:
+        return repo.head.commit.hexsha
+    except ValueError:  # an unborn branch: no commits yet
+        return None
 
 
-def _tree_of(repo: _Repo, commit: str, action: str) -> str:
-    return _git(repo.work_tree, action, ["rev-parse", "--verify", f"{commit}^{{tree}}"]).strip()
-
-
-def _snapshot_tree(repo: _Repo, action: str) -> str:
+def _snapshot_tree(repo: Any) -> str:
     """The tree object of the working tree as it is now (tracked + untracked, not ignored)."""
     with tempfile.TemporaryDirectory(prefix="asyncfc-index-") as scratch:
         index = Path(scratch) / "index"
-        real_index = repo.git_dir / "index"
+        real_index = Path(repo.git_dir) / "index"
         if real_index.is_file():
             # Start from the real index: it knows tracked-but-ignored files and has stat data.
             shutil.copyfile(real_index, index)
         env = {"GIT_INDEX_FILE": str(index)}
-        _git(repo.work_tree, action, ["add", "--all", "--", "."], env)
-        return _git(repo.work_tree, action, ["write-tree"], env).strip()
+        repo.git.execute(["git", "add", "--all", "--", "."], env=env)
+        return repo.git.execute(["git", "write-tree"], env=env).strip()
 
 
-def _commit(repo: _Repo, tree: str, parent: str | None, message: str, action: str) -> str:
-    argv = ["commit-tree", "--no-gpg-sign", tree, "-m", message]
+def _commit(repo: Any, tree: str, parent: str | None, message: str) -> str:
+    argv = ["git", "commit-tree", tree, "-m", message]
     if parent:
         argv += ["-p", parent]
-    return _git(repo.work_tree, action, argv, _IDENTITY).strip()
+    return repo.git.execute(argv, env=_IDENTITY).strip()
 
 
 def _stamp() -> str:
@@ -166,20 +207,19 @@ def create_checkpoint(root: Path, session_id: str) -> Checkpoint:
         WorkspaceError: not a git repository, or git is missing.
         CheckpointError: git failed.
     """
-    action = "record a checkpoint"
-    repo = _open(root, action)
-    head = _head(repo)
-    tree = _snapshot_tree(repo, action)
-    message = f"asyncfc checkpoint\n\nsession: {session_id}\nhead: {head or 'none'}\n"
-    commit = _commit(repo, tree, head, message, action)
-    ref = f"{CHECKPOINT_REFS}{_stamp()}-{_UNSAFE.sub('_', session_id) or 'session'}"
-    _git(repo.work_tree, action, ["update-ref", ref, commit])
+    repo = _open(root, "record a checkpoint")
+    with _git_errors("record a checkpoint"):
+        head = _head(repo)
+        tree = _snapshot_tree(repo)
+        message = f"asyncfc checkpoint\n\nsession: {session_id}\nhead: {head or 'none'}\n"
+        commit = _commit(repo, tree, head, message)
+        ref = f"{CHECKPOINT_REFS}{_stamp()}-{_UNSAFE.sub('_', session_id) or 'session'}"
+        repo.git.execute(["git", "update-ref", ref, commit])
     return Checkpoint(ref, commit, session_id, head)
 
 
-def _read_checkpoint(repo: _Repo, ref: str, sha: str) -> Checkpoint:
-    raw = _git(repo.work_tree, "list checkpoints", ["cat-file", "commit", sha])
-    message = raw.partition("\n\n")[2]
+def _read_checkpoint(repo: Any, ref: str, sha: str) -> Checkpoint:
+    message = repo.commit(sha).message
     fields = dict(re.findall(r"^(session|head): (\S+)$", message, re.MULTILINE))
     head = fields.get("head")
     return Checkpoint(ref, sha, fields.get("session", ""), None if head in (None, "none") else head)
@@ -188,16 +228,17 @@ def _read_checkpoint(repo: _Repo, ref: str, sha: str) -> Checkpoint:
 def list_checkpoints(root: Path) -> list[Checkpoint]:
     """The checkpoints of the repository holding ``root``, oldest first."""
     repo = _open(root, "list checkpoints")
-    lines = _git(repo.work_tree, "list checkpoints", [
-        "for-each-ref", "--format=%(refname) %(objectname)", CHECKPOINT_REFS]).splitlines()
-    found = [_read_checkpoint(repo, *line.split(" ", 1)) for line in lines if line.strip()]
+    with _git_errors("list checkpoints"):
+        lines = repo.git.execute(["git", "for-each-ref", "--format=%(refname) %(objectname)",
+                                  CHECKPOINT_REFS]).splitlines()
+        found = [_read_checkpoint(repo, *line.split(" ", 1)) for line in lines if line.strip()]
     return sorted(found, key=lambda cp: cp.ref)
 
 
-def _changes(repo: _Repo, old: str, new: str) -> tuple[list[str], list[str]]:
+def _changes(repo: Any, old: str, new: str) -> tuple[list[str], list[str]]:
     """(paths to restore, paths to delete) to go from tree ``new`` back to ``old``."""
-    out = _git(repo.work_tree, "undo", ["diff-tree", "-r", "-z", "--no-renames", "--no-ext-diff",
-                                        "--no-textconv", "--name-status", old, new])
+    out = repo.git.execute(["git", "diff-tree", "-r", "-z", "--no-renames", "--no-ext-diff", "--no-textconv",
+                            "--name-status", old, new])
     parts = [p for p in out.split("\0") if p]
     restore, delete = [], []
     for status, path in zip(parts[::2], parts[1::2]):
@@ -219,15 +260,15 @@ def _remove_created(work_tree: Path, paths: list[str]) -> list[str]:
     return removed
 
 
-def _restore(repo: _Repo, commit: str, paths: list[str]) -> None:
+def _restore(repo: Any, commit: str, paths: list[str]) -> None:
     if not paths:
         return
     with tempfile.TemporaryDirectory(prefix="asyncfc-undo-") as scratch:
         spec = Path(scratch) / "paths"
         spec.write_bytes(b"\0".join(p.encode("utf-8", "surrogateescape") for p in paths))
         env = {"GIT_INDEX_FILE": str(Path(scratch) / "index"), "GIT_LITERAL_PATHSPECS": "1"}
-        _git(repo.work_tree, "undo", ["restore", f"--source={commit}", "--worktree", "--no-recurse-submodules",
-                                      f"--pathspec-from-file={spec}", "--pathspec-file-nul"], env)
+        repo.git.execute(["git", "restore", f"--source={commit}", "--worktree",
+                          f"--pathspec-from-file={spec}", "--pathspec-file-nul"], env=env)
 
 
 def undo(root: Path) -> UndoReport | None:
@@ -246,23 +287,25 @@ def undo(root: Path) -> UndoReport | None:
     repo = _open(root, "undo")
     checkpoints = list_checkpoints(root)
     skipped: list[Checkpoint] = []
-    current = _snapshot_tree(repo, "undo")
-    # A session that changed nothing (it only ran tests, or its edits were refused) still
-    # left a checkpoint: it has nothing to undo, so undo goes on to the one before it.
-    while checkpoints and _tree_of(repo, checkpoints[-1].commit, "undo") == current:
-        skipped.append(checkpoints.pop())
-        _git(repo.work_tree, "undo", ["update-ref", "-d", skipped[-1].ref])
+    with _git_errors("undo"):
+        current = _snapshot_tree(repo)
+        # A session that changed nothing (it only ran tests, or its edits were refused) still
+        # left a checkpoint: it has nothing to undo, so undo goes on to the one before it.
+        while checkpoints and repo.commit(checkpoints[-1].commit).tree.hexsha == current:
+            skipped.append(checkpoints.pop())
+            repo.git.execute(["git", "update-ref", "-d", skipped[-1].ref])
     if not checkpoints:
         return None
     checkpoint = checkpoints[-1]
-    saved = _commit(repo, current, checkpoint.commit, f"asyncfc: tree before undo of {checkpoint.ref}\n", "undo")
-    saved_ref = f"{UNDONE_REFS}{_stamp()}-{_UNSAFE.sub('_', checkpoint.session_id) or 'session'}"
-    _git(repo.work_tree, "undo", ["update-ref", saved_ref, saved])
-    restore, delete = _changes(repo, checkpoint.commit, current)
-    deleted = _remove_created(repo.work_tree, delete)
-    _restore(repo, checkpoint.commit, restore)
-    _git(repo.work_tree, "undo", ["update-ref", "-d", checkpoint.ref])
-    head = _head(repo)
+    with _git_errors("undo"):
+        saved = _commit(repo, current, checkpoint.commit, f"asyncfc: tree before undo of {checkpoint.ref}\n")
+        saved_ref = f"{UNDONE_REFS}{_stamp()}-{_UNSAFE.sub('_', checkpoint.session_id) or 'session'}"
+        repo.git.execute(["git", "update-ref", saved_ref, saved])
+        restore, delete = _changes(repo, checkpoint.commit, current)
+        deleted = _remove_created(Path(repo.working_tree_dir), delete)
+        _restore(repo, checkpoint.commit, restore)
+        repo.git.execute(["git", "update-ref", "-d", checkpoint.ref])
+        head = _head(repo)
     note = ""
     if head != checkpoint.head:
         note = (f"HEAD moved since the checkpoint ({(checkpoint.head or 'no commits')[:12]} -> "

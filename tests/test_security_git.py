@@ -4,6 +4,7 @@ the repository map, checkpoints, ``undo``, and the next session)."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 from pathlib import Path
 
@@ -139,3 +140,32 @@ def test_a_plain_git_call_would_have_run_them(hostile):
     repo, marks = hostile
     subprocess.run(["git", "ls-files", "-co"], cwd=repo, capture_output=True, check=False)
     assert ran(marks)
+
+
+def test_every_git_call_gets_a_clean_environment_and_the_disarmed_settings(hostile, tmp_path, monkeypatch):
+    """A ``git`` first on PATH records the environment of every git process asyncfc starts."""
+    import shutil
+
+    repo, marks = hostile
+    seen = tmp_path / "seen"
+    seen.mkdir()
+    fake = tmp_path / "bin" / "git"
+    fake.parent.mkdir()
+    fake.write_text(f'#!/bin/sh\nenv > "{seen}/$$"\nexec {shutil.which("git")} "$@"\n')
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{fake.parent}:{os.environ['PATH']}")
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-never-in-git-env-42")
+    monkeypatch.setenv("GIT_EXTERNAL_DIFF", "touch pwned")
+    ctx = context(repo)
+    list_files.fn(ctx)
+    source_files(repo)
+    create_checkpoint(repo, "s1")
+    (repo / "app.py").write_text("changed\n")
+    undo(repo)
+    environments = [p.read_text() for p in seen.iterdir()]
+    assert len(environments) >= 8  # listing, map, and checkpoint and undo through gitpython
+    for env in environments:
+        assert "sk-never-in-git-env-42" not in env and "GIT_EXTERNAL_DIFF" not in env
+        assert "GIT_CONFIG_NOSYSTEM=1" in env and "GIT_CONFIG_KEY_0=core.fsmonitor" in env
+        assert f"GIT_WORK_TREE={repo.resolve()}" in env
+    assert ran(marks) == []
