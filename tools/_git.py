@@ -6,7 +6,8 @@ git start programs: ``core.fsmonitor`` on nearly every command, hooks, clean/smu
 signed, ``core.sshCommand`` and credential helpers on the network. asyncfc's own git calls (file
 listing, grep's fallback, the repository map, checkpoints and ``undo``) run through ``run_git``,
 which shuts each of those off with command-line settings (``GIT_CONFIG_COUNT``), which beat every
-config file, and filter drivers by the names the repository's config gives them. ``core.worktree``
+config file, and filter drivers by the names the repository's config gives them (an empty
+command disarms a driver; checked on git 2.39). ``core.worktree``
 is overridden by naming the work tree explicitly, so a planted setting cannot point ``add`` or
 ``restore`` at another folder.
 
@@ -16,7 +17,8 @@ The system config is skipped (``GIT_CONFIG_NOSYSTEM``); the user's global config
 and still applies (core.excludesFile), under the same overrides.
 
 This module stands on the hostile side of the trust boundary: everything under ``.git`` is input.
-gitpython is not used for commands: it always passes the whole parent environment on.
+The tools call ``run_git``; checkpoints go through gitpython, configured once in
+``asyncfc_cli.checkpoint`` to start every command with ``git_environment``.
 """
 
 from __future__ import annotations
