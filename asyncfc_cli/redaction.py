@@ -49,27 +49,30 @@ def redact(text: str, secrets: Sequence[str]) -> str:
 
 def redact_value(value: Any, secrets: Sequence[str]) -> Any:
     """``value`` with secrets redacted in every string inside it: strings, lists, tuples, dicts
-    and (frozen) dataclasses, rebuilt only where something changed."""
-    if not secrets:
+    and (frozen) dataclasses, rebuilt only where something changed (the same object otherwise)."""
+    kind = type(value)
+    if kind is str:
+        return redact(value, secrets) if secrets else value
+    if kind in _ATOMS or not secrets:
         return value
-    if isinstance(value, str):
-        return redact(value, secrets)
-    if isinstance(value, (list, tuple)):
+    if kind in (list, tuple):
         items = [redact_value(item, secrets) for item in value]
         changed = any(a is not b for a, b in zip(items, value))
-        return type(value)(items) if changed else value
+        return kind(items) if changed else value
     if isinstance(value, Mapping):
         pairs = {k: redact_value(v, secrets) for k, v in value.items()}
         return pairs if any(pairs[k] is not value[k] for k in value) else value
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        changes = {}
-        for name in _init_fields(type(value)):
-            old = getattr(value, name)
-            new = redact_value(old, secrets)
-            if new is not old:
-                changes[name] = new
-        return dataclasses.replace(value, **changes) if changes else value
-    return value
+    names = _init_fields(kind) if hasattr(kind, "__dataclass_fields__") else ()
+    changes = {}
+    for name in names:
+        old = getattr(value, name)
+        new = redact_value(old, secrets)
+        if new is not old:
+            changes[name] = new
+    return dataclasses.replace(value, **changes) if changes else value
+
+
+_ATOMS = frozenset({int, float, bool, type(None)})
 
 
 @functools.cache
