@@ -71,6 +71,11 @@ class SessionStarted(Event):
     """The workspace root."""
     scripted: bool = False
     """True when the model is the offline scripted client, so every view can say so."""
+    sandbox: str = "off"
+    """Where shell commands and test runs run: on (the OS sandbox confines them), off (the user
+    turned it off) or unavailable (it cannot run here: unconfined, or refused if required)."""
+    network: bool = True
+    """Whether those commands can reach the network (false: a loopback shared by the session)."""
 
 
 @_event("session_resumed")

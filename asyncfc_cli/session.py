@@ -37,6 +37,7 @@ from .events import (
     FutureDelivered,
     FuturePlaceholder,
     MessageAppended,
+    Notice,
     RequestFinished,
     RequestRetry,
     RequestStarted,
@@ -184,11 +185,15 @@ class Session:
             return
         self._started = True
         self.bus.start_clock()
+        sandbox = self._ctx.sandbox
         self.bus.emit(
             SessionStarted, session_id=self.session_id, model=self.model.name,
             mode=self.settings.mode, approval=self.settings.approval or "auto",
             root=str(self.workspace.root), scripted=self.model.scripted,
+            **({"sandbox": sandbox.state, "network": sandbox.network} if sandbox else {}),
         )
+        if sandbox is not None and (notice := sandbox.notice()) is not None:
+            self.bus.emit(Notice, level=notice.level, message=notice.message)  # said once, at the start
         if self._system_prompt and not self.history:
             self._append(SystemMessage(self._system_prompt))
 

@@ -31,7 +31,10 @@ import typing
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    from ._sandbox import Sandbox
 
 __all__ = [
     "Effect",
@@ -236,6 +239,8 @@ class ToolContext:
     """Environment for child processes (provider keys removed); None means os.environ minus keys."""
     extra: Mapping[str, Any] = field(default_factory=dict)
     """Settings for individual tools, by name (e.g. ``{"grep": {"max_matches": 200}}``)."""
+    sandbox: Sandbox | None = None
+    """The OS sandbox commands (shell, run_tests) run in; None: unconfined (``_sandbox``)."""
 
     def resolve(self, path: str | os.PathLike[str]) -> Path:
         """The real path of ``path`` inside the workspace; raises PathOutsideWorkspace otherwise."""

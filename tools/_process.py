@@ -14,11 +14,15 @@ import subprocess
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import trio
 
 from ._env import NON_INTERACTIVE, child_environment
 from ._text import HeadTail
+
+if TYPE_CHECKING:
+    from ._sandbox import Sandbox
 
 __all__ = ["CommandResult", "run_command", "KILL_GRACE_S"]
 
@@ -88,6 +92,18 @@ async def _wait_group_gone(pgid: int) -> None:
         await trio.sleep(0.02)
 
 
+SANDBOX_SETTLE_S = 0.25
+"""Longest wait for a sandbox's PID 1 to follow its command out (see _wait_sandbox_init_gone)."""
+
+
+async def _wait_sandbox_init_gone(pgid: int) -> None:
+    """bwrap reports the command's exit before its PID 1 (the namespace's reaper, in the command's
+    group) has exited: give it a moment, so that it is not taken for a process the command left
+    behind. A reaper with real children left stays, and they are stopped with the group."""
+    with trio.move_on_after(SANDBOX_SETTLE_S):
+        await _wait_group_gone(pgid)
+
+
 async def _kill_group(pgid: int, process: trio.Process, grace: float) -> bool:
     """SIGTERM the group, wait ``grace`` seconds, then SIGKILL it. True if anything was signalled.
 
@@ -114,11 +130,18 @@ async def _drain(stream: trio.abc.ReceiveStream | None, sink: HeadTail) -> None:
             sink.feed(chunk)
 
 
-async def _start(command: str | Sequence[str], cwd: Path, env: Mapping[str, str] | None) -> trio.Process:
+async def _start(command: str | Sequence[str], cwd: Path, env: Mapping[str, str] | None,
+                 sandbox: Sandbox | None = None, writable: Sequence[Path] | None = None) -> trio.Process:
     """Start ``command`` as the leader of a new session (so of its own process group), with no
-    stdin and no controlling terminal."""
+    stdin and no controlling terminal; inside ``sandbox`` when one is given (it decides whether it
+    confines). The cleaned environment goes to the sandbox itself too: inside, bwrap is PID 1."""
+    if sandbox is not None:
+        launch = sandbox.launch(command, cwd=cwd, writable=writable)
+        command, pass_fds = launch.command, launch.pass_fds
+    else:
+        command, pass_fds = (command if isinstance(command, str) else list(command)), ()
     return await trio.lowlevel.open_process(
-        command if isinstance(command, str) else list(command),
+        command,
         shell=isinstance(command, str),
         cwd=os.fspath(cwd),
         env={**(env if env is not None else child_environment()), **NON_INTERACTIVE},
@@ -126,6 +149,7 @@ async def _start(command: str | Sequence[str], cwd: Path, env: Mapping[str, str]
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         start_new_session=True,
+        pass_fds=pass_fds,
     )
 
 
@@ -137,6 +161,8 @@ async def run_command(
     max_bytes: int,
     env: Mapping[str, str] | None = None,
     grace_s: float = KILL_GRACE_S,
+    sandbox: Sandbox | None = None,
+    writable: Sequence[Path] | None = None,
 ) -> CommandResult:
     """Run ``command`` (a shell string, or an argv list run without a shell) in ``cwd``.
 
@@ -145,15 +171,19 @@ async def run_command(
         max_bytes: bytes kept of each of stdout and stderr (head and tail).
         env: the child's environment; None means os.environ minus provider keys.
         grace_s: seconds between SIGTERM and SIGKILL.
+        sandbox: the session's OS sandbox (``_sandbox.open_sandbox``); None runs unconfined.
+        writable: with a confining sandbox, the only paths the command may change (besides the
+            toolchain caches and its private /tmp); None: the whole workspace.
 
     Cancelling the caller kills the process group before the cancellation propagates.
 
     Raises:
         OSError: the command could not be started (e.g. the program does not exist).
+        SandboxRefused: the sandbox is required and cannot run here.
     """
     out, err = HeadTail(max_bytes), HeadTail(max_bytes)
     start = trio.current_time()
-    process = await _start(command, cwd, env)
+    process = await _start(command, cwd, env, sandbox, writable)
     pgid = process.pid
     timed_out = stopped = False
     try:
@@ -163,6 +193,8 @@ async def run_command(
             with trio.move_on_after(timeout_s) as scope:
                 await process.wait()
             timed_out = scope.cancelled_caught
+            if sandbox is not None and sandbox.confines and not timed_out:
+                await _wait_sandbox_init_gone(pgid)
             # Children left running would hold the pipes open (and outlive us): end the group.
             stopped = await _kill_group(pgid, process, grace_s)
     finally:

@@ -68,7 +68,8 @@ async def shell(ctx: ToolContext, command: str, timeout_s: float | None = None) 
     try:
         async with watch_tree(ctx.root) if checks else nullcontext([]) as changed:
             result = await run_command(command, cwd=ctx.root, timeout_s=timeout,
-                                       max_bytes=capture_budget(ctx.max_output_chars), env=env, grace_s=grace)
+                                       max_bytes=capture_budget(ctx.max_output_chars), env=env, grace_s=grace,
+                                       sandbox=ctx.sandbox)
     except OSError as exc:
         raise ToolError(f"could not start the command: {exc}") from None
     text = "\n".join(filter(None, [format_command_result(result, ctx.max_output_chars), changes_note(changed)]))
