@@ -323,6 +323,8 @@ class Sandbox:
         runtime = os.environ.get("XDG_RUNTIME_DIR")
         if runtime and os.path.isdir(runtime):  # the user's agent, bus and keyring sockets
             options += ["--tmpfs", runtime]
+        # Read-only first: a workspace under /tmp would otherwise vanish under the private /tmp.
+        options += ["--ro-bind", str(self.root), str(self.root)]
         targets = [self.root] if writable is None else [_existing(Path(p), self.root) for p in writable]
         for path in (*self._caches, *targets):
             if path != Path("/"):  # a declared path with no existing folder short of the root
