@@ -303,3 +303,20 @@ def test_without_the_sandbox_a_non_dumpable_agent_hides_its_environment(hidden):
                             cwd="/", timeout=60)
     assert result.returncode == 0, result.stderr
     assert (key in result.stdout) is not hidden
+
+
+def test_settings_choose_the_sandbox_and_the_network(tmp_path):
+    from asyncfc_cli.config import load_settings
+    from asyncfc_cli.errors import ConfigError
+
+    none = tmp_path / "no-user-config.toml"
+    default = load_settings({}, root=tmp_path, env={}, user_config=none)
+    assert (default.sandbox, default.network) == ("auto", False)
+    from_env = load_settings({}, root=tmp_path, env={"ASYNCFC_SANDBOX": "on", "ASYNCFC_NETWORK": "yes"},
+                             user_config=none)
+    assert (from_env.sandbox, from_env.network) == ("on", True)
+    flags = load_settings({"sandbox": "off", "network": False}, root=tmp_path,
+                          env={"ASYNCFC_NETWORK": "yes"}, user_config=none)
+    assert (flags.sandbox, flags.network) == ("off", False)
+    with pytest.raises(ConfigError, match="sandbox = 'maybe'; expected one of auto, on, off"):
+        load_settings({}, root=tmp_path, env={"ASYNCFC_SANDBOX": "maybe"}, user_config=none)
