@@ -93,7 +93,7 @@ class Launch:
 
 
 @dataclass(frozen=True, slots=True)
-class Notice:
+class SandboxNotice:
     """What the user should be told once about the sandbox at the start of a session."""
 
     level: Literal["info", "warning", "error"]
@@ -281,18 +281,20 @@ class Sandbox:
         """Whether commands run with no sandbox although the user did not turn it off."""
         return self.state == "unavailable" and not self.required
 
-    def notice(self) -> Notice | None:
+    def notice(self) -> SandboxNotice | None:
         """What to tell the user once when the session starts, if anything."""
         if self.state == "unavailable" and self.required:
-            return Notice("error", f"the OS sandbox is required (sandbox = \"on\") but cannot run here: "
-                                   f"{self.reason}. Shell commands and test runs will be refused.")
+            return SandboxNotice("error", f"the OS sandbox is required (sandbox = \"on\") but cannot "
+                                          f"run here: {self.reason}. Shell commands and test runs "
+                                          "will be refused.")
         if self.state == "unavailable":
-            return Notice("warning", f"the OS sandbox cannot run here: {self.reason}. Shell commands "
-                                     "and test runs run unconfined: they can write outside the "
-                                     "workspace and reach the network.")
+            return SandboxNotice("warning", f"the OS sandbox cannot run here: {self.reason}. Shell "
+                                            "commands and test runs run unconfined: they can write "
+                                            "outside the workspace and reach the network.")
         if self.confines and not self._network and self._shared_net is None:
-            return Notice("info", "sandbox: no nsenter here, so each command gets a loopback of its "
-                                  "own; a server one command starts cannot be reached by the next")
+            return SandboxNotice("info", "sandbox: no nsenter here, so each command gets a loopback "
+                                         "of its own; a server one command starts cannot be reached "
+                                         "by the next")
         return None
 
     def launch(self, command: str | Sequence[str], *, cwd: Path,
