@@ -319,6 +319,9 @@ class Sandbox:
         Args:
             writable: the paths the command may change; None for the whole workspace. The
                 toolchain caches and the private /tmp are writable either way; ``.git`` never is.
+                A path that does not exist yet becomes writable through its nearest existing
+                folder (a bind needs something to mount on): a caller that knows a declared path
+                is a folder should create it first, so that only it becomes writable.
 
         Raises:
             SandboxRefused: the sandbox is required and cannot run here.
