@@ -163,8 +163,10 @@ def open_session_sandbox(settings: Settings, workspace: Workspace, *, interactiv
                          simulate: bool = False) -> Sandbox:
     """The OS sandbox for the session's commands (``settings.sandbox``, ``settings.network``).
 
-    The agent process is also made non-dumpable, so that where commands run unconfined a
-    non-root one still cannot read the keys from ``/proc/<agent>/environ``.
+    asyncfc's own folders (config and trust, transcripts, caches) stay read-only inside it, also
+    when the workspace holds them. The agent process is also made non-dumpable, so that where
+    commands run unconfined a non-root one still cannot read the keys from
+    ``/proc/<agent>/environ``.
 
     Raises:
         ConfigError: a headless run would approve every command (approval not chosen, so ``auto``)
@@ -172,8 +174,13 @@ def open_session_sandbox(settings: Settings, workspace: Workspace, *, interactiv
     """
     from asyncfc_tools._sandbox import hide_own_environment, open_sandbox
 
+    from .config import user_config_path
+    from .repomap_tags import cache_dir
+    from .transcript import sessions_dir
+
     hide_own_environment()
-    sandbox = open_sandbox(workspace.root, mode=settings.sandbox, network=settings.network)
+    own = (user_config_path().parent, sessions_dir(workspace.root).parent.parent, cache_dir())
+    sandbox = open_sandbox(workspace.root, mode=settings.sandbox, network=settings.network, protected=own)
     if sandbox.unconfined and not interactive and settings.approval is None and not simulate:
         raise ConfigError(
             f"the OS sandbox cannot run here ({sandbox.reason}), and a headless run approves every "

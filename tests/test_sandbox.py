@@ -172,6 +172,19 @@ async def test_git_metadata_is_read_only_even_when_declared_writable(repo, confi
     assert not (repo / ".git" / "hooks" / "pre-commit").exists()
 
 
+@needs_bwrap
+@pytest.mark.trio
+async def test_asyncfcs_own_folders_stay_read_only_inside_the_workspace(repo):
+    """A session in the home folder holds asyncfc's config (trust store), transcripts and caches."""
+    (repo / "config" / "asyncfc").mkdir(parents=True)
+    guarded = open_sandbox(repo, protected=[repo / "config" / "asyncfc"])
+    out = await sh(repo, guarded, "echo x > config/asyncfc/trusted.toml; echo y > config/other; echo done")
+    guarded.close()
+    assert "Read-only file system" in out and "done" in out
+    assert not (repo / "config" / "asyncfc" / "trusted.toml").exists()
+    assert (repo / "config" / "other").read_text() == "y\n"
+
+
 CONNECT = ("import socket, sys\ntry:\n    socket.create_connection(('127.0.0.1', int(sys.argv[1])), timeout=3)\n"
            "    print('connected')\nexcept OSError as e:\n    print('no connection:', e)\n")
 

@@ -268,7 +268,8 @@ class Sandbox:
 
     def __init__(self, state: SandboxState, root: Path, *, network: bool = False, required: bool = False,
                  reason: str = "", bwrap: str | None = None, caches: Sequence[Path] = (),
-                 shared_net: tuple[list[str], tuple[int, ...]] | None = None) -> None:
+                 shared_net: tuple[list[str], tuple[int, ...]] | None = None,
+                 protected: Sequence[Path] = ()) -> None:
         self.state = state
         """on, off or unavailable: what session_started reports."""
         self.root = Path(os.path.realpath(root))
@@ -280,6 +281,7 @@ class Sandbox:
         self._bwrap = bwrap
         self._caches = tuple(caches)
         self._shared_net = shared_net
+        self._protected = tuple(Path(os.path.realpath(p)) for p in protected)
 
     @property
     def confines(self) -> bool:
@@ -349,9 +351,9 @@ class Sandbox:
         for path in (*self._caches, *targets):
             if path != Path("/"):  # a declared path with no existing folder short of the root
                 options += ["--bind", str(path), str(path)]
-        git = self.root / ".git"
-        if os.path.lexists(git):
-            options += ["--ro-bind", str(git), str(git)]
+        for kept in (self.root / ".git", *self._protected):  # read-only even inside what is writable
+            if os.path.lexists(kept):
+                options += ["--ro-bind", str(kept), str(kept)]
         return [*options, "--chdir", os.fspath(cwd), "--setenv", "TMPDIR", "/tmp"]
 
     def close(self) -> None:
@@ -361,12 +363,15 @@ class Sandbox:
             os.close(fd)
 
 
-def open_sandbox(root: Path, *, mode: SandboxMode = "auto", network: bool = False) -> Sandbox:
+def open_sandbox(root: Path, *, mode: SandboxMode = "auto", network: bool = False,
+                 protected: Sequence[Path] = ()) -> Sandbox:
     """The sandbox a session's commands run in, as the settings ask and the machine allows.
 
     ``mode``: "auto" confines commands where bubblewrap works and runs them unconfined elsewhere;
     "on" refuses commands where it does not; "off" never confines. ``network`` lets confined
-    commands reach the network (by default they share a loopback-only namespace).
+    commands reach the network (by default they share a loopback-only namespace). ``protected``:
+    folders that stay read-only even where they lie inside the workspace or a cache (asyncfc's own
+    config, trust store, transcripts and caches, when the workspace is the home folder).
     """
     if mode == "off":
         return Sandbox("off", root)
@@ -376,7 +381,7 @@ def open_sandbox(root: Path, *, mode: SandboxMode = "auto", network: bool = Fals
     assert support.bwrap is not None
     shared = None if network else _shared_loopback(support.bwrap)
     return Sandbox("on", root, network=network, bwrap=support.bwrap, caches=toolchain_caches(),
-                   shared_net=shared)
+                   shared_net=shared, protected=protected)
 
 
 _PR_SET_DUMPABLE = 4
