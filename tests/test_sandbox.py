@@ -350,3 +350,23 @@ def test_settings_choose_the_sandbox_and_the_network(tmp_path):
     assert (flags.sandbox, flags.network) == ("off", False)
     with pytest.raises(ConfigError, match="sandbox = 'maybe'; expected one of auto, on, off"):
         load_settings({}, root=tmp_path, env={"ASYNCFC_SANDBOX": "maybe"}, user_config=none)
+
+
+def test_the_toolchain_caches_that_exist_are_found_where_their_variables_point(tmp_path):
+    from asyncfc_tools._sandbox import toolchain_caches
+
+    home = tmp_path / "home"
+    for folder in (".cache", ".npm", ".cargo/registry", "elsewhere/gomod"):
+        (home / folder).mkdir(parents=True)
+    found = toolchain_caches({"HOME": str(home), "GOMODCACHE": str(home / "elsewhere/gomod"),
+                              "UV_CACHE_DIR": str(home / "missing")})
+    assert found == (home / ".cache", home / ".npm", home / "elsewhere/gomod", home / ".cargo/registry")
+
+
+def test_asyncfc_bwrap_names_the_only_bwrap_to_try(monkeypatch):
+    from asyncfc_tools._sandbox import bwrap_candidates
+
+    monkeypatch.setenv("ASYNCFC_BWRAP", "/opt/bwrap")
+    assert bwrap_candidates() == ["/opt/bwrap"]
+    monkeypatch.delenv("ASYNCFC_BWRAP")
+    assert "/opt/bwrap" not in bwrap_candidates()
