@@ -73,10 +73,10 @@ def workspace_tools(model: ModelClient, simulate: bool) -> dict[str, ToolSpec]:
     return simulated_tools(model.scenario, real)
 
 
-def system_prompt(settings: Settings, workspace: Workspace) -> str:
+def system_prompt(settings: Settings, workspace: Workspace, sandbox: Sandbox | None = None) -> str:
     from .prompting import build_system_prompt
 
-    return build_system_prompt(settings, workspace, mode=settings.mode)
+    return build_system_prompt(settings, workspace, mode=settings.mode, sandbox=sandbox)
 
 
 PREDICTABLE_TOOLS = ("read_file", "write_file", "edit_file", "list_files", "grep", "outline")
@@ -142,7 +142,7 @@ def build_engine(
     session = Session(
         model=model, tools=workspace_tools(model, simulate), bus=bus, settings=settings,
         workspace=workspace, gate=gate,
-        system_prompt="" if resume else system_prompt(settings, workspace),
+        system_prompt="" if resume else system_prompt(settings, workspace, sandbox),
         history=resume.history if resume else (),
         session_id=resume.session_id if resume else None,
         context=ContextBudget.for_model(settings.model, settings.context_tokens),

@@ -370,3 +370,13 @@ def test_asyncfc_bwrap_names_the_only_bwrap_to_try(monkeypatch):
     assert bwrap_candidates() == ["/opt/bwrap"]
     monkeypatch.delenv("ASYNCFC_BWRAP")
     assert "/opt/bwrap" not in bwrap_candidates()
+
+
+def test_the_model_is_told_what_the_sandbox_allows(repo):
+    from asyncfc_cli.prompting import sandbox_section
+
+    closed = sandbox_section(Sandbox("on", repo))
+    assert closed.startswith("## Sandbox") and "`.git` is read-only" in closed
+    assert "reach no network" in closed and "`--network`" in closed
+    assert "They can use the network." in sandbox_section(Sandbox("on", repo, network=True))
+    assert sandbox_section(Sandbox("unavailable", repo)) == sandbox_section(None) == ""
