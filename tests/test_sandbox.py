@@ -176,8 +176,7 @@ async def test_git_metadata_is_read_only_even_when_declared_writable(repo, confi
 @pytest.mark.trio
 async def test_asyncfcs_own_folders_stay_read_only_inside_the_workspace(repo):
     """A session in the home folder holds asyncfc's config (trust store), transcripts and caches."""
-    (repo / "config" / "asyncfc").mkdir(parents=True)
-    guarded = open_sandbox(repo, protected=[repo / "config" / "asyncfc"])
+    guarded = open_sandbox(repo, protected=[repo / "config" / "asyncfc"])  # made if missing
     out = await sh(repo, guarded, "echo x > config/asyncfc/trusted.toml; echo y > config/other; echo done")
     guarded.close()
     assert "Read-only file system" in out and "done" in out

@@ -379,6 +379,11 @@ def open_sandbox(root: Path, *, mode: SandboxMode = "auto", network: bool = Fals
     if not support.works:
         return Sandbox("unavailable", root, required=mode == "on", reason=support.problem)
     assert support.bwrap is not None
+    for folder in protected:  # one that does not exist yet could be made by a command (~/.cache)
+        try:
+            os.makedirs(folder, exist_ok=True)
+        except OSError:
+            pass
     shared = None if network else _shared_loopback(support.bwrap)
     return Sandbox("on", root, network=network, bwrap=support.bwrap, caches=toolchain_caches(),
                    shared_net=shared, protected=protected)
