@@ -18,6 +18,7 @@ Everything is reported on the event bus; views command the session only through 
 
 from __future__ import annotations
 
+import os
 import secrets
 from collections.abc import Mapping, Sequence
 from contextlib import aclosing
@@ -62,8 +63,11 @@ from .model.base import (
     Usage,
     UserMessage,
 )
+from .model.provider import effective_endpoint
 from .model.wire import message_to_wire
+from .redaction import redact_value
 from .scheduler import FutureRecord, Gate, Scheduler
+from .trust import untrusted_notice
 from .workspace import Workspace
 
 __all__ = ["Outcome", "Session"]
@@ -190,8 +194,13 @@ class Session:
             SessionStarted, session_id=self.session_id, model=self.model.name,
             mode=self.settings.mode, approval=self.settings.approval or "auto",
             root=str(self.workspace.root), scripted=self.model.scripted,
+            endpoint="" if self.model.scripted else effective_endpoint(
+                self.model.name, self.settings.api_base, os.environ),
             **({"sandbox": sandbox.state, "network": sandbox.network} if sandbox else {}),
         )
+        if self.settings.ignored_repo_keys:
+            self.bus.emit(Notice, level="warning",
+                          message=untrusted_notice(self.settings.ignored_repo_keys, self.workspace.root))
         if sandbox is not None and (notice := sandbox.notice()) is not None:
             self.bus.emit(Notice, level=notice.level, message=notice.message)  # said once, at the start
         if self._system_prompt and not self.history:
@@ -395,6 +404,8 @@ class Session:
         self.bus.emit(FutureDelivered, id=fid, via=via, turn=turn)
 
     def _append(self, message: Message) -> None:
+        # What the model is sent back (its own text, tool results) carries no secret either.
+        message = redact_value(message, self.bus.secrets)
         self.history.append(message)
         self.bus.emit(MessageAppended, message=message_to_wire(message))
 

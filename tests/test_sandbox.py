@@ -379,3 +379,15 @@ def test_the_model_is_told_what_the_sandbox_allows(repo):
     assert "reach no network" in closed and "`--network`" in closed
     assert "They can use the network." in sandbox_section(Sandbox("on", repo, network=True))
     assert sandbox_section(Sandbox("unavailable", repo)) == sandbox_section(None) == ""
+
+
+def test_an_untrusted_repository_cannot_turn_the_sandbox_off_or_the_network_on(tmp_path):
+    from asyncfc_cli.config import load_settings
+
+    (tmp_path / ".asyncfc.toml").write_text('sandbox = "off"\nnetwork = true\n')
+    none = tmp_path / "no-user-config.toml"
+    untrusted = load_settings({}, root=tmp_path, env={}, user_config=none, trusted=False)
+    assert (untrusted.sandbox, untrusted.network) == ("auto", False)
+    assert set(untrusted.ignored_repo_keys) == {"sandbox", "network"}
+    trusted = load_settings({}, root=tmp_path, env={}, user_config=none, trusted=True)
+    assert (trusted.sandbox, trusted.network) == ("off", True)
