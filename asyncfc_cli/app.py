@@ -25,6 +25,8 @@ from .transcript import TranscriptWriter, default_transcript_path
 from .workspace import Workspace
 
 if TYPE_CHECKING:
+    from asyncfc_tools._sandbox import Sandbox
+
     from .sessions import Resumed
 
 __all__ = ["Engine", "build_engine", "open_model", "run_headless"]
@@ -74,10 +76,10 @@ def workspace_tools(model: ModelClient, simulate: bool) -> dict[str, ToolSpec]:
     return simulated_tools(model.scenario, real)
 
 
-def system_prompt(settings: Settings, workspace: Workspace) -> str:
+def system_prompt(settings: Settings, workspace: Workspace, sandbox: Sandbox | None = None) -> str:
     from .prompting import build_system_prompt
 
-    return build_system_prompt(settings, workspace, mode=settings.mode)
+    return build_system_prompt(settings, workspace, mode=settings.mode, sandbox=sandbox)
 
 
 PREDICTABLE_TOOLS = ("read_file", "write_file", "edit_file", "list_files", "grep", "outline")
@@ -106,6 +108,8 @@ class Engine:
     bus: EventBus
     gate: Gate | None
     transcript: TranscriptWriter | None
+    sandbox: Sandbox | None = None
+    """The OS sandbox of the session's commands; ``close()`` it when the session ends."""
 
 
 def build_engine(
@@ -134,6 +138,7 @@ def build_engine(
         bus.keep_secret(os.environ[paired])
     from .approval import ApprovalGate
 
+    sandbox = open_session_sandbox(settings, workspace, interactive=interactive, simulate=simulate)
     approval = settings.approval or ("ask" if interactive else "auto")
     settings = settings.replace(approval=approval)
     gate = ApprovalGate(approval, bus, workspace.root, interactive=interactive)
@@ -143,11 +148,11 @@ def build_engine(
     session = Session(
         model=model, tools=workspace_tools(model, simulate), bus=bus, settings=settings,
         workspace=workspace, gate=gate,
-        system_prompt="" if resume else system_prompt(settings, workspace),
+        system_prompt="" if resume else system_prompt(settings, workspace, sandbox),
         history=resume.history if resume else (),
         session_id=resume.session_id if resume else None,
         context=ContextBudget.for_model(settings.model, settings.context_tokens),
-        duration_priors=duration_priors(),
+        duration_priors=duration_priors(), ctx=workspace.tool_context(settings, sandbox),
     )
     if resume:  # one start per transcript, and a clock that never runs back
         bus.resume_at(resume.continues_at, resume.prior_turns)
@@ -157,7 +162,38 @@ def build_engine(
             resume.transcript if resume else default_transcript_path(workspace.root, session.session_id))
         writer = TranscriptWriter(path)
         bus.subscribe(writer)
-    return Engine(session, bus, gate, writer)
+    return Engine(session, bus, gate, writer, sandbox)
+
+
+def open_session_sandbox(settings: Settings, workspace: Workspace, *, interactive: bool,
+                         simulate: bool = False) -> Sandbox:
+    """The OS sandbox for the session's commands (``settings.sandbox``, ``settings.network``).
+
+    asyncfc's own folders (config and trust, transcripts, caches) stay read-only inside it, also
+    when the workspace holds them. The agent process is also made non-dumpable, so that where
+    commands run unconfined a non-root one still cannot read the keys from
+    ``/proc/<agent>/environ``.
+
+    Raises:
+        ConfigError: a headless run would approve every command (approval not chosen, so ``auto``)
+            while the sandbox that should confine them cannot run: the user must say so.
+    """
+    from asyncfc_tools._sandbox import hide_own_environment, open_sandbox
+
+    from .config import user_config_path
+    from .repomap_tags import cache_dir
+    from .transcript import sessions_dir
+
+    hide_own_environment()
+    own = (user_config_path().parent, sessions_dir(workspace.root).parent.parent, cache_dir())
+    sandbox = open_sandbox(workspace.root, mode=settings.sandbox, network=settings.network, protected=own)
+    if sandbox.unconfined and not interactive and settings.approval is None and not simulate:
+        raise ConfigError(
+            f"the OS sandbox cannot run here ({sandbox.reason}), and a headless run approves every "
+            "command by default, so commands would run unconfined and unasked. Say which you want: "
+            "--approval auto to run them anyway, --no-sandbox (or sandbox = \"off\" in your config) "
+            "to run without the sandbox, or --approval read-only to run none.")
+    return sandbox
 
 
 async def _interruptible(session: Session, task: str) -> int:
@@ -206,6 +242,8 @@ def run_headless(
     finally:
         if engine.transcript is not None:
             engine.transcript.close()
+        if engine.sandbox is not None:
+            engine.sandbox.close()
 
 
 def _report_setup_error(bus: EventBus, exc: AsyncfcError) -> int:

@@ -23,10 +23,11 @@ from typing import Any, Literal
 
 from .errors import ConfigError
 
-__all__ = ["MODES", "APPROVALS", "Settings", "load_settings", "paired_key_variable", "user_config_path"]
+__all__ = ["MODES", "APPROVALS", "SANDBOXES", "Settings", "load_settings", "paired_key_variable", "user_config_path"]
 
 MODES = ("async", "sync", "serial")
 APPROVALS = ("read-only", "ask", "auto")
+SANDBOXES = ("auto", "on", "off")
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +66,11 @@ class Settings:
     """When a tool call starts: the moment its arguments are complete in the stream, or when the
     response ends (what conventional agents do). None: stream in async mode, end in sync and
     serial, so the baselines are the conventional agents they stand for."""
+    sandbox: Literal["auto", "on", "off"] = "auto"
+    """The OS sandbox for shell commands and test runs (bubblewrap, Linux): auto where it works,
+    on (refuse commands where it cannot run), off. See ``asyncfc_tools._sandbox``."""
+    network: bool = False
+    """Let sandboxed commands reach the network (by default they share one loopback only)."""
 
     ignored_repo_keys: tuple[str, ...] = field(default=(), metadata={"config": False})
     """Keys the untrusted repository's ``.asyncfc.toml`` set and that were not applied (not a
@@ -75,7 +81,7 @@ class Settings:
 
 
 _CHOICES: dict[str, tuple[str, ...]] = {
-    "mode": MODES, "approval": APPROVALS, "dispatch": ("stream", "end"),
+    "mode": MODES, "approval": APPROVALS, "dispatch": ("stream", "end"), "sandbox": SANDBOXES,
 }
 _RANGES: dict[str, tuple[Callable[[Any], bool], str]] = {
     "max_turns": (lambda v: v >= 1, "at least 1"),

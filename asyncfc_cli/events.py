@@ -75,6 +75,11 @@ class SessionStarted(Event):
     endpoint: str = ""
     """Where model requests go: the api_base, else the provider's default endpoint (never a key;
     empty for the scripted model), so the user sees where a repository's config would send them."""
+    sandbox: str = "off"
+    """Where shell commands and test runs run: on (the OS sandbox confines them), off (the user
+    turned it off) or unavailable (it cannot run here: unconfined, or refused if required)."""
+    network: bool = True
+    """Whether those commands can reach the network (false: a loopback shared by the session)."""
 
 
 @_event("session_resumed")

@@ -203,16 +203,20 @@ class Session:
             return
         self._started = True
         self.bus.start_clock()
+        sandbox = self._ctx.sandbox
         self.bus.emit(
             SessionStarted, session_id=self.session_id, model=self.model.name,
             mode=self.settings.mode, approval=self.settings.approval or "auto",
             root=str(self.workspace.root), scripted=self.model.scripted,
             endpoint="" if self.model.scripted else effective_endpoint(
                 self.model.name, self.settings.api_base, os.environ),
+            **({"sandbox": sandbox.state, "network": sandbox.network} if sandbox else {}),
         )
         if self.settings.ignored_repo_keys:
             self.bus.emit(Notice, level="warning",
                           message=untrusted_notice(self.settings.ignored_repo_keys, self.workspace.root))
+        if sandbox is not None and (notice := sandbox.notice()) is not None:
+            self.bus.emit(Notice, level=notice.level, message=notice.message)  # said once, at the start
         if self._system_prompt and not self.history:
             self._append(SystemMessage(self._system_prompt))
 
