@@ -10,6 +10,7 @@ Environment variables are ``ASYNCFC_`` + the upper-cased field name (``ASYNCFC_M
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 import tomllib
 import typing
@@ -24,6 +25,10 @@ from .errors import ConfigError
 __all__ = ["MODES", "APPROVALS", "Settings", "load_settings", "user_config_path"]
 
 MODES = ("async", "sync", "serial")
+DEFAULT_MAX_OUTPUT_TOKENS = 8192
+"""Output limit per model request unless configured (lowered to a model's own maximum)."""
+DEFAULT_STALL_TIMEOUT_S = 180.0
+"""Longest silence of a model's stream before it counts as stalled and is retried."""
 APPROVALS = ("read-only", "ask", "auto")
 
 
@@ -64,6 +69,13 @@ class Settings:
     response ends (what conventional agents do). None: stream in async mode, end in sync and
     serial, so the baselines are the conventional agents they stand for."""
 
+    max_output_tokens: int = DEFAULT_MAX_OUTPUT_TOKENS
+    """The output limit sent with every model request (``max_tokens``), lowered to the model's own
+    maximum when litellm knows it. A reply cut by it is continued, twice at most."""
+    stall_timeout_s: float = DEFAULT_STALL_TIMEOUT_S
+    """A model stream that sends nothing for this long counts as stalled: it is abandoned and
+    retried (``request_retry``). Raise it for slow local models with long prompts."""
+
     def replace(self, **changes: Any) -> Settings:
         return dataclasses.replace(self, **changes)
 
@@ -79,6 +91,8 @@ _RANGES: dict[str, tuple[Callable[[Any], bool], str]] = {
     "max_output_chars": (lambda v: v >= 100, "at least 100"),
     "map_tokens": (lambda v: v >= 0, "0 or more"),
     "context_tokens": (lambda v: v >= 1024, "at least 1024"),
+    "max_output_tokens": (lambda v: v >= 16, "at least 16"),
+    "stall_timeout_s": (lambda v: v > 0 and math.isfinite(v), "a finite number of seconds, more than 0"),
 }
 _ENV_PREFIX = "ASYNCFC_"
 
