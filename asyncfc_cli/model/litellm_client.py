@@ -231,6 +231,8 @@ class LiteLLMClient:
             the model's own maximum when litellm knows it.
         stall_timeout_s: a stream that sends nothing for this long (from the request, or from its
             last chunk) is abandoned as stalled, and retried like a dropped connection.
+        request_options: more litellm arguments for every request, e.g. ``tool_choice``, or
+            ``extra_body`` for a server's own fields (llama.cpp's ``ignore_eos``).
         sleep: how to wait between attempts (tests pass a fake).
         rng: the jitter source (tests pass a seeded one).
     """
@@ -247,6 +249,7 @@ class LiteLLMClient:
         request_timeout_s: float = 600,
         max_output_tokens: int = DEFAULT_MAX_OUTPUT_TOKENS,
         stall_timeout_s: float = DEFAULT_STALL_TIMEOUT_S,
+        request_options: Mapping[str, Any] | None = None,
         sleep: Callable[[float], Awaitable[object]] = trio.sleep,
         rng: random.Random | None = None,
     ) -> None:
@@ -257,6 +260,7 @@ class LiteLLMClient:
         self._timeout = request_timeout_s
         self._max_output_tokens = max_output_tokens
         self._stall_timeout_s = stall_timeout_s
+        self._request_options = dict(request_options or {})
         self._sleep = sleep
         self._rng = rng or random.Random()
 
@@ -309,7 +313,7 @@ class LiteLLMClient:
             request["api_base"] = self._api_base
         if self._api_key:
             request["api_key"] = self._api_key
-        return request
+        return {**request, **self._request_options}
 
     def _final(self, error: ProviderError, attempt: int, produced: bool) -> ProviderError:
         if produced:
