@@ -63,6 +63,7 @@ from .model.base import (
     UserMessage,
 )
 from .model.wire import message_to_wire
+from .output_limit import MAX_CONTINUATIONS, continuation_note, stop_message
 from .scheduler import FutureRecord, Gate, Scheduler
 from .workspace import Workspace
 
@@ -84,11 +85,6 @@ class _Response:
     text: str
     records: list[FutureRecord]
     end: ResponseEnd
-
-
-MAX_CONTINUATIONS = 2
-"""Replies in a row the output limit may cut before the task stops (exit 1): each cut reply is
-continued, and a model that cannot say what it means within the limit is told so instead."""
 
 
 def _interruption(exit_code: int) -> Outcome:
@@ -281,18 +277,8 @@ class Session:
             self._append(AssistantMessage(response.text))
         limit = self.settings.max_output_tokens
         if self._cut_replies > MAX_CONTINUATIONS:
-            return Outcome(
-                "output_limit", EXIT_UNFINISHED,
-                f"stopped: the model's reply was cut by the output limit {self._cut_replies} times "
-                f"in a row (max_output_tokens = {limit}); raise it with max_output_tokens in "
-                ".asyncfc.toml or ASYNCFC_MAX_OUTPUT_TOKENS, or ask for smaller steps",
-            )
-        dropped = response.end.dropped_call
-        note = (f" The {dropped} call you were writing when it was cut was not run: issue it again."
-                if dropped else "")
-        self._append(UserMessage(
-            f"[Your reply was cut by the output limit ({limit} tokens).{note} Go on from where it "
-            "was cut, in shorter pieces: write a large file in parts (write_file, then edit_file).]"))
+            return Outcome("output_limit", EXIT_UNFINISHED, stop_message(self._cut_replies, limit))
+        self._append(UserMessage(continuation_note(limit, response.end.dropped_call)))
         return None
 
     @property

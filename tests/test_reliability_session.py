@@ -31,7 +31,8 @@ from asyncfc_cli.model.base import (
     ToolMessage,
     UserMessage,
 )
-from asyncfc_cli.session import MAX_CONTINUATIONS, Session
+from asyncfc_cli.output_limit import MAX_CONTINUATIONS
+from asyncfc_cli.session import Session
 from asyncfc_cli.sessions import find_session, load_resumed
 from asyncfc_cli.testing.harness import run_scenario
 from asyncfc_cli.transcript import TranscriptWriter, default_transcript_path
