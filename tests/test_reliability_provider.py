@@ -19,7 +19,7 @@ from asyncfc_cli.config import Settings
 from asyncfc_cli.errors import ConfigError, ProviderError
 from asyncfc_cli.events import EventBus, RequestRetry, event_to_json
 from asyncfc_cli.model.base import ResponseEnd, Retrying, ToolCallReady, UserMessage
-from asyncfc_cli.model.litellm_client import LiteLLMClient
+from asyncfc_cli.model.litellm_client import LiteLLMClient, provider_error
 from asyncfc_cli.model.provider import MAX_RETRY_AFTER_S, parse_retry_after
 from asyncfc_cli.testing.anthropic_server import AnthropicServer
 from asyncfc_cli.testing.openai_server import Fault, OpenAIServer, Reply, ReplyCall
@@ -209,6 +209,19 @@ async def test_the_unreachable_url_and_refusal_are_named():
     with pytest.raises(ProviderError) as caught:
         await collect(client)
     assert f"cannot connect to {api_base}: connection refused" in str(caught.value)
+
+
+def test_connection_failures_say_what_happened_to_the_connection():
+    import socket
+
+    import httpx
+
+    timeout = provider_error(httpx.ConnectTimeout("timed out"), model="m", endpoint="http://10.9.9.9/v1")
+    unknown = provider_error(socket.gaierror(-2, "Name or service not known"), model="m",
+                             endpoint="http://nosuchhost.invalid/v1")
+    assert str(timeout) == "cannot connect to http://10.9.9.9/v1: timed out while connecting"
+    assert str(unknown).startswith("cannot connect to http://nosuchhost.invalid/v1: host name not found")
+    assert timeout.retryable and unknown.retryable
 
 
 def test_asyncfc_run_stops_with_exit_1_when_every_reply_is_cut_by_the_output_limit(tmp_path, monkeypatch):
