@@ -36,7 +36,8 @@ from asyncfc_cli.model.provider import (
 from asyncfc_cli.testing.anthropic_server import AnthropicServer
 from asyncfc_cli.testing.openai_server import Fault, OpenAIServer, Reply, ReplyCall
 
-KEY = "sk-asyncfc-test-7f3a9c2e51"
+from provider_helpers import KEY, Sleeps, always, client_for
+
 TOOLS = [{"type": "function", "function": {"name": n, "description": n, "parameters": {"type": "object"}}}
          for n in ("read_file", "grep")]
 TWO_CALLS = Reply(
@@ -51,26 +52,6 @@ SERVERS = [
 ]
 GENERIC = pytest.param(OpenAIServer, "hosted_vllm/test-model", "/v1", id="generic-openai-compatible")
 """A provider litellm streams through its generic HTTP handler rather than the openai SDK."""
-
-
-def always(reply: Reply):
-    return lambda messages, tools: reply
-
-
-class Sleeps:
-    """A fake sleep that records what the client asked for and returns at once."""
-
-    def __init__(self) -> None:
-        self.delays: list[float] = []
-
-    async def __call__(self, seconds: float) -> None:
-        self.delays.append(seconds)
-
-
-def client_for(server, model: str, suffix: str, **options) -> LiteLLMClient:
-    options.setdefault("sleep", Sleeps())
-    options.setdefault("rng", random.Random(0))
-    return LiteLLMClient(model, api_base=server.base_url + suffix, api_key=KEY, **options)
 
 
 async def collect(client: LiteLLMClient, messages=None) -> list:

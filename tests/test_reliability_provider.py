@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import math
-import random
 import time
 from email.utils import formatdate
 
@@ -23,8 +22,8 @@ from asyncfc_cli.model.litellm_client import LiteLLMClient, provider_error
 from asyncfc_cli.model.provider import MAX_RETRY_AFTER_S, parse_retry_after
 from asyncfc_cli.testing.anthropic_server import AnthropicServer
 from asyncfc_cli.testing.openai_server import Fault, OpenAIServer, Reply, ReplyCall
+from provider_helpers import KEY, Sleeps, always, client_for
 
-KEY = "sk-asyncfc-test-reliability-51"
 SERVERS = [
     pytest.param(OpenAIServer, "openai/test-model", "/v1", id="openai"),
     pytest.param(OpenAIServer, "hosted_vllm/test-model", "/v1", id="generic-openai-compatible"),
@@ -33,24 +32,6 @@ SERVERS = [
 ONE_CALL = Reply(tool_calls=(ReplyCall("read_file", '{"path": "a_rather_long_file_name.py"}'),))
 TOOLS = [{"type": "function", "function": {"name": "read_file", "description": "read",
                                            "parameters": {"type": "object"}}}]
-
-
-def always(reply: Reply):
-    return lambda messages, tools: reply
-
-
-class Sleeps:
-    def __init__(self) -> None:
-        self.delays: list[float] = []
-
-    async def __call__(self, seconds: float) -> None:
-        self.delays.append(seconds)
-
-
-def client_for(server, model: str = "openai/test-model", suffix: str = "/v1", **options) -> LiteLLMClient:
-    options.setdefault("sleep", Sleeps())
-    options.setdefault("rng", random.Random(0))
-    return LiteLLMClient(model, api_base=server.base_url + suffix, api_key=KEY, **options)
 
 
 async def collect(client: LiteLLMClient) -> list:
