@@ -3,6 +3,7 @@ together into a session. ``cli.py`` parses flags and calls in here; nothing else
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 from collections.abc import Callable
@@ -14,7 +15,7 @@ import trio
 
 from asyncfc_tools import ToolSpec
 
-from .config import Settings
+from .config import Settings, paired_key_variable
 from .errors import EXIT_INTERRUPTED, EXIT_TERMINATED, AsyncfcError, ConfigError
 from .events import EventBus, SessionFinished
 from .model.base import ModelClient
@@ -57,9 +58,12 @@ def open_model(settings: Settings, *, profile: str | None = None) -> ModelClient
         return ScriptedClient(load_scenario(source), PROFILES[profile] if profile else None)
     from .model.litellm_client import open_litellm
 
-    # Resolves the key (a ConfigError if it is missing) and starts importing litellm in the
-    # background, overlapping the ~3 s import with the rest of the set-up.
-    return open_litellm(model, settings.api_base, max_output_tokens=settings.max_output_tokens,
+    # Resolves the key (a ConfigError if it is missing; only a key paired with settings.api_base
+    # goes there) and starts importing litellm in the background, overlapping the ~3 s import
+    # with the rest of the set-up.
+    return open_litellm(model, settings.api_base,
+                        paired_variable=paired_key_variable(settings.api_base),
+                        max_output_tokens=settings.max_output_tokens,
                         stall_timeout_s=settings.stall_timeout_s)
 
 
@@ -133,6 +137,9 @@ def build_engine(
     """
     bus = bus or EventBus()
     model = open_model(settings, profile=profile)
+    paired = paired_key_variable(settings.api_base)
+    if paired and os.environ.get(paired):  # a key under any name is still a key
+        bus.keep_secret(os.environ[paired])
     from .approval import ApprovalGate
 
     approval = settings.approval or ("ask" if interactive else "auto")
