@@ -8,6 +8,7 @@ import signal
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import trio
@@ -15,10 +16,10 @@ import trio
 from asyncfc_tools import ToolSpec
 
 from .config import Settings, paired_key_variable
-from .errors import EXIT_INTERRUPTED, AsyncfcError, ConfigError
+from .errors import EXIT_INTERRUPTED, EXIT_TERMINATED, AsyncfcError, ConfigError
 from .events import EventBus, SessionFinished
 from .model.base import ModelClient
-from .model.scenario import scenario_source
+from .model.scenario import SCENARIO_SUFFIXES, scenario_source
 from .scheduler import Gate
 from .session import Session
 from .transcript import TranscriptWriter, default_transcript_path
@@ -46,6 +47,11 @@ def open_model(settings: Settings, *, profile: str | None = None) -> ModelClient
             "or try the offline scripted model: --model scripted:demo"
         )
     source = scenario_source(model)
+    if source is None and model.endswith(SCENARIO_SUFFIXES):
+        raise ConfigError(
+            f"model {model!r}: the scenario file {Path(model).expanduser().absolute()} does not "
+            "exist (a path ending in .yaml, .yml or .json names a scripted scenario; a real model "
+            "is named like openai/gpt-4.1)")
     if source is not None:
         from .model.scripted import PROFILES, ScriptedClient, load_scenario
 
@@ -58,7 +64,9 @@ def open_model(settings: Settings, *, profile: str | None = None) -> ModelClient
     # goes there) and starts importing litellm in the background, overlapping the ~3 s import
     # with the rest of the set-up.
     return open_litellm(model, settings.api_base,
-                        paired_variable=paired_key_variable(settings.api_base))
+                        paired_variable=paired_key_variable(settings.api_base),
+                        max_output_tokens=settings.max_output_tokens,
+                        stall_timeout_s=settings.stall_timeout_s)
 
 
 def workspace_tools(model: ModelClient, simulate: bool) -> dict[str, ToolSpec]:
@@ -153,6 +161,8 @@ def build_engine(
         session_id=resume.session_id if resume else None,
         context=ContextBudget.for_model(settings.model, settings.context_tokens),
         duration_priors=duration_priors(), ctx=workspace.tool_context(settings, sandbox),
+        futures_issued=resume.futures_issued if resume else 0,
+        recovered=resume.recovered if resume else (),
     )
     if resume:  # one start per transcript, and a clock that never runs back
         bus.resume_at(resume.continues_at, resume.prior_turns)
@@ -196,21 +206,36 @@ def open_session_sandbox(settings: Settings, workspace: Workspace, *, interactiv
     return sandbox
 
 
+STOP_SIGNALS = {signal.SIGINT: EXIT_INTERRUPTED, signal.SIGTERM: EXIT_TERMINATED}
+"""Signals that stop a headless task cleanly, and the exit code each one ends it with."""
+
+
+class _Aborted(Exception):
+    """A second stop signal: give up the clean-up and exit at once with ``exit_code``."""
+
+    def __init__(self, exit_code: int) -> None:
+        super().__init__(exit_code)
+        self.exit_code = exit_code
+
+
+async def _watch_stop_signals(session: Session) -> None:
+    """The first SIGINT or SIGTERM cancels the task cleanly (futures cancelled, process groups
+    killed, the history and ``session_finished`` recorded); a second one aborts."""
+    with trio.open_signal_receiver(*STOP_SIGNALS) as signals:
+        stopping = False
+        async for signum in signals:
+            if stopping:
+                raise _Aborted(STOP_SIGNALS[signum])
+            stopping = True
+            session.cancel_turn(exit_code=STOP_SIGNALS[signum])
+
+
 async def _interruptible(session: Session, task: str) -> int:
-    """Run one task; the first Ctrl-C cancels it cleanly (exit 130), a second one aborts."""
+    """Run one task; the first Ctrl-C or SIGTERM cancels it cleanly (exit 130 or 143), a second
+    one aborts."""
     exit_code = EXIT_INTERRUPTED
     async with trio.open_nursery() as nursery:
-
-        async def watch_sigint() -> None:
-            with trio.open_signal_receiver(signal.SIGINT) as signals:
-                count = 0
-                async for _ in signals:
-                    count += 1
-                    if count > 1:
-                        raise KeyboardInterrupt
-                    session.cancel_turn()
-
-        nursery.start_soon(watch_sigint)
+        nursery.start_soon(_watch_stop_signals, session)
         outcome = await session.run(task)
         exit_code = outcome.exit_code
         nursery.cancel_scope.cancel()
@@ -237,13 +262,28 @@ def run_headless(
         return _report_setup_error(bus, exc)
     try:
         return trio.run(_interruptible, engine.session, task)
-    except KeyboardInterrupt:
-        return EXIT_INTERRUPTED
+    except BaseException as exc:
+        code = _abort_code(exc)
+        if code is None:
+            raise
+        return code
     finally:
         if engine.transcript is not None:
             engine.transcript.close()
         if engine.sandbox is not None:
             engine.sandbox.close()
+
+
+def _abort_code(exc: BaseException) -> int | None:
+    """The exit code of a run given up by a second stop signal (possibly inside trio's exception
+    groups), or None for any other exception."""
+    if isinstance(exc, KeyboardInterrupt):
+        return EXIT_INTERRUPTED
+    if isinstance(exc, _Aborted):
+        return exc.exit_code
+    if isinstance(exc, BaseExceptionGroup):
+        return next((c for c in map(_abort_code, exc.exceptions) if c is not None), None)
+    return None
 
 
 def _report_setup_error(bus: EventBus, exc: AsyncfcError) -> int:

@@ -213,8 +213,8 @@ def run(
 ) -> None:
     """Run one task. Headless (text or JSON lines) when stdout is not a terminal or with --headless.
 
-    Exit codes: 0 finished; 1 stopped without finishing (turn or cost limit); 2 usage or
-    configuration error; 3 model or provider error; 130 interrupted.
+    Exit codes: 0 finished; 1 stopped without finishing (turn, cost or output limit); 2 usage or
+    configuration error; 3 model or provider error; 130 interrupted; 143 terminated (SIGTERM).
     """
     flags = dict(model=model, api_base=api_base, mode=mode, approval=approval, max_turns=max_turns,
                  max_cost=max_cost, transcript=transcript, map_tokens=map_tokens, dispatch=dispatch,

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import sys
 import time
 from collections.abc import Callable, Mapping
@@ -353,8 +354,20 @@ def event_to_dict(event: Event) -> dict[str, Any]:
 
 
 def event_to_json(event: Event) -> str:
-    """One JSON line, with secrets redacted: the only way events leave the process."""
-    return redact(json.dumps(event_to_dict(event), ensure_ascii=False, default=str))
+    """One JSON line, with secrets redacted: the only way events leave the process. Always valid
+    JSON: a number that is not finite (NaN, infinity) is written as null."""
+    return redact(json.dumps(_finite(event_to_dict(event)), ensure_ascii=False, default=str,
+                             allow_nan=False))
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, Mapping):
+        return {key: _finite(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(item) for item in value]
+    return value
 
 
 def event_from_dict(data: Mapping[str, Any]) -> Event:
