@@ -257,3 +257,45 @@ async def test_simulated_background_calls_come_up_after_their_duration_and_run_u
     assert run.outcome.exit_code == 0 and run.wall_s == pytest.approx(2.125)  # + the await's one token: never its end
     assert run.of_type("background_stopped")[0].id == "f1"
     assert run.future("f1", "future_finished").status == "cancelled"
+
+
+@pytest.mark.trio
+async def test_awaiting_a_background_process_without_a_timeout_shows_its_output_at_once(autojump_clock):
+    play = scenario(
+        call("server", "srv", command="serve", background=True),
+        "end",
+        {"call": "await_future", "as": "w", "args": {"ids": ["f1"]}, "tokens": 0},
+        "end",
+    )
+    run = await run_scenario(play, tools=TOOLS)
+    awaited = run.future("f2", "future_finished")
+    assert awaited.t == 1.5 and awaited.output.startswith('{"future": "f1", "status": "running"}\nlatest output')
+    assert run.outcome.exit_code == 0
+
+
+@pytest.mark.trio
+async def test_in_a_chat_a_background_process_outlives_its_task_and_stops_with_the_session(autojump_clock):
+    from asyncfc_cli.testing.harness import scenario_session
+    play = scenario(
+        call("server", "srv", command="serve", background=True),
+        "end",
+        {"say": "It runs.", "tokens": 0},
+        "end",
+        {"answer": "Still there.", "tokens": 0},
+    )
+    run = scenario_session(play, tools=TOOLS)
+    send, receive = trio.open_memory_channel(10)
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(run.session.serve, receive)
+        await send.send("start the server")
+        await trio.sleep(60)
+        assert len(run.of_type("session_finished")) == 1  # the first task ended ...
+        assert not run.of_type("background_stopped")      # ... and the server runs on
+        assert "future_finished" not in {e.type for e in run.events if getattr(e, "id", "") == "f1"}
+        await send.send("is it there?")
+        await trio.sleep(60)
+        assert len(run.of_type("session_finished")) == 2
+        await send.aclose()
+    stopped = run.future("f1", "background_stopped")
+    assert stopped.reason == "the session ended"
+    assert run.future("f1", "future_finished").t == stopped.t

@@ -31,6 +31,13 @@ async def play(tmp_path, *steps):
                               settings=Settings(approval="auto"))
 
 
+async def with_server(tmp_path, port: int, *steps, setsid: bool = False):
+    """Play a scenario whose first response starts an HTTP server on ``port`` in the background."""
+    prefix = "setsid " if setsid else ""
+    start = shell("srv", f"{prefix}{PY} -m http.server {port} --bind 127.0.0.1", background=True)
+    return await play(tmp_path, start, "end", *steps)
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -80,14 +87,7 @@ async def test_a_declared_command_that_keeps_to_its_globs_gets_no_warning(tmp_pa
 async def test_a_background_server_runs_while_the_task_finishes_and_is_stopped_at_its_end(tmp_path):
     port = free_port()
     fetch = f"{PY} -c \"import urllib.request as u; print(u.urlopen('http://127.0.0.1:{port}/').status)\""
-    run = await play(
-        tmp_path,
-        shell("srv", f"{PY} -m http.server {port} --bind 127.0.0.1", background=True),
-        "end",
-        {"need": ["srv"]},
-        shell("get", fetch),
-        {"need": ["get"]},
-    )
+    run = await with_server(tmp_path, port, {"need": ["srv"]}, shell("get", fetch), {"need": ["get"]})
     assert run.outcome.exit_code == 0
     assert "Serving HTTP on 127.0.0.1 port" in run.future("f1", "background_started").output
     assert run.future("f2", "future_finished").output.endswith("stdout:\n200")
@@ -102,17 +102,15 @@ async def test_a_background_server_runs_while_the_task_finishes_and_is_stopped_a
 async def test_cancel_future_stops_a_background_server_before_the_end(tmp_path):
     port = free_port()
     probe = f"{PY} -c \"import socket; print(socket.socket().connect_ex(('127.0.0.1', {port})) != 0)\""
-    run = await play(
-        tmp_path,
-        shell("srv", f"setsid {PY} -m http.server {port} --bind 127.0.0.1", background=True),
-        "end",
+    run = await with_server(
+        tmp_path, port,
         {"call": "cancel_future", "as": "stop", "args": {"ids": ["f1"]}, "tokens": 0},
-        {"call": "await_future", "as": "gone", "args": {"ids": ["f1"]}, "tokens": 0},
-        "end",
-        shell("probe", probe),
-        {"need": ["probe"]},
+        {"call": "await_future", "as": "gone", "args": {"ids": ["f1"], "timeout_s": 10}, "tokens": 0},
+        "end", shell("probe", probe), {"need": ["probe"]},
+        setsid=True,
     )
     assert run.future("f1", "future_finished").status == "cancelled"
+    assert run.future("f3", "future_finished").output.startswith('<future id="f1" status="cancelled">')
     assert run.future("f4", "future_finished").output.endswith("stdout:\nTrue")  # refused
     assert not run.of_type("background_stopped")
     assert processes_mentioning(f"http.server {port}") == []
@@ -136,3 +134,10 @@ async def test_a_slow_command_streams_its_output_and_await_shows_its_latest_line
     peek = run.future("f2", "future_finished").output
     assert peek.startswith('{"future": "f1", "status": "running"}\nlatest output of f1 (still running):\nline 1')
     assert "line 2" in peek and "line 8" not in peek
+
+
+@pytest.mark.trio
+async def test_a_declaration_reaching_outside_the_workspace_is_refused(tmp_path):
+    run = await play(tmp_path, shell("x", "true", writes=["../elsewhere"]), {"need": ["x"]})
+    finished = run.future("f1", "future_finished")
+    assert finished.status == "failed" and "outside the workspace" in finished.output

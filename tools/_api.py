@@ -22,6 +22,7 @@ other way round.
 
 from __future__ import annotations
 
+import fnmatch
 import inspect
 import os
 import posixpath
@@ -31,7 +32,10 @@ import typing
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
+
+if TYPE_CHECKING:
+    from ._sandbox import Sandbox
 
 __all__ = [
     "CallProgress",
@@ -45,6 +49,7 @@ __all__ = [
     "NO_PROGRESS",
     "declared_footprint",
     "glob_base",
+    "path_matcher",
     "exclusive",
     "pure",
     "reads",
@@ -64,7 +69,8 @@ class ArgumentError(ToolError):
 
 
 class PathOutsideWorkspace(ToolError):
-    """A path resolves (symlinks followed) to somewhere outside the workspace root."""
+    """A path resolves (symlinks followed) to somewhere outside the workspace root, or into git's
+    own files (a ``.git`` folder or file), which are out of bounds too."""
 
 
 # --------------------------------------------------------------------------------------------------
@@ -135,13 +141,23 @@ class Effect:
 
 
 def _declared_conflict(declared: Effect, other: Effect) -> bool:
-    """A declared command (reads ".", writes ``declared.paths``) against a non-pure, non-exclusive
-    effect."""
+    """A declared command (reads ".", writes ``declared.paths``, which may be globs) against a
+    non-pure, non-exclusive effect."""
     if other.kind == "writes":
         return True  # it reads the whole tree
     if other.kind == "reads":
-        return any(_overlap(a, b) for a in declared.paths for b in other.paths)
+        return any(_overlap_glob(a, b) for a in declared.paths for b in other.paths)
     return bool(declared.paths) or (other.kind == "declared" and bool(other.paths))
+
+
+def _overlap_glob(pattern: str, path: str) -> bool:
+    """Whether ``path`` (or what lies under it) and what ``pattern`` (a path or glob) names can
+    share a file: ``path`` holds the pattern's folder, or lies at or under a match."""
+    if not _GLOB_CHARS.search(pattern):
+        return _overlap(pattern, path)
+    base = glob_base(pattern)
+    holds_base = path == WHOLE_TREE or path == base or base.startswith(path.rstrip("/") + "/")
+    return holds_base or path_matcher(pattern)(path)
 
 
 def _overlap(a: str, b: str) -> bool:
@@ -186,12 +202,30 @@ def glob_base(pattern: str) -> str:
     return "/".join(parts[:cut]) or WHOLE_TREE
 
 
+def path_matcher(pattern: str) -> Callable[[str], bool]:
+    """A test for workspace-relative paths: whether one lies at or under what a declared path or
+    glob names (``build/`` covers ``build/x/a.o``; ``src/gen_*.py`` covers ``src/gen_api.py``;
+    ``**/*.o`` covers ``a.o`` too). Globs match as ``fnmatch`` does, so ``*`` may cross folders:
+    generous to the declaration, never narrower than the model meant."""
+    pattern = pattern.replace(os.sep, "/").removeprefix("./").strip("/")
+    if pattern in ("", WHOLE_TREE):
+        return lambda rel: True
+    patterns = {pattern, pattern.removeprefix("**/")}
+
+    def covers(rel: str) -> bool:
+        parts = rel.split("/")
+        prefixes = ("/".join(parts[:i]) for i in range(1, len(parts) + 1))
+        return any(fnmatch.fnmatchcase(prefix, p) for prefix in prefixes for p in patterns)
+
+    return covers
+
+
 def declared_footprint(patterns: Sequence[object], root: Path | None = None) -> tuple[str, ...]:
-    """The effect paths of a command's declared ``writes`` (paths or globs): each pattern's
-    ``glob_base``, so that ordering covers every file the pattern can match."""
+    """The effect paths of a command's declared ``writes``: each path or glob normalised (globs
+    are compared as globs, see ``Effect.conflicts_with``)."""
     paths: list[str] = []
     for pattern in patterns:
-        path = normalise_effect_path(glob_base(pattern) if isinstance(pattern, str) else pattern, root)
+        path = normalise_effect_path(pattern, root)
         if path not in paths:
             paths.append(path)
     return tuple(paths)
@@ -281,14 +315,25 @@ class _NoProgress:
 NO_PROGRESS: CallProgress = _NoProgress()
 
 
-def resolve_in_root(root: Path, path: str | os.PathLike[str]) -> Path:
-    """Resolve ``path`` (relative to root, or absolute) and refuse anything outside root.
+def resolve_in_root(root: Path, path: str | os.PathLike[str], off_limits: Sequence[Path] = ()) -> Path:
+    """Resolve ``path`` (relative to root, or absolute) and refuse anything outside root, and
+    anything inside a ``.git`` (the workspace's or a nested repository's, in any letter case).
 
-    Symlinks are followed, so a link inside the root that points out is refused too. The path need
-    not exist; its existing ancestors are resolved.
+    Symlinks are followed, so a link inside the root that points out, or into ``.git``, is refused
+    too. The path need not exist; its existing ancestors are resolved.
+
+    ``.git`` is refused for reading as well as writing. Writes there are how a repository is turned
+    into a program (``core.fsmonitor``, hooks, filters run on the user's next git command); reads
+    show ``.git/config``, where remote URLs and ``http.extraHeader`` may hold credentials. The model
+    loses nothing it needs: ``git log``, ``git show`` and ``git status`` through the shell answer
+    every question about history, and their output is what the model should reason from.
+
+    ``off_limits`` are further folders refused wherever they are (the user's asyncfc config, when
+    the workspace holds it: from there the agent could trust a repository or pair a key).
 
     Raises:
-        PathOutsideWorkspace: the real path is not inside root.
+        PathOutsideWorkspace: the real path is not inside root, or is inside ``.git`` or
+            ``off_limits``.
     """
     real_root = Path(os.path.realpath(root))
     raw = Path(os.path.expanduser(os.fspath(path)))
@@ -299,6 +344,19 @@ def resolve_in_root(root: Path, path: str | os.PathLike[str]) -> Path:
             f"path {os.fspath(path)!r} is outside the workspace {real_root}; "
             "only files inside the workspace can be used"
         )
+    if any(part.lower() == ".git" for part in real.relative_to(real_root).parts):
+        raise PathOutsideWorkspace(
+            f"path {os.fspath(path)!r} is inside .git: git's own files are off limits to the file "
+            "tools (a file there can make git run commands); use git itself through the shell "
+            "(git log, git show, git status) to look at history"
+        )
+    for folder in off_limits:
+        real_folder = Path(os.path.realpath(folder))
+        if real == real_folder or real_folder in real.parents:
+            raise PathOutsideWorkspace(
+                f"path {os.fspath(path)!r} is in {real_folder}, asyncfc's own configuration, which "
+                "only the user edits; ask the user to make such a change"
+            )
     return real
 
 
@@ -316,13 +374,17 @@ class ToolContext:
     """Environment for child processes (provider keys removed); None means os.environ minus keys."""
     extra: Mapping[str, Any] = field(default_factory=dict)
     """Settings for individual tools, by name (e.g. ``{"grep": {"max_matches": 200}}``)."""
+    off_limits: tuple[Path, ...] = ()
+    """Folders the file tools refuse even inside the workspace (see ``resolve_in_root``)."""
     progress: CallProgress = NO_PROGRESS
     """Where the running call reports live output and a background start (set per call by the
     engine)."""
+    sandbox: Sandbox | None = None
+    """The OS sandbox commands (shell, run_tests) run in; None: unconfined (``_sandbox``)."""
 
     def resolve(self, path: str | os.PathLike[str]) -> Path:
         """The real path of ``path`` inside the workspace; raises PathOutsideWorkspace otherwise."""
-        return resolve_in_root(self.root, path)
+        return resolve_in_root(self.root, path, self.off_limits)
 
     def relative(self, path: Path) -> str:
         """How to show a resolved path to the model: relative to the root, with forward slashes."""

@@ -75,8 +75,8 @@ def _read_only(program: str, args: Sequence[str]) -> bool:
         return not any(a.startswith(_FIND_WRITES) for a in args)
     if program == "sed":  # only printing ranges: sed -n 10,20p FILE
         return len(args) >= 2 and args[0] == "-n" and re.fullmatch(r"\d+(,(\d+|\$))?p", args[1]) is not None
-    if program == "env":  # printing the environment; ``env NAME=v prog`` runs prog: not classified
-        return all(a.startswith("-") or is_assignment(a) for a in args)
+    if program == "env":  # printing the environment; ``env NAME=v prog`` or ``env -S ...`` runs one
+        return all(a in ("-0", "--null") or is_assignment(a) for a in args)
     if program in ("sort", "uniq"):
         return not any(a.startswith(("-o", "--output")) for a in args) and \
             len([a for a in args if not a.startswith("-")]) <= 1

@@ -10,12 +10,13 @@ from __future__ import annotations
 import fnmatch
 import os
 import re
-import shutil
 import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-__all__ = ["IgnoreRules", "anchored_matcher", "glob_matcher", "workspace_files"]
+from ._git import run_git, work_tree_of
+
+__all__ = ["IgnoreRules", "glob_matcher", "workspace_files"]
 
 
 def _glob_regex(pattern: str) -> str:
@@ -62,17 +63,6 @@ def glob_matcher(pattern: str) -> Callable[[str], bool]:
     return lambda rel: bool(regex.match(rel))
 
 
-def anchored_matcher(pattern: str) -> Callable[[str], bool]:
-    """A test for relative paths against a workspace-relative path or glob: the path itself and
-    everything under it (``build/`` matches ``build/x/y.o``; ``src/gen_*.py`` matches
-    ``src/gen_api.py``). ``.`` matches everything."""
-    pattern = pattern.strip().replace(os.sep, "/").removeprefix("./").strip("/")
-    if pattern in ("", "."):
-        return lambda rel: True
-    regex = re.compile(_glob_regex(pattern) + r"(?:/.*)?\Z")
-    return lambda rel: bool(regex.match(rel))
-
-
 class IgnoreRules:
     """The patterns of one .gitignore file, applied to paths relative to the folder holding it."""
 
@@ -101,13 +91,12 @@ class IgnoreRules:
 
 
 def _git_files(folder: Path) -> list[Path] | None:
-    if shutil.which("git") is None:
+    root = work_tree_of(folder)
+    if root is None:
         return None
     try:
-        done = subprocess.run(
-            ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard", "--", "."],
-            cwd=folder, capture_output=True, timeout=60, check=False,
-        )
+        done = run_git(root, ["ls-files", "-z", "--cached", "--others", "--exclude-standard", "--", "."],
+                       cwd=folder, timeout=60)
     except (OSError, subprocess.TimeoutExpired):
         return None
     if done.returncode != 0:

@@ -3,9 +3,9 @@
 A command runs in a new session (``start_new_session``), so it and every child it starts share one
 process group; cancellation, a timeout, or the command exiting while children still run all end
 with the whole group signalled: SIGTERM, a grace period, then SIGKILL. Children that left the group
-(``setsid``, daemons) are tracked through /proc while the command runs (``ProcessTree``) and
-signalled with it. Output is read incrementally into head/tail buffers, so memory stays bounded
-however much the command prints; ``on_output`` sees it live.
+(``setsid``, daemons) are stopped with it (``_process_tree``). Output is read incrementally into
+head/tail buffers, so memory stays bounded however much the command prints; ``on_output`` sees it
+live.
 """
 
 from __future__ import annotations
@@ -17,19 +17,22 @@ import subprocess
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import trio
 
 from ._env import NON_INTERACTIVE, child_environment
+from ._process_tree import ProcessTree, proc_table, stop_descendants, track_descendants
 from ._text import HeadTail
 
-__all__ = ["CommandResult", "ProcessTree", "run_command", "KILL_GRACE_S"]
+if TYPE_CHECKING:
+    from ._sandbox import Sandbox
+
+__all__ = ["CommandResult", "run_command", "KILL_GRACE_S"]
 
 KILL_GRACE_S = 2.0
 """Seconds a process group gets between SIGTERM and SIGKILL."""
 _CHUNK = 64 * 1024
-TRACK_INTERVAL_S = 1.0
-"""How often the descendants of a running command are looked up (``ProcessTree``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,116 +73,44 @@ def _group_alive(pgid: int) -> bool:
     """
     if not _signal_group(pgid, 0):
         return False
-    try:
-        entries = os.listdir("/proc")
-    except OSError:
+    table = proc_table()
+    if table is None:
         return True
-    for name in entries:
-        if not name.isdigit():
-            continue
-        try:
-            with open(f"/proc/{name}/stat", "rb") as handle:
-                data = handle.read()
-        except OSError:
-            continue
-        fields = data[data.rfind(b")") + 2 :].split()
-        if len(fields) > 2 and int(fields[2]) == pgid and fields[0] not in (b"Z", b"X"):
-            return True
-    return False
+    return any(entry.pgrp == pgid and entry.live for entry in table.values())
 
 
-def _proc_table() -> dict[int, tuple[int, bytes, bytes]]:
-    """Every live process as pid -> (parent pid, start time, state), from /proc ({} without it)."""
-    table: dict[int, tuple[int, bytes, bytes]] = {}
-    try:
-        entries = os.listdir("/proc")
-    except OSError:
-        return table
-    for name in entries:
-        if not name.isdigit():
-            continue
-        try:
-            with open(f"/proc/{name}/stat", "rb") as handle:
-                data = handle.read()
-        except OSError:
-            continue
-        fields = data[data.rfind(b")") + 2 :].split()
-        if len(fields) > 19:
-            table[int(name)] = (int(fields[1]), fields[19], fields[0])
-    return table
-
-
-class ProcessTree:
-    """The descendants of a command's leader, including those that left its process group.
-
-    A child that calls ``setsid`` (a daemon, ``setsid cmd &``) is out of reach of ``killpg``; while
-    its parent lives it is still the leader's descendant in /proc. ``track`` remembers every
-    descendant seen (pid and start time, so a reused pid is never signalled), so a process that
-    double-forked away is still known when the command is stopped.
-    """
-
-    def __init__(self, leader: int) -> None:
-        self.leader = leader
-        self._known: dict[int, bytes] = {}
-
-    def track(self) -> None:
-        """Look up the descendants now and remember them."""
-        table = _proc_table()
-        roots = {self.leader, *self._known}
-        children: dict[int, list[int]] = {}
-        for pid, (ppid, _, _) in table.items():
-            children.setdefault(ppid, []).append(pid)
-        stack = list(roots)
-        while stack:
-            for child in children.get(stack.pop(), ()):
-                if child not in self._known and child != self.leader:
-                    self._known[child] = table[child][1]
-                    stack.append(child)
-
-    def alive(self) -> list[int]:
-        """Remembered descendants still running (same start time, not a zombie)."""
-        table = _proc_table()
-        return [pid for pid, started in self._known.items()
-                if pid in table and table[pid][1] == started and table[pid][2] not in (b"Z", b"X")]
-
-    def signal(self, sig: int) -> None:
-        for pid in self.alive():
-            try:
-                os.kill(pid, sig)
-            except (ProcessLookupError, PermissionError):
-                pass
-
-
-async def _track_tree(tree: ProcessTree) -> None:
-    while True:
-        tree.track()
-        await trio.sleep(TRACK_INTERVAL_S)
-
-
-async def _wait_group_gone(pgid: int, tree: ProcessTree | None = None) -> None:
-    while _group_alive(pgid) or (tree is not None and tree.alive()):
+async def _wait_group_gone(pgid: int) -> None:
+    while _group_alive(pgid):
         await trio.sleep(0.02)
 
 
-async def _kill_group(pgid: int, process: trio.Process, grace: float, tree: ProcessTree | None = None) -> bool:
-    """SIGTERM the group (and the descendants that left it), wait ``grace`` seconds, then SIGKILL
-    them. True if anything was signalled.
+SANDBOX_SETTLE_S = 0.25
+"""Longest wait for a sandbox's PID 1 to follow its command out (see _wait_sandbox_init_gone)."""
+
+
+async def _wait_sandbox_init_gone(pgid: int) -> None:
+    """bwrap reports the command's exit before its PID 1 (the namespace's reaper, in the command's
+    group) has exited: give it a moment, so that it is not taken for a process the command left
+    behind. A reaper with real children left stays, and they are stopped with the group."""
+    with trio.move_on_after(SANDBOX_SETTLE_S):
+        await _wait_group_gone(pgid)
+
+
+async def _kill_group(pgid: int, process: trio.Process, grace: float) -> bool:
+    """SIGTERM the group, wait ``grace`` seconds, then SIGKILL it. True if anything was signalled.
 
     Shielded: it must finish even while the caller is being cancelled.
     """
     with trio.CancelScope(shield=True):
-        if tree is not None:
-            tree.track()
-        if not _group_alive(pgid) and not (tree is not None and tree.alive()):
+        if not _group_alive(pgid) or not _signal_group(pgid, signal.SIGTERM):
             return False
-        for sig in (signal.SIGTERM, signal.SIGKILL):
-            _signal_group(pgid, sig)
-            if tree is not None:
-                tree.signal(sig)
+        with trio.move_on_after(grace):
+            await process.wait()
+            await _wait_group_gone(pgid)
+        if _signal_group(pgid, signal.SIGKILL):
             with trio.move_on_after(grace):
                 await process.wait()
-                await _wait_group_gone(pgid, tree)
-                return True
+                await _wait_group_gone(pgid)
         return True
 
 
@@ -206,11 +137,18 @@ async def _drain(stream: trio.abc.ReceiveStream | None, sink: HeadTail, live: Ca
             live(chunk)
 
 
-async def _start(command: str | Sequence[str], cwd: Path, env: Mapping[str, str] | None) -> trio.Process:
+async def _start(command: str | Sequence[str], cwd: Path, env: Mapping[str, str] | None,
+                 sandbox: Sandbox | None = None, writable: Sequence[Path] | None = None) -> trio.Process:
     """Start ``command`` as the leader of a new session (so of its own process group), with no
-    stdin and no controlling terminal."""
+    stdin and no controlling terminal; inside ``sandbox`` when one is given (it decides whether it
+    confines). The cleaned environment goes to the sandbox itself too: inside, bwrap is PID 1."""
+    if sandbox is not None:
+        launch = sandbox.launch(command, cwd=cwd, writable=writable)
+        command, pass_fds = launch.command, launch.pass_fds
+    else:
+        command, pass_fds = (command if isinstance(command, str) else list(command)), ()
     return await trio.lowlevel.open_process(
-        command if isinstance(command, str) else list(command),
+        command,
         shell=isinstance(command, str),
         cwd=os.fspath(cwd),
         env={**(env if env is not None else child_environment()), **NON_INTERACTIVE},
@@ -218,6 +156,7 @@ async def _start(command: str | Sequence[str], cwd: Path, env: Mapping[str, str]
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         start_new_session=True,
+        pass_fds=pass_fds,
     )
 
 
@@ -229,6 +168,7 @@ async def run_command(
     max_bytes: int,
     env: Mapping[str, str] | None = None,
     grace_s: float = KILL_GRACE_S,
+    sandbox: Sandbox | None = None,
     writable: Sequence[Path] | None = None,
     on_output: Callable[[str], None] | None = None,
 ) -> CommandResult:
@@ -239,19 +179,22 @@ async def run_command(
         max_bytes: bytes kept of each of stdout and stderr (head and tail).
         env: the child's environment; None means os.environ minus provider keys.
         grace_s: seconds between SIGTERM and SIGKILL.
+        sandbox: the session's OS sandbox (``_sandbox.open_sandbox``); None runs unconfined.
         writable: the only paths the command may change (resolved, inside the workspace; some may
-            not exist yet); None: the whole workspace. Where the OS sandbox is available it
-            enforces this; otherwise the caller checks what changed afterwards.
+            not exist yet), besides the toolchain caches and its private /tmp; None: the whole
+            workspace. A confining sandbox enforces this; otherwise the caller checks what
+            changed afterwards.
         on_output: called on trio's thread with the text of stdout and stderr as it arrives.
 
     Cancelling the caller kills the process group before the cancellation propagates.
 
     Raises:
         OSError: the command could not be started (e.g. the program does not exist).
+        SandboxRefused: the sandbox is required and cannot run here.
     """
     out, err = HeadTail(max_bytes), HeadTail(max_bytes)
     start = trio.current_time()
-    process = await _start(command, cwd, env)
+    process = await _start(command, cwd, env, sandbox, writable)
     pgid = process.pid
     tree = ProcessTree(pgid)
     live = _output_decoder(on_output)
@@ -260,16 +203,19 @@ async def run_command(
         async with trio.open_nursery() as nursery:
             nursery.start_soon(_drain, process.stdout, out, live)
             nursery.start_soon(_drain, process.stderr, err, live)
-            async with trio.open_nursery() as tracking:
-                tracking.start_soon(_track_tree, tree)
-                with trio.move_on_after(timeout_s) as scope:
-                    await process.wait()
-                tracking.cancel_scope.cancel()
+            with trio.move_on_after(timeout_s) as scope:
+                await track_descendants(tree, process.wait)
             timed_out = scope.cancelled_caught
+            if sandbox is not None and sandbox.confines and not timed_out:
+                await _wait_sandbox_init_gone(pgid)
             # Children left running would hold the pipes open (and outlive us): end the group.
-            stopped = await _kill_group(pgid, process, grace_s, tree)
+            # The group first: its leader gets SIGTERM (and can run its own clean-up) before the
+            # processes that left the group are stopped.
+            stopped = await _kill_group(pgid, process, grace_s)
+            stopped = await stop_descendants(tree, grace_s) or stopped
     finally:
-        await _kill_group(pgid, process, grace_s, tree)
+        await _kill_group(pgid, process, grace_s)
+        await stop_descendants(tree, grace_s)
     return CommandResult(
         exit_code=process.returncode,
         stdout=out.text(),

@@ -16,7 +16,8 @@ from pathlib import Path
 
 import trio
 
-from ._listing import anchored_matcher, workspace_files
+from ._api import path_matcher
+from ._listing import workspace_files
 
 __all__ = ["changed_files", "changes_note", "outside_declaration", "violation_note", "watch_tree"]
 
@@ -63,7 +64,7 @@ def _shown(paths: list[str]) -> str:
 
 def outside_declaration(changed: list[str], declared: list[str]) -> list[str]:
     """The changed files that no declared path or glob covers (a path covers what lies under it)."""
-    matchers = [anchored_matcher(pattern) for pattern in declared]
+    matchers = [path_matcher(pattern) for pattern in declared]
     return [path for path in changed if not any(match(path) for match in matchers)]
 
 

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from contextlib import nullcontext
+from dataclasses import dataclass
 from pathlib import Path
 
 from ._api import ToolContext, ToolError, glob_base, tool
@@ -83,34 +84,55 @@ async def shell(
     """
     if not command.strip():
         raise ToolError("command is empty")
-    timeout = _timeout(ctx, timeout_s, background)
-    env = ctx.env if ctx.env is not None else child_environment()
     settings = ctx.extra.get("shell", {})
-    grace = float(settings.get("kill_grace_s", KILL_GRACE_S))
-    writable = _writable(ctx, writes)
-
-    async def run(on_output: Callable[[str], None]) -> CommandResult:
-        return await run_command(command, cwd=ctx.root, timeout_s=timeout, env=env, grace_s=grace,
-                                 max_bytes=capture_budget(ctx.max_output_chars), writable=writable,
-                                 on_output=on_output)
-
+    run = _Run(ctx, command, _timeout(ctx, timeout_s, background),
+               float(settings.get("kill_grace_s", KILL_GRACE_S)), _writable(ctx, writes))
     if background:
-        async def run_to_text(on_output: Callable[[str], None]) -> str:
-            return _result_text(await _started(run, on_output), timeout, ctx.max_output_chars)
+        async def to_end(on_output: Callable[[str], None]) -> str:
+            return run.text(await run(on_output))
 
         return await run_in_background(
-            run_to_text, ctx.progress, quiet_s=float(settings.get("background_quiet_s", QUIET_S)),
+            to_end, ctx.progress, quiet_s=float(settings.get("background_quiet_s", QUIET_S)),
             cap_s=float(settings.get("background_start_s", START_CAP_S)))
     watched = writes is not None or command_effect(command).kind == "runs"
     async with watch_tree(ctx.root) if watched else nullcontext([]) as changed:
-        result = await _started(run, ctx.progress.output)
-    notes = [format_command_result(result, ctx.max_output_chars)]
+        result = await run(ctx.progress.output)
     if writes is None:
-        notes.append(changes_note(changed))
-    elif outside := outside_declaration(changed, writes):
+        return run.text(result, changes_note(changed))
+    outside = outside_declaration(changed, writes)
+    if outside:
         ctx.progress.changed_outside(writes, outside)
-        notes.append(violation_note(outside, writes))
-    return _result_text(result, timeout, ctx.max_output_chars, notes)
+    return run.text(result, violation_note(outside, writes))
+
+
+@dataclass(frozen=True, slots=True)
+class _Run:
+    """One command line as this call runs it."""
+
+    ctx: ToolContext
+    command: str
+    timeout: float
+    grace: float
+    writable: list[Path] | None
+    """The declared writes, resolved (None: undeclared)."""
+
+    async def __call__(self, on_output: Callable[[str], None]) -> CommandResult:
+        ctx = self.ctx
+        env = ctx.env if ctx.env is not None else child_environment()
+        try:
+            return await run_command(self.command, cwd=ctx.root, timeout_s=self.timeout, env=env,
+                                     grace_s=self.grace, max_bytes=capture_budget(ctx.max_output_chars),
+                                     writable=self.writable, on_output=on_output,
+                                     sandbox=ctx.sandbox)
+        except OSError as exc:
+            raise ToolError(f"could not start the command: {exc}") from None
+
+    def text(self, result: CommandResult, note: str = "") -> str:
+        """The result for the model (raised as the failure when the timeout ended it)."""
+        text = "\n".join(filter(None, [format_command_result(result, self.ctx.max_output_chars), note]))
+        if result.timed_out:
+            raise ToolError(text + f"\n(raise timeout_s above {self.timeout:g} if it needs longer)")
+        return text
 
 
 def _timeout(ctx: ToolContext, timeout_s: float | None, background: bool) -> float:
@@ -126,19 +148,11 @@ def _writable(ctx: ToolContext, writes: list[str] | None) -> list[Path] | None:
     declaration that reaches outside the workspace."""
     if writes is None:
         return None
-    return [ctx.resolve(glob_base(pattern)) for pattern in writes]
-
-
-async def _started(run: Callable[[Callable[[str], None]], Awaitable[CommandResult]],
-                   on_output: Callable[[str], None]) -> CommandResult:
-    try:
-        return await run(on_output)
-    except OSError as exc:
-        raise ToolError(f"could not start the command: {exc}") from None
-
-
-def _result_text(result: CommandResult, timeout: float, limit: int, notes: list[str] | None = None) -> str:
-    text = "\n".join(filter(None, notes or [format_command_result(result, limit)]))
-    if result.timed_out:
-        raise ToolError(text + f"\n(raise timeout_s above {timeout:g} if it needs longer)")
-    return text
+    paths = [ctx.resolve(glob_base(pattern)) for pattern in writes]
+    if ctx.sandbox is not None and ctx.sandbox.confines:
+        for pattern, path in zip(writes, paths):
+            # The sandbox can only open a path that exists: a declared folder the command will
+            # create is made first, so that it alone (not its parent) becomes writable.
+            if (pattern.endswith("/") or glob_base(pattern) != pattern) and not path.exists():
+                path.mkdir(parents=True, exist_ok=True)
+    return paths

@@ -123,7 +123,10 @@ class TextRenderer:
 
     def _on_session_started(self, e: Any, resumed: str = "") -> None:
         model = f"scripted model {e.model!r} (offline: no real LLM)" if e.scripted else e.model
-        self._line(e.t, self._style(f"asyncfc · {resumed}{model} · mode {e.mode} · {e.root}", "bold"))
+        if getattr(e, "endpoint", ""):
+            model = f"{model} at {e.endpoint}"
+        sandbox = f"sandbox {e.sandbox}" + (", network allowed" if e.sandbox == "on" and e.network else "")
+        self._line(e.t, self._style(f"asyncfc · {resumed}{model} · mode {e.mode} · {sandbox} · {e.root}", "bold"))
 
     def _on_session_resumed(self, e: Any) -> None:
         self._turns_before = e.prior_turns
