@@ -147,8 +147,10 @@ def run_bench(
         return EXIT_OK
     suite = load_suite(list(scenarios) or None, tool_scale)
     if clock == "http":
+        from .http import HTTP_MODES
+
         suite = [b for b in suite if scenarios or b.http]
-        modes = [m for m in modes if m != "sync-stream"]
+        modes = [m for m in modes if m in HTTP_MODES]
     total = len(suite) * len(profiles) * (len(modes) + (1 if ablation else 0))
     progress = Progress(total)
     options = {"clock": clock, "real_tools": tools == "real", "progress": progress, "repeat": repeat}
