@@ -363,6 +363,7 @@ def bench(
     clock: Annotated[str, typer.Option("--clock", help="virtual (exact, instant), real, or http (a process per run through litellm over HTTP against the local server, real tools).")] = "virtual",
     tools: Annotated[str, typer.Option("--tools", help="simulated, or real (the real tools in a fixture repository; needs --clock real).")] = "simulated",
     json_output: Annotated[bool, typer.Option("--json", help="Print {\"results\": [...]} as JSON instead of the table.")] = False,
+    markdown: Annotated[bool, typer.Option("--markdown", help="Print the tables as the README shows them (Markdown).")] = False,
     plot: Annotated[Path | None, typer.Option("--plot", help="Write the sync and async Gantt charts of one scenario to this SVG file.")] = None,
     plot_scenario: Annotated[str, typer.Option("--plot-scenario", help="The scenario --plot draws.")] = "fix_failing_test",
     ablation: Annotated[bool, typer.Option("--early-wait-ablation", help="Also run async with the early_wait policy off and compare.")] = False,
@@ -376,7 +377,7 @@ def bench(
     raise typer.Exit(run_bench(
         scenarios=scenario or (), profiles=profile or (("fast",) if clock == "http" else ("fast", "slow")),
         clock=clock, tools=tools,
-        as_json=json_output, plot=plot, plot_scenario=plot_scenario,
+        as_json=json_output, markdown=markdown, plot=plot, plot_scenario=plot_scenario,
         plot_profile=(profile or ["fast"])[0], ablation=ablation, overhead=overhead, tool_scale=tool_scale, repeat=repeat,
     ))
 

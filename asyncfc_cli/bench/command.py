@@ -10,7 +10,7 @@ from pathlib import Path
 
 from ..errors import EXIT_OK, EXIT_USAGE
 from ..model.scripted import PROFILES
-from .report import Progress, format_table, to_json
+from .report import Progress, format_markdown, format_table, to_json
 from .runner import MODES, CaseResult, run_case
 from .suite import BenchScenario, load_bench_scenario, load_suite
 
@@ -104,6 +104,7 @@ def run_bench(
     clock: str = "virtual",
     tools: str = "simulated",
     as_json: bool = False,
+    markdown: bool = False,
     plot: Path | None = None,
     plot_scenario: str = "fix_failing_test",
     plot_profile: str = "fast",
@@ -168,7 +169,7 @@ def run_bench(
     else:
         if tool_scale != 1.0:
             print(f"every tool duration x {tool_scale:g} (what-if)")
-        print(format_table(results))
+        print(format_markdown(results) if markdown else format_table(results))
         if ablation_rows is not None:
             print("\n" + _format_ablation(ablation_rows))
     return EXIT_OK

@@ -20,6 +20,7 @@ __all__ = [
     "Row",
     "Targets",
     "efficiency",
+    "format_markdown",
     "format_table",
     "geomean",
     "rows",
@@ -174,6 +175,12 @@ def format_table(results: Sequence[CaseResult]) -> str:
                 + (f" {_num(row.startup_s, '10.2f')}" if http else "")
             )
         out.append("")
+    return "\n".join(out + _summary_lines(table))
+
+
+def _summary_lines(table: Sequence[Row]) -> list[str]:
+    """The targets as reached, one per line."""
+    out: list[str] = []
     reached = targets(table)
     for profile, value in reached.coding_geomean_vs_sync.items():
         out.append(f"coding scenarios, {profile}: geometric-mean speedup vs sync {value:.2f}x (target >= 1.5x on fast)")
@@ -183,8 +190,7 @@ def format_table(results: Sequence[CaseResult]) -> str:
         out.append(f"coding scenarios, {profile}: geometric-mean speedup vs sync with streaming dispatch {value:.2f}x")
     out.append(f"lowest efficiency (bound / async): {reached.min_efficiency:.3f} (target >= 0.9)")
     out.append(f"worst async / sync wall time: {reached.worst_async_vs_sync:.3f} (target <= 1.02)")
-    out += _scenario_target_lines(table) + _calibrated_lines(table)
-    return "\n".join(out)
+    return out + _scenario_target_lines(table) + _calibrated_lines(table)
 
 
 SCENARIO_TARGETS: tuple[tuple[str, str, str, float], ...] = (
@@ -194,6 +200,39 @@ SCENARIO_TARGETS: tuple[tuple[str, str, str, float], ...] = (
 )
 """Issue 13's targets over real HTTP, timed from the model's first reply: (scenario, baseline,
 comparison, figure); ``<=`` is async / baseline, ``>=`` is baseline / async."""
+
+
+_MARKDOWN_COLUMNS: tuple[tuple[str, Callable[[Row], float | None], str], ...] = (
+    ("serial s", lambda row: row.wall("serial"), ".2f"),
+    ("sync s", lambda row: row.wall("sync"), ".2f"),
+    ("sync+stream s", lambda row: row.wall("sync-stream"), ".2f"),
+    ("async s", lambda row: row.wall("async"), ".2f"),
+    ("bound s", lambda row: row.bound_s, ".2f"),
+    ("efficiency", lambda row: row.efficiency, ".2f"),
+    ("× sync", lambda row: row.ratio("sync"), ".2f"),
+    ("max × (sync / bound)", lambda row: row.ceiling, ".2f"),
+    ("× sync+stream", lambda row: row.ratio("sync-stream"), ".2f"),
+    ("× serial", lambda row: row.ratio("serial"), ".2f"),
+    ("start-up s", lambda row: row.startup_s, ".2f"),
+)
+
+
+def format_markdown(results: Sequence[CaseResult]) -> str:
+    """The tables as the README prints them (one per profile, columns no run filled left out), then
+    the targets as reached."""
+    table = rows(results)
+    out: list[str] = []
+    for profile in dict.fromkeys(r.profile for r in table):
+        mine = [r for r in table if r.profile == profile]
+        columns = [c for c in _MARKDOWN_COLUMNS if any(c[1](r) is not None for r in mine)]
+        out += [f"**{profile} profile**", "",
+                "| scenario | group | " + " | ".join(c[0] for c in columns) + " |",
+                "|---|---|" + "---:|" * len(columns)]
+        for row in mine:
+            cells = ["-" if (v := c[1](row)) is None else format(v, c[2]) for c in columns]
+            out.append(f"| {row.scenario} | {row.group} | " + " | ".join(cells) + " |")
+        out.append("")
+    return "\n".join(out + ["```", *_summary_lines(table), "```"])
 
 
 def _scenario_target_lines(table: Sequence[Row]) -> list[str]:
