@@ -79,6 +79,33 @@ async def test_without_the_sent_marker_the_start_up_inflates_the_hold(autojump_c
     assert run.of_type("future_placeholder") == []
 
 
+QUEUED_BEHIND_A_SERVER = {"name": "queued", "profile": {"ttft_s": 0.5, "tokens_per_s": 8}, "steps": [
+    {"call": "shell", "as": "server", "args": {"command": "serve", "background": True, "writes": [".port"]},
+     "duration": 1.0, "tokens": 0}, "end",
+    {"call": "write_file", "as": "x", "args": {"path": "a.txt", "content": "x"}, "duration": 2.0, "tokens": 0},
+    {"call": "run_tests", "as": "t", "args": {"paths": ["tests/test_a.py"]}, "duration": 0.75, "tokens": 0},
+    "end", {"say": "meanwhile", "tokens": 8}, {"need": ["t"]}, {"answer": "done", "tokens": 0}]}
+
+
+@pytest.mark.trio
+async def test_a_call_queued_behind_a_server_that_is_up_is_predicted(autojump_clock, tmp_path):
+    """t (a test run) waits for the write x and for the background server (its declared .port).
+    The server is up: t is predicted from x and its own prior, 0.75 s past the end of the
+    response, so the next request is not held for it (a running server has no finish to predict)."""
+    from asyncfc_cli.bench.simulate import bench_tools
+    from asyncfc_cli.model.scripted import parse_scenario
+
+    scenario = parse_scenario(QUEUED_BEHIND_A_SERVER)
+    run = scenario_session(scenario, tools=bench_tools(scenario), root=tmp_path,
+                           duration_priors={"write_file": 0.0005, "run_tests:some": 0.75})
+    assert run.session is not None
+    run.outcome = await run.session.run("task")
+    t = run.future("f3", "future_created")
+    assert t.tool == "run_tests" and set(t.waits_on) == {"f1", "f2"}
+    assert run.of_type("request_finished")[1].t == 2.0
+    assert run.of_type("request_started")[2].t == 2.0
+
+
 # --------------------------------------------------------------------------------------------------
 # Over real HTTP: litellm against the local OpenAI-format server, as a user runs it
 
