@@ -63,6 +63,7 @@ class _PacedFrame(Frame):
 @dataclass(frozen=True, slots=True)
 class _PlannedReply(Reply):
     plan: PlannedResponse | None = None
+    """The player's response, segment by segment: what the frames are paced by."""
 
 
 class PacedScenarioServer(OpenAIServer):
@@ -97,8 +98,10 @@ class PacedScenarioServer(OpenAIServer):
         return [frames[0], *self._paced(plan, number), *(f for f in frames if f.kind == "end")]
 
     def _paced(self, plan: PlannedResponse, number: int) -> list[Frame]:
-        """Each segment's frames, its decode time spread over them; the first also waits the TTFT."""
-        out: list[_PacedFrame] = []
+        """Each segment's frames, its decode time spread over them; the first also waits the TTFT.
+        A call's decode time is spent on its argument frames, so the next call starts (and the
+        client sees this one complete) when its decoding is over, as from the scripted client."""
+        out: list[Frame] = []
         calls = 0
         for segment in plan.segments:
             decode = self.profile.decode_s(segment.tokens)
@@ -112,12 +115,13 @@ class PacedScenarioServer(OpenAIServer):
                      "function": {"name": call.name, "arguments": ""}}
             out.append(_PacedFrame("call_start", self._chunk(number, {"tool_calls": [start]}), calls))
             pieces = split_text(call.arguments, _ARGS_PIECE)
-            out += [_PacedFrame("args", self._chunk(number, {"tool_calls": [{"index": calls, "function": {"arguments": p}}]}),
-                                calls, decode / len(pieces)) for p in pieces]
+            for piece in pieces:
+                delta = {"tool_calls": [{"index": calls, "function": {"arguments": piece}}]}
+                out.append(_PacedFrame("args", self._chunk(number, delta), calls, decode / len(pieces)))
             calls += 1
         if out:
             out[0] = dataclasses.replace(out[0], delay_s=out[0].delay_s + self.profile.ttft_s)
-        return list(out)
+        return out
 
     def _pace(self, frame: Frame) -> None:
         delay = getattr(frame, "delay_s", 0.0)
