@@ -1,4 +1,5 @@
-"""Futures: ids, states, placeholders, delivery blocks and ``$fN`` references.
+"""Futures: the calls they stand for, ids, states, placeholders, delivery blocks and ``$fN``
+references: the vocabulary of the futures protocol (DESIGN.md), in one place.
 
 Everything here is pure (no event loop): the scheduler owns the live records, the session renders
 what the model sees with these functions, and tests check the exact wire shapes without trio.
@@ -9,12 +10,14 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
 __all__ = [
     "FINISHED",
     "State",
+    "ToolCall",
     "background_started",
     "delivery_text",
     "find_refs",
@@ -28,6 +31,21 @@ __all__ = [
     "substitute_refs",
     "summarize",
 ]
+
+
+@dataclass(frozen=True, slots=True)
+class ToolCall:
+    """One tool call as the model emitted it: what a future is made from. The model client
+    produces it (``model.base`` re-exports it) and the scheduler runs it, neither knowing the other."""
+
+    call_id: str
+    """The provider's id, echoed back in the tool message."""
+    name: str
+    """The tool's name (may be unknown: the engine reports that)."""
+    arguments: str
+    """The raw JSON text of the arguments (may be malformed: the engine reports that)."""
+    index: int = 0
+    """Position of the call within its response."""
 
 
 class State(StrEnum):

@@ -10,6 +10,8 @@ from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol, runtime_checkable
 
+from ..futures import ToolCall  # the calls a response carries are the futures protocol's
+
 __all__ = [
     "AssistantMessage",
     "Message",
@@ -26,20 +28,6 @@ __all__ = [
     "Usage",
     "UserMessage",
 ]
-
-
-@dataclass(frozen=True, slots=True)
-class ToolCall:
-    """One tool call as the model emitted it."""
-
-    call_id: str
-    """The provider's id, echoed back in the tool message."""
-    name: str
-    """The tool's name (may be unknown: the engine reports that)."""
-    arguments: str
-    """The raw JSON text of the arguments (may be malformed: the engine reports that)."""
-    index: int = 0
-    """Position of the call within its response."""
 
 
 @dataclass(frozen=True, slots=True)
