@@ -8,7 +8,9 @@ tool_result pairs). The results of the most recent turns are kept as they are. O
 cannot reach the budget are the oldest whole turns (an assistant message, its tool messages and the
 deliveries after it) dropped, again as units, so pairing still holds.
 
-``compact`` is pure; ``ContextBudget`` binds it to a model's window and token counter.
+``compact`` is pure; ``ContextBudget`` binds it to a model's window and token counter, which the
+model package knows (``model.tokens``: litellm's tokenizers are the model's business, not this
+module's).
 """
 
 from __future__ import annotations
@@ -19,8 +21,15 @@ from collections.abc import Callable, Sequence
 
 from .futures import gap_note_calls, gap_note_text
 from .model.base import AssistantMessage, Message, ToolCall, ToolMessage, UserMessage
-from .model.litellm_worker import import_litellm
-from .model.scenario import scenario_source
+from .model.tokens import (
+    DEFAULT_WINDOW,
+    Count,
+    byte_bound,
+    context_window,
+    counting_blocks,
+    estimate_message_tokens,
+    message_counter,
+)
 
 __all__ = [
     "DEFAULT_WINDOW",
@@ -33,8 +42,6 @@ __all__ = [
     "message_counter",
 ]
 
-DEFAULT_WINDOW = 128_000
-"""The window assumed for a model litellm does not know (and for scripted models)."""
 BULKY_CHARS = 400
 """Results shorter than this are not worth a note (the note itself is ~40 tokens)."""
 
@@ -48,71 +55,10 @@ def _gap_calls(message: Message) -> int:
     return gap_note_calls(message.text) if isinstance(message, UserMessage) else 0
 
 
-Count = Callable[[Sequence[Message]], int]
-"""Tokens a list of messages takes in a request."""
-
 _BLOCK_START = re.compile(r'(?:^|\n)<future id="(f[1-9][0-9]*)" status="([a-z]+)">')
 _REREAD = {"read_file", "list_files", "grep", "outline"}
 _NOTE_SKIPS = {"content", "new", "old"}
 """Arguments too bulky (or too private) to repeat in a note."""
-
-
-# --------------------------------------------------------------------------------------------------
-# Counting
-
-
-def estimate_message_tokens(messages: Sequence[Message]) -> int:
-    """About four characters a token, plus a little per message: cheap, provider-neutral."""
-    from .model.wire import messages_to_wire
-
-    return sum(4 + (len(json.dumps(w, ensure_ascii=False)) + 3) // 4
-               for w in messages_to_wire(messages))
-
-
-def byte_bound(messages: Sequence[Message]) -> int:
-    """An upper bound on any tokenizer's count: no token is shorter than one byte of UTF-8, plus a
-    few tokens of framing per message. Cheap, so the exact count is only paid near the limit."""
-    from .model.wire import messages_to_wire
-
-    return sum(8 + len(json.dumps(w, ensure_ascii=False).encode("utf-8")) for w in messages_to_wire(messages))
-
-
-def _is_scripted(model: str | None) -> bool:
-    """No model, or the offline scripted client: litellm knows nothing of it, so it is not even
-    imported."""
-    return not model or scenario_source(model) is not None
-
-
-def message_counter(model: str | None) -> Count:
-    """litellm's token counter for ``model`` (falling back to the estimate when litellm cannot
-    count it); the estimate alone for scripted models or no model."""
-    if _is_scripted(model):
-        return estimate_message_tokens
-
-    def count(messages: Sequence[Message]) -> int:
-        from .model.wire import messages_to_wire
-
-        try:
-            litellm = import_litellm()
-            return int(litellm.token_counter(model=model, messages=messages_to_wire(messages)))
-        except Exception:  # noqa: BLE001 - an unknown tokenizer must not stop a session
-            return estimate_message_tokens(messages)
-
-    return count
-
-
-def context_window(model: str | None, override: int | None = None) -> int:
-    """The model's input window in tokens: ``override``, else litellm's model info, else 128k."""
-    if override:
-        return override
-    if _is_scripted(model):
-        return DEFAULT_WINDOW
-    try:
-        info = import_litellm().get_model_info(model)
-        window = info.get("max_input_tokens") or info.get("max_tokens")
-    except Exception:  # noqa: BLE001 - unknown to litellm: assume the common size
-        return DEFAULT_WINDOW
-    return int(window) if window else DEFAULT_WINDOW
 
 
 # --------------------------------------------------------------------------------------------------
@@ -354,7 +300,7 @@ class ContextBudget:
         so building a session never waits for its import.
         """
         return cls(lambda: context_window(model, window), message_counter(model),
-                   blocking=not _is_scripted(model))
+                   blocking=counting_blocks(model))
 
     def fit(self, history: Sequence[Message]) -> list[Message]:
         """The messages to send for ``history``: the last request's messages plus what was
