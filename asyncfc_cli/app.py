@@ -1,5 +1,11 @@
 """Wiring: the one place concrete things (model client, tools, gate, renderers, transcript) are put
-together into a session. ``cli.py`` parses flags and calls in here; nothing else imports this."""
+together into a session.
+
+``cli.py`` parses flags and calls in here (and ``demo``, a command of its own). Nothing in the
+engine imports this module; the one other importer is the TUI, which still builds its engine with
+``build_engine`` itself (an exception ``tests/test_layers.py`` lists until ``cli.py`` hands it an
+engine factory).
+"""
 
 from __future__ import annotations
 
@@ -90,24 +96,6 @@ def system_prompt(settings: Settings, workspace: Workspace, sandbox: Sandbox | N
     return build_system_prompt(settings, workspace, mode=settings.mode, sandbox=sandbox)
 
 
-PREDICTABLE_TOOLS = ("read_file", "write_file", "edit_file", "list_files", "grep", "outline")
-"""Tools whose duration barely depends on their arguments. Shell commands vary too much for a prior:
-the session learns theirs as it goes, per command (``scheduler.duration_key``); test runs get a
-first guess from the fixture (whole suite, or a selection), replaced by what the session sees."""
-
-
-def duration_priors() -> dict[str, float]:
-    """Typical seconds per predictable tool, as the benchmark measured them on a fixture
-    repository (``python -m asyncfc_cli.bench.measure``), so the session can hold a request for a
-    call about to finish from its first use (see ``Session._wait_if_about_to_finish``)."""
-    from .bench.latencies import TOOL_LATENCIES
-
-    priors = {name: TOOL_LATENCIES[name] for name in PREDICTABLE_TOOLS if name in TOOL_LATENCIES}
-    # A first guess for test runs, by duration key: the whole suite, or a selection (one file).
-    priors.update({"run_tests": TOOL_LATENCIES["run_tests"], "run_tests:some": TOOL_LATENCIES["run_tests_file"]})
-    return priors
-
-
 @dataclass(slots=True)
 class Engine:
     """A wired session and what the views need to drive it."""
@@ -151,6 +139,7 @@ def build_engine(
     settings = settings.replace(approval=approval)
     gate = ApprovalGate(approval, bus, workspace.root, interactive=interactive)
     from .context import ContextBudget
+    from .durations import duration_priors
     from .session import Session
 
     session = Session(
