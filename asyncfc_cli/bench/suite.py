@@ -2,7 +2,7 @@
 
 A bench scenario is an ordinary scripted-model scenario (see ``asyncfc_cli.model.scripted``) with
 two extra keys: ``group`` (coding, bfcl or adversarial) and, on call steps, ``latency``: which
-entry of the measured table (``asyncfc_cli/tool_latencies.py``) a call without an explicit ``duration`` takes
+entry of the measured table (``latencies.py``) a call without an explicit ``duration`` takes
 (default: its tool's name). Explicit durations stand for project-specific commands (a 12 s test
 suite, a 40 s integration run) and are explained in each file's header.
 """
