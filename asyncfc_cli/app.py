@@ -23,7 +23,7 @@ from asyncfc_tools import ToolSpec
 
 from .config import Settings, paired_key_variable
 from .errors import EXIT_INTERRUPTED, EXIT_TERMINATED, AsyncfcError, ConfigError
-from .events import EventBus, SessionFinished
+from .events import Event, EventBus, SessionFinished
 from .model.base import ModelClient
 from .model.scenario import SCENARIO_SUFFIXES, scenario_source
 from .scheduler import Gate
@@ -195,7 +195,7 @@ def open_session_sandbox(settings: Settings, workspace: Workspace, *, interactiv
     return sandbox
 
 
-STOP_SIGNALS = {signal.SIGINT: EXIT_INTERRUPTED, signal.SIGTERM: EXIT_TERMINATED}
+STOP_SIGNALS: dict[int, int] = {signal.SIGINT: EXIT_INTERRUPTED, signal.SIGTERM: EXIT_TERMINATED}
 """Signals that stop a headless task cleanly, and the exit code each one ends it with."""
 
 
@@ -236,7 +236,7 @@ def run_headless(
     settings: Settings,
     workspace: Workspace,
     *,
-    renderer: Callable[[object], None],
+    renderer: Callable[[Event], object],
     profile: str | None = None,
     simulate: bool = False,
     resume: Resumed | None = None,

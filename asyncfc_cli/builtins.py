@@ -13,7 +13,7 @@ import trio
 
 from asyncfc_tools import ToolError, ToolSpec, pure, tool
 
-from .futures import future_block, future_number, running_view
+from .futures import earlier_ids, future_block, future_number, running_view
 from .scheduler import EngineHandle
 
 __all__ = ["AWAIT_FUTURE", "CANCEL_FUTURE", "engine_tools"]
@@ -27,8 +27,7 @@ def _known_earlier(handle: EngineHandle, ids: list[str]) -> list[str]:
     bad = handle.scheduler.not_earlier(ids, own)
     if bad:
         raise ToolError(
-            f"unknown future id(s) {', '.join(bad)}: ids name earlier tool calls, "
-            f"f1..f{future_number(own) - 1}"
+            f"unknown future id(s) {', '.join(bad)}: ids name earlier tool calls, {earlier_ids(own)}"
         )
     return list(dict.fromkeys(ids))
 

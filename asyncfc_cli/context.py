@@ -176,6 +176,11 @@ def _compacted(message: Message, by_id: dict[str, ToolCall], by_future: dict[str
     return message
 
 
+def _answers_a_call(message: Message) -> bool:
+    """A tool message, or the delivery of future values: what belongs to the turn before it."""
+    return isinstance(message, ToolMessage) or (isinstance(message, UserMessage) and message.delivery)
+
+
 def _turns(messages: Sequence[Message], stop: int) -> list[tuple[int, int]]:
     """Droppable units before ``stop``: an assistant message with its tool messages and deliveries."""
     units: list[tuple[int, int]] = []
@@ -183,8 +188,7 @@ def _turns(messages: Sequence[Message], stop: int) -> list[tuple[int, int]]:
     while index < stop:
         if isinstance(messages[index], AssistantMessage):
             end = index + 1
-            while end < stop and (isinstance(messages[end], ToolMessage) or (
-                    isinstance(messages[end], UserMessage) and messages[end].delivery)):
+            while end < stop and _answers_a_call(messages[end]):
                 end += 1
             units.append((index, end))
             index = end

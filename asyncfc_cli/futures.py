@@ -20,6 +20,7 @@ __all__ = [
     "ToolCall",
     "background_started",
     "delivery_text",
+    "earlier_ids",
     "find_refs",
     "future_block",
     "future_id",
@@ -74,6 +75,11 @@ def future_number(fid: str) -> int | None:
     """Inverse of future_id; None if ``fid`` is not a future id."""
     match = _ID.match(fid)
     return int(match.group(1)) if match else None
+
+
+def earlier_ids(fid: str) -> str:
+    """The ids that come before ``fid``, as the model is told them (``f1..f2`` for ``f3``)."""
+    return f"f1..f{(future_number(fid) or 1) - 1}"
 
 
 def find_refs(value: Any) -> list[str]:

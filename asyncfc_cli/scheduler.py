@@ -35,6 +35,7 @@ from .futures import (
     FINISHED,
     State,
     ToolCall,
+    earlier_ids,
     find_refs,
     future_id,
     future_number,
@@ -277,7 +278,7 @@ class Scheduler:
             return None
         return (
             f"bad reference ${bad[0]}: no such earlier future "
-            f"(this call is {fid}; references must name an earlier call, f1..f{future_number(fid) - 1})"
+            f"(this call is {fid}; references must name an earlier call, {earlier_ids(fid)})"
         )
 
     def _conflicts(self, effect: Effect) -> tuple[str, ...]:

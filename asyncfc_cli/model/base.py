@@ -6,7 +6,7 @@ OpenAI-style dicts litellm takes) and turns the provider's stream back into ``St
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncGenerator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol, runtime_checkable
 
@@ -140,8 +140,9 @@ class ModelClient(Protocol):
     """Anything that can stream a response to a conversation.
 
     ``stream`` is an async generator run on trio: it yields text chunks and each tool call as soon as
-    its arguments are complete, then exactly one ``ResponseEnd``. Cancelling the consumer must stop
-    the underlying request promptly. Failures raise ``ModelError`` (after any retries).
+    its arguments are complete, then exactly one ``ResponseEnd``. The session closes it (``aclose``)
+    as soon as it stops reading, and cancelling the consumer must stop the underlying request
+    promptly. Failures raise ``ModelError`` (after any retries).
     """
 
     name: str
@@ -151,4 +152,4 @@ class ModelClient(Protocol):
 
     def stream(
         self, messages: Sequence[Message], tools: Sequence[Mapping[str, Any]]
-    ) -> AsyncIterator[StreamItem]: ...
+    ) -> AsyncGenerator[StreamItem, None]: ...

@@ -32,7 +32,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import AsyncIterator, Collection, Mapping, Sequence
+from collections.abc import AsyncGenerator, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -276,7 +276,7 @@ class ScriptedClient:
 
     async def stream(
         self, messages: Sequence[Message], tools: Sequence[Mapping[str, Any]]
-    ) -> AsyncIterator[StreamItem]:
+    ) -> AsyncGenerator[StreamItem, None]:
         names = {t["function"]["name"] for t in tools}
         planned = self.player.respond(messages, names)
         await trio.sleep(self.profile.ttft_s)
