@@ -23,7 +23,7 @@ from asyncfc_tools import ToolSpec
 
 from .config import Settings, paired_key_variable
 from .errors import EXIT_INTERRUPTED, EXIT_TERMINATED, AsyncfcError, ConfigError
-from .events import Event, EventBus, SessionFinished
+from .events import EventBus, SessionFinished
 from .model.base import ModelClient
 from .model.scenario import SCENARIO_SUFFIXES, scenario_source
 from .scheduler import Gate
@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from asyncfc_tools._sandbox import Sandbox
 
     from .sessions import Resumed
+    from .events import Event  # only a type here
 
 __all__ = ["Engine", "build_engine", "open_model", "run_headless"]
 
