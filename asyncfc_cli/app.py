@@ -11,12 +11,12 @@ from typing import TYPE_CHECKING
 
 import trio
 
-from asyncfc_tools import ToolSpec
+from asyncfc_tools import ToolError, ToolSpec
 
 from .config import Settings
 from .errors import EXIT_INTERRUPTED, AsyncfcError, ConfigError
 from .events import EventBus, SessionFinished
-from .model.base import ModelClient
+from .model.base import ModelClient, ToolCall
 from .model.scenario import scenario_source
 from .scheduler import Gate
 from .session import Session
@@ -143,6 +143,7 @@ def build_engine(
         context=ContextBudget.for_model(settings.model, settings.context_tokens),
         duration_priors=duration_priors(),
     )
+    _attach_subagents(session, model, settings, workspace, gate, simulate)
     if resume:  # one start per transcript, and a clock that never runs back
         bus.resume_at(resume.continues_at, resume.prior_turns)
     writer = None
@@ -150,8 +151,34 @@ def build_engine(
         path = settings.transcript or (
             resume.transcript if resume else default_transcript_path(workspace.root, session.session_id))
         writer = TranscriptWriter(path)
-        bus.subscribe(writer)
+        bus.subscribe(writer, nested=True)
     return Engine(session, bus, gate, writer)
+
+
+def _attach_subagents(session: Session, model: ModelClient, settings: Settings, workspace: Workspace,
+                      gate: Gate, simulate: bool) -> None:
+    """Offer ``agent``: sub-agents on ``subagent_model`` or the session's model (a scripted model
+    plays the scripts of its agent steps), under the session's approval gate."""
+    from .model.scripted import ScriptedClient
+    from .prompting import build_subagent_prompt
+    from .subagent import KitFactory, SubAgentKit, attach_subagents, scripted_kit
+
+    kit: KitFactory
+    if isinstance(model, ScriptedClient) and settings.subagent_model is None:
+        from asyncfc_tools import builtin_tools
+
+        kit = scripted_kit(model, lambda: session.tools, simulate_from=builtin_tools() if simulate else None)
+    else:
+        sub_settings = settings.replace(model=settings.subagent_model or settings.model)
+
+        def kit(call: ToolCall) -> SubAgentKit:
+            try:
+                return SubAgentKit(open_model(sub_settings), session.tools)
+            except AsyncfcError as exc:
+                raise ToolError(f"the sub-agent's model cannot start: {exc}") from None
+
+    attach_subagents(session, kit, gate=gate,
+                     system_prompt=build_subagent_prompt(workspace, mode=settings.mode))
 
 
 async def _interruptible(session: Session, task: str) -> int:
@@ -187,7 +214,7 @@ def run_headless(
 ) -> int:
     """Run a task without the TUI, printing events through ``renderer``. Returns the exit code."""
     bus = EventBus()
-    bus.subscribe(renderer)
+    bus.subscribe(renderer, nested=getattr(renderer, "nested_events", False))
     try:
         engine = build_engine(settings, workspace, bus=bus, profile=profile, simulate=simulate,
                               resume=resume)

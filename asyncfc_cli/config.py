@@ -63,6 +63,15 @@ class Settings:
     """When a tool call starts: the moment its arguments are complete in the stream, or when the
     response ends (what conventional agents do). None: stream in async mode, end in sync and
     serial, so the baselines are the conventional agents they stand for."""
+    subagent_model: str | None = None
+    """The model sub-agents (``agent`` calls) run on (None: the session's own)."""
+    subagent_max_turns: int = 20
+    """Most model requests one sub-agent may make."""
+    subagent_max_cost: float | None = None
+    """Most USD one sub-agent may spend (None: no limit of its own; it counts in the task's)."""
+    web_allow_local: bool = False
+    """Let ``web_fetch`` reach loopback, private, link-local and metadata addresses (off: only
+    the public internet)."""
 
     def replace(self, **changes: Any) -> Settings:
         return dataclasses.replace(self, **changes)
@@ -79,6 +88,8 @@ _RANGES: dict[str, tuple[Callable[[Any], bool], str]] = {
     "max_output_chars": (lambda v: v >= 100, "at least 100"),
     "map_tokens": (lambda v: v >= 0, "0 or more"),
     "context_tokens": (lambda v: v >= 1024, "at least 1024"),
+    "subagent_max_turns": (lambda v: v >= 1, "at least 1"),
+    "subagent_max_cost": (lambda v: v > 0, "more than 0"),
 }
 _ENV_PREFIX = "ASYNCFC_"
 

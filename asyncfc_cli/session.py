@@ -144,6 +144,22 @@ class Session:
         if self._scheduler is not None:
             self._scheduler.cancel([future_id], reason="cancelled by the user")
 
+    # ------------------------------------------------------------------------------- reach
+
+    @property
+    def tools(self) -> Mapping[str, ToolSpec]:
+        """The tools offered to the model now (MCP servers add theirs as they connect)."""
+        return self._tools
+
+    def add_tools(self, specs: Mapping[str, ToolSpec]) -> None:
+        """Offer more tools from the next request on (an MCP server that finished connecting)."""
+        self._tools.update(specs)
+        self._schemas = [spec.schema() for spec in self._tools.values()]
+
+    def charge(self, usage: Usage) -> None:
+        """Count a sub-agent's tokens and cost in this session's totals (and its cost limit)."""
+        self._usage = self._usage + usage
+
     # ------------------------------------------------------------------------------- running
 
     async def serve(self, inbox: trio.MemoryReceiveChannel[str]) -> None:

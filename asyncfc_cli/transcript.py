@@ -71,9 +71,11 @@ class TranscriptWriter:
             self._file = None
 
 
-def read_events(path: Path) -> Iterator[Event]:
+def read_events(path: Path, *, nested: bool = False) -> Iterator[Event]:
     """The events of a transcript, in order. A torn last line (a crash mid-write) is skipped.
     Transcripts written before ``session_resumed`` existed read as if written now (``continuous``).
+    Sub-agents' events (with a ``parent``) are left out unless ``nested``: the session's own
+    history, turns and clock are what resume and replay read.
 
     Raises:
         OSError: the file cannot be read.
@@ -81,7 +83,7 @@ def read_events(path: Path) -> Iterator[Event]:
     """
     with path.open(encoding="utf-8") as handle:
         lines = handle.readlines()
-    return continuous(_parse(path, lines))
+    return continuous(e for e in _parse(path, lines) if nested or e.parent is None)
 
 
 def _parse(path: Path, lines: list[str]) -> Iterator[Event]:

@@ -1,0 +1,183 @@
+"""Sub-agents: nested sessions as futures, on trio's MockClock (exact times).
+
+Decode speed 8 tokens/s with no time to first token keeps every sum exact.
+"""
+
+import json
+
+import pytest
+
+from asyncfc_cli.config import Settings
+from asyncfc_cli.events import event_to_dict
+from asyncfc_cli.testing.harness import run_scenario
+
+from engine_tools import TOOLS
+
+FAST = {"ttft_s": 0, "tokens_per_s": 8}
+
+
+def scenario(*steps):
+    return {"name": "t", "profile": FAST, "steps": list(steps)}
+
+
+def call(tool, label=None, tokens=0, **args):
+    step = {"call": tool, "args": args, "tokens": tokens}
+    if label:
+        step["as"] = label
+    return step
+
+
+def answer(text="done"):
+    return {"answer": text, "tokens": 0}
+
+
+def own(run, fid):
+    """The parent's own future_finished event of ``fid`` (sub-agents number theirs from f1 too)."""
+    return next(e for e in run.events if e.type == "future_finished" and e.id == fid and e.parent is None)
+
+
+def sub_agent(label, task, *steps):
+    """An agent call whose sub-agent plays ``steps``."""
+    return {**call("agent", label, task=task), "agent": {"steps": list(steps)}}
+
+
+def sleeper(seconds, result):
+    """A sub-agent that sleeps ``seconds`` in a tool, then answers ``result``."""
+    return (call("sleep", "s", seconds=seconds, result="slept"), {"need": ["s"]}, answer(result))
+
+
+TWO_AGENTS = scenario(
+    sub_agent("a", "look at the parser", *sleeper(3, "the parser is fine")),
+    sub_agent("b", "look at the lexer", *sleeper(5, "the lexer drops tabs")),
+    {"say": "meanwhile I think about the change", "tokens": 32},  # 4 s of decoding
+    {"need": ["a", "b"]},
+    answer("both answered"),
+)
+
+
+@pytest.mark.trio
+async def test_two_sub_agents_and_the_parents_decoding_overlap_exactly(autojump_clock):
+    run = await run_scenario(TWO_AGENTS, tools=TOOLS)
+    assert run.outcome.exit_code == 0, run.outcome.message
+    mine = [e for e in run.events if e.parent is None]
+    finished = {e.id: e for e in mine if e.type == "future_finished"}
+    assert (finished["f1"].t, finished["f1"].output) == (3.0, "the parser is fine")
+    assert (finished["f2"].t, finished["f2"].output) == (5.0, "the lexer drops tabs")
+    # Both sub-agents' tools started at once, while the parent was still decoding (until 4 s).
+    nested_starts = [(e.parent, e.id, e.t) for e in run.events if e.parent and e.type == "future_started"]
+    assert ("f1", "f1", 0.0) in nested_starts and ("f2", "f1", 0.0) in nested_starts
+    # 4 s of text, then `await_future()` (one token) in the same response.
+    assert [e.t for e in mine if e.type == "request_finished"][0] == 4.125
+    # The parent awaited at 4 s and got both answers at 5 s: the longest sub-agent, not the sum.
+    assert run.wall_s == 5.0
+
+
+@pytest.mark.trio
+async def test_sync_mode_waits_for_the_sub_agents_but_still_runs_them_together(autojump_clock):
+    run = await run_scenario(TWO_AGENTS, mode="sync", tools=TOOLS)
+    assert run.outcome.exit_code == 0
+    assert run.wall_s == 5.0 + 4.0  # both sub-agents (5 s, together), then the 4 s of decoding
+
+
+@pytest.mark.trio
+async def test_sub_agent_events_carry_their_parent_and_stay_out_of_plain_subscribers(autojump_clock):
+    run = await run_scenario(TWO_AGENTS, tools=TOOLS)
+    nested = [e for e in run.events if e.parent]
+    assert {e.parent for e in nested} == {"f1", "f2"}
+    assert {e.type for e in nested} >= {"session_started", "future_created", "request_finished",
+                                        "session_finished"}
+    line = event_to_dict(next(e for e in nested if e.type == "future_created"))
+    assert line["parent"] in ("f1", "f2") and line["tool"] == "sleep"
+    assert "parent" not in event_to_dict(run.events[0])  # the session's own events keep their shape
+    own_finishes = [e for e in run.events if e.type == "session_finished" and e.parent is None]
+    assert len(own_finishes) == 1
+
+
+@pytest.mark.trio
+async def test_sub_agents_tokens_add_up_in_the_parents_totals(autojump_clock):
+    run = await run_scenario(TWO_AGENTS, tools=TOOLS)
+    requests = [e for e in run.events if e.type == "request_finished"]
+    completion = sum(e.usage["completion_tokens"] for e in requests)
+    nested = sum(e.usage["completion_tokens"] for e in requests if e.parent)
+    assert nested > 0
+    final = run.of_type("session_finished")[-1]
+    assert final.parent is None and final.usage["completion_tokens"] == completion
+
+
+CANCELLED = scenario(
+    sub_agent("a", "a long investigation", *sleeper(10, "never")),
+    {"say": "actually I do not need that", "tokens": 8},  # 1 s
+    call("cancel_future", ids=["$a"]),
+    answer("cancelled it"),
+)
+
+
+@pytest.mark.trio
+async def test_cancelling_a_sub_agent_stops_its_own_futures(autojump_clock):
+    run = await run_scenario(CANCELLED, tools=TOOLS)
+    assert run.outcome.exit_code == 0
+    agent = own(run, "f1")
+    assert (agent.status, agent.t) == ("cancelled", 1.0)
+    inner = [e for e in run.events if e.parent == "f1" and e.type == "future_finished"]
+    # Its sleep and its await_future, in whichever order trio delivers the cancellation.
+    assert sorted((e.id, e.status, e.t) for e in inner) == [("f1", "cancelled", 1.0), ("f2", "cancelled", 1.0)]
+    assert not [e for e in run.events if e.parent == "f1" and e.t > 1.0]
+    assert run.wall_s == 1.0
+
+
+@pytest.mark.trio
+async def test_a_sub_agent_gets_read_only_tools_unless_granted(autojump_clock):
+    run = await run_scenario(
+        scenario(sub_agent("a", "write something", call("put", "w", path="x", value="1"), {"need": ["w"]},
+                           answer("wrote")),
+                 {"need": ["a"]}, answer()),
+        tools=TOOLS,
+    )
+    inner = next(e for e in run.events if e.parent == "f1" and e.type == "future_finished")
+    assert inner.status == "failed" and "unknown tool 'put'" in inner.output
+    granted = await run_scenario(
+        scenario({**sub_agent("a", "write", call("put", "w", path="x", value="1"), {"need": ["w"]},
+                              answer("wrote")), "args": {"task": "write", "tools": ["put"]}},
+                 {"need": ["a"]}, answer()),
+        tools=TOOLS,
+    )
+    assert own(granted, "f1").output == "wrote"
+
+
+@pytest.mark.trio
+async def test_granting_an_unknown_tool_fails_the_call_in_words(autojump_clock):
+    run = await run_scenario(
+        scenario({**call("agent", "a", task="x", tools=["nope"]), "agent": {"steps": [answer()]}},
+                 {"need": ["a"]}, answer()),
+        tools=TOOLS,
+    )
+    failed = own(run, "f1")
+    assert failed.status == "failed"
+    assert failed.output.startswith("agent: cannot grant tool 'nope'; a sub-agent may be given any of: sleep")
+
+
+@pytest.mark.trio
+async def test_a_sub_agent_that_runs_out_of_turns_fails_its_future_with_the_reason(autojump_clock):
+    looping = [call("echo", f"e{i}", text="x") for i in range(5)]
+    steps = [s for c in looping for s in (c, "end")]
+    run = await run_scenario(
+        scenario(sub_agent("a", "loop", *steps, answer()), {"need": ["a"]}, answer()),
+        tools=TOOLS, settings=Settings(subagent_max_turns=2),
+    )
+    failed = own(run, "f1")
+    assert failed.status == "failed"
+    assert "the sub-agent stopped without finishing (turn_limit)" in failed.output
+    assert run.outcome.exit_code == 0  # the parent goes on
+
+
+def test_nested_events_serialise_to_one_json_tree():
+    from asyncfc_cli.events import EventBus, FutureStarted
+
+    bus = EventBus(clock=lambda: 0.0)
+    seen, nested = [], []
+    bus.subscribe(seen.append)
+    bus.subscribe(nested.append, nested=True)
+    bus.emit(FutureStarted, id="f1")
+    bus.emit(FutureStarted, id="f1", parent="f3")
+    assert [e.parent for e in seen] == [None]
+    assert [json.loads(json.dumps(event_to_dict(e))).get("parent") for e in nested] == [None, "f3"]
