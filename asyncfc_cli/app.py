@@ -49,11 +49,14 @@ def open_model(settings: Settings, *, profile: str | None = None) -> ModelClient
         if profile is not None and profile not in PROFILES:
             raise ConfigError(f"--profile {profile!r}: expected one of {', '.join(PROFILES)}")
         return ScriptedClient(load_scenario(source), PROFILES[profile] if profile else None)
+    from .config import paired_key_variable
     from .model.litellm_client import open_litellm
 
-    # Resolves the key (a ConfigError if it is missing) and starts importing litellm in the
-    # background, overlapping the ~3 s import with the rest of the set-up.
-    return open_litellm(model, settings.api_base)
+    # Resolves the key (a ConfigError if it is missing; only a key paired with settings.api_base
+    # goes there) and starts importing litellm in the background, overlapping the ~3 s import
+    # with the rest of the set-up.
+    return open_litellm(model, settings.api_base,
+                        paired_variable=paired_key_variable(settings.api_base))
 
 
 def workspace_tools(model: ModelClient, simulate: bool) -> dict[str, ToolSpec]:

@@ -59,6 +59,7 @@ CwdOpt = Annotated[Path | None, typer.Option("--cwd", help="Work in this folder 
 TranscriptOpt = Annotated[Path | None, typer.Option("--transcript", help="Write the JSON-lines transcript here.")]
 MapTokensOpt = Annotated[int | None, typer.Option("--map-tokens", help="Token budget of the repository map in the system prompt (0: no map).")]
 ResumeOpt = Annotated[str | None, typer.Option("--resume", help="Continue a session of this repository with its history: a session id (or prefix), or nothing for the latest. `asyncfc sessions` lists them.")]
+TrustRepoOpt = Annotated[bool, typer.Option("--trust-repo", help="Trust this repository's .asyncfc.toml (model, api_base, approval...) for this session only; `asyncfc trust` trusts it for good.")]
 ProfileOpt = Annotated[str | None, typer.Option("--profile", help="Scripted models only: latency profile (fast, slow, instant).")]
 
 
@@ -67,14 +68,19 @@ def _fail(exc: AsyncfcError) -> typer.Exit:
     return typer.Exit(exc.exit_code)
 
 
-def _settings(cwd: Path | None, **flags: Any) -> tuple[Settings, Workspace]:
-    """Settings from flags > env > config files, and the workspace at ``cwd``."""
+def _settings(cwd: Path | None, *, trust_repo: bool = False, **flags: Any) -> tuple[Settings, Workspace]:
+    """Settings from flags > env > config files, and the workspace at ``cwd``. The repository's
+    own config applies in full only if it is trusted (the store, or ``trust_repo`` for now)."""
+    root = _root(cwd)
+    values = {k: (v.value if isinstance(v, Enum) else v) for k, v in flags.items()}
+    return load_settings(values, root=root, trusted=True if trust_repo else None), Workspace(root)
+
+
+def _root(cwd: Path | None) -> Path:
     start = (cwd or Path.cwd()).expanduser()
     if not start.is_dir():
         raise typer.BadParameter(f"{start} is not a folder", param_hint="--cwd")
-    root = find_root(start)
-    values = {k: (v.value if isinstance(v, Enum) else v) for k, v in flags.items()}
-    return load_settings(values, root=root), Workspace(root)
+    return find_root(start)
 
 
 def _start_model_import(settings: Settings) -> None:
@@ -112,13 +118,14 @@ def chat(
     resume: ResumeOpt = None,
     profile: ProfileOpt = None,
     dispatch: DispatchOpt = None,
+    trust_repo: TrustRepoOpt = False,
 ) -> None:
     """Open the interactive TUI (also what `asyncfc [OPTIONS]` does with no command)."""
     if ctx.invoked_subcommand is not None:
         return  # registered as the group callback too: a command was given, let it run
     try:
         settings, workspace = _settings(
-            cwd, model=model, api_base=api_base, mode=mode, approval=approval,
+            cwd, trust_repo=trust_repo, model=model, api_base=api_base, mode=mode, approval=approval,
             max_turns=max_turns, max_cost=max_cost, transcript=transcript, map_tokens=map_tokens,
             dispatch=dispatch,
         )
@@ -161,6 +168,7 @@ def run(
     profile: ProfileOpt = None,
     simulate_tools: Annotated[bool, typer.Option("--simulate-tools", hidden=True, help="Scripted models: simulated tools.")] = False,
     dispatch: DispatchOpt = None,
+    trust_repo: TrustRepoOpt = False,
 ) -> None:
     """Run one task. Headless (text or JSON lines) when stdout is not a terminal or with --headless.
 
@@ -169,7 +177,7 @@ def run(
     """
     try:
         settings, workspace = _settings(
-            cwd, model=model, api_base=api_base, mode=mode, approval=approval,
+            cwd, trust_repo=trust_repo, model=model, api_base=api_base, mode=mode, approval=approval,
             max_turns=max_turns, max_cost=max_cost, transcript=transcript, map_tokens=map_tokens,
             dispatch=dispatch,
         )
@@ -188,6 +196,10 @@ def run(
     from .app import run_headless
     from .render import JsonlRenderer, TextRenderer
 
+    if settings.ignored_repo_keys and output is Output.jsonl:  # the text view prints the notice
+        from .trust import untrusted_notice
+
+        typer.echo(f"asyncfc: warning: {untrusted_notice(settings.ignored_repo_keys, workspace.root)}", err=True)
     renderer = JsonlRenderer() if output is Output.jsonl else TextRenderer()
     raise typer.Exit(
         run_headless(task, settings, workspace, renderer=renderer, profile=profile,
@@ -259,6 +271,35 @@ def tools(
     from .tool_commands import all_tools, describe_tools
 
     typer.echo(describe_tools(all_tools(), as_json=as_json))
+
+
+@app.command("trust")
+def trust_command(
+    path: Annotated[Path | None, typer.Argument(help="A folder in the repository (default: the current one).")] = None,
+    remove: Annotated[bool, typer.Option("--untrust", help="Stop trusting it.")] = False,
+    show: Annotated[bool, typer.Option("--list", help="List the trusted repositories.")] = False,
+) -> None:
+    """Trust a repository: its .asyncfc.toml may then set model, api_base, approval, transcript...
+
+    Untrusted, a repository's config may set only harmless keys (mode, max_turns, map_tokens...);
+    the rest is reported and ignored. Trust is kept in your config folder, out of the agent's reach.
+    """
+    from .trust import trust, trust_store_path, trusted_roots, untrust
+
+    try:
+        if show:
+            roots = trusted_roots()
+            typer.echo("\n".join(map(str, roots)) if roots else f"no trusted repositories ({trust_store_path()})")
+            return
+        root = _root(path)
+        if remove:
+            was = untrust(root)
+            typer.echo(f"no longer trusted: {root}" if was else f"{root} was not trusted")
+        else:
+            typer.echo(f"trusted: {trust(root)} (its .asyncfc.toml now applies in full; "
+                       "`asyncfc trust --untrust` undoes this)")
+    except AsyncfcError as exc:
+        raise _fail(exc) from None
 
 
 @app.command()

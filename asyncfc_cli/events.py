@@ -74,6 +74,9 @@ class SessionStarted(Event):
     """The workspace root."""
     scripted: bool = False
     """True when the model is the offline scripted client, so every view can say so."""
+    endpoint: str = ""
+    """Where model requests go: the api_base, else the provider's default endpoint (never a key;
+    empty for the scripted model), so the user sees where a repository's config would send them."""
 
 
 @_event("session_resumed")

@@ -18,6 +18,7 @@ Everything is reported on the event bus; views command the session only through 
 
 from __future__ import annotations
 
+import os
 import secrets
 from collections.abc import Mapping, Sequence
 from contextlib import aclosing
@@ -37,6 +38,7 @@ from .events import (
     FutureDelivered,
     FuturePlaceholder,
     MessageAppended,
+    Notice,
     RequestFinished,
     RequestRetry,
     RequestStarted,
@@ -61,8 +63,10 @@ from .model.base import (
     Usage,
     UserMessage,
 )
+from .model.provider import effective_endpoint
 from .model.wire import message_to_wire
 from .scheduler import FutureRecord, Gate, Scheduler
+from .trust import untrusted_notice
 from .workspace import Workspace
 
 __all__ = ["Outcome", "Session"]
@@ -204,7 +208,12 @@ class Session:
             SessionStarted, session_id=self.session_id, model=self.model.name,
             mode=self.settings.mode, approval=self.settings.approval or "auto",
             root=str(self.workspace.root), scripted=self.model.scripted,
+            endpoint="" if self.model.scripted else effective_endpoint(
+                self.model.name, self.settings.api_base, os.environ),
         )
+        if self.settings.ignored_repo_keys:
+            self.bus.emit(Notice, level="warning",
+                          message=untrusted_notice(self.settings.ignored_repo_keys, self.workspace.root))
         if self._system_prompt and not self.history:
             self._append(SystemMessage(self._system_prompt))
 

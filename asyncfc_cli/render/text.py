@@ -111,6 +111,8 @@ class TextRenderer:
 
     def _on_session_started(self, e: Any, resumed: str = "") -> None:
         model = f"scripted model {e.model!r} (offline: no real LLM)" if e.scripted else e.model
+        if getattr(e, "endpoint", ""):
+            model = f"{model} at {e.endpoint}"
         self._line(e.t, self._style(f"asyncfc · {resumed}{model} · mode {e.mode} · {e.root}", "bold"))
 
     def _on_session_resumed(self, e: Any) -> None:
