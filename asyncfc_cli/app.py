@@ -6,6 +6,7 @@ from __future__ import annotations
 import signal
 import sys
 from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager, nullcontext
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -15,7 +16,7 @@ from asyncfc_tools import ToolError, ToolSpec
 
 from .config import Settings
 from .errors import EXIT_INTERRUPTED, AsyncfcError, ConfigError
-from .events import EventBus, SessionFinished
+from .events import EventBus, Notice, SessionFinished, SessionStarted
 from .model.base import ModelClient, ToolCall
 from .model.scenario import scenario_source
 from .scheduler import Gate
@@ -24,6 +25,7 @@ from .transcript import TranscriptWriter, default_transcript_path
 from .workspace import Workspace
 
 if TYPE_CHECKING:
+    from .mcp import McpHub
     from .sessions import Resumed
 
 __all__ = ["Engine", "build_engine", "open_model", "run_headless"]
@@ -106,6 +108,13 @@ class Engine:
     bus: EventBus
     gate: Gate | None
     transcript: TranscriptWriter | None
+    hub: McpHub | None = None
+    """The session's MCP servers, if any are configured: they run while ``serving()`` is open."""
+
+    def serving(self) -> AbstractAsyncContextManager[object]:
+        """Keep the session's services (its MCP servers) running; open it around the session's
+        tasks (the servers outlive each task in the TUI, and stop with it headless)."""
+        return self.hub.running() if self.hub is not None else nullcontext()
 
 
 def build_engine(
@@ -155,7 +164,28 @@ def build_engine(
             resume.transcript if resume else default_transcript_path(workspace.root, session.session_id))
         writer = TranscriptWriter(path)
         bus.subscribe(writer, nested=True)
-    return Engine(session, bus, gate, writer)
+    return Engine(session, bus, gate, writer, _mcp_hub(session, workspace))
+
+
+def _mcp_hub(session: Session, workspace: Workspace) -> McpHub | None:
+    """The configured MCP servers (the user's; a trusted repository's ``.mcp.json`` too), their
+    remembered tools offered at once and the others as each server connects; None without any.
+
+    Raises:
+        ConfigError: a server is configured wrongly.
+    """
+    from .mcp import McpHub, load_mcp_config
+    from .mcp.hub import listing_cache_dir
+
+    config = load_mcp_config(workspace.root)
+    if config.notices:
+        _notify_after_start(session.bus, config.notices)
+    if not config.servers:
+        return None
+    hub = McpHub(config.servers, listing_cache_dir=listing_cache_dir())
+    session.add_tools(hub.specs())
+    hub.subscribe(session.add_tools)
+    return hub
 
 
 def _attach_subagents(session: Session, model: ModelClient, settings: Settings, workspace: Workspace,
@@ -184,10 +214,23 @@ def _attach_subagents(session: Session, model: ModelClient, settings: Settings, 
                      system_prompt=build_subagent_prompt(workspace, mode=settings.mode))
 
 
-async def _interruptible(session: Session, task: str) -> int:
+def _notify_after_start(bus: EventBus, notices: tuple[str, ...]) -> None:
+    """Emit ``notices`` as warnings right after the session's start (a log begins with it)."""
+
+    def emit_once(event: object) -> None:
+        if isinstance(event, SessionStarted):
+            remove()
+            for text in notices:
+                bus.emit(Notice, level="warning", message=text)
+
+    remove = bus.subscribe(emit_once)
+
+
+async def _interruptible(session: Session, task: str,
+                        serving: Callable[[], AbstractAsyncContextManager[object]] = nullcontext) -> int:
     """Run one task; the first Ctrl-C cancels it cleanly (exit 130), a second one aborts."""
     exit_code = EXIT_INTERRUPTED
-    async with trio.open_nursery() as nursery:
+    async with serving(), trio.open_nursery() as nursery:
 
         async def watch_sigint() -> None:
             with trio.open_signal_receiver(signal.SIGINT) as signals:
@@ -224,7 +267,7 @@ def run_headless(
     except AsyncfcError as exc:
         return _report_setup_error(bus, exc)
     try:
-        return trio.run(_interruptible, engine.session, task)
+        return trio.run(_interruptible, engine.session, task, engine.serving)
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED
     finally:

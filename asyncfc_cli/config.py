@@ -186,7 +186,7 @@ def _read_toml(path: Path) -> dict[str, Any]:
         raise ConfigError(f"{path}: cannot be read: {exc}") from None
 
 
-_USER_ONLY_TABLES = ("endpoints",)
+_USER_ONLY_TABLES = ("endpoints", "mcp_servers")
 """Tables only the user's own config file may hold (read by their own readers, not Settings)."""
 
 

@@ -126,7 +126,8 @@ class SubAgents:
     ) -> None:
         self._bus = bus
         self._settings = settings.replace(
-            max_turns=settings.subagent_max_turns, max_cost=settings.subagent_max_cost, transcript=None)
+            max_turns=settings.subagent_max_turns, max_cost=settings.subagent_max_cost, transcript=None,
+            ignored_repo_keys=())  # the parent has said it
         self._workspace = workspace
         self._kit = kit
         self._charge = charge

@@ -72,7 +72,9 @@ def session_engine(built: Any) -> Any:
         session, gate = built
         return SessionEngine(session, gate)
     closer = getattr(getattr(built, "transcript", None), "close", None)
-    return SessionEngine(built.session, getattr(built, "gate", None), on_close=closer)
+    serving = getattr(built, "serving", None)
+    return SessionEngine(built.session, getattr(built, "gate", None), on_close=closer,
+                         **({"serving": serving} if serving is not None else {}))
 
 
 def run_replay(path: Path, speed: float = 1.0) -> int:

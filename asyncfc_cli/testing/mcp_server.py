@@ -1,0 +1,89 @@
+"""A small MCP server for tests and trying MCP out, built with the SDK's own server API.
+
+Run it over stdio (what a ``[mcp_servers.NAME]`` table with ``command`` starts)::
+
+    python -m asyncfc_cli.testing.mcp_server
+
+    [mcp_servers.test]
+    command = "python"
+    args = ["-m", "asyncfc_cli.testing.mcp_server"]
+
+Its tools cover what a client must survive: ``echo`` and ``sleep`` (read-only), ``shout``
+(structured content only), ``picture`` (an image), ``note`` (writes a file in its working folder:
+not read-only), ``crash`` (the process exits in the middle of the call), ``hang`` (never answers)
+and ``fail`` (an error result). ``build_server()`` returns the server object itself, so tests can
+also connect to it in-process (on trio's MockClock its ``sleep`` takes virtual time).
+"""
+
+# No `from __future__ import annotations`: the SDK reads the tools' annotations at run time, and
+# they name classes imported inside build_server.
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+__all__ = ["build_server", "main"]
+
+
+def build_server() -> Any:
+    """The test server (an ``mcp.server.mcpserver.MCPServer``)."""
+    import anyio
+    from mcp.server.mcpserver import Image, MCPServer
+    from mcp.types import ToolAnnotations
+
+    server = MCPServer("asyncfc-test", instructions="A test server for asyncfc.")
+    read_only = ToolAnnotations(readOnlyHint=True)
+
+    @server.tool(annotations=read_only)
+    def echo(text: str) -> str:
+        """Return text unchanged."""
+        return text
+
+    @server.tool(annotations=read_only)
+    async def sleep(seconds: float, result: str = "slept") -> str:
+        """Wait, then return result (stands for a slow remote API)."""
+        await anyio.sleep(seconds)
+        return result
+
+    @server.tool(annotations=read_only, structured_output=True)
+    def shout(text: str) -> dict[str, Any]:
+        """Return text in capitals, as structured content."""
+        return {"text": text.upper(), "length": len(text)}
+
+    @server.tool(annotations=read_only)
+    def picture() -> Image:
+        """Return a tiny PNG image."""
+        return Image(data=b"\x89PNG\r\n\x1a\n" + b"\0" * 8, format="png")
+
+    @server.tool()
+    def note(name: str, text: str) -> str:
+        """Write text to the file name in the server's working folder."""
+        Path(name).write_text(text, encoding="utf-8")
+        return f"wrote {name}"
+
+    @server.tool()
+    async def crash() -> str:
+        """The server process dies in the middle of this call."""
+        print("test server: crashing on purpose", file=sys.stderr, flush=True)
+        os._exit(3)
+
+    @server.tool(annotations=read_only)
+    async def hang() -> str:
+        """Never answer."""
+        await anyio.sleep_forever()
+        return ""
+
+    @server.tool(annotations=read_only)
+    def fail(reason: str) -> str:
+        """Fail with reason (an error result, the server stays up)."""
+        raise ValueError(reason)
+
+    return server
+
+
+def main() -> None:
+    build_server().run("stdio")
+
+
+if __name__ == "__main__":
+    main()
