@@ -49,4 +49,5 @@ class Workspace:
             shell_timeout_s=settings.shell_timeout_s,
             max_output_chars=settings.max_output_chars,
             env=child_environment(),
+            extra={"web_fetch": {"allow_local": settings.web_allow_local}},
         )
