@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from asyncfc_tools import EffectSpec, ToolSpec
+from asyncfc_tools import EffectSpec, ToolSpec, builtin_tools
 
 from ..config import Settings
 from ..events import Event, EventBus
@@ -89,7 +89,7 @@ def scenario_session(
         # Sub-agents play the scripts of their call steps (simulated tools when the parent's are).
         session = run.session
         simulate = tools is None if simulate_subagents is None else simulate_subagents
-        kit = scripted_kit(client, lambda: session.tools, simulate_from=(tools or {}) if simulate else None)
+        kit = scripted_kit(client, lambda: session.tools, simulate_from=builtin_tools() if simulate else None)
         attach_subagents(session, kit, gate=gate)
     return run
 
