@@ -181,3 +181,16 @@ def test_nested_events_serialise_to_one_json_tree():
     bus.emit(FutureStarted, id="f1", parent="f3")
     assert [e.parent for e in seen] == [None]
     assert [json.loads(json.dumps(event_to_dict(e))).get("parent") for e in nested] == [None, "f3"]
+
+
+@pytest.mark.trio
+async def test_the_tui_state_folds_a_sub_agents_lanes_under_its_agent_future(autojump_clock):
+    from asyncfc_cli.tui.state import TimelineState
+
+    run = await run_scenario(TWO_AGENTS, tools=TOOLS)
+    state = TimelineState().apply_all(run.events)
+    assert list(state.futures) == ["f1", "f1/f1", "f1/f2", "f2", "f2/f1", "f2/f2", "f3"]
+    assert state.futures["f2/f1"].tool == "sleep" and state.futures["f2/f1"].finished == 5.0
+    assert state.turns == 2  # the sub-agents' requests are not the session's turns...
+    assert state.completion_tokens == run.of_type("session_finished")[-1].usage["completion_tokens"]  # ...but count
+    assert state.outcome is not None and state.outcome.message == "both answered"
