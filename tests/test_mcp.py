@@ -284,3 +284,48 @@ async def test_two_sub_agents_and_an_mcp_call_overlap_the_parents_decoding_exact
     assert finished["f2"] == (5.0, "b found")
     assert finished["f3"] == (2.0, "remote")
     assert run.wall_s == 5.0  # the longest of them, not 3 + 5 + 2 + 4
+
+
+@pytest.mark.trio
+async def test_approval_under_ask_is_per_server_and_tool(autojump_clock, tmp_path):
+    from contextlib import asynccontextmanager
+
+    from mcp import Client
+
+    from asyncfc_cli.approval import ApprovalGate
+    from asyncfc_cli.events import EventBus
+    from asyncfc_cli.errors import WorkspaceError
+    from asyncfc_cli.testing.harness import scenario_session
+    from asyncfc_cli.testing.mcp_server import build_server
+
+    @asynccontextmanager
+    async def in_process(config, errlog):
+        async with Client(build_server(), cache=None) as client:
+            yield client
+
+    def no_checkpoint(root, session_id):
+        raise WorkspaceError("not a git repository")
+
+    note = str(tmp_path / "note.txt")
+    steps = [{"call": "test__note", "as": f"n{i}", "tokens": 0, "args": {"name": note, "text": str(i)}}
+             for i in range(2)]
+    scenario = {"name": "notes", "profile": {"ttft_s": 0, "tokens_per_s": 8},
+                "steps": [steps[0], {"need": ["n0"]}, steps[1], {"call": "test__echo", "as": "e", "tokens": 0,
+                          "args": {"text": "read-only: never asked"}}, {"need": ["n1", "e"]},
+                          {"answer": "done", "tokens": 0}]}
+    hub = McpHub([McpServerConfig("test", command="unused")], connector=in_process)
+    asked: list = []
+    gate_bus = EventBus()
+    gate_bus.subscribe(asked.append)
+    gate = ApprovalGate("ask", gate_bus, tmp_path, interactive=True, checkpoint=no_checkpoint)
+    async with hub.running():
+        await hub.wait_settled()
+        run = scenario_session(scenario, tools=hub.specs(), gate=gate)
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(run.session.run, "task")
+            while "f1" not in gate.pending:
+                await trio.sleep(0.5)
+            assert gate.resolve("f1", "session")  # test__note, from now on
+    assert Path(note).read_text() == "1"  # both notes were written
+    requested = [(e.id, e.tool) for e in asked if e.type == "approval_requested"]
+    assert requested == [("f1", "test__note")]  # once for that server's tool; its read-only echo never

@@ -194,3 +194,47 @@ async def test_the_tui_state_folds_a_sub_agents_lanes_under_its_agent_future(aut
     assert state.turns == 2  # the sub-agents' requests are not the session's turns...
     assert state.completion_tokens == run.of_type("session_finished")[-1].usage["completion_tokens"]  # ...but count
     assert state.outcome is not None and state.outcome.message == "both answered"
+
+
+GRANTED_PUT = scenario(
+    {**sub_agent("a", "write", call("put", "w", path="x", value="1"), {"need": ["w"]}, answer("wrote")),
+     "args": {"task": "write", "tools": ["put"]}},
+    {"need": ["a"]}, answer(),
+)
+
+
+def gate(policy, tmp_path, **options):
+    from asyncfc_cli.approval import ApprovalGate
+    from asyncfc_cli.events import EventBus
+
+    def no_checkpoint(root, session_id):
+        from asyncfc_cli.errors import WorkspaceError
+
+        raise WorkspaceError("not a git repository")
+
+    return ApprovalGate(policy, EventBus(), tmp_path, checkpoint=no_checkpoint, **options)
+
+
+@pytest.mark.trio
+async def test_a_granted_tool_stays_within_the_parents_approval_policy(autojump_clock, tmp_path):
+    # Granting a tool that writes makes the agent call itself a mutation, decided by the policy.
+    run = await run_scenario(GRANTED_PUT, tools=TOOLS, gate=gate("read-only", tmp_path))
+    assert own(run, "f1").output.startswith("agent refused: the approval policy is read-only")
+    assert not [e for e in run.events if e.parent]
+
+
+@pytest.mark.trio
+async def test_a_sub_agents_approval_is_asked_under_its_agent_futures_id(autojump_clock, tmp_path):
+    import trio
+
+    from asyncfc_cli.testing.harness import scenario_session
+
+    ask = gate("ask", tmp_path, interactive=True)
+    run = scenario_session(GRANTED_PUT, tools=TOOLS, gate=ask)
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(run.session.run, "task")
+        for fid in ("f1", "f1/f1"):  # the grant (the agent call), then its write
+            while fid not in ask.pending:
+                await trio.sleep(0.5)
+            assert ask.resolve(fid, "once")
+    assert own(run, "f1").output == "wrote"
