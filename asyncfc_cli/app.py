@@ -210,8 +210,12 @@ def _attach_subagents(session: Session, model: ModelClient, settings: Settings, 
             except AsyncfcError as exc:
                 raise ToolError(f"the sub-agent's model cannot start: {exc}") from None
 
+    from .context import ContextBudget
+
+    model_name = settings.subagent_model or settings.model
     attach_subagents(session, kit, gate=gate,
-                     system_prompt=build_subagent_prompt(workspace, mode=settings.mode))
+                     system_prompt=build_subagent_prompt(workspace, mode=settings.mode),
+                     context=lambda: ContextBudget.for_model(model_name, settings.context_tokens))
 
 
 def _notify_after_start(bus: EventBus, notices: tuple[str, ...]) -> None:

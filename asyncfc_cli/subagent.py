@@ -34,6 +34,7 @@ from .scheduler import EngineHandle, Gate, GateRequest
 from .workspace import Workspace
 
 if TYPE_CHECKING:
+    from .context import ContextBudget
     from .model.scripted import ScriptedClient
     from .session import Session
 
@@ -110,6 +111,7 @@ class SubAgents:
         gate: the parent's approval gate, or None (tests).
         system_prompt: what each sub-agent's conversation starts with.
         ctx: the tool context (default: the workspace's for ``settings``).
+        context: makes each sub-agent's context budget (None: its history is sent whole).
     """
 
     def __init__(
@@ -123,6 +125,7 @@ class SubAgents:
         gate: Gate | None = None,
         system_prompt: str = "",
         ctx: ToolContext | None = None,
+        context: Callable[[], ContextBudget] | None = None,
     ) -> None:
         self._bus = bus
         self._settings = settings.replace(
@@ -134,6 +137,7 @@ class SubAgents:
         self._gate = gate
         self._system_prompt = system_prompt
         self._ctx = ctx
+        self._context = context
 
     def tools(self, candidates: Callable[[], Mapping[str, ToolSpec]]) -> dict[str, ToolSpec]:
         """The ``agent`` tool, by name. ``candidates`` gives the parent's tools at call time (its
@@ -184,6 +188,7 @@ class SubAgents:
             model=kit.model, tools=select_tools(kit.tools, grants), bus=child_bus,
             settings=self._settings, workspace=self._workspace, system_prompt=self._system_prompt,
             gate=_ChildGate(self._gate, fid) if self._gate is not None else None, ctx=self._ctx,
+            context=self._context() if self._context is not None else None,
         )
         outcome = await child.run(task)
         if outcome.outcome == "finished":
@@ -222,9 +227,9 @@ def scripted_kit(
 
 
 def attach_subagents(session: Session, kit: KitFactory, *, gate: Gate | None = None,
-                     system_prompt: str = "") -> None:
+                     system_prompt: str = "", context: Callable[[], ContextBudget] | None = None) -> None:
     """Offer ``agent`` in ``session``: its sub-agents run with ``kit`` under ``gate`` (the
     session's own approval gate) and are charged to it."""
     agents = SubAgents(bus=session.bus, settings=session.settings, workspace=session.workspace, kit=kit,
-                       charge=session.charge, gate=gate, system_prompt=system_prompt)
+                       charge=session.charge, gate=gate, system_prompt=system_prompt, context=context)
     session.add_tools(agents.tools(lambda: session.tools))

@@ -17,6 +17,7 @@ from asyncfc_cli.errors import ConfigError
 from asyncfc_cli.mcp import McpHub, McpServerConfig, load_mcp_config
 from asyncfc_cli.mcp.commands import list_servers
 from asyncfc_cli.mcp.convert import offered_name, result_text
+from asyncfc_cli.testing.mcp_server import connect_in_process
 from asyncfc_tools import ToolContext, ToolError
 
 TEST_SERVER = ("-m", "asyncfc_cli.testing.mcp_server")
@@ -224,18 +225,8 @@ def test_the_sdk_is_not_imported_by_the_cli():
 
 @pytest.mark.trio
 async def test_an_in_process_server_call_takes_virtual_time(autojump_clock):
-    from contextlib import asynccontextmanager
 
-    from mcp import Client
-
-    from asyncfc_cli.testing.mcp_server import build_server
-
-    @asynccontextmanager
-    async def in_process(config, errlog):
-        async with Client(build_server(), cache=None) as client:
-            yield client
-
-    hub = McpHub([McpServerConfig("test", command="unused", call_timeout_s=5)], connector=in_process)
+    hub = McpHub([McpServerConfig("test", command="unused", call_timeout_s=5)], connector=connect_in_process)
     async with hub.running():
         await hub.wait_settled()
         start = trio.current_time()
@@ -247,19 +238,9 @@ async def test_an_in_process_server_call_takes_virtual_time(autojump_clock):
 
 @pytest.mark.trio
 async def test_two_sub_agents_and_an_mcp_call_overlap_the_parents_decoding_exactly(autojump_clock):
-    from contextlib import asynccontextmanager
-
-    from mcp import Client
-
     from asyncfc_cli.testing.harness import run_scenario
-    from asyncfc_cli.testing.mcp_server import build_server
 
     from engine_tools import TOOLS
-
-    @asynccontextmanager
-    async def in_process(config, errlog):
-        async with Client(build_server(), cache=None) as client:
-            yield client
 
     def agent(label, seconds):
         return {"call": "agent", "as": label, "tokens": 0, "args": {"task": f"look into {label}"},
@@ -273,7 +254,7 @@ async def test_two_sub_agents_and_an_mcp_call_overlap_the_parents_decoding_exact
         {"need": ["a", "b", "m"]},
         {"answer": "done", "tokens": 0},
     ]}
-    hub = McpHub([McpServerConfig("test", command="unused")], connector=in_process)
+    hub = McpHub([McpServerConfig("test", command="unused")], connector=connect_in_process)
     async with hub.running():
         await hub.wait_settled()
         run = await run_scenario(scenario, tools={**TOOLS, **hub.specs()})
@@ -288,20 +269,10 @@ async def test_two_sub_agents_and_an_mcp_call_overlap_the_parents_decoding_exact
 
 @pytest.mark.trio
 async def test_approval_under_ask_is_per_server_and_tool(autojump_clock, tmp_path):
-    from contextlib import asynccontextmanager
-
-    from mcp import Client
-
     from asyncfc_cli.approval import ApprovalGate
     from asyncfc_cli.events import EventBus
     from asyncfc_cli.errors import WorkspaceError
     from asyncfc_cli.testing.harness import scenario_session
-    from asyncfc_cli.testing.mcp_server import build_server
-
-    @asynccontextmanager
-    async def in_process(config, errlog):
-        async with Client(build_server(), cache=None) as client:
-            yield client
 
     def no_checkpoint(root, session_id):
         raise WorkspaceError("not a git repository")
@@ -313,7 +284,7 @@ async def test_approval_under_ask_is_per_server_and_tool(autojump_clock, tmp_pat
                 "steps": [steps[0], {"need": ["n0"]}, steps[1], {"call": "test__echo", "as": "e", "tokens": 0,
                           "args": {"text": "read-only: never asked"}}, {"need": ["n1", "e"]},
                           {"answer": "done", "tokens": 0}]}
-    hub = McpHub([McpServerConfig("test", command="unused")], connector=in_process)
+    hub = McpHub([McpServerConfig("test", command="unused")], connector=connect_in_process)
     asked: list = []
     gate_bus = EventBus()
     gate_bus.subscribe(asked.append)

@@ -12,24 +12,7 @@ from asyncfc_cli.events import event_to_dict
 from asyncfc_cli.testing.harness import run_scenario
 
 from engine_tools import TOOLS
-
-FAST = {"ttft_s": 0, "tokens_per_s": 8}
-
-
-def scenario(*steps):
-    return {"name": "t", "profile": FAST, "steps": list(steps)}
-
-
-def call(tool, label=None, tokens=0, **args):
-    step = {"call": tool, "args": args, "tokens": tokens}
-    if label:
-        step["as"] = label
-    return step
-
-
-def answer(text="done"):
-    return {"answer": text, "tokens": 0}
-
+from test_session import answer, call, scenario
 
 def own(run, fid):
     """The parent's own future_finished event of ``fid`` (sub-agents number theirs from f1 too)."""

@@ -11,18 +11,20 @@ Run it over stdio (what a ``[mcp_servers.NAME]`` table with ``command`` starts):
 Its tools cover what a client must survive: ``echo`` and ``sleep`` (read-only), ``shout``
 (structured content only), ``picture`` (an image), ``note`` (writes a file in its working folder:
 not read-only), ``crash`` (the process exits in the middle of the call), ``hang`` (never answers)
-and ``fail`` (an error result). ``build_server()`` returns the server object itself, so tests can
-also connect to it in-process (on trio's MockClock its ``sleep`` takes virtual time).
+and ``fail`` (an error result). ``build_server()`` returns the server object itself, and ``connect_in_process`` serves it to an
+``McpHub`` in-process (on trio's MockClock its ``sleep`` takes virtual time).
 """
 
 # No `from __future__ import annotations`: the SDK reads the tools' annotations at run time, and
 # they name classes imported inside build_server.
 import os
 import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-__all__ = ["build_server", "main"]
+__all__ = ["build_server", "connect_in_process", "main"]
 
 
 def build_server() -> Any:
@@ -79,6 +81,16 @@ def build_server() -> Any:
         raise ValueError(reason)
 
     return server
+
+
+@asynccontextmanager
+async def connect_in_process(config: Any, errlog: Any) -> AsyncIterator[Any]:
+    """A ``Connector`` for ``McpHub`` that serves every configured server with a fresh test server in
+    this process (no subprocess: on trio's MockClock its calls take exactly their virtual time)."""
+    from mcp import Client
+
+    async with Client(build_server(), cache=None) as client:
+        yield client
 
 
 def main() -> None:
