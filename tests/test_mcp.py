@@ -300,3 +300,32 @@ async def test_approval_under_ask_is_per_server_and_tool(autojump_clock, tmp_pat
     assert Path(note).read_text() == "1"  # both notes were written
     requested = [(e.id, e.tool) for e in asked if e.type == "approval_requested"]
     assert requested == [("f1", "test__note")]  # once for that server's tool; its read-only echo never
+
+
+@pytest.mark.slow
+@pytest.mark.trio
+async def test_a_streamable_http_server_round_trip():
+    import socket
+    import subprocess
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen([sys.executable, *TEST_SERVER, "--http", str(port)],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        config = McpServerConfig("web", url=f"http://127.0.0.1:{port}/mcp", headers={"X-Token": "t"},
+                                 connect_timeout_s=3)
+        for _ in range(40):  # until uvicorn listens; each attempt is a new connection
+            hub = McpHub([config])
+            async with hub.running():
+                await hub.wait_settled()
+                if hub.connections["web"].state == "ready":
+                    assert await call(hub, "web__echo", text="over http") == "over http"
+                    assert hub.specs()["web__note"].effect_of({}, None).kind == "exclusive"
+                    return
+            await trio.sleep(0.25)
+        pytest.fail(f"the HTTP server never came up: {hub.connections['web'].state}")
+    finally:
+        server.terminate()
+        server.wait(10)

@@ -2,7 +2,8 @@
 
 Run it over stdio (what a ``[mcp_servers.NAME]`` table with ``command`` starts)::
 
-    python -m asyncfc_cli.testing.mcp_server
+    python -m asyncfc_cli.testing.mcp_server              # stdio
+    python -m asyncfc_cli.testing.mcp_server --http 8765  # Streamable HTTP at :8765/mcp
 
     [mcp_servers.test]
     command = "python"
@@ -93,8 +94,14 @@ async def connect_in_process(config: Any, errlog: Any) -> AsyncIterator[Any]:
         yield client
 
 
-def main() -> None:
-    build_server().run("stdio")
+def main(argv: list[str] | None = None) -> None:
+    """Serve over stdio, or with ``--http PORT`` over Streamable HTTP at
+    ``http://127.0.0.1:PORT/mcp``."""
+    args = sys.argv[1:] if argv is None else argv
+    if args[:1] == ["--http"] and len(args) == 2:
+        build_server().run("streamable-http", host="127.0.0.1", port=int(args[1]))
+    else:
+        build_server().run("stdio")
 
 
 if __name__ == "__main__":
