@@ -20,7 +20,7 @@ transcript show the tree); its requests' tokens and cost are charged to the pare
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -38,8 +38,8 @@ if TYPE_CHECKING:
     from .model.scripted import ScriptedClient
     from .session import Session
 
-__all__ = ["AGENT", "SubAgentKit", "SubAgents", "attach_subagents", "default_tools", "scripted_kit",
-           "select_tools"]
+__all__ = ["AGENT", "SubAgentKit", "SubAgents", "attach_subagents", "declare_agent", "default_tools",
+           "scripted_kit", "select_tools"]
 
 AGENT = "agent"
 
@@ -85,6 +85,44 @@ def select_tools(candidates: Mapping[str, ToolSpec], grants: Iterable[str] | Non
 
 def _grantable(name: str) -> bool:
     return name != AGENT and name not in engine_tools()
+
+
+Runner = Callable[[EngineHandle, str, "list[str] | None"], Awaitable[str]]
+"""Runs one sub-agent to its end: (the agent future's handle, task, grants) -> final answer."""
+
+
+def declare_agent(run: Runner, candidates: Callable[[], Mapping[str, ToolSpec]]) -> ToolSpec:
+    """The ``agent`` tool, running each call with ``run``; ``candidates`` gives the tools a call
+    may grant (its effect depends on them)."""
+
+    def effect(args: Mapping[str, object], root: object) -> Effect:
+        # Read-only by default: it waits for earlier writes and later writes wait for it. A grant
+        # of anything that mutates makes it exclusive, like any command (and a change to approve).
+        grants = args.get("tools")
+        tools = candidates()
+        if isinstance(grants, list) and any(
+                isinstance(g, str) and g in tools and tools[g].effect_of({}, None).mutates for g in grants):
+            return Effect("exclusive")
+        return Effect("reads", (".",))
+
+    @tool(effect=effect, context="engine", name=AGENT)
+    async def agent(handle: EngineHandle, task: str, tools: list[str] | None = None) -> str:
+        """Start a sub-agent: a helper with its own context that works on a task and answers.
+
+        Use it for independent questions about different parts of the code and for long
+        investigations, so they run in parallel with you and with each other. Its final answer
+        arrives like any other future's value. It can read and search (and use tools you grant);
+        write the task so it can be done without asking you anything, and say what the answer
+        should contain.
+
+        Args:
+            task: what the sub-agent should find out or do, self-contained.
+            tools: extra tools to grant by name (e.g. ["shell"]); reads and searches are always
+                given.
+        """
+        return await run(handle, task, tools)
+
+    return agent
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,39 +180,7 @@ class SubAgents:
     def tools(self, candidates: Callable[[], Mapping[str, ToolSpec]]) -> dict[str, ToolSpec]:
         """The ``agent`` tool, by name. ``candidates`` gives the parent's tools at call time (its
         effect depends on what a call grants)."""
-        return {AGENT: self._declare(candidates)}
-
-    def _declare(self, candidates: Callable[[], Mapping[str, ToolSpec]]) -> ToolSpec:
-        def effect(args: Mapping[str, object], root: object) -> Effect:
-            # Read-only by default: it waits for earlier writes and later writes wait for it. A
-            # grant of anything that mutates makes it exclusive, like any command.
-            grants = args.get("tools")
-            tools = candidates()
-            if isinstance(grants, list) and any(
-                    isinstance(g, str) and g in tools and tools[g].effect_of({}, None).mutates for g in grants):
-                return Effect("exclusive")
-            return Effect("reads", (".",))
-
-        runner = self
-
-        @tool(effect=effect, context="engine", name=AGENT)
-        async def agent(handle: EngineHandle, task: str, tools: list[str] | None = None) -> str:
-            """Start a sub-agent: a helper with its own context that works on a task and answers.
-
-            Use it for independent questions about different parts of the code and for long
-            investigations, so they run in parallel with you and with each other. Its final
-            answer arrives like any other future's value. It can read and search (and use tools
-            you grant); write the task so it can be done without asking you anything, and say
-            what the answer should contain.
-
-            Args:
-                task: what the sub-agent should find out or do, self-contained.
-                tools: extra tools to grant by name (e.g. ["shell"]); reads and searches are
-                    always given.
-            """
-            return await runner.run(handle, task, tools)
-
-        return agent
+        return {AGENT: declare_agent(self.run, candidates)}
 
     async def run(self, handle: EngineHandle, task: str, grants: list[str] | None) -> str:
         """Run one sub-agent to its end; its final answer, or ToolError saying why it stopped."""
