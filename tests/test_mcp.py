@@ -53,6 +53,7 @@ effects = { search = "pure" }
     assert [(s.name, s.transport) for s in trusted.servers] == [("docs", "stdio"), ("tracker", "http"),
                                                               ("local", "stdio")]
     assert trusted.servers[0].command == "uvx"  # the user's own wins over the repository's
+    assert trusted.servers[2].cwd == str(repo)  # a repository's server starts in its root
     assert trusted.servers[1].headers == {"Authorization": "Bearer x"}
     untrusted = load_mcp_config(repo, user_config=user, trusted=False)
     assert [s.name for s in untrusted.servers] == ["docs", "tracker"]

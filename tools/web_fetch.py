@@ -106,7 +106,9 @@ def _client(allow_local: bool) -> Any:
         ssl_context=transport._pool._ssl_context, network_backend=_public_only_backend(allow_local))
     return httpx.AsyncClient(transport=transport, follow_redirects=False, trust_env=False,
                              timeout=httpx.Timeout(TIMEOUT_S),
-                             headers={"User-Agent": "asyncfc-web-fetch/0.1", "Accept": "text/html, text/*;q=0.9, */*;q=0.5"})
+                             # identity: max_bytes then bounds what is read, not a compressed size
+                             headers={"User-Agent": "asyncfc-web-fetch/0.1", "Accept-Encoding": "identity",
+                                      "Accept": "text/html, text/*;q=0.9, */*;q=0.5"})
 
 
 def _checked_url(url: str) -> str:

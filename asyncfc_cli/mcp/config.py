@@ -25,7 +25,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -153,13 +153,15 @@ def _user_servers(path: Path) -> list[McpServerConfig]:
 
 
 def _repo_servers(path: Path) -> list[McpServerConfig]:
+    """A repository's servers; a stdio server starts in the repository root (or ``cwd`` below it)."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ConfigError(f"{path}: not valid JSON: {exc}") from None
     if not isinstance(data, Mapping):
         raise ConfigError(f"{path}: expected an object with mcpServers")
-    return _servers(data.get("mcpServers", {}), str(path))
+    servers = _servers(data.get("mcpServers", {}), str(path))
+    return [replace(s, cwd=str(path.parent / (s.cwd or "."))) if s.command else s for s in servers]
 
 
 def load_mcp_config(root: Path | None, *, user_config: Path | None = None,
