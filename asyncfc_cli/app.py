@@ -3,6 +3,7 @@ together into a session. ``cli.py`` parses flags and calls in here; nothing else
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 from collections.abc import Callable
@@ -14,7 +15,7 @@ import trio
 
 from asyncfc_tools import ToolError, ToolSpec
 
-from .config import Settings
+from .config import Settings, paired_key_variable
 from .errors import EXIT_INTERRUPTED, AsyncfcError, ConfigError
 from .events import EventBus, Notice, SessionFinished, SessionStarted
 from .model.base import ModelClient, ToolCall
@@ -51,7 +52,6 @@ def open_model(settings: Settings, *, profile: str | None = None) -> ModelClient
         if profile is not None and profile not in PROFILES:
             raise ConfigError(f"--profile {profile!r}: expected one of {', '.join(PROFILES)}")
         return ScriptedClient(load_scenario(source), PROFILES[profile] if profile else None)
-    from .config import paired_key_variable
     from .model.litellm_client import open_litellm
 
     # Resolves the key (a ConfigError if it is missing; only a key paired with settings.api_base
@@ -138,6 +138,9 @@ def build_engine(
     """
     bus = bus or EventBus()
     model = open_model(settings, profile=profile)
+    paired = paired_key_variable(settings.api_base)
+    if paired and os.environ.get(paired):  # a key under any name is still a key
+        bus.keep_secret(os.environ[paired])
     from .approval import ApprovalGate
 
     approval = settings.approval or ("ask" if interactive else "auto")

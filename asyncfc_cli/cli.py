@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import gc
 import sys
+from collections.abc import Callable
 from enum import Enum
 from pathlib import Path
 from typing import Annotated, Any
@@ -123,17 +124,16 @@ def chat(
     """Open the interactive TUI (also what `asyncfc [OPTIONS]` does with no command)."""
     if ctx.invoked_subcommand is not None:
         return  # registered as the group callback too: a command was given, let it run
+    flags = dict(model=model, api_base=api_base, mode=mode, approval=approval, max_turns=max_turns,
+                 max_cost=max_cost, transcript=transcript, map_tokens=map_tokens, dispatch=dispatch)
     try:
-        settings, workspace = _settings(
-            cwd, trust_repo=trust_repo, model=model, api_base=api_base, mode=mode, approval=approval,
-            max_turns=max_turns, max_cost=max_cost, transcript=transcript, map_tokens=map_tokens,
-            dispatch=dispatch,
-        )
+        settings, workspace = _settings(cwd, trust_repo=trust_repo, **flags)
         resumed = None
         if resume is not None:
             from .sessions import find_session, load_resumed
 
             resumed = load_resumed(find_session(workspace.root, resume))
+        settings = _offer_trust(settings, workspace, lambda: _settings(cwd, trust_repo=True, **flags)[0])
     except AsyncfcError as exc:
         raise _fail(exc) from None
     raise typer.Exit(_open_tui(settings, workspace, task=None, profile=profile, resume=resumed))
@@ -141,6 +141,31 @@ def chat(
 
 app.callback(invoke_without_command=True)(chat)
 app.command("chat")(chat)
+
+
+def _terminal() -> bool:
+    return sys.stdout.isatty() and sys.stdin.isatty()
+
+
+def _offer_trust(settings: Settings, workspace: Workspace, trusted: Callable[[], Settings]) -> Settings:
+    """Before the TUI opens: the repository's untrusted config set keys that were left out; a user
+    at a terminal is asked whether to apply them (trusting the repository for good, or for this
+    session); ``trusted()`` gives the settings with the repository trusted. Without a terminal, or
+    when nothing was left out, ``settings`` stay as they are (the session reports the keys)."""
+    if not settings.ignored_repo_keys or not _terminal():
+        return settings
+    from .trust import trust
+
+    keys = ", ".join(settings.ignored_repo_keys)
+    typer.echo(f"{workspace.root}/.asyncfc.toml sets {keys}: settings that decide where requests "
+               "(and your key) go, what runs without asking, or where files are written.\n"
+               "asyncfc applies them only in repositories you trust.", err=True)
+    answer = typer.prompt("Trust this repository? [a]lways / [o]nce, this session / [N]o, ignore them",
+                          default="n", show_default=False, err=True).strip().lower()
+    if answer in ("a", "always", "y", "yes"):
+        trust(workspace.root)
+        return trusted()
+    return trusted() if answer in ("o", "once") else settings
 
 
 def _open_tui(settings: Settings, workspace: Workspace, *, task: str | None, profile: str | None,
@@ -175,12 +200,10 @@ def run(
     Exit codes: 0 finished; 1 stopped without finishing (turn or cost limit); 2 usage or
     configuration error; 3 model or provider error; 130 interrupted.
     """
+    flags = dict(model=model, api_base=api_base, mode=mode, approval=approval, max_turns=max_turns,
+                 max_cost=max_cost, transcript=transcript, map_tokens=map_tokens, dispatch=dispatch)
     try:
-        settings, workspace = _settings(
-            cwd, trust_repo=trust_repo, model=model, api_base=api_base, mode=mode, approval=approval,
-            max_turns=max_turns, max_cost=max_cost, transcript=transcript, map_tokens=map_tokens,
-            dispatch=dispatch,
-        )
+        settings, workspace = _settings(cwd, trust_repo=trust_repo, **flags)
         resumed = None
         if resume is not None:
             from .sessions import resolve_resume
@@ -190,7 +213,11 @@ def run(
         raise _fail(exc) from None
     if task is None:
         raise typer.BadParameter("give the task to run (or --resume a session)", param_hint="TASK")
-    if not headless and output is Output.text and sys.stdout.isatty() and sys.stdin.isatty():
+    if not headless and output is Output.text and _terminal():
+        try:
+            settings = _offer_trust(settings, workspace, lambda: _settings(cwd, trust_repo=True, **flags)[0])
+        except AsyncfcError as exc:
+            raise _fail(exc) from None
         raise typer.Exit(_open_tui(settings, workspace, task=task, profile=profile, resume=resumed))
     _start_model_import(settings)
     from .app import run_headless

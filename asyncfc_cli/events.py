@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
-import re
 import sys
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, TypeVar
+
+from .redaction import EventRedactor, secrets_in
+from .redaction import redact as redact_text
 
 __all__ = [
     "Event",
@@ -275,28 +276,20 @@ class SessionFinished(Event):
 # --------------------------------------------------------------------------------------------------
 # Serialisation
 
-_SECRET_NAME = re.compile(r"(API_KEY|_KEY|_TOKEN|_SECRET|PASSWORD)$")
 _secrets_cache: tuple[str, ...] | None = None
 
 
 def _secrets() -> tuple[str, ...]:
     global _secrets_cache
     if _secrets_cache is None:
-        values = {
-            value
-            for name, value in os.environ.items()
-            if _SECRET_NAME.search(name.upper()) and len(value) >= 8
-        }
-        _secrets_cache = tuple(sorted(values, key=len, reverse=True))
+        _secrets_cache = secrets_in()
     return _secrets_cache
 
 
 def redact(text: str) -> str:
-    """Replace the value of every key-like environment variable in ``text`` with ``[redacted]``."""
-    for secret in _secrets():
-        if secret in text:
-            text = text.replace(secret, "[redacted]")
-    return text
+    """Replace the value of every key-like environment variable in ``text`` with ``[redacted]``
+    (a complete text: streamed pieces go through the bus's ``EventRedactor``)."""
+    return redact_text(text, _secrets())
 
 
 def event_to_dict(event: Event) -> dict[str, Any]:
@@ -359,13 +352,19 @@ class EventBus:
     Subscribers must be quick and must not raise; one that raises is reported on stderr once and
     dropped, so a broken view can never take a session down.
 
+    Every event passes the redactor first (``redaction.EventRedactor``): subscribers see secrets
+    neither whole nor split across streamed pieces, so no view, log or transcript can show one.
+
     Events of sub-agents (those with a ``parent``) go only to subscribers that asked for them
     (``nested=True``): a view written for one session never mistakes a sub-agent's ``f1`` or its
     ``session_finished`` for its own.
     """
 
-    def __init__(self, clock: Callable[[], float] = _session_clock, *, offset: float = 0.0) -> None:
-        """``offset``: what ``now()`` reads when the clock starts (0 for a new session)."""
+    def __init__(self, clock: Callable[[], float] = _session_clock, *, offset: float = 0.0,
+                 redactor: EventRedactor | None = None) -> None:
+        """``offset``: what ``now()`` reads when the clock starts (0 for a new session).
+        ``redactor``: the filter every event goes through (default: the secrets of os.environ)."""
+        self._redactor = redactor or EventRedactor.from_environment()
         self._clock = clock
         self._origin: float | None = None
         self._offset = offset
@@ -383,6 +382,16 @@ class EventBus:
         """
         self._offset = continues_at
         self._resumed = {"continues_at": continues_at, "prior_turns": prior_turns}
+
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        """What the bus redacts (for others that must keep the same secrets out, e.g. the history
+        a session sends the model)."""
+        return self._redactor.secrets
+
+    def keep_secret(self, value: str) -> None:
+        """Redact ``value`` from every later event too."""
+        self._redactor.add(value)
 
     def start_clock(self) -> None:
         """Make ``now()`` count from this moment (called once when the session starts)."""
@@ -411,7 +420,12 @@ class EventBus:
         return event
 
     def publish(self, event: Event) -> None:
-        """Hand an already-built event (e.g. from a transcript being replayed) to every subscriber."""
+        """Hand an already-built event (e.g. from a transcript being replayed) to every subscriber,
+        redacted (which may hold back a streamed piece, or release one held before it)."""
+        for redacted in self._redactor(event):
+            self._fan_out(redacted)
+
+    def _fan_out(self, event: Event) -> None:
         for subscriber in list(self._subscribers):
             if event.parent is not None and subscriber not in self._nested:
                 continue

@@ -65,6 +65,7 @@ from .model.base import (
 )
 from .model.provider import effective_endpoint
 from .model.wire import message_to_wire
+from .redaction import redact_value
 from .scheduler import FutureRecord, Gate, Scheduler
 from .trust import untrusted_notice
 from .workspace import Workspace
@@ -415,6 +416,8 @@ class Session:
         self.bus.emit(FutureDelivered, id=fid, via=via, turn=turn)
 
     def _append(self, message: Message) -> None:
+        # What the model is sent back (its own text, tool results) carries no secret either.
+        message = redact_value(message, self.bus.secrets)
         self.history.append(message)
         self.bus.emit(MessageAppended, message=message_to_wire(message))
 

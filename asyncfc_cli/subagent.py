@@ -189,6 +189,8 @@ class SubAgents:
         fid = handle.record.id
         kit = self._kit(handle.record.call)
         child_bus = EventBus()
+        for secret in self._bus.secrets:  # a key paired with an endpoint stays out of its history too
+            child_bus.keep_secret(secret)
         child_bus.subscribe(lambda event: self._forward(fid, event))
         child = Session(
             model=kit.model, tools=select_tools(kit.tools, grants), bus=child_bus,

@@ -152,3 +152,20 @@ def test_ignored_repo_keys_is_not_a_setting(repo, tmp_path):
     (repo / ".asyncfc.toml").write_text('ignored_repo_keys = []\n')
     with pytest.raises(ConfigError, match="unknown key"):
         load(repo, tmp_path, trusted=True)
+
+
+def test_keys_are_paired_with_endpoints_only_in_the_users_own_config(repo, tmp_path):
+    from asyncfc_cli.config import paired_key_variable
+
+    user = tmp_path / "user.toml"
+    user.write_text('max_turns = 3\n[endpoints."https://LLM.example.com/v1/"]\napi_key_env = "EXAMPLE_KEY"\n')
+    assert paired_key_variable("https://llm.example.com/v1", user_config=user) == "EXAMPLE_KEY"
+    assert paired_key_variable("https://other.example.com/v1", user_config=user) is None
+    assert paired_key_variable(None, user_config=user) is None
+    assert load(repo, tmp_path).max_turns == 3  # the table is not a setting, and not an error
+    (repo / ".asyncfc.toml").write_text('[endpoints."http://attacker/v1"]\napi_key_env = "OPENAI_API_KEY"\n')
+    with pytest.raises(ConfigError, match=r"\[endpoints\] may be set only in your user config"):
+        load(repo, tmp_path, trusted=True)
+    user.write_text('[endpoints."https://llm.example.com/v1"]\nkey = "x"\n')
+    with pytest.raises(ConfigError, match="needs api_key_env"):
+        paired_key_variable("https://llm.example.com/v1", user_config=user)

@@ -434,3 +434,13 @@ async def test_cancelling_before_the_headers_returns_and_the_worker_ends_when_th
         for thread in waiting:
             thread.join(timeout=20)
             assert not thread.is_alive()
+
+
+def test_the_endpoint_shown_never_carries_a_credential():
+    from asyncfc_cli.model.provider import effective_endpoint
+
+    assert effective_endpoint("openai/x", "https://me:sk-secret@proxy.example/v1?api-key=k", {}) == \
+        "https://proxy.example/v1"
+    assert effective_endpoint("openai/gpt-4.1", None, {}) == "https://api.openai.com/v1"
+    assert effective_endpoint("openai/x", None, {"OPENAI_BASE_URL": "http://127.0.0.1:8/v1"}) == "http://127.0.0.1:8/v1"
+    assert effective_endpoint("ollama/qwen", None, {}) == "ollama's default endpoint"

@@ -77,15 +77,20 @@ def test_a_trusted_api_base_gets_no_provider_key_without_a_pairing(tmp_path):
 
 
 def test_an_api_base_flag_gets_only_the_key_the_user_paired_with_it(tmp_path):
-    with OpenAIServer(done) as server:
+    def echo(messages, tools):
+        return Reply(text=f"your key is {OTHER}")
+
+    with OpenAIServer(echo) as server:
         base = server.base_url + "/v1"
         config = tmp_path / "config" / "asyncfc"
         config.mkdir(parents=True)
-        (config / "config.toml").write_text(f'[endpoints."{base}/"]\napi_key_env = "PROXY_KEY"\n')
+        # A variable whose name does not look like a key: its value is still redacted.
+        (config / "config.toml").write_text(f'[endpoints."{base}/"]\napi_key_env = "PROXY_CREDENTIAL"\n')
         repo = repo_with_config(tmp_path, "max_turns = 2\n")
         result, _ = run(tmp_path, repo, "--model", "openai/test-model", "--api-base", base,
-                        env={"PROXY_KEY": OTHER})
+                        env={"PROXY_CREDENTIAL": OTHER})
         assert result.exit_code == 0, result.stderr
+        assert OTHER not in result.stdout and "your key is [redacted]" in result.stdout
         (config / "config.toml").write_text("")
         result, _ = run(tmp_path, repo, "--model", "openai/test-model", "--api-base", base,
                         env={"ASYNCFC_API_KEY": OTHER + "-asyncfc"})

@@ -7,6 +7,7 @@ or an event loop; ``litellm_client`` drives it.
 from __future__ import annotations
 
 import random
+from urllib.parse import urlsplit, urlunsplit
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -208,12 +209,22 @@ def effective_endpoint(model: str, api_base: str | None, env: Mapping[str, str])
     the base the provider's SDK takes from the user's environment (``OPENAI_BASE_URL``...), else
     the provider's default endpoint, else a phrase naming the provider."""
     if api_base:
-        return api_base
+        return _without_credentials(api_base)
     provider = provider_of(model)
     for variable in (f"{provider.upper()}_BASE_URL", f"{provider.upper()}_API_BASE"):
         if env.get(variable):
-            return env[variable]
+            return _without_credentials(env[variable])
     return DEFAULT_ENDPOINTS.get(provider, f"{provider}'s default endpoint")
+
+
+def _without_credentials(url: str) -> str:
+    """``url`` without a user and password (``https://user:token@host``) or a query string, where
+    some servers take their key."""
+    parts = urlsplit(url)
+    if not parts.netloc:
+        return url.split("?", 1)[0]
+    host = parts.netloc.rpartition("@")[2]
+    return urlunsplit((parts.scheme, host, parts.path, "", ""))
 
 
 def key_hint(model: str) -> str:

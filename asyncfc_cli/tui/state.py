@@ -103,6 +103,8 @@ class SessionInfo:
     approval: str = ""
     root: str = ""
     scripted: bool = False
+    endpoint: str = ""
+    """Where model requests go (``session_started.endpoint``)."""
 
 
 @dataclass(slots=True)
@@ -181,7 +183,8 @@ class TimelineState:
         return self
 
     def _session_started(self, e: ev.SessionStarted) -> None:
-        self.session = SessionInfo(e.session_id, e.model, e.mode, e.approval, e.root, e.scripted)
+        self.session = SessionInfo(e.session_id, e.model, e.mode, e.approval, e.root, e.scripted,
+                                   getattr(e, "endpoint", ""))
 
     def _session_resumed(self, e: ev.SessionResumed) -> None:
         self._session_started(e)
