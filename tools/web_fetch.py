@@ -82,8 +82,15 @@ def _public_only_backend(allow_local: bool) -> Any:
                     f"web_fetch refused {host}: it resolves to {local[0]}, an address on this machine "
                     "or its local network; only public addresses may be fetched (the user can allow "
                     "local ones with web_allow_local = true in their config)")
-            return await self._inner.connect_tcp(addresses[0], port, timeout=timeout,
-                                                 local_address=local_address, socket_options=socket_options)
+            failure: Exception | None = None
+            for address in addresses:  # the checked addresses, in the resolver's order
+                try:
+                    return await self._inner.connect_tcp(address, port, timeout=timeout,
+                                                         local_address=local_address, socket_options=socket_options)
+                except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
+                    failure = exc
+            assert failure is not None
+            raise failure
 
         async def connect_unix_socket(self, path: str, timeout: float | None = None,
                                       socket_options: Any = None) -> Any:
