@@ -221,3 +221,32 @@ async def test_a_sub_agents_approval_is_asked_under_its_agent_futures_id(autojum
                 await trio.sleep(0.5)
             assert ask.resolve(fid, "once")
     assert own(run, "f1").output == "wrote"
+
+
+def test_headless_json_lines_show_the_tree(tmp_path):
+    """`asyncfc run --output jsonl` as a CI job reads it: the sub-agent's events under its future."""
+    import os
+    import subprocess
+    import sys
+
+    (tmp_path / "a.py").write_text("def parse():\n    pass\n")
+    (tmp_path / "task.yaml").write_text(json.dumps({"name": "tree", "profile": "instant", "steps": [
+        {"call": "agent", "as": "a", "args": {"task": "where is parse?"}, "agent": {"steps": [
+            {"call": "grep", "as": "g", "args": {"pattern": "def parse"}}, {"need": ["g"]},
+            {"answer": "a.py:1"}]}},
+        {"need": ["a"]}, {"answer": "done"}]}))
+    env = {**os.environ, "LITELLM_LOCAL_MODEL_COST_MAP": "True", "XDG_STATE_HOME": str(tmp_path / "state"),
+           "XDG_CONFIG_HOME": str(tmp_path / "config")}
+    out = subprocess.run([sys.executable, "-m", "asyncfc_cli", "run", "find parse", "--model", "task.yaml",
+                          "--headless", "--output", "jsonl"], cwd=tmp_path, env=env, capture_output=True,
+                         text=True, timeout=60, stdin=subprocess.DEVNULL)
+    assert out.returncode == 0, out.stderr
+    events = [json.loads(line) for line in out.stdout.splitlines()]
+    nested = [e for e in events if "parent" in e]
+    assert {e["parent"] for e in nested} == {"f1"}
+    assert [e["tool"] for e in nested if e["type"] == "future_created"] == ["grep", "await_future"]
+    grep = next(e for e in nested if e["type"] == "future_finished" and e["id"] == "f1")
+    assert grep["output"].startswith("a.py:1: def parse():")
+    agent = next(e for e in events if e["type"] == "future_finished" and e["id"] == "f1" and "parent" not in e)
+    assert agent["output"] == "a.py:1"
+    assert events[-1]["type"] == "session_finished" and "parent" not in events[-1]
