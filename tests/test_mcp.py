@@ -330,3 +330,34 @@ async def test_a_streamable_http_server_round_trip():
     finally:
         server.terminate()
         server.wait(10)
+
+
+@pytest.mark.slow
+def test_a_headless_run_calls_a_configured_server(tmp_path):
+    """The wiring as a user meets it: `asyncfc mcp list` connects (and remembers the tools), then a
+    run offers them from its first request, its call waits for the server to connect, and the
+    server is stopped when the task ends."""
+    import os
+    import subprocess
+
+    config = tmp_path / "config" / "asyncfc" / "config.toml"
+    config.parent.mkdir(parents=True)
+    config.write_text(f'[mcp_servers.test]\ncommand = {json.dumps(sys.executable)}\n'
+                      'args = ["-m", "asyncfc_cli.testing.mcp_server"]\n')
+    (tmp_path / "task.yaml").write_text(json.dumps({"name": "mcp", "profile": "instant", "steps": [
+        {"call": "test__echo", "as": "e", "args": {"text": "from the server"}}, {"need": ["e"]},
+        {"answer": "done"}]}))
+    env = {**os.environ, "LITELLM_LOCAL_MODEL_COST_MAP": "True", "XDG_STATE_HOME": str(tmp_path / "state"),
+           "XDG_CONFIG_HOME": str(tmp_path / "config"), "XDG_CACHE_HOME": str(tmp_path / "cache")}
+
+    def asyncfc(*args):
+        return subprocess.run([sys.executable, "-m", "asyncfc_cli", *args], cwd=tmp_path, env=env,
+                              capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+
+    listed = asyncfc("mcp", "list")
+    assert listed.returncode == 0 and "test__echo" in listed.stdout, listed.stdout + listed.stderr
+    out = asyncfc("run", "echo", "--model", "task.yaml", "--headless", "--output", "jsonl")
+    assert out.returncode == 0, out.stderr
+    events = [json.loads(line) for line in out.stdout.splitlines()]
+    echo = next(e for e in events if e["type"] == "future_finished" and e["id"] == "f1")
+    assert (echo["status"], echo["output"]) == ("done", "from the server")

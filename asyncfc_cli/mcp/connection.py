@@ -137,6 +137,11 @@ class McpConnection:
         self._nursery.start_soon(self._run, attempt, name=f"mcp server {self.name}")
         return attempt
 
+    async def wait_settled(self) -> None:
+        """Wait until the attempt under way has connected or failed (never starts another)."""
+        if self._attempt is not None:
+            await self._attempt.ready.wait()
+
     async def wait_connected(self) -> Any:
         """The live client, starting a new attempt if the last one failed or ended.
 

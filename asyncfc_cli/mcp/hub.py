@@ -103,10 +103,7 @@ class McpHub:
     async def wait_settled(self) -> None:
         """Wait until every server has connected or failed to (``asyncfc mcp list``)."""
         for connection in self.connections.values():
-            try:
-                await connection.wait_connected()
-            except Exception:  # noqa: BLE001 - its state says why
-                pass
+            await connection.wait_settled()
 
     def _connected(self, connection: McpConnection, tools: list[Any]) -> None:
         listing = [ToolListing.of(tool) for tool in tools]
