@@ -70,7 +70,7 @@ class Settings:
     subagent_max_turns: int = 20
     """Most model requests one sub-agent may make."""
     subagent_max_cost: float | None = None
-    """Most USD one sub-agent may spend (None: no limit of its own; it counts in the task's)."""
+    """Most USD one sub-agent may spend (None: the task's own limit; its spending counts there too)."""
     web_allow_local: bool = False
     """Let ``web_fetch`` reach loopback, private, link-local and metadata addresses (off: only
     the public internet)."""

@@ -166,8 +166,10 @@ class SubAgents:
         context: Callable[[], ContextBudget] | None = None,
     ) -> None:
         self._bus = bus
+        # Its own budget, never more than the whole task's (its spending counts there too).
+        costs = [c for c in (settings.subagent_max_cost, settings.max_cost) if c is not None]
         self._settings = settings.replace(
-            max_turns=settings.subagent_max_turns, max_cost=settings.subagent_max_cost, transcript=None,
+            max_turns=settings.subagent_max_turns, max_cost=min(costs, default=None), transcript=None,
             ignored_repo_keys=())  # the parent has said it
         self._workspace = workspace
         self._kit = kit
