@@ -409,7 +409,13 @@ class EventBus:
         self._subscribers.append(subscriber)
         if nested:
             self._nested.append(subscriber)
-        return lambda: self._subscribers.remove(subscriber) if subscriber in self._subscribers else None
+
+        def remove() -> None:
+            for group in (self._subscribers, self._nested):
+                if subscriber in group:
+                    group.remove(subscriber)
+
+        return remove
 
     def emit(self, cls: type[E], **fields: Any) -> E:
         """Build an event stamped with the session clock and hand it to every subscriber."""
