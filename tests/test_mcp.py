@@ -5,6 +5,7 @@ MockClock beside sub-agents."""
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 from types import SimpleNamespace
@@ -170,6 +171,9 @@ async def test_a_real_stdio_server_round_trip_crash_and_hang():
         assert str(hung.value) == ("MCP server 'test' did not answer hang within 3s; the call was "
                                    "abandoned and the server will be restarted on its next use")
         assert await call(hub, "test__echo", text="again") == "again"
+        pid = int(await call(hub, "test__pid"))
+    with pytest.raises(ProcessLookupError):  # the session's end stopped the server's process
+        os.kill(pid, 0)
 
 
 @pytest.mark.slow

@@ -9,7 +9,7 @@ Run it over stdio (what a ``[mcp_servers.NAME]`` table with ``command`` starts):
     command = "python"
     args = ["-m", "asyncfc_cli.testing.mcp_server"]
 
-Its tools cover what a client must survive: ``echo`` and ``sleep`` (read-only), ``shout``
+Its tools cover what a client must survive: ``echo``, ``sleep`` and ``pid`` (read-only), ``shout``
 (structured content only), ``picture`` (an image), ``note`` (writes a file in its working folder:
 not read-only), ``crash`` (the process exits in the middle of the call), ``hang`` (never answers)
 and ``fail`` (an error result). ``build_server()`` returns the server object itself, and ``connect_in_process`` serves it to an
@@ -47,6 +47,11 @@ def build_server() -> Any:
         """Wait, then return result (stands for a slow remote API)."""
         await anyio.sleep(seconds)
         return result
+
+    @server.tool(annotations=read_only)
+    def pid() -> int:
+        """The server's process id (tests check it is gone once the session ends)."""
+        return os.getpid()
 
     @server.tool(annotations=read_only, structured_output=True)
     def shout(text: str) -> dict[str, Any]:
