@@ -250,3 +250,20 @@ def test_headless_json_lines_show_the_tree(tmp_path):
     agent = next(e for e in events if e["type"] == "future_finished" and e["id"] == "f1" and "parent" not in e)
     assert agent["output"] == "a.py:1"
     assert events[-1]["type"] == "session_finished" and "parent" not in events[-1]
+
+
+@pytest.mark.trio
+async def test_a_transcript_keeps_the_tree_and_resume_reads_only_the_sessions_own(autojump_clock, tmp_path):
+    from asyncfc_cli.transcript import TranscriptWriter, history_from_events, read_events
+    from asyncfc_cli.testing.harness import scenario_session
+
+    run = scenario_session(TWO_AGENTS, tools=TOOLS)
+    writer = TranscriptWriter(tmp_path / "t.jsonl")
+    run.session.bus.subscribe(writer, nested=True)
+    await run.session.run("task")
+    writer.close()
+    own = list(read_events(tmp_path / "t.jsonl"))
+    tree = list(read_events(tmp_path / "t.jsonl", nested=True))
+    assert all(e.parent is None for e in own) and len(tree) > len(own)
+    assert [e.type for e in tree].count("session_started") == 3  # none became a resume
+    assert history_from_events(tree) == history_from_events(own) == run.session.history

@@ -88,7 +88,7 @@ def run_replay(path: Path, speed: float = 1.0) -> int:
     from .app import AsyncfcApp
     from .engines import ReplayEngine
 
-    engine = ReplayEngine(list(read_events(path)), speed=speed)
+    engine = ReplayEngine(list(read_events(path, nested=True)), speed=speed)  # sub-agents' lanes too
     app = AsyncfcApp(engine, rate=speed)
     return _run(app)
 

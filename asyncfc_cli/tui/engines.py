@@ -74,11 +74,14 @@ class ReplayEngine:
         at, prev_t, idle = 0.0, None, True
         for event in self.events:
             gap = 0.0 if prev_t is None else max(0.0, event.t - prev_t)
-            if idle and isinstance(event, (ev.UserMessage, ev.RequestStarted)):
+            own = event.parent is None  # a sub-agent's start and finish say nothing of idleness
+            if idle and own and isinstance(event, (ev.UserMessage, ev.RequestStarted)):
                 gap = min(gap, self.max_idle)
             at += gap / self.speed
             out.append(at)
             prev_t = event.t
+            if not own:
+                continue
             if isinstance(event, ev.SessionFinished):
                 idle = True
             elif isinstance(event, (ev.UserMessage, ev.RequestStarted)):
