@@ -190,6 +190,54 @@ class FutureFinished(Event):
     """The full result text, exactly as the model is shown it."""
 
 
+@_event("future_output")
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FutureOutput(Event):
+    """Output of a running command, in order, coalesced (a few per second per future at most)."""
+
+    id: str
+    text: str
+    """The output since the previous future_output of this future (stdout and stderr as they came;
+    a burst too long for one event keeps its end, after a note of how much was skipped)."""
+
+
+@_event("background_started")
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BackgroundStarted(Event):
+    """A background command (``shell(background=true)``) is up: the model has been told so, and
+    its future goes on running until it exits, is cancelled, or the session (headless: the task)
+    ends. It never holds the finish."""
+
+    id: str
+    output: str = ""
+    """Its first output, as the model was shown it."""
+
+
+@_event("background_stopped")
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BackgroundStopped(Event):
+    """A background command still running was stopped (with its whole process group) because the
+    task or the session ended; its future_finished (cancelled) follows."""
+
+    id: str
+    command: str
+    reason: str
+    """Why, e.g. ``the task ended``."""
+
+
+@_event("footprint_violation")
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FootprintViolation(Event):
+    """A shell command with declared ``writes`` changed files outside them (its result tells the
+    model; calls that ran beside it may have seen those files mid-change)."""
+
+    id: str
+    declared: tuple[str, ...]
+    """The paths and globs the command declared."""
+    paths: tuple[str, ...]
+    """Files it changed that no declared path covers."""
+
+
 @_event("future_placeholder")
 @dataclass(frozen=True, slots=True, kw_only=True)
 class FuturePlaceholder(Event):
@@ -320,7 +368,7 @@ def event_from_dict(data: Mapping[str, Any]) -> Event:
         raise ValueError(f"unknown event type {data.get('type')!r}")
     names = {f.name: f for f in dataclasses.fields(cls)}
     kwargs = {k: v for k, v in data.items() if k in names}
-    for key in ("deps", "waits_on"):
+    for key in ("deps", "waits_on", "declared", "paths"):
         if isinstance(kwargs.get(key), list):
             kwargs[key] = tuple(kwargs[key])
     try:
