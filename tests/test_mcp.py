@@ -365,3 +365,31 @@ def test_a_headless_run_calls_a_configured_server(tmp_path):
     events = [json.loads(line) for line in out.stdout.splitlines()]
     echo = next(e for e in events if e["type"] == "future_finished" and e["id"] == "f1")
     assert (echo["status"], echo["output"]) == ("done", "from the server")
+
+
+def test_the_tui_keeps_the_servers_running_while_the_session_serves():
+    from contextlib import asynccontextmanager
+
+    from asyncfc_cli.events import EventBus
+    from asyncfc_cli.tui import session_engine
+
+    seen: list[str] = []
+
+    @asynccontextmanager
+    async def serving():
+        seen.append("servers up")
+        yield
+        seen.append("servers stopped")
+
+    class Served:
+        async def serve(self, inbox):
+            seen.append("serving")
+
+    engine = session_engine(SimpleNamespace(session=Served(), gate=None, transcript=None, serving=serving))
+
+    async def main():
+        send, receive = trio.open_memory_channel(1)
+        await engine.run(EventBus(), receive)
+
+    trio.run(main)
+    assert seen == ["servers up", "serving", "servers stopped"]
