@@ -119,11 +119,6 @@ class McpConnection:
             return "ready"
         return f"failed: {attempt.error or 'stopped'}"
 
-    @property
-    def tools(self) -> list[Any]:
-        """The tools of the last attempt that connected (empty before one has)."""
-        return self._attempt.tools if self._attempt is not None else []
-
     def start(self, nursery: trio.Nursery) -> None:
         """Start connecting in ``nursery`` (the hub's); later restarts happen there too."""
         self._nursery = nursery
@@ -148,13 +143,16 @@ class McpConnection:
         Raises:
             ToolError: it could not connect (the reason in words).
         """
+        return (await self._live_attempt()).client
+
+    async def _live_attempt(self) -> _Attempt:
         attempt = self._attempt
         if attempt is None or (attempt.ready.is_set() and not attempt.live):
             attempt = self._begin()
         await attempt.ready.wait()
         if not attempt.live:
             raise ToolError(f"MCP server {self.name!r} is not available: {attempt.error}")
-        return attempt.client
+        return attempt
 
     async def _run(self, attempt: _Attempt) -> None:
         config = self.config
@@ -187,13 +185,11 @@ class McpConnection:
         Raises:
             ToolError: it could not connect, crashed or disconnected, or did not answer in time.
         """
-        client = await self.wait_connected()
-        attempt = self._attempt
-        assert attempt is not None
+        attempt = await self._live_attempt()  # this call's attempt, whatever later calls start
         timeout = self.config.call_timeout_s
         try:
             with trio.fail_after(timeout):
-                return await client.call_tool(tool, arguments)
+                return await attempt.client.call_tool(tool, arguments)
         except trio.TooSlowError:
             attempt.error = f"it did not answer {tool} within {timeout:g}s"
             attempt.stop.set()
