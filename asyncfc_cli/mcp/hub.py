@@ -14,6 +14,7 @@ import json
 import os
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -37,17 +38,16 @@ def listing_cache_dir() -> Path:
     return Path(base) / "asyncfc" / "mcp"
 
 
+@dataclass(frozen=True, slots=True)
 class ToolListing:
-    """A plain record of one server tool (name, description, schema, read-only hint): what the
-    SDK lists, and what the listing cache stores."""
+    """One server tool as listed: what the SDK lists, and what the listing cache stores."""
 
-    __slots__ = ("name", "description", "input_schema", "read_only")
-
-    def __init__(self, name: str, description: str, input_schema: Mapping[str, Any], read_only: bool) -> None:
-        self.name = name
-        self.description = description
-        self.input_schema = dict(input_schema)
-        self.read_only = read_only
+    name: str
+    """Its name on the server."""
+    description: str
+    input_schema: Mapping[str, Any]
+    read_only: bool
+    """The server's read-only hint."""
 
     @classmethod
     def of(cls, tool: Any) -> ToolListing:
@@ -56,7 +56,7 @@ class ToolListing:
                    bool(getattr(annotations, "read_only_hint", False)))
 
     def as_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "description": self.description, "input_schema": self.input_schema,
+        return {"name": self.name, "description": self.description, "input_schema": dict(self.input_schema),
                 "read_only": self.read_only}
 
 
