@@ -36,9 +36,11 @@ def build_server() -> Any:
 
     server = MCPServer("asyncfc-test", instructions="A test server for asyncfc.")
     read_only = ToolAnnotations(readOnlyHint=True)
+    # Every tool is async: the SDK runs sync ones in a worker thread, and on trio's MockClock a
+    # thread's real time lets the virtual clock jump ahead to a time-out.
 
     @server.tool(annotations=read_only)
-    def echo(text: str) -> str:
+    async def echo(text: str) -> str:
         """Return text unchanged."""
         return text
 
@@ -49,22 +51,22 @@ def build_server() -> Any:
         return result
 
     @server.tool(annotations=read_only)
-    def pid() -> int:
+    async def pid() -> int:
         """The server's process id (tests check it is gone once the session ends)."""
         return os.getpid()
 
     @server.tool(annotations=read_only, structured_output=True)
-    def shout(text: str) -> dict[str, Any]:
+    async def shout(text: str) -> dict[str, Any]:
         """Return text in capitals, as structured content."""
         return {"text": text.upper(), "length": len(text)}
 
     @server.tool(annotations=read_only)
-    def picture() -> Image:
+    async def picture() -> Image:
         """Return a tiny PNG image."""
         return Image(data=b"\x89PNG\r\n\x1a\n" + b"\0" * 8, format="png")
 
     @server.tool()
-    def note(name: str, text: str) -> str:
+    async def note(name: str, text: str) -> str:
         """Write text to the file name in the server's working folder."""
         Path(name).write_text(text, encoding="utf-8")
         return f"wrote {name}"
@@ -82,7 +84,7 @@ def build_server() -> Any:
         return ""
 
     @server.tool(annotations=read_only)
-    def fail(reason: str) -> str:
+    async def fail(reason: str) -> str:
         """Fail with reason (an error result, the server stays up)."""
         raise ValueError(reason)
 
