@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import os
 import secrets
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import aclosing
 from dataclasses import dataclass
 
@@ -133,6 +133,9 @@ class Session:
         self._lasting: trio.Nursery | None = None
         """While serving a chat: where background calls run, so they outlive their task."""
         self._placeholders: set[str] = set()
+        self.nested_cancel: Callable[[str, str], None] | None = None
+        """Cancels a sub-agent's future (the agent future's id, the sub-agent's own id); set by
+        whoever runs the sub-agents (``subagent.attach_subagents``)."""
         self._delivered: set[str] = set()
         self._ttft: float | None = None
         self._call_ids = {
@@ -147,8 +150,12 @@ class Session:
             self._run_scope.cancel()
 
     def cancel_future(self, future_id: str) -> None:
-        """Cancel one future on the user's behalf (its failure reaches the model as a value)."""
-        if self._scheduler is not None:
+        """Cancel one future on the user's behalf (its failure reaches the model as a value).
+        ``PARENT/ID`` names a future of the sub-agent that the future PARENT runs."""
+        parent, _, nested = future_id.partition("/")
+        if nested and self.nested_cancel is not None:
+            self.nested_cancel(parent, nested)
+        elif self._scheduler is not None:
             self._scheduler.cancel([future_id], reason="cancelled by the user")
 
     # ------------------------------------------------------------------------------- reach

@@ -178,6 +178,8 @@ class SubAgents:
         self._system_prompt = system_prompt
         self._ctx = ctx
         self._context = context
+        self._running: dict[str, Session] = {}
+        """The sub-agents running now, by the id of their agent future."""
 
     def tools(self, candidates: Callable[[], Mapping[str, ToolSpec]]) -> dict[str, ToolSpec]:
         """The ``agent`` tool, by name. ``candidates`` gives the parent's tools at call time (its
@@ -200,10 +202,21 @@ class SubAgents:
             gate=_ChildGate(self._gate, fid) if self._gate is not None else None, ctx=self._ctx,
             context=self._context() if self._context is not None else None,
         )
-        outcome = await child.run(task)
+        self._running[fid] = child
+        try:
+            outcome = await child.run(task)
+        finally:
+            del self._running[fid]
         if outcome.outcome == "finished":
             return outcome.message
         raise ToolError(f"the sub-agent stopped without finishing ({outcome.outcome}): {outcome.message}")
+
+    def cancel(self, parent: str, future_id: str) -> None:
+        """Cancel the future ``future_id`` of the sub-agent that the future ``parent`` runs (the
+        user's cancel of a lane ``parent/future_id``); nothing if it is not running."""
+        child = self._running.get(parent)
+        if child is not None:
+            child.cancel_future(future_id)
 
     def _forward(self, fid: str, event: Event) -> None:
         if isinstance(event, RequestFinished):
@@ -243,3 +256,4 @@ def attach_subagents(session: Session, kit: KitFactory, *, gate: Gate | None = N
     agents = SubAgents(bus=session.bus, settings=session.settings, workspace=session.workspace, kit=kit,
                        charge=session.charge, gate=gate, system_prompt=system_prompt, context=context)
     session.add_tools(agents.tools(lambda: session.tools))
+    session.nested_cancel = agents.cancel

@@ -267,3 +267,20 @@ async def test_a_transcript_keeps_the_tree_and_resume_reads_only_the_sessions_ow
     assert all(e.parent is None for e in own) and len(tree) > len(own)
     assert [e.type for e in tree].count("session_started") == 3  # none became a resume
     assert history_from_events(tree) == history_from_events(own) == run.session.history
+
+
+@pytest.mark.trio
+async def test_the_user_cancels_one_future_of_a_sub_agent_by_its_lane_id(autojump_clock):
+    import trio
+
+    from asyncfc_cli.testing.harness import scenario_session
+
+    run = scenario_session(TWO_AGENTS, tools=TOOLS)
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(run.session.run, "task")
+        await trio.sleep(1)
+        run.session.cancel_future("f1/f1")  # what `c` on that lane of the TUI does
+        run.session.cancel_future("f9/f1")  # no such sub-agent: nothing happens
+    inner = next(e for e in run.events if e.parent == "f1" and e.type == "future_finished" and e.id == "f1")
+    assert (inner.status, inner.t, inner.output) == ("cancelled", 1.0, "cancelled by the user")
+    assert own(run, "f1").status == "done" and own(run, "f2").output == "the lexer drops tabs"
