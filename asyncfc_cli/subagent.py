@@ -249,11 +249,12 @@ def scripted_kit(
     return kit
 
 
-def attach_subagents(session: Session, kit: KitFactory, *, gate: Gate | None = None,
-                     system_prompt: str = "", context: Callable[[], ContextBudget] | None = None) -> None:
+def attach_subagents(session: Session, kit: KitFactory, *, gate: Gate | None = None, system_prompt: str = "",
+                     context: Callable[[], ContextBudget] | None = None, ctx: ToolContext | None = None) -> None:
     """Offer ``agent`` in ``session``: its sub-agents run with ``kit`` under ``gate`` (the
-    session's own approval gate) and are charged to it."""
+    session's own approval gate) in ``ctx`` (the session's own tool context: its sandbox too),
+    and are charged to it."""
     agents = SubAgents(bus=session.bus, settings=session.settings, workspace=session.workspace, kit=kit,
-                       charge=session.charge, gate=gate, system_prompt=system_prompt, context=context)
+                       charge=session.charge, gate=gate, system_prompt=system_prompt, context=context, ctx=ctx)
     session.add_tools(agents.tools(lambda: session.tools))
     session.nested_cancel = agents.cancel

@@ -32,7 +32,10 @@ import typing
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
+
+if TYPE_CHECKING:
+    from ._sandbox import Sandbox
 
 __all__ = [
     "CallProgress",
@@ -376,6 +379,8 @@ class ToolContext:
     progress: CallProgress = NO_PROGRESS
     """Where the running call reports live output and a background start (set per call by the
     engine)."""
+    sandbox: Sandbox | None = None
+    """The OS sandbox commands (shell, run_tests) run in; None: unconfined (``_sandbox``)."""
 
     def resolve(self, path: str | os.PathLike[str]) -> Path:
         """The real path of ``path`` inside the workspace; raises PathOutsideWorkspace otherwise."""
