@@ -284,3 +284,27 @@ async def test_the_user_cancels_one_future_of_a_sub_agent_by_its_lane_id(autojum
     inner = next(e for e in run.events if e.parent == "f1" and e.type == "future_finished" and e.id == "f1")
     assert (inner.status, inner.t, inner.output) == ("cancelled", 1.0, "cancelled by the user")
     assert own(run, "f1").status == "done" and own(run, "f2").output == "the lexer drops tabs"
+
+
+@pytest.mark.trio
+async def test_sub_agents_run_in_the_sessions_own_tool_context(autojump_clock, tmp_path):
+    """Its sandbox, limits and settings: a sub-agent's commands are confined like the parent's."""
+    from asyncfc_cli.subagent import attach_subagents, scripted_kit
+    from asyncfc_cli.testing.harness import scenario_session
+    from asyncfc_tools import ToolContext, pure, tool
+
+    @tool(effect=pure())
+    async def where(ctx: ToolContext) -> str:
+        """Say which context the call runs in."""
+        return str(ctx.extra.get("marker", "another context"))
+
+    run = scenario_session(
+        scenario(sub_agent("a", "where?", call("where", "w"), {"need": ["w"]}, answer("$w")),
+                 {"need": ["a"]}, answer()),
+        tools={**TOOLS, "where": where})
+    session = run.session
+    attach_subagents(session, scripted_kit(session.model, lambda: session.tools),
+                     ctx=ToolContext(tmp_path, extra={"marker": "the session's"}))
+    await session.run("task")
+    inner = next(e for e in run.events if e.parent == "f1" and e.type == "future_finished" and e.id == "f1")
+    assert inner.output == "the session's"
