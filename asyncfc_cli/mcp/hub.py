@@ -52,8 +52,9 @@ class ToolListing:
     @classmethod
     def of(cls, tool: Any) -> ToolListing:
         annotations = getattr(tool, "annotations", None)
-        return cls(tool.name, tool.description or "", tool.input_schema or {"type": "object", "properties": {}},
-                   bool(getattr(annotations, "read_only_hint", False)))
+        # Providers take only object schemas for function parameters; a server may leave it implied.
+        schema = {"type": "object", "properties": {}, **dict(tool.input_schema or {})}
+        return cls(tool.name, tool.description or "", schema, bool(getattr(annotations, "read_only_hint", False)))
 
     def as_dict(self) -> dict[str, Any]:
         return {"name": self.name, "description": self.description, "input_schema": dict(self.input_schema),
