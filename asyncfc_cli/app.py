@@ -3,6 +3,7 @@ together into a session. ``cli.py`` parses flags and calls in here; nothing else
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 from collections.abc import Callable
@@ -192,7 +193,8 @@ def run_headless(
         engine = build_engine(settings, workspace, bus=bus, profile=profile, simulate=simulate,
                               resume=resume)
     except AsyncfcError as exc:
-        return _report_setup_error(bus, exc)
+        shown = getattr(renderer, "reports_errors", False) and _same_destination(sys.stdout, sys.stderr)
+        return _report_setup_error(bus, exc, echo=not shown)
     try:
         return trio.run(_interruptible, engine.session, task)
     except KeyboardInterrupt:
@@ -202,9 +204,21 @@ def run_headless(
             engine.transcript.close()
 
 
-def _report_setup_error(bus: EventBus, exc: AsyncfcError) -> int:
-    """A session that could not start still ends with one session_finished event."""
+def _same_destination(a: object, b: object) -> bool:
+    """Whether two streams write to the same file, pipe or terminal (``2>&1``)."""
+    try:
+        first, second = os.fstat(a.fileno()), os.fstat(b.fileno())  # type: ignore[attr-defined]
+    except (AttributeError, OSError, ValueError):
+        return False
+    return (first.st_dev, first.st_ino) == (second.st_dev, second.st_ino)
+
+
+def _report_setup_error(bus: EventBus, exc: AsyncfcError, *, echo: bool = True) -> int:
+    """A session that could not start still ends with one session_finished event. ``echo`` also
+    prints the reason on stderr: unless the renderer printed it already to the same place (text
+    output with ``2>&1``), so the reason reaches a person once."""
     kind = "config_error" if isinstance(exc, ConfigError) else "model_error"
     bus.emit(SessionFinished, outcome=kind, exit_code=exc.exit_code, message=str(exc))
-    print(f"asyncfc: {exc}", file=sys.stderr)
+    if echo:
+        print(f"asyncfc: {exc}", file=sys.stderr)
     return exc.exit_code
