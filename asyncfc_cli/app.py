@@ -8,6 +8,7 @@ import signal
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import trio
@@ -29,11 +30,15 @@ if TYPE_CHECKING:
 
 __all__ = ["Engine", "build_engine", "open_model", "run_headless"]
 
-def open_model(settings: Settings, *, profile: str | None = None) -> ModelClient:
+def open_model(settings: Settings, *, profile: str | None = None, root: Path | None = None) -> ModelClient:
     """The model client for ``settings.model``: scripted (offline) or litellm.
 
+    ``root``: the workspace a scripted model's real tools would change; a script written for
+    another repository (its ``workspace``) refuses it. None: the tools are simulated.
+
     Raises:
-        ConfigError: no model configured, or an unknown scripted scenario/profile.
+        ConfigError: no model configured, an unknown scripted scenario/profile, or a script
+            written for another repository.
     """
     model = settings.model
     if not model:
@@ -41,7 +46,7 @@ def open_model(settings: Settings, *, profile: str | None = None) -> ModelClient
             "no model configured. Set one with --model (e.g. --model openai/gpt-4.1, "
             "--model anthropic/claude-sonnet-4-5, --model ollama/qwen2.5-coder), the ASYNCFC_MODEL "
             "environment variable, or `model = \"...\"` in .asyncfc.toml; "
-            "or try the offline scripted model: --model scripted:demo"
+            "or watch the offline scripted demo: `asyncfc demo`"
         )
     source = scenario_source(model)
     if source is not None:
@@ -49,7 +54,16 @@ def open_model(settings: Settings, *, profile: str | None = None) -> ModelClient
 
         if profile is not None and profile not in PROFILES:
             raise ConfigError(f"--profile {profile!r}: expected one of {', '.join(PROFILES)}")
-        return ScriptedClient(load_scenario(source), PROFILES[profile] if profile else None)
+        scenario = load_scenario(source)
+        foreign = scenario.foreign_to(root) if root is not None else None
+        if foreign:
+            raise ConfigError(
+                f"{model} is a scripted model that replays a fixed script written for its own "
+                f"repository, and {root} is not that repository ({foreign}): with real tools it "
+                "would write into it and claim results it never saw. Watch it with `asyncfc demo` "
+                "(a throwaway repository), or give a scenario file of your own: --model path/to/scenario.yaml"
+            )
+        return ScriptedClient(scenario, PROFILES[profile] if profile else None)
     from .model.litellm_client import open_litellm
 
     # Resolves the key (a ConfigError if it is missing) and starts importing litellm in the
@@ -126,7 +140,7 @@ def build_engine(
         ConfigError: bad model/profile/approval configuration.
     """
     bus = bus or EventBus()
-    model = open_model(settings, profile=profile)
+    model = open_model(settings, profile=profile, root=None if simulate else workspace.root)
     from .approval import ApprovalGate
 
     approval = settings.approval or ("ask" if interactive else "auto")

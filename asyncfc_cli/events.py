@@ -71,6 +71,9 @@ class SessionStarted(Event):
     """The workspace root."""
     scripted: bool = False
     """True when the model is the offline scripted client, so every view can say so."""
+    api_base: str = ""
+    """The endpoint the model is reached at, when one was set (``--api-base``); a resume restores
+    it with the model."""
 
 
 @_event("session_resumed")

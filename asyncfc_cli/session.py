@@ -188,6 +188,7 @@ class Session:
             SessionStarted, session_id=self.session_id, model=self.model.name,
             mode=self.settings.mode, approval=self.settings.approval or "auto",
             root=str(self.workspace.root), scripted=self.model.scripted,
+            api_base=self.settings.api_base or "",
         )
         if self._system_prompt and not self.history:
             self._append(SystemMessage(self._system_prompt))
