@@ -26,6 +26,7 @@ from .transcript import TranscriptWriter, default_transcript_path
 from .workspace import Workspace
 
 if TYPE_CHECKING:
+    from .controls import SessionControls
     from .sessions import Resumed
 
 __all__ = ["Engine", "build_engine", "open_model", "run_headless"]
@@ -118,6 +119,8 @@ class Engine:
     bus: EventBus
     gate: Gate | None
     transcript: TranscriptWriter | None
+    controls: SessionControls | None = None
+    """The between-task commands (the TUI's /model, /mode, ...)."""
 
 
 def build_engine(
@@ -160,13 +163,18 @@ def build_engine(
     )
     if resume:  # one start per transcript, and a clock that never runs back
         bus.resume_at(resume.continues_at, resume.prior_turns)
+    from .controls import SessionControls
+
+    controls = SessionControls(
+        session, gate, open_model=lambda changed: open_model(changed, root=None if simulate else workspace.root),
+        system_prompt=lambda changed: system_prompt(changed, workspace))
     writer = None
     if write_transcript:
         path = settings.transcript or (
             resume.transcript if resume else default_transcript_path(workspace.root, session.session_id))
         writer = TranscriptWriter(path)
         bus.subscribe(writer)
-    return Engine(session, bus, gate, writer)
+    return Engine(session, bus, gate, writer, controls)
 
 
 async def _interruptible(session: Session, task: str) -> int:

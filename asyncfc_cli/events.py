@@ -236,6 +236,26 @@ class MessageAppended(Event):
     """A history entry in wire form (role, content, tool_calls...); resume replays these."""
 
 
+@_event("settings_changed")
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SettingsChanged(Event):
+    """The user changed the session's model, mode or approval policy between tasks (the TUI's
+    /model, /mode, /approval). Each field holds the value now in force."""
+
+    model: str
+    mode: str
+    approval: str
+    scripted: bool = False
+    api_base: str = ""
+
+
+@_event("conversation_cleared")
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ConversationCleared(Event):
+    """The user started the conversation afresh (/clear): the history is the system prompt alone,
+    so a resume rebuilds only the messages recorded after this."""
+
+
 @_event("notice")
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Notice(Event):

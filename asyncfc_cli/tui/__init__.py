@@ -72,7 +72,8 @@ def session_engine(built: Any) -> Any:
         session, gate = built
         return SessionEngine(session, gate)
     closer = getattr(getattr(built, "transcript", None), "close", None)
-    return SessionEngine(built.session, getattr(built, "gate", None), on_close=closer)
+    return SessionEngine(built.session, getattr(built, "gate", None), on_close=closer,
+                         controls=getattr(built, "controls", None))
 
 
 def run_replay(path: Path, speed: float = 1.0) -> int:

@@ -25,6 +25,8 @@ from .approval_dialog import ApprovalDialog
 from .engine_host import Engine, GuestHost
 from .futures_table import FuturesTable
 from .output_screen import OutputScreen
+from .prompt_actions import PromptActions
+from .prompt_box import PromptBox
 from .prompt_input import PromptInput
 from .state import SessionClock, TimelineState
 from .status_bar import StatusBar
@@ -84,6 +86,7 @@ class AsyncfcApp(App[int]):
         """How soon a second Ctrl-C must follow the first to quit."""
         self._drawn: tuple[int, float] | None = None
         self._table_synced = -1e9
+        self.prompt_actions = PromptActions(self)
 
     def now(self) -> float:
         return self.clock.now(self.wall())
@@ -95,7 +98,7 @@ class AsyncfcApp(App[int]):
             with Vertical(id="side"):
                 yield Timeline(self.state, self.now, id="timeline")
                 yield FuturesTable(id="futures")
-        yield PromptInput(id="prompt")
+        yield PromptBox(self.prompt_actions.complete, id="prompt-box")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -186,22 +189,33 @@ class AsyncfcApp(App[int]):
 
     # -- commands out ------------------------------------------------------------------------------
 
-    def _command(self, name: str, *args: str) -> None:
-        if self.host is None or self.engine is None:
-            return
-        if not self.engine.interactive:
-            self.notify("This is a replay: nothing can be changed.", severity="warning")
-            return
-        self.host.call(getattr(self.engine, name), *args)
+    @property
+    def transcript(self) -> TranscriptView:
+        return self.query_one(TranscriptView)
+
+    def can_command(self, otherwise: str) -> bool:
+        """Whether there is a live session to command; if not, say so (``otherwise``: what the
+        user's action will not do)."""
+        if self.host is None or self.engine is None or not self.engine.interactive:
+            self.notify(f"This is a replay: {otherwise}.", severity="warning")
+            return False
+        return True
+
+    def engine_command(self, name: str, *args: str) -> None:
+        """Call the engine's command ``name`` on the trio side (a no-op in a replay)."""
+        if self.can_command("nothing can be changed"):
+            assert self.host is not None
+            self.host.call(getattr(self.engine, name), *args)
+
+    _command = engine_command
+
+    def submit_task(self, text: str) -> None:
+        if self.host is not None:
+            self.host.submit(text)
 
     @on(PromptInput.Submitted)
     def _submit(self, message: PromptInput.Submitted) -> None:
-        if self.host is None or self.engine is None or not self.engine.interactive:
-            self.notify("This is a replay: prompts are not sent.", severity="warning")
-            return
-        if self.state.busy:
-            self.notify("Queued: it runs when the current task ends.")
-        self.host.submit(message.text)
+        self.prompt_actions.submit(message.text)
 
     @on(FuturesTable.CancelRequested)
     def _cancel_future(self, message: FuturesTable.CancelRequested) -> None:

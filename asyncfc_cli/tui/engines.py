@@ -18,13 +18,16 @@ class SessionEngine:
         session: has ``serve(inbox)``, ``cancel_turn()`` and ``cancel_future(id)``.
         gate: the approval gate the session's scheduler asks (``resolve(id, decision)``), or None.
         on_close: called when the engine stops (e.g. to close the transcript file).
+        controls: carries out /model, /mode, /approval, /clear, /compact (``controls.SessionControls``).
     """
 
     interactive = True
 
-    def __init__(self, session: Any, gate: Any = None, on_close: Callable[[], object] | None = None) -> None:
+    def __init__(self, session: Any, gate: Any = None, on_close: Callable[[], object] | None = None,
+                 controls: Any = None) -> None:
         self.session = session
         self.gate = gate
+        self.controls = controls
         self._on_close = on_close
 
     async def run(self, bus: ev.EventBus, inbox: trio.MemoryReceiveChannel[str]) -> None:
@@ -43,6 +46,11 @@ class SessionEngine:
     def resolve(self, future_id: str, decision: str) -> None:
         if self.gate is not None and hasattr(self.gate, "resolve"):
             self.gate.resolve(future_id, decision)
+
+    def command(self, name: str, argument: str) -> None:
+        """A between-task command (/model NAME ...); it reports through the bus."""
+        if self.controls is not None:
+            self.controls.run(name, argument)
 
 
 class ReplayEngine:
@@ -94,5 +102,8 @@ class ReplayEngine:
         pass
 
     def resolve(self, future_id: str, decision: str) -> None:
+        pass
+
+    def command(self, name: str, argument: str) -> None:
         pass
 

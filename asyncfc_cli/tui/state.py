@@ -151,6 +151,10 @@ class TimelineState:
     def _session_started(self, e: ev.SessionStarted) -> None:
         self.session = SessionInfo(e.session_id, e.model, e.mode, e.approval, e.root, e.scripted)
 
+    def _settings_changed(self, e: ev.SettingsChanged) -> None:
+        self.session.model, self.session.mode, self.session.approval = e.model, e.mode, e.approval
+        self.session.scripted = e.scripted
+
     def _session_resumed(self, e: ev.SessionResumed) -> None:
         self._session_started(e)
         self._turns_before = e.prior_turns  # its requests are numbered from 1 again
@@ -290,6 +294,7 @@ class TimelineState:
 _HANDLERS: dict[type, Any] = {
     ev.SessionStarted: TimelineState._session_started,
     ev.SessionResumed: TimelineState._session_resumed,
+    ev.SettingsChanged: TimelineState._settings_changed,
     ev.UserMessage: TimelineState._user_message,
     ev.RequestStarted: TimelineState._request_started,
     ev.RequestRetry: TimelineState._request_retry,
