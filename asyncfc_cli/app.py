@@ -144,11 +144,13 @@ def build_engine(
     """
     bus = bus or EventBus()
     model = open_model(settings, profile=profile, root=None if simulate else workspace.root)
+    from .allow_rules import AllowRules, load_allow_rules
     from .approval import ApprovalGate
 
     approval = settings.approval or ("ask" if interactive else "auto")
     settings = settings.replace(approval=approval)
-    gate = ApprovalGate(approval, bus, workspace.root, interactive=interactive)
+    gate = ApprovalGate(approval, bus, workspace.root, interactive=interactive,
+                        rules=AllowRules(load_allow_rules()))
     from .context import ContextBudget
     from .session import Session
 
