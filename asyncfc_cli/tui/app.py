@@ -8,8 +8,10 @@ through ``GuestHost.call``, never directly.
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
+from pathlib import Path
 from dataclasses import dataclass
 
 from textual import events, on
@@ -37,6 +39,8 @@ __all__ = ["AsyncfcApp"]
 
 NARROW_BELOW = 120
 """Terminal width under which the panes stack instead of sitting side by side."""
+SHORT_BELOW = 32
+"""Terminal height under which the futures table folds away (the timeline shows the same futures)."""
 TABLE_TICK_S = 0.25
 
 
@@ -47,8 +51,8 @@ class AsyncfcApp(App[int]):
         Binding("ctrl+c", "interrupt", "Cancel / quit", priority=True),
         Binding("escape", "cancel_turn", "Cancel turn"),
         Binding("ctrl+q", "quit", "Quit", priority=True),
-        Binding("ctrl+t", "focus('timeline')", "Timeline"),
-        Binding("ctrl+f", "focus('futures')", "Futures"),
+        Binding("ctrl+t", "show_panel('timeline')", "Timeline"),
+        Binding("ctrl+f", "show_panel('futures')", "Futures"),
         Binding("ctrl+o", "focus('transcript')", "Transcript", show=False),
         Binding("ctrl+l", "focus('prompt')", "Prompt", show=False),
     ]
@@ -125,7 +129,31 @@ class AsyncfcApp(App[int]):
             await self.host.aclose()
 
     def on_resize(self, event: events.Resize) -> None:
-        self.screen.set_class(event.size.width < NARROW_BELOW, "-narrow")
+        narrow, short = event.size.width < NARROW_BELOW, event.size.height < SHORT_BELOW
+        self.screen.set_class(narrow, "-narrow")
+        self.screen.set_class(short, "-short")
+        self.query_one(Footer).compact = narrow
+
+    def action_show_panel(self, name: str) -> None:
+        """Focus the timeline or the futures table; when short, the one shown is the one asked for."""
+        self.screen.set_class(name == "futures", "-show-futures")
+        self.query_one(f"#{name}").focus()
+
+    def action_screenshot(self, filename: str | None = None, path: str | None = None) -> None:
+        """Save an SVG of the screen (the palette's Screenshot). Textual's default folder is
+        ~/Downloads, which a server or a container often lacks: then the state folder is used."""
+        from platformdirs import user_downloads_path
+
+        folder = Path(path) if path else user_downloads_path()
+        if not folder.is_dir():
+            base = os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state"
+            folder = Path(base) / "asyncfc" / "screenshots"
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            self.notify(f"Cannot save a screenshot in {folder}: {exc}", severity="error")
+            return
+        self.deliver_screenshot(filename, str(folder))
 
     # -- events in ---------------------------------------------------------------------------------
 

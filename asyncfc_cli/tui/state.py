@@ -79,6 +79,11 @@ class FutureLane:
     approval: str = ""
     """"" (none asked), "asked", or the decision: once, session, deny."""
     approval_preview: str = ""
+    approval_asked: float | None = None
+    """When the user was asked to approve it (None: never asked)."""
+    approval_answered: float | None = None
+    """When the user answered (None: not yet, or never asked): the wait between the two stays
+    an approval wait on the timeline after the fact."""
     delivered_via: str = ""
 
     @property
@@ -242,11 +247,12 @@ class TimelineState:
         lane = self.futures.get(e.id)
         if lane is not None:
             lane.approval, lane.approval_preview = "asked", e.preview
+            lane.approval_asked = e.t
 
     def _approval_resolved(self, e: ev.ApprovalResolved) -> None:
         lane = self.futures.get(e.id)
         if lane is not None:
-            lane.approval = e.decision
+            lane.approval, lane.approval_answered = e.decision, e.t
 
     def _session_finished(self, e: ev.SessionFinished) -> None:
         self._close_request(e.t)
