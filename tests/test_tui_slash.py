@@ -163,3 +163,24 @@ def test_clear_empties_the_conversation_and_the_pane(tmp_path: Path) -> None:
             await wait_for(pilot, lambda: "conversation cleared" in transcript_text(app))
             assert "hello" not in transcript_text(app)
     run(main)
+
+
+def test_the_palette_offers_the_slash_commands(tmp_path: Path) -> None:
+    async def main() -> None:
+        app, _ = controlled_app(tmp_path)
+        async with app.run_test(size=SIZE) as pilot:
+            await ready(pilot, app)
+            await pilot.press("ctrl+p")
+            await pilot.pause(0.2)
+            await pilot.press(*"/diff")
+            await pilot.pause(0.3)
+            await pilot.press("enter")
+            await wait_for(pilot, lambda: "No changes in the working tree." in notes(app)
+                           or "calc.py" in notes(app))
+            await pilot.press("ctrl+p")
+            await pilot.pause(0.2)
+            await pilot.press(*"/mode")
+            await pilot.pause(0.3)
+            await pilot.press("enter")
+            await wait_for(pilot, lambda: app.query_one(PromptInput).text == "/mode ")
+    run(main)

@@ -27,6 +27,7 @@ from .approval_dialog import ApprovalDialog
 from .engine_host import Engine, GuestHost
 from .futures_table import FuturesTable
 from .output_screen import OutputScreen
+from .palette import SlashCommandsProvider
 from .prompt_actions import PromptActions
 from .prompt_box import PromptBox
 from .prompt_input import PromptInput
@@ -59,6 +60,7 @@ class AsyncfcApp(App[int]):
 
     CSS_PATH = "app.tcss"
     TITLE = "asyncfc"
+    COMMANDS = App.COMMANDS | {SlashCommandsProvider}
 
     @dataclass
     class EngineEvent(Message):
@@ -236,6 +238,16 @@ class AsyncfcApp(App[int]):
             self.host.call(getattr(self.engine, name), *args)
 
     _command = engine_command
+
+    def choose_slash_command(self, name: str, *, takes_argument: bool) -> None:
+        """A slash command chosen in the palette: run it, or put it in the prompt for its argument."""
+        if not takes_argument:
+            self.prompt_actions.submit(f"/{name}")
+            return
+        prompt = self.query_one(PromptInput)
+        prompt.load_text(f"/{name} ")
+        prompt.move_cursor(prompt.document.end)
+        prompt.focus()
 
     def submit_task(self, text: str) -> None:
         if self.host is not None:
