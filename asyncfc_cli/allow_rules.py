@@ -93,18 +93,37 @@ class AllowRules:
         return next((rule for rule in self.rules if rule.allows(tool, args)), None)
 
 
+_INTERPRETERS = frozenset({"python", "python3", "node", "bash", "sh", "zsh", "ruby", "perl", "php", "deno", "bun"})
+"""Programs whose first word says nothing about what runs (``python3 -c ...``): only their ``-m
+MODULE`` form gets a prefix rule."""
+_WRAPPERS = frozenset({"run", "exec", "x", "dlx"})
+"""Subcommands that run another program (``npm run test``, ``uv run pytest``): the rule keeps it."""
+
+
 def suggest_rule(tool: str, args: Mapping[str, Any]) -> AllowRule:
     """The rule the approval dialog offers for a call: the tool for most tools; for a shell
-    command, its program and subcommand with ``*`` (``npm test*`` for ``npm test -- -u``), the
-    command itself when it is that short or has shell operators (``git status``)."""
+    command, its program and subcommand with ``*`` (``npm test*`` for ``npm test -- -u``,
+    ``npm run lint*``, ``python3 -m pytest*``), or the command itself when it is that short, has
+    shell operators, or names no subcommand an allowance could stop at (``python3 -c ...``)."""
     if tool != "shell":
         return AllowRule(tool)
     command = " ".join(str(args.get("command", "")).split())
     words = _words(command)
     if _OPERATORS.search(command) or words is None or len(words) <= 2:
         return AllowRule("shell", command)
-    keep = 2 if not words[1].startswith("-") and "/" not in words[1] and "." not in words[1] else 1
+    keep = _prefix_words(words)
+    if keep is None:
+        return AllowRule("shell", command)
     return AllowRule("shell", shlex.join(words[:keep]) + "*")
+
+
+def _prefix_words(words: list[str]) -> int | None:
+    program, second = words[0].rsplit("/", 1)[-1], words[1]
+    if program in _INTERPRETERS:
+        return 3 if second == "-m" else None
+    if second.startswith("-") or "/" in second or "." in second:
+        return 1
+    return 3 if second in _WRAPPERS else 2
 
 
 def allow_file() -> Path:

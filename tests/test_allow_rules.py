@@ -57,7 +57,10 @@ def test_tool_rules_and_bad_rules():
     ("shell", shell("npm test -- -u"), "shell(npm test*)"),
     ("shell", shell("git status"), "shell(git status)"),
     ("shell", shell("pytest -q tests/test_a.py"), "shell(pytest*)"),
-    ("shell", shell("python3 -m unittest -v"), "shell(python3*)"),
+    ("shell", shell("python3 -m unittest -v"), "shell(python3 -m unittest*)"),
+    ("shell", shell("python3 -c 'import os; os.remove(1)'"), "shell(python3 -c 'import os; os.remove(1)')"),
+    ("shell", shell("npm run lint -- --fix"), "shell(npm run lint*)"),
+    ("shell", shell("uv run pytest -q"), "shell(uv run pytest*)"),
     ("shell", shell("make test && make lint"), "shell(make test && make lint)"),
     ("edit_file", {"path": "a"}, "edit_file"),
 ])
