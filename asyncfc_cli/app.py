@@ -15,7 +15,7 @@ import trio
 
 from asyncfc_tools import ToolSpec
 
-from .config import Settings
+from .config import Settings, paired_key_variable
 from .errors import EXIT_INTERRUPTED, AsyncfcError, ConfigError
 from .events import EventBus, SessionFinished
 from .model.base import ModelClient
@@ -67,9 +67,11 @@ def open_model(settings: Settings, *, profile: str | None = None, root: Path | N
         return ScriptedClient(scenario, PROFILES[profile] if profile else None)
     from .model.litellm_client import open_litellm
 
-    # Resolves the key (a ConfigError if it is missing) and starts importing litellm in the
-    # background, overlapping the ~3 s import with the rest of the set-up.
-    return open_litellm(model, settings.api_base)
+    # Resolves the key (a ConfigError if it is missing; only a key paired with settings.api_base
+    # goes there) and starts importing litellm in the background, overlapping the ~3 s import
+    # with the rest of the set-up.
+    return open_litellm(model, settings.api_base,
+                        paired_variable=paired_key_variable(settings.api_base))
 
 
 def workspace_tools(model: ModelClient, simulate: bool) -> dict[str, ToolSpec]:
@@ -144,6 +146,9 @@ def build_engine(
     """
     bus = bus or EventBus()
     model = open_model(settings, profile=profile, root=None if simulate else workspace.root)
+    paired = paired_key_variable(settings.api_base)
+    if paired and os.environ.get(paired):  # a key under any name is still a key
+        bus.keep_secret(os.environ[paired])
     from .allow_rules import AllowRules, load_allow_rules
     from .approval import ApprovalGate
 

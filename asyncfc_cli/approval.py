@@ -49,7 +49,7 @@ def describe_call(tool: str, args: Mapping[str, Any], ctx: ToolContext) -> str:
     if diff is not None:
         return diff
     if tool == "shell":
-        return f"$ {args.get('command', '')}"
+        return "\n".join([f"$ {args.get('command', '')}", *_shell_notes(args)])
     if tool == "run_tests":
         from asyncfc_tools.run_tests import plan_tests
 
@@ -60,6 +60,19 @@ def describe_call(tool: str, args: Mapping[str, Any], ctx: ToolContext) -> str:
             return f"(run_tests will fail: {exc})"
         return f"$ {shlex.join(plan.argv)}" if plan else "(no tests found; nothing will run)"
     return f"{tool} {json.dumps(dict(args), ensure_ascii=False, default=str)}"
+
+
+def _shell_notes(args: Mapping[str, Any]) -> list[str]:
+    """What a person approving a command should know of its declaration: a promise the engine
+    checks afterwards (and the OS sandbox enforces where there is one), not a guarantee."""
+    notes = []
+    if args.get("background") is True:
+        notes.append("# runs in the background until it is stopped (at the latest when the task ends)")
+    writes = args.get("writes")
+    if isinstance(writes, list):
+        declared = ", ".join(str(w) for w in writes) or "nothing"
+        notes.append(f"# the model declares it writes: {declared} (changes elsewhere are reported)")
+    return notes
 
 
 class ApprovalGate:

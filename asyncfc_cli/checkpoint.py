@@ -9,12 +9,17 @@ touched, and it works in a repository with no commits.
 are restored, files created since are removed, everything else (including ignored files) is left
 alone. The state it replaces is itself saved on ``refs/asyncfc/undone/...`` so nothing is lost.
 
-gitpython errors are translated into CheckpointError / WorkspaceError here and nowhere else.
+gitpython is the adapter, configured once (``_safe_repo_type``): every git command it runs gets
+the disarmed configuration and clean environment of ``asyncfc_tools._git``, so a planted
+``.git/config`` (fsmonitor, hooks, filters, core.worktree) runs nothing during a checkpoint or
+``undo``. gitpython errors are translated into CheckpointError / WorkspaceError here and nowhere
+else.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import re
 import shutil
 import tempfile
@@ -23,6 +28,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from asyncfc_tools._git import GitMissing, git_environment, work_tree_of
 
 from .errors import CheckpointError, WorkspaceError
 
@@ -95,14 +102,54 @@ def _git_errors(action: str) -> Iterator[None]:
         raise CheckpointError(f"cannot {action}: {exc}") from None
 
 
-def _open(root: Path, action: str) -> Any:
+@functools.cache
+def _safe_repo_type() -> type:
+    """gitpython's Repo, configured once so that every git command it runs (``repo.git.execute``,
+    ``repo.commit``'s cat-file, all of them) is disarmed as ``asyncfc_tools._git`` says: fsmonitor,
+    hooks, filters, gpg... off, the work tree named explicitly, and an environment built from an
+    allowlist. gitpython always hands a command our whole environment (keys included) and can only
+    add to it, so the command is started through ``env -i`` with the safe environment instead."""
     import git
 
+    env_program = shutil.which("env") or "/usr/bin/env"
+
+    class SafeGit(git.Git):
+        work_tree: Path
+
+        def execute(self, command: Any, *args: Any, env: Any = None, **kwargs: Any) -> Any:
+            safe = git_environment(self.work_tree)
+            safe.update(env or {})
+            wrapped = [env_program, "-i", *(f"{k}={v}" for k, v in safe.items()), *command]
+            try:
+                return super().execute(wrapped, *args, **kwargs)
+            except git.exc.GitCommandError as exc:
+                exc.command = list(command)  # name git's own command in errors, not env's
+                raise
+
+    class SafeRepo(git.Repo):
+        GitCommandWrapperType = SafeGit
+
+    return SafeRepo
+
+
+def _open(root: Path, action: str) -> Any:
     try:
         with _git_errors(action):
-            repo = git.Repo(root, search_parent_directories=True)
+            work_tree = work_tree_of(root)  # found as git would, without gitpython's own search
+            if work_tree is None:
+                raise _NotGit()
+            try:
+                git_environment(work_tree)
+            except GitMissing:
+                raise WorkspaceError(f"cannot {action}: the git program was not found on PATH") from None
+            repo = _safe_repo_type()(work_tree)
+            repo.git.work_tree = work_tree
             if repo.bare:
                 raise _NotGit()
+            if Path(repo.working_tree_dir).resolve() != work_tree:
+                raise CheckpointError(
+                    f"cannot {action}: the repository's core.worktree points to "
+                    f"{repo.working_tree_dir}, not {work_tree}; asyncfc does not follow it")
             return repo
     except _NotGit:
         raise WorkspaceError(
@@ -190,7 +237,8 @@ def list_checkpoints(root: Path) -> list[Checkpoint]:
 
 def _changes(repo: Any, old: str, new: str) -> tuple[list[str], list[str]]:
     """(paths to restore, paths to delete) to go from tree ``new`` back to ``old``."""
-    out = repo.git.execute(["git", "diff-tree", "-r", "-z", "--no-renames", "--name-status", old, new])
+    out = repo.git.execute(["git", "diff-tree", "-r", "-z", "--no-renames", "--no-ext-diff", "--no-textconv",
+                            "--name-status", old, new])
     parts = [p for p in out.split("\0") if p]
     restore, delete = [], []
     for status, path in zip(parts[::2], parts[1::2]):

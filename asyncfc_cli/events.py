@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
-import re
 import sys
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, TypeVar
+
+from .redaction import EventRedactor, secrets_in
+from .redaction import redact as redact_text
 
 __all__ = [
     "Event",
@@ -74,6 +75,9 @@ class SessionStarted(Event):
     api_base: str = ""
     """The endpoint the model is reached at, when one was set (``--api-base``); a resume restores
     it with the model."""
+    endpoint: str = ""
+    """Where model requests go: the api_base, else the provider's default endpoint (never a key;
+    empty for the scripted model), so the user sees where a repository's config would send them."""
 
 
 @_event("session_resumed")
@@ -186,6 +190,54 @@ class FutureFinished(Event):
     """The full result text, exactly as the model is shown it."""
 
 
+@_event("future_output")
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FutureOutput(Event):
+    """Output of a running command, in order, coalesced (a few per second per future at most)."""
+
+    id: str
+    text: str
+    """The output since the previous future_output of this future (stdout and stderr as they came;
+    a burst too long for one event keeps its end, after a note of how much was skipped)."""
+
+
+@_event("background_started")
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BackgroundStarted(Event):
+    """A background command (``shell(background=true)``) is up: the model has been told so, and
+    its future goes on running until it exits, is cancelled, or the session (headless: the task)
+    ends. It never holds the finish."""
+
+    id: str
+    output: str = ""
+    """Its first output, as the model was shown it."""
+
+
+@_event("background_stopped")
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BackgroundStopped(Event):
+    """A background command still running was stopped (with its whole process group) because the
+    task or the session ended; its future_finished (cancelled) follows."""
+
+    id: str
+    command: str
+    reason: str
+    """Why, e.g. ``the task ended``."""
+
+
+@_event("footprint_violation")
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FootprintViolation(Event):
+    """A shell command with declared ``writes`` changed files outside them (its result tells the
+    model; calls that ran beside it may have seen those files mid-change)."""
+
+    id: str
+    declared: tuple[str, ...]
+    """The paths and globs the command declared."""
+    paths: tuple[str, ...]
+    """Files it changed that no declared path covers."""
+
+
 @_event("future_placeholder")
 @dataclass(frozen=True, slots=True, kw_only=True)
 class FuturePlaceholder(Event):
@@ -292,28 +344,20 @@ class SessionFinished(Event):
 # --------------------------------------------------------------------------------------------------
 # Serialisation
 
-_SECRET_NAME = re.compile(r"(API_KEY|_KEY|_TOKEN|_SECRET|PASSWORD)$")
 _secrets_cache: tuple[str, ...] | None = None
 
 
 def _secrets() -> tuple[str, ...]:
     global _secrets_cache
     if _secrets_cache is None:
-        values = {
-            value
-            for name, value in os.environ.items()
-            if _SECRET_NAME.search(name.upper()) and len(value) >= 8
-        }
-        _secrets_cache = tuple(sorted(values, key=len, reverse=True))
+        _secrets_cache = secrets_in()
     return _secrets_cache
 
 
 def redact(text: str) -> str:
-    """Replace the value of every key-like environment variable in ``text`` with ``[redacted]``."""
-    for secret in _secrets():
-        if secret in text:
-            text = text.replace(secret, "[redacted]")
-    return text
+    """Replace the value of every key-like environment variable in ``text`` with ``[redacted]``
+    (a complete text: streamed pieces go through the bus's ``EventRedactor``)."""
+    return redact_text(text, _secrets())
 
 
 def event_to_dict(event: Event) -> dict[str, Any]:
@@ -342,7 +386,7 @@ def event_from_dict(data: Mapping[str, Any]) -> Event:
         raise ValueError(f"unknown event type {data.get('type')!r}")
     names = {f.name: f for f in dataclasses.fields(cls)}
     kwargs = {k: v for k, v in data.items() if k in names}
-    for key in ("deps", "waits_on"):
+    for key in ("deps", "waits_on", "declared", "paths"):
         if isinstance(kwargs.get(key), list):
             kwargs[key] = tuple(kwargs[key])
     try:
@@ -373,10 +417,16 @@ class EventBus:
 
     Subscribers must be quick and must not raise; one that raises is reported on stderr once and
     dropped, so a broken view can never take a session down.
+
+    Every event passes the redactor first (``redaction.EventRedactor``): subscribers see secrets
+    neither whole nor split across streamed pieces, so no view, log or transcript can show one.
     """
 
-    def __init__(self, clock: Callable[[], float] = _session_clock, *, offset: float = 0.0) -> None:
-        """``offset``: what ``now()`` reads when the clock starts (0 for a new session)."""
+    def __init__(self, clock: Callable[[], float] = _session_clock, *, offset: float = 0.0,
+                 redactor: EventRedactor | None = None) -> None:
+        """``offset``: what ``now()`` reads when the clock starts (0 for a new session).
+        ``redactor``: the filter every event goes through (default: the secrets of os.environ)."""
+        self._redactor = redactor or EventRedactor.from_environment()
         self._clock = clock
         self._origin: float | None = None
         self._offset = offset
@@ -393,6 +443,16 @@ class EventBus:
         """
         self._offset = continues_at
         self._resumed = {"continues_at": continues_at, "prior_turns": prior_turns}
+
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        """What the bus redacts (for others that must keep the same secrets out, e.g. the history
+        a session sends the model)."""
+        return self._redactor.secrets
+
+    def keep_secret(self, value: str) -> None:
+        """Redact ``value`` from every later event too."""
+        self._redactor.add(value)
 
     def start_clock(self) -> None:
         """Make ``now()`` count from this moment (called once when the session starts)."""
@@ -418,7 +478,12 @@ class EventBus:
         return event
 
     def publish(self, event: Event) -> None:
-        """Hand an already-built event (e.g. from a transcript being replayed) to every subscriber."""
+        """Hand an already-built event (e.g. from a transcript being replayed) to every subscriber,
+        redacted (which may hold back a streamed piece, or release one held before it)."""
+        for redacted in self._redactor(event):
+            self._fan_out(redacted)
+
+    def _fan_out(self, event: Event) -> None:
         for subscriber in list(self._subscribers):
             try:
                 subscriber(event)

@@ -18,6 +18,7 @@ Everything is reported on the event bus; views command the session only through 
 
 from __future__ import annotations
 
+import os
 import secrets
 from collections.abc import Mapping, Sequence
 from contextlib import aclosing
@@ -38,6 +39,7 @@ from .events import (
     FutureDelivered,
     FuturePlaceholder,
     MessageAppended,
+    Notice,
     RequestFinished,
     RequestRetry,
     RequestStarted,
@@ -62,8 +64,11 @@ from .model.base import (
     Usage,
     UserMessage,
 )
+from .model.provider import effective_endpoint
 from .model.wire import message_to_wire
+from .redaction import redact_value
 from .scheduler import FutureRecord, Gate, Scheduler
+from .trust import untrusted_notice
 from .workspace import Workspace
 
 __all__ = ["Outcome", "Session"]
@@ -122,6 +127,8 @@ class Session:
         self._turn = 0
         self._usage = Usage()
         self._run_scope: trio.CancelScope | None = None
+        self._lasting: trio.Nursery | None = None
+        """While serving a chat: where background calls run, so they outlive their task."""
         self._placeholders: set[str] = set()
         self._delivered: set[str] = set()
         self._ttft: float | None = None
@@ -195,10 +202,18 @@ class Session:
     # ------------------------------------------------------------------------------- running
 
     async def serve(self, inbox: trio.MemoryReceiveChannel[str]) -> None:
-        """Chat: run each message received as a task, in order, until the channel closes."""
+        """Chat: run each message received as a task, in order, until the channel closes.
+        Background processes outlive the task that started them; they stop when this ends."""
         self._announce()
-        async for text in inbox:
-            await self.run(text)
+        async with trio.open_nursery() as lasting:
+            self._lasting = lasting
+            try:
+                async for text in inbox:
+                    await self.run(text)
+            finally:
+                self._lasting = None
+                if self._scheduler is not None:
+                    self._scheduler.stop_background("the session ended")
 
     async def run(self, task: str) -> Outcome:
         """Run one task to its end and report how it ended (also as ``session_finished``)."""
@@ -212,7 +227,11 @@ class Session:
             try:
                 async with trio.open_nursery() as nursery:
                     self._scheduler_for(nursery)
-                    outcome = await self._loop(turns_before, usage_before)
+                    try:
+                        outcome = await self._loop(turns_before, usage_before)
+                    finally:
+                        if self._lasting is None:  # headless: background processes end with the task
+                            self._sched.stop_background("the task ended")
                     # A limit can stop the loop with futures still running: they end with the task.
                     nursery.cancel_scope.cancel()
             except* AsyncfcError as group:
@@ -237,7 +256,12 @@ class Session:
             mode=self.settings.mode, approval=self.settings.approval or "auto",
             root=str(self.workspace.root), scripted=self.model.scripted,
             api_base=self.settings.api_base or "",
+            endpoint="" if self.model.scripted else effective_endpoint(
+                self.model.name, self.settings.api_base, os.environ),
         )
+        if self.settings.ignored_repo_keys:
+            self.bus.emit(Notice, level="warning",
+                          message=untrusted_notice(self.settings.ignored_repo_keys, self.workspace.root))
         if self._system_prompt and not self.history:
             self._append(SystemMessage(self._system_prompt))
 
@@ -249,8 +273,7 @@ class Session:
                 call_timeout_s=self.settings.call_timeout_s, gate=self._gate,
                 first_number=len(self._call_ids) + 1, duration_priors=self._duration_priors,
             )
-        else:
-            self._scheduler.use_nursery(nursery)
+        self._scheduler.use_nursery(nursery, self._lasting)
 
     async def _loop(self, turns_before: int, usage_before: Usage) -> Outcome:
         while True:
@@ -360,10 +383,12 @@ class Session:
         for _ in range(2):
             await trio.lowlevel.checkpoint()
         if self.settings.mode in ("sync", "serial"):
-            await self._sched.wait_for([r.id for r in records])
+            await self._sched.wait_settled([r.id for r in records])
         else:
             awaits = [r.id for r in records if r.tool == AWAIT_FUTURE]
             await self._sched.wait_for(awaits)
+            # A background command's tool message says whether it started: wait until it is up.
+            await self._sched.wait_settled([r.id for r in records if r.background])
             # A response that awaits has said what it needs now: holding for its other calls
             # would only delay the values it asked for.
             if self.settings.early_wait and not awaits:
@@ -376,6 +401,9 @@ class Session:
                 self._mark_delivered(rec.id, "tool", next_turn)
                 for fid in rec.awaited:
                     self._mark_delivered(fid, "await", next_turn)
+            elif rec.started_text is not None:
+                content = rec.started_text
+                self._placeholders.add(rec.id)  # its end, if it comes, is delivered like a value
             else:
                 content = placeholder(rec.id, rec.state)
                 self._placeholders.add(rec.id)
@@ -398,7 +426,7 @@ class Session:
         if self._ttft is None:
             return
         now = self.bus.now()
-        running = [rec for rec in records if not rec.is_finished]
+        running = [rec for rec in records if not rec.is_finished and not rec.background]
         for rec in running:
             finish = self._sched.predicted_finish(rec)
             if finish is not None and finish - now >= self._ttft:
@@ -410,11 +438,12 @@ class Session:
     # ------------------------------------------------------------------------------- delivery
 
     def _outstanding(self) -> list[str]:
-        """Futures that are unfinished, or finished behind a placeholder and not yet delivered."""
+        """Futures that are unfinished, or finished behind a placeholder and not yet delivered;
+        background calls never count (they never hold the finish)."""
         return [
             fid for fid, rec in self._sched.futures.items()
-            if not rec.is_finished or (fid in self._placeholders and fid not in self._delivered
-                                       and not _cancelled_by_model(rec))
+            if not rec.background and (not rec.is_finished or (
+                fid in self._placeholders and fid not in self._delivered and not _cancelled_by_model(rec)))
         ]
 
     def _deliver_finished(self) -> None:
@@ -439,6 +468,8 @@ class Session:
         self.bus.emit(FutureDelivered, id=fid, via=via, turn=turn)
 
     def _append(self, message: Message) -> None:
+        # What the model is sent back (its own text, tool results) carries no secret either.
+        message = redact_value(message, self.bus.secrets)
         self.history.append(message)
         self.bus.emit(MessageAppended, message=message_to_wire(message))
 

@@ -45,7 +45,9 @@ def describe_tools(tools: dict[str, ToolSpec], *, as_json: bool = False) -> str:
         lines.append(f"{'':<{width}}  {summary}.")
     lines.append("")
     lines.append("* required. Effects: reads/writes (paths); runs (checks: read the tree, write only "
-                 "caches); exclusive (may touch anything); pure; shell's depends on its command. "
+                 "caches); declared (a shell command's writes: reads the tree, writes only those); "
+                 "exclusive (may touch anything); pure; shell's depends on its command and its "
+                 "declared writes. "
                  "`asyncfc tools --json` prints the schemas.")
     return "\n".join(lines)
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from asyncfc_tools import ToolContext, child_environment, resolve_in_root
 
-from .config import Settings
+from .config import Settings, user_config_path
 
 __all__ = ["Workspace", "child_environment", "find_root"]
 
@@ -44,9 +44,13 @@ class Workspace:
         return (self.root / ".git").exists()
 
     def tool_context(self, settings: Settings) -> ToolContext:
+        """What the tools get. The user's asyncfc config folder is off limits even when the
+        workspace holds it (a session in the home folder): the trust store and key pairings live
+        there, and the agent must not be able to change them."""
         return ToolContext(
             root=self.root,
             shell_timeout_s=settings.shell_timeout_s,
             max_output_chars=settings.max_output_chars,
             env=child_environment(),
+            off_limits=(user_config_path().parent,),
         )

@@ -127,6 +127,17 @@ def test_keys_come_from_asyncfc_then_the_provider_then_a_placeholder_for_api_bas
     assert resolve_api_key("ollama/qwen2.5-coder", None, {}) is None
 
 
+def test_an_api_base_gets_only_a_paired_key_or_asyncfcs_never_the_providers():
+    env = {"OPENAI_API_KEY": "o-key", "PROXY_KEY": "p-key"}
+    base = "http://127.0.0.1:1/v1"
+    assert resolve_api_key("openai/gpt-4.1", base, env) == NO_KEY
+    assert resolve_api_key("openai/gpt-4.1", base, env, "PROXY_KEY") == "p-key"
+    assert resolve_api_key("openai/gpt-4.1", base, {**env, "ASYNCFC_API_KEY": "mine"}) == "mine"
+    # The provider's own endpoint, named explicitly, still gets the provider's key.
+    assert resolve_api_key("openai/gpt-4.1", "https://api.openai.com/v1/", env) == "o-key"
+    assert resolve_api_key("anthropic/claude-sonnet-4-5", "https://api.openai.com/v1", env) == NO_KEY
+
+
 def test_a_missing_key_is_a_config_error_naming_the_variable():
     with pytest.raises(ConfigError, match="OPENAI_API_KEY"):
         open_litellm("openai/gpt-4.1", None, env={})
@@ -423,3 +434,13 @@ async def test_cancelling_before_the_headers_returns_and_the_worker_ends_when_th
         for thread in waiting:
             thread.join(timeout=20)
             assert not thread.is_alive()
+
+
+def test_the_endpoint_shown_never_carries_a_credential():
+    from asyncfc_cli.model.provider import effective_endpoint
+
+    assert effective_endpoint("openai/x", "https://me:sk-secret@proxy.example/v1?api-key=k", {}) == \
+        "https://proxy.example/v1"
+    assert effective_endpoint("openai/gpt-4.1", None, {}) == "https://api.openai.com/v1"
+    assert effective_endpoint("openai/x", None, {"OPENAI_BASE_URL": "http://127.0.0.1:8/v1"}) == "http://127.0.0.1:8/v1"
+    assert effective_endpoint("ollama/qwen", None, {}) == "ollama's default endpoint"

@@ -7,7 +7,9 @@ asks ``builtin_tools()`` for the set; nothing here knows about sessions or model
 from __future__ import annotations
 
 from ._api import (
+    NO_PROGRESS,
     ArgumentError,
+    CallProgress,
     Effect,
     EffectSpec,
     PathOutsideWorkspace,
@@ -25,7 +27,9 @@ from ._api import (
 from ._env import child_environment
 
 __all__ = [
+    "NO_PROGRESS",
     "ArgumentError",
+    "CallProgress",
     "Effect",
     "EffectSpec",
     "PathOutsideWorkspace",

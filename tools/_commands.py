@@ -27,9 +27,9 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from ._api import WHOLE_TREE, Effect, EffectSpec, runs
+from ._api import WHOLE_TREE, Effect, EffectSpec, declared_footprint, runs
 
-__all__ = ["command_effect", "is_assignment", "shell_effect", "shell_words", "test_run_effect"]
+__all__ = ["command_effect", "declared_effect", "is_assignment", "shell_effect", "shell_words", "test_run_effect"]
 
 _SEPARATORS = {"|", "&&", "||", ";"}
 _HARMLESS_REDIRECT = re.compile(r"(?<!\S)(?:\d?>&\d|\d?>>?\s*/dev/null)(?!\S)")
@@ -47,6 +47,8 @@ _READ_ONLY = frozenset({
     "printf", "which", "file", "stat", "du", "df", "diff", "cmp", "cut", "tr", "nl", "basename",
     "dirname", "realpath", "readlink", "date", "true", "false", "uname", "whoami", "cd", "column",
     "comm", "md5sum", "sha1sum", "sha256sum", "jq",
+    # They change nothing either (waiting, printing, counting), so they run beside everything.
+    "sleep", "seq", "yes", "printenv", "id", "hostname", "nproc", "expr", "test", "type",
 })
 _GIT_READ_ONLY = frozenset({
     "status", "diff", "log", "show", "blame", "rev-parse", "ls-files", "ls-tree", "grep",
@@ -73,6 +75,8 @@ def _read_only(program: str, args: Sequence[str]) -> bool:
         return not any(a.startswith(_FIND_WRITES) for a in args)
     if program == "sed":  # only printing ranges: sed -n 10,20p FILE
         return len(args) >= 2 and args[0] == "-n" and re.fullmatch(r"\d+(,(\d+|\$))?p", args[1]) is not None
+    if program == "env":  # printing the environment; ``env NAME=v prog`` or ``env -S ...`` runs one
+        return all(a in ("-0", "--null") or is_assignment(a) for a in args)
     if program in ("sort", "uniq"):
         return not any(a.startswith(("-o", "--output")) for a in args) and \
             len([a for a in args if not a.startswith("-")]) <= 1
@@ -193,9 +197,25 @@ def command_effect(command: str) -> Effect:
     return Effect("runs", tuple(caches), unconfined=True) if is_check else _READS
 
 
+def declared_effect(writes: object, root: Path | None, *, background: bool = False) -> Effect:
+    """The effect of a command whose footprint the model declared: it reads the whole tree and
+    writes only ``writes`` (paths or globs; ``[]``: nothing). Anything but a list of strings is
+    taken as "may write anything" (a footprint that only adds waiting)."""
+    if isinstance(writes, str):
+        writes = [writes]  # validation makes the same forgiving coercion
+    if not isinstance(writes, list) or not all(isinstance(w, str) for w in writes):
+        writes = [WHOLE_TREE]
+    return Effect("declared", declared_footprint(writes, root), unconfined=True, background=background)
+
+
 def shell_effect() -> EffectSpec:
-    """The effect spec of the shell tool: its ``command`` argument, classified."""
+    """The effect spec of the shell tool: the model's declaration (``writes``, ``background``: a
+    background command writes what it declares, by default nothing), else its ``command``
+    argument, classified."""
     def spec(args: Mapping[str, Any], root: Path | None) -> Effect:
+        background = args.get("background") in (True, "true")
+        if background or args.get("writes") is not None:
+            return declared_effect(args.get("writes", []), root, background=background)
         command = args.get("command")
         return command_effect(command) if isinstance(command, str) else _EXCLUSIVE
 

@@ -10,10 +10,11 @@ from __future__ import annotations
 import fnmatch
 import os
 import re
-import shutil
 import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
+
+from ._git import run_git, work_tree_of
 
 __all__ = ["IgnoreRules", "glob_matcher", "workspace_files"]
 
@@ -90,13 +91,12 @@ class IgnoreRules:
 
 
 def _git_files(folder: Path) -> list[Path] | None:
-    if shutil.which("git") is None:
+    root = work_tree_of(folder)
+    if root is None:
         return None
     try:
-        done = subprocess.run(
-            ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard", "--", "."],
-            cwd=folder, capture_output=True, timeout=60, check=False,
-        )
+        done = run_git(root, ["ls-files", "-z", "--cached", "--others", "--exclude-standard", "--", "."],
+                       cwd=folder, timeout=60)
     except (OSError, subprocess.TimeoutExpired):
         return None
     if done.returncode != 0:

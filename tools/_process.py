@@ -2,22 +2,26 @@
 
 A command runs in a new session (``start_new_session``), so it and every child it starts share one
 process group; cancellation, a timeout, or the command exiting while children still run all end
-with the whole group signalled: SIGTERM, a grace period, then SIGKILL. Output is read incrementally
-into head/tail buffers, so memory stays bounded however much the command prints.
+with the whole group signalled: SIGTERM, a grace period, then SIGKILL. Children that left the group
+(``setsid``, daemons) are stopped with it (``_process_tree``). Output is read incrementally into
+head/tail buffers, so memory stays bounded however much the command prints; ``on_output`` sees it
+live.
 """
 
 from __future__ import annotations
 
+import codecs
 import os
 import signal
 import subprocess
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import trio
 
 from ._env import NON_INTERACTIVE, child_environment
+from ._process_tree import ProcessTree, proc_table, stop_descendants, track_descendants
 from ._text import HeadTail
 
 __all__ = ["CommandResult", "run_command", "KILL_GRACE_S"]
@@ -65,22 +69,10 @@ def _group_alive(pgid: int) -> bool:
     """
     if not _signal_group(pgid, 0):
         return False
-    try:
-        entries = os.listdir("/proc")
-    except OSError:
+    table = proc_table()
+    if table is None:
         return True
-    for name in entries:
-        if not name.isdigit():
-            continue
-        try:
-            with open(f"/proc/{name}/stat", "rb") as handle:
-                data = handle.read()
-        except OSError:
-            continue
-        fields = data[data.rfind(b")") + 2 :].split()
-        if len(fields) > 2 and int(fields[2]) == pgid and fields[0] not in (b"Z", b"X"):
-            return True
-    return False
+    return any(entry.pgrp == pgid and entry.live for entry in table.values())
 
 
 async def _wait_group_gone(pgid: int) -> None:
@@ -106,12 +98,27 @@ async def _kill_group(pgid: int, process: trio.Process, grace: float) -> bool:
         return True
 
 
-async def _drain(stream: trio.abc.ReceiveStream | None, sink: HeadTail) -> None:
+def _output_decoder(on_output: Callable[[str], None] | None) -> Callable[[bytes], None]:
+    """Feeds ``on_output`` the text of each chunk (UTF-8, a character split between chunks kept
+    for the next one); a no-op without ``on_output``."""
+    if on_output is None:
+        return lambda chunk: None
+    decoder = codecs.getincrementaldecoder("utf-8")("replace")
+
+    def feed(chunk: bytes) -> None:
+        if text := decoder.decode(chunk):
+            on_output(text)
+
+    return feed
+
+
+async def _drain(stream: trio.abc.ReceiveStream | None, sink: HeadTail, live: Callable[[bytes], None]) -> None:
     if stream is None:
         return
     async with stream:
         while chunk := await stream.receive_some(_CHUNK):
             sink.feed(chunk)
+            live(chunk)
 
 
 async def _start(command: str | Sequence[str], cwd: Path, env: Mapping[str, str] | None) -> trio.Process:
@@ -137,6 +144,8 @@ async def run_command(
     max_bytes: int,
     env: Mapping[str, str] | None = None,
     grace_s: float = KILL_GRACE_S,
+    writable: Sequence[Path] | None = None,
+    on_output: Callable[[str], None] | None = None,
 ) -> CommandResult:
     """Run ``command`` (a shell string, or an argv list run without a shell) in ``cwd``.
 
@@ -145,6 +154,10 @@ async def run_command(
         max_bytes: bytes kept of each of stdout and stderr (head and tail).
         env: the child's environment; None means os.environ minus provider keys.
         grace_s: seconds between SIGTERM and SIGKILL.
+        writable: the only paths the command may change (resolved, inside the workspace; some may
+            not exist yet); None: the whole workspace. Where the OS sandbox is available it
+            enforces this; otherwise the caller checks what changed afterwards.
+        on_output: called on trio's thread with the text of stdout and stderr as it arrives.
 
     Cancelling the caller kills the process group before the cancellation propagates.
 
@@ -155,17 +168,21 @@ async def run_command(
     start = trio.current_time()
     process = await _start(command, cwd, env)
     pgid = process.pid
+    tree = ProcessTree(pgid)
+    live = _output_decoder(on_output)
     timed_out = stopped = False
     try:
         async with trio.open_nursery() as nursery:
-            nursery.start_soon(_drain, process.stdout, out)
-            nursery.start_soon(_drain, process.stderr, err)
+            nursery.start_soon(_drain, process.stdout, out, live)
+            nursery.start_soon(_drain, process.stderr, err, live)
             with trio.move_on_after(timeout_s) as scope:
-                await process.wait()
+                await track_descendants(tree, process.wait)
             timed_out = scope.cancelled_caught
             # Children left running would hold the pipes open (and outlive us): end the group.
-            stopped = await _kill_group(pgid, process, grace_s)
+            stopped = await stop_descendants(tree, grace_s)
+            stopped = await _kill_group(pgid, process, grace_s) or stopped
     finally:
+        await stop_descendants(tree, grace_s)
         await _kill_group(pgid, process, grace_s)
     return CommandResult(
         exit_code=process.returncode,

@@ -130,7 +130,7 @@ def ripgrep(rg: str, ctx: ToolContext, real: Path, pattern: str, glob: str | Non
         argv += ["--glob", glob]
     argv += ["--regexp", pattern, "--", str(real)]
     try:
-        done = subprocess.run(argv, cwd=ctx.root, capture_output=True, timeout=120, check=False)
+        done = subprocess.run(argv, cwd=ctx.root, env=ctx.env, capture_output=True, timeout=120, check=False)
     except (OSError, subprocess.TimeoutExpired):
         return None
     if done.returncode not in (0, 1):

@@ -265,15 +265,16 @@ class LiteLLMClient:
 
 
 def open_litellm(model: str, api_base: str | None = None, env: Mapping[str, str] | None = None,
-                 **options: Any) -> LiteLLMClient:
-    """The client for ``model`` with its key resolved from ``env`` (default os.environ), and
-    litellm's import started in the background.
+                 *, paired_variable: str | None = None, **options: Any) -> LiteLLMClient:
+    """The client for ``model`` with its key resolved from ``env`` (default os.environ; see
+    ``provider.resolve_api_key`` for which key may go to ``api_base``, and ``paired_variable``),
+    and litellm's import started in the background.
 
     Raises:
         ConfigError: the provider needs a key and none is set (there is no ``api_base`` either).
     """
     env = os.environ if env is None else env
-    api_key = resolve_api_key(model, api_base, env)
+    api_key = resolve_api_key(model, api_base, env, paired_variable)
     if api_key is None and provider_of(model) in KEY_VARIABLES:
         raise ConfigError(f"no API key for {model}: {key_hint(model)}")
     prewarm_litellm(model)

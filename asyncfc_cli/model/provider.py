@@ -7,6 +7,7 @@ or an event loop; ``litellm_client`` drives it.
 from __future__ import annotations
 
 import random
+from urllib.parse import urlsplit, urlunsplit
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -17,7 +18,9 @@ __all__ = [
     "KEY_VARIABLES",
     "ToolCallAssembler",
     "NO_KEY",
+    "DEFAULT_ENDPOINTS",
     "backoff_delay",
+    "effective_endpoint",
     "key_hint",
     "provider_of",
     "resolve_api_key",
@@ -144,25 +147,84 @@ def provider_of(model: str) -> str:
     return model
 
 
+DEFAULT_ENDPOINTS: Mapping[str, str] = {
+    "openai": "https://api.openai.com/v1",
+    "anthropic": "https://api.anthropic.com",
+    "gemini": "https://generativelanguage.googleapis.com",
+    "groq": "https://api.groq.com/openai/v1",
+    "mistral": "https://api.mistral.ai/v1",
+    "deepseek": "https://api.deepseek.com",
+    "openrouter": "https://openrouter.ai/api/v1",
+    "together_ai": "https://api.together.xyz/v1",
+    "xai": "https://api.x.ai/v1",
+    "fireworks_ai": "https://api.fireworks.ai/inference/v1",
+    "cohere": "https://api.cohere.ai",
+}
+"""Each provider's own endpoint, as litellm uses it when no ``api_base`` is given (shown to the
+user, and the one base its ``KEY_VARIABLES`` key may be sent to when named explicitly)."""
+
 NO_KEY = "asyncfc-no-key"
-"""Sent to an ``--api-base`` server when no key is configured: OpenAI-style clients refuse to send
-no key at all, and local servers (vLLM, llama.cpp, Ollama) ignore it."""
+"""Sent to an ``--api-base`` server when no key is paired with it: OpenAI-style clients refuse to
+send no key at all, and local servers (vLLM, llama.cpp, Ollama) ignore it."""
 
 
-def resolve_api_key(model: str, api_base: str | None, env: Mapping[str, str]) -> str | None:
+def _same_base(a: str, b: str) -> bool:
+    return a.strip().rstrip("/").lower() == b.strip().rstrip("/").lower()
+
+
+def resolve_api_key(model: str, api_base: str | None, env: Mapping[str, str],
+                    paired_variable: str | None = None) -> str | None:
     """The key to send, or None to let litellm look for the provider's own credentials.
 
-    ``ASYNCFC_API_KEY`` wins when set; then the provider's usual variable (``KEY_VARIABLES``); then,
-    with an ``api_base``, the harmless ``NO_KEY``. The value is never logged or shown: callers pass
-    it straight to the client, and errors that might echo it are redacted.
+    A key goes only where the user meant it to go:
+
+    - no ``api_base`` (the provider's own endpoint): ``ASYNCFC_API_KEY``, else the provider's
+      variable (``KEY_VARIABLES``);
+    - an ``api_base``: the variable the user paired with that base in their own config
+      (``paired_variable``, from ``[endpoints."URL"] api_key_env``), else ``ASYNCFC_API_KEY``,
+      else the harmless ``NO_KEY``. The provider's own variable is sent to an ``api_base`` only
+      when it is that provider's default endpoint (``DEFAULT_ENDPOINTS``), so an endpoint named by
+      a repository, or typed for a local server, never receives the user's OpenAI or Anthropic key.
+
+    The value is never logged or shown: callers pass it straight to the client, and errors that
+    might echo it are redacted.
     """
+    provider_vars = KEY_VARIABLES.get(provider_of(model), ())
+    default = DEFAULT_ENDPOINTS.get(provider_of(model))
+    if api_base and not (default and _same_base(api_base, default)):
+        if paired_variable and env.get(paired_variable):
+            return env[paired_variable]
+        return env.get("ASYNCFC_API_KEY") or NO_KEY
     explicit = env.get("ASYNCFC_API_KEY")
     if explicit:
         return explicit
-    for variable in KEY_VARIABLES.get(provider_of(model), ()):
+    for variable in provider_vars:
         if env.get(variable):
             return env[variable]
-    return NO_KEY if api_base else None
+    return None
+
+
+def effective_endpoint(model: str, api_base: str | None, env: Mapping[str, str]) -> str:
+    """Where requests for ``model`` go, for the user to see (never a key): the ``api_base``, else
+    the base the provider's SDK takes from the user's environment (``OPENAI_BASE_URL``...), else
+    the provider's default endpoint, else a phrase naming the provider."""
+    if api_base:
+        return _without_credentials(api_base)
+    provider = provider_of(model)
+    for variable in (f"{provider.upper()}_BASE_URL", f"{provider.upper()}_API_BASE"):
+        if env.get(variable):
+            return _without_credentials(env[variable])
+    return DEFAULT_ENDPOINTS.get(provider, f"{provider}'s default endpoint")
+
+
+def _without_credentials(url: str) -> str:
+    """``url`` without a user and password (``https://user:token@host``) or a query string, where
+    some servers take their key."""
+    parts = urlsplit(url)
+    if not parts.netloc:
+        return url.split("?", 1)[0]
+    host = parts.netloc.rpartition("@")[2]
+    return urlunsplit((parts.scheme, host, parts.path, "", ""))
 
 
 def key_hint(model: str) -> str:

@@ -8,6 +8,10 @@
                 +++ b/calc.py
                 ...
 
+A command that runs longer than PROGRESS_AFTER_S shows its latest output line now and then
+(``… f1 shell 6.0s: collected 212 items``), at most once per PROGRESS_EVERY_S, so a long build or
+a background server is visibly alive without flooding the view.
+
 Streamed text arrives in arbitrary pieces ("hel", "lo wor", "ld"), and a future may finish between
 two of them. Two rules keep the model's prose readable:
 
@@ -15,7 +19,7 @@ two of them. Two rules keep the model's prose readable:
   the rest is written as it arrives) until whitespace follows it or the text stream ends (a tool
   call, the end of the request, the end of the session).
 - Sentences: an event line that arrives while a sentence is open waits (with its own time stamp)
-  until the sentence ends (``.``, ``!``, ``?`` or ``:`` before whitespace, or a line break), the text
+  until the sentence ends (``.``, ``!`` or ``?`` before whitespace, ``。``, or a line break), the text
   stream ends, or ``MAX_DEFERRED_CHARS`` more characters have streamed, whichever comes first. The
   text then continues on its own line below.
 
@@ -65,6 +69,11 @@ _TEXT_STREAM_ENDS = frozenset({
 })
 """Events after which no more text of the current stream can arrive: the held-back word is whole."""
 
+PROGRESS_AFTER_S = 3.0
+"""A running command's output is shown once it has run this long (quick commands stay one line)."""
+PROGRESS_EVERY_S = 5.0
+"""At most one progress line per future per this many seconds."""
+
 MAX_HELD_CHARS = 48
 """A run of non-space characters longer than this (a URL, a hash, a long identifier) is written as it
 streams rather than held: holding it would stall the view, and it is no word a reader reads across a
@@ -87,7 +96,6 @@ def _breaks_after(char: str) -> bool:
     return char.isspace() or unicodedata.east_asian_width(char) in ("W", "F")
 
 
-SENTENCE_ENDS = frozenset(".!?。！？")
 MAX_DEFERRED_CHARS = 400
 """An event line waits for the open sentence to end at most this many characters of text: a
 sentence that never ends (a list without full stops) must not hide what the tools are doing."""
@@ -130,6 +138,9 @@ class TextRenderer:
         self._since_deferred = 0
         """Characters of text written since the first deferred line."""
         self._tools: dict[str, str] = {}
+        self._started: dict[str, float] = {}
+        self._progress_at: dict[str, float] = {}
+        """When each running future last showed a progress line."""
         self._turns_before = 0
         """Requests made before a resume: numbering goes on across it."""
         self.changes = ChangeTally()
@@ -179,6 +190,8 @@ class TextRenderer:
 
     def _on_session_started(self, e: Any, resumed: str = "") -> None:
         model = f"scripted model {e.model!r} (offline: no real LLM)" if e.scripted else e.model
+        if getattr(e, "endpoint", ""):
+            model = f"{model} at {e.endpoint}"
         self._line(e.t, self._style(f"asyncfc · {resumed}{model} · mode {e.mode} · {e.root}", "bold"))
 
     def _on_session_resumed(self, e: Any) -> None:
@@ -235,7 +248,32 @@ class TextRenderer:
         self._line(e.t, f"+ {self._style(e.id, 'id')} {e.tool} {_short(e.args)}{waits}")
 
     def _on_future_started(self, e: Any) -> None:
+        self._started[e.id] = e.t
         self._line(e.t, f"> {self._style(e.id, 'id')} {self._tools.get(e.id, '')} started")
+
+    def _on_future_output(self, e: Any) -> None:
+        started = self._started.get(e.id, e.t)
+        last = next((ln.strip() for ln in reversed(e.text.splitlines()) if ln.strip()), "")
+        shown = self._progress_at.get(e.id)
+        if not last or e.t - started < PROGRESS_AFTER_S or (shown is not None and e.t - shown < PROGRESS_EVERY_S):
+            return
+        self._progress_at[e.id] = e.t
+        self._line(e.t, self._style(f"… {e.id} {self._tools.get(e.id, '')} {e.t - started:.1f}s: ", "dim")
+                   + _short(last, 100))
+
+    def _on_background_started(self, e: Any) -> None:
+        first = next((ln.strip() for ln in e.output.splitlines() if ln.strip()), "no output yet")
+        self._line(e.t, f"⟳ {self._style(e.id, 'id')} {self._tools.get(e.id, '')} running in the background: "
+                        f"{_short(first, 100)}")
+
+    def _on_background_stopped(self, e: Any) -> None:
+        self._line(e.t, self._style(f"■ {e.id} background process stopped ({e.reason}): {_short(e.command, 100)}",
+                                    "warn"))
+
+    def _on_footprint_violation(self, e: Any) -> None:
+        declared = ", ".join(e.declared) or "nothing"
+        self._line(e.t, self._style(f"! {e.id} changed files outside its declared writes ({declared}): "
+                                    f"{_short(', '.join(e.paths), 100)}", "warn"))
 
     def _on_future_finished(self, e: Any) -> None:
         mark, style = _STATUS_MARK.get(e.status, ("?", "warn"))

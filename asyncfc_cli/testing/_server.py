@@ -158,6 +158,8 @@ class LocalModelServer:
 
     Attributes:
         requests: the JSON body of every model request received, in order.
+        request_headers: the HTTP headers of every model request received, in order (names
+            lower-cased), so a test can check which credentials were sent where.
     """
 
     paths: tuple[str, ...] = ()
@@ -183,6 +185,7 @@ class LocalModelServer:
         self.requested_port = port
         """The port to listen on (0: any free one)."""
         self.requests: list[dict[str, Any]] = []
+        self.request_headers: list[dict[str, str]] = []
         self._lock = threading.Lock()
         self._stopping = threading.Event()
         self._httpd: ThreadingHTTPServer | None = None
@@ -246,9 +249,10 @@ class LocalModelServer:
 
     # -- serving ---------------------------------------------------------------------------------
 
-    def _admit(self, body: dict[str, Any]) -> tuple[int, Fault | None]:
+    def _admit(self, body: dict[str, Any], headers: Mapping[str, str]) -> tuple[int, Fault | None]:
         with self._lock:
             self.requests.append(body)
+            self.request_headers.append({k.lower(): v for k, v in headers.items()})
             number = len(self.requests)
         return number, self.faults.get(number)
 
@@ -286,7 +290,7 @@ class _Handler(BaseHTTPRequestHandler):
         if path not in server.paths:
             self._send_json(404, server.error_body(404, f"no route for {path}"))
             return
-        number, fault = server._admit(body)
+        number, fault = server._admit(body, self.headers)
         if fault is not None and fault.kind == "status":
             headers = {"Retry-After": f"{fault.retry_after:g}"} if fault.retry_after is not None else {}
             self._send_json(fault.status, server.error_body(fault.status, fault.message), headers)

@@ -62,7 +62,7 @@ class TranscriptView(VerticalScroll):
             widget, parts = self._texts.pop(event.turn)
             widget.update(Markdown("".join(parts).strip()))
         elif isinstance(event, (ev.FutureCreated, ev.FutureStarted, ev.FutureFinished, ev.ApprovalRequested,
-                                ev.ApprovalResolved)):
+                                ev.ApprovalResolved, ev.FutureOutput, ev.BackgroundStarted)):
             self._call(event.id, state)
         elif isinstance(event, ev.SessionResumed):
             self._texts.clear()  # its requests count from 1 again: never extend an earlier text
@@ -70,6 +70,12 @@ class TranscriptView(VerticalScroll):
         elif isinstance(event, ev.Notice):
             text = event.message if event.level == "info" else f"{event.level}: {event.message}"
             self.mount(Static(text, classes="info" if event.level == "info" else "notice"))
+        elif isinstance(event, ev.FootprintViolation):
+            self.mount(Static(f"warning: {event.id} changed files outside its declared writes "
+                              f"({', '.join(event.declared) or 'nothing'}): {', '.join(event.paths)}",
+                              classes="notice"))
+        elif isinstance(event, ev.BackgroundStopped):
+            self.mount(Static(f"{event.id} background process stopped ({event.reason})", classes="notice"))
         elif isinstance(event, ev.SessionFinished):
             self.mount(Static(self._finished_line(event, state), classes="finished"))
         else:
