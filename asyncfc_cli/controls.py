@@ -69,22 +69,26 @@ class SessionControls:
                                  context=ContextBudget.for_model(name, settings.context_tokens))
         self._changed()
 
+    def _chosen(self, what: str, value: str, current: str, choices: tuple[str, ...]) -> bool:
+        """Whether ``value`` is a choice to apply: '' shows the current one (False); anything not
+        in ``choices`` is refused."""
+        if not value:
+            self._notice(f"{what}: {current} (one of {', '.join(choices)})")
+            return False
+        if value not in choices:
+            raise ConfigError(f"unknown {what} {value!r}: one of {', '.join(choices)}")
+        return True
+
     def _mode(self, mode: str) -> None:
-        if not mode:
-            self._notice(f"mode: {self.session.settings.mode} (one of {', '.join(MODES)})")
+        if not self._chosen("mode", mode, self.session.settings.mode, MODES):
             return
-        if mode not in MODES:
-            raise ConfigError(f"unknown mode {mode!r}: one of {', '.join(MODES)}")
         settings = self.session.settings.replace(mode=mode)
         self.session.reconfigure(settings, system_prompt=self._system_prompt(settings))
         self._changed()
 
     def _approval(self, policy: str) -> None:
-        if not policy:
-            self._notice(f"approval: {self._policy()} (one of {', '.join(APPROVALS)})")
+        if not self._chosen("approval policy", policy, self._policy(), APPROVALS):
             return
-        if policy not in APPROVALS:
-            raise ConfigError(f"unknown approval policy {policy!r}: one of {', '.join(APPROVALS)}")
         if self.gate is None:
             raise ConfigError("this session has no approval gate")
         self.gate.policy = policy

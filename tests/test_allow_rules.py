@@ -68,21 +68,23 @@ def test_the_dialog_suggests_the_programs_prefix_not_every_shell_command(tool, a
     assert str(suggest_rule(tool, args)) == suggested
 
 
+async def answer(gate, repo, fid: str, command: str, decision: str) -> None:
+    """Ask the gate about ``command`` and answer ``decision`` when it asks."""
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(gate.admit, request(repo, "shell", fid, command=command))
+        await wait_pending(gate, fid)
+        gate.resolve(fid, decision)
+
+
 @pytest.mark.trio
 async def test_allow_for_session_allows_the_prefix_and_still_asks_for_other_commands(repo):
     bus = EventBus()
     asked: list[str] = []
     bus.subscribe(lambda e: asked.append(e.id) if isinstance(e, ApprovalRequested) else None)
     gate = ApprovalGate("ask", bus, repo, interactive=True, session_id="s1")
-    async with trio.open_nursery() as nursery:
-        nursery.start_soon(gate.admit, request(repo, "shell", "f1", command="npm test -- -u"))
-        await wait_pending(gate, "f1")
-        gate.resolve("f1", "session")
+    await answer(gate, repo, "f1", "npm test -- -u", "session")
     await gate.admit(request(repo, "shell", "f2", command="npm test"))  # allowed by npm test*
-    async with trio.open_nursery() as nursery:
-        nursery.start_soon(gate.admit, request(repo, "shell", "f3", command="rm -rf build"))
-        await wait_pending(gate, "f3")  # another command is asked about, as before
-        gate.resolve("f3", "once")
+    await answer(gate, repo, "f3", "rm -rf build", "once")  # another command is asked, as before
     assert asked == ["f1", "f3"]
     assert [str(r) for r in gate.rules.rules] == ["shell(npm test*)"]
 
@@ -94,10 +96,7 @@ async def test_always_saves_the_rule_in_the_users_allow_file(repo, tmp_path, mon
     notices: list[str] = []
     bus.subscribe(lambda e: notices.append(e.message) if isinstance(e, Notice) else None)
     gate = ApprovalGate("ask", bus, repo, interactive=True, session_id="s1")
-    async with trio.open_nursery() as nursery:
-        nursery.start_soon(gate.admit, request(repo, "shell", "f1", command="git status"))
-        await wait_pending(gate, "f1")
-        gate.resolve("f1", "always")
+    await answer(gate, repo, "f1", "git status", "always")
     saved = tmp_path / "config" / "asyncfc" / "allow.toml"
     assert load_allow_rules() == [AllowRule("shell", "git status")]
     assert saved.stat().st_mode & 0o077 == 0 and any("saved in" in n for n in notices)
