@@ -26,9 +26,17 @@ import trio
 from asyncfc_tools import ToolContext, ToolError
 
 from .allow_rules import AllowRule, AllowRules, save_allow_rule, suggest_rule
-from .checkpoint import Checkpoint, create_checkpoint
+from .checkpoint import Checkpoint, create_checkpoint, record_end
 from .errors import AsyncfcError, CheckpointError, WorkspaceError
-from .events import ApprovalRequested, ApprovalResolved, CheckpointCreated, EventBus, Notice, SessionStarted
+from .events import (
+    ApprovalRequested,
+    ApprovalResolved,
+    CheckpointCreated,
+    EventBus,
+    Notice,
+    SessionFinished,
+    SessionStarted,
+)
 from .scheduler import GateRequest
 
 __all__ = ["ApprovalGate", "DECISIONS", "describe_call"]
@@ -88,6 +96,8 @@ class ApprovalGate:
         checkpoint: makes a checkpoint (a test seam; default ``checkpoint.create_checkpoint``).
         rules: the allow rules in force (the user's saved ones); "session" and "always" add to them.
         save_rule: keeps an "always" rule (default: the user's allow.toml; a test seam).
+        end: records the end of the session beside its checkpoint when a task finishes, so undo
+            takes back the session's changes only (a test seam; default ``checkpoint.record_end``).
     """
 
     def __init__(
@@ -101,6 +111,7 @@ class ApprovalGate:
         checkpoint: Callable[[Path, str], Checkpoint] = create_checkpoint,
         rules: AllowRules | None = None,
         save_rule: Callable[[AllowRule], object] = save_allow_rule,
+        end: Callable[[Path, Checkpoint], None] = record_end,
     ) -> None:
         if policy not in ("read-only", "ask", "auto"):
             raise ValueError(f"unknown approval policy {policy!r}")
@@ -117,12 +128,23 @@ class ApprovalGate:
         self.rules = rules or AllowRules()
         self._save_rule = save_rule
         self._waiting: dict[str, tuple[trio.Event, list[str]]] = {}
+        self._record_end = end
         if session_id is None:
             bus.subscribe(self._learn_session_id)
+        bus.subscribe(self._on_task_finished)
 
     def _learn_session_id(self, event: object) -> None:
         if isinstance(event, SessionStarted) and self._session_id is None:
             self._session_id = event.session_id
+
+    def _on_task_finished(self, event: object) -> None:
+        """After each task of a session that made a checkpoint: snapshot where it left the tree.
+        Best effort: without it, undo takes back everything since the checkpoint, as before."""
+        if isinstance(event, SessionFinished) and self.checkpoint is not None:
+            try:
+                self._record_end(self._root, self.checkpoint)
+            except (WorkspaceError, CheckpointError):
+                pass
 
     @property
     def pending(self) -> tuple[str, ...]:

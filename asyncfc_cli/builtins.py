@@ -7,6 +7,8 @@ blocks a turn: the session waits for its result before the next request.
 
 from __future__ import annotations
 
+import math
+
 import trio
 
 from asyncfc_tools import ToolError, ToolSpec, pure, tool
@@ -31,6 +33,16 @@ def _known_earlier(handle: EngineHandle, ids: list[str]) -> list[str]:
     return list(dict.fromkeys(ids))
 
 
+def _check_timeout(timeout_s: object) -> None:
+    """Refuse a timeout that is not a finite number of seconds, 0 or more, in words."""
+    if timeout_s is None:
+        return
+    if isinstance(timeout_s, bool) or not isinstance(timeout_s, int | float) \
+            or not math.isfinite(timeout_s) or timeout_s < 0:
+        raise ToolError(f"timeout_s must be a number of seconds, 0 or more (got {timeout_s!r}); "
+                        "omit it to wait until the futures finish")
+
+
 @tool(effect=pure(), context="engine")
 async def await_future(
     handle: EngineHandle, ids: list[str] | None = None, timeout_s: float | None = None
@@ -48,6 +60,7 @@ async def await_future(
             is waited for only with a timeout (it may never end): without one you get its latest
             output at once.
     """
+    _check_timeout(timeout_s)
     if ids is None:
         own = future_number(handle.record.id) or 0
         ids = [r.id for r in handle.scheduler.unfinished()

@@ -48,6 +48,12 @@ class Dispatch(str, Enum):
     end = "end"
 
 
+class SandboxMode(str, Enum):
+    auto = "auto"
+    on = "on"
+    off = "off"
+
+
 class Output(str, Enum):
     text = "text"
     jsonl = "jsonl"
@@ -81,6 +87,9 @@ CwdOpt = Annotated[Path | None, typer.Option("--cwd", help="Work in this folder 
 TranscriptOpt = Annotated[Path | None, typer.Option("--transcript", help="Write the JSON-lines transcript here.")]
 MapTokensOpt = Annotated[int | None, typer.Option("--map-tokens", help="Token budget of the repository map in the system prompt (0: no map).")]
 ResumeOpt = Annotated[str | None, typer.Option("--resume", help="Continue a session of this repository with its history: a session id (or prefix), or nothing for the latest. `asyncfc sessions` lists them.")]
+SandboxOpt = Annotated[SandboxMode | None, typer.Option("--sandbox", help="OS sandbox for shell commands and tests: auto (where it works), on (refuse commands without it), off.")]
+NoSandboxOpt = Annotated[bool, typer.Option("--no-sandbox", help="Run commands without the OS sandbox (same as --sandbox off).")]
+NetworkOpt = Annotated[bool | None, typer.Option("--network/--no-network", help="Let sandboxed commands reach the network (default: a loopback shared by the session only).")]
 TrustRepoOpt = Annotated[bool, typer.Option("--trust-repo", help="Trust this repository's .asyncfc.toml (model, api_base, approval...) for this session only; `asyncfc trust` trusts it for good.")]
 ProfileOpt = Annotated[str | None, typer.Option("--profile", help="Scripted models only: latency profile (fast, slow, instant).")]
 
@@ -141,13 +150,17 @@ def chat(
     resume: ResumeOpt = None,
     profile: ProfileOpt = None,
     dispatch: DispatchOpt = None,
+    sandbox: SandboxOpt = None,
+    no_sandbox: NoSandboxOpt = False,
+    network: NetworkOpt = None,
     trust_repo: TrustRepoOpt = False,
 ) -> None:
     """Open the interactive TUI (also what `asyncfc [OPTIONS]` does with no command)."""
     if ctx.invoked_subcommand is not None:
         return  # registered as the group callback too: a command was given, let it run
     flags = dict(model=model, api_base=api_base, mode=mode, approval=approval, max_turns=max_turns,
-                 max_cost=max_cost, transcript=transcript, map_tokens=map_tokens, dispatch=dispatch)
+                 max_cost=max_cost, transcript=transcript, map_tokens=map_tokens, dispatch=dispatch,
+                 sandbox=SandboxMode.off if no_sandbox else sandbox, network=network)
     try:
         settings, workspace = _settings(cwd, trust_repo=trust_repo, **flags)
         resumed = None
@@ -217,15 +230,19 @@ def run(
     profile: ProfileOpt = None,
     simulate_tools: Annotated[bool, typer.Option("--simulate-tools", hidden=True, help="Scripted models: simulated tools.")] = False,
     dispatch: DispatchOpt = None,
+    sandbox: SandboxOpt = None,
+    no_sandbox: NoSandboxOpt = False,
+    network: NetworkOpt = None,
     trust_repo: TrustRepoOpt = False,
 ) -> None:
     """Run one task. Headless (text or JSON lines) when stdout is not a terminal or with --headless.
 
-    Exit codes: 0 finished; 1 stopped without finishing (turn or cost limit); 2 usage or
-    configuration error; 3 model or provider error; 130 interrupted.
+    Exit codes: 0 finished; 1 stopped without finishing (turn, cost or output limit); 2 usage or
+    configuration error; 3 model or provider error; 130 interrupted; 143 terminated (SIGTERM).
     """
     flags = dict(model=model, api_base=api_base, mode=mode, approval=approval, max_turns=max_turns,
-                 max_cost=max_cost, transcript=transcript, map_tokens=map_tokens, dispatch=dispatch)
+                 max_cost=max_cost, transcript=transcript, map_tokens=map_tokens, dispatch=dispatch,
+                 sandbox=SandboxMode.off if no_sandbox else sandbox, network=network)
     try:
         settings, workspace = _settings(cwd, trust_repo=trust_repo, **flags)
         resumed = None

@@ -12,6 +12,7 @@ Environment variables are ``ASYNCFC_`` + the upper-cased field name (``ASYNCFC_M
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 import tomllib
 import typing
@@ -23,10 +24,15 @@ from typing import Any, Literal
 
 from .errors import ConfigError
 
-__all__ = ["MODES", "APPROVALS", "Settings", "load_settings", "paired_key_variable", "user_config_path"]
+__all__ = ["MODES", "APPROVALS", "SANDBOXES", "Settings", "load_settings", "paired_key_variable", "user_config_path"]
 
 MODES = ("async", "sync", "serial")
+DEFAULT_MAX_OUTPUT_TOKENS = 8192
+"""Output limit per model request unless configured (lowered to a model's own maximum)."""
+DEFAULT_STALL_TIMEOUT_S = 180.0
+"""Longest silence of a model's stream before it counts as stalled and is retried."""
 APPROVALS = ("read-only", "ask", "auto")
+SANDBOXES = ("auto", "on", "off")
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,7 +71,18 @@ class Settings:
     """When a tool call starts: the moment its arguments are complete in the stream, or when the
     response ends (what conventional agents do). None: stream in async mode, end in sync and
     serial, so the baselines are the conventional agents they stand for."""
+    sandbox: Literal["auto", "on", "off"] = "auto"
+    """The OS sandbox for shell commands and test runs (bubblewrap, Linux): auto where it works,
+    on (refuse commands where it cannot run), off. See ``asyncfc_tools._sandbox``."""
+    network: bool = False
+    """Let sandboxed commands reach the network (by default they share one loopback only)."""
 
+    max_output_tokens: int = DEFAULT_MAX_OUTPUT_TOKENS
+    """The output limit sent with every model request (``max_tokens``), lowered to the model's own
+    maximum when litellm knows it. A reply cut by it is continued, twice at most."""
+    stall_timeout_s: float = DEFAULT_STALL_TIMEOUT_S
+    """A model stream that sends nothing for this long counts as stalled: it is abandoned and
+    retried (``request_retry``). Raise it for slow local models with long prompts."""
     ignored_repo_keys: tuple[str, ...] = field(default=(), metadata={"config": False})
     """Keys the untrusted repository's ``.asyncfc.toml`` set and that were not applied (not a
     setting itself: the session reports them, see ``trust.untrusted_notice``)."""
@@ -75,7 +92,7 @@ class Settings:
 
 
 _CHOICES: dict[str, tuple[str, ...]] = {
-    "mode": MODES, "approval": APPROVALS, "dispatch": ("stream", "end"),
+    "mode": MODES, "approval": APPROVALS, "dispatch": ("stream", "end"), "sandbox": SANDBOXES,
 }
 _RANGES: dict[str, tuple[Callable[[Any], bool], str]] = {
     "max_turns": (lambda v: v >= 1, "at least 1"),
@@ -85,6 +102,8 @@ _RANGES: dict[str, tuple[Callable[[Any], bool], str]] = {
     "max_output_chars": (lambda v: v >= 100, "at least 100"),
     "map_tokens": (lambda v: v >= 0, "0 or more"),
     "context_tokens": (lambda v: v >= 1024, "at least 1024"),
+    "max_output_tokens": (lambda v: v >= 16, "at least 16"),
+    "stall_timeout_s": (lambda v: v > 0 and math.isfinite(v), "a finite number of seconds, more than 0"),
 }
 _ENV_PREFIX = "ASYNCFC_"
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import sys
 import time
 from collections.abc import Callable, Mapping
@@ -78,6 +79,11 @@ class SessionStarted(Event):
     endpoint: str = ""
     """Where model requests go: the api_base, else the provider's default endpoint (never a key;
     empty for the scripted model), so the user sees where a repository's config would send them."""
+    sandbox: str = "off"
+    """Where shell commands and test runs run: on (the OS sandbox confines them), off (the user
+    turned it off) or unavailable (it cannot run here: unconfined, or refused if required)."""
+    network: bool = True
+    """Whether those commands can reach the network (false: a loopback shared by the session)."""
 
 
 @_event("session_resumed")
@@ -371,8 +377,20 @@ def event_to_dict(event: Event) -> dict[str, Any]:
 
 
 def event_to_json(event: Event) -> str:
-    """One JSON line, with secrets redacted: the only way events leave the process."""
-    return redact(json.dumps(event_to_dict(event), ensure_ascii=False, default=str))
+    """One JSON line, with secrets redacted: the only way events leave the process. Always valid
+    JSON: a number that is not finite (NaN, infinity) is written as null."""
+    return redact(json.dumps(_finite(event_to_dict(event)), ensure_ascii=False, default=str,
+                             allow_nan=False))
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, Mapping):
+        return {key: _finite(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(item) for item in value]
+    return value
 
 
 def event_from_dict(data: Mapping[str, Any]) -> Event:

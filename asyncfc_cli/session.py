@@ -31,7 +31,8 @@ from asyncfc_tools import ToolContext, ToolSpec
 from .builtins import AWAIT_FUTURE, engine_tools
 from .config import Settings
 from .context import ContextBudget
-from .errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_UNFINISHED, AsyncfcError, ConfigError, ModelError
+from .errors import (EXIT_INTERRUPTED, EXIT_OK, EXIT_TERMINATED, EXIT_UNFINISHED, AsyncfcError, ConfigError,
+                     ModelError)
 from .events import (
     ConversationCleared,
     EventBus,
@@ -51,6 +52,7 @@ from .events import (
 from .events import UserMessage as UserMessageEvent
 from .futures import State, delivery_text, future_block, placeholder
 from .model.base import (
+    OUTPUT_LIMIT,
     AssistantMessage,
     Message,
     ModelClient,
@@ -66,6 +68,7 @@ from .model.base import (
 )
 from .model.provider import effective_endpoint
 from .model.wire import message_to_wire
+from .output_limit import MAX_CONTINUATIONS, continuation_note, stop_message
 from .redaction import redact_value
 from .scheduler import FutureRecord, Gate, Scheduler
 from .trust import untrusted_notice
@@ -79,7 +82,7 @@ class Outcome:
     """How a task ended."""
 
     outcome: str
-    """finished, turn_limit, cost_limit, model_error, config_error or interrupted."""
+    """finished, turn_limit, cost_limit, output_limit, model_error, config_error or interrupted."""
     exit_code: int
     message: str
 
@@ -88,6 +91,13 @@ class Outcome:
 class _Response:
     text: str
     records: list[FutureRecord]
+    end: ResponseEnd
+
+
+def _interruption(exit_code: int) -> Outcome:
+    if exit_code == EXIT_TERMINATED:
+        return Outcome("interrupted", EXIT_TERMINATED, "terminated (SIGTERM): the task was cancelled")
+    return Outcome("interrupted", EXIT_INTERRUPTED, "interrupted: the task was cancelled")
 
 
 class Session:
@@ -108,6 +118,8 @@ class Session:
         ctx: ToolContext | None = None,
         context: ContextBudget | None = None,
         duration_priors: Mapping[str, float] | None = None,
+        futures_issued: int = 0,
+        recovered: Sequence[Message] = (),
     ) -> None:
         self.model = model
         self.bus = bus
@@ -135,11 +147,20 @@ class Session:
         self._call_ids = {
             c.call_id for m in self.history if isinstance(m, AssistantMessage) for c in m.tool_calls
         }
+        # A resumed session's ids go on after every future its transcript recorded, including
+        # those of a response that was cut before its calls reached the history.
+        self._futures_issued = max(futures_issued, len(self._call_ids))
+        self._recovered = tuple(recovered)
+        self._interrupt_code = EXIT_INTERRUPTED
+        self._cut_replies = 0
 
     # ------------------------------------------------------------------------------- commands
 
-    def cancel_turn(self) -> None:
-        """Stop the running task: its futures are cancelled (children killed); history stays valid."""
+    def cancel_turn(self, *, exit_code: int = EXIT_INTERRUPTED) -> None:
+        """Stop the running task: its futures are cancelled (children killed); history stays valid
+        and records every call that was dispatched. ``exit_code`` is what the task ends with:
+        130 for Ctrl-C, 143 for SIGTERM."""
+        self._interrupt_code = exit_code
         if self._run_scope is not None:
             self._run_scope.cancel()
 
@@ -221,7 +242,8 @@ class Session:
         self.bus.emit(UserMessageEvent, text=task)
         self._append(UserMessage(task))
         turns_before, usage_before = self._turn, self._usage
-        outcome = Outcome("interrupted", EXIT_INTERRUPTED, "interrupted: the task was cancelled")
+        self._cut_replies = 0
+        outcome: Outcome | None = None
         with trio.CancelScope() as scope:
             self._run_scope = scope
             try:
@@ -239,6 +261,7 @@ class Session:
                 kind = "model_error" if isinstance(error, ModelError) else "config_error"
                 outcome = Outcome(kind, error.exit_code, str(error))
         self._run_scope = None
+        outcome = outcome or _interruption(self._interrupt_code)
         self.bus.emit(
             SessionFinished, outcome=outcome.outcome, exit_code=outcome.exit_code,
             message=outcome.message, turns=self._turn, usage=self._usage.as_dict(),
@@ -251,6 +274,7 @@ class Session:
             return
         self._started = True
         self.bus.start_clock()
+        sandbox = self._ctx.sandbox
         self.bus.emit(
             SessionStarted, session_id=self.session_id, model=self.model.name,
             mode=self.settings.mode, approval=self.settings.approval or "auto",
@@ -258,12 +282,17 @@ class Session:
             api_base=self.settings.api_base or "",
             endpoint="" if self.model.scripted else effective_endpoint(
                 self.model.name, self.settings.api_base, os.environ),
+            **({"sandbox": sandbox.state, "network": sandbox.network} if sandbox else {}),
         )
         if self.settings.ignored_repo_keys:
             self.bus.emit(Notice, level="warning",
                           message=untrusted_notice(self.settings.ignored_repo_keys, self.workspace.root))
+        if sandbox is not None and (notice := sandbox.notice()) is not None:
+            self.bus.emit(Notice, level=notice.level, message=notice.message)  # said once, at the start
         if self._system_prompt and not self.history:
             self._append(SystemMessage(self._system_prompt))
+        for message in self._recovered:  # a resumed session's late values, recorded as they go in
+            self._append(message)
 
     def _scheduler_for(self, nursery: trio.Nursery) -> None:
         """One scheduler per session (ids keep counting across tasks), one nursery per task."""
@@ -271,7 +300,7 @@ class Session:
             self._scheduler = Scheduler(
                 nursery, self._tools, self.bus, self._ctx, serial=self.settings.mode == "serial",
                 call_timeout_s=self.settings.call_timeout_s, gate=self._gate,
-                first_number=len(self._call_ids) + 1, duration_priors=self._duration_priors,
+                first_number=self._futures_issued + 1, duration_priors=self._duration_priors,
             )
         self._scheduler.use_nursery(nursery, self._lasting)
 
@@ -282,6 +311,12 @@ class Session:
                 return limit
             self._deliver_finished()
             response = await self._request()
+            if response.end.finish_reason == OUTPUT_LIMIT:
+                stop = await self._continue_cut_reply(response)
+                if stop is not None:
+                    return stop
+                continue
+            self._cut_replies = 0
             if response.records:
                 await self._close_turn(response)
                 continue
@@ -309,6 +344,20 @@ class Session:
             )
         return None
 
+    async def _continue_cut_reply(self, response: _Response) -> Outcome | None:
+        """A reply the output limit cut: keep what it said and ran, and ask the model to go on;
+        after ``MAX_CONTINUATIONS`` cuts in a row, stop instead (exit 1) and say why."""
+        self._cut_replies += 1
+        if response.records:
+            await self._close_turn(response)
+        else:
+            self._append(AssistantMessage(response.text))
+        limit = self.settings.max_output_tokens
+        if self._cut_replies > MAX_CONTINUATIONS:
+            return Outcome("output_limit", EXIT_UNFINISHED, stop_message(self._cut_replies, limit))
+        self._append(UserMessage(continuation_note(limit, response.end.dropped_call)))
+        return None
+
     @property
     def _sched(self) -> Scheduler:
         assert self._scheduler is not None, "no task is running"
@@ -324,14 +373,35 @@ class Session:
         text: list[str] = []
         records: list[FutureRecord] = []
         held: list[ToolCall] = []
-        end = ResponseEnd()
-        first_token = False
         messages: Sequence[Message] = self.history
         if self._context is not None and self._context.blocking:
             # litellm's tokenizers (and its first import) must not stall the event loop (the TUI).
             messages = await trio.to_thread.run_sync(self._context.fit, self.history)
         elif self._context is not None:
             messages = self._context.fit(self.history)
+        try:
+            end = await self._consume(turn, started, messages, text, records, held)
+        except BaseException:
+            # Cut (a provider error, Ctrl-C, SIGTERM): the calls already dispatched may have run,
+            # so the history records them, with their values or placeholders, before unwinding.
+            if records or text:
+                self._record_turn("".join(text), records)
+            raise
+        # Conventional dispatch: the calls start only once the whole response is in.
+        records.extend(self._sched.submit(call, turn) for call in held)
+        self._usage = self._usage + end.usage
+        self.bus.emit(
+            RequestFinished, turn=turn, usage=end.usage.as_dict(), cost=end.usage.cost,
+            finish_reason=end.finish_reason, tool_calls=len(records),
+        )
+        return _Response("".join(text), records, end)
+
+    async def _consume(self, turn: int, started: float, messages: Sequence[Message], text: list[str],
+                       records: list[FutureRecord], held: list[ToolCall]) -> ResponseEnd:
+        """Stream one response into ``text``, ``records`` (calls dispatched) and ``held`` (calls
+        waiting for the end of the response); returns how it ended."""
+        end = ResponseEnd()
+        first_token = False
         async with aclosing(self.model.stream(messages, self._schemas)) as stream:
             async for item in stream:
                 if isinstance(item, (TextChunk, ToolCallReady)) and not first_token:
@@ -353,14 +423,7 @@ class Session:
                                   reason=item.reason)
                 elif isinstance(item, ResponseEnd):
                     end = item
-        # Conventional dispatch: the calls start only once the whole response is in.
-        records.extend(self._sched.submit(call, turn) for call in held)
-        self._usage = self._usage + end.usage
-        self.bus.emit(
-            RequestFinished, turn=turn, usage=end.usage.as_dict(), cost=end.usage.cost,
-            finish_reason=end.finish_reason, tool_calls=len(records),
-        )
-        return _Response("".join(text), records)
+        return end
 
     def _parsed(self, call: ToolCall, index: int, turn: int) -> ToolCall:
         """The call with a unique id and its index in the response, announced as parsed."""
@@ -380,21 +443,29 @@ class Session:
         # Let calls dispatched at the very end of the stream take their first step: a tool that
         # needs no time then hands the model its value instead of a placeholder. Two passes,
         # because trio may run this task before the new ones within one scheduling batch.
-        for _ in range(2):
-            await trio.lowlevel.checkpoint()
-        if self.settings.mode in ("sync", "serial"):
-            await self._sched.wait_settled([r.id for r in records])
-        else:
-            awaits = [r.id for r in records if r.tool == AWAIT_FUTURE]
-            await self._sched.wait_for(awaits)
-            # A background command's tool message says whether it started: wait until it is up.
-            await self._sched.wait_settled([r.id for r in records if r.background])
-            # A response that awaits has said what it needs now: holding for its other calls
-            # would only delay the values it asked for.
-            if self.settings.early_wait and not awaits:
-                await self._wait_if_about_to_finish(records)
+        try:
+            for _ in range(2):
+                await trio.lowlevel.checkpoint()
+            if self.settings.mode in ("sync", "serial"):
+                await self._sched.wait_settled([r.id for r in records])
+            else:
+                awaits = [r.id for r in records if r.tool == AWAIT_FUTURE]
+                await self._sched.wait_for(awaits)
+                # A background command's tool message says whether it started: wait until it is up.
+                await self._sched.wait_settled([r.id for r in records if r.background])
+                # A response that awaits has said what it needs now: holding for its other calls
+                # would only delay the values it asked for.
+                if self.settings.early_wait and not awaits:
+                    await self._wait_if_about_to_finish(records)
+        finally:
+            # Also when cancelled while waiting (Ctrl-C, SIGTERM): what ran stays in the history.
+            self._record_turn(response.text, records)
+
+    def _record_turn(self, text: str, records: Sequence[FutureRecord]) -> None:
+        """Append the assistant message with its calls, then one tool message per call: the value
+        if its future has finished, else the placeholder."""
         next_turn = self._turn + 1
-        messages: list[Message] = [AssistantMessage(response.text, tuple(r.call for r in records))]
+        messages: list[Message] = [AssistantMessage(text, tuple(r.call for r in records))]
         for rec in records:
             if rec.is_finished:
                 content = rec.text or ""

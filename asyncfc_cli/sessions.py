@@ -18,7 +18,8 @@ from pathlib import Path
 
 from .config import Settings
 from .errors import ConfigError
-from .events import RequestStarted, SessionStarted
+from .events import Event, FutureCreated, FutureFinished, RequestStarted, SessionStarted
+from .futures import delivery_text, future_block, future_number
 from .model.base import Message, ToolMessage, UserMessage
 from .transcript import history_from_events, read_events, sessions_dir
 
@@ -31,6 +32,7 @@ __all__ = [
     "format_sessions",
     "list_sessions",
     "load_resumed",
+    "recovered_results",
     "resolve_resume",
     "resume_task",
     "unfinished_futures",
@@ -72,6 +74,11 @@ class Resumed:
     """The transcript's last ``t``: the resumed session's clock counts on from it."""
     prior_turns: int = 0
     """Model requests the session has made so far."""
+    futures_issued: int = 0
+    """The highest future number the transcript recorded: new ids go on after it."""
+    recovered: tuple[Message, ...] = ()
+    """Messages the resumed session appends before anything else: the values of futures that were
+    handed out as placeholders and finished (or were cancelled) after the model last saw them."""
     model: str = ""
     """The model the session ran with (its last start)."""
     api_base: str = ""
@@ -184,13 +191,28 @@ def load_resumed(info: SessionInfo, root: Path | None = None) -> Resumed:
     history = history_from_events(events)
     if not history:
         raise ConfigError(f"cannot resume {info.session_id}: its transcript holds no messages")
+    issued = [future_number(e.id) or 0 for e in events if isinstance(e, FutureCreated)]
+    recovered = recovered_results(history, events)
     starts = [e for e in events if isinstance(e, SessionStarted)]
     own = _inside(info.path, sessions_dir(root)) if root is not None else False
     return Resumed(info.session_id, info.path, tuple(history),
                    continues_at=max(e.t for e in events),
                    prior_turns=sum(isinstance(e, RequestStarted) for e in events),
+                   futures_issued=max(issued, default=0),
+                   recovered=(recovered,) if recovered else (),
                    model=starts[-1].model if starts else "",
                    api_base=starts[-1].api_base if starts and own else "")
+
+
+def recovered_results(history: Sequence[Message], events: Sequence[Event]) -> UserMessage | None:
+    """A delivery message for the futures the model was handed as placeholders and never got a
+    value for, whose end the transcript recorded (a session stopped by a cut stream, Ctrl-C or
+    SIGTERM records each future's end as it happens): the model learns what its calls did
+    instead of issuing them again. None if there is nothing to deliver."""
+    finished = {e.id: e for e in events if isinstance(e, FutureFinished)}
+    blocks = [future_block(fid, finished[fid].status, finished[fid].output)
+              for fid in unfinished_futures(history) if fid in finished]
+    return UserMessage(delivery_text(blocks), delivery=True) if blocks else None
 
 
 def _inside(path: Path, folder: Path) -> bool:
@@ -284,4 +306,4 @@ def resolve_resume(root: Path, ref: str, task: str | None) -> tuple[Resumed, str
             raise
         info, task = find_session(root, None), ref
     resumed = load_resumed(info, root)
-    return resumed, resume_task(resumed.history, task)
+    return resumed, resume_task((*resumed.history, *resumed.recovered), task)

@@ -79,6 +79,8 @@ def undo_command(start: Path) -> tuple[str, int]:
     if report.skipped:
         ids = ", ".join(cp.session_id or "?" for cp in report.skipped)
         lines.append(f"note: skipped {len(report.skipped)} later checkpoint(s) of sessions that changed nothing ({ids})")
+    if report.git_restored:
+        lines.append(f"note: {report.git_restored}")
     if report.head_note:
         lines.append(f"note: {report.head_note}")
     lines.append(f"the tree as it was before this undo is saved as {report.saved_ref} "

@@ -17,12 +17,16 @@ import subprocess
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import trio
 
 from ._env import NON_INTERACTIVE, child_environment
 from ._process_tree import ProcessTree, proc_table, stop_descendants, track_descendants
 from ._text import HeadTail
+
+if TYPE_CHECKING:
+    from ._sandbox import Sandbox
 
 __all__ = ["CommandResult", "run_command", "KILL_GRACE_S"]
 
@@ -80,6 +84,18 @@ async def _wait_group_gone(pgid: int) -> None:
         await trio.sleep(0.02)
 
 
+SANDBOX_SETTLE_S = 0.25
+"""Longest wait for a sandbox's PID 1 to follow its command out (see _wait_sandbox_init_gone)."""
+
+
+async def _wait_sandbox_init_gone(pgid: int) -> None:
+    """bwrap reports the command's exit before its PID 1 (the namespace's reaper, in the command's
+    group) has exited: give it a moment, so that it is not taken for a process the command left
+    behind. A reaper with real children left stays, and they are stopped with the group."""
+    with trio.move_on_after(SANDBOX_SETTLE_S):
+        await _wait_group_gone(pgid)
+
+
 async def _kill_group(pgid: int, process: trio.Process, grace: float) -> bool:
     """SIGTERM the group, wait ``grace`` seconds, then SIGKILL it. True if anything was signalled.
 
@@ -121,11 +137,18 @@ async def _drain(stream: trio.abc.ReceiveStream | None, sink: HeadTail, live: Ca
             live(chunk)
 
 
-async def _start(command: str | Sequence[str], cwd: Path, env: Mapping[str, str] | None) -> trio.Process:
+async def _start(command: str | Sequence[str], cwd: Path, env: Mapping[str, str] | None,
+                 sandbox: Sandbox | None = None, writable: Sequence[Path] | None = None) -> trio.Process:
     """Start ``command`` as the leader of a new session (so of its own process group), with no
-    stdin and no controlling terminal."""
+    stdin and no controlling terminal; inside ``sandbox`` when one is given (it decides whether it
+    confines). The cleaned environment goes to the sandbox itself too: inside, bwrap is PID 1."""
+    if sandbox is not None:
+        launch = sandbox.launch(command, cwd=cwd, writable=writable)
+        command, pass_fds = launch.command, launch.pass_fds
+    else:
+        command, pass_fds = (command if isinstance(command, str) else list(command)), ()
     return await trio.lowlevel.open_process(
-        command if isinstance(command, str) else list(command),
+        command,
         shell=isinstance(command, str),
         cwd=os.fspath(cwd),
         env={**(env if env is not None else child_environment()), **NON_INTERACTIVE},
@@ -133,6 +156,7 @@ async def _start(command: str | Sequence[str], cwd: Path, env: Mapping[str, str]
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         start_new_session=True,
+        pass_fds=pass_fds,
     )
 
 
@@ -144,6 +168,7 @@ async def run_command(
     max_bytes: int,
     env: Mapping[str, str] | None = None,
     grace_s: float = KILL_GRACE_S,
+    sandbox: Sandbox | None = None,
     writable: Sequence[Path] | None = None,
     on_output: Callable[[str], None] | None = None,
 ) -> CommandResult:
@@ -154,19 +179,22 @@ async def run_command(
         max_bytes: bytes kept of each of stdout and stderr (head and tail).
         env: the child's environment; None means os.environ minus provider keys.
         grace_s: seconds between SIGTERM and SIGKILL.
+        sandbox: the session's OS sandbox (``_sandbox.open_sandbox``); None runs unconfined.
         writable: the only paths the command may change (resolved, inside the workspace; some may
-            not exist yet); None: the whole workspace. Where the OS sandbox is available it
-            enforces this; otherwise the caller checks what changed afterwards.
+            not exist yet), besides the toolchain caches and its private /tmp; None: the whole
+            workspace. A confining sandbox enforces this; otherwise the caller checks what
+            changed afterwards.
         on_output: called on trio's thread with the text of stdout and stderr as it arrives.
 
     Cancelling the caller kills the process group before the cancellation propagates.
 
     Raises:
         OSError: the command could not be started (e.g. the program does not exist).
+        SandboxRefused: the sandbox is required and cannot run here.
     """
     out, err = HeadTail(max_bytes), HeadTail(max_bytes)
     start = trio.current_time()
-    process = await _start(command, cwd, env)
+    process = await _start(command, cwd, env, sandbox, writable)
     pgid = process.pid
     tree = ProcessTree(pgid)
     live = _output_decoder(on_output)
@@ -178,12 +206,16 @@ async def run_command(
             with trio.move_on_after(timeout_s) as scope:
                 await track_descendants(tree, process.wait)
             timed_out = scope.cancelled_caught
+            if sandbox is not None and sandbox.confines and not timed_out:
+                await _wait_sandbox_init_gone(pgid)
             # Children left running would hold the pipes open (and outlive us): end the group.
-            stopped = await stop_descendants(tree, grace_s)
-            stopped = await _kill_group(pgid, process, grace_s) or stopped
+            # The group first: its leader gets SIGTERM (and can run its own clean-up) before the
+            # processes that left the group are stopped.
+            stopped = await _kill_group(pgid, process, grace_s)
+            stopped = await stop_descendants(tree, grace_s) or stopped
     finally:
-        await stop_descendants(tree, grace_s)
         await _kill_group(pgid, process, grace_s)
+        await stop_descendants(tree, grace_s)
     return CommandResult(
         exit_code=process.returncode,
         stdout=out.text(),

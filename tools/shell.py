@@ -122,7 +122,8 @@ class _Run:
         try:
             return await run_command(self.command, cwd=ctx.root, timeout_s=self.timeout, env=env,
                                      grace_s=self.grace, max_bytes=capture_budget(ctx.max_output_chars),
-                                     writable=self.writable, on_output=on_output)
+                                     writable=self.writable, on_output=on_output,
+                                     sandbox=ctx.sandbox)
         except OSError as exc:
             raise ToolError(f"could not start the command: {exc}") from None
 
@@ -147,4 +148,11 @@ def _writable(ctx: ToolContext, writes: list[str] | None) -> list[Path] | None:
     declaration that reaches outside the workspace."""
     if writes is None:
         return None
-    return [ctx.resolve(glob_base(pattern)) for pattern in writes]
+    paths = [ctx.resolve(glob_base(pattern)) for pattern in writes]
+    if ctx.sandbox is not None and ctx.sandbox.confines:
+        for pattern, path in zip(writes, paths):
+            # The sandbox can only open a path that exists: a declared folder the command will
+            # create is made first, so that it alone (not its parent) becomes writable.
+            if (pattern.endswith("/") or glob_base(pattern) != pattern) and not path.exists():
+                path.mkdir(parents=True, exist_ok=True)
+    return paths

@@ -6,7 +6,12 @@ or an event loop; ``litellm_client`` drives it.
 
 from __future__ import annotations
 
+import datetime
+import email.utils
+import json
+import math
 import random
+import time
 from urllib.parse import urlsplit, urlunsplit
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -22,6 +27,7 @@ __all__ = [
     "backoff_delay",
     "effective_endpoint",
     "key_hint",
+    "parse_retry_after",
     "provider_of",
     "resolve_api_key",
 ]
@@ -74,6 +80,19 @@ class ToolCallAssembler:
         current, self._current = self._current, None
         return self._complete(current) if current is not None else None
 
+    def finish_cut(self) -> tuple[ToolCall | None, str]:
+        """The output limit ended the stream: (the last call, if its arguments are whole JSON;
+        the name of its tool if they are not, so it is dropped, never run). A call the model had
+        finished writing when the limit struck is kept."""
+        current, self._current = self._current, None
+        if current is None:
+            return None, ""
+        try:
+            json.loads("".join(current.arguments) or "{}")
+        except ValueError:
+            return None, current.name or "?"
+        return self._complete(current), ""
+
     @property
     def count(self) -> int:
         """How many calls have been reported complete."""
@@ -93,6 +112,42 @@ class ToolCallAssembler:
         return ToolCall(call_id, partial.name, "".join(partial.arguments), position)
 
 
+MAX_RETRY_AFTER_S = 120.0
+"""The longest wait a provider's Retry-After may ask for: a hostile or broken header cannot park
+the agent."""
+
+
+def parse_retry_after(value: object, *, now: float | None = None) -> float | None:
+    """Seconds to wait from a Retry-After header value, or None when it says nothing usable.
+
+    The header is delay-seconds (``"3"``, ``"1.5"``) or an HTTP date (RFC 9110). Anything else,
+    including ``nan``, ``inf`` and negative numbers, is ignored rather than trusted: the caller falls
+    back to its own backoff. A usable value is bounded to [0, ``MAX_RETRY_AFTER_S``].
+    """
+    if isinstance(value, bytes):
+        value = value.decode("latin-1", "replace")
+    if not isinstance(value, str | int | float) or isinstance(value, bool):
+        return None
+    text = str(value).strip()
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = _seconds_until(text, time.time() if now is None else now)
+    if seconds is None or not math.isfinite(seconds) or seconds < 0:
+        return None
+    return min(seconds, MAX_RETRY_AFTER_S)
+
+
+def _seconds_until(http_date: str, now: float) -> float | None:
+    try:
+        when = email.utils.parsedate_to_datetime(http_date)
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+    if when.tzinfo is None:  # "-0000": RFC 9110 dates are GMT whatever they say
+        when = when.replace(tzinfo=datetime.timezone.utc)
+    return max(0.0, when.timestamp() - now)
+
+
 def backoff_delay(
     attempt: int,
     retry_after: float | None,
@@ -100,14 +155,15 @@ def backoff_delay(
     rng: random.Random | None = None,
     base_s: float = 1.0,
     cap_s: float = 30.0,
-    max_retry_after_s: float = 120.0,
+    max_retry_after_s: float = MAX_RETRY_AFTER_S,
 ) -> float:
-    """Seconds to wait before attempt ``attempt + 1``.
+    """Seconds to wait before attempt ``attempt + 1``: always finite, 0 or more.
 
-    The provider's Retry-After wins when given (capped, so a hostile header cannot park the agent);
-    otherwise exponential backoff from ``base_s`` with jitter in [50 %, 100 %], capped at ``cap_s``.
+    The provider's Retry-After wins when it is a usable number (capped, so a hostile header cannot
+    park the agent); otherwise exponential backoff from ``base_s`` with jitter in [50 %, 100 %],
+    capped at ``cap_s``.
     """
-    if retry_after is not None:
+    if retry_after is not None and math.isfinite(retry_after):
         return min(max(retry_after, 0.0), max_retry_after_s)
     ceiling = min(cap_s, base_s * 2 ** (attempt - 1))
     return ceiling * (0.5 + (rng or random).random() / 2)

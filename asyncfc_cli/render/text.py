@@ -192,7 +192,8 @@ class TextRenderer:
         model = f"scripted model {e.model!r} (offline: no real LLM)" if e.scripted else e.model
         if getattr(e, "endpoint", ""):
             model = f"{model} at {e.endpoint}"
-        self._line(e.t, self._style(f"asyncfc · {resumed}{model} · mode {e.mode} · {e.root}", "bold"))
+        sandbox = f"sandbox {e.sandbox}" + (", network allowed" if e.sandbox == "on" and e.network else "")
+        self._line(e.t, self._style(f"asyncfc · {resumed}{model} · mode {e.mode} · {sandbox} · {e.root}", "bold"))
 
     def _on_session_resumed(self, e: Any) -> None:
         self._turns_before = e.prior_turns
