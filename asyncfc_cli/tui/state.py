@@ -174,7 +174,7 @@ class TimelineState:
         handler = _NESTED_HANDLERS.get(type(event))
         if handler is None:
             return
-        handler(self, dataclasses.replace(event, id=f"{event.parent}/{event.id}"))  # type: ignore[call-arg]
+        handler(self, dataclasses.replace(event, id=f"{event.parent}/{event.id}"))  # type: ignore[call-arg, attr-defined]
         if isinstance(event, ev.FutureCreated):
             self._fold_under(event.parent or "", f"{event.parent}/{event.id}")
 
