@@ -219,6 +219,16 @@ def test_every_exception_is_still_needed():
     assert not stale, "\n".join(f"{a.importer} -> {a.imported} is fixed: remove it" for a in stale)
 
 
+def test_the_architecture_page_names_every_part():
+    """docs/ARCHITECTURE.md draws the same layers: a module placed here is placed there too."""
+    page = (ROOT / "docs" / "ARCHITECTURE.md").read_text(encoding="utf-8")
+    prefixes = [p for layer in LAYERS for part in layer.values() for p in part if p != "asyncfc_cli.__init__"]
+    missing = [p for p in prefixes
+               if not any(f"`{name}{end}" in page for name in (p.removeprefix("asyncfc_cli."), p)
+                          for end in ("`", "/`", ".py`"))]
+    assert not missing, f"not in docs/ARCHITECTURE.md: {', '.join(missing)}"
+
+
 @pytest.mark.parametrize("importer, imported, why", [
     ("asyncfc_tools.files", "asyncfc_cli.session", "above"),
     ("asyncfc_cli.scheduler", "asyncfc_cli.model.base", "independent"),
