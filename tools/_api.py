@@ -130,24 +130,35 @@ def _overlap(a: str, b: str) -> bool:
 def normalise_effect_path(value: object, root: Path | None = None) -> str:
     """Turn a path argument into the key used for conflict checks.
 
-    Anything that is not a plain string (a ``$fN`` reference not yet resolved, a missing value) is
-    treated as the whole tree, which is always safe: it only adds waiting, never races.
+    With a root, the path is resolved as the tools will resolve it (symlinks followed, DESIGN 4):
+    a write through ``alias.txt -> u.txt`` or a linked folder and a read of ``u.txt`` get the same
+    key, so they are ordered. Anything that is not a plain string (a ``$fN`` reference not yet
+    resolved, a missing value), or that leads outside the root, is treated as the whole tree, which
+    is always safe: it only adds waiting, never races.
     """
     if not isinstance(value, str) or not value or value.startswith("$f"):
         return WHOLE_TREE
+    if root is not None:
+        return _resolved_key(value, root)
     path = value
     if os.path.isabs(path):
-        if root is None:
-            return WHOLE_TREE
-        try:
-            path = os.path.relpath(path, root)
-        except ValueError:
-            return WHOLE_TREE
+        return WHOLE_TREE
     norm = posixpath.normpath(path.replace(os.sep, "/"))
     if norm.startswith(".."):
         # Outside the root: the tool will refuse it; for ordering, be conservative.
         return WHOLE_TREE
     return norm
+
+
+def _resolved_key(value: str, root: Path) -> str:
+    try:
+        real_root = os.path.realpath(root)
+        real = os.path.realpath(os.path.join(real_root, os.path.expanduser(value)))
+        rel = os.path.relpath(real, real_root)
+    except (ValueError, OSError):  # a NUL byte, a name too long: the tool will say so
+        return WHOLE_TREE
+    norm = posixpath.normpath(rel.replace(os.sep, "/"))
+    return WHOLE_TREE if norm == ".." or norm.startswith("../") else norm
 
 
 EffectSpec = Callable[[Mapping[str, Any], "Path | None"], Effect]
