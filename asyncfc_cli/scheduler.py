@@ -23,6 +23,7 @@ from typing import Any, Protocol
 import trio
 
 from asyncfc_tools import Effect, ToolContext, ToolError, ToolSpec
+from asyncfc_tools._commit import CallGuard, run_in_worker
 
 from .events import EventBus, FutureCreated, FutureFinished, FutureStarted
 from .futures import (
@@ -83,6 +84,9 @@ class FutureRecord:
     """Who asked for the cancel: the id of a cancel_future call, or None (the user, the task)."""
     awaited: tuple[str, ...] = ()
     """For await_future calls: the futures whose values its result carries."""
+    guard: CallGuard | None = None
+    """For a sync tool running in a worker thread: decides, under a lock, between its cancel and
+    its commit (so a cancelled call never changes the workspace afterwards)."""
 
     @property
     def tool(self) -> str:
@@ -327,9 +331,8 @@ class Scheduler:
         ctx: Any = EngineHandle(self, rec) if spec.context == "engine" else self._ctx
         if spec.is_async:
             return await spec.fn(ctx, **args)
-        return await trio.to_thread.run_sync(
-            functools.partial(spec.fn, ctx, **args), abandon_on_cancel=True
-        )
+        rec.guard = CallGuard()
+        return await run_in_worker(functools.partial(spec.fn, ctx, **args), rec.guard)
 
     def _finish(self, rec: FutureRecord, state: State, text: str) -> None:
         rec.state = state
@@ -361,6 +364,8 @@ class Scheduler:
                 outcome[fid] = "unknown future"
             elif rec.is_finished:
                 outcome[fid] = f"already {rec.state.value}"
+            elif rec.guard is not None and not rec.guard.stop():
+                outcome[fid] = "too late: it had already made its change, so it finishes with its result"
             else:
                 rec.cancel_reason = reason
                 rec.cancelled_by = by

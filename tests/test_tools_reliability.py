@@ -4,12 +4,18 @@ land, special files refused by type, errors in words (issue 14)."""
 from __future__ import annotations
 
 import os
+import threading
 
 import pytest
+import trio
 
-from asyncfc_tools import builtin_tools
+from asyncfc_cli.events import EventBus
+from asyncfc_cli.model.base import ToolCall
+from asyncfc_cli.scheduler import Scheduler
+from asyncfc_tools import ToolContext, builtin_tools, reads, tool
+from asyncfc_tools._fs import atomic_write
 from test_tools_concurrency import created, order, run_calls
-from tools_repo import make_repo
+from tools_repo import context, make_repo
 
 
 @pytest.fixture
@@ -43,3 +49,60 @@ async def test_a_read_waits_for_a_write_through_a_symlink_alias(linked):
     seen = order(events)
     assert seen.index(("finish", "f1")) < seen.index(("start", "f2"))
     assert scheduler.get("f2").text == "     1\tnew" and scheduler.get("f4").text == "     1\tnew"
+
+
+def _blocking_writer(entered, release, left, *, write_first: bool):
+    """A sync tool that writes through the file tools' atomic_write, blocking (before or after the
+    write) until the test releases it: the window in which a cancel arrives."""
+    @tool(effect=reads("path"), name="slow_write")
+    def slow_write(ctx: ToolContext, path: str) -> str:
+        """Write slowly.
+
+        Args:
+            path: the file.
+        """
+        try:
+            if write_first:
+                atomic_write(ctx.root / path, "landed\n", path)
+            entered.set()
+            release.wait(10)
+            if not write_first:
+                atomic_write(ctx.root / path, "landed\n", path)
+            return f"wrote {path}"
+        finally:
+            left.set()
+
+    return slow_write
+
+
+async def _cancel_while_running(repo, *, write_first: bool):
+    entered, release, left = threading.Event(), threading.Event(), threading.Event()
+    spec = _blocking_writer(entered, release, left, write_first=write_first)
+    async with trio.open_nursery() as nursery:
+        scheduler = Scheduler(nursery, {"slow_write": spec}, EventBus(), context(repo))
+        rec = scheduler.submit(ToolCall("c1", "slow_write", '{"path": "new/out.txt"}', 0))
+        await trio.to_thread.run_sync(entered.wait)
+        outcome = scheduler.cancel(["f1"])
+        if not write_first:
+            await rec.finished.wait()  # reported cancelled while the thread still runs
+        release.set()
+        await rec.finished.wait()
+        await trio.to_thread.run_sync(left.wait)
+    return rec, outcome
+
+
+@pytest.mark.trio
+async def test_a_cancelled_write_never_lands_afterwards(tmp_path):
+    repo = make_repo(tmp_path / "repo", {"a.txt": "a\n"})
+    rec, outcome = await _cancel_while_running(repo, write_first=False)
+    assert outcome == {"f1": "cancelled"} and rec.state.value == "cancelled"
+    assert not (repo / "new").exists()  # neither the file nor its folder
+    assert not [p for p in repo.rglob("*asyncfc-tmp*")]
+
+
+@pytest.mark.trio
+async def test_a_cancel_after_the_write_landed_reports_the_write(tmp_path):
+    repo = make_repo(tmp_path / "repo", {"a.txt": "a\n"})
+    rec, outcome = await _cancel_while_running(repo, write_first=True)
+    assert outcome["f1"].startswith("too late") and rec.state.value == "done"
+    assert rec.text == "wrote new/out.txt" and (repo / "new/out.txt").read_text() == "landed\n"

@@ -8,6 +8,7 @@ import tempfile
 from pathlib import Path
 
 from ._api import ToolError
+from ._commit import commit_point
 
 __all__ = ["SNIFF_BYTES", "atomic_write", "is_binary", "looks_binary", "read_text", "require_file"]
 
@@ -78,26 +79,30 @@ def atomic_write(path: Path, text: str, shown: str) -> bool:
     if not existing.is_dir():
         raise ToolError(f"cannot write {shown}: {existing.name} on its path is a file, not a folder")
     try:
-        return _write_replace(path, text)
+        return _write_replace(path, text, existing)
     except OSError as exc:
         raise ToolError(f"cannot write {shown}: {exc.strerror or exc}") from None
 
 
-def _write_replace(path: Path, text: str) -> bool:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        mode = stat.S_IMODE(path.stat().st_mode)
-        created = False
-    except FileNotFoundError:
-        mode, created = _default_mode(), True
-    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".asyncfc-tmp")
+def _write_replace(path: Path, text: str, existing: Path) -> bool:
+    """Write the text to a temporary file in ``existing`` (the nearest folder on the path that
+    exists), then, at the commit point, create the missing folders and rename it into place: a
+    call stopped before the commit leaves nothing behind."""
+    fd, temp = tempfile.mkstemp(dir=existing, prefix=f".{path.name[:40]}.", suffix=".asyncfc-tmp")
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(text.encode("utf-8", errors="surrogateescape"))
             handle.flush()
             os.fsync(handle.fileno())
-        os.chmod(temp, mode)
-        os.replace(temp, path)
+        with commit_point():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                mode = stat.S_IMODE(path.stat().st_mode)
+                created = False
+            except FileNotFoundError:
+                mode, created = _default_mode(), True
+            os.chmod(temp, mode)
+            os.replace(temp, path)
     except BaseException:
         Path(temp).unlink(missing_ok=True)
         raise
