@@ -12,7 +12,10 @@ import trio
 from asyncfc_cli.events import EventBus
 from asyncfc_cli.model.base import ToolCall
 from asyncfc_cli.scheduler import Scheduler
-from asyncfc_tools import ToolContext, builtin_tools, reads, tool
+from asyncfc_tools import ToolContext, ToolError, builtin_tools, reads, tool
+from asyncfc_tools import files as files_tools
+from asyncfc_tools import outline as outline_tool
+from asyncfc_tools import search as search_tools
 from asyncfc_tools._fs import atomic_write
 from test_tools_concurrency import created, order, run_calls
 from tools_repo import context, make_repo
@@ -106,3 +109,41 @@ async def test_a_cancel_after_the_write_landed_reports_the_write(tmp_path):
     rec, outcome = await _cancel_while_running(repo, write_first=True)
     assert outcome["f1"].startswith("too late") and rec.state.value == "done"
     assert rec.text == "wrote new/out.txt" and (repo / "new/out.txt").read_text() == "landed\n"
+
+
+@pytest.fixture
+def with_fifo(tmp_path):
+    """A workspace outside git holding a FIFO named like source (no writer: a read would block)."""
+    root = tmp_path / "ws"
+    root.mkdir()
+    (root / "a.py").write_text("def alpha():\n    return 'needle'\n")
+    os.mkfifo(root / "pipe.py")
+    os.symlink("pipe.py", root / "link.py")
+    return root
+
+
+@pytest.mark.parametrize("call", [
+    lambda ctx: files_tools.read_file.fn(ctx, "pipe.py"),
+    lambda ctx: files_tools.read_file.fn(ctx, "link.py"),
+    lambda ctx: files_tools.edit_file.fn(ctx, "pipe.py", "a", "b"),
+    lambda ctx: outline_tool.outline.fn(ctx, "pipe.py"),
+    lambda ctx: search_tools.grep.fn(ctx, "needle", path="pipe.py"),
+])
+def test_special_files_are_refused_by_type(with_fifo, call):
+    with pytest.raises(ToolError, match="is a named pipe"):
+        call(context(with_fifo))
+
+
+def test_whole_tree_reads_skip_special_files(with_fifo, monkeypatch):
+    monkeypatch.setenv("PATH", "/nonexistent")  # the Python search and the walk outside git
+    ctx = context(with_fifo)
+    assert search_tools.grep.fn(ctx, "needle") == "a.py:2:     return 'needle'"
+    assert search_tools.list_files.fn(ctx) == "a.py"
+    assert "def alpha()" in outline_tool.outline.fn(ctx, ".")
+
+
+def test_the_repo_map_skips_a_fifo_named_like_source(with_fifo, tmp_path):
+    from asyncfc_cli.repomap import build_repo_map
+
+    text = build_repo_map(with_fifo, 500, cache=tmp_path / "cache")
+    assert "alpha" in text and "pipe.py" not in text

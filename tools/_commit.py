@@ -25,7 +25,7 @@ import trio
 
 from ._api import ToolError
 
-__all__ = ["CallGuard", "CallStopped", "check_live", "commit_point", "run_in_worker"]
+__all__ = ["CallGuard", "CallStopped", "check_live", "commit_point", "on_stop", "run_in_worker"]
 
 
 class CallStopped(ToolError):
@@ -39,6 +39,7 @@ class CallGuard:
         self._lock = threading.Lock()
         self._stopped = False
         self._committed = False
+        self._on_stop: list[Callable[[], object]] = []
 
     @property
     def stopped(self) -> bool:
@@ -51,7 +52,24 @@ class CallGuard:
             if self._committed:
                 return False
             self._stopped = True
-            return True
+            callbacks, self._on_stop = self._on_stop, []
+        for callback in callbacks:
+            callback()
+        return True
+
+    def add_stop_callback(self, callback: Callable[[], object]) -> None:
+        """Call ``callback`` (from the stopping thread) when the call is stopped; at once if it
+        already was."""
+        with self._lock:
+            if not self._stopped:
+                self._on_stop.append(callback)
+                return
+        callback()
+
+    def remove_stop_callback(self, callback: Callable[[], object]) -> None:
+        with self._lock:
+            if callback in self._on_stop:
+                self._on_stop.remove(callback)
 
     @contextmanager
     def commit(self) -> Iterator[None]:
@@ -82,6 +100,21 @@ def commit_point() -> Iterator[None]:
         return
     with guard.commit():
         yield
+
+
+@contextmanager
+def on_stop(callback: Callable[[], object]) -> Iterator[None]:
+    """While the block runs, stopping the calling tool's call calls ``callback`` (e.g. to kill a
+    child process the tool is reading from). Outside a guarded call it does nothing."""
+    guard = _GUARD.get()
+    if guard is None:
+        yield
+        return
+    guard.add_stop_callback(callback)
+    try:
+        yield
+    finally:
+        guard.remove_stop_callback(callback)
 
 
 def check_live() -> None:

@@ -1,4 +1,10 @@
-"""File I/O shared by the file tools: binary detection, lossless text reads, atomic writes."""
+"""File I/O shared by the file tools: binary detection, lossless text reads, atomic writes.
+
+Only regular files are ever read. A FIFO blocks its reader until someone writes to it, a device
+may never end, a socket cannot be opened: each is refused by its type (``special_kind``), checked
+with stat before opening and again on the opened descriptor, which is opened with O_NONBLOCK so
+that even a file swapped for a FIFO in between cannot block the open.
+"""
 
 from __future__ import annotations
 
@@ -6,11 +12,13 @@ import os
 import stat
 import tempfile
 from pathlib import Path
+from typing import BinaryIO
 
 from ._api import ToolError
 from ._commit import commit_point
 
-__all__ = ["SNIFF_BYTES", "atomic_write", "is_binary", "looks_binary", "read_text", "require_file"]
+__all__ = ["SNIFF_BYTES", "atomic_write", "is_binary", "is_regular", "looks_binary", "open_regular",
+           "read_text", "require_file", "special_kind"]
 
 SNIFF_BYTES = 8192
 """How much of a file is looked at to decide whether it is binary (as git does)."""
@@ -22,12 +30,43 @@ def looks_binary(head: bytes) -> bool:
 
 
 def is_binary(path: Path) -> bool:
-    with path.open("rb") as handle:
+    with open_regular(path, path.name) as handle:
         return looks_binary(handle.read(SNIFF_BYTES))
 
 
+_SPECIAL_KINDS = (
+    (stat.S_ISFIFO, "a named pipe (FIFO)"),
+    (stat.S_ISSOCK, "a socket"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+)
+
+
+def special_kind(mode: int) -> str | None:
+    """What a file of this mode is in words, if it is not a regular file or a folder."""
+    if stat.S_ISREG(mode) or stat.S_ISDIR(mode):
+        return None
+    return next((name for test, name in _SPECIAL_KINDS if test(mode)), "not a regular file")
+
+
+def _refuse_special(info: os.stat_result, shown: str) -> None:
+    kind = special_kind(info.st_mode)
+    if kind is not None:
+        raise ToolError(f"{shown} is {kind}, not a regular file; reading it could block forever, "
+                        "so the file tools do not open it")
+
+
+def is_regular(path: Path) -> bool:
+    """Whether ``path`` (symlinks followed) is a regular file; False if it cannot be stat'ed."""
+    try:
+        return stat.S_ISREG(path.stat().st_mode)
+    except (OSError, ValueError):
+        return False
+
+
 def require_file(path: Path, shown: str) -> os.stat_result:
-    """Stat ``path``, refusing missing paths and folders with messages the model can act on."""
+    """Stat ``path``, refusing missing paths, folders and special files (FIFOs, sockets, devices)
+    with messages the model can act on."""
     try:
         info = path.stat()
     except FileNotFoundError:
@@ -36,7 +75,28 @@ def require_file(path: Path, shown: str) -> os.stat_result:
         raise ToolError(f"{shown}: cannot be read: {exc.strerror}") from None
     if stat.S_ISDIR(info.st_mode):
         raise ToolError(f"{shown} is a folder, not a file (use list_files to see inside it)")
+    _refuse_special(info, shown)
     return info
+
+
+def open_regular(path: Path, shown: str) -> BinaryIO:
+    """Open a regular file for reading in binary mode, never blocking on a special file.
+
+    Raises:
+        ToolError: missing, a folder, a special file, or unreadable (named by ``shown``).
+    """
+    require_file(path, shown)
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError as exc:
+        raise ToolError(f"{shown}: cannot be read: {exc.strerror}") from None
+    try:
+        _refuse_special(os.fstat(fd), shown)  # swapped for a FIFO after the stat
+        os.set_blocking(fd, True)
+    except BaseException:
+        os.close(fd)
+        raise
+    return os.fdopen(fd, "rb")
 
 
 def read_text(path: Path, shown: str) -> str:
@@ -48,9 +108,9 @@ def read_text(path: Path, shown: str) -> str:
     Raises:
         ToolError: missing, a folder, or binary.
     """
-    require_file(path, shown)
     try:
-        data = path.read_bytes()
+        with open_regular(path, shown) as handle:
+            data = handle.read()
     except OSError as exc:
         raise ToolError(f"{shown}: cannot be read: {exc.strerror}") from None
     if looks_binary(data[:SNIFF_BYTES]):
