@@ -3,8 +3,10 @@ land, special files refused by type, errors in words (issue 14)."""
 
 from __future__ import annotations
 
+import json
 import os
 import threading
+import tracemalloc
 
 import pytest
 import trio
@@ -147,3 +149,55 @@ def test_the_repo_map_skips_a_fifo_named_like_source(with_fifo, tmp_path):
 
     text = build_repo_map(with_fifo, 500, cache=tmp_path / "cache")
     assert "alpha" in text and "pipe.py" not in text
+
+
+@pytest.mark.timeout(60, method="thread")  # on a backtracking engine this never returns
+def test_grep_runs_a_catastrophic_pattern_in_linear_time(tmp_path, monkeypatch):
+    monkeypatch.setenv("PATH", "/nonexistent")  # no ripgrep: the in-process search
+    root = tmp_path / "ws"
+    root.mkdir()
+    (root / "long.txt").write_text(("a" * 5_000 + "b\n") * 20)
+    assert search_tools.grep.fn(context(root), "(a+)+$") == "(no matches for '(a+)+$')"
+
+
+def test_grep_says_which_syntax_it_refuses(tmp_path):
+    with pytest.raises(ToolError, match=r"lookahead/lookbehind and backreferences are not supported"):
+        search_tools.grep.fn(context(tmp_path), r"(?<=# )TODO")
+    with pytest.raises(ToolError, match=r"unsupported regex .*invalid escape sequence"):
+        search_tools.grep.fn(context(tmp_path), r"(a)\1")
+
+
+def _peak_bytes(call):
+    tracemalloc.start()
+    try:
+        result = call()
+        return result, tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("engine", ["python", "ripgrep"])
+def test_grep_memory_stays_bounded_by_the_cap(tmp_path, monkeypatch, engine):
+    root = tmp_path / "ws"
+    root.mkdir()
+    lines = 30_000
+    (root / "hits.txt").write_text("hit\n" * lines)
+    if engine == "ripgrep":  # a stand-in that prints ripgrep's --json records for every line
+        records = root.parent / "rg.json"
+        path = str(root.resolve() / "hits.txt")
+        with records.open("w") as out:
+            for number in range(1, lines + 1):
+                out.write(json.dumps({"type": "match", "data": {
+                    "path": {"text": path}, "lines": {"text": "hit\n"}, "line_number": number}}) + "\n")
+        bin_dir = root.parent / "bin"
+        bin_dir.mkdir()
+        (bin_dir / "rg").write_text(f"#!/bin/sh\ncat {records}\n")
+        (bin_dir / "rg").chmod(0o755)
+        monkeypatch.setenv("PATH", str(bin_dir))
+    else:
+        monkeypatch.setenv("PATH", "/nonexistent")
+    ctx = context(root, extra={"grep": {"max_matches": 5}})
+    out, peak = _peak_bytes(lambda: search_tools.grep.fn(ctx, "hit"))
+    assert out.splitlines()[-1] == "[... 29,995 more of 30,000 matches in 1 file cut; narrow the pattern, path or glob]"
+    assert peak < 1_000_000, f"{peak:,} bytes held for 5 shown matches"
