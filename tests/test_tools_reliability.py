@@ -201,3 +201,47 @@ def test_grep_memory_stays_bounded_by_the_cap(tmp_path, monkeypatch, engine):
     out, peak = _peak_bytes(lambda: search_tools.grep.fn(ctx, "hit"))
     assert out.splitlines()[-1] == "[... 29,995 more of 30,000 matches in 1 file cut; narrow the pattern, path or glob]"
     assert peak < 1_000_000, f"{peak:,} bytes held for 5 shown matches"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as handle:
+            data = handle.read()
+    except FileNotFoundError:
+        return False
+    return data[data.rfind(b")") + 2 :].split()[0] not in (b"Z", b"X")
+
+
+_WAIT_FOR_PID = "while [ ! -s d.pid ]; do sleep 0.01; done; echo started"
+
+
+@pytest.mark.slow
+@pytest.mark.trio
+@pytest.mark.parametrize("daemon", [
+    "setsid sh -c 'echo $$ > d.pid; exec sleep 300' &",  # left the group, keeps stdout
+    "sh -c \"setsid sh -c 'echo \\$\\$ > d.pid; exec sleep 300' &\";",  # double fork: reparented away
+])
+async def test_a_daemon_holding_stdout_neither_hangs_the_call_nor_outlives_it(tmp_path, daemon):
+    from asyncfc_tools.shell import shell
+
+    repo = make_repo(tmp_path / "repo", {"a.txt": "a\n"})
+    ctx = context(repo, shell_timeout_s=600.0, extra={"shell": {"kill_grace_s": 0.3}})
+    with trio.fail_after(20):  # before: it waited for the daemon (here 300 s; the call timeout)
+        out = await shell.fn(ctx, f"{daemon} {_WAIT_FOR_PID}", timeout_s=600)
+    assert out.startswith("exit code 0") and "started" in out
+    assert "left running in the background were stopped" in out
+    assert not _alive(int((repo / "d.pid").read_text()))
+
+
+@pytest.mark.slow
+@pytest.mark.trio
+async def test_timeout_s_holds_with_a_daemon_holding_stdout(tmp_path):
+    from asyncfc_tools import ToolError
+    from asyncfc_tools.shell import shell
+
+    repo = make_repo(tmp_path / "repo", {"a.txt": "a\n"})
+    ctx = context(repo, extra={"shell": {"kill_grace_s": 0.3}})
+    with trio.fail_after(20), pytest.raises(ToolError, match="timed out after"):
+        await shell.fn(ctx, f"setsid sh -c 'echo $$ > d.pid; exec sleep 300' & {_WAIT_FOR_PID}; sleep 300",
+                       timeout_s=1)
+    assert not _alive(int((repo / "d.pid").read_text()))

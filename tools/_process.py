@@ -2,8 +2,11 @@
 
 A command runs in a new session (``start_new_session``), so it and every child it starts share one
 process group; cancellation, a timeout, or the command exiting while children still run all end
-with the whole group signalled: SIGTERM, a grace period, then SIGKILL. Output is read incrementally
-into head/tail buffers, so memory stays bounded however much the command prints.
+with the whole group signalled: SIGTERM, a grace period, then SIGKILL. Processes that left the
+group (``setsid`` daemons, double forks) are found by the mark in their environment and stopped
+with it (``_tracking``); the pipes are then waited for only a grace period, so a process that
+escaped both cannot hold the call open. Output is read incrementally into head/tail buffers, so
+memory stays bounded however much the command prints.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import trio
 
 from ._env import NON_INTERACTIVE, child_environment
 from ._text import HeadTail
+from ._tracking import marked_environment, new_mark, stop_marked
 
 __all__ = ["CommandResult", "run_command", "KILL_GRACE_S"]
 
@@ -43,6 +47,9 @@ class CommandResult:
     """True if the timeout ended it."""
     stopped_children: bool = False
     """True if processes the command left running in its group had to be killed."""
+    output_held: bool = False
+    """True if, after the command and its processes were gone, something still held its output
+    open and the reading stopped there (a process that escaped tracking)."""
 
 
 def _signal_group(pgid: int, sig: int) -> bool:
@@ -153,7 +160,8 @@ async def run_command(
     """
     out, err = HeadTail(max_bytes), HeadTail(max_bytes)
     start = trio.current_time()
-    process = await _start(command, cwd, env)
+    mark = new_mark()
+    process = await _start(command, cwd, marked_environment(env if env is not None else child_environment(), mark))
     pgid = process.pid
     timed_out = stopped = False
     try:
@@ -165,8 +173,12 @@ async def run_command(
             timed_out = scope.cancelled_caught
             # Children left running would hold the pipes open (and outlive us): end the group.
             stopped = await _kill_group(pgid, process, grace_s)
+            stopped = await stop_marked(mark, grace_s) or stopped
+            nursery.cancel_scope.deadline = trio.current_time() + grace_s  # bounded wait for the pipes
+        held = nursery.cancel_scope.cancelled_caught
     finally:
         await _kill_group(pgid, process, grace_s)
+        await stop_marked(mark, grace_s)
     return CommandResult(
         exit_code=process.returncode,
         stdout=out.text(),
@@ -174,4 +186,5 @@ async def run_command(
         duration=trio.current_time() - start,
         timed_out=timed_out,
         stopped_children=stopped and not timed_out,
+        output_held=held,
     )

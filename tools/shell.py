@@ -30,6 +30,9 @@ def format_command_result(result: CommandResult, limit: int) -> str:
     parts = [head]
     if result.stopped_children:
         parts.append("note: processes the command left running in the background were stopped")
+    if result.output_held:
+        parts.append("note: a process the command started still holds its output open and could not "
+                     "be found to stop it; reading its output stopped there")
     stdout = cap_text(result.stdout, max(limit * 2 // 3, 200), what="stdout")
     stderr = cap_text(result.stderr, max(limit - len(stdout) - 200, limit // 3, 200), what="stderr")
     if stdout:
