@@ -22,7 +22,7 @@ from typing import Any, Protocol
 
 import trio
 
-from asyncfc_tools import Effect, ToolContext, ToolError, ToolSpec
+from asyncfc_tools import Effect, ToolContext, ToolError, ToolSpec, describe_exception
 from asyncfc_tools._commit import CallGuard, run_in_worker
 
 from .events import EventBus, FutureCreated, FutureFinished, FutureStarted
@@ -294,7 +294,7 @@ class Scheduler:
                     self._finish(rec, State.FAILED, f"{rec.tool} timed out after "
                                  f"{self._call_timeout_s:g}s and was stopped")
                 except Exception as exc:  # noqa: BLE001 - a crashing tool is a failed future
-                    self._finish(rec, State.FAILED, f"{rec.tool} raised {type(exc).__name__}: {exc}")
+                    self._finish(rec, State.FAILED, describe_exception(rec.tool, exc))
         finally:
             # Reached on our own cancel (the scope swallows it) and on an outer one (it propagates).
             if not rec.is_finished:

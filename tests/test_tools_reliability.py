@@ -245,3 +245,63 @@ async def test_timeout_s_holds_with_a_daemon_holding_stdout(tmp_path):
         await shell.fn(ctx, f"setsid sh -c 'echo $$ > d.pid; exec sleep 300' & {_WAIT_FOR_PID}; sleep 300",
                        timeout_s=1)
     assert not _alive(int((repo / "d.pid").read_text()))
+
+
+_LONG = "n" * 300
+_BAD_CALLS = [
+    ("read_file", '{"path": "a\\u0000b"}', "contains a NUL character"),
+    ("write_file", '{"path": "a\\u0000b", "content": "x"}', "contains a NUL character"),
+    ("edit_file", '{"path": "a\\u0000b", "old": "x", "new": "y"}', "contains a NUL character"),
+    ("list_files", '{"path": "a\\u0000b"}', "contains a NUL character"),
+    ("grep", '{"pattern": "x", "path": "a\\u0000b"}', "contains a NUL character"),
+    ("outline", '{"path": "a\\u0000b"}', "contains a NUL character"),
+    ("shell", '{"command": "echo \\u0000"}', "contains a NUL character"),
+    ("write_file", json.dumps({"path": _LONG, "content": "x"}), "is 300 bytes long; file names are limited to 255"),
+    ("outline", json.dumps({"path": _LONG + ".py"}), "is 303 bytes long; file names are limited to 255"),
+    ("read_file", json.dumps({"path": "a/" * 2100}), "paths are limited to 4,096 bytes"),
+    ("read_file", '{"path": "a.txt", "offset": 100000000000000000000}', "is past the end of any file"),
+    ("read_file", '{"path": "a.txt", "offset": 1e20}', "must be of type integer, got float 1e+20"),
+    ("shell", '{"command": "true", "timeout_s": -1}', "must be a positive number of seconds, got -1"),
+    ("shell", '{"command": "true", "timeout_s": NaN}', "must be a finite number, got nan"),
+    ("run_tests", '{"timeout_s": NaN}', "must be a finite number, got nan"),
+    ("run_tests", '{"timeout_s": Infinity}', "must be a finite number, got inf"),
+    ("run_tests", '{"timeout_s": -5}', "must be a positive number of seconds, got -5"),
+    ("list_files", '{"pattern": "["}', "invalid glob '[': it has an unclosed [ bracket"),
+    ("grep", '{"pattern": "x", "glob": "src/[a-"}', "invalid glob 'src/[a-': it has an unclosed [ bracket"),
+]
+
+
+@pytest.mark.trio
+async def test_every_error_is_in_words(tmp_path):
+    root = tmp_path / "ws"
+    root.mkdir()
+    (root / "a.txt").write_text("x\n")
+    async with trio.open_nursery() as nursery:
+        scheduler = Scheduler(nursery, builtin_tools(), EventBus(), context(root))
+        for index, (name, args, _) in enumerate(_BAD_CALLS):
+            scheduler.submit(ToolCall(f"c{index}", name, args, index))
+        await scheduler.wait_all()
+    for (name, args, words), rec in zip(_BAD_CALLS, scheduler.futures.values()):
+        assert rec.state.value == "failed" and words in rec.text, (name, args, rec.text)
+        assert "raised" not in rec.text and "Errno" not in rec.text, rec.text
+
+
+def test_unexpected_exceptions_are_translated_once():
+    from asyncfc_tools import describe_exception
+
+    error = OSError(36, "File name too long", "/w/" + "n" * 300)
+    assert describe_exception("t", error).startswith("t failed: File name too long ('/w/nnn")
+    group = BaseExceptionGroup("Exceptions from Trio nursery", [ValueError("embedded null byte")])
+    assert describe_exception("t", group) == ("t failed: an argument contains a NUL character (\\0), "
+                                              "which no path or command line can hold")
+    assert describe_exception("t", OverflowError("int too large")).startswith("t failed: a number")
+
+
+def test_a_glob_that_matches_nothing_says_so(tmp_path):
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "a.py").write_text("x = 1\n")
+    ctx = context(tmp_path)
+    assert search_tools.list_files.fn(ctx, "src", "src/*.py") == (
+        "(no files matching 'src/*.py' under src; a glob with / matches paths relative to src)")
+    assert search_tools.grep.fn(ctx, "x", glob="*.rs") == (
+        "(no matches for 'x': no file under . matches the glob '*.rs')")

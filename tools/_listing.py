@@ -38,8 +38,10 @@ def glob_matcher(pattern: str) -> Callable[[str], bool]:
         spec = pathspec.GitIgnoreSpec.from_lines([literal])
     except (ValueError, pathspec.patterns.GitWildMatchPatternError) as exc:
         raise _bad_glob(pattern, str(exc)) from None
-    if not text or any(p.regex is None for p in spec.patterns):
-        raise _bad_glob(pattern, "it is empty or has an unclosed [ bracket" if text else "it is empty")
+    if not text:
+        raise _bad_glob(pattern, "it is empty")
+    if any(p.regex is None for p in spec.patterns):
+        raise _bad_glob(pattern, "it has an unclosed [ bracket" if "[" in text else "git's glob rules cannot read it")
     return lambda rel: spec.match_file(rel)
 
 

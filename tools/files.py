@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import itertools
+import sys
 from pathlib import Path
 
 from ._api import ToolContext, ToolError, reads, tool, writes
@@ -80,6 +81,9 @@ def read_file(ctx: ToolContext, path: str, offset: int = 1, limit: int | None = 
         raise ToolError(f"offset must be 1 or more (lines are numbered from 1), got {offset}")
     if limit is not None and limit < 1:
         raise ToolError(f"limit must be 1 or more, got {limit}")
+    if offset > sys.maxsize // 2:
+        raise ToolError(f"offset {offset} is past the end of any file; give a line number of the file")
+    limit = None if limit is None else min(limit, sys.maxsize // 2)
     real = ctx.resolve(path)
     shown_path = ctx.relative(real)
     size = require_file(real, shown_path).st_size

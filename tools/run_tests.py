@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from ._api import ToolContext, ToolError, tool
+from ._api import ToolContext, ToolError, positive_seconds, tool
 from ._commands import test_run_effect
 from ._env import child_environment
 from ._listing import workspace_files
@@ -176,7 +176,7 @@ async def run_tests(ctx: ToolContext, paths: list[str] | None = None, args: list
     """
     paths, args = list(paths or []), list(args or [])
     _check_paths(ctx, paths)
-    timeout = ctx.shell_timeout_s if timeout_s is None else timeout_s
+    timeout = positive_seconds(timeout_s, ctx.shell_timeout_s)
     env = dict(ctx.env) if ctx.env is not None else child_environment()
     grace = float(ctx.extra.get("shell", {}).get("kill_grace_s", KILL_GRACE_S))
     with tempfile.TemporaryDirectory(prefix="asyncfc-tests-") as scratch:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from contextlib import nullcontext
 
-from ._api import ToolContext, ToolError, tool
+from ._api import ToolContext, ToolError, positive_seconds, tool
 from ._commands import command_effect, shell_effect
 from ._env import child_environment
 from ._process import KILL_GRACE_S, CommandResult, run_command
@@ -62,9 +62,9 @@ async def shell(ctx: ToolContext, command: str, timeout_s: float | None = None) 
     """
     if not command.strip():
         raise ToolError("command is empty")
-    timeout = ctx.shell_timeout_s if timeout_s is None else timeout_s
-    if timeout <= 0:
-        raise ToolError(f"timeout_s must be positive, got {timeout_s}")
+    if "\0" in command:
+        raise ToolError("the command contains a NUL character (\\0), which no command line can hold")
+    timeout = positive_seconds(timeout_s, ctx.shell_timeout_s)
     env = ctx.env if ctx.env is not None else child_environment()
     grace = float(ctx.extra.get("shell", {}).get("kill_grace_s", KILL_GRACE_S))
     checks = command_effect(command).kind == "runs"
