@@ -305,3 +305,18 @@ def test_a_glob_that_matches_nothing_says_so(tmp_path):
         "(no files matching 'src/*.py' under src; a glob with / matches paths relative to src)")
     assert search_tools.grep.fn(ctx, "x", glob="*.rs") == (
         "(no matches for 'x': no file under . matches the glob '*.rs')")
+
+
+_LAUGHS = """<?xml version="1.0"?>
+<!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">
+<!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">]>
+<testsuite><testcase classname="t" name="&lol3;"/></testsuite>"""
+
+
+@pytest.mark.parametrize("parse", ["parse_junit", "parse_mocha_xunit", "parse_node_junit"])
+def test_test_reports_with_entities_are_refused(parse):
+    from asyncfc_tools import _test_reports
+
+    with pytest.raises(ValueError, match="refused the XML report: it declares entities"):
+        getattr(_test_reports, parse)(_LAUGHS)
+

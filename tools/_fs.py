@@ -18,7 +18,7 @@ from ._api import ToolError
 from ._commit import commit_point
 
 __all__ = ["SNIFF_BYTES", "atomic_write", "is_binary", "is_regular", "looks_binary", "open_regular",
-           "read_text", "require_file", "special_kind"]
+           "read_regular_text", "read_text", "require_file", "special_kind"]
 
 SNIFF_BYTES = 8192
 """How much of a file is looked at to decide whether it is binary (as git does)."""
@@ -97,6 +97,16 @@ def open_regular(path: Path, shown: str) -> BinaryIO:
         os.close(fd)
         raise
     return os.fdopen(fd, "rb")
+
+
+def read_regular_text(path: Path) -> str | None:
+    """The text of a regular file (undecodable bytes replaced); None if it is missing, special (a
+    FIFO would block) or unreadable. For files the tools only consult: configs, test reports."""
+    try:
+        with open_regular(path, path.name) as handle:
+            return handle.read().decode("utf-8", "replace")
+    except (OSError, ToolError):
+        return None
 
 
 def read_text(path: Path, shown: str) -> str:
