@@ -113,6 +113,22 @@ async def test_a_cancel_after_the_write_landed_reports_the_write(tmp_path):
     assert rec.text == "wrote new/out.txt" and (repo / "new/out.txt").read_text() == "landed\n"
 
 
+
+@pytest.mark.trio
+async def test_a_write_stopped_by_the_call_timeout_never_lands(tmp_path, autojump_clock):
+    repo = make_repo(tmp_path / "repo", {"a.txt": "a\n"})
+    entered, release, left = threading.Event(), threading.Event(), threading.Event()
+    spec = _blocking_writer(entered, release, left, write_first=False)
+    async with trio.open_nursery() as nursery:
+        scheduler = Scheduler(nursery, {"slow_write": spec}, EventBus(), context(repo), call_timeout_s=30)
+        rec = scheduler.submit(ToolCall("c1", "slow_write", '{"path": "out.txt"}', 0))
+        await rec.finished.wait()  # virtual time: the timeout fires while the thread is blocked
+        assert trio.current_time() == 30
+        release.set()
+        await trio.to_thread.run_sync(left.wait)
+    assert rec.state.value == "failed" and "timed out after 30s" in rec.text
+    assert not (repo / "out.txt").exists()
+
 @pytest.fixture
 def with_fifo(tmp_path):
     """A workspace outside git holding a FIFO named like source (no writer: a read would block)."""
