@@ -20,6 +20,7 @@ from asyncfc_tools import outline as outline_tool
 from asyncfc_tools import search as search_tools
 from asyncfc_tools._fs import atomic_write
 from test_tools_concurrency import created, order, run_calls
+from test_tools_shell import alive
 from tools_repo import context, make_repo
 
 
@@ -219,15 +220,6 @@ def test_grep_memory_stays_bounded_by_the_cap(tmp_path, monkeypatch, engine):
     assert peak < 1_000_000, f"{peak:,} bytes held for 5 shown matches"
 
 
-def _alive(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as handle:
-            data = handle.read()
-    except FileNotFoundError:
-        return False
-    return data[data.rfind(b")") + 2 :].split()[0] not in (b"Z", b"X")
-
-
 _WAIT_FOR_PID = "while [ ! -s d.pid ]; do sleep 0.01; done; echo started"
 
 
@@ -246,7 +238,7 @@ async def test_a_daemon_holding_stdout_neither_hangs_the_call_nor_outlives_it(tm
         out = await shell.fn(ctx, f"{daemon} {_WAIT_FOR_PID}", timeout_s=600)
     assert out.startswith("exit code 0") and "started" in out
     assert "left running in the background were stopped" in out
-    assert not _alive(int((repo / "d.pid").read_text()))
+    assert not alive(int((repo / "d.pid").read_text()))
 
 
 @pytest.mark.slow
@@ -260,7 +252,24 @@ async def test_timeout_s_holds_with_a_daemon_holding_stdout(tmp_path):
     with trio.fail_after(20), pytest.raises(ToolError, match="timed out after"):
         await shell.fn(ctx, f"setsid sh -c 'echo $$ > d.pid; exec sleep 300' & {_WAIT_FOR_PID}; sleep 300",
                        timeout_s=1)
-    assert not _alive(int((repo / "d.pid").read_text()))
+    assert not alive(int((repo / "d.pid").read_text()))
+
+
+
+@pytest.mark.slow
+@pytest.mark.trio
+async def test_a_daemon_that_escaped_tracking_cannot_hold_the_call_open(tmp_path):
+    from asyncfc_tools.shell import shell
+
+    repo = make_repo(tmp_path / "repo", {"a.txt": "a\n"})
+    ctx = context(repo, extra={"shell": {"kill_grace_s": 0.3}})
+    try:
+        with trio.fail_after(20):  # env -i drops the mark, and its parent is gone when we look
+            out = await shell.fn(ctx, f"setsid env -i sh -c 'echo $$ > d.pid; exec sleep 300' & {_WAIT_FOR_PID}")
+        assert out.startswith("exit code 0") and "started" in out
+        assert "still holds its output open" in out
+    finally:
+        os.kill(int((repo / "d.pid").read_text()), 9)
 
 
 _LONG = "n" * 300
