@@ -14,7 +14,6 @@ from ._api import (
     ToolContext,
     ToolError,
     ToolSpec,
-    describe_exception,
     exclusive,
     pure,
     reads,
@@ -24,6 +23,7 @@ from ._api import (
     writes,
 )
 from ._env import child_environment
+from ._words import describe_exception
 
 __all__ = [
     "ArgumentError",

@@ -43,9 +43,7 @@ __all__ = [
     "ToolSpec",
     "ArgumentError",
     "check_path_text",
-    "describe_exception",
     "exclusive",
-    "positive_seconds",
     "pure",
     "reads",
     "resolve_in_root",
@@ -252,49 +250,21 @@ def check_path_text(path: str) -> None:
         ToolError: naming what is wrong and the limit.
     """
     if "\0" in path:
-        raise ToolError(f"the path {_shown_path(path)} contains a NUL character (\\0); no file name "
+        raise ToolError(f"the path {shown_path(path)} contains a NUL character (\\0); no file name "
                         "can hold one")
     encoded = path.encode("utf-8", "surrogateescape")
     if len(encoded) > PATH_MAX:
         raise ToolError(f"the path is {len(encoded):,} bytes long; paths are limited to {PATH_MAX:,} bytes")
     longest = max(encoded.split(b"/"), key=len)
     if len(longest) > NAME_MAX:
-        raise ToolError(f"a name in the path {_shown_path(path)} is {len(longest):,} bytes long; "
+        raise ToolError(f"a name in the path {shown_path(path)} is {len(longest):,} bytes long; "
                         f"file names are limited to {NAME_MAX} bytes")
 
 
-def _shown_path(path: str, limit: int = 80) -> str:
+def shown_path(path: str, limit: int = 80) -> str:
+    """A path argument as messages quote it: repr'd, long ones shortened."""
     shown = path if len(path) <= limit else path[: limit - 3] + "..."
     return repr(shown)
-
-
-def positive_seconds(value: float | None, default: float, name: str = "timeout_s") -> float:
-    """A timeout argument, or ``default`` when it is None; refuses zero, negative and non-finite
-    values in words (a NaN would otherwise reach trio as an exception group)."""
-    seconds = default if value is None else value
-    if not math.isfinite(seconds) or seconds <= 0:
-        raise ToolError(f"{name} must be a positive number of seconds, got {value!r}")
-    return seconds
-
-
-def describe_exception(tool_name: str, exc: BaseException) -> str:
-    """What a tool's unexpected exception means, in words for the model (the one place where
-    exceptions that are not ToolErrors are translated): errno texts, a NUL character, numbers too
-    large; the exception's type only for what is not recognised."""
-    while isinstance(exc, BaseExceptionGroup) and len(exc.exceptions) == 1:
-        exc = exc.exceptions[0]
-    if isinstance(exc, ToolError):
-        return str(exc)
-    if isinstance(exc, OSError) and exc.strerror:
-        where = f" ({_shown_path(exc.filename)})" if isinstance(exc.filename, str) else ""
-        return f"{tool_name} failed: {exc.strerror}{where}"
-    text = str(exc)
-    if isinstance(exc, ValueError) and "null" in text and ("byte" in text or "character" in text):
-        return (f"{tool_name} failed: an argument contains a NUL character (\\0), which no path or "
-                "command line can hold")
-    if isinstance(exc, (OverflowError, MemoryError)):
-        return f"{tool_name} failed: a number in its arguments is too large to use ({text})"
-    return f"{tool_name} raised {type(exc).__name__}: {text}"
 
 
 @dataclass(frozen=True, slots=True)

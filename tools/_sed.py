@@ -111,7 +111,7 @@ def _short_cluster(cluster: str, following: str | None, scripts: list[str]) -> i
             if flag == "e":
                 scripts.append(value)
             return 0 if rest else 1
-        return None  # -i, -f, -s... and anything unknown
+        return None  # -i, -f and anything unknown
     return 0
 
 

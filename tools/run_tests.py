@@ -17,7 +17,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from ._api import ToolContext, ToolError, positive_seconds, tool
+from ._api import ToolContext, ToolError, tool
+from ._words import positive_seconds
 from ._commands import test_run_effect
 from ._env import child_environment
 from ._fs import read_regular_text

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from contextlib import nullcontext
 
-from ._api import ToolContext, ToolError, positive_seconds, tool
+from ._api import ToolContext, ToolError, tool
+from ._words import positive_seconds
 from ._commands import command_effect, shell_effect
 from ._env import child_environment
 from ._process import KILL_GRACE_S, CommandResult, run_command
