@@ -19,6 +19,7 @@ from pathlib import Path
 import pathspec
 
 from ._api import ToolError
+from ._commit import check_live
 from ._fs import is_regular, open_regular
 
 __all__ = ["IgnoreRules", "glob_matcher", "workspace_files"]
@@ -102,6 +103,7 @@ def _walk(folder: Path) -> Iterator[Path]:
             entries = sorted(os.scandir(current), key=lambda e: e.name, reverse=True)
         except OSError:
             continue
+        check_live()  # a stopped call stops walking
         for entry in entries:
             is_dir = entry.is_dir(follow_symlinks=False)
             if entry.name == ".git" or _ignored(Path(entry.path), is_dir, rules):
