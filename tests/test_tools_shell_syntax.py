@@ -20,7 +20,7 @@ READS = Effect("reads", (".",), unconfined=True)
     "sed --file=script.sed in.txt", "sed --expression='1w o' in.txt", "sed -n \"$X\" in.txt",
     "sed --frobnicate 1p in.txt",
     # git: pagers and outputs that run or write, global options that redirect it, aliases
-    "git grep -Ovim foo", "git grep -O foo", "git grep --open-files-in-pager=vim foo",
+    "git grep -Ovim foo", "git grep -O foo", "git grep -nO foo", "git grep --open-files-in-pager=vim foo",
     "git grep --open foo", "git diff --output=patch.txt", "git log --outp=x", "git diff --ext-diff",
     "git -c core.pager=sh status", "git -C ../other status", "git --git-dir=/tmp/x log",
     "git --work-tree=/tmp status", "git st", "git $(echo commit) -m x", "git -p log",

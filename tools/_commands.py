@@ -63,8 +63,9 @@ _GIT_GLOBAL_READ_ONLY = frozenset({
 _GIT_WRITING_OPTIONS = ("output", "open-files-in-pager", "ext-diff")
 """Long options of the read-only subcommands that write a file or run a command (git accepts any
 unambiguous prefix, so a prefix of these counts too)."""
-_GIT_WRITING_SHORT = {"grep": ("-O",)}
-"""Short options, per subcommand, that run a command (``git grep -Ovim``)."""
+_GIT_WRITING_SHORT = {"grep": "O"}
+"""Short options, per subcommand, that run a command (``git grep -Ovim``, also inside a cluster:
+``-nO``); a letter anywhere in a single-dash word counts, which can only add waiting."""
 _FIND_WRITES = ("-delete", "-exec", "-execdir", "-ok", "-okdir", "-fprint", "-fprint0", "-fprintf", "-fls")
 _WRITE_FLAGS = re.compile(r"^(?:--fix\b|--unsafe-fixes|--write|-w$|-i|--in-place|--output|-o$|"
                           r".*update|.*snapshot|-u$|--inplace)")
@@ -93,7 +94,7 @@ def _git_read_only(args: Sequence[str]) -> bool:
         name = arg[2:].split("=", 1)[0]
         if arg.startswith("--") and name and any(o.startswith(name) for o in _GIT_WRITING_OPTIONS):
             return False
-        if arg.startswith(_GIT_WRITING_SHORT.get(subcommand, ())) and not arg.startswith("--"):
+        if arg[:1] == "-" and arg[1:2] != "-" and any(c in arg[1:] for c in _GIT_WRITING_SHORT.get(subcommand, "")):
             return False
     return True
 
