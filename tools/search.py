@@ -111,17 +111,9 @@ def list_files(ctx: ToolContext, path: str = ".", pattern: str | None = None) ->
 def _compile(pattern: str, ignore_case: bool) -> Any:
     """The RE2 regex for ``pattern``; ToolError in words for a bad or unsupported pattern.
 
-    Python's parser is asked first for its precise syntax errors (with positions); a pattern it
-    accepts and RE2 refuses uses a feature that needs backtracking.
+    When RE2 refuses a pattern, Python's parser says whether it is malformed (with the position)
+    or valid but needs a feature that only a backtracking engine has.
     """
-    try:
-        re.compile(pattern)
-    except re.error as exc:
-        raise ToolError(
-            f"bad regex {pattern!r}: {exc.msg} at position {exc.pos}. grep takes a regular "
-            "expression: escape special characters like ( [ . * + ? with a backslash to match "
-            "them literally"
-        ) from None
     import re2
 
     options = re2.Options()
@@ -131,11 +123,19 @@ def _compile(pattern: str, ignore_case: bool) -> Any:
         return re2.compile(pattern, options)
     except re2.error as exc:
         reason = exc.args[0].decode("utf-8", "replace") if exc.args and isinstance(exc.args[0], bytes) else str(exc)
+    try:
+        re.compile(pattern)
+    except re.error as exc:
         raise ToolError(
-            f"unsupported regex {pattern!r}: {reason}. grep matches in linear time (RE2 syntax, as "
-            "ripgrep): lookahead/lookbehind and backreferences are not supported, nor is \\Z "
-            "(use $ or \\z). Match a wider pattern and narrow it with read_file or shell instead"
+            f"bad regex {pattern!r}: {exc.msg} at position {exc.pos}. grep takes a regular "
+            "expression: escape special characters like ( [ . * + ? with a backslash to match "
+            "them literally"
         ) from None
+    raise ToolError(
+        f"unsupported regex {pattern!r}: {reason}. grep matches in linear time (RE2 syntax, as "
+        "ripgrep): lookahead/lookbehind and backreferences are not supported, nor is \\Z (use $). "
+        "Match a wider pattern and narrow it with read_file or shell instead"
+    )
 
 
 class MatchCollector:
