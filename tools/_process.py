@@ -22,7 +22,7 @@ import trio
 
 from ._env import NON_INTERACTIVE, child_environment
 from ._text import HeadTail
-from ._tracking import marked_environment, new_mark, stop_marked
+from ._tracking import marked_environment, new_mark, process_table, stop_marked
 
 __all__ = ["CommandResult", "run_command", "KILL_GRACE_S"]
 
@@ -72,22 +72,8 @@ def _group_alive(pgid: int) -> bool:
     """
     if not _signal_group(pgid, 0):
         return False
-    try:
-        entries = os.listdir("/proc")
-    except OSError:
-        return True
-    for name in entries:
-        if not name.isdigit():
-            continue
-        try:
-            with open(f"/proc/{name}/stat", "rb") as handle:
-                data = handle.read()
-        except OSError:
-            continue
-        fields = data[data.rfind(b")") + 2 :].split()
-        if len(fields) > 2 and int(fields[2]) == pgid and fields[0] not in (b"Z", b"X"):
-            return True
-    return False
+    table = process_table()
+    return table is None or any(entry.group == pgid and entry.live for entry in table.values())
 
 
 async def _wait_group_gone(pgid: int) -> None:
