@@ -345,3 +345,11 @@ def test_test_reports_with_entities_are_refused(parse):
     with pytest.raises(ValueError, match="refused the XML report: it declares entities"):
         getattr(_test_reports, parse)(_LAUGHS)
 
+
+
+def test_ignore_rules_follow_git_for_escapes_and_classes():
+    from asyncfc_tools._listing import IgnoreRules
+
+    rules = IgnoreRules("\\!important.txt\n\\#notes\nlog[!s].txt\n")
+    assert rules.ignored("!important.txt", False) is True and rules.ignored("#notes", False) is True
+    assert rules.ignored("logx.txt", False) is True and rules.ignored("logs.txt", False) is None
