@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 import threading
 import tracemalloc
 
@@ -168,13 +170,26 @@ def test_the_repo_map_skips_a_fifo_named_like_source(with_fifo, tmp_path):
     assert "alpha" in text and "pipe.py" not in text
 
 
-@pytest.mark.timeout(60, method="thread")  # on a backtracking engine this never returns
-def test_grep_runs_a_catastrophic_pattern_in_linear_time(tmp_path, monkeypatch):
-    monkeypatch.setenv("PATH", "/nonexistent")  # no ripgrep: the in-process search
+_GREP_IN_A_CHILD = """
+import sys
+from pathlib import Path
+from asyncfc_tools import ToolContext
+from asyncfc_tools.search import grep
+print(grep.fn(ToolContext(root=Path(sys.argv[1])), "(a+)+$"))
+"""
+
+
+@pytest.mark.slow
+def test_grep_runs_a_catastrophic_pattern_in_linear_time(tmp_path):
+    # In a child process: a backtracking engine holds the GIL, so nothing in this process (not
+    # even a timeout thread) could stop it.
     root = tmp_path / "ws"
     root.mkdir()
     (root / "long.txt").write_text(("a" * 5_000 + "b\n") * 20)
-    assert search_tools.grep.fn(context(root), "(a+)+$") == "(no matches for '(a+)+$')"
+    env = {**os.environ, "PATH": "/nonexistent"}  # no ripgrep: the in-process search
+    done = subprocess.run([sys.executable, "-c", _GREP_IN_A_CHILD, str(root)], env=env, timeout=60,
+                          capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "(no matches for '(a+)+$')"
 
 
 def test_grep_says_which_syntax_it_refuses(tmp_path):
