@@ -3,27 +3,31 @@ together into a session. ``cli.py`` parses flags and calls in here; nothing else
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import trio
 
 from asyncfc_tools import ToolSpec
 
-from .config import Settings
-from .errors import EXIT_INTERRUPTED, AsyncfcError, ConfigError
+from .config import Settings, paired_key_variable
+from .errors import EXIT_INTERRUPTED, EXIT_TERMINATED, AsyncfcError, ConfigError
 from .events import EventBus, SessionFinished
 from .model.base import ModelClient
-from .model.scenario import scenario_source
+from .model.scenario import SCENARIO_SUFFIXES, scenario_source
 from .scheduler import Gate
 from .session import Session
 from .transcript import TranscriptWriter, default_transcript_path
 from .workspace import Workspace
 
 if TYPE_CHECKING:
+    from asyncfc_tools._sandbox import Sandbox
+
     from .sessions import Resumed
 
 __all__ = ["Engine", "build_engine", "open_model", "run_headless"]
@@ -43,6 +47,11 @@ def open_model(settings: Settings, *, profile: str | None = None) -> ModelClient
             "or try the offline scripted model: --model scripted:demo"
         )
     source = scenario_source(model)
+    if source is None and model.endswith(SCENARIO_SUFFIXES):
+        raise ConfigError(
+            f"model {model!r}: the scenario file {Path(model).expanduser().absolute()} does not "
+            "exist (a path ending in .yaml, .yml or .json names a scripted scenario; a real model "
+            "is named like openai/gpt-4.1)")
     if source is not None:
         from .model.scripted import PROFILES, ScriptedClient, load_scenario
 
@@ -51,9 +60,13 @@ def open_model(settings: Settings, *, profile: str | None = None) -> ModelClient
         return ScriptedClient(load_scenario(source), PROFILES[profile] if profile else None)
     from .model.litellm_client import open_litellm
 
-    # Resolves the key (a ConfigError if it is missing) and starts importing litellm in the
-    # background, overlapping the ~3 s import with the rest of the set-up.
-    return open_litellm(model, settings.api_base)
+    # Resolves the key (a ConfigError if it is missing; only a key paired with settings.api_base
+    # goes there) and starts importing litellm in the background, overlapping the ~3 s import
+    # with the rest of the set-up.
+    return open_litellm(model, settings.api_base,
+                        paired_variable=paired_key_variable(settings.api_base),
+                        max_output_tokens=settings.max_output_tokens,
+                        stall_timeout_s=settings.stall_timeout_s)
 
 
 def workspace_tools(model: ModelClient, simulate: bool) -> dict[str, ToolSpec]:
@@ -71,10 +84,10 @@ def workspace_tools(model: ModelClient, simulate: bool) -> dict[str, ToolSpec]:
     return simulated_tools(model.scenario, real)
 
 
-def system_prompt(settings: Settings, workspace: Workspace) -> str:
+def system_prompt(settings: Settings, workspace: Workspace, sandbox: Sandbox | None = None) -> str:
     from .prompting import build_system_prompt
 
-    return build_system_prompt(settings, workspace, mode=settings.mode)
+    return build_system_prompt(settings, workspace, mode=settings.mode, sandbox=sandbox)
 
 
 PREDICTABLE_TOOLS = ("read_file", "write_file", "edit_file", "list_files", "grep", "outline")
@@ -103,6 +116,8 @@ class Engine:
     bus: EventBus
     gate: Gate | None
     transcript: TranscriptWriter | None
+    sandbox: Sandbox | None = None
+    """The OS sandbox of the session's commands; ``close()`` it when the session ends."""
 
 
 def build_engine(
@@ -126,8 +141,12 @@ def build_engine(
     """
     bus = bus or EventBus()
     model = open_model(settings, profile=profile)
+    paired = paired_key_variable(settings.api_base)
+    if paired and os.environ.get(paired):  # a key under any name is still a key
+        bus.keep_secret(os.environ[paired])
     from .approval import ApprovalGate
 
+    sandbox = open_session_sandbox(settings, workspace, interactive=interactive, simulate=simulate)
     approval = settings.approval or ("ask" if interactive else "auto")
     settings = settings.replace(approval=approval)
     gate = ApprovalGate(approval, bus, workspace.root, interactive=interactive)
@@ -137,11 +156,13 @@ def build_engine(
     session = Session(
         model=model, tools=workspace_tools(model, simulate), bus=bus, settings=settings,
         workspace=workspace, gate=gate,
-        system_prompt="" if resume else system_prompt(settings, workspace),
+        system_prompt="" if resume else system_prompt(settings, workspace, sandbox),
         history=resume.history if resume else (),
         session_id=resume.session_id if resume else None,
         context=ContextBudget.for_model(settings.model, settings.context_tokens),
-        duration_priors=duration_priors(),
+        duration_priors=duration_priors(), ctx=workspace.tool_context(settings, sandbox),
+        futures_issued=resume.futures_issued if resume else 0,
+        recovered=resume.recovered if resume else (),
     )
     if resume:  # one start per transcript, and a clock that never runs back
         bus.resume_at(resume.continues_at, resume.prior_turns)
@@ -151,24 +172,70 @@ def build_engine(
             resume.transcript if resume else default_transcript_path(workspace.root, session.session_id))
         writer = TranscriptWriter(path)
         bus.subscribe(writer)
-    return Engine(session, bus, gate, writer)
+    return Engine(session, bus, gate, writer, sandbox)
+
+
+def open_session_sandbox(settings: Settings, workspace: Workspace, *, interactive: bool,
+                         simulate: bool = False) -> Sandbox:
+    """The OS sandbox for the session's commands (``settings.sandbox``, ``settings.network``).
+
+    asyncfc's own folders (config and trust, transcripts, caches) stay read-only inside it, also
+    when the workspace holds them. The agent process is also made non-dumpable, so that where
+    commands run unconfined a non-root one still cannot read the keys from
+    ``/proc/<agent>/environ``.
+
+    Raises:
+        ConfigError: a headless run would approve every command (approval not chosen, so ``auto``)
+            while the sandbox that should confine them cannot run: the user must say so.
+    """
+    from asyncfc_tools._sandbox import hide_own_environment, open_sandbox
+
+    from .config import user_config_path
+    from .repomap_tags import cache_dir
+    from .transcript import sessions_dir
+
+    hide_own_environment()
+    own = (user_config_path().parent, sessions_dir(workspace.root).parent.parent, cache_dir())
+    sandbox = open_sandbox(workspace.root, mode=settings.sandbox, network=settings.network, protected=own)
+    if sandbox.unconfined and not interactive and settings.approval is None and not simulate:
+        raise ConfigError(
+            f"the OS sandbox cannot run here ({sandbox.reason}), and a headless run approves every "
+            "command by default, so commands would run unconfined and unasked. Say which you want: "
+            "--approval auto to run them anyway, --no-sandbox (or sandbox = \"off\" in your config) "
+            "to run without the sandbox, or --approval read-only to run none.")
+    return sandbox
+
+
+STOP_SIGNALS = {signal.SIGINT: EXIT_INTERRUPTED, signal.SIGTERM: EXIT_TERMINATED}
+"""Signals that stop a headless task cleanly, and the exit code each one ends it with."""
+
+
+class _Aborted(Exception):
+    """A second stop signal: give up the clean-up and exit at once with ``exit_code``."""
+
+    def __init__(self, exit_code: int) -> None:
+        super().__init__(exit_code)
+        self.exit_code = exit_code
+
+
+async def _watch_stop_signals(session: Session) -> None:
+    """The first SIGINT or SIGTERM cancels the task cleanly (futures cancelled, process groups
+    killed, the history and ``session_finished`` recorded); a second one aborts."""
+    with trio.open_signal_receiver(*STOP_SIGNALS) as signals:
+        stopping = False
+        async for signum in signals:
+            if stopping:
+                raise _Aborted(STOP_SIGNALS[signum])
+            stopping = True
+            session.cancel_turn(exit_code=STOP_SIGNALS[signum])
 
 
 async def _interruptible(session: Session, task: str) -> int:
-    """Run one task; the first Ctrl-C cancels it cleanly (exit 130), a second one aborts."""
+    """Run one task; the first Ctrl-C or SIGTERM cancels it cleanly (exit 130 or 143), a second
+    one aborts."""
     exit_code = EXIT_INTERRUPTED
     async with trio.open_nursery() as nursery:
-
-        async def watch_sigint() -> None:
-            with trio.open_signal_receiver(signal.SIGINT) as signals:
-                count = 0
-                async for _ in signals:
-                    count += 1
-                    if count > 1:
-                        raise KeyboardInterrupt
-                    session.cancel_turn()
-
-        nursery.start_soon(watch_sigint)
+        nursery.start_soon(_watch_stop_signals, session)
         outcome = await session.run(task)
         exit_code = outcome.exit_code
         nursery.cancel_scope.cancel()
@@ -195,11 +262,28 @@ def run_headless(
         return _report_setup_error(bus, exc)
     try:
         return trio.run(_interruptible, engine.session, task)
-    except KeyboardInterrupt:
-        return EXIT_INTERRUPTED
+    except BaseException as exc:
+        code = _abort_code(exc)
+        if code is None:
+            raise
+        return code
     finally:
         if engine.transcript is not None:
             engine.transcript.close()
+        if engine.sandbox is not None:
+            engine.sandbox.close()
+
+
+def _abort_code(exc: BaseException) -> int | None:
+    """The exit code of a run given up by a second stop signal (possibly inside trio's exception
+    groups), or None for any other exception."""
+    if isinstance(exc, KeyboardInterrupt):
+        return EXIT_INTERRUPTED
+    if isinstance(exc, _Aborted):
+        return exc.exit_code
+    if isinstance(exc, BaseExceptionGroup):
+        return next((c for c in map(_abort_code, exc.exceptions) if c is not None), None)
+    return None
 
 
 def _report_setup_error(bus: EventBus, exc: AsyncfcError) -> int:

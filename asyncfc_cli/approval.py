@@ -22,9 +22,17 @@ import trio
 
 from asyncfc_tools import ToolContext, ToolError
 
-from .checkpoint import Checkpoint, create_checkpoint
+from .checkpoint import Checkpoint, create_checkpoint, record_end
 from .errors import CheckpointError, WorkspaceError
-from .events import ApprovalRequested, ApprovalResolved, CheckpointCreated, EventBus, Notice, SessionStarted
+from .events import (
+    ApprovalRequested,
+    ApprovalResolved,
+    CheckpointCreated,
+    EventBus,
+    Notice,
+    SessionFinished,
+    SessionStarted,
+)
 from .scheduler import GateRequest
 
 __all__ = ["ApprovalGate", "DECISIONS", "describe_call"]
@@ -45,7 +53,7 @@ def describe_call(tool: str, args: Mapping[str, Any], ctx: ToolContext) -> str:
     if diff is not None:
         return diff
     if tool == "shell":
-        return f"$ {args.get('command', '')}"
+        return "\n".join([f"$ {args.get('command', '')}", *_shell_notes(args)])
     if tool == "run_tests":
         from asyncfc_tools.run_tests import plan_tests
 
@@ -56,6 +64,19 @@ def describe_call(tool: str, args: Mapping[str, Any], ctx: ToolContext) -> str:
             return f"(run_tests will fail: {exc})"
         return f"$ {shlex.join(plan.argv)}" if plan else "(no tests found; nothing will run)"
     return f"{tool} {json.dumps(dict(args), ensure_ascii=False, default=str)}"
+
+
+def _shell_notes(args: Mapping[str, Any]) -> list[str]:
+    """What a person approving a command should know of its declaration: a promise the engine
+    checks afterwards (and the OS sandbox enforces where there is one), not a guarantee."""
+    notes = []
+    if args.get("background") is True:
+        notes.append("# runs in the background until it is stopped (at the latest when the task ends)")
+    writes = args.get("writes")
+    if isinstance(writes, list):
+        declared = ", ".join(str(w) for w in writes) or "nothing"
+        notes.append(f"# the model declares it writes: {declared} (changes elsewhere are reported)")
+    return notes
 
 
 class ApprovalGate:
@@ -69,6 +90,8 @@ class ApprovalGate:
             ``ask`` refuses.
         session_id: names the checkpoint ref; by default taken from the session_started event.
         checkpoint: makes a checkpoint (a test seam; default ``checkpoint.create_checkpoint``).
+        end: records the end of the session beside its checkpoint when a task finishes, so undo
+            takes back the session's changes only (a test seam; default ``checkpoint.record_end``).
     """
 
     def __init__(
@@ -80,6 +103,7 @@ class ApprovalGate:
         interactive: bool = False,
         session_id: str | None = None,
         checkpoint: Callable[[Path, str], Checkpoint] = create_checkpoint,
+        end: Callable[[Path, Checkpoint], None] = record_end,
     ) -> None:
         if policy not in ("read-only", "ask", "auto"):
             raise ValueError(f"unknown approval policy {policy!r}")
@@ -95,12 +119,23 @@ class ApprovalGate:
         """The checkpoint this session recorded, once it has."""
         self._allowed: set[str] = set()
         self._waiting: dict[str, tuple[trio.Event, list[str]]] = {}
+        self._record_end = end
         if session_id is None:
             bus.subscribe(self._learn_session_id)
+        bus.subscribe(self._on_task_finished)
 
     def _learn_session_id(self, event: object) -> None:
         if isinstance(event, SessionStarted) and self._session_id is None:
             self._session_id = event.session_id
+
+    def _on_task_finished(self, event: object) -> None:
+        """After each task of a session that made a checkpoint: snapshot where it left the tree.
+        Best effort: without it, undo takes back everything since the checkpoint, as before."""
+        if isinstance(event, SessionFinished) and self.checkpoint is not None:
+            try:
+                self._record_end(self._root, self.checkpoint)
+            except (WorkspaceError, CheckpointError):
+                pass
 
     @property
     def pending(self) -> tuple[str, ...]:

@@ -7,11 +7,13 @@ blocks a turn: the session waits for its result before the next request.
 
 from __future__ import annotations
 
+import math
+
 import trio
 
 from asyncfc_tools import ToolError, ToolSpec, pure, tool
 
-from .futures import future_block, future_number, placeholder
+from .futures import future_block, future_number, running_view
 from .scheduler import EngineHandle
 
 __all__ = ["AWAIT_FUTURE", "CANCEL_FUTURE", "engine_tools"]
@@ -31,6 +33,16 @@ def _known_earlier(handle: EngineHandle, ids: list[str]) -> list[str]:
     return list(dict.fromkeys(ids))
 
 
+def _check_timeout(timeout_s: object) -> None:
+    """Refuse a timeout that is not a finite number of seconds, 0 or more, in words."""
+    if timeout_s is None:
+        return
+    if isinstance(timeout_s, bool) or not isinstance(timeout_s, int | float) \
+            or not math.isfinite(timeout_s) or timeout_s < 0:
+        raise ToolError(f"timeout_s must be a number of seconds, 0 or more (got {timeout_s!r}); "
+                        "omit it to wait until the futures finish")
+
+
 @tool(effect=pure(), context="engine")
 async def await_future(
     handle: EngineHandle, ids: list[str] | None = None, timeout_s: float | None = None
@@ -42,18 +54,26 @@ async def await_future(
 
     Args:
         ids: future ids to wait for, e.g. ["f2", "f3"]; omit to wait for every earlier future
-            still running.
+            still running (background processes excepted).
         timeout_s: give up waiting after this many seconds; futures still running are reported as
-            such and keep running.
+            such, with the latest output of a command, and keep running. A background process
+            is waited for only with a timeout (it may never end): without one you get its latest
+            output at once.
     """
+    _check_timeout(timeout_s)
     if ids is None:
         own = future_number(handle.record.id) or 0
-        ids = [r.id for r in handle.scheduler.unfinished() if (future_number(r.id) or 0) < own]
+        ids = [r.id for r in handle.scheduler.unfinished()
+               if (future_number(r.id) or 0) < own and not r.background]
     else:
         ids = _known_earlier(handle, [i.lstrip("$") for i in ids])
     scheduler = handle.scheduler
+    if timeout_s is None:  # waiting for a server to end would block the turn for good
+        waited = [fid for fid in ids if not getattr(scheduler.get(fid), "background", False)]
+    else:
+        waited = ids
     with trio.move_on_after(timeout_s if timeout_s is not None else float("inf")):
-        await scheduler.wait_for(ids)
+        await scheduler.wait_for(waited)
     blocks: list[str] = []
     delivered: list[str] = []
     for fid in ids:
@@ -63,14 +83,15 @@ async def await_future(
             blocks.append(future_block(fid, rec.state.value, rec.text or ""))
             delivered.append(fid)
         else:
-            blocks.append(placeholder(fid, rec.state))
+            blocks.append(running_view(fid, rec.state, rec.output_tail()))
     handle.record.awaited = tuple(delivered)
     return "\n".join(blocks)
 
 
 @tool(effect=pure(), context="engine")
 async def cancel_future(handle: EngineHandle, ids: list[str]) -> str:
-    """Stop futures whose results you no longer need (a running command is killed).
+    """Stop futures whose results you no longer need (a running command, or a background process,
+    is killed with every process it started).
 
     Args:
         ids: future ids to cancel, e.g. ["f4"].

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import gc
 import sys
+from collections.abc import Callable
 from enum import Enum
 from pathlib import Path
 from typing import Annotated, Any
@@ -44,6 +45,12 @@ class Dispatch(str, Enum):
     end = "end"
 
 
+class SandboxMode(str, Enum):
+    auto = "auto"
+    on = "on"
+    off = "off"
+
+
 class Output(str, Enum):
     text = "text"
     jsonl = "jsonl"
@@ -59,6 +66,10 @@ CwdOpt = Annotated[Path | None, typer.Option("--cwd", help="Work in this folder 
 TranscriptOpt = Annotated[Path | None, typer.Option("--transcript", help="Write the JSON-lines transcript here.")]
 MapTokensOpt = Annotated[int | None, typer.Option("--map-tokens", help="Token budget of the repository map in the system prompt (0: no map).")]
 ResumeOpt = Annotated[str | None, typer.Option("--resume", help="Continue a session of this repository with its history: a session id (or prefix), or nothing for the latest. `asyncfc sessions` lists them.")]
+SandboxOpt = Annotated[SandboxMode | None, typer.Option("--sandbox", help="OS sandbox for shell commands and tests: auto (where it works), on (refuse commands without it), off.")]
+NoSandboxOpt = Annotated[bool, typer.Option("--no-sandbox", help="Run commands without the OS sandbox (same as --sandbox off).")]
+NetworkOpt = Annotated[bool | None, typer.Option("--network/--no-network", help="Let sandboxed commands reach the network (default: a loopback shared by the session only).")]
+TrustRepoOpt = Annotated[bool, typer.Option("--trust-repo", help="Trust this repository's .asyncfc.toml (model, api_base, approval...) for this session only; `asyncfc trust` trusts it for good.")]
 ProfileOpt = Annotated[str | None, typer.Option("--profile", help="Scripted models only: latency profile (fast, slow, instant).")]
 
 
@@ -67,14 +78,19 @@ def _fail(exc: AsyncfcError) -> typer.Exit:
     return typer.Exit(exc.exit_code)
 
 
-def _settings(cwd: Path | None, **flags: Any) -> tuple[Settings, Workspace]:
-    """Settings from flags > env > config files, and the workspace at ``cwd``."""
+def _settings(cwd: Path | None, *, trust_repo: bool = False, **flags: Any) -> tuple[Settings, Workspace]:
+    """Settings from flags > env > config files, and the workspace at ``cwd``. The repository's
+    own config applies in full only if it is trusted (the store, or ``trust_repo`` for now)."""
+    root = _root(cwd)
+    values = {k: (v.value if isinstance(v, Enum) else v) for k, v in flags.items()}
+    return load_settings(values, root=root, trusted=True if trust_repo else None), Workspace(root)
+
+
+def _root(cwd: Path | None) -> Path:
     start = (cwd or Path.cwd()).expanduser()
     if not start.is_dir():
         raise typer.BadParameter(f"{start} is not a folder", param_hint="--cwd")
-    root = find_root(start)
-    values = {k: (v.value if isinstance(v, Enum) else v) for k, v in flags.items()}
-    return load_settings(values, root=root), Workspace(root)
+    return find_root(start)
 
 
 def _start_model_import(settings: Settings) -> None:
@@ -112,21 +128,25 @@ def chat(
     resume: ResumeOpt = None,
     profile: ProfileOpt = None,
     dispatch: DispatchOpt = None,
+    sandbox: SandboxOpt = None,
+    no_sandbox: NoSandboxOpt = False,
+    network: NetworkOpt = None,
+    trust_repo: TrustRepoOpt = False,
 ) -> None:
     """Open the interactive TUI (also what `asyncfc [OPTIONS]` does with no command)."""
     if ctx.invoked_subcommand is not None:
         return  # registered as the group callback too: a command was given, let it run
+    flags = dict(model=model, api_base=api_base, mode=mode, approval=approval, max_turns=max_turns,
+                 max_cost=max_cost, transcript=transcript, map_tokens=map_tokens, dispatch=dispatch,
+                 sandbox=SandboxMode.off if no_sandbox else sandbox, network=network)
     try:
-        settings, workspace = _settings(
-            cwd, model=model, api_base=api_base, mode=mode, approval=approval,
-            max_turns=max_turns, max_cost=max_cost, transcript=transcript, map_tokens=map_tokens,
-            dispatch=dispatch,
-        )
+        settings, workspace = _settings(cwd, trust_repo=trust_repo, **flags)
         resumed = None
         if resume is not None:
             from .sessions import find_session, load_resumed
 
             resumed = load_resumed(find_session(workspace.root, resume))
+        settings = _offer_trust(settings, workspace, lambda: _settings(cwd, trust_repo=True, **flags)[0])
     except AsyncfcError as exc:
         raise _fail(exc) from None
     raise typer.Exit(_open_tui(settings, workspace, task=None, profile=profile, resume=resumed))
@@ -134,6 +154,31 @@ def chat(
 
 app.callback(invoke_without_command=True)(chat)
 app.command("chat")(chat)
+
+
+def _terminal() -> bool:
+    return sys.stdout.isatty() and sys.stdin.isatty()
+
+
+def _offer_trust(settings: Settings, workspace: Workspace, trusted: Callable[[], Settings]) -> Settings:
+    """Before the TUI opens: the repository's untrusted config set keys that were left out; a user
+    at a terminal is asked whether to apply them (trusting the repository for good, or for this
+    session); ``trusted()`` gives the settings with the repository trusted. Without a terminal, or
+    when nothing was left out, ``settings`` stay as they are (the session reports the keys)."""
+    if not settings.ignored_repo_keys or not _terminal():
+        return settings
+    from .trust import trust
+
+    keys = ", ".join(settings.ignored_repo_keys)
+    typer.echo(f"{workspace.root}/.asyncfc.toml sets {keys}: settings that decide where requests "
+               "(and your key) go, what runs without asking, or where files are written.\n"
+               "asyncfc applies them only in repositories you trust.", err=True)
+    answer = typer.prompt("Trust this repository? [a]lways / [o]nce, this session / [N]o, ignore them",
+                          default="n", show_default=False, err=True).strip().lower()
+    if answer in ("a", "always", "y", "yes"):
+        trust(workspace.root)
+        return trusted()
+    return trusted() if answer in ("o", "once") else settings
 
 
 def _open_tui(settings: Settings, workspace: Workspace, *, task: str | None, profile: str | None,
@@ -161,18 +206,21 @@ def run(
     profile: ProfileOpt = None,
     simulate_tools: Annotated[bool, typer.Option("--simulate-tools", hidden=True, help="Scripted models: simulated tools.")] = False,
     dispatch: DispatchOpt = None,
+    sandbox: SandboxOpt = None,
+    no_sandbox: NoSandboxOpt = False,
+    network: NetworkOpt = None,
+    trust_repo: TrustRepoOpt = False,
 ) -> None:
     """Run one task. Headless (text or JSON lines) when stdout is not a terminal or with --headless.
 
-    Exit codes: 0 finished; 1 stopped without finishing (turn or cost limit); 2 usage or
-    configuration error; 3 model or provider error; 130 interrupted.
+    Exit codes: 0 finished; 1 stopped without finishing (turn, cost or output limit); 2 usage or
+    configuration error; 3 model or provider error; 130 interrupted; 143 terminated (SIGTERM).
     """
+    flags = dict(model=model, api_base=api_base, mode=mode, approval=approval, max_turns=max_turns,
+                 max_cost=max_cost, transcript=transcript, map_tokens=map_tokens, dispatch=dispatch,
+                 sandbox=SandboxMode.off if no_sandbox else sandbox, network=network)
     try:
-        settings, workspace = _settings(
-            cwd, model=model, api_base=api_base, mode=mode, approval=approval,
-            max_turns=max_turns, max_cost=max_cost, transcript=transcript, map_tokens=map_tokens,
-            dispatch=dispatch,
-        )
+        settings, workspace = _settings(cwd, trust_repo=trust_repo, **flags)
         resumed = None
         if resume is not None:
             from .sessions import resolve_resume
@@ -182,12 +230,20 @@ def run(
         raise _fail(exc) from None
     if task is None:
         raise typer.BadParameter("give the task to run (or --resume a session)", param_hint="TASK")
-    if not headless and output is Output.text and sys.stdout.isatty() and sys.stdin.isatty():
+    if not headless and output is Output.text and _terminal():
+        try:
+            settings = _offer_trust(settings, workspace, lambda: _settings(cwd, trust_repo=True, **flags)[0])
+        except AsyncfcError as exc:
+            raise _fail(exc) from None
         raise typer.Exit(_open_tui(settings, workspace, task=task, profile=profile, resume=resumed))
     _start_model_import(settings)
     from .app import run_headless
     from .render import JsonlRenderer, TextRenderer
 
+    if settings.ignored_repo_keys and output is Output.jsonl:  # the text view prints the notice
+        from .trust import untrusted_notice
+
+        typer.echo(f"asyncfc: warning: {untrusted_notice(settings.ignored_repo_keys, workspace.root)}", err=True)
     renderer = JsonlRenderer() if output is Output.jsonl else TextRenderer()
     raise typer.Exit(
         run_headless(task, settings, workspace, renderer=renderer, profile=profile,
@@ -259,6 +315,35 @@ def tools(
     from .tool_commands import all_tools, describe_tools
 
     typer.echo(describe_tools(all_tools(), as_json=as_json))
+
+
+@app.command("trust")
+def trust_command(
+    path: Annotated[Path | None, typer.Argument(help="A folder in the repository (default: the current one).")] = None,
+    remove: Annotated[bool, typer.Option("--untrust", help="Stop trusting it.")] = False,
+    show: Annotated[bool, typer.Option("--list", help="List the trusted repositories.")] = False,
+) -> None:
+    """Trust a repository: its .asyncfc.toml may then set model, api_base, approval, transcript...
+
+    Untrusted, a repository's config may set only harmless keys (mode, max_turns, map_tokens...);
+    the rest is reported and ignored. Trust is kept in your config folder, out of the agent's reach.
+    """
+    from .trust import trust, trust_store_path, trusted_roots, untrust
+
+    try:
+        if show:
+            roots = trusted_roots()
+            typer.echo("\n".join(map(str, roots)) if roots else f"no trusted repositories ({trust_store_path()})")
+            return
+        root = _root(path)
+        if remove:
+            was = untrust(root)
+            typer.echo(f"no longer trusted: {root}" if was else f"{root} was not trusted")
+        else:
+            typer.echo(f"trusted: {trust(root)} (its .asyncfc.toml now applies in full; "
+                       "`asyncfc trust --untrust` undoes this)")
+    except AsyncfcError as exc:
+        raise _fail(exc) from None
 
 
 @app.command()

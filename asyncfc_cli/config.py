@@ -2,7 +2,9 @@
 
 The config file is looked for at the workspace root (``.asyncfc.toml``), then in the user's config
 folder (``$XDG_CONFIG_HOME/asyncfc/config.toml``, default ``~/.config``); the root's file wins where
-both set a key. Keys are the Settings field names (``max_turns`` or ``max-turns``). A key we do not
+both set a key. The root's file comes from the repository, so it is hostile until the user trusts
+the repository (``trust.py``): untrusted, it may set only ``trust.SAFE_REPO_KEYS``; any other key
+it sets is left out and named in ``Settings.ignored_repo_keys`` for the session to report. Keys are the Settings field names (``max_turns`` or ``max-turns``). A key we do not
 know, or a value of the wrong kind or out of range, is a ConfigError that names it and its source.
 Environment variables are ``ASYNCFC_`` + the upper-cased field name (``ASYNCFC_MAX_TURNS=20``).
 """
@@ -10,21 +12,27 @@ Environment variables are ``ASYNCFC_`` + the upper-cased field name (``ASYNCFC_M
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 import tomllib
 import typing
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import Any, Literal
 
 from .errors import ConfigError
 
-__all__ = ["MODES", "APPROVALS", "Settings", "load_settings", "user_config_path"]
+__all__ = ["MODES", "APPROVALS", "SANDBOXES", "Settings", "load_settings", "paired_key_variable", "user_config_path"]
 
 MODES = ("async", "sync", "serial")
+DEFAULT_MAX_OUTPUT_TOKENS = 8192
+"""Output limit per model request unless configured (lowered to a model's own maximum)."""
+DEFAULT_STALL_TIMEOUT_S = 180.0
+"""Longest silence of a model's stream before it counts as stalled and is retried."""
 APPROVALS = ("read-only", "ask", "auto")
+SANDBOXES = ("auto", "on", "off")
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,13 +71,28 @@ class Settings:
     """When a tool call starts: the moment its arguments are complete in the stream, or when the
     response ends (what conventional agents do). None: stream in async mode, end in sync and
     serial, so the baselines are the conventional agents they stand for."""
+    sandbox: Literal["auto", "on", "off"] = "auto"
+    """The OS sandbox for shell commands and test runs (bubblewrap, Linux): auto where it works,
+    on (refuse commands where it cannot run), off. See ``asyncfc_tools._sandbox``."""
+    network: bool = False
+    """Let sandboxed commands reach the network (by default they share one loopback only)."""
+
+    max_output_tokens: int = DEFAULT_MAX_OUTPUT_TOKENS
+    """The output limit sent with every model request (``max_tokens``), lowered to the model's own
+    maximum when litellm knows it. A reply cut by it is continued, twice at most."""
+    stall_timeout_s: float = DEFAULT_STALL_TIMEOUT_S
+    """A model stream that sends nothing for this long counts as stalled: it is abandoned and
+    retried (``request_retry``). Raise it for slow local models with long prompts."""
+    ignored_repo_keys: tuple[str, ...] = field(default=(), metadata={"config": False})
+    """Keys the untrusted repository's ``.asyncfc.toml`` set and that were not applied (not a
+    setting itself: the session reports them, see ``trust.untrusted_notice``)."""
 
     def replace(self, **changes: Any) -> Settings:
         return dataclasses.replace(self, **changes)
 
 
 _CHOICES: dict[str, tuple[str, ...]] = {
-    "mode": MODES, "approval": APPROVALS, "dispatch": ("stream", "end"),
+    "mode": MODES, "approval": APPROVALS, "dispatch": ("stream", "end"), "sandbox": SANDBOXES,
 }
 _RANGES: dict[str, tuple[Callable[[Any], bool], str]] = {
     "max_turns": (lambda v: v >= 1, "at least 1"),
@@ -79,6 +102,8 @@ _RANGES: dict[str, tuple[Callable[[Any], bool], str]] = {
     "max_output_chars": (lambda v: v >= 100, "at least 100"),
     "map_tokens": (lambda v: v >= 0, "0 or more"),
     "context_tokens": (lambda v: v >= 1024, "at least 1024"),
+    "max_output_tokens": (lambda v: v >= 16, "at least 16"),
+    "stall_timeout_s": (lambda v: v > 0 and math.isfinite(v), "a finite number of seconds, more than 0"),
 }
 _ENV_PREFIX = "ASYNCFC_"
 
@@ -93,7 +118,10 @@ def user_config_path() -> Path:
 def _field_kinds() -> dict[str, type]:
     """Each field's base type (``int`` for ``int | None``, ``str`` for a Literal)."""
     kinds: dict[str, type] = {}
+    settable = {f.name for f in dataclasses.fields(Settings) if f.metadata.get("config", True)}
     for name, hint in typing.get_type_hints(Settings).items():
+        if name not in settable:
+            continue
         if typing.get_origin(hint) is not Literal:
             hint = next((a for a in typing.get_args(hint) if a is not type(None)), hint)
         kinds[name] = str if typing.get_origin(hint) is Literal else hint
@@ -157,16 +185,29 @@ def _check_choice(name: str, text: str, source: str) -> str:
     return text
 
 
-def _from_toml(path: Path) -> dict[str, Any]:
+def _read_toml(path: Path) -> dict[str, Any]:
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        return tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: cannot be read: {exc}") from None
+
+
+_USER_ONLY_TABLES = ("endpoints",)
+"""Tables only the user's own config file may hold (read by their own readers, not Settings)."""
+
+
+def _from_toml(path: Path, *, user_file: bool = False) -> dict[str, Any]:
+    data = _read_toml(path)
     known = _field_kinds()
     out: dict[str, Any] = {}
     for key, value in data.items():
+        if key in _USER_ONLY_TABLES:
+            if user_file:
+                continue
+            raise ConfigError(f"{path}: [{key}] may be set only in your user config "
+                              f"({user_config_path()}), never by a repository")
         name = key.replace("-", "_")
         if name not in known:
             raise ConfigError(f"{path}: unknown key {key!r}; known keys: {', '.join(sorted(known))}")
@@ -193,6 +234,7 @@ def load_settings(
     root: Path | None = None,
     env: Mapping[str, str] | None = None,
     user_config: Path | None = None,
+    trusted: bool | None = None,
 ) -> Settings:
     """Merge the sources into one Settings.
 
@@ -200,16 +242,22 @@ def load_settings(
         flags: values given on the command line; None values mean "not given".
         root: the workspace root whose ``.asyncfc.toml`` applies.
         env: the environment (default os.environ).
-        user_config: the user-level config file (default ``user_config_path()``).
+        user_config: the user-level config file (default ``user_config_path()``); the trust store
+            lives beside it.
+        trusted: whether the repository at ``root`` is trusted; None looks it up in the trust
+            store. True for one session is what ``--trust-repo`` passes.
 
     Raises:
         ConfigError: an unknown key or a bad value, naming it and where it came from.
     """
     env = os.environ if env is None else env
+    user_config = user_config or user_config_path()
     merged: dict[str, Any] = {}
-    for path in (user_config or user_config_path(), (root / ".asyncfc.toml") if root else None):
-        if path is not None and path.is_file():
-            merged.update(_from_toml(path))
+    if user_config.is_file():
+        merged.update(_from_toml(user_config, user_file=True))
+    repo_file = (root / ".asyncfc.toml") if root else None
+    if repo_file is not None and repo_file.is_file():
+        merged.update(_repo_settings(repo_file, trusted, user_config))
     merged.update(_from_env(env))
     known = _field_kinds()
     for name, value in (flags or {}).items():
@@ -218,3 +266,47 @@ def load_settings(
         if value is not None:
             merged[name] = _convert(name, value, f"--{name.replace('_', '-')}")
     return Settings(**merged)
+
+
+def _repo_settings(path: Path, trusted: bool | None, user_config: Path) -> dict[str, Any]:
+    """The repository file's settings: all of them when trusted, else the safe ones plus
+    ``ignored_repo_keys`` naming the rest (checked all the same, so a typo is still reported)."""
+    from .trust import SAFE_REPO_KEYS, is_trusted
+
+    values = _from_toml(path)
+    if trusted is None:
+        trusted = is_trusted(path.parent, user_config=user_config)
+    if trusted:
+        return values
+    ignored = tuple(sorted(k for k in values if k not in SAFE_REPO_KEYS))
+    safe = {k: v for k, v in values.items() if k in SAFE_REPO_KEYS}
+    return {**safe, "ignored_repo_keys": ignored} if ignored else safe
+
+
+def paired_key_variable(api_base: str | None, *, user_config: Path | None = None) -> str | None:
+    """The environment variable whose key the user paired with ``api_base`` in their own config::
+
+        [endpoints."https://llm.example.com/v1"]
+        api_key_env = "EXAMPLE_API_KEY"
+
+    Only the user config is read: a repository can name an endpoint (once trusted) but never
+    choose which of the user's keys goes there. Trailing slashes and case of the URL do not matter.
+
+    Raises:
+        ConfigError: the table is malformed.
+    """
+    path = user_config or user_config_path()
+    if not api_base or not path.is_file():
+        return None
+    endpoints = _read_toml(path).get("endpoints", {})
+    if not isinstance(endpoints, dict):
+        raise ConfigError(f"{path}: [endpoints] must be a table of URL = {{ api_key_env = ... }}")
+    wanted = api_base.strip().rstrip("/").lower()
+    for url, entry in endpoints.items():
+        if url.strip().rstrip("/").lower() != wanted:
+            continue
+        variable = entry.get("api_key_env") if isinstance(entry, dict) else None
+        if not isinstance(variable, str) or not variable:
+            raise ConfigError(f'{path}: [endpoints."{url}"] needs api_key_env = "NAME_OF_THE_VARIABLE"')
+        return variable
+    return None

@@ -34,18 +34,22 @@ __all__ = [
     "EXIT_USAGE",
     "EXIT_MODEL",
     "EXIT_INTERRUPTED",
+    "EXIT_TERMINATED",
 ]
 
 EXIT_OK = 0
 """The task finished."""
 EXIT_UNFINISHED = 1
-"""The agent stopped without finishing: turn or cost limit, or the model gave up."""
+"""The agent stopped without finishing: turn or cost limit, the model gave up, or its replies kept
+being cut by the output limit."""
 EXIT_USAGE = 2
 """Usage or configuration error."""
 EXIT_MODEL = 3
 """Model or provider error."""
 EXIT_INTERRUPTED = 130
 """Interrupted by the user (Ctrl-C)."""
+EXIT_TERMINATED = 143
+"""Stopped by SIGTERM (128 + 15), after the same clean-up as Ctrl-C."""
 
 
 class AsyncfcError(Exception):

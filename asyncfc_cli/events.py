@@ -12,13 +12,15 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
-import re
+import math
 import sys
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, TypeVar
+
+from .redaction import EventRedactor, secrets_in
+from .redaction import redact as redact_text
 
 __all__ = [
     "Event",
@@ -71,6 +73,14 @@ class SessionStarted(Event):
     """The workspace root."""
     scripted: bool = False
     """True when the model is the offline scripted client, so every view can say so."""
+    endpoint: str = ""
+    """Where model requests go: the api_base, else the provider's default endpoint (never a key;
+    empty for the scripted model), so the user sees where a repository's config would send them."""
+    sandbox: str = "off"
+    """Where shell commands and test runs run: on (the OS sandbox confines them), off (the user
+    turned it off) or unavailable (it cannot run here: unconfined, or refused if required)."""
+    network: bool = True
+    """Whether those commands can reach the network (false: a loopback shared by the session)."""
 
 
 @_event("session_resumed")
@@ -183,6 +193,54 @@ class FutureFinished(Event):
     """The full result text, exactly as the model is shown it."""
 
 
+@_event("future_output")
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FutureOutput(Event):
+    """Output of a running command, in order, coalesced (a few per second per future at most)."""
+
+    id: str
+    text: str
+    """The output since the previous future_output of this future (stdout and stderr as they came;
+    a burst too long for one event keeps its end, after a note of how much was skipped)."""
+
+
+@_event("background_started")
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BackgroundStarted(Event):
+    """A background command (``shell(background=true)``) is up: the model has been told so, and
+    its future goes on running until it exits, is cancelled, or the session (headless: the task)
+    ends. It never holds the finish."""
+
+    id: str
+    output: str = ""
+    """Its first output, as the model was shown it."""
+
+
+@_event("background_stopped")
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BackgroundStopped(Event):
+    """A background command still running was stopped (with its whole process group) because the
+    task or the session ended; its future_finished (cancelled) follows."""
+
+    id: str
+    command: str
+    reason: str
+    """Why, e.g. ``the task ended``."""
+
+
+@_event("footprint_violation")
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FootprintViolation(Event):
+    """A shell command with declared ``writes`` changed files outside them (its result tells the
+    model; calls that ran beside it may have seen those files mid-change)."""
+
+    id: str
+    declared: tuple[str, ...]
+    """The paths and globs the command declared."""
+    paths: tuple[str, ...]
+    """Files it changed that no declared path covers."""
+
+
 @_event("future_placeholder")
 @dataclass(frozen=True, slots=True, kw_only=True)
 class FuturePlaceholder(Event):
@@ -269,28 +327,20 @@ class SessionFinished(Event):
 # --------------------------------------------------------------------------------------------------
 # Serialisation
 
-_SECRET_NAME = re.compile(r"(API_KEY|_KEY|_TOKEN|_SECRET|PASSWORD)$")
 _secrets_cache: tuple[str, ...] | None = None
 
 
 def _secrets() -> tuple[str, ...]:
     global _secrets_cache
     if _secrets_cache is None:
-        values = {
-            value
-            for name, value in os.environ.items()
-            if _SECRET_NAME.search(name.upper()) and len(value) >= 8
-        }
-        _secrets_cache = tuple(sorted(values, key=len, reverse=True))
+        _secrets_cache = secrets_in()
     return _secrets_cache
 
 
 def redact(text: str) -> str:
-    """Replace the value of every key-like environment variable in ``text`` with ``[redacted]``."""
-    for secret in _secrets():
-        if secret in text:
-            text = text.replace(secret, "[redacted]")
-    return text
+    """Replace the value of every key-like environment variable in ``text`` with ``[redacted]``
+    (a complete text: streamed pieces go through the bus's ``EventRedactor``)."""
+    return redact_text(text, _secrets())
 
 
 def event_to_dict(event: Event) -> dict[str, Any]:
@@ -304,8 +354,20 @@ def event_to_dict(event: Event) -> dict[str, Any]:
 
 
 def event_to_json(event: Event) -> str:
-    """One JSON line, with secrets redacted: the only way events leave the process."""
-    return redact(json.dumps(event_to_dict(event), ensure_ascii=False, default=str))
+    """One JSON line, with secrets redacted: the only way events leave the process. Always valid
+    JSON: a number that is not finite (NaN, infinity) is written as null."""
+    return redact(json.dumps(_finite(event_to_dict(event)), ensure_ascii=False, default=str,
+                             allow_nan=False))
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, Mapping):
+        return {key: _finite(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(item) for item in value]
+    return value
 
 
 def event_from_dict(data: Mapping[str, Any]) -> Event:
@@ -319,7 +381,7 @@ def event_from_dict(data: Mapping[str, Any]) -> Event:
         raise ValueError(f"unknown event type {data.get('type')!r}")
     names = {f.name: f for f in dataclasses.fields(cls)}
     kwargs = {k: v for k, v in data.items() if k in names}
-    for key in ("deps", "waits_on"):
+    for key in ("deps", "waits_on", "declared", "paths"):
         if isinstance(kwargs.get(key), list):
             kwargs[key] = tuple(kwargs[key])
     try:
@@ -350,10 +412,16 @@ class EventBus:
 
     Subscribers must be quick and must not raise; one that raises is reported on stderr once and
     dropped, so a broken view can never take a session down.
+
+    Every event passes the redactor first (``redaction.EventRedactor``): subscribers see secrets
+    neither whole nor split across streamed pieces, so no view, log or transcript can show one.
     """
 
-    def __init__(self, clock: Callable[[], float] = _session_clock, *, offset: float = 0.0) -> None:
-        """``offset``: what ``now()`` reads when the clock starts (0 for a new session)."""
+    def __init__(self, clock: Callable[[], float] = _session_clock, *, offset: float = 0.0,
+                 redactor: EventRedactor | None = None) -> None:
+        """``offset``: what ``now()`` reads when the clock starts (0 for a new session).
+        ``redactor``: the filter every event goes through (default: the secrets of os.environ)."""
+        self._redactor = redactor or EventRedactor.from_environment()
         self._clock = clock
         self._origin: float | None = None
         self._offset = offset
@@ -370,6 +438,16 @@ class EventBus:
         """
         self._offset = continues_at
         self._resumed = {"continues_at": continues_at, "prior_turns": prior_turns}
+
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        """What the bus redacts (for others that must keep the same secrets out, e.g. the history
+        a session sends the model)."""
+        return self._redactor.secrets
+
+    def keep_secret(self, value: str) -> None:
+        """Redact ``value`` from every later event too."""
+        self._redactor.add(value)
 
     def start_clock(self) -> None:
         """Make ``now()`` count from this moment (called once when the session starts)."""
@@ -395,7 +473,12 @@ class EventBus:
         return event
 
     def publish(self, event: Event) -> None:
-        """Hand an already-built event (e.g. from a transcript being replayed) to every subscriber."""
+        """Hand an already-built event (e.g. from a transcript being replayed) to every subscriber,
+        redacted (which may hold back a streamed piece, or release one held before it)."""
+        for redacted in self._redactor(event):
+            self._fan_out(redacted)
+
+    def _fan_out(self, event: Event) -> None:
         for subscriber in list(self._subscribers):
             try:
                 subscriber(event)

@@ -15,6 +15,7 @@ from typing import Any
 __all__ = [
     "FINISHED",
     "State",
+    "background_started",
     "delivery_text",
     "find_refs",
     "future_block",
@@ -23,6 +24,7 @@ __all__ = [
     "gap_note_calls",
     "gap_note_text",
     "placeholder",
+    "running_view",
     "substitute_refs",
     "summarize",
 ]
@@ -94,6 +96,22 @@ def placeholder(fid: str, state: State | str) -> str:
     """The tool message content for a future that has not finished: exactly
     ``{"future": "f3", "status": "running"}``."""
     return json.dumps({"future": fid, "status": str(state)})
+
+
+def background_started(fid: str, first_output: str) -> str:
+    """The tool message of a background command once it is up (its future goes on running)."""
+    shown = first_output.rstrip("\n") or "(no output yet)"
+    return (f"started in the background; first output:\n{shown}\n(still running as {fid}; its "
+            f"latest output: await_future([\"{fid}\"], timeout_s=1); stop it with "
+            f"cancel_future([\"{fid}\"]) when you no longer need it)")
+
+
+def running_view(fid: str, state: State | str, tail: str) -> str:
+    """A future still running when an await gave up: its placeholder, then (for a command) the
+    tail of its output so far."""
+    if not tail.strip():
+        return placeholder(fid, state)
+    return f"{placeholder(fid, state)}\nlatest output of {fid} (still running):\n{tail}"
 
 
 def future_block(fid: str, state: State | str, text: str) -> str:

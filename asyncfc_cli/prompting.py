@@ -2,7 +2,8 @@
 
 In order: the system prompt (``asyncfc_prompts/system.md``), the futures protocol
 (``futures.md``, async mode only: in sync and serial modes the model never sees a placeholder),
-the workspace, the project's instructions (``AGENTS.md``, ``CLAUDE.md``, ``.asyncfc/instructions.md``
+the workspace, the OS sandbox commands run in (``sandbox.md``, when they are confined), the
+project's instructions (``AGENTS.md``, ``CLAUDE.md``, ``.asyncfc/instructions.md``
 at the repository root, each labelled), and the repository map (``repomap.py``, within
 ``Settings.map_tokens``). ``asyncfc prompt --mode MODE`` prints the result.
 """
@@ -12,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from asyncfc_prompts import load_prompt
 
@@ -26,6 +28,7 @@ __all__ = [
     "instructions_section",
     "project_instructions",
     "repo_map_section",
+    "sandbox_section",
 ]
 
 INSTRUCTION_FILES = ("AGENTS.md", "CLAUDE.md", ".asyncfc/instructions.md")
@@ -93,6 +96,20 @@ def repo_map_section(repo_map: str) -> str:
     )
 
 
+_NO_NETWORK = ("They reach no network: a server one command starts answers the next ones on "
+               "localhost, but downloads (package installs, fetching dependencies) fail. When the "
+               "task needs them, say so: the user can allow the network (`--network`).")
+
+
+def sandbox_section(sandbox: Any) -> str:
+    """What the model should know about the OS sandbox its commands run in ("" when they are not
+    confined): where they can write, and whether they reach the network."""
+    if sandbox is None or not sandbox.confines:
+        return ""
+    network = "They can use the network." if sandbox.network else _NO_NETWORK
+    return load_prompt("sandbox").replace("{network}", network)
+
+
 def _workspace_section(workspace: Workspace) -> str:
     kind = "a git repository" if workspace.is_git else "not a git repository"
     return f"## Workspace\nRepository root: {workspace.root} ({kind}). Tool paths are relative to it."
@@ -104,12 +121,14 @@ def build_system_prompt(
     *,
     mode: str,
     repo_map: str | None = None,
+    sandbox: Any = None,
 ) -> str:
     """The full system prompt of a session in ``mode``.
 
     Args:
         repo_map: the map to include; None builds it now (``Settings.map_tokens`` tokens at most,
             cached by modification time, so a second session in the same repository is fast).
+        sandbox: the session's OS sandbox (``asyncfc_tools._sandbox.Sandbox``), if any.
 
     Raises:
         ConfigError: ``mode`` is not async, sync or serial.
@@ -124,6 +143,7 @@ def build_system_prompt(
         load_prompt("system"),
         load_prompt("futures") if mode == "async" else "",
         _workspace_section(workspace),
+        sandbox_section(sandbox),
         instructions_section(project_instructions(workspace.root)),
         repo_map_section(repo_map),
     ]

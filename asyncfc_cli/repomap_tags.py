@@ -19,6 +19,7 @@ from stat import S_ISREG
 from typing import Any, Protocol
 
 from asyncfc_tools._fs import open_regular
+from asyncfc_tools._git import is_git_work_tree, run_git
 
 __all__ = ["CACHE_VERSION", "Extract", "MapTag", "TagLike", "cache_dir", "cache_file", "load_tags",
            "pick_files", "source_files"]
@@ -70,16 +71,14 @@ def source_files(root: Path) -> list[str]:
     """Files of the repository as relative posix paths: git's view when ``root`` is a git work
     tree (tracked and untracked, .gitignore honoured), else a walk skipping hidden and vendored
     folders."""
-    if (root / ".git").exists():
+    if is_git_work_tree(root):
         try:
-            out = subprocess.run(
-                ["git", "ls-files", "-co", "--exclude-standard", "-z"],
-                cwd=root, capture_output=True, check=True, timeout=30,
-            ).stdout
-            names = sorted({n for n in out.decode("utf-8", "replace").split("\0") if n})
-            return [n for n in names if (root / n).is_file()]
+            done = run_git(root, ["ls-files", "-co", "--exclude-standard", "-z"], timeout=30)
         except (OSError, subprocess.SubprocessError):
-            pass  # git missing or broken: fall back to walking
+            done = None  # git missing or stuck: fall back to walking
+        if done is not None and done.returncode == 0:
+            names = sorted({n for n in done.stdout.decode("utf-8", "replace").split("\0") if n})
+            return [n for n in names if (root / n).is_file()]
     found: list[str] = []
     for folder, dirs, files in os.walk(root):
         dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d not in _SKIP_DIRS)

@@ -13,8 +13,10 @@ knows nothing of models or sessions.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
+import math
 from collections.abc import Iterable, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -25,7 +27,7 @@ import trio
 from asyncfc_tools import Effect, ToolContext, ToolError, ToolSpec, describe_exception
 from asyncfc_tools._commit import CallGuard, run_in_worker
 
-from .events import EventBus, FutureCreated, FutureFinished, FutureStarted
+from .events import BackgroundStopped, EventBus, FutureCreated, FutureFinished, FutureStarted
 from .futures import (
     FINISHED,
     State,
@@ -36,6 +38,7 @@ from .futures import (
     summarize,
     truncate,
 )
+from .live_output import CallReporter, OutputPump
 from .model.base import ToolCall
 
 __all__ = ["FutureRecord", "Gate", "GateRequest", "Scheduler", "current_future"]
@@ -87,10 +90,26 @@ class FutureRecord:
     guard: CallGuard | None = None
     """For a sync tool running in a worker thread: decides, under a lock, between its cancel and
     its commit (so a cancelled call never changes the workspace afterwards)."""
+    settled: trio.Event = field(default_factory=trio.Event)
+    """Set when it finished or, for a background call, when it is up: what later calls that
+    conflict with it wait for."""
+    started_text: str | None = None
+    """For a background call that is up: what the model is told in its tool message."""
+    live: OutputPump | None = None
+    """Its live output, once it printed anything."""
 
     @property
     def tool(self) -> str:
         return self.call.name
+
+    @property
+    def background(self) -> bool:
+        """A long-lived call (``shell(background=true)``): see ``Effect.background``."""
+        return self.effect.background
+
+    def output_tail(self) -> str:
+        """The last lines its command printed so far ("" if none)."""
+        return self.live.tail() if self.live is not None else ""
 
     @property
     def is_finished(self) -> bool:
@@ -152,6 +171,7 @@ class Scheduler:
         duration_priors: Mapping[str, float] | None = None,
     ) -> None:
         self._nursery = nursery
+        self._lasting: trio.Nursery | None = None
         self._tools = tools
         self._bus = bus
         self._ctx = ctx
@@ -164,9 +184,15 @@ class Scheduler:
         self._priors = dict(duration_priors or {})
         self._next_number = first_number
 
-    def use_nursery(self, nursery: trio.Nursery) -> None:
-        """Run future calls in ``nursery`` (each task of a chat session has its own)."""
+    def use_nursery(self, nursery: trio.Nursery, lasting: trio.Nursery | None = None) -> None:
+        """Run future calls in ``nursery`` (each task of a chat session has its own), and
+        background calls in ``lasting`` when given (a chat session's own, so they outlive the task
+        that started them)."""
         self._nursery = nursery
+        self._lasting = lasting
+
+    def _nursery_for(self, rec: FutureRecord) -> trio.Nursery:
+        return self._lasting if rec.background and self._lasting is not None else self._nursery
 
     # ---------------------------------------------------------------------------------- queries
 
@@ -237,7 +263,7 @@ class Scheduler:
         if problem is not None:
             self._finish(rec, State.FAILED, problem)
         else:
-            self._nursery.start_soon(self._run, rec, name=f"future {fid} {call.name}")
+            self._nursery_for(rec).start_soon(self._run, rec, name=f"future {fid} {call.name}")
         return rec
 
     def _parse(self, call: ToolCall) -> tuple[Any, str | None]:
@@ -303,7 +329,7 @@ class Scheduler:
     async def _run_call(self, rec: FutureRecord) -> None:
         assert rec.spec is not None
         for other in rec.waits_on:
-            await self._futures[other].finished.wait()
+            await self._futures[other].settled.wait()  # a background call: until it is up
         values: dict[str, str] = {}
         for dep in rec.deps:
             dep_rec = self._futures[dep]
@@ -321,26 +347,29 @@ class Scheduler:
         rec.state = State.RUNNING
         rec.started_at = self._bus.now()
         self._bus.emit(FutureStarted, id=rec.id)
-        with trio.fail_after(self._call_timeout_s):
+        with trio.fail_after(math.inf if rec.background else self._call_timeout_s):
             text = await self._invoke(rec, args)
         self._finish(rec, State.DONE, truncate(str(text), self._ctx.max_output_chars))
 
     async def _invoke(self, rec: FutureRecord, args: Mapping[str, Any]) -> Any:
         spec = rec.spec
         assert spec is not None
-        ctx: Any = EngineHandle(self, rec) if spec.context == "engine" else self._ctx
+        ctx: Any = EngineHandle(self, rec) if spec.context == "engine" else \
+            dataclasses.replace(self._ctx, progress=CallReporter(rec, self._bus, self._nursery_for(rec)))
         if spec.is_async:
             return await spec.fn(ctx, **args)
         rec.guard = CallGuard()
         return await run_in_worker(functools.partial(spec.fn, ctx, **args), rec.guard)
 
     def _finish(self, rec: FutureRecord, state: State, text: str) -> None:
+        if rec.live is not None:
+            rec.live.close()  # its last output goes out before its end
         rec.state = state
         rec.text = text
         rec.finished_at = self._bus.now()
         self._unfinished.pop(rec.id, None)
         duration = rec.finished_at - rec.started_at if rec.started_at is not None else 0.0
-        if state is State.DONE:
+        if state is State.DONE and not rec.background:
             key = duration_key(rec.tool, rec.args)
             previous = self._durations.get(key)
             self._durations[key] = duration if previous is None else 0.5 * (previous + duration)
@@ -348,6 +377,7 @@ class Scheduler:
             FutureFinished, id=rec.id, status=state.value, duration=duration,
             summary=summarize(text), output=text,
         )
+        rec.settled.set()
         rec.finished.set()
 
     # ---------------------------------------------------------------------------------- control
@@ -373,6 +403,23 @@ class Scheduler:
                     rec.scope.cancel()
                 outcome[fid] = "cancelled"
         return outcome
+
+    def stop_background(self, reason: str) -> list[FutureRecord]:
+        """Cancel every background call still running (their process groups are killed as the
+        cancellation reaches them), announcing each; returns them."""
+        running = [rec for rec in self._unfinished.values() if rec.background]
+        for rec in running:
+            command = rec.args.get("command", "") if isinstance(rec.args, dict) else ""
+            self._bus.emit(BackgroundStopped, id=rec.id, command=str(command), reason=reason)
+            self.cancel([rec.id], reason=f"stopped: {reason}")
+        return running
+
+    async def wait_settled(self, ids: Iterable[str]) -> None:
+        """Wait until every listed (known) future has finished or, if a background call, is up."""
+        for fid in ids:
+            rec = self._futures.get(fid)
+            if rec is not None:
+                await rec.settled.wait()
 
     async def wait_for(self, ids: Iterable[str]) -> None:
         """Wait until every listed (known) future has finished."""

@@ -18,6 +18,7 @@ Everything is reported on the event bus; views command the session only through 
 
 from __future__ import annotations
 
+import os
 import secrets
 from collections.abc import Mapping, Sequence
 from contextlib import aclosing
@@ -30,13 +31,14 @@ from asyncfc_tools import ToolContext, ToolSpec
 from .builtins import AWAIT_FUTURE, engine_tools
 from .config import Settings
 from .context import ContextBudget
-from .errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_UNFINISHED, AsyncfcError, ModelError
+from .errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_TERMINATED, EXIT_UNFINISHED, AsyncfcError, ModelError
 from .events import (
     EventBus,
     FirstToken,
     FutureDelivered,
     FuturePlaceholder,
     MessageAppended,
+    Notice,
     RequestFinished,
     RequestRetry,
     RequestStarted,
@@ -48,6 +50,7 @@ from .events import (
 from .events import UserMessage as UserMessageEvent
 from .futures import State, delivery_text, future_block, placeholder
 from .model.base import (
+    OUTPUT_LIMIT,
     AssistantMessage,
     Message,
     ModelClient,
@@ -61,8 +64,12 @@ from .model.base import (
     Usage,
     UserMessage,
 )
+from .model.provider import effective_endpoint
 from .model.wire import message_to_wire
+from .output_limit import MAX_CONTINUATIONS, continuation_note, stop_message
+from .redaction import redact_value
 from .scheduler import FutureRecord, Gate, Scheduler
+from .trust import untrusted_notice
 from .workspace import Workspace
 
 __all__ = ["Outcome", "Session"]
@@ -73,7 +80,7 @@ class Outcome:
     """How a task ended."""
 
     outcome: str
-    """finished, turn_limit, cost_limit, model_error, config_error or interrupted."""
+    """finished, turn_limit, cost_limit, output_limit, model_error, config_error or interrupted."""
     exit_code: int
     message: str
 
@@ -82,6 +89,13 @@ class Outcome:
 class _Response:
     text: str
     records: list[FutureRecord]
+    end: ResponseEnd
+
+
+def _interruption(exit_code: int) -> Outcome:
+    if exit_code == EXIT_TERMINATED:
+        return Outcome("interrupted", EXIT_TERMINATED, "terminated (SIGTERM): the task was cancelled")
+    return Outcome("interrupted", EXIT_INTERRUPTED, "interrupted: the task was cancelled")
 
 
 class Session:
@@ -102,6 +116,8 @@ class Session:
         ctx: ToolContext | None = None,
         context: ContextBudget | None = None,
         duration_priors: Mapping[str, float] | None = None,
+        futures_issued: int = 0,
+        recovered: Sequence[Message] = (),
     ) -> None:
         self.model = model
         self.bus = bus
@@ -125,17 +141,28 @@ class Session:
         self._usage = Usage()
         self._scheduler: Scheduler | None = None
         self._run_scope: trio.CancelScope | None = None
+        self._lasting: trio.Nursery | None = None
+        """While serving a chat: where background calls run, so they outlive their task."""
         self._placeholders: set[str] = set()
         self._delivered: set[str] = set()
         self._ttft: float | None = None
         self._call_ids = {
             c.call_id for m in self.history if isinstance(m, AssistantMessage) for c in m.tool_calls
         }
+        # A resumed session's ids go on after every future its transcript recorded, including
+        # those of a response that was cut before its calls reached the history.
+        self._futures_issued = max(futures_issued, len(self._call_ids))
+        self._recovered = tuple(recovered)
+        self._interrupt_code = EXIT_INTERRUPTED
+        self._cut_replies = 0
 
     # ------------------------------------------------------------------------------- commands
 
-    def cancel_turn(self) -> None:
-        """Stop the running task: its futures are cancelled (children killed); history stays valid."""
+    def cancel_turn(self, *, exit_code: int = EXIT_INTERRUPTED) -> None:
+        """Stop the running task: its futures are cancelled (children killed); history stays valid
+        and records every call that was dispatched. ``exit_code`` is what the task ends with:
+        130 for Ctrl-C, 143 for SIGTERM."""
+        self._interrupt_code = exit_code
         if self._run_scope is not None:
             self._run_scope.cancel()
 
@@ -147,10 +174,18 @@ class Session:
     # ------------------------------------------------------------------------------- running
 
     async def serve(self, inbox: trio.MemoryReceiveChannel[str]) -> None:
-        """Chat: run each message received as a task, in order, until the channel closes."""
+        """Chat: run each message received as a task, in order, until the channel closes.
+        Background processes outlive the task that started them; they stop when this ends."""
         self._announce()
-        async for text in inbox:
-            await self.run(text)
+        async with trio.open_nursery() as lasting:
+            self._lasting = lasting
+            try:
+                async for text in inbox:
+                    await self.run(text)
+            finally:
+                self._lasting = None
+                if self._scheduler is not None:
+                    self._scheduler.stop_background("the session ended")
 
     async def run(self, task: str) -> Outcome:
         """Run one task to its end and report how it ended (also as ``session_finished``)."""
@@ -158,13 +193,18 @@ class Session:
         self.bus.emit(UserMessageEvent, text=task)
         self._append(UserMessage(task))
         turns_before, usage_before = self._turn, self._usage
-        outcome = Outcome("interrupted", EXIT_INTERRUPTED, "interrupted: the task was cancelled")
+        self._cut_replies = 0
+        outcome: Outcome | None = None
         with trio.CancelScope() as scope:
             self._run_scope = scope
             try:
                 async with trio.open_nursery() as nursery:
                     self._scheduler_for(nursery)
-                    outcome = await self._loop(turns_before, usage_before)
+                    try:
+                        outcome = await self._loop(turns_before, usage_before)
+                    finally:
+                        if self._lasting is None:  # headless: background processes end with the task
+                            self._sched.stop_background("the task ended")
                     # A limit can stop the loop with futures still running: they end with the task.
                     nursery.cancel_scope.cancel()
             except* AsyncfcError as group:
@@ -172,6 +212,7 @@ class Session:
                 kind = "model_error" if isinstance(error, ModelError) else "config_error"
                 outcome = Outcome(kind, error.exit_code, str(error))
         self._run_scope = None
+        outcome = outcome or _interruption(self._interrupt_code)
         self.bus.emit(
             SessionFinished, outcome=outcome.outcome, exit_code=outcome.exit_code,
             message=outcome.message, turns=self._turn, usage=self._usage.as_dict(),
@@ -184,13 +225,24 @@ class Session:
             return
         self._started = True
         self.bus.start_clock()
+        sandbox = self._ctx.sandbox
         self.bus.emit(
             SessionStarted, session_id=self.session_id, model=self.model.name,
             mode=self.settings.mode, approval=self.settings.approval or "auto",
             root=str(self.workspace.root), scripted=self.model.scripted,
+            endpoint="" if self.model.scripted else effective_endpoint(
+                self.model.name, self.settings.api_base, os.environ),
+            **({"sandbox": sandbox.state, "network": sandbox.network} if sandbox else {}),
         )
+        if self.settings.ignored_repo_keys:
+            self.bus.emit(Notice, level="warning",
+                          message=untrusted_notice(self.settings.ignored_repo_keys, self.workspace.root))
+        if sandbox is not None and (notice := sandbox.notice()) is not None:
+            self.bus.emit(Notice, level=notice.level, message=notice.message)  # said once, at the start
         if self._system_prompt and not self.history:
             self._append(SystemMessage(self._system_prompt))
+        for message in self._recovered:  # a resumed session's late values, recorded as they go in
+            self._append(message)
 
     def _scheduler_for(self, nursery: trio.Nursery) -> None:
         """One scheduler per session (ids keep counting across tasks), one nursery per task."""
@@ -198,10 +250,9 @@ class Session:
             self._scheduler = Scheduler(
                 nursery, self._tools, self.bus, self._ctx, serial=self.settings.mode == "serial",
                 call_timeout_s=self.settings.call_timeout_s, gate=self._gate,
-                first_number=len(self._call_ids) + 1, duration_priors=self._duration_priors,
+                first_number=self._futures_issued + 1, duration_priors=self._duration_priors,
             )
-        else:
-            self._scheduler.use_nursery(nursery)
+        self._scheduler.use_nursery(nursery, self._lasting)
 
     async def _loop(self, turns_before: int, usage_before: Usage) -> Outcome:
         while True:
@@ -210,6 +261,12 @@ class Session:
                 return limit
             self._deliver_finished()
             response = await self._request()
+            if response.end.finish_reason == OUTPUT_LIMIT:
+                stop = await self._continue_cut_reply(response)
+                if stop is not None:
+                    return stop
+                continue
+            self._cut_replies = 0
             if response.records:
                 await self._close_turn(response)
                 continue
@@ -237,6 +294,20 @@ class Session:
             )
         return None
 
+    async def _continue_cut_reply(self, response: _Response) -> Outcome | None:
+        """A reply the output limit cut: keep what it said and ran, and ask the model to go on;
+        after ``MAX_CONTINUATIONS`` cuts in a row, stop instead (exit 1) and say why."""
+        self._cut_replies += 1
+        if response.records:
+            await self._close_turn(response)
+        else:
+            self._append(AssistantMessage(response.text))
+        limit = self.settings.max_output_tokens
+        if self._cut_replies > MAX_CONTINUATIONS:
+            return Outcome("output_limit", EXIT_UNFINISHED, stop_message(self._cut_replies, limit))
+        self._append(UserMessage(continuation_note(limit, response.end.dropped_call)))
+        return None
+
     @property
     def _sched(self) -> Scheduler:
         assert self._scheduler is not None, "no task is running"
@@ -252,14 +323,35 @@ class Session:
         text: list[str] = []
         records: list[FutureRecord] = []
         held: list[ToolCall] = []
-        end = ResponseEnd()
-        first_token = False
         messages: Sequence[Message] = self.history
         if self._context is not None and self._context.blocking:
             # litellm's tokenizers (and its first import) must not stall the event loop (the TUI).
             messages = await trio.to_thread.run_sync(self._context.fit, self.history)
         elif self._context is not None:
             messages = self._context.fit(self.history)
+        try:
+            end = await self._consume(turn, started, messages, text, records, held)
+        except BaseException:
+            # Cut (a provider error, Ctrl-C, SIGTERM): the calls already dispatched may have run,
+            # so the history records them, with their values or placeholders, before unwinding.
+            if records or text:
+                self._record_turn("".join(text), records)
+            raise
+        # Conventional dispatch: the calls start only once the whole response is in.
+        records.extend(self._sched.submit(call, turn) for call in held)
+        self._usage = self._usage + end.usage
+        self.bus.emit(
+            RequestFinished, turn=turn, usage=end.usage.as_dict(), cost=end.usage.cost,
+            finish_reason=end.finish_reason, tool_calls=len(records),
+        )
+        return _Response("".join(text), records, end)
+
+    async def _consume(self, turn: int, started: float, messages: Sequence[Message], text: list[str],
+                       records: list[FutureRecord], held: list[ToolCall]) -> ResponseEnd:
+        """Stream one response into ``text``, ``records`` (calls dispatched) and ``held`` (calls
+        waiting for the end of the response); returns how it ended."""
+        end = ResponseEnd()
+        first_token = False
         async with aclosing(self.model.stream(messages, self._schemas)) as stream:
             async for item in stream:
                 if isinstance(item, (TextChunk, ToolCallReady)) and not first_token:
@@ -281,14 +373,7 @@ class Session:
                                   reason=item.reason)
                 elif isinstance(item, ResponseEnd):
                     end = item
-        # Conventional dispatch: the calls start only once the whole response is in.
-        records.extend(self._sched.submit(call, turn) for call in held)
-        self._usage = self._usage + end.usage
-        self.bus.emit(
-            RequestFinished, turn=turn, usage=end.usage.as_dict(), cost=end.usage.cost,
-            finish_reason=end.finish_reason, tool_calls=len(records),
-        )
-        return _Response("".join(text), records)
+        return end
 
     def _parsed(self, call: ToolCall, index: int, turn: int) -> ToolCall:
         """The call with a unique id and its index in the response, announced as parsed."""
@@ -308,25 +393,38 @@ class Session:
         # Let calls dispatched at the very end of the stream take their first step: a tool that
         # needs no time then hands the model its value instead of a placeholder. Two passes,
         # because trio may run this task before the new ones within one scheduling batch.
-        for _ in range(2):
-            await trio.lowlevel.checkpoint()
-        if self.settings.mode in ("sync", "serial"):
-            await self._sched.wait_for([r.id for r in records])
-        else:
-            awaits = [r.id for r in records if r.tool == AWAIT_FUTURE]
-            await self._sched.wait_for(awaits)
-            # A response that awaits has said what it needs now: holding for its other calls
-            # would only delay the values it asked for.
-            if self.settings.early_wait and not awaits:
-                await self._wait_if_about_to_finish(records)
+        try:
+            for _ in range(2):
+                await trio.lowlevel.checkpoint()
+            if self.settings.mode in ("sync", "serial"):
+                await self._sched.wait_settled([r.id for r in records])
+            else:
+                awaits = [r.id for r in records if r.tool == AWAIT_FUTURE]
+                await self._sched.wait_for(awaits)
+                # A background command's tool message says whether it started: wait until it is up.
+                await self._sched.wait_settled([r.id for r in records if r.background])
+                # A response that awaits has said what it needs now: holding for its other calls
+                # would only delay the values it asked for.
+                if self.settings.early_wait and not awaits:
+                    await self._wait_if_about_to_finish(records)
+        finally:
+            # Also when cancelled while waiting (Ctrl-C, SIGTERM): what ran stays in the history.
+            self._record_turn(response.text, records)
+
+    def _record_turn(self, text: str, records: Sequence[FutureRecord]) -> None:
+        """Append the assistant message with its calls, then one tool message per call: the value
+        if its future has finished, else the placeholder."""
         next_turn = self._turn + 1
-        messages: list[Message] = [AssistantMessage(response.text, tuple(r.call for r in records))]
+        messages: list[Message] = [AssistantMessage(text, tuple(r.call for r in records))]
         for rec in records:
             if rec.is_finished:
                 content = rec.text or ""
                 self._mark_delivered(rec.id, "tool", next_turn)
                 for fid in rec.awaited:
                     self._mark_delivered(fid, "await", next_turn)
+            elif rec.started_text is not None:
+                content = rec.started_text
+                self._placeholders.add(rec.id)  # its end, if it comes, is delivered like a value
             else:
                 content = placeholder(rec.id, rec.state)
                 self._placeholders.add(rec.id)
@@ -349,7 +447,7 @@ class Session:
         if self._ttft is None:
             return
         now = self.bus.now()
-        running = [rec for rec in records if not rec.is_finished]
+        running = [rec for rec in records if not rec.is_finished and not rec.background]
         for rec in running:
             finish = self._sched.predicted_finish(rec)
             if finish is not None and finish - now >= self._ttft:
@@ -361,11 +459,12 @@ class Session:
     # ------------------------------------------------------------------------------- delivery
 
     def _outstanding(self) -> list[str]:
-        """Futures that are unfinished, or finished behind a placeholder and not yet delivered."""
+        """Futures that are unfinished, or finished behind a placeholder and not yet delivered;
+        background calls never count (they never hold the finish)."""
         return [
             fid for fid, rec in self._sched.futures.items()
-            if not rec.is_finished or (fid in self._placeholders and fid not in self._delivered
-                                       and not _cancelled_by_model(rec))
+            if not rec.background and (not rec.is_finished or (
+                fid in self._placeholders and fid not in self._delivered and not _cancelled_by_model(rec)))
         ]
 
     def _deliver_finished(self) -> None:
@@ -390,6 +489,8 @@ class Session:
         self.bus.emit(FutureDelivered, id=fid, via=via, turn=turn)
 
     def _append(self, message: Message) -> None:
+        # What the model is sent back (its own text, tool results) carries no secret either.
+        message = redact_value(message, self.bus.secrets)
         self.history.append(message)
         self.bus.emit(MessageAppended, message=message_to_wire(message))
 

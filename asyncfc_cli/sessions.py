@@ -16,7 +16,8 @@ from datetime import datetime
 from pathlib import Path
 
 from .errors import ConfigError
-from .events import RequestStarted
+from .events import Event, FutureCreated, FutureFinished, RequestStarted
+from .futures import delivery_text, future_block, future_number
 from .model.base import Message, ToolMessage, UserMessage
 from .transcript import history_from_events, read_events, sessions_dir
 
@@ -29,6 +30,7 @@ __all__ = [
     "format_sessions",
     "list_sessions",
     "load_resumed",
+    "recovered_results",
     "resolve_resume",
     "resume_task",
     "unfinished_futures",
@@ -70,6 +72,11 @@ class Resumed:
     """The transcript's last ``t``: the resumed session's clock counts on from it."""
     prior_turns: int = 0
     """Model requests the session has made so far."""
+    futures_issued: int = 0
+    """The highest future number the transcript recorded: new ids go on after it."""
+    recovered: tuple[Message, ...] = ()
+    """Messages the resumed session appends before anything else: the values of futures that were
+    handed out as placeholders and finished (or were cancelled) after the model last saw them."""
 
 
 def _summarize(path: Path) -> SessionInfo | None:
@@ -166,9 +173,24 @@ def load_resumed(info: SessionInfo) -> Resumed:
     history = history_from_events(events)
     if not history:
         raise ConfigError(f"cannot resume {info.session_id}: its transcript holds no messages")
+    issued = [future_number(e.id) or 0 for e in events if isinstance(e, FutureCreated)]
+    recovered = recovered_results(history, events)
     return Resumed(info.session_id, info.path, tuple(history),
                    continues_at=max(e.t for e in events),
-                   prior_turns=sum(isinstance(e, RequestStarted) for e in events))
+                   prior_turns=sum(isinstance(e, RequestStarted) for e in events),
+                   futures_issued=max(issued, default=0),
+                   recovered=(recovered,) if recovered else ())
+
+
+def recovered_results(history: Sequence[Message], events: Sequence[Event]) -> UserMessage | None:
+    """A delivery message for the futures the model was handed as placeholders and never got a
+    value for, whose end the transcript recorded (a session stopped by a cut stream, Ctrl-C or
+    SIGTERM records each future's end as it happens): the model learns what its calls did
+    instead of issuing them again. None if there is nothing to deliver."""
+    finished = {e.id: e for e in events if isinstance(e, FutureFinished)}
+    blocks = [future_block(fid, finished[fid].status, finished[fid].output)
+              for fid in unfinished_futures(history) if fid in finished]
+    return UserMessage(delivery_text(blocks), delivery=True) if blocks else None
 
 
 def expand_resume_flag(argv: Sequence[str]) -> list[str]:
@@ -254,4 +276,4 @@ def resolve_resume(root: Path, ref: str, task: str | None) -> tuple[Resumed, str
             raise
         info, task = find_session(root, None), ref
     resumed = load_resumed(info)
-    return resumed, resume_task(resumed.history, task)
+    return resumed, resume_task((*resumed.history, *resumed.recovered), task)

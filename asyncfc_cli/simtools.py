@@ -1,7 +1,8 @@
 """Simulated tools: same names, schemas and effects as the real ones, but each call sleeps for the
 duration its scenario step gives and returns the step's result (the step is found through the
-scripted call id of the future the call runs as). With trio's MockClock they make
-engine tests and the virtual-clock benchmark exact and instant."""
+scripted call id of the future the call runs as). A call with ``background: true`` comes up after
+its duration, with its result as first output, and runs until stopped. With trio's MockClock they
+make engine tests and the virtual-clock benchmark exact and instant."""
 
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ _OPEN_SCHEMA: Mapping[str, Any] = {"type": "object", "properties": {}, "addition
 
 
 def _simulator(scenario: Scenario, name: str):
-    async def simulate(ctx: ToolContext, **_args: Any) -> str:
+    async def simulate(ctx: ToolContext, **args: Any) -> str:
         future = current_future()
         step = scenario.step_for_call_id(future.call.call_id) if future else None
         if step is None or step.kind != "call":
@@ -30,6 +31,11 @@ def _simulator(scenario: Scenario, name: str):
         await trio.sleep(step.duration)
         if step.fails:
             raise ToolError(step.result)
+        if args.get("background") is True:
+            # A background process: ``duration`` is how long it takes to come up, ``result`` its
+            # first output; it then runs until it is stopped.
+            ctx.progress.started(step.result)
+            await trio.sleep_forever()
         return step.result
 
     return simulate

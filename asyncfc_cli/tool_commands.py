@@ -45,7 +45,9 @@ def describe_tools(tools: dict[str, ToolSpec], *, as_json: bool = False) -> str:
         lines.append(f"{'':<{width}}  {summary}.")
     lines.append("")
     lines.append("* required. Effects: reads/writes (paths); runs (checks: read the tree, write only "
-                 "caches); exclusive (may touch anything); pure; shell's depends on its command. "
+                 "caches); declared (a shell command's writes: reads the tree, writes only those); "
+                 "exclusive (may touch anything); pure; shell's depends on its command and its "
+                 "declared writes. "
                  "`asyncfc tools --json` prints the schemas.")
     return "\n".join(lines)
 
@@ -77,6 +79,8 @@ def undo_command(start: Path) -> tuple[str, int]:
     if report.skipped:
         ids = ", ".join(cp.session_id or "?" for cp in report.skipped)
         lines.append(f"note: skipped {len(report.skipped)} later checkpoint(s) of sessions that changed nothing ({ids})")
+    if report.git_restored:
+        lines.append(f"note: {report.git_restored}")
     if report.head_note:
         lines.append(f"note: {report.head_note}")
     lines.append(f"the tree as it was before this undo is saved as {report.saved_ref} "

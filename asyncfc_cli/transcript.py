@@ -3,6 +3,8 @@ nothing already seen; read back for replay and resume.
 
 Default place: ``$XDG_STATE_HOME/asyncfc/sessions/<repo-key>/<UTC time>-<session id>.jsonl``
 (``~/.local/state`` by default), one folder per repository, so the user's tree stays clean.
+A transcript holds the whole conversation (code, command output), so it is readable by its owner
+only: files 0600, and the folders asyncfc creates for them 0700.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ __all__ = [
     "continuous",
     "default_transcript_path",
     "history_from_events",
+    "open_private",
     "read_events",
     "sessions_dir",
 ]
@@ -51,13 +54,36 @@ def default_transcript_path(root: Path, session_id: str) -> Path:
     return sessions_dir(root) / f"{stamp}-{session_id}.jsonl"
 
 
+def _make_private_dirs(folder: Path) -> None:
+    """Create ``folder`` and its missing parents as 0700 (``mkdir(parents=True)`` would give the
+    parents the default mode); folders that exist are left as they are."""
+    missing = []
+    while not folder.exists():
+        missing.append(folder)
+        folder = folder.parent
+    for path in reversed(missing):
+        path.mkdir(mode=0o700, exist_ok=True)
+
+
+def open_private(path: Path) -> IO[str]:
+    """Open ``path`` for appending text, readable and writable by its owner only (0600), creating
+    it and its folders (0700) if needed. A file that exists is narrowed to 0600 too."""
+    _make_private_dirs(path.parent)
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+    try:
+        os.fchmod(fd, 0o600)
+    except OSError:
+        pass  # not ours to change (another user's file we may append to): leave it
+    return os.fdopen(fd, "a", encoding="utf-8")
+
+
 class TranscriptWriter:
-    """An event subscriber that appends one redacted JSON line per event and flushes it."""
+    """An event subscriber that appends one JSON line per event (redacted: the bus redacts every
+    event, and ``event_to_json`` every line) and flushes it."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._file: IO[str] | None = path.open("a", encoding="utf-8")
+        self._file: IO[str] | None = open_private(path)
 
     def __call__(self, event: Event) -> None:
         if self._file is None:

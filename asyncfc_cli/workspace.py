@@ -8,10 +8,14 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from asyncfc_tools import ToolContext, child_environment, resolve_in_root
 
-from .config import Settings
+from .config import Settings, user_config_path
+
+if TYPE_CHECKING:
+    from asyncfc_tools._sandbox import Sandbox
 
 __all__ = ["Workspace", "child_environment", "find_root"]
 
@@ -43,10 +47,15 @@ class Workspace:
     def is_git(self) -> bool:
         return (self.root / ".git").exists()
 
-    def tool_context(self, settings: Settings) -> ToolContext:
+    def tool_context(self, settings: Settings, sandbox: Sandbox | None = None) -> ToolContext:
+        """What the tools get. The user's asyncfc config folder is off limits even when the
+        workspace holds it (a session in the home folder): the trust store and key pairings live
+        there, and the agent must not be able to change them."""
         return ToolContext(
             root=self.root,
             shell_timeout_s=settings.shell_timeout_s,
             max_output_chars=settings.max_output_chars,
             env=child_environment(),
+            off_limits=(user_config_path().parent,),
+            sandbox=sandbox,
         )

@@ -1,7 +1,8 @@
 """asyncfc's prompts, as package data (installed as ``asyncfc_prompts``).
 
 ``system.md`` is the system prompt of every mode; ``futures.md`` explains the futures protocol and
-is added only in async mode (in sync and serial modes the model never sees a placeholder). The text
+is added only in async mode (in sync and serial modes the model never sees a placeholder);
+``sandbox.md`` is added when commands run in the OS sandbox. The text
 is read at run time, so editing a prompt needs no code change.
 """
 
@@ -12,7 +13,7 @@ from importlib import resources
 
 __all__ = ["PROMPT_NAMES", "load_prompt"]
 
-PROMPT_NAMES = ("system", "futures")
+PROMPT_NAMES = ("system", "futures", "sandbox")
 """The prompts this package ships, by name (file ``<name>.md``)."""
 
 

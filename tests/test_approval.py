@@ -162,6 +162,10 @@ def _fake():
 def test_describe_call(repo):
     ctx = context(repo)
     assert describe_call("shell", {"command": "ls -la"}, ctx) == "$ ls -la"
+    assert describe_call("shell", {"command": "make", "writes": ["build/"]}, ctx) == (
+        "$ make\n# the model declares it writes: build/ (changes elsewhere are reported)")
+    assert "in the background until it is stopped" in describe_call(
+        "shell", {"command": "npm run dev", "background": True}, ctx)
     assert describe_call("run_tests", {"args": ["-x"]}, ctx).endswith("junit_family=xunit1 -x")
     assert "+hello" in describe_call("write_file", {"path": "new.txt", "content": "hello\n"}, ctx)
     assert describe_call("custom", {"a": 1}, ctx) == 'custom {"a": 1}'

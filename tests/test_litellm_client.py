@@ -36,7 +36,8 @@ from asyncfc_cli.model.provider import (
 from asyncfc_cli.testing.anthropic_server import AnthropicServer
 from asyncfc_cli.testing.openai_server import Fault, OpenAIServer, Reply, ReplyCall
 
-KEY = "sk-asyncfc-test-7f3a9c2e51"
+from provider_helpers import KEY, Sleeps, always, client_for
+
 TOOLS = [{"type": "function", "function": {"name": n, "description": n, "parameters": {"type": "object"}}}
          for n in ("read_file", "grep")]
 TWO_CALLS = Reply(
@@ -51,26 +52,6 @@ SERVERS = [
 ]
 GENERIC = pytest.param(OpenAIServer, "hosted_vllm/test-model", "/v1", id="generic-openai-compatible")
 """A provider litellm streams through its generic HTTP handler rather than the openai SDK."""
-
-
-def always(reply: Reply):
-    return lambda messages, tools: reply
-
-
-class Sleeps:
-    """A fake sleep that records what the client asked for and returns at once."""
-
-    def __init__(self) -> None:
-        self.delays: list[float] = []
-
-    async def __call__(self, seconds: float) -> None:
-        self.delays.append(seconds)
-
-
-def client_for(server, model: str, suffix: str, **options) -> LiteLLMClient:
-    options.setdefault("sleep", Sleeps())
-    options.setdefault("rng", random.Random(0))
-    return LiteLLMClient(model, api_base=server.base_url + suffix, api_key=KEY, **options)
 
 
 async def collect(client: LiteLLMClient, messages=None) -> list:
@@ -127,6 +108,17 @@ def test_keys_come_from_asyncfc_then_the_provider_then_a_placeholder_for_api_bas
     assert resolve_api_key("ollama/qwen2.5-coder", None, {}) is None
 
 
+def test_an_api_base_gets_only_a_paired_key_or_asyncfcs_never_the_providers():
+    env = {"OPENAI_API_KEY": "o-key", "PROXY_KEY": "p-key"}
+    base = "http://127.0.0.1:1/v1"
+    assert resolve_api_key("openai/gpt-4.1", base, env) == NO_KEY
+    assert resolve_api_key("openai/gpt-4.1", base, env, "PROXY_KEY") == "p-key"
+    assert resolve_api_key("openai/gpt-4.1", base, {**env, "ASYNCFC_API_KEY": "mine"}) == "mine"
+    # The provider's own endpoint, named explicitly, still gets the provider's key.
+    assert resolve_api_key("openai/gpt-4.1", "https://api.openai.com/v1/", env) == "o-key"
+    assert resolve_api_key("anthropic/claude-sonnet-4-5", "https://api.openai.com/v1", env) == NO_KEY
+
+
 def test_a_missing_key_is_a_config_error_naming_the_variable():
     with pytest.raises(ConfigError, match="OPENAI_API_KEY"):
         open_litellm("openai/gpt-4.1", None, env={})
@@ -138,7 +130,7 @@ def test_transport_errors_translate_to_retryable_provider_errors():
     timeout = provider_error(httpx.ReadTimeout("slow"), model="m")
     refused = provider_error(ConnectionRefusedError("refused"), model="m")
     assert timeout.retryable and "timed out" in str(timeout)
-    assert refused.retryable and "connection failed" in str(refused)
+    assert refused.retryable and "connection refused" in str(refused)
     assert timeout.exit_code == EXIT_MODEL
 
 
@@ -245,9 +237,11 @@ async def test_an_unreachable_server_is_retried_then_reported():
     with OpenAIServer() as server:
         api_base = server.base_url + "/v1"
     client = LiteLLMClient("openai/test-model", api_base=api_base, api_key=KEY, sleep=Sleeps(), max_attempts=2)
-    with pytest.raises(ProviderError, match="connection failed") as caught:
+    with pytest.raises(ProviderError) as caught:
         await collect(client)
     assert caught.value.retryable
+    # Which URL, and what happened to the connection: not litellm's bare "Connection error."
+    assert f"cannot connect to {api_base}: connection refused" in str(caught.value)
 
 
 @pytest.mark.trio
@@ -423,3 +417,13 @@ async def test_cancelling_before_the_headers_returns_and_the_worker_ends_when_th
         for thread in waiting:
             thread.join(timeout=20)
             assert not thread.is_alive()
+
+
+def test_the_endpoint_shown_never_carries_a_credential():
+    from asyncfc_cli.model.provider import effective_endpoint
+
+    assert effective_endpoint("openai/x", "https://me:sk-secret@proxy.example/v1?api-key=k", {}) == \
+        "https://proxy.example/v1"
+    assert effective_endpoint("openai/gpt-4.1", None, {}) == "https://api.openai.com/v1"
+    assert effective_endpoint("openai/x", None, {"OPENAI_BASE_URL": "http://127.0.0.1:8/v1"}) == "http://127.0.0.1:8/v1"
+    assert effective_endpoint("ollama/qwen", None, {}) == "ollama's default endpoint"

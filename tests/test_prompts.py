@@ -121,3 +121,13 @@ def test_repo_map_is_built_from_the_workspace(workspace, tmp_path, monkeypatch):
 def test_unknown_mode_is_a_config_error(workspace):
     with pytest.raises(ConfigError, match="parallel"):
         prompt(workspace, "parallel")
+
+
+def test_prompts_teach_declared_writes_and_background_processes(workspace):
+    for mode in ("async", "sync", "serial"):
+        text = prompt(workspace, mode)
+        for phrase in ('writes=["build/"]', "writes=[]", "background=true", "never with `&`",
+                       "goes on beside it"):
+            assert phrase in text, (mode, phrase)
+    futures = load_prompt("futures")
+    assert "never holds up the\n  end of the task" in futures and 'cancel_future(["fN"])' in futures

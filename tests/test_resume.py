@@ -168,6 +168,16 @@ async def test_a_session_stopped_by_a_limit_resumes_with_a_word_on_lost_futures(
     assert outcome.outcome == "turn_limit"  # the shell call f2 was a placeholder, then cancelled
     resumed, task = resolve_resume(workspace.root, "last", None)
     assert list(resumed.history) == session.history
+    # The transcript recorded f2's end: the resumed session delivers it instead of a word of loss.
+    [recovered] = resumed.recovered
+    assert recovered.delivery and recovered.text.startswith('<future id="f2" status="cancelled">')
+    assert task == CONTINUE_TASK
+    # A session that died (no future_finished recorded) can only say the value is lost.
+    path = resumed.transcript
+    path.write_text("".join(line for line in path.read_text().splitlines(keepends=True)
+                            if '"future_finished"' not in line))
+    resumed, task = resolve_resume(workspace.root, "last", None)
+    assert resumed.recovered == ()
     assert task.startswith("[The session was resumed. f2 did not finish")
     assert task.endswith(CONTINUE_TASK)
     _, task = resolve_resume(workspace.root, "last", "add a test")

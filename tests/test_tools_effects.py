@@ -23,6 +23,8 @@ READS = Effect("reads", (".",), unconfined=True)
     "git status", "git --no-pager log --oneline -5", "git diff HEAD~1 -- src", "ls -la src",
     "grep -rn 'def total' shop | head -20", "sed -n 10,20p shop/money.py", "wc -l *.py",
     "find . -name '*.py'", "cat a.py 2>&1 | sort | uniq -c", "rg -o foo >/dev/null",
+    "sleep 1; echo part3", "sleep 5", "env", "env -0 | sort", "printf '%s\\n' a b", "seq 3", "true",
+    "yes | head -3", "printenv HOME",
 ])
 def test_read_only_commands_read_the_tree(command):
     assert command_effect(command) == READS
@@ -45,7 +47,7 @@ def test_checks_run_with_their_caches(command, caches):
 
 
 @pytest.mark.parametrize("command", [
-    "make", "sleep 5", "rm -rf build", "echo hi > notes.txt", "cat a && rm b", "git commit -am x",
+    "make", "env rm -rf build", "env --split-string='rm -rf build'", "env -S 'rm x'", "sleep 1 &", "seq 3 > n.txt", "rm -rf build", "echo hi > notes.txt", "cat a && rm b", "git commit -am x",
     "git diff --output=patch.txt", "sed -i s/a/b/ x.py", "ruff check --fix .", "black src",
     "npm test -- -u", "pytest --snapshot-update", "find . -name '*.pyc' -delete", "echo $(rm x)",
     "ls `touch y`", "(cd src && make)", "pytest &", "cat 'unbalanced", "sort -o out.txt in.txt",
@@ -123,3 +125,63 @@ async def test_npm_test_runs_with_ci_set_so_runners_never_watch(tmp_path):
     root = make_repo(tmp_path / "pkg", {"package.json": json.dumps({"name": "p", "scripts": {"test": script}})})
     out = await run_tests.fn(context(root, shell_timeout_s=60))
     assert "exit code 0" in out, out
+
+
+def declared(*paths, background=False):
+    return Effect("declared", paths, unconfined=True, background=background)
+
+
+@pytest.mark.parametrize("other, conflicts", [
+    (Effect("reads", ("src/app.py",)), False),          # reads of other files run beside it
+    (Effect("reads", ("build/app.o",)), True),          # a read of what it writes waits
+    (Effect("reads", (".",)), True),
+    (Effect("writes", ("src/app.py",)), True),           # it reads the whole tree
+    (Effect("runs", ("tests",)), True),                  # a run reads what it writes
+    (declared(), True),                                  # the other reads what it writes
+    (declared("dist/"), True),
+    (Effect("exclusive"), True),
+    (Effect("pure"), False),
+])
+def test_a_declared_command_reads_the_tree_and_writes_only_its_paths(other, conflicts):
+    build = declared("build")
+    assert build.conflicts_with(other) is conflicts and other.conflicts_with(build) is conflicts
+
+
+@pytest.mark.parametrize("other, conflicts", [
+    (Effect("reads", (".",)), False), (Effect("runs", ("tests",)), False), (declared(), False),
+    (Effect("writes", ("a.py",)), True), (declared("build"), True), (Effect("exclusive"), True),
+])
+def test_a_command_declared_to_change_nothing_only_waits_for_writes(other, conflicts):
+    assert declared().conflicts_with(other) is conflicts and other.conflicts_with(declared()) is conflicts
+    assert not declared().mutates and declared().needs_approval and declared("build").mutates
+
+
+def test_the_shell_effect_takes_the_models_declaration_over_the_classifier():
+    from asyncfc_tools import builtin_tools
+    shell_spec = builtin_tools()["shell"]
+    assert shell_spec.effect_of({"command": "make", "writes": ["build/", "src/gen_*.py", "**/*.o"]}) == \
+        declared("build", "src/gen_*.py", "**/*.o")
+    assert shell_spec.effect_of({"command": "rm -rf x", "writes": []}) == declared()
+    assert shell_spec.effect_of({"command": "npm run dev", "background": True}) == declared(background=True)
+    assert shell_spec.effect_of({"command": "vite", "background": "true", "writes": "dist"}) == \
+        declared("dist", background=True)
+    assert shell_spec.effect_of({"command": "make", "writes": [3]}).paths == (".",)
+    assert shell_spec.effect_of({"command": "make"}).kind == "exclusive"
+
+
+@pytest.mark.parametrize("pattern, read, conflicts", [
+    ("src/gen_*.py", "src/gen_api.py", True), ("src/gen_*.py", "src/app.py", False),
+    ("src/gen_*.py", "src", True), ("src/gen_*.py", ".", True), ("src/gen_*.py", "docs", False),
+    ("*.egg-info", "src/app.py", False), ("*.egg-info", "shop.egg-info/PKG-INFO", True),
+    ("**/*.o", "src/a.c", False), ("**/*.o", "a.o", True), ("**/*.o", "src/lib/a.o", True),
+])
+def test_declared_globs_conflict_only_with_reads_they_can_share_a_file_with(pattern, read, conflicts):
+    assert declared(pattern).conflicts_with(Effect("reads", (read,))) is conflicts
+
+
+def test_a_declaration_covers_what_lies_under_its_paths_and_globs():
+    from asyncfc_tools._watch import outside_declaration
+    changed = ["build/x/a.o", "a.o", "src/lib/b.o", "src/gen_api.py", "src/app.py", "notes.txt"]
+    assert outside_declaration(changed, ["build/", "**/*.o", "src/gen_*.py"]) == ["src/app.py", "notes.txt"]
+    assert outside_declaration(changed, ["."]) == []
+    assert outside_declaration(changed, []) == changed

@@ -99,7 +99,7 @@ async def test_cancellation_kills_the_process_group(ctx, repo):
 async def test_background_processes_left_behind_are_stopped(ctx, repo):
     out = await shell.fn(ctx, "sleep 60 & echo $! > bg.pid; echo done")
     assert out.startswith("exit code 0")
-    assert "left running in the background were stopped" in out
+    assert "left running (started with `&`, or daemons) were stopped" in out and "background=true" in out
     assert not alive(read_pid(repo / "bg.pid"))
 
 

@@ -173,3 +173,11 @@ def test_status_bar_says_scripted_model_and_totals() -> None:
         assert part in text
     state.apply(ev.SessionStarted(t=5.0, session_id="x", model="openai/gpt-4.1", mode="sync", approval="auto"))
     assert "scripted" not in status_text(state, 5.0).plain and "openai/gpt-4.1" in status_text(state, 5.0).plain
+
+
+def test_status_bar_shows_where_model_requests_go() -> None:
+    state = TimelineState()
+    state.apply(ev.SessionStarted(t=0.0, session_id="x", model="openai/gpt-4.1", mode="async",
+                                  endpoint="http://10.0.0.7:8000/v1"))
+    assert "openai/gpt-4.1 @ http://10.0.0.7:8000/v1" in status_text(state, 0.0).plain
+    assert "@ 10.0.0.7:8000" in status_text(state, 0.0, width=80).plain

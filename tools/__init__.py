@@ -7,7 +7,9 @@ asks ``builtin_tools()`` for the set; nothing here knows about sessions or model
 from __future__ import annotations
 
 from ._api import (
+    NO_PROGRESS,
     ArgumentError,
+    CallProgress,
     Effect,
     EffectSpec,
     PathOutsideWorkspace,
@@ -26,7 +28,9 @@ from ._env import child_environment
 from ._words import describe_exception
 
 __all__ = [
+    "NO_PROGRESS",
     "ArgumentError",
+    "CallProgress",
     "Effect",
     "EffectSpec",
     "PathOutsideWorkspace",

@@ -22,6 +22,7 @@ other way round.
 
 from __future__ import annotations
 
+import fnmatch
 import inspect
 import math
 import os
@@ -32,9 +33,13 @@ import typing
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, Protocol
+
+if TYPE_CHECKING:
+    from ._sandbox import Sandbox
 
 __all__ = [
+    "CallProgress",
     "Effect",
     "EffectSpec",
     "PathOutsideWorkspace",
@@ -43,6 +48,10 @@ __all__ = [
     "ToolSpec",
     "ArgumentError",
     "check_path_text",
+    "NO_PROGRESS",
+    "declared_footprint",
+    "glob_base",
+    "path_matcher",
     "exclusive",
     "pure",
     "reads",
@@ -62,14 +71,15 @@ class ArgumentError(ToolError):
 
 
 class PathOutsideWorkspace(ToolError):
-    """A path resolves (symlinks followed) to somewhere outside the workspace root."""
+    """A path resolves (symlinks followed) to somewhere outside the workspace root, or into git's
+    own files (a ``.git`` folder or file), which are out of bounds too."""
 
 
 # --------------------------------------------------------------------------------------------------
 # Effects
 
 
-EffectKind = Literal["pure", "reads", "writes", "runs", "exclusive"]
+EffectKind = Literal["pure", "reads", "writes", "runs", "declared", "exclusive"]
 
 WHOLE_TREE = "."
 """The path an effect names when it covers the whole workspace (or its path is not yet known)."""
@@ -82,20 +92,25 @@ class Effect:
     kind: EffectKind
     """pure: touches nothing; reads/writes: the given paths and everything under them; runs: runs
     the project's own checks (tests, linters, type checkers): reads the whole tree and writes only
-    its runner's caches, named by ``paths`` (e.g. "tests"), which no file tool reads; exclusive: may
-    touch anything (other shell commands)."""
+    its runner's caches, named by ``paths`` (e.g. "tests"), which no file tool reads; declared: a
+    command whose footprint the model declared: it reads the whole tree and writes only ``paths``
+    (none: it changes nothing); exclusive: may touch anything (other shell commands)."""
     paths: tuple[str, ...] = ()
-    """Normalised workspace-relative paths ("." is the whole tree) for reads/writes; cache names for
-    runs; empty otherwise."""
+    """Normalised workspace-relative paths ("." is the whole tree) for reads/writes/declared; cache
+    names for runs; empty otherwise."""
     unconfined: bool = False
     """The call is not confined to the workspace (a shell command): it needs approval even when it
     only reads. Plays no part in ordering."""
+    background: bool = False
+    """The call starts a long-lived process (a server, a watcher) that keeps running after it has
+    started: later calls that conflict with it wait only until it has started, never for its end,
+    and it never holds the finish of a task."""
 
     @property
     def mutates(self) -> bool:
         """True for calls that may change the workspace or run the project's code (and so need
         approval and a checkpoint)."""
-        return self.kind in ("writes", "runs", "exclusive")
+        return self.kind in ("writes", "runs", "exclusive") or (self.kind == "declared" and bool(self.paths))
 
     @property
     def needs_approval(self) -> bool:
@@ -108,11 +123,15 @@ class Effect:
         write/write and read/write on overlapping paths conflict; a run conflicts with every write
         (it reads the whole tree) and with runs sharing a cache, never with reads; exclusive
         conflicts with every non-pure effect; pure never conflicts; reads never conflict with reads.
+        A declared command reads the whole tree and writes its paths: it conflicts with every write
+        and, when it writes, with every read of its paths, every run and every other command.
         """
         if self.kind == "pure" or other.kind == "pure":
             return False
         if self.kind == "exclusive" or other.kind == "exclusive":
             return True
+        if "declared" in (self.kind, other.kind):
+            return _declared_conflict(self, other) if self.kind == "declared" else _declared_conflict(other, self)
         kinds = {self.kind, other.kind}
         if kinds == {"reads"} or kinds == {"reads", "runs"}:
             return False
@@ -121,6 +140,26 @@ class Effect:
         if "runs" in kinds:
             return True  # a run reads the whole tree; the other one writes
         return any(_overlap(a, b) for a in self.paths for b in other.paths)
+
+
+def _declared_conflict(declared: Effect, other: Effect) -> bool:
+    """A declared command (reads ".", writes ``declared.paths``, which may be globs) against a
+    non-pure, non-exclusive effect."""
+    if other.kind == "writes":
+        return True  # it reads the whole tree
+    if other.kind == "reads":
+        return any(_overlap_glob(a, b) for a in declared.paths for b in other.paths)
+    return bool(declared.paths) or (other.kind == "declared" and bool(other.paths))
+
+
+def _overlap_glob(pattern: str, path: str) -> bool:
+    """Whether ``path`` (or what lies under it) and what ``pattern`` (a path or glob) names can
+    share a file: ``path`` holds the pattern's folder, or lies at or under a match."""
+    if not _GLOB_CHARS.search(pattern):
+        return _overlap(pattern, path)
+    base = glob_base(pattern)
+    holds_base = path == WHOLE_TREE or path == base or base.startswith(path.rstrip("/") + "/")
+    return holds_base or path_matcher(pattern)(path)
 
 
 def _overlap(a: str, b: str) -> bool:
@@ -161,6 +200,46 @@ def _resolved_key(value: str, root: Path) -> str:
         return WHOLE_TREE
     norm = posixpath.normpath(rel.replace(os.sep, "/"))
     return WHOLE_TREE if norm == ".." or norm.startswith("../") else norm
+_GLOB_CHARS = re.compile(r"[*?\[]")
+
+
+def glob_base(pattern: str) -> str:
+    """The folder a path or glob lies in up to its first glob character (``src/gen_*.py`` ->
+    ``src``, ``**/*.o`` -> ``.``); a plain path is its own base."""
+    if not _GLOB_CHARS.search(pattern):
+        return pattern
+    parts = pattern.replace(os.sep, "/").split("/")
+    cut = next(i for i, part in enumerate(parts) if _GLOB_CHARS.search(part))
+    return "/".join(parts[:cut]) or WHOLE_TREE
+
+
+def path_matcher(pattern: str) -> Callable[[str], bool]:
+    """A test for workspace-relative paths: whether one lies at or under what a declared path or
+    glob names (``build/`` covers ``build/x/a.o``; ``src/gen_*.py`` covers ``src/gen_api.py``;
+    ``**/*.o`` covers ``a.o`` too). Globs match as ``fnmatch`` does, so ``*`` may cross folders:
+    generous to the declaration, never narrower than the model meant."""
+    pattern = pattern.replace(os.sep, "/").removeprefix("./").strip("/")
+    if pattern in ("", WHOLE_TREE):
+        return lambda rel: True
+    patterns = {pattern, pattern.removeprefix("**/")}
+
+    def covers(rel: str) -> bool:
+        parts = rel.split("/")
+        prefixes = ("/".join(parts[:i]) for i in range(1, len(parts) + 1))
+        return any(fnmatch.fnmatchcase(prefix, p) for prefix in prefixes for p in patterns)
+
+    return covers
+
+
+def declared_footprint(patterns: Sequence[object], root: Path | None = None) -> tuple[str, ...]:
+    """The effect paths of a command's declared ``writes``: each path or glob normalised (globs
+    are compared as globs, see ``Effect.conflicts_with``)."""
+    paths: list[str] = []
+    for pattern in patterns:
+        path = normalise_effect_path(pattern, root)
+        if path not in paths:
+            paths.append(path)
+    return tuple(paths)
 
 
 EffectSpec = Callable[[Mapping[str, Any], "Path | None"], Effect]
@@ -214,14 +293,58 @@ def writes(*params: str) -> EffectSpec:
 # Context
 
 
-def resolve_in_root(root: Path, path: str | os.PathLike[str]) -> Path:
-    """Resolve ``path`` (relative to root, or absolute) and refuse anything outside root.
+class CallProgress(Protocol):
+    """What a running call may report to the engine before it returns (called on trio's thread).
 
-    Symlinks are followed, so a link inside the root that points out is refused too. The path need
-    not exist; its existing ancestors are resolved.
+    The engine gives each call its own; outside an engine (``asyncfc tools``, tests) the default
+    ignores everything, and a background command then runs until it exits.
+    """
+
+    def output(self, text: str) -> None:
+        """More output of a running command, in order (shown live; the engine rate-limits it)."""
+
+    def started(self, text: str) -> None:
+        """A background call is up and goes on running: ``text`` (its first output) is what the
+        model is told now; the call's return value, when it ends, is delivered later."""
+
+    def changed_outside(self, declared: Sequence[str], paths: Sequence[str]) -> None:
+        """A command changed ``paths``, which its declared ``writes`` do not cover (the result
+        says so too; this tells the user)."""
+
+
+class _NoProgress:
+    def output(self, text: str) -> None:
+        pass
+
+    def started(self, text: str) -> None:
+        pass
+
+    def changed_outside(self, declared: Sequence[str], paths: Sequence[str]) -> None:
+        pass
+
+
+NO_PROGRESS: CallProgress = _NoProgress()
+
+
+def resolve_in_root(root: Path, path: str | os.PathLike[str], off_limits: Sequence[Path] = ()) -> Path:
+    """Resolve ``path`` (relative to root, or absolute) and refuse anything outside root, and
+    anything inside a ``.git`` (the workspace's or a nested repository's, in any letter case).
+
+    Symlinks are followed, so a link inside the root that points out, or into ``.git``, is refused
+    too. The path need not exist; its existing ancestors are resolved.
+
+    ``.git`` is refused for reading as well as writing. Writes there are how a repository is turned
+    into a program (``core.fsmonitor``, hooks, filters run on the user's next git command); reads
+    show ``.git/config``, where remote URLs and ``http.extraHeader`` may hold credentials. The model
+    loses nothing it needs: ``git log``, ``git show`` and ``git status`` through the shell answer
+    every question about history, and their output is what the model should reason from.
+
+    ``off_limits`` are further folders refused wherever they are (the user's asyncfc config, when
+    the workspace holds it: from there the agent could trust a repository or pair a key).
 
     Raises:
-        PathOutsideWorkspace: the real path is not inside root.
+        PathOutsideWorkspace: the real path is not inside root, or is inside ``.git`` or
+            ``off_limits``.
     """
     check_path_text(os.fspath(path))
     real_root = Path(os.path.realpath(root))
@@ -233,6 +356,19 @@ def resolve_in_root(root: Path, path: str | os.PathLike[str]) -> Path:
             f"path {os.fspath(path)!r} is outside the workspace {real_root}; "
             "only files inside the workspace can be used"
         )
+    if any(part.lower() == ".git" for part in real.relative_to(real_root).parts):
+        raise PathOutsideWorkspace(
+            f"path {os.fspath(path)!r} is inside .git: git's own files are off limits to the file "
+            "tools (a file there can make git run commands); use git itself through the shell "
+            "(git log, git show, git status) to look at history"
+        )
+    for folder in off_limits:
+        real_folder = Path(os.path.realpath(folder))
+        if real == real_folder or real_folder in real.parents:
+            raise PathOutsideWorkspace(
+                f"path {os.fspath(path)!r} is in {real_folder}, asyncfc's own configuration, which "
+                "only the user edits; ask the user to make such a change"
+            )
     return real
 
 
@@ -281,10 +417,17 @@ class ToolContext:
     """Environment for child processes (provider keys removed); None means os.environ minus keys."""
     extra: Mapping[str, Any] = field(default_factory=dict)
     """Settings for individual tools, by name (e.g. ``{"grep": {"max_matches": 200}}``)."""
+    off_limits: tuple[Path, ...] = ()
+    """Folders the file tools refuse even inside the workspace (see ``resolve_in_root``)."""
+    progress: CallProgress = NO_PROGRESS
+    """Where the running call reports live output and a background start (set per call by the
+    engine)."""
+    sandbox: Sandbox | None = None
+    """The OS sandbox commands (shell, run_tests) run in; None: unconfined (``_sandbox``)."""
 
     def resolve(self, path: str | os.PathLike[str]) -> Path:
         """The real path of ``path`` inside the workspace; raises PathOutsideWorkspace otherwise."""
-        return resolve_in_root(self.root, path)
+        return resolve_in_root(self.root, path, self.off_limits)
 
     def relative(self, path: Path) -> str:
         """How to show a resolved path to the model: relative to the root, with forward slashes."""

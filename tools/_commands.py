@@ -30,11 +30,11 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from ._api import WHOLE_TREE, Effect, EffectSpec, runs
+from ._api import WHOLE_TREE, Effect, EffectSpec, declared_footprint, runs
 from ._sed import sed_may_write
 from ._shell_syntax import SimpleCommand, simple_commands
 
-__all__ = ["command_effect", "is_assignment", "shell_effect", "shell_words", "test_run_effect"]
+__all__ = ["command_effect", "declared_effect", "is_assignment", "shell_effect", "shell_words", "test_run_effect"]
 
 _ASSIGNMENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=")
 
@@ -49,6 +49,8 @@ _READ_ONLY = frozenset({
     "printf", "which", "file", "stat", "du", "df", "diff", "cmp", "cut", "tr", "nl", "basename",
     "dirname", "realpath", "readlink", "date", "true", "false", "uname", "whoami", "cd", "column",
     "comm", "md5sum", "sha1sum", "sha256sum", "jq",
+    # They change nothing either (waiting, printing, counting), so they run beside everything.
+    "sleep", "seq", "yes", "printenv", "id", "hostname", "nproc", "expr", "test", "type",
 })
 _GIT_READ_ONLY = frozenset({
     "status", "diff", "log", "show", "blame", "rev-parse", "ls-files", "ls-tree", "grep",
@@ -117,6 +119,8 @@ _ARGUMENT_RULES = {
     "sed": lambda args: not sed_may_write(args),
     "sort": _sort_read_only,
     "uniq": _sort_read_only,
+    # printing the environment; ``env NAME=v prog`` or ``env -S ...`` runs one
+    "env": lambda args: all(a in ("-0", "--null") or is_assignment(a) for a in args),
 }
 """Programs that only read unless some argument says otherwise: every argument must be known."""
 
@@ -219,9 +223,25 @@ def _simple_effect(simple: SimpleCommand) -> Effect:
     return _EXCLUSIVE if found is None else Effect("runs", found, unconfined=True)
 
 
+def declared_effect(writes: object, root: Path | None, *, background: bool = False) -> Effect:
+    """The effect of a command whose footprint the model declared: it reads the whole tree and
+    writes only ``writes`` (paths or globs; ``[]``: nothing). Anything but a list of strings is
+    taken as "may write anything" (a footprint that only adds waiting)."""
+    if isinstance(writes, str):
+        writes = [writes]  # validation makes the same forgiving coercion
+    if not isinstance(writes, list) or not all(isinstance(w, str) for w in writes):
+        writes = [WHOLE_TREE]
+    return Effect("declared", declared_footprint(writes, root), unconfined=True, background=background)
+
+
 def shell_effect() -> EffectSpec:
-    """The effect spec of the shell tool: its ``command`` argument, classified."""
+    """The effect spec of the shell tool: the model's declaration (``writes``, ``background``: a
+    background command writes what it declares, by default nothing), else its ``command``
+    argument, classified."""
     def spec(args: Mapping[str, Any], root: Path | None) -> Effect:
+        background = args.get("background") in (True, "true")
+        if background or args.get("writes") is not None:
+            return declared_effect(args.get("writes", []), root, background=background)
         command = args.get("command")
         return command_effect(command) if isinstance(command, str) else _EXCLUSIVE
 

@@ -8,9 +8,12 @@ from collections.abc import Mapping
 
 __all__ = ["NON_INTERACTIVE", "child_environment"]
 
-NON_INTERACTIVE = {"PAGER": "cat", "GIT_PAGER": "cat", "GIT_TERMINAL_PROMPT": "0", "GIT_EDITOR": "true"}
+NON_INTERACTIVE = {"PAGER": "cat", "GIT_PAGER": "cat", "GIT_TERMINAL_PROMPT": "0", "GIT_EDITOR": "true",
+                   "PYTHONUNBUFFERED": "1"}
 """Set for every command the agent runs: nobody is at its terminal, so pagers, password prompts
-and editors must not wait for a person (``git commit`` without ``-m`` aborts instead of hanging)."""
+and editors must not wait for a person (``git commit`` without ``-m`` aborts instead of hanging),
+and Python programs print as they go (their output is shown live, not when their pipe's buffer
+fills)."""
 
 _KEY_VARIABLE = re.compile(r"(API_KEY|_API_TOKEN|_SECRET_KEY|ACCESS_KEY|_TOKEN|_SECRET)$")
 

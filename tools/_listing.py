@@ -11,7 +11,6 @@ sockets and devices are not files any tool may read.
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -21,6 +20,7 @@ import pathspec
 from ._api import ToolError
 from ._commit import check_live
 from ._fs import is_regular, open_regular
+from ._git import run_git, work_tree_of
 
 __all__ = ["IgnoreRules", "glob_matcher", "workspace_files"]
 
@@ -77,13 +77,12 @@ def _valid_rule(line: str) -> bool:
 
 
 def _git_files(folder: Path) -> list[Path] | None:
-    if shutil.which("git") is None:
+    root = work_tree_of(folder)
+    if root is None:
         return None
     try:
-        done = subprocess.run(
-            ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard", "--", "."],
-            cwd=folder, capture_output=True, timeout=60, check=False,
-        )
+        done = run_git(root, ["ls-files", "-z", "--cached", "--others", "--exclude-standard", "--", "."],
+                       cwd=folder, timeout=60)
     except (OSError, subprocess.TimeoutExpired):
         return None
     if done.returncode != 0:

@@ -2,27 +2,35 @@
 
 A command runs in a new session (``start_new_session``), so it and every child it starts share one
 process group; cancellation, a timeout, or the command exiting while children still run all end
-with the whole group signalled: SIGTERM, a grace period, then SIGKILL. Processes that left the
-group (``setsid`` daemons, double forks) are found by the mark in their environment and stopped
-with it (``_tracking``); the pipes are then waited for only a grace period, so a process that
-escaped both cannot hold the call open. Output is read incrementally into head/tail buffers, so
-memory stays bounded however much the command prints.
+with the whole group signalled: SIGTERM, a grace period, then SIGKILL. Children that left the group
+(``setsid``, daemons) are stopped with it: those seen as its descendants while it ran
+(``_process_tree``), and those found by the mark every process of the command carries in its
+environment, even when they were reparented before anyone looked (``_tracking``). The pipes are
+then waited for only a grace period, so a process that escaped both cannot hold the call open.
+Output is read incrementally into head/tail buffers, so memory stays bounded however much the
+command prints; ``on_output`` sees it live.
 """
 
 from __future__ import annotations
 
+import codecs
 import os
 import signal
 import subprocess
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import trio
 
 from ._env import NON_INTERACTIVE, child_environment
+from ._process_tree import ProcessTree, proc_table, stop_descendants, track_descendants
 from ._text import HeadTail
-from ._tracking import marked_environment, new_mark, process_table, stop_marked
+from ._tracking import marked_environment, new_mark, stop_marked
+
+if TYPE_CHECKING:
+    from ._sandbox import Sandbox
 
 __all__ = ["CommandResult", "run_command", "KILL_GRACE_S"]
 
@@ -72,13 +80,27 @@ def _group_alive(pgid: int) -> bool:
     """
     if not _signal_group(pgid, 0):
         return False
-    table = process_table()
-    return table is None or any(entry.group == pgid and entry.live for entry in table.values())
+    table = proc_table()
+    if table is None:
+        return True
+    return any(entry.pgrp == pgid and entry.live for entry in table.values())
 
 
 async def _wait_group_gone(pgid: int) -> None:
     while _group_alive(pgid):
         await trio.sleep(0.02)
+
+
+SANDBOX_SETTLE_S = 0.25
+"""Longest wait for a sandbox's PID 1 to follow its command out (see _wait_sandbox_init_gone)."""
+
+
+async def _wait_sandbox_init_gone(pgid: int) -> None:
+    """bwrap reports the command's exit before its PID 1 (the namespace's reaper, in the command's
+    group) has exited: give it a moment, so that it is not taken for a process the command left
+    behind. A reaper with real children left stays, and they are stopped with the group."""
+    with trio.move_on_after(SANDBOX_SETTLE_S):
+        await _wait_group_gone(pgid)
 
 
 async def _kill_group(pgid: int, process: trio.Process, grace: float) -> bool:
@@ -99,19 +121,41 @@ async def _kill_group(pgid: int, process: trio.Process, grace: float) -> bool:
         return True
 
 
-async def _drain(stream: trio.abc.ReceiveStream | None, sink: HeadTail) -> None:
+def _output_decoder(on_output: Callable[[str], None] | None) -> Callable[[bytes], None]:
+    """Feeds ``on_output`` the text of each chunk (UTF-8, a character split between chunks kept
+    for the next one); a no-op without ``on_output``."""
+    if on_output is None:
+        return lambda chunk: None
+    decoder = codecs.getincrementaldecoder("utf-8")("replace")
+
+    def feed(chunk: bytes) -> None:
+        if text := decoder.decode(chunk):
+            on_output(text)
+
+    return feed
+
+
+async def _drain(stream: trio.abc.ReceiveStream | None, sink: HeadTail, live: Callable[[bytes], None]) -> None:
     if stream is None:
         return
     async with stream:
         while chunk := await stream.receive_some(_CHUNK):
             sink.feed(chunk)
+            live(chunk)
 
 
-async def _start(command: str | Sequence[str], cwd: Path, env: Mapping[str, str] | None) -> trio.Process:
+async def _start(command: str | Sequence[str], cwd: Path, env: Mapping[str, str] | None,
+                 sandbox: Sandbox | None = None, writable: Sequence[Path] | None = None) -> trio.Process:
     """Start ``command`` as the leader of a new session (so of its own process group), with no
-    stdin and no controlling terminal."""
+    stdin and no controlling terminal; inside ``sandbox`` when one is given (it decides whether it
+    confines). The cleaned environment goes to the sandbox itself too: inside, bwrap is PID 1."""
+    if sandbox is not None:
+        launch = sandbox.launch(command, cwd=cwd, writable=writable)
+        command, pass_fds = launch.command, launch.pass_fds
+    else:
+        command, pass_fds = (command if isinstance(command, str) else list(command)), ()
     return await trio.lowlevel.open_process(
-        command if isinstance(command, str) else list(command),
+        command,
         shell=isinstance(command, str),
         cwd=os.fspath(cwd),
         env={**(env if env is not None else child_environment()), **NON_INTERACTIVE},
@@ -119,6 +163,7 @@ async def _start(command: str | Sequence[str], cwd: Path, env: Mapping[str, str]
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         start_new_session=True,
+        pass_fds=pass_fds,
     )
 
 
@@ -130,6 +175,9 @@ async def run_command(
     max_bytes: int,
     env: Mapping[str, str] | None = None,
     grace_s: float = KILL_GRACE_S,
+    sandbox: Sandbox | None = None,
+    writable: Sequence[Path] | None = None,
+    on_output: Callable[[str], None] | None = None,
 ) -> CommandResult:
     """Run ``command`` (a shell string, or an argv list run without a shell) in ``cwd``.
 
@@ -138,32 +186,48 @@ async def run_command(
         max_bytes: bytes kept of each of stdout and stderr (head and tail).
         env: the child's environment; None means os.environ minus provider keys.
         grace_s: seconds between SIGTERM and SIGKILL.
+        sandbox: the session's OS sandbox (``_sandbox.open_sandbox``); None runs unconfined.
+        writable: the only paths the command may change (resolved, inside the workspace; some may
+            not exist yet), besides the toolchain caches and its private /tmp; None: the whole
+            workspace. A confining sandbox enforces this; otherwise the caller checks what
+            changed afterwards.
+        on_output: called on trio's thread with the text of stdout and stderr as it arrives.
 
     Cancelling the caller kills the process group before the cancellation propagates.
 
     Raises:
         OSError: the command could not be started (e.g. the program does not exist).
+        SandboxRefused: the sandbox is required and cannot run here.
     """
     out, err = HeadTail(max_bytes), HeadTail(max_bytes)
     start = trio.current_time()
     mark = new_mark()
-    process = await _start(command, cwd, marked_environment(env if env is not None else child_environment(), mark))
+    env = marked_environment(env if env is not None else child_environment(), mark)
+    process = await _start(command, cwd, env, sandbox, writable)
     pgid = process.pid
+    tree = ProcessTree(pgid)
+    live = _output_decoder(on_output)
     timed_out = stopped = False
     try:
         async with trio.open_nursery() as nursery:
-            nursery.start_soon(_drain, process.stdout, out)
-            nursery.start_soon(_drain, process.stderr, err)
+            nursery.start_soon(_drain, process.stdout, out, live)
+            nursery.start_soon(_drain, process.stderr, err, live)
             with trio.move_on_after(timeout_s) as scope:
-                await process.wait()
+                await track_descendants(tree, process.wait)
             timed_out = scope.cancelled_caught
+            if sandbox is not None and sandbox.confines and not timed_out:
+                await _wait_sandbox_init_gone(pgid)
             # Children left running would hold the pipes open (and outlive us): end the group.
+            # The group first: its leader gets SIGTERM (and can run its own clean-up) before the
+            # processes that left the group are stopped.
             stopped = await _kill_group(pgid, process, grace_s)
+            stopped = await stop_descendants(tree, grace_s) or stopped
             stopped = await stop_marked(mark, grace_s) or stopped
             nursery.cancel_scope.deadline = trio.current_time() + grace_s  # bounded wait for the pipes
         held = nursery.cancel_scope.cancelled_caught
     finally:
         await _kill_group(pgid, process, grace_s)
+        await stop_descendants(tree, grace_s)
         await stop_marked(mark, grace_s)
     return CommandResult(
         exit_code=process.returncode,

@@ -22,12 +22,12 @@ import os
 import secrets
 import signal
 from collections.abc import Mapping
-from dataclasses import dataclass
 
 import trio
 
-__all__ = ["MARK_VARIABLE", "ProcessEntry", "marked_environment", "marked_processes", "new_mark", "process_table",
-           "stop_marked"]
+from ._process_tree import proc_table
+
+__all__ = ["MARK_VARIABLE", "marked_environment", "marked_processes", "new_mark", "stop_marked"]
 
 MARK_VARIABLE = "ASYNCFC_COMMAND"
 """The environment variable that carries a command's mark into every process it starts."""
@@ -44,39 +44,6 @@ def marked_environment(env: Mapping[str, str], mark: str) -> dict[str, str]:
     return {**env, MARK_VARIABLE: mark}
 
 
-@dataclass(frozen=True, slots=True)
-class ProcessEntry:
-    """One process as /proc/PID/stat shows it."""
-
-    parent: int
-    """Its parent's pid."""
-    group: int
-    """Its process group id."""
-    live: bool
-    """False for a zombie (exited, not yet reaped) or a dead process."""
-
-
-def process_table() -> dict[int, ProcessEntry] | None:
-    """Every process in /proc by pid; None without /proc."""
-    table: dict[int, ProcessEntry] = {}
-    try:
-        names = os.listdir("/proc")
-    except OSError:
-        return None
-    for name in names:
-        if not name.isdigit():
-            continue
-        try:
-            with open(f"/proc/{name}/stat", "rb") as handle:
-                data = handle.read()
-        except OSError:
-            continue
-        fields = data[data.rfind(b")") + 2 :].split()
-        if len(fields) > 2:
-            table[int(name)] = ProcessEntry(int(fields[1]), int(fields[2]), fields[0] not in (b"Z", b"X"))
-    return table
-
-
 def _carries(pid: int, needle: bytes) -> bool:
     try:
         with open(f"/proc/{pid}/environ", "rb") as handle:
@@ -88,13 +55,13 @@ def _carries(pid: int, needle: bytes) -> bool:
 def marked_processes(mark: str) -> list[int]:
     """Live processes carrying ``mark`` and their live descendants, sorted."""
     needle = b"\0" + f"{MARK_VARIABLE}={mark}".encode() + b"\0"
-    table = process_table() or {}
+    table = proc_table() or {}
     own = os.getpid()
     found = {pid for pid, entry in table.items() if entry.live and pid != own and _carries(pid, needle)}
     children: dict[int, list[int]] = {}
     for pid, entry in table.items():
         if entry.live:
-            children.setdefault(entry.parent, []).append(pid)
+            children.setdefault(entry.ppid, []).append(pid)
     stack = list(found)
     while stack:
         for child in children.get(stack.pop(), ()):

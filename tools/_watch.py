@@ -1,9 +1,11 @@
-"""Noticing what a check changed in the workspace.
+"""Noticing what a check or a declared command changed in the workspace.
 
 Test runs and linters have the ``runs`` effect: the scheduler lets reads run beside them on the
 promise that they write only their own caches. A check that breaks the promise (a test that
 rewrites a fixture, a snapshot update) is not stopped, but it is reported: the tool's result names
-the files that changed while it ran, so the model knows to read them again.
+the files that changed while it ran, so the model knows to read them again. A shell command whose
+``writes`` the model declared makes the same promise for its declared paths; what it changed
+outside them is reported the same way (``outside_declaration``, ``violation_note``).
 """
 
 from __future__ import annotations
@@ -14,9 +16,10 @@ from pathlib import Path
 
 import trio
 
+from ._api import path_matcher
 from ._listing import workspace_files
 
-__all__ = ["changed_files", "changes_note", "watch_tree"]
+__all__ = ["changed_files", "changes_note", "outside_declaration", "violation_note", "watch_tree"]
 
 Stamp = Mapping[str, tuple[int, int]]
 
@@ -55,11 +58,32 @@ def changed_files(before: Stamp, after: Stamp) -> list[str]:
     return sorted(p for p in before.keys() | after.keys() if before.get(p) != after.get(p))
 
 
+def _shown(paths: list[str]) -> str:
+    return ", ".join(paths[:_SHOWN]) + (f" and {len(paths) - _SHOWN} more" if len(paths) > _SHOWN else "")
+
+
+def outside_declaration(changed: list[str], declared: list[str]) -> list[str]:
+    """The changed files that no declared path or glob covers (a path covers what lies under it)."""
+    matchers = [path_matcher(pattern) for pattern in declared]
+    return [path for path in changed if not any(match(path) for match in matchers)]
+
+
+def violation_note(outside: list[str], declared: list[str]) -> str:
+    """The line appended to a declared command's result when it changed files outside its
+    declaration ("" when it did not)."""
+    if not outside:
+        return ""
+    promised = ", ".join(declared) if declared else "nothing (writes=[])"
+    return (f"warning: this command changed files outside its declared writes ({promised}): "
+            f"{_shown(outside)}. Calls that ran beside it may have seen their earlier content; read "
+            "them again if you need them, and declare every path a command writes.")
+
+
 def changes_note(changed: list[str]) -> str:
     """The line appended to a check's result when it changed files ("" when it changed none)."""
     if not changed:
         return ""
-    shown = ", ".join(changed[:_SHOWN]) + (f" and {len(changed) - _SHOWN} more" if len(changed) > _SHOWN else "")
+    shown = _shown(changed)
     return (f"note: these files changed while this ran (checks are expected to write only their "
             f"caches): {shown}. Reads made alongside it may show their earlier content; read them "
             "again if you need them.")

@@ -191,7 +191,9 @@ async def run_tests(ctx: ToolContext, paths: list[str] | None = None, args: list
             async with watch_tree(ctx.resolve(".")) as changed:
                 result = await run_command(plan.argv, cwd=ctx.resolve("."), timeout_s=timeout,
                                            max_bytes=capture_budget(ctx.max_output_chars), env=env,
-                                           grace_s=grace)
+                                           grace_s=grace, on_output=ctx.progress.output,
+                                           sandbox=ctx.sandbox,
+                                           writable=[ctx.resolve("."), Path(scratch)])
         except OSError as exc:
             raise ToolError(f"could not start {plan.runner}: {exc}") from None
         if result.timed_out:

@@ -204,8 +204,8 @@ def ripgrep(rg: str, ctx: ToolContext, real: Path, pattern: str, glob: str | Non
     root = ctx.resolve(".")
     found = MatchCollector(limit)
     try:
-        process = subprocess.Popen(argv, cwd=ctx.root, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                                   stdin=subprocess.DEVNULL)
+        process = subprocess.Popen(argv, cwd=ctx.root, env=ctx.env, stdout=subprocess.PIPE,
+                                   stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
     except OSError:
         return None
     with process, on_stop(process.kill), _deadline(_RG_TIMEOUT_S, process.kill):

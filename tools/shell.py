@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable
 from contextlib import nullcontext
+from dataclasses import dataclass
+from pathlib import Path
 
-from ._api import ToolContext, ToolError, tool
+from ._api import ToolContext, ToolError, glob_base, tool
+from ._background import QUIET_S, START_CAP_S, run_in_background
 from ._words import positive_seconds
 from ._commands import command_effect, shell_effect
 from ._env import child_environment
 from ._process import KILL_GRACE_S, CommandResult, run_command
 from ._text import cap_text
-from ._watch import changes_note, watch_tree
+from ._watch import changes_note, outside_declaration, violation_note, watch_tree
 
 __all__ = ["shell", "format_command_result"]
 
@@ -30,7 +35,9 @@ def format_command_result(result: CommandResult, limit: int) -> str:
         head = f"exit code {result.exit_code} ({result.duration:.1f}s)"
     parts = [head]
     if result.stopped_children:
-        parts.append("note: processes the command left running in the background were stopped")
+        parts.append("note: processes the command left running (started with `&`, or daemons) were "
+                     "stopped when it exited; to keep a server or watcher running, call shell with "
+                     "background=true")
     if result.output_held:
         parts.append("note: a process the command started still holds its output open and could not "
                      "be found to stop it; reading its output stopped there")
@@ -46,36 +53,110 @@ def format_command_result(result: CommandResult, limit: int) -> str:
 
 
 @tool(effect=shell_effect())
-async def shell(ctx: ToolContext, command: str, timeout_s: float | None = None) -> str:
+async def shell(
+    ctx: ToolContext,
+    command: str,
+    timeout_s: float | None = None,
+    writes: list[str] | None = None,
+    background: bool = False,
+) -> str:
     """Run a shell command (/bin/sh) in the workspace root and return its exit code and output.
 
     The command runs in its own process group with no stdin; when it exits, times out or is
-    cancelled, the whole group (children included) is stopped, so do not start servers or other
-    background processes with it. Output is capped (head and tail kept, with a note of what was
-    cut). A non-zero exit code is reported, not raised. Provider API keys are not in its
-    environment. Commands that only read (git status/diff/log, ls, grep, sed -n...) and checks
-    (pytest, ruff check, mypy, cargo test...) run alongside file reads; any other command waits for
-    the calls before it and holds back the calls after it.
+    cancelled, the whole group (children included) is stopped, so processes left running with `&`
+    are killed: start servers and watchers with background=true instead. Output is capped (head
+    and tail kept, with a note of what was cut). A non-zero exit code is reported, not raised.
+    Provider API keys are not in its environment. Commands that only read (git status/diff/log,
+    ls, grep, sed -n, echo, sleep...) and checks (pytest, ruff check, mypy, cargo test...) run
+    alongside file reads. Any other command waits for the calls before it and holds back the calls
+    after it, unless you declare what it writes with `writes`: then reads of other files and calls
+    that do not touch those paths go on beside it.
 
     Args:
         command: the command line, e.g. `git status` or `make -j2 && ./run`.
-        timeout_s: seconds before the command is killed (default: the configured shell timeout).
+        timeout_s: seconds before the command is killed (default: the configured shell timeout;
+            a background command runs until stopped unless you give one).
+        writes: the paths or globs (relative to the workspace) the command may create, change or
+            delete, e.g. ["build/"] for a build, ["node_modules/", "package-lock.json"] for an
+            install, ["src/generated/*.py"] for a code generator; [] if it changes nothing. The
+            command may still read every file. Changes outside the declaration are reported.
+        background: true to start a long-lived process (a dev server, a watcher) that keeps
+            running while you work: you get its first output at once and its future stays
+            running (its latest output: await_future with timeout_s; stop it with cancel_future
+            when you no longer need it, where those tools are offered; it is stopped when the task
+            ends anyway).
     """
     if not command.strip():
         raise ToolError("command is empty")
     if "\0" in command:
         raise ToolError("the command contains a NUL character (\\0), which no command line can hold")
-    timeout = positive_seconds(timeout_s, ctx.shell_timeout_s)
-    env = ctx.env if ctx.env is not None else child_environment()
-    grace = float(ctx.extra.get("shell", {}).get("kill_grace_s", KILL_GRACE_S))
-    checks = command_effect(command).kind == "runs"
-    try:
-        async with watch_tree(ctx.root) if checks else nullcontext([]) as changed:
-            result = await run_command(command, cwd=ctx.root, timeout_s=timeout,
-                                       max_bytes=capture_budget(ctx.max_output_chars), env=env, grace_s=grace)
-    except OSError as exc:
-        raise ToolError(f"could not start the command: {exc}") from None
-    text = "\n".join(filter(None, [format_command_result(result, ctx.max_output_chars), changes_note(changed)]))
-    if result.timed_out:
-        raise ToolError(text + f"\n(raise timeout_s above {timeout:g} if it needs longer)")
-    return text
+    settings = ctx.extra.get("shell", {})
+    run = _Run(ctx, command, _timeout(ctx, timeout_s, background),
+               float(settings.get("kill_grace_s", KILL_GRACE_S)), _writable(ctx, writes))
+    if background:
+        async def to_end(on_output: Callable[[str], None]) -> str:
+            return run.text(await run(on_output))
+
+        return await run_in_background(
+            to_end, ctx.progress, quiet_s=float(settings.get("background_quiet_s", QUIET_S)),
+            cap_s=float(settings.get("background_start_s", START_CAP_S)))
+    watched = writes is not None or command_effect(command).kind == "runs"
+    async with watch_tree(ctx.root) if watched else nullcontext([]) as changed:
+        result = await run(ctx.progress.output)
+    if writes is None:
+        return run.text(result, changes_note(changed))
+    outside = outside_declaration(changed, writes)
+    if outside:
+        ctx.progress.changed_outside(writes, outside)
+    return run.text(result, violation_note(outside, writes))
+
+
+@dataclass(frozen=True, slots=True)
+class _Run:
+    """One command line as this call runs it."""
+
+    ctx: ToolContext
+    command: str
+    timeout: float
+    grace: float
+    writable: list[Path] | None
+    """The declared writes, resolved (None: undeclared)."""
+
+    async def __call__(self, on_output: Callable[[str], None]) -> CommandResult:
+        ctx = self.ctx
+        env = ctx.env if ctx.env is not None else child_environment()
+        try:
+            return await run_command(self.command, cwd=ctx.root, timeout_s=self.timeout, env=env,
+                                     grace_s=self.grace, max_bytes=capture_budget(ctx.max_output_chars),
+                                     writable=self.writable, on_output=on_output,
+                                     sandbox=ctx.sandbox)
+        except OSError as exc:
+            raise ToolError(f"could not start the command: {exc}") from None
+
+    def text(self, result: CommandResult, note: str = "") -> str:
+        """The result for the model (raised as the failure when the timeout ended it)."""
+        text = "\n".join(filter(None, [format_command_result(result, self.ctx.max_output_chars), note]))
+        if result.timed_out:
+            raise ToolError(text + f"\n(raise timeout_s above {self.timeout:g} if it needs longer)")
+        return text
+
+
+def _timeout(ctx: ToolContext, timeout_s: float | None, background: bool) -> float:
+    if timeout_s is None:
+        return math.inf if background else ctx.shell_timeout_s
+    return positive_seconds(timeout_s, ctx.shell_timeout_s)
+
+
+def _writable(ctx: ToolContext, writes: list[str] | None) -> list[Path] | None:
+    """The declared paths, resolved, for the OS sandbox (a glob stands for its folder); refuses a
+    declaration that reaches outside the workspace."""
+    if writes is None:
+        return None
+    paths = [ctx.resolve(glob_base(pattern)) for pattern in writes]
+    if ctx.sandbox is not None and ctx.sandbox.confines:
+        for pattern, path in zip(writes, paths):
+            # The sandbox can only open a path that exists: a declared folder the command will
+            # create is made first, so that it alone (not its parent) becomes writable.
+            if (pattern.endswith("/") or glob_base(pattern) != pattern) and not path.exists():
+                path.mkdir(parents=True, exist_ok=True)
+    return paths

@@ -14,6 +14,7 @@ __all__ = [
     "AssistantMessage",
     "Message",
     "ModelClient",
+    "OUTPUT_LIMIT",
     "ResponseEnd",
     "Retrying",
     "StreamItem",
@@ -133,6 +134,14 @@ class ResponseEnd:
 
     usage: Usage = field(default_factory=Usage)
     finish_reason: str = "stop"
+    """``stop`` or ``tool_calls`` for a complete reply; ``length`` when the output limit cut it."""
+    dropped_call: str = ""
+    """The tool whose call the output limit cut in the middle of its arguments: it was never
+    yielded (a cut call must not run), and the session tells the model so."""
+
+
+OUTPUT_LIMIT = "length"
+"""The finish reason of a reply cut by the output limit (litellm maps every provider's to it)."""
 
 
 StreamItem = TextChunk | ToolCallReady | Retrying | ResponseEnd

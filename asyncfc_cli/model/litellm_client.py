@@ -12,17 +12,27 @@ from __future__ import annotations
 import os
 import random
 import re
+import socket
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 import trio
 
+from ..config import DEFAULT_MAX_OUTPUT_TOKENS, DEFAULT_STALL_TIMEOUT_S
 from ..errors import ConfigError, ProviderError
 from ..events import redact
-from .base import Message, ResponseEnd, Retrying, StreamItem, TextChunk, ToolCallReady
+from .base import OUTPUT_LIMIT, Message, ResponseEnd, Retrying, StreamItem, TextChunk, ToolCallReady
 from .litellm_worker import StreamFinished, StreamLink, import_litellm, prewarm_litellm, run_request
-from .provider import KEY_VARIABLES, ToolCallAssembler, backoff_delay, key_hint, provider_of, resolve_api_key
+from .provider import (
+    KEY_VARIABLES,
+    ToolCallAssembler,
+    backoff_delay,
+    key_hint,
+    parse_retry_after,
+    provider_of,
+    resolve_api_key,
+)
 from .wire import messages_to_wire
 
 __all__ = ["LiteLLMClient", "import_litellm", "open_litellm", "prewarm_litellm", "provider_error"]
@@ -37,25 +47,33 @@ could be shut down (see ``StreamLink.wait_finished`` for a request still waiting
 # Errors: the one place third-party exceptions become ours
 
 
-def provider_error(exc: BaseException, *, model: str, secrets: Sequence[str] = ()) -> ProviderError:
+def provider_error(exc: BaseException, *, model: str, secrets: Sequence[str] = (),
+                   endpoint: str | None = None) -> ProviderError:
     """Translate an exception from litellm, openai, httpx/httpcore or the OS into a ProviderError.
 
     Retryable: rate limits (429), server errors (5xx, 529), timeouts (408 and client-side) and
     connection failures, including a stream that breaks off. The message is one line, names what
-    went wrong in the provider's own words, and has every known secret removed.
+    went wrong in the provider's own words (for an error the server sent inside the stream, its
+    own text; for a connection that failed, the URL and whether it was refused or timed out), and
+    has every known secret removed. ``endpoint`` is the URL requests go to, when the caller knows it.
     """
     if isinstance(exc, ProviderError):
         return exc
     detail = _detail(getattr(exc, "message", None) or str(exc) or type(exc).__name__)
     status = getattr(exc, "status_code", None)
-    what, status, retryable = _classify(exc, status if isinstance(status, int) else None, model, detail)
-    message = _redacted(f"{what}: {detail}", secrets)
+    what, status, retryable, own_words = _classify(exc, status if isinstance(status, int) else None,
+                                                   model, detail, endpoint)
+    message = _redacted(f"{what}: {own_words or detail}", secrets)
     return ProviderError(message, status=status, retryable=retryable, retry_after=_retry_after(exc))
 
 
-def _classify(exc: BaseException, status: int | None, model: str, detail: str) -> tuple[str, int | None, bool]:
-    """(what went wrong, HTTP status, retryable). litellm reports some transport failures as HTTP
-    500 (``Connection error.``), so the exception's causes are searched for the real one."""
+def _classify(exc: BaseException, status: int | None, model: str, detail: str,
+              endpoint: str | None) -> tuple[str, int | None, bool, str | None]:
+    """(what went wrong, HTTP status, retryable, better words than the exception's own or None).
+
+    litellm reports some transport failures as HTTP 500 (``Connection error.``) and an error the
+    server sends inside a stream as a connection error wrapped in ``MidStreamFallbackError``, so the
+    exception's causes are searched for the real one."""
     import httpx
     import openai
 
@@ -66,33 +84,96 @@ def _classify(exc: BaseException, status: int | None, model: str, detail: str) -
         return any(isinstance(e, kinds) for e in chain)
 
     if caused_by(errors.AuthenticationError) or "missing credentials" in detail.lower():
-        return f"authentication failed ({key_hint(model)})", status, False
+        return f"authentication failed ({key_hint(model)})", status, False, None
+    if isinstance(exc, errors.MidStreamFallbackError) and not _broke_off(chain):
+        return _in_stream(chain[-1])
+    connect = _connect_failure(chain)
+    if connect is not None:
+        return f"cannot connect to {endpoint or _url_of(chain) or 'the provider'}", None, True, connect
     if caused_by(errors.Timeout, openai.APITimeoutError, httpx.TimeoutException, TimeoutError) or status == 408:
-        return "timed out", None, True
+        return "timed out", None, True, None
     if isinstance(exc, errors.MidStreamFallbackError):
-        return "the stream broke off", None, True
+        return "the stream broke off", None, True, None
     if caused_by(errors.APIConnectionError, openai.APIConnectionError, httpx.TransportError, OSError):
-        return "connection failed", None, True
+        return f"connection to {endpoint or _url_of(chain) or 'the provider'} failed", None, True, None
     if status == 429:
-        return "HTTP 429 rate limited", status, True
+        return "HTTP 429 rate limited", status, True, None
     if status is not None and status >= 500:
-        return f"HTTP {status} server error", status, True
+        return f"HTTP {status} server error", status, True, None
     if status == 403:
-        return f"HTTP 403 permission denied ({key_hint(model)})", status, False
+        return f"HTTP 403 permission denied ({key_hint(model)})", status, False, None
     if caused_by(errors.ContextWindowExceededError):
-        return "the conversation no longer fits the model's context window", status, False
+        return "the conversation no longer fits the model's context window", status, False, None
     if status is not None:
-        return f"HTTP {status} request rejected", status, False
-    return f"unexpected {type(exc).__name__}", None, False
+        return f"HTTP {status} request rejected", status, False, None
+    return f"unexpected {type(exc).__name__}", None, False, None
 
 
-def _causes(exc: BaseException, limit: int = 8) -> list[BaseException]:
-    """The exception and what it was raised from or during, nearest first."""
+def _broke_off(chain: Sequence[BaseException]) -> bool:
+    """Whether the connection itself failed somewhere down the chain (rather than the server
+    saying something went wrong)."""
+    import httpcore
+    import httpx
+
+    kinds = (httpx.TransportError, httpcore.NetworkError, httpcore.ProtocolError, OSError)
+    return any(isinstance(error, kinds) for error in chain)
+
+
+def _in_stream(error: BaseException) -> tuple[str, int | None, bool, str | None]:
+    """An error event the server sent in the middle of a streamed response: its own status (from
+    the exception, or the ``code`` of its error body) and words. Retryable as the same status
+    would be over HTTP (408, 429, 5xx); without a status, not (retrying blind could loop)."""
+    status = getattr(error, "status_code", None)
+    body = getattr(error, "body", None)
+    if not isinstance(status, int) and isinstance(body, Mapping):
+        inner = body.get("error") if isinstance(body.get("error"), Mapping) else body
+        status = inner.get("code") if isinstance(inner.get("code"), int) else None
+    words = _detail(getattr(error, "message", None) or str(error) or type(error).__name__)
+    retryable = isinstance(status, int) and (status in (408, 429) or status >= 500)
+    what = "the server reported an error in the middle of the response"
+    return (f"{what} (HTTP {status})" if isinstance(status, int) else what), status, retryable, words
+
+
+def _connect_failure(chain: Sequence[BaseException]) -> str | None:
+    """Why a connection could not be opened ("connection refused", "timed out", ...), or None when
+    the failure was not in connecting."""
+    import httpx
+
+    for error in chain:
+        if isinstance(error, ConnectionRefusedError):
+            return "connection refused (is the server running?)"
+        if isinstance(error, socket.gaierror):
+            return f"host name not found ({error.strerror or error})"
+        if isinstance(error, httpx.ConnectTimeout):
+            return "timed out while connecting"
+    for error in chain:
+        if isinstance(error, httpx.ConnectError):
+            return _detail(str(error) or "the connection could not be opened")
+    return None
+
+
+def _url_of(chain: Sequence[BaseException]) -> str | None:
+    """The URL a request in the chain went to, when one of its exceptions kept the request."""
+    for error in chain:
+        try:
+            request = getattr(error, "request", None)
+        except RuntimeError:  # httpx raises when an exception has no request attached
+            continue
+        url = getattr(request, "url", None)
+        if url is not None:
+            return str(url)
+    return None
+
+
+def _causes(exc: BaseException, limit: int = 10) -> list[BaseException]:
+    """The exception and what it wraps (litellm's ``original_exception``) or was raised from or
+    during, outermost first."""
     chain: list[BaseException] = []
     current: BaseException | None = exc
     while current is not None and len(chain) < limit and current not in chain:
         chain.append(current)
-        current = current.__cause__ or current.__context__
+        wrapped = getattr(current, "original_exception", None)
+        current = wrapped if isinstance(wrapped, BaseException) else current.__cause__ or current.__context__
     return chain
 
 
@@ -119,7 +200,8 @@ def _redacted(text: str, secrets: Sequence[str]) -> str:
 
 
 def _retry_after(exc: BaseException) -> float | None:
-    """Seconds from a Retry-After header (delta-seconds form) on the error's response, if any."""
+    """Seconds from a Retry-After header on the error's response, if it holds a usable value
+    (``provider.parse_retry_after``: seconds or an HTTP date, finite, bounded)."""
     for headers in (
         getattr(getattr(exc, "response", None), "headers", None),
         getattr(exc, "litellm_response_headers", None),
@@ -127,10 +209,7 @@ def _retry_after(exc: BaseException) -> float | None:
     ):
         value = headers.get("retry-after") if isinstance(headers, Mapping) else None
         if value is not None:
-            try:
-                return float(value)
-            except (TypeError, ValueError):
-                return None
+            return parse_retry_after(value)
     return None
 
 
@@ -148,6 +227,12 @@ class LiteLLMClient:
         api_key: the key to send (see ``provider.resolve_api_key``); never shown anywhere.
         max_attempts: requests made before giving up on retryable failures.
         request_timeout_s: litellm's timeout for connecting and for each read.
+        max_output_tokens: the output limit sent with every request (``max_tokens``), lowered to
+            the model's own maximum when litellm knows it.
+        stall_timeout_s: a stream that sends nothing for this long (from the request, or from its
+            last chunk) is abandoned as stalled, and retried like a dropped connection.
+        request_options: more litellm arguments for every request, e.g. ``tool_choice``, or
+            ``extra_body`` for a server's own fields (llama.cpp's ``ignore_eos``).
         sleep: how to wait between attempts (tests pass a fake).
         rng: the jitter source (tests pass a seeded one).
     """
@@ -162,6 +247,9 @@ class LiteLLMClient:
         api_key: str | None = None,
         max_attempts: int = 4,
         request_timeout_s: float = 600,
+        max_output_tokens: int = DEFAULT_MAX_OUTPUT_TOKENS,
+        stall_timeout_s: float = DEFAULT_STALL_TIMEOUT_S,
+        request_options: Mapping[str, Any] | None = None,
         sleep: Callable[[float], Awaitable[object]] = trio.sleep,
         rng: random.Random | None = None,
     ) -> None:
@@ -170,6 +258,9 @@ class LiteLLMClient:
         self._api_key = api_key
         self._max_attempts = max(1, max_attempts)
         self._timeout = request_timeout_s
+        self._max_output_tokens = max_output_tokens
+        self._stall_timeout_s = stall_timeout_s
+        self._request_options = dict(request_options or {})
         self._sleep = sleep
         self._rng = rng or random.Random()
 
@@ -210,6 +301,7 @@ class LiteLLMClient:
             "stream": True,
             "stream_options": {"include_usage": True},
             "timeout": self._timeout,
+            "max_tokens": self._max_output_tokens,  # lowered to the model's maximum by the worker
             "max_retries": 0,  # retries are ours: visible as events, and never after output
             # A provider without usage-in-stream (or another option) gets the request without it,
             # rather than an error.
@@ -221,7 +313,7 @@ class LiteLLMClient:
             request["api_base"] = self._api_base
         if self._api_key:
             request["api_key"] = self._api_key
-        return request
+        return {**request, **self._request_options}
 
     def _final(self, error: ProviderError, attempt: int, produced: bool) -> ProviderError:
         if produced:
@@ -243,15 +335,17 @@ class LiteLLMClient:
         worker.start()
         assembler = ToolCallAssembler()
         try:
-            async for item in receive:
+            while True:
+                item = await self._next_record(receive)
+                if item is None:
+                    return
                 if isinstance(item, StreamFinished):
-                    last = assembler.finish()
-                    if last is not None:
-                        yield ToolCallReady(last)
-                    yield ResponseEnd(item.usage, item.finish_reason)
+                    async for end in self._finish(assembler, item):
+                        yield end
                     return
                 if isinstance(item, BaseException):
-                    raise provider_error(item, model=self.name, secrets=(self._api_key or "",)) from None
+                    raise provider_error(item, model=self.name, secrets=(self._api_key or "",),
+                                         endpoint=self._api_base) from None
                 if item.text:
                     yield TextChunk(item.text)
                 for delta in item.calls:
@@ -263,17 +357,41 @@ class LiteLLMClient:
             receive.close()
             await link.wait_finished(_ABORT_GRACE_S)
 
+    async def _next_record(self, receive: trio.MemoryReceiveChannel[Any]) -> Any:
+        """The worker's next record, or None if it has gone; a stall is a retryable ProviderError."""
+        with trio.move_on_after(self._stall_timeout_s):
+            try:
+                return await receive.receive()
+            except trio.EndOfChannel:
+                return None
+        raise ProviderError(
+            f"the server sent nothing for {self._stall_timeout_s:g} s (the stream stalled; "
+            "stall_timeout_s sets how long to wait)", retryable=True)
+
+    @staticmethod
+    async def _finish(assembler: ToolCallAssembler, item: StreamFinished) -> AsyncIterator[StreamItem]:
+        """The last call (unless the output limit cut it), then the end of the response."""
+        dropped = ""
+        if item.finish_reason == OUTPUT_LIMIT:
+            last, dropped = assembler.finish_cut()
+        else:
+            last = assembler.finish()
+        if last is not None:
+            yield ToolCallReady(last)
+        yield ResponseEnd(item.usage, item.finish_reason, dropped)
+
 
 def open_litellm(model: str, api_base: str | None = None, env: Mapping[str, str] | None = None,
-                 **options: Any) -> LiteLLMClient:
-    """The client for ``model`` with its key resolved from ``env`` (default os.environ), and
-    litellm's import started in the background.
+                 *, paired_variable: str | None = None, **options: Any) -> LiteLLMClient:
+    """The client for ``model`` with its key resolved from ``env`` (default os.environ; see
+    ``provider.resolve_api_key`` for which key may go to ``api_base``, and ``paired_variable``),
+    and litellm's import started in the background.
 
     Raises:
         ConfigError: the provider needs a key and none is set (there is no ``api_base`` either).
     """
     env = os.environ if env is None else env
-    api_key = resolve_api_key(model, api_base, env)
+    api_key = resolve_api_key(model, api_base, env, paired_variable)
     if api_key is None and provider_of(model) in KEY_VARIABLES:
         raise ConfigError(f"no API key for {model}: {key_hint(model)}")
     prewarm_litellm(model)

@@ -274,12 +274,25 @@ class StreamLink:
             await self._finished.wait()
 
 
+def within_model_limit(litellm: Any, request: Mapping[str, Any]) -> dict[str, Any]:
+    """The request with its ``max_tokens`` lowered to the model's own output maximum, when litellm
+    knows it: providers reject a limit above it, and local models litellm does not know keep ours."""
+    limited = dict(request)
+    try:
+        known = litellm.get_model_info(request["model"]).get("max_output_tokens")
+    except Exception:  # noqa: BLE001 - unknown models raise; they keep the configured limit
+        known = None
+    if isinstance(known, int) and known > 0 and isinstance(limited.get("max_tokens"), int):
+        limited["max_tokens"] = min(limited["max_tokens"], known)
+    return limited
+
+
 def run_request(request: Mapping[str, Any], link: StreamLink) -> None:
     """Worker thread body: stream one request into ``link``; ends with a _Finished or an exception."""
     response = None
     try:
         litellm = import_litellm()
-        response = litellm.completion(**request)
+        response = litellm.completion(**within_model_limit(litellm, request))
         if not link.attach(response):
             return
         finish: str | None = None

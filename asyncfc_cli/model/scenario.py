@@ -17,6 +17,7 @@ from ..errors import ScenarioError
 
 __all__ = [
     "PROFILES",
+    "SCENARIO_SUFFIXES",
     "Profile",
     "Scenario",
     "Step",
@@ -162,6 +163,10 @@ def parse_scenario(data: Mapping[str, Any], source: str = "scenario") -> Scenari
 SCRIPTED_PREFIX = "scripted:"
 
 
+SCENARIO_SUFFIXES = (".yaml", ".yml", ".json")
+"""A model name ending in one of these is the path of a scenario file, never a provider's model."""
+
+
 def scenario_source(model: str | None) -> str | None:
     """The scenario a model name stands for (``scripted:NAME``, or a scenario file's path), or
     None when it names a real model."""
@@ -169,7 +174,7 @@ def scenario_source(model: str | None) -> str | None:
         return None
     if model.startswith(SCRIPTED_PREFIX):
         return model[len(SCRIPTED_PREFIX):]
-    if model.endswith((".yaml", ".yml", ".json")) and Path(model).is_file():
+    if model.endswith(SCENARIO_SUFFIXES) and Path(model).is_file():
         return model
     return None
 

@@ -4,6 +4,10 @@
     [  0.52s] > f1 started
     [  3.01s] ✓ f1 shell 2.49s  4 passed
 
+A command that runs longer than PROGRESS_AFTER_S shows its latest output line now and then
+(``… f1 shell 6.0s: collected 212 items``), at most once per PROGRESS_EVERY_S, so a long build or
+a background server is visibly alive without flooding the view.
+
 Streamed text arrives in arbitrary pieces ("hel", "lo wor", "ld"), and a future may finish between
 two of them. A future line is printed only at a line start, so it would split the word being
 streamed; instead the renderer holds back the trailing partial word of the text (never more than
@@ -41,6 +45,11 @@ _TEXT_STREAM_ENDS = frozenset({
     "session_started", "session_resumed", "session_finished",
 })
 """Events after which no more text of the current stream can arrive: the held-back word is whole."""
+
+PROGRESS_AFTER_S = 3.0
+"""A running command's output is shown once it has run this long (quick commands stay one line)."""
+PROGRESS_EVERY_S = 5.0
+"""At most one progress line per future per this many seconds."""
 
 MAX_HELD_CHARS = 48
 """A run of non-space characters longer than this (a URL, a hash, a long identifier) is written as it
@@ -82,6 +91,9 @@ class TextRenderer:
         self._held = ""
         """The trailing partial word of streamed text, not written yet (see the module doc)."""
         self._tools: dict[str, str] = {}
+        self._started: dict[str, float] = {}
+        self._progress_at: dict[str, float] = {}
+        """When each running future last showed a progress line."""
         self._turns_before = 0
         """Requests made before a resume: numbering goes on across it."""
 
@@ -111,7 +123,10 @@ class TextRenderer:
 
     def _on_session_started(self, e: Any, resumed: str = "") -> None:
         model = f"scripted model {e.model!r} (offline: no real LLM)" if e.scripted else e.model
-        self._line(e.t, self._style(f"asyncfc · {resumed}{model} · mode {e.mode} · {e.root}", "bold"))
+        if getattr(e, "endpoint", ""):
+            model = f"{model} at {e.endpoint}"
+        sandbox = f"sandbox {e.sandbox}" + (", network allowed" if e.sandbox == "on" and e.network else "")
+        self._line(e.t, self._style(f"asyncfc · {resumed}{model} · mode {e.mode} · {sandbox} · {e.root}", "bold"))
 
     def _on_session_resumed(self, e: Any) -> None:
         self._turns_before = e.prior_turns
@@ -155,7 +170,32 @@ class TextRenderer:
         self._line(e.t, f"+ {self._style(e.id, 'id')} {e.tool} {_short(e.args)}{waits}")
 
     def _on_future_started(self, e: Any) -> None:
+        self._started[e.id] = e.t
         self._line(e.t, f"> {self._style(e.id, 'id')} {self._tools.get(e.id, '')} started")
+
+    def _on_future_output(self, e: Any) -> None:
+        started = self._started.get(e.id, e.t)
+        last = next((ln.strip() for ln in reversed(e.text.splitlines()) if ln.strip()), "")
+        shown = self._progress_at.get(e.id)
+        if not last or e.t - started < PROGRESS_AFTER_S or (shown is not None and e.t - shown < PROGRESS_EVERY_S):
+            return
+        self._progress_at[e.id] = e.t
+        self._line(e.t, self._style(f"… {e.id} {self._tools.get(e.id, '')} {e.t - started:.1f}s: ", "dim")
+                   + _short(last, 100))
+
+    def _on_background_started(self, e: Any) -> None:
+        first = next((ln.strip() for ln in e.output.splitlines() if ln.strip()), "no output yet")
+        self._line(e.t, f"⟳ {self._style(e.id, 'id')} {self._tools.get(e.id, '')} running in the background: "
+                        f"{_short(first, 100)}")
+
+    def _on_background_stopped(self, e: Any) -> None:
+        self._line(e.t, self._style(f"■ {e.id} background process stopped ({e.reason}): {_short(e.command, 100)}",
+                                    "warn"))
+
+    def _on_footprint_violation(self, e: Any) -> None:
+        declared = ", ".join(e.declared) or "nothing"
+        self._line(e.t, self._style(f"! {e.id} changed files outside its declared writes ({declared}): "
+                                    f"{_short(', '.join(e.paths), 100)}", "warn"))
 
     def _on_future_finished(self, e: Any) -> None:
         mark, style = _STATUS_MARK.get(e.status, ("?", "warn"))

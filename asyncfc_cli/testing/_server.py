@@ -20,7 +20,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from .policies import BadRequest, Policy, Reply, ReplyCall, as_policy, estimate_tokens
+from .policies import BadRequest, Policy, Reply, ReplyCall, as_policy, estimate_tokens, within_output_limit
 
 if TYPE_CHECKING:
     from ..model.scripted import Scenario
@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 __all__ = ["BAD_JSON", "Fault", "Frame", "LocalModelServer", "split_text"]
 
 
-FaultKind = Literal["status", "slow_first_token", "stall", "cut", "truncate", "bad_json"]
+FaultKind = Literal["status", "slow_first_token", "stall", "cut", "truncate", "bad_json", "stream_error"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,19 +41,27 @@ class Fault:
     text) and then nothing until the server stops; ``cut`` drops the connection in the middle of the
     last tool call's arguments (or of the text); ``truncate`` ends the response there too, but
     cleanly (a well-formed HTTP body with no finish reason, usage or end marker); ``bad_json`` replaces the last call's arguments by
-    text that is not JSON and completes normally.
+    text that is not JSON and completes normally; ``stream_error`` sends the beginning of the reply
+    (as ``stall``) and then an error event in the stream, in the format's own form (``status`` and
+    ``message``), and ends the body, as a server that fails mid-response does.
+
+    ``retry_after`` is sent as given: a number of seconds, or any text (an HTTP date, or garbage).
     """
 
     kind: FaultKind
     status: int = 500
-    retry_after: float | None = None
+    retry_after: float | str | None = None
     delay_s: float = 0.0
     message: str = "injected fault"
     """The error message of a ``status`` fault."""
 
     @classmethod
-    def http(cls, status: int, retry_after: float | None = None, message: str = "injected fault") -> Fault:
+    def http(cls, status: int, retry_after: float | str | None = None, message: str = "injected fault") -> Fault:
         return cls("status", status=status, retry_after=retry_after, message=message)
+
+    @classmethod
+    def stream_error(cls, status: int = 500, message: str = "injected fault") -> Fault:
+        return cls("stream_error", status=status, message=message)
 
     @classmethod
     def slow_first_token(cls, delay_s: float) -> Fault:
@@ -92,6 +100,10 @@ class Frame:
     """For call_start/args: which call (0-based)."""
 
 
+def _header_value(value: float | str) -> str:
+    return value if isinstance(value, str) else f"{value:g}"
+
+
 def split_text(text: str, size: int) -> list[str]:
     """``text`` in pieces of at most ``size`` characters (at least one piece)."""
     return [text[i : i + size] for i in range(0, len(text), size)] or [""]
@@ -114,6 +126,12 @@ _STALL = object()
 _CUT = object()
 
 
+@dataclass(frozen=True, slots=True)
+class _StreamError:
+    status: int
+    message: str
+
+
 def pace(
     frames: Sequence[Frame], fault: Fault | None, *, chunk_delay_s: float, call_gap_s: float
 ) -> Iterator[Frame | _Pause | object]:
@@ -133,6 +151,9 @@ def pace(
         yield frame
         if kind == "stall" and frame.kind in ("text", "args"):
             yield _STALL
+            return
+        if kind == "stream_error" and frame.kind in ("text", "args"):
+            yield _StreamError(fault.status, fault.message)  # type: ignore[union-attr]
             return
         if kind in ("cut", "truncate") and frame.kind == ("args" if last_call >= 0 else "text") \
                 and frame.call == last_call:
@@ -157,6 +178,8 @@ class LocalModelServer:
 
     Attributes:
         requests: the JSON body of every model request received, in order.
+        request_headers: the HTTP headers of every model request received, in order (names
+            lower-cased), so a test can check which credentials were sent where.
     """
 
     paths: tuple[str, ...] = ()
@@ -179,6 +202,7 @@ class LocalModelServer:
         self.call_gap_s = call_gap_s
         self.model = model
         self.requests: list[dict[str, Any]] = []
+        self.request_headers: list[dict[str, str]] = []
         self._lock = threading.Lock()
         self._stopping = threading.Event()
         self._httpd: ThreadingHTTPServer | None = None
@@ -200,6 +224,10 @@ class LocalModelServer:
 
     def error_body(self, status: int, message: str) -> dict[str, Any]:
         """The body of an HTTP error in this format."""
+        raise NotImplementedError
+
+    def error_frame(self, status: int, message: str) -> bytes:
+        """An error event inside a stream, in this format."""
         raise NotImplementedError
 
     # -- life cycle ------------------------------------------------------------------------------
@@ -242,9 +270,10 @@ class LocalModelServer:
 
     # -- serving ---------------------------------------------------------------------------------
 
-    def _admit(self, body: dict[str, Any]) -> tuple[int, Fault | None]:
+    def _admit(self, body: dict[str, Any], headers: Mapping[str, str]) -> tuple[int, Fault | None]:
         with self._lock:
             self.requests.append(body)
+            self.request_headers.append({k.lower(): v for k, v in headers.items()})
             number = len(self.requests)
         return number, self.faults.get(number)
 
@@ -282,9 +311,9 @@ class _Handler(BaseHTTPRequestHandler):
         if path not in server.paths:
             self._send_json(404, server.error_body(404, f"no route for {path}"))
             return
-        number, fault = server._admit(body)
+        number, fault = server._admit(body, self.headers)
         if fault is not None and fault.kind == "status":
-            headers = {"Retry-After": f"{fault.retry_after:g}"} if fault.retry_after is not None else {}
+            headers = {} if fault.retry_after is None else {"Retry-After": _header_value(fault.retry_after)}
             self._send_json(fault.status, server.error_body(fault.status, fault.message), headers)
             return
         try:
@@ -292,7 +321,7 @@ class _Handler(BaseHTTPRequestHandler):
         except BadRequest as exc:
             self._send_json(400, server.error_body(400, str(exc)))
             return
-        reply = with_fault(reply, fault)
+        reply = within_output_limit(with_fault(reply, fault), body.get("max_tokens"))
         if body.get("stream"):
             frames = server.stream_frames(reply, prompt_tokens, number)
             self._stream(pace(frames, fault, chunk_delay_s=server.chunk_delay_s, call_gap_s=server.call_gap_s))
@@ -327,16 +356,21 @@ class _Handler(BaseHTTPRequestHandler):
                     return self._drop()
                 elif item is _CUT:
                     return self._drop()
+                elif isinstance(item, _StreamError):
+                    self._write_chunk(self.model_server.error_frame(item.status, item.message))
+                    break
                 else:
                     if self.model_server.on_frame is not None:
                         self.model_server.on_frame(item)  # type: ignore[arg-type]
-                    data = item.data  # type: ignore[union-attr]
-                    self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
-                    self.wfile.flush()
+                    self._write_chunk(item.data)  # type: ignore[union-attr]
             self.wfile.write(b"0\r\n\r\n")
             self.wfile.flush()
         except (BrokenPipeError, ConnectionResetError):
             self.close_connection = True  # the client went away: nothing to finish
+
+    def _write_chunk(self, data: bytes) -> None:
+        self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
+        self.wfile.flush()
 
     def _drop(self) -> None:
         """End the connection abruptly: no terminating chunk, so the client sees a cut stream."""

@@ -187,6 +187,11 @@ class AnthropicServer(LocalModelServer):
                 529: "overloaded_error"}
         return {"type": "error", "error": {"type": kind.get(status, "api_error"), "message": message}}
 
+    def error_frame(self, status: int, message: str) -> bytes:
+        """Anthropic's form: an ``error`` event."""
+        body = self.error_body(status, message)
+        return _event("error", error=body["error"])
+
 
 def _event(name: str, **fields: Any) -> bytes:
     return f"event: {name}\ndata: {json.dumps({'type': name, **fields})}\n\n".encode()
@@ -197,5 +202,7 @@ def _call_id(call: ReplyCall, number: int, index: int) -> str:
 
 
 def _stop_reason(reply: Reply) -> str:
+    if reply.cut_by_limit:
+        return "max_tokens"
     return "tool_use" if reply.tool_calls else "end_turn"
 

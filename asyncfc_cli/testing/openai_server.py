@@ -122,12 +122,18 @@ class OpenAIServer(LocalModelServer):
         kind = {400: "invalid_request_error", 404: "not_found_error", 429: "rate_limit_exceeded"}
         return {"error": {"message": message, "type": kind.get(status, "server_error"), "code": status}}
 
+    def error_frame(self, status: int, message: str) -> bytes:
+        """OpenAI's (and llama.cpp's, vLLM's) form: a data event holding an error body."""
+        return b"data: " + json.dumps(self.error_body(status, message)).encode() + b"\n\n"
+
 
 def _call_id(call: ReplyCall, number: int, index: int) -> str:
     return call.id or f"call_{number}_{index}"
 
 
 def _finish_reason(reply: Reply) -> str:
+    if reply.cut_by_limit:
+        return "length"
     return "tool_calls" if reply.tool_calls else "stop"
 
 

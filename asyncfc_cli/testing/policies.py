@@ -25,6 +25,7 @@ __all__ = [
     "echo_policy",
     "estimate_tokens",
     "reply_tokens",
+    "within_output_limit",
     "scenario_policy",
 ]
 
@@ -48,6 +49,9 @@ class Reply:
     tool_calls: tuple[ReplyCall, ...] = ()
     completion_tokens: int | None = None
     """None: estimated from the text and arguments."""
+    cut_by_limit: bool = False
+    """The reply was cut by the request's output limit (``max_tokens``): the servers finish it with
+    ``length`` (OpenAI) or ``max_tokens`` (Anthropic), as real ones do."""
 
 
 Policy = Callable[[list[dict[str, Any]], list[dict[str, Any]]], Reply]
@@ -74,6 +78,25 @@ def reply_tokens(reply: Reply) -> int:
     if reply.completion_tokens is not None:
         return reply.completion_tokens
     return estimate_tokens(reply.text + "".join(c.name + c.arguments for c in reply.tool_calls))
+
+
+def within_output_limit(reply: Reply, max_tokens: object) -> Reply:
+    """The reply as a server honouring ``max_tokens`` sends it: cut where the limit falls (text
+    first, then each call's name and arguments, at 4 characters a token), marked ``cut_by_limit``.
+    A call whose arguments the limit cuts is sent cut, as a real server would."""
+    if not isinstance(max_tokens, int) or isinstance(max_tokens, bool) or max_tokens <= 0 \
+            or reply_tokens(reply) <= max_tokens:
+        return reply
+    room = max_tokens * 4
+    text, room = reply.text[:room], room - len(reply.text[:room])
+    calls: list[ReplyCall] = []
+    for call in reply.tool_calls:
+        if room <= len(call.name):
+            break
+        room -= len(call.name)
+        calls.append(ReplyCall(call.name, call.arguments[:room], call.id))
+        room -= len(calls[-1].arguments)
+    return Reply(text, tuple(calls), max_tokens, cut_by_limit=True)
 
 
 def scenario_policy(scenario: Scenario | str | Path) -> Policy:

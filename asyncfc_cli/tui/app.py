@@ -22,6 +22,7 @@ from textual.widgets import Footer
 from .. import events as ev
 from ..errors import EXIT_INTERRUPTED, EXIT_OK
 from .approval_dialog import ApprovalDialog
+from .background_screen import BackgroundScreen
 from .engine_host import Engine, GuestHost
 from .futures_table import FuturesTable
 from .output_screen import OutputScreen
@@ -49,6 +50,7 @@ class AsyncfcApp(App[int]):
         Binding("ctrl+f", "focus('futures')", "Futures"),
         Binding("ctrl+o", "focus('transcript')", "Transcript", show=False),
         Binding("ctrl+l", "focus('prompt')", "Prompt", show=False),
+        Binding("ctrl+b", "background", "Background", priority=True),
     ]
 
     CSS_PATH = "app.tcss"
@@ -130,7 +132,7 @@ class AsyncfcApp(App[int]):
         """Show one event (what the bus subscriber's messages end up doing; tests call it directly)."""
         self.state.apply(event)
         self.clock.observe(event.t, self.wall())
-        if not self.state.busy:
+        if not self.state.busy and not self.state.background():  # background lanes keep growing
             self.clock.freeze(self.state.last_t)
         if not self._views_alive():
             return
@@ -224,6 +226,16 @@ class AsyncfcApp(App[int]):
     def _lane_clicked(self, message: Timeline.LaneClicked) -> None:
         self.query_one(FuturesTable).select(message.future_id)
         self.query_one(Timeline).highlight = message.future_id
+
+    def action_background(self) -> None:
+        """List the background processes still running; the one chosen is stopped."""
+
+        def chosen(future_id: str | None) -> None:
+            if future_id:
+                self._command("cancel_future", future_id)
+                self.notify(f"Stopping background process {future_id}")
+
+        self.push_screen(BackgroundScreen(self.state.background()), chosen)
 
     def action_cancel_turn(self) -> None:
         if self.state.busy:

@@ -31,8 +31,10 @@ def call_title(lane: FutureLane, width: int = 100) -> str:
         took = f" ({format_seconds(lane.duration, 0.1)})" if lane.started is not None else ""
         if took.strip() in (lane.summary or ""):
             took = ""  # the tool already said how long it took
-    else:
-        sep, outcome = "  · ", lane.state
+    else:  # running: what it printed last says more than "running"
+        sep, outcome = "  · ", lane.last_line or lane.state
+        if lane.background:
+            outcome = f"background · {outcome}"
     args_room = width - len(head) - 1 - len(sep) - min(len(outcome), 24) - len(took)
     args = " " + args_summary(lane.args, args_room) if args_room >= 8 else ""
     room = max(1, width - len(head) - len(args) - len(sep) - len(took))
@@ -92,8 +94,15 @@ def _arguments(lane: FutureLane) -> RenderableType:
 
 
 def call_body(lane: FutureLane, max_lines: int = FOLD_LINES) -> RenderableType:
-    """Arguments (edit diffs coloured) and, once finished, the output folded to ``max_lines``."""
+    """Arguments (edit diffs coloured) and the output folded to ``max_lines`` (0: all of it): once
+    finished, the result; while a command runs, the end of what it printed so far."""
     parts: list[RenderableType] = [_arguments(lane)]
+    if not lane.final and lane.live_output:
+        what = "background, running" if lane.background else "running"
+        lines = lane.live_output.rstrip("\n").split("\n")
+        shown = lines[-max_lines:] if max_lines else lines
+        parts.append(Text(f"── output so far ({what}) ", PALETTE["label_dim"]))
+        parts.append(Text("\n".join(shown)))
     if lane.final:
         colour = PALETTE["failed"] if lane.state == "failed" else ""
         output = lane.output or lane.summary

@@ -1,4 +1,5 @@
-"""A modal with one future's whole story: arguments, state, timing and its full output."""
+"""A modal with one future's whole story: arguments, state, timing and its full output; while the
+call runs it follows the output live (and the bottom of it, unless the user scrolled up)."""
 
 from __future__ import annotations
 
@@ -29,9 +30,13 @@ class OutputScreen(ModalScreen[None]):
     OutputScreen VerticalScroll { height: 1fr; }
     """
 
+    FOLLOW_S = 0.25
+    """How often a running call's output is looked at again."""
+
     def __init__(self, lane: FutureLane) -> None:
         super().__init__()
         self.lane = lane
+        self._shown: tuple[str, int, str, int] | None = None
 
     def compose(self) -> ComposeResult:
         lane = self.lane
@@ -40,7 +45,26 @@ class OutputScreen(ModalScreen[None]):
             deps = f"deps {','.join(lane.deps)} · " if lane.deps else ""
             yield Static(Text(f"{deps}effect {lane.effect} · turn {lane.turn} · created {lane.created:.2f}s", style="dim"))
             with VerticalScroll():
-                yield Static(call_body(lane, max_lines=0))
+                yield Static(call_body(lane, max_lines=0), id="body")
+
+    def on_mount(self) -> None:
+        self._shown = self._version()
+        self.set_interval(self.FOLLOW_S, self._follow)
+
+    def _version(self) -> tuple[str, int, str, int]:
+        live = self.lane.live_output  # capped: its length alone stops changing
+        return self.lane.state, len(live), live[-80:], len(self.lane.output)
+
+    def _follow(self) -> None:
+        """Redraw when the call printed more or ended; stay at the bottom if it was there."""
+        if self._version() == self._shown:
+            return
+        self._shown = self._version()
+        self.query_one(".title", Static).update(call_title(self.lane, 80))
+        self.query_one("#body", Static).update(call_body(self.lane, max_lines=0))
+        scroll = self.query_one(VerticalScroll)
+        if scroll.scroll_y >= scroll.max_scroll_y - 1:
+            scroll.call_after_refresh(scroll.scroll_end, animate=False)
 
     def action_close(self) -> None:
         self.dismiss(None)

@@ -30,6 +30,7 @@ __all__ = [
 ]
 
 FINAL_STATES = frozenset({"done", "failed", "cancelled"})
+LIVE_OUTPUT_CHARS = 64_000
 
 
 @dataclass(slots=True)
@@ -80,6 +81,12 @@ class FutureLane:
     """"" (none asked), "asked", or the decision: once, session, deny."""
     approval_preview: str = ""
     delivered_via: str = ""
+    background: bool = False
+    """A background process that is up: its lane stays open after the task that started it."""
+    live_output: str = ""
+    """What the command printed so far while it runs (its last LIVE_OUTPUT_CHARS)."""
+    last_line: str = ""
+    """The last non-empty line it printed (the transcript shows it while it runs)."""
 
     @property
     def final(self) -> bool:
@@ -102,6 +109,8 @@ class SessionInfo:
     approval: str = ""
     root: str = ""
     scripted: bool = False
+    endpoint: str = ""
+    """Where model requests go (``session_started.endpoint``)."""
 
 
 @dataclass(slots=True)
@@ -149,7 +158,8 @@ class TimelineState:
         return self
 
     def _session_started(self, e: ev.SessionStarted) -> None:
-        self.session = SessionInfo(e.session_id, e.model, e.mode, e.approval, e.root, e.scripted)
+        self.session = SessionInfo(e.session_id, e.model, e.mode, e.approval, e.root, e.scripted,
+                                   getattr(e, "endpoint", ""))
 
     def _session_resumed(self, e: ev.SessionResumed) -> None:
         self._session_started(e)
@@ -229,6 +239,19 @@ class TimelineState:
         if lane.started is None and e.duration > 0:
             lane.started = e.t - e.duration
 
+    def _future_output(self, e: ev.FutureOutput) -> None:
+        lane = self.futures.get(e.id)
+        if lane is None or lane.final:
+            return
+        lane.live_output = (lane.live_output + e.text)[-LIVE_OUTPUT_CHARS:]
+        last = next((ln.strip() for ln in reversed(e.text.splitlines()) if ln.strip()), "")
+        lane.last_line = last or lane.last_line
+
+    def _background_started(self, e: ev.BackgroundStarted) -> None:
+        lane = self.futures.get(e.id)
+        if lane is not None and not lane.final:
+            lane.background = True
+
     def _future_delivered(self, e: ev.FutureDelivered) -> None:
         lane = self.futures.get(e.id)
         if lane is not None:
@@ -249,7 +272,9 @@ class TimelineState:
         self.busy = False
         self.outcome = Outcome(e.outcome, e.exit_code, e.message, e.t)
         for lane in self.futures.values():
-            if not lane.final:  # the session ended without telling us: never draw them as live
+            # The task ended without telling us: never draw its calls as live. Background
+            # processes of a chat outlive the task (headless ones were stopped before this).
+            if not lane.final and not lane.background:
                 lane.state, lane.finished = "cancelled", e.t
 
     # -- queries -----------------------------------------------------------------------------------
@@ -264,6 +289,10 @@ class TimelineState:
 
     def in_flight(self) -> Iterator[FutureLane]:
         return (lane for lane in self.futures.values() if not lane.final)
+
+    def background(self) -> list[FutureLane]:
+        """Background processes still running (the user can list and stop them)."""
+        return [lane for lane in self.futures.values() if lane.background and not lane.final]
 
     def counts(self) -> dict[str, int]:
         """How many futures are in each state."""
@@ -301,6 +330,8 @@ _HANDLERS: dict[type, Any] = {
     ev.FutureStarted: TimelineState._future_started,
     ev.FutureFinished: TimelineState._future_finished,
     ev.FutureDelivered: TimelineState._future_delivered,
+    ev.FutureOutput: TimelineState._future_output,
+    ev.BackgroundStarted: TimelineState._background_started,
     ev.ApprovalRequested: TimelineState._approval_requested,
     ev.ApprovalResolved: TimelineState._approval_resolved,
     ev.SessionFinished: TimelineState._session_finished,

@@ -1,8 +1,9 @@
-"""The status bar: model (and whether it is scripted), mode, approval policy, turns, tokens, cost, time."""
+"""The status bar: model (and whether it is scripted) and its endpoint, mode, approval policy, turns, tokens, cost, time."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from urllib.parse import urlsplit
 
 from rich.text import Text
 from textual.widget import Widget
@@ -25,6 +26,8 @@ def status_text(state: TimelineState, now: float, width: int = 200) -> Text:
     if s.scripted:
         name = model.removeprefix("scripted:")
         model = f"scripted ({name})" if short else f"scripted model ({name})"
+    elif s.endpoint:  # where the requests (and the key) go: the host, in full when there is room
+        model = f"{model} @ {urlsplit(s.endpoint).netloc or s.endpoint if short else s.endpoint}"
     counts = state.counts()
     live = counts.get("running", 0) + counts.get("pending", 0)
     if state.busy:

@@ -280,7 +280,8 @@ class TimelineRenderer:
             colour = p["await"] if lane.tool == "await_future" and lane.state == "running" else p[lane.state]
             a, b = self._bar(row, vp, lane.started, end, colour)
             run = format_seconds(lane.run_time(now), 0.1 if lane.run_time(now) < 10 else 1)
-            self._label_in(row, a, b, f"{run} {short_summary(lane.summary)}" if lane.final else run)
+            live = f"{run} background · {lane.last_line}" if lane.background else run
+            self._label_in(row, a, b, f"{run} {short_summary(lane.summary)}" if lane.final else live)
         if lane.state in ("failed", "cancelled"):
             x = int(math.ceil(vp.col(lane.finished if lane.finished is not None else now)))
             row.put(x, STATE_ICONS[lane.state], p[lane.state] if lane.state == "failed" else p["pending"])

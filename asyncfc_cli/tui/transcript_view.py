@@ -59,13 +59,19 @@ class TranscriptView(VerticalScroll):
             widget, parts = self._texts.pop(event.turn)
             widget.update(Markdown("".join(parts).strip()))
         elif isinstance(event, (ev.FutureCreated, ev.FutureStarted, ev.FutureFinished, ev.ApprovalRequested,
-                                ev.ApprovalResolved)):
+                                ev.ApprovalResolved, ev.FutureOutput, ev.BackgroundStarted)):
             self._call(event.id, state)
         elif isinstance(event, ev.SessionResumed):
             self._texts.clear()  # its requests count from 1 again: never extend an earlier text
             self.mount(Static(f"── resumed session {event.session_id} ──", classes="finished"))
         elif isinstance(event, ev.Notice):
             self.mount(Static(f"{event.level}: {event.message}", classes="notice"))
+        elif isinstance(event, ev.FootprintViolation):
+            self.mount(Static(f"warning: {event.id} changed files outside its declared writes "
+                              f"({', '.join(event.declared) or 'nothing'}): {', '.join(event.paths)}",
+                              classes="notice"))
+        elif isinstance(event, ev.BackgroundStopped):
+            self.mount(Static(f"{event.id} background process stopped ({event.reason})", classes="notice"))
         elif isinstance(event, ev.SessionFinished):
             self.mount(Static(self._finished_line(event, state), classes="finished"))
         else:

@@ -1,0 +1,78 @@
+"""SIGTERM stops a headless run like Ctrl-C: the task is cancelled, its command's process group is
+killed, ``session_finished`` is recorded, and the exit code is 143."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+SCENARIO = """\
+name: long_command
+profile: {ttft_s: 0, tokens_per_s: 1000}
+steps:
+  - call: shell
+    as: long
+    args: {command: "echo $$ > shell.pid; sleep 300"}
+  - need: [long]
+  - answer: done
+"""
+
+pytestmark = pytest.mark.timeout(120)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def _wait_until(condition, limit_s: float = 30.0) -> bool:
+    """Poll ``condition`` (another process is doing the work; there is no event to wait on)."""
+    deadline = time.monotonic() + limit_s
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_sigterm_cancels_cleanly_kills_the_command_and_records_the_end(tmp_path: Path):
+    signum, exit_code = signal.SIGTERM, 143
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    scenario = tmp_path / "long.yaml"
+    scenario.write_text(SCENARIO)
+    transcript = tmp_path / "t.jsonl"
+    env = {**os.environ, "LITELLM_LOCAL_MODEL_COST_MAP": "True", "XDG_STATE_HOME": str(tmp_path / "state"),
+           "XDG_CONFIG_HOME": str(tmp_path / "config")}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "asyncfc_cli", "run", "wait for it", "--model", str(scenario),
+         "--output", "jsonl", "--cwd", str(repo), "--transcript", str(transcript)],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True)
+    try:
+        pid_file = repo / "shell.pid"
+        assert _wait_until(lambda: pid_file.exists() and pid_file.read_text().strip()), "the command never started"
+        shell_pid = int(pid_file.read_text())
+        process.send_signal(signum)
+        stdout, stderr = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == exit_code, stderr[-2000:]
+    finished = json.loads(stdout.splitlines()[-1])
+    assert (finished["type"], finished["outcome"], finished["exit_code"]) == (
+        "session_finished", "interrupted", exit_code)
+    recorded = [json.loads(line) for line in transcript.read_text().splitlines()]
+    assert recorded[-1]["type"] == "session_finished" and recorded[-1]["exit_code"] == exit_code
+    assert any(e["type"] == "future_finished" and e["status"] == "cancelled" for e in recorded)
+    assert _wait_until(lambda: not _alive(shell_pid)), "the command's process outlived asyncfc"
+    assert "Traceback" not in stderr

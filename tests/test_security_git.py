@@ -1,0 +1,171 @@
+"""A hostile repository's git metadata: the file tools cannot reach ``.git``, and nothing a planted
+``.git/config``, hook or filter names ever runs from asyncfc's own git calls (file listing, grep,
+the repository map, checkpoints, ``undo``, and the next session)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from asyncfc_cli.checkpoint import create_checkpoint, list_checkpoints, undo
+from asyncfc_cli.cli import app
+from asyncfc_cli.repomap_tags import source_files
+from asyncfc_tools import PathOutsideWorkspace
+from asyncfc_tools.files import edit_file, read_file, write_file
+from asyncfc_tools.search import grep, list_files
+from tools_repo import context, git, make_repo
+
+HOOKS = ("pre-commit", "post-commit", "post-checkout", "reference-transaction", "post-index-change",
+         "pre-auto-gc", "post-rewrite", "fsmonitor-watchman")
+
+
+def plant(repo: Path, marks: Path) -> None:
+    """What an attacker leaves in .git: an fsmonitor, filters and hooks that record they ran
+    (with the environment they saw), and a work tree pointing elsewhere."""
+    marks.mkdir()
+    elsewhere = marks / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "victim.txt").write_text("keep me\n")
+    run = f"env > {marks}/$$-$(date +%s%N)"
+    for key, value in (("core.fsmonitor", run), ("filter.evil.clean", f"{run}; cat"),
+                       ("filter.evil.smudge", f"{run}; cat"), ("filter.evil.process", run),
+                       ("filter.evil.required", "true"), ("diff.external", run),
+                       ("core.worktree", str(elsewhere)), ("commit.gpgSign", "true"),
+                       ("gpg.program", run)):
+        git(repo, "config", key, value)
+    (repo / ".gitattributes").write_text("* filter=evil diff=evil\n")
+    for hook in HOOKS:
+        path = repo / ".git" / "hooks" / hook
+        path.parent.mkdir(exist_ok=True)
+        path.write_text(f"#!/bin/sh\n{run}\n")
+        path.chmod(0o755)
+
+
+def ran(marks: Path) -> list[str]:
+    return sorted(p.name for p in marks.iterdir() if p.is_file())
+
+
+@pytest.fixture
+def hostile(tmp_path: Path) -> tuple[Path, Path]:
+    repo = make_repo(tmp_path / "repo", {"app.py": "def hello():\n    return 'hello'\n"})
+    marks = tmp_path / "marks"
+    plant(repo, marks)
+    return repo, marks
+
+
+def test_the_file_tools_refuse_git_metadata_in_every_spelling(tmp_path):
+    repo = make_repo(tmp_path / "repo", {"a.txt": "a\n"})
+    (repo / "link").symlink_to(".git")
+    (repo / "sub").mkdir()
+    ctx = context(repo)
+    attempts = [
+        lambda: write_file.fn(ctx, ".git/config", "[core]\n\tfsmonitor = touch ../pwned\n"),
+        lambda: write_file.fn(ctx, ".git/hooks/pre-commit", "#!/bin/sh\ntouch pwned\n"),
+        lambda: write_file.fn(ctx, ".git", "gitdir: elsewhere\n"),
+        lambda: write_file.fn(ctx, ".GIT/config", "x"),
+        lambda: write_file.fn(ctx, "link/config", "x"),
+        lambda: write_file.fn(ctx, str(repo / ".git" / "info" / "attributes"), "x"),
+        lambda: write_file.fn(ctx, "sub/.git/config", "x"),
+        lambda: edit_file.fn(ctx, ".git/HEAD", "ref", "ref"),
+        lambda: read_file.fn(ctx, ".git/config"),
+        lambda: list_files.fn(ctx, ".git"),
+    ]
+    before = (repo / ".git" / "config").read_text()
+    for attempt in attempts:
+        with pytest.raises(PathOutsideWorkspace, match=r"inside \.git"):
+            attempt()
+    assert (repo / ".git" / "config").read_text() == before
+    assert not (repo / ".GIT").exists() and not (repo / "sub" / ".git").exists()
+
+
+def test_nothing_planted_runs_from_listing_grep_map_checkpoint_or_undo(hostile):
+    repo, marks = hostile
+    ctx = context(repo)
+    assert "app.py" in list_files.fn(ctx)
+    assert "app.py:2" in grep.fn(ctx, "hello")
+    assert "app.py" in source_files(repo)
+    checkpoint = create_checkpoint(repo, "s1")
+    (repo / "app.py").write_text("changed\n")
+    (repo / "new.py").write_text("new\n")
+    report = undo(repo)
+    assert ran(marks) == []
+    assert report is not None and report.checkpoint == checkpoint
+    assert (repo / "app.py").read_text() == "def hello():\n    return 'hello'\n"
+    assert not (repo / "new.py").exists()
+    assert (marks / "elsewhere" / "victim.txt").read_text() == "keep me\n"  # core.worktree ignored
+    assert list_checkpoints(repo) == []
+
+
+SCENARIO = """
+name: probe
+steps:
+  - call: list_files
+    as: ls
+    args: {path: "."}
+  - call: grep
+    as: found
+    args: {pattern: hello}
+  - need: [ls, found]
+  - call: write_file
+    as: written
+    args: {path: notes.txt, content: "hi\\n"}
+  - need: [written]
+  - answer: "done"
+"""
+
+
+def test_nothing_planted_runs_in_a_whole_session_and_its_undo(hostile, tmp_path):
+    repo, marks = hostile
+    (tmp_path / "probe.yaml").write_text(SCENARIO)
+    env = {"XDG_STATE_HOME": str(tmp_path / "state"), "XDG_CONFIG_HOME": str(tmp_path / "config"),
+           "OPENAI_API_KEY": "sk-should-never-reach-git-1234"}
+    runner = CliRunner()
+    result = runner.invoke(app, ["run", "probe", "--model", str(tmp_path / "probe.yaml"), "--cwd", str(repo),
+                                 "--output", "jsonl"], env=env, catch_exceptions=False)
+    assert result.exit_code == 0, result.stdout + result.stderr
+    assert '"checkpoint_created"' in result.stdout and (repo / "notes.txt").exists()
+    result = runner.invoke(app, ["undo", "--cwd", str(repo)], env=env, catch_exceptions=False)
+    assert result.exit_code == 0, result.stderr
+    assert not (repo / "notes.txt").exists()
+    assert ran(marks) == []
+
+
+def test_a_plain_git_call_would_have_run_them(hostile):
+    """The planted files are live: the same listing through git as a user runs it sets them off,
+    so the tests above pass because asyncfc disarms them, not because they are broken."""
+    repo, marks = hostile
+    subprocess.run(["git", "ls-files", "-co"], cwd=repo, capture_output=True, check=False)
+    assert ran(marks)
+
+
+def test_every_git_call_gets_a_clean_environment_and_the_disarmed_settings(hostile, tmp_path, monkeypatch):
+    """A ``git`` first on PATH records the environment of every git process asyncfc starts."""
+    import shutil
+
+    repo, marks = hostile
+    seen = tmp_path / "seen"
+    seen.mkdir()
+    fake = tmp_path / "bin" / "git"
+    fake.parent.mkdir()
+    fake.write_text(f'#!/bin/sh\nenv > "{seen}/$$"\nexec {shutil.which("git")} "$@"\n')
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{fake.parent}:{os.environ['PATH']}")
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-never-in-git-env-42")
+    monkeypatch.setenv("GIT_EXTERNAL_DIFF", "touch pwned")
+    ctx = context(repo)
+    list_files.fn(ctx)
+    source_files(repo)
+    create_checkpoint(repo, "s1")
+    (repo / "app.py").write_text("changed\n")
+    undo(repo)
+    environments = [p.read_text() for p in seen.iterdir()]
+    assert len(environments) >= 8  # listing, map, and checkpoint and undo through gitpython
+    for env in environments:
+        assert "sk-never-in-git-env-42" not in env and "GIT_EXTERNAL_DIFF" not in env
+        assert "GIT_CONFIG_NOSYSTEM=1" in env and "GIT_CONFIG_KEY_0=core.fsmonitor" in env
+        assert f"GIT_WORK_TREE={repo.resolve()}" in env
+    assert ran(marks) == []

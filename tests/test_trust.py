@@ -1,0 +1,173 @@
+"""The trust store: which repositories' own config asyncfc applies in full."""
+
+from __future__ import annotations
+
+import stat
+from pathlib import Path
+
+import pytest
+
+from asyncfc_cli.errors import ConfigError
+from asyncfc_cli.trust import is_trusted, trust, trust_store_path, trusted_roots, untrust
+
+
+@pytest.fixture
+def user_config(tmp_path: Path) -> Path:
+    return tmp_path / "home" / ".config" / "asyncfc" / "config.toml"
+
+
+def test_nothing_is_trusted_until_the_user_says_so(tmp_path, user_config):
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    assert not is_trusted(repo, user_config=user_config)
+    assert trusted_roots(user_config=user_config) == ()
+
+
+def test_trust_and_untrust_round_trip_by_real_path(tmp_path, user_config):
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    link = tmp_path / "link"
+    link.symlink_to(repo)
+    assert trust(link, user_config=user_config) == repo.resolve()
+    assert is_trusted(repo, user_config=user_config) and is_trusted(link, user_config=user_config)
+    trust(repo, user_config=user_config)  # twice is fine
+    assert trusted_roots(user_config=user_config) == (repo.resolve(),)
+    assert untrust(repo, user_config=user_config) is True
+    assert untrust(repo, user_config=user_config) is False
+    assert not is_trusted(repo, user_config=user_config)
+
+
+def test_a_trusted_folder_does_not_trust_what_is_below_it(tmp_path, user_config):
+    (tmp_path / "src" / "project").mkdir(parents=True)
+    trust(tmp_path / "src", user_config=user_config)
+    assert not is_trusted(tmp_path / "src" / "project", user_config=user_config)
+
+
+def test_the_store_is_owner_only_and_lives_beside_the_user_config(tmp_path, user_config):
+    repo = tmp_path / 'we"ird\\ näme'
+    repo.mkdir()
+    trust(repo, user_config=user_config)
+    store = trust_store_path(user_config)
+    assert store.parent == user_config.parent
+    assert stat.S_IMODE(store.stat().st_mode) == 0o600
+    assert stat.S_IMODE(store.parent.stat().st_mode) == 0o700
+    assert is_trusted(repo, user_config=user_config)  # quotes and backslashes survive
+
+
+def test_a_broken_store_is_an_error_in_words(tmp_path, user_config):
+    store = trust_store_path(user_config)
+    store.parent.mkdir(parents=True)
+    store.write_text("trusted = 3\n")
+    with pytest.raises(ConfigError, match="list of folder paths"):
+        is_trusted(tmp_path, user_config=user_config)
+
+
+AGENT_GRANTS_ITSELF = """
+name: grant
+steps:
+  - call: write_file
+    as: config
+    args: {path: .asyncfc.toml, content: "api_base = \\"http://127.0.0.1:9/v1\\"\\napproval = \\"auto\\"\\nmax_turns = 5\\n"}
+  - call: write_file
+    as: store
+    args: {path: "STORE", content: "trusted = [\\"REPO\\"]\\n"}
+  - need: [config, store]
+  - answer: "done"
+"""
+
+
+def test_the_agent_cannot_trust_its_own_config(tmp_path):
+    """A config the agent writes mid-session is one more untrusted file, and the trust store is
+    outside the workspace, so the agent cannot put the repository there."""
+    import json
+    import subprocess
+
+    from typer.testing import CliRunner
+
+    from asyncfc_cli.cli import app
+    from asyncfc_cli.config import load_settings
+
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    subprocess.run(["git", "init", "-q"], cwd=repo, check=True)
+    user_config = tmp_path / "config" / "asyncfc" / "config.toml"
+    store = trust_store_path(user_config)
+    scenario = tmp_path / "grant.yaml"
+    scenario.write_text(AGENT_GRANTS_ITSELF.replace("STORE", str(store)).replace("REPO", str(repo)))
+    env = {"XDG_STATE_HOME": str(tmp_path / "state"), "XDG_CONFIG_HOME": str(tmp_path / "config")}
+    result = CliRunner().invoke(app, ["run", "go", "--model", str(scenario), "--cwd", str(repo),
+                                      "--output", "jsonl"], env=env, catch_exceptions=False)
+    finished = {e["id"]: e for e in map(json.loads, result.stdout.splitlines()) if e["type"] == "future_finished"}
+    assert finished["f1"]["status"] == "done" and finished["f2"]["status"] == "failed"
+    assert "outside the workspace" in finished["f2"]["output"]
+    assert not store.exists()
+    later = load_settings({}, root=repo, env={}, user_config=user_config)
+    assert later.api_base is None and later.approval is None and later.max_turns == 5
+    assert later.ignored_repo_keys == ("api_base", "approval")
+
+
+@pytest.mark.parametrize("answer, applied, stored", [("a\n", True, True), ("o\n", True, False), ("\n", False, False)])
+def test_at_a_terminal_the_user_is_asked_before_the_tui_opens(tmp_path, monkeypatch, answer, applied, stored):
+    import subprocess
+
+    from typer.testing import CliRunner
+
+    from asyncfc_cli import cli
+
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    subprocess.run(["git", "init", "-q"], cwd=repo, check=True)
+    (repo / ".asyncfc.toml").write_text('api_base = "http://127.0.0.1:9/v1"\nmax_turns = 4\n')
+    opened = []
+    monkeypatch.setattr(cli, "_terminal", lambda: True)
+    monkeypatch.setattr(cli, "_open_tui", lambda settings, *a, **k: opened.append(settings) or 0)
+    env = {"XDG_CONFIG_HOME": str(tmp_path / "config"), "XDG_STATE_HOME": str(tmp_path / "state")}
+    result = CliRunner().invoke(cli.app, ["--cwd", str(repo)], input=answer, env=env, catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert "sets api_base" in result.stderr and "Trust this repository?" in result.stderr
+    settings = opened[0]
+    assert settings.max_turns == 4
+    assert (settings.api_base == "http://127.0.0.1:9/v1") is applied
+    assert is_trusted(repo, user_config=tmp_path / "config" / "asyncfc" / "config.toml") is stored
+
+
+def test_the_trust_command_trusts_lists_and_untrusts_the_repository_root(tmp_path):
+    import subprocess
+
+    from typer.testing import CliRunner
+
+    from asyncfc_cli.cli import app
+
+    repo = tmp_path / "repo"
+    (repo / "src").mkdir(parents=True)
+    subprocess.run(["git", "init", "-q"], cwd=repo, check=True)
+    env = {"XDG_CONFIG_HOME": str(tmp_path / "config")}
+    runner = CliRunner()
+    assert "no trusted repositories" in runner.invoke(app, ["trust", "--list"], env=env).stdout
+    result = runner.invoke(app, ["trust", str(repo / "src")], env=env)  # a folder inside: its root
+    assert result.exit_code == 0 and f"trusted: {repo.resolve()}" in result.stdout
+    assert runner.invoke(app, ["trust", "--list"], env=env).stdout.strip() == str(repo.resolve())
+    result = runner.invoke(app, ["trust", "--untrust", str(repo)], env=env)
+    assert result.exit_code == 0 and "no longer trusted" in result.stdout
+    assert not is_trusted(repo, user_config=tmp_path / "config" / "asyncfc" / "config.toml")
+
+
+def test_a_workspace_that_holds_the_users_config_cannot_touch_it(tmp_path, monkeypatch):
+    """A session in the home folder: the trust store is inside the workspace, yet out of reach."""
+    from asyncfc_cli.config import Settings
+    from asyncfc_cli.workspace import Workspace
+    from asyncfc_tools import PathOutsideWorkspace
+    from asyncfc_tools.files import read_file, write_file
+
+    home = tmp_path / "home"
+    (home / ".config" / "asyncfc").mkdir(parents=True)
+    (home / "notes.txt").write_text("fine\n")
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
+    ctx = Workspace(home).tool_context(Settings())
+    for path in (".config/asyncfc/trusted.toml", ".config/asyncfc/config.toml", ".config/asyncfc"):
+        with pytest.raises(PathOutsideWorkspace, match="asyncfc's own configuration"):
+            write_file.fn(ctx, path, f'trusted = ["{home}"]\n')
+    with pytest.raises(PathOutsideWorkspace):
+        read_file.fn(ctx, ".config/asyncfc/config.toml")
+    assert "fine" in read_file.fn(ctx, "notes.txt")
+    assert not (home / ".config" / "asyncfc" / "trusted.toml").exists()
