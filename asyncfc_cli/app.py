@@ -7,18 +7,19 @@ import os
 import signal
 import sys
 from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import trio
 
-from asyncfc_tools import ToolSpec
+from asyncfc_tools import ToolContext, ToolError, ToolSpec
 
 from .config import Settings, paired_key_variable
 from .errors import EXIT_INTERRUPTED, EXIT_TERMINATED, AsyncfcError, ConfigError
-from .events import EventBus, SessionFinished
-from .model.base import ModelClient
+from .events import EventBus, Notice, SessionFinished, SessionStarted
+from .model.base import ModelClient, ToolCall
 from .model.scenario import SCENARIO_SUFFIXES, scenario_source
 from .scheduler import Gate
 from .session import Session
@@ -27,6 +28,8 @@ from .workspace import Workspace
 
 if TYPE_CHECKING:
     from asyncfc_tools._sandbox import Sandbox
+
+    from .mcp import McpHub
 
     from .sessions import Resumed
 
@@ -118,6 +121,13 @@ class Engine:
     transcript: TranscriptWriter | None
     sandbox: Sandbox | None = None
     """The OS sandbox of the session's commands; ``close()`` it when the session ends."""
+    hub: McpHub | None = None
+    """The session's MCP servers, if any are configured: they run while ``serving()`` is open."""
+
+    def serving(self) -> AbstractAsyncContextManager[object]:
+        """Keep the session's services (its MCP servers) running; open it around the session's
+        tasks (the servers outlive each task in the TUI, and stop with it headless)."""
+        return self.hub.running() if self.hub is not None else nullcontext()
 
 
 def build_engine(
@@ -153,6 +163,7 @@ def build_engine(
     from .context import ContextBudget
     from .session import Session
 
+    ctx = workspace.tool_context(settings, sandbox)
     session = Session(
         model=model, tools=workspace_tools(model, simulate), bus=bus, settings=settings,
         workspace=workspace, gate=gate,
@@ -160,10 +171,11 @@ def build_engine(
         history=resume.history if resume else (),
         session_id=resume.session_id if resume else None,
         context=ContextBudget.for_model(settings.model, settings.context_tokens),
-        duration_priors=duration_priors(), ctx=workspace.tool_context(settings, sandbox),
+        duration_priors=duration_priors(), ctx=ctx,
         futures_issued=resume.futures_issued if resume else 0,
         recovered=resume.recovered if resume else (),
     )
+    _attach_subagents(session, model, settings, workspace, gate, simulate, ctx)
     if resume:  # one start per transcript, and a clock that never runs back
         bus.resume_at(resume.continues_at, resume.prior_turns)
     writer = None
@@ -171,8 +183,71 @@ def build_engine(
         path = settings.transcript or (
             resume.transcript if resume else default_transcript_path(workspace.root, session.session_id))
         writer = TranscriptWriter(path)
-        bus.subscribe(writer)
-    return Engine(session, bus, gate, writer, sandbox)
+        bus.subscribe(writer, nested=True)
+    return Engine(session, bus, gate, writer, sandbox, _mcp_hub(session, workspace))
+
+
+def _mcp_hub(session: Session, workspace: Workspace) -> McpHub | None:
+    """The configured MCP servers (the user's; a trusted repository's ``.mcp.json`` too), their
+    remembered tools offered at once and the others as each server connects; None without any.
+
+    Raises:
+        ConfigError: a server is configured wrongly.
+    """
+    from .mcp import McpHub, load_mcp_config
+    from .mcp.hub import listing_cache_dir
+
+    config = load_mcp_config(workspace.root)
+    if config.notices:
+        _notify_after_start(session.bus, config.notices)
+    if not config.servers:
+        return None
+    hub = McpHub(config.servers, listing_cache_dir=listing_cache_dir())
+    session.add_tools(hub.specs())
+    hub.subscribe(session.add_tools)
+    return hub
+
+
+def _attach_subagents(session: Session, model: ModelClient, settings: Settings, workspace: Workspace,
+                      gate: Gate, simulate: bool, ctx: ToolContext) -> None:
+    """Offer ``agent``: sub-agents on ``subagent_model`` or the session's model (a scripted model
+    plays the scripts of its agent steps), under the session's approval gate."""
+    from .model.scripted import ScriptedClient
+    from .prompting import build_subagent_prompt
+    from .subagent import KitFactory, SubAgentKit, attach_subagents, scripted_kit
+
+    kit: KitFactory
+    if isinstance(model, ScriptedClient) and settings.subagent_model is None:
+        from asyncfc_tools import builtin_tools
+
+        kit = scripted_kit(model, lambda: session.tools, simulate_from=builtin_tools() if simulate else None)
+    else:
+        sub_settings = settings.replace(model=settings.subagent_model or settings.model)
+
+        def kit(call: ToolCall) -> SubAgentKit:
+            try:
+                return SubAgentKit(open_model(sub_settings), session.tools)
+            except AsyncfcError as exc:
+                raise ToolError(f"the sub-agent's model cannot start: {exc}") from None
+
+    from .context import ContextBudget
+
+    model_name = settings.subagent_model or settings.model
+    attach_subagents(session, kit, gate=gate, ctx=ctx,
+                     system_prompt=build_subagent_prompt(workspace, mode=settings.mode),
+                     context=lambda: ContextBudget.for_model(model_name, settings.context_tokens))
+
+
+def _notify_after_start(bus: EventBus, notices: tuple[str, ...]) -> None:
+    """Emit ``notices`` as warnings right after the session's start (a log begins with it)."""
+
+    def emit_once(event: object) -> None:
+        if isinstance(event, SessionStarted):
+            remove()
+            for text in notices:
+                bus.emit(Notice, level="warning", message=text)
+
+    remove = bus.subscribe(emit_once)
 
 
 def open_session_sandbox(settings: Settings, workspace: Workspace, *, interactive: bool,
@@ -230,11 +305,12 @@ async def _watch_stop_signals(session: Session) -> None:
             session.cancel_turn(exit_code=STOP_SIGNALS[signum])
 
 
-async def _interruptible(session: Session, task: str) -> int:
+async def _interruptible(session: Session, task: str,
+                        serving: Callable[[], AbstractAsyncContextManager[object]] = nullcontext) -> int:
     """Run one task; the first Ctrl-C or SIGTERM cancels it cleanly (exit 130 or 143), a second
     one aborts."""
     exit_code = EXIT_INTERRUPTED
-    async with trio.open_nursery() as nursery:
+    async with serving(), trio.open_nursery() as nursery:
         nursery.start_soon(_watch_stop_signals, session)
         outcome = await session.run(task)
         exit_code = outcome.exit_code
@@ -254,14 +330,14 @@ def run_headless(
 ) -> int:
     """Run a task without the TUI, printing events through ``renderer``. Returns the exit code."""
     bus = EventBus()
-    bus.subscribe(renderer)
+    bus.subscribe(renderer, nested=getattr(renderer, "nested_events", False))
     try:
         engine = build_engine(settings, workspace, bus=bus, profile=profile, simulate=simulate,
                               resume=resume)
     except AsyncfcError as exc:
         return _report_setup_error(bus, exc)
     try:
-        return trio.run(_interruptible, engine.session, task)
+        return trio.run(_interruptible, engine.session, task, engine.serving)
     except BaseException as exc:
         code = _abort_code(exc)
         if code is None:

@@ -379,6 +379,21 @@ def bench(
     ))
 
 
+mcp_app = typer.Typer(help="MCP servers: `asyncfc mcp list` shows them, their state and tools.",
+                      no_args_is_help=True)
+app.add_typer(mcp_app, name="mcp")
+
+
+@mcp_app.command("list")
+def mcp_list(cwd: CwdOpt = None) -> None:
+    """Connect to each configured MCP server and show its state and tools (exit 1 if one is not ready)."""
+    from .mcp.commands import list_servers
+
+    text, code = list_servers(find_root((cwd or Path.cwd()).expanduser()))
+    typer.echo(text)
+    raise typer.Exit(code)
+
+
 def main() -> None:
     """Entry point of the ``asyncfc`` script."""
     from .sessions import expand_resume_flag

@@ -41,6 +41,9 @@ class Event:
     t: float
     """Seconds since the session started, on trio's clock (a resumed session counts on from where its
     transcript stopped)."""
+    parent: str | None = None
+    """For an event of a sub-agent's nested session: the id of the ``agent`` future that started it
+    (its own ids, ``f1``..., count within the sub-agent). None for the session's own events."""
 
 
 EVENT_TYPES: dict[str, type[Event]] = {}
@@ -347,6 +350,8 @@ def event_to_dict(event: Event) -> dict[str, Any]:
     """``{"type", "t", **fields}`` with tuples as lists (JSON-ready)."""
     data: dict[str, Any] = {"type": event.type, "t": round(event.t, 6)}
     for f in dataclasses.fields(event):
+        if f.name == "parent" and event.parent is None:
+            continue  # the session's own events keep their shape
         if f.name != "t":
             value = getattr(event, f.name)
             data[f.name] = list(value) if isinstance(value, tuple) else value
@@ -415,6 +420,10 @@ class EventBus:
 
     Every event passes the redactor first (``redaction.EventRedactor``): subscribers see secrets
     neither whole nor split across streamed pieces, so no view, log or transcript can show one.
+
+    Events of sub-agents (those with a ``parent``) go only to subscribers that asked for them
+    (``nested=True``): a view written for one session never mistakes a sub-agent's ``f1`` or its
+    ``session_finished`` for its own.
     """
 
     def __init__(self, clock: Callable[[], float] = _session_clock, *, offset: float = 0.0,
@@ -427,6 +436,7 @@ class EventBus:
         self._offset = offset
         self._resumed: dict[str, Any] | None = None
         self._subscribers: list[Subscriber] = []
+        self._nested: list[Subscriber] = []
 
     def resume_at(self, continues_at: float, prior_turns: int = 0) -> None:
         """Serve a session that continues a recorded one (call before it starts).
@@ -459,10 +469,19 @@ class EventBus:
             self.start_clock()
         return self._clock() - (self._origin or 0.0) + self._offset
 
-    def subscribe(self, subscriber: Subscriber) -> Callable[[], None]:
-        """Add a subscriber; returns a function that removes it."""
+    def subscribe(self, subscriber: Subscriber, *, nested: bool = False) -> Callable[[], None]:
+        """Add a subscriber (``nested``: it also gets sub-agents' events); returns a function that
+        removes it."""
         self._subscribers.append(subscriber)
-        return lambda: self._subscribers.remove(subscriber) if subscriber in self._subscribers else None
+        if nested:
+            self._nested.append(subscriber)
+
+        def remove() -> None:
+            for group in (self._subscribers, self._nested):
+                if subscriber in group:
+                    group.remove(subscriber)
+
+        return remove
 
     def emit(self, cls: type[E], **fields: Any) -> E:
         """Build an event stamped with the session clock and hand it to every subscriber."""
@@ -480,6 +499,8 @@ class EventBus:
 
     def _fan_out(self, event: Event) -> None:
         for subscriber in list(self._subscribers):
+            if event.parent is not None and subscriber not in self._nested:
+                continue
             try:
                 subscriber(event)
             except Exception as exc:  # noqa: BLE001 - a broken view must not end the session

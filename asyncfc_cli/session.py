@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import os
 import secrets
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import aclosing
 from dataclasses import dataclass
 
@@ -144,6 +144,9 @@ class Session:
         self._lasting: trio.Nursery | None = None
         """While serving a chat: where background calls run, so they outlive their task."""
         self._placeholders: set[str] = set()
+        self.nested_cancel: Callable[[str, str], None] | None = None
+        """Cancels a sub-agent's future (the agent future's id, the sub-agent's own id); set by
+        whoever runs the sub-agents (``subagent.attach_subagents``)."""
         self._delivered: set[str] = set()
         self._ttft: float | None = None
         self._call_ids = {
@@ -167,9 +170,29 @@ class Session:
             self._run_scope.cancel()
 
     def cancel_future(self, future_id: str) -> None:
-        """Cancel one future on the user's behalf (its failure reaches the model as a value)."""
-        if self._scheduler is not None:
+        """Cancel one future on the user's behalf (its failure reaches the model as a value).
+        ``PARENT/ID`` names a future of the sub-agent that the future PARENT runs."""
+        parent, _, nested = future_id.partition("/")
+        if nested and self.nested_cancel is not None:
+            self.nested_cancel(parent, nested)
+        elif self._scheduler is not None:
             self._scheduler.cancel([future_id], reason="cancelled by the user")
+
+    # ------------------------------------------------------------------------------- reach
+
+    @property
+    def tools(self) -> Mapping[str, ToolSpec]:
+        """The tools offered to the model now (MCP servers add theirs as they connect)."""
+        return self._tools
+
+    def add_tools(self, specs: Mapping[str, ToolSpec]) -> None:
+        """Offer more tools from the next request on (an MCP server that finished connecting)."""
+        self._tools.update(specs)
+        self._schemas = [spec.schema() for spec in self._tools.values()]
+
+    def charge(self, usage: Usage) -> None:
+        """Count a sub-agent's tokens and cost in this session's totals (and its cost limit)."""
+        self._usage = self._usage + usage
 
     # ------------------------------------------------------------------------------- running
 

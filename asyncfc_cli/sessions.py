@@ -96,6 +96,8 @@ def _summarize(path: Path) -> SessionInfo | None:
                 except ValueError:
                     continue  # a torn line: skimming must not fail on it
                 kind = event.get("type") if isinstance(event, dict) else None
+                if kind and event.get("parent"):
+                    continue  # a sub-agent's event: not this session's story
                 if kind in ("session_started", "session_resumed"):
                     fields["outcome"] = ""  # this part has not finished (yet)
                     if "session_id" not in fields:

@@ -403,6 +403,11 @@ def shown_path(path: str, limit: int = 80) -> str:
     return repr(shown)
 
 
+AGENT_SETTINGS = (".asyncfc.toml", ".mcp.json")
+"""Files at the workspace root that configure asyncfc itself: read-only to the agent (file tools
+and, where it runs, the OS sandbox)."""
+
+
 @dataclass(frozen=True, slots=True)
 class ToolContext:
     """What a tool may know about where it runs. Built by the application, read by tools."""
@@ -428,6 +433,17 @@ class ToolContext:
     def resolve(self, path: str | os.PathLike[str]) -> Path:
         """The real path of ``path`` inside the workspace; raises PathOutsideWorkspace otherwise."""
         return resolve_in_root(self.root, path, self.off_limits)
+
+    def resolve_for_write(self, path: str | os.PathLike[str]) -> Path:
+        """Like ``resolve``, and refuses the repository's own asyncfc settings (AGENT_SETTINGS):
+        in a trusted repository they choose the endpoint, the approval policy and the MCP servers
+        that start, so the agent must not be able to change them for the next session."""
+        real = self.resolve(path)
+        if real.parent == Path(os.path.realpath(self.root)) and real.name in AGENT_SETTINGS:
+            raise PathOutsideWorkspace(
+                f"{real.name} holds this repository's asyncfc settings (endpoint, approval, MCP "
+                "servers); the agent may read it but not change it: ask the user to edit it")
+        return real
 
     def relative(self, path: Path) -> str:
         """How to show a resolved path to the model: relative to the root, with forward slashes."""

@@ -130,7 +130,7 @@ def write_file(ctx: ToolContext, path: str, content: str) -> str:
         path: the file, relative to the workspace root.
         content: the complete new content of the file.
     """
-    real = ctx.resolve(path)
+    real = ctx.resolve_for_write(path)
     shown_path = ctx.relative(real)
     if real.is_dir():
         raise ToolError(f"{shown_path} is a folder; give a file path")
@@ -159,7 +159,7 @@ def edit_file(ctx: ToolContext, path: str, old: str, new: str, replace_all: bool
         new: the text to put in its place (may be empty to delete).
         replace_all: replace every occurrence instead of requiring exactly one.
     """
-    real = ctx.resolve(path)
+    real = ctx.resolve_for_write(path)
     shown_path = ctx.relative(real)
     before = read_text(real, shown_path)
     outcome = apply_edit(shown_path, before, old, new, replace_all)

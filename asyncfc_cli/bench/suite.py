@@ -3,7 +3,7 @@
 A bench scenario is an ordinary scripted-model scenario (see ``asyncfc_cli.model.scripted``) with
 two extra keys: ``group`` (coding, bfcl or adversarial) and, on call steps, ``latency``: which
 entry of the measured table (``latencies.py``) a call without an explicit ``duration`` takes
-(default: its tool's name). Explicit durations stand for project-specific commands (a 12 s test
+(default: its tool's name), also within a sub-agent's script (``agent``). Explicit durations stand for project-specific commands (a 12 s test
 suite, a 40 s integration run) and are explained in each file's header.
 """
 
@@ -22,7 +22,7 @@ from .latencies import TOOL_LATENCIES
 __all__ = ["BenchScenario", "GROUPS", "bench_scenario_names", "fill_latencies", "load_bench_scenario", "load_suite",
            "scale_durations"]
 
-GROUPS = ("coding", "bfcl", "adversarial")
+GROUPS = ("coding", "bfcl", "adversarial", "compound")
 _PACKAGE = "asyncfc_cli.bench.scenarios"
 
 
@@ -30,7 +30,7 @@ _PACKAGE = "asyncfc_cli.bench.scenarios"
 class BenchScenario:
     scenario: Scenario
     group: str
-    """coding, bfcl or adversarial."""
+    """coding, bfcl, adversarial or compound (sub-agents investigate in parallel, then a change)."""
 
     @property
     def name(self) -> str:
@@ -51,7 +51,7 @@ def fill_latencies(data: Mapping[str, Any], table: Mapping[str, float] = TOOL_LA
     """
     steps = []
     for raw in data.get("steps") or []:
-        if isinstance(raw, Mapping) and "call" in raw and "duration" not in raw:
+        if isinstance(raw, Mapping) and "call" in raw and "duration" not in raw and "agent" not in raw:
             key = str(raw.get("latency", raw["call"]))
             if key not in table:
                 raise ScenarioError(
@@ -59,6 +59,8 @@ def fill_latencies(data: Mapping[str, Any], table: Mapping[str, float] = TOOL_LA
                     f"give a duration or one of {sorted(table)}"
                 )
             raw = {**raw, "duration": table[key]}
+        if isinstance(raw, Mapping) and isinstance(raw.get("agent"), Mapping):
+            raw = {**raw, "agent": fill_latencies({"name": data.get("name"), **raw["agent"]}, table)}
         steps.append(raw)
     return {**data, "steps": steps}
 

@@ -111,7 +111,7 @@ class AsyncfcApp(App[int]):
             widget.add_class("panel")
             widget.border_title, widget.border_subtitle = title, subtitle
         self.query_one(PromptInput).focus()
-        self.bus.subscribe(lambda event: self.post_message(self.EngineEvent(event)))
+        self.bus.subscribe(lambda event: self.post_message(self.EngineEvent(event)), nested=True)
         self.set_interval(1 / 15, self.refresh_views)
         if self.host is not None:
             self.host.on_stopped = self._engine_stopped
@@ -135,6 +135,11 @@ class AsyncfcApp(App[int]):
         if not self.state.busy and not self.state.background():  # background lanes keep growing
             self.clock.freeze(self.state.last_t)
         if not self._views_alive():
+            return
+        if event.parent is not None:  # a sub-agent's: lanes under its agent future, not the transcript
+            lane = f"{event.parent}/{getattr(event, 'id', '')}"
+            if isinstance(event, ev.FutureFinished) and lane in self._dialogs:
+                self._dialogs.pop(lane).dismiss()  # its approval asked under that id
             return
         self.query_one(TranscriptView).show(event, self.state)
         if isinstance(event, ev.ApprovalRequested):

@@ -12,6 +12,7 @@ them as read-only.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -146,11 +147,42 @@ class TimelineState:
 
     def apply(self, event: ev.Event) -> None:
         """Fold one event into the state. Unknown or out-of-order events are ignored, never fatal."""
-        handler = _HANDLERS.get(type(event))
         self.version += 1
         self.last_t = max(self.last_t, event.t)
+        if event.parent is not None:
+            self._apply_nested(event)
+            return
+        handler = _HANDLERS.get(type(event))
         if handler is not None:
             handler(self, event)
+
+    def _apply_nested(self, event: ev.Event) -> None:
+        """A sub-agent's event: its futures become lanes ``PARENT/ID`` folded under the ``agent``
+        lane that started them (the ids its approvals are asked under); its requests count in the
+        totals. Its own start, requests and finish never touch the session's model lane or state."""
+        if isinstance(event, ev.RequestFinished):
+            self.prompt_tokens += int(event.usage.get("prompt_tokens", 0))
+            self.completion_tokens += int(event.usage.get("completion_tokens", 0))
+            if event.cost is not None:
+                self.cost = (self.cost or 0.0) + event.cost
+            return
+        handler = _NESTED_HANDLERS.get(type(event))
+        if handler is None:
+            return
+        handler(self, dataclasses.replace(event, id=f"{event.parent}/{event.id}"))  # type: ignore[call-arg]
+        if isinstance(event, ev.FutureCreated):
+            self._fold_under(event.parent or "", f"{event.parent}/{event.id}")
+
+    def _fold_under(self, parent: str, lane_id: str) -> None:
+        """Move lane ``lane_id`` right after ``parent``'s lane and its other sub-lanes."""
+        ids = [i for i in self.futures if i != lane_id]
+        if parent not in ids:
+            return
+        at = ids.index(parent) + 1
+        while at < len(ids) and ids[at].startswith(parent + "/"):
+            at += 1
+        ids.insert(at, lane_id)
+        self.futures = {i: self.futures[i] for i in ids}
 
     def apply_all(self, events: Iterable[ev.Event]) -> TimelineState:
         for event in events:
@@ -336,6 +368,13 @@ _HANDLERS: dict[type, Any] = {
     ev.ApprovalResolved: TimelineState._approval_resolved,
     ev.SessionFinished: TimelineState._session_finished,
 }
+
+
+_NESTED_HANDLERS: dict[type, Any] = {
+    kind: _HANDLERS[kind]
+    for kind in (ev.FutureCreated, ev.FutureStarted, ev.FutureFinished, ev.FutureDelivered)
+}
+"""What a sub-agent's events show: its futures, as lanes of their own."""
 
 
 class SessionClock:
