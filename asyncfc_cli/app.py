@@ -29,17 +29,21 @@ from .workspace import Workspace
 if TYPE_CHECKING:
     from asyncfc_tools._sandbox import Sandbox
 
+    from .controls import SessionControls
     from .mcp import McpHub
-
     from .sessions import Resumed
 
 __all__ = ["Engine", "build_engine", "open_model", "run_headless"]
 
-def open_model(settings: Settings, *, profile: str | None = None) -> ModelClient:
+def open_model(settings: Settings, *, profile: str | None = None, root: Path | None = None) -> ModelClient:
     """The model client for ``settings.model``: scripted (offline) or litellm.
 
+    ``root``: the workspace a scripted model's real tools would change; a script written for
+    another repository (its ``workspace``) refuses it. None: the tools are simulated.
+
     Raises:
-        ConfigError: no model configured, or an unknown scripted scenario/profile.
+        ConfigError: no model configured, an unknown scripted scenario/profile, or a script
+            written for another repository.
     """
     model = settings.model
     if not model:
@@ -47,7 +51,7 @@ def open_model(settings: Settings, *, profile: str | None = None) -> ModelClient
             "no model configured. Set one with --model (e.g. --model openai/gpt-4.1, "
             "--model anthropic/claude-sonnet-4-5, --model ollama/qwen2.5-coder), the ASYNCFC_MODEL "
             "environment variable, or `model = \"...\"` in .asyncfc.toml; "
-            "or try the offline scripted model: --model scripted:demo"
+            "or watch the offline scripted demo: `asyncfc demo`"
         )
     source = scenario_source(model)
     if source is None and model.endswith(SCENARIO_SUFFIXES):
@@ -60,7 +64,16 @@ def open_model(settings: Settings, *, profile: str | None = None) -> ModelClient
 
         if profile is not None and profile not in PROFILES:
             raise ConfigError(f"--profile {profile!r}: expected one of {', '.join(PROFILES)}")
-        return ScriptedClient(load_scenario(source), PROFILES[profile] if profile else None)
+        scenario = load_scenario(source)
+        foreign = scenario.foreign_to(root) if root is not None else None
+        if foreign:
+            raise ConfigError(
+                f"{model} is a scripted model that replays a fixed script written for its own "
+                f"repository, and {root} is not that repository ({foreign}): with real tools it "
+                "would write into it and claim results it never saw. Watch it with `asyncfc demo` "
+                "(a throwaway repository), or give a scenario file of your own: --model path/to/scenario.yaml"
+            )
+        return ScriptedClient(scenario, PROFILES[profile] if profile else None)
     from .model.litellm_client import open_litellm
 
     # Resolves the key (a ConfigError if it is missing; only a key paired with settings.api_base
@@ -119,6 +132,8 @@ class Engine:
     bus: EventBus
     gate: Gate | None
     transcript: TranscriptWriter | None
+    controls: SessionControls | None = None
+    """The between-task commands (the TUI's /model, /mode, ...)."""
     sandbox: Sandbox | None = None
     """The OS sandbox of the session's commands; ``close()`` it when the session ends."""
     hub: McpHub | None = None
@@ -150,16 +165,18 @@ def build_engine(
         ConfigError: bad model/profile/approval configuration.
     """
     bus = bus or EventBus()
-    model = open_model(settings, profile=profile)
+    model = open_model(settings, profile=profile, root=None if simulate else workspace.root)
     paired = paired_key_variable(settings.api_base)
     if paired and os.environ.get(paired):  # a key under any name is still a key
         bus.keep_secret(os.environ[paired])
+    from .allow_rules import AllowRules, load_allow_rules
     from .approval import ApprovalGate
 
     sandbox = open_session_sandbox(settings, workspace, interactive=interactive, simulate=simulate)
     approval = settings.approval or ("ask" if interactive else "auto")
     settings = settings.replace(approval=approval)
-    gate = ApprovalGate(approval, bus, workspace.root, interactive=interactive)
+    gate = ApprovalGate(approval, bus, workspace.root, interactive=interactive,
+                        rules=AllowRules(load_allow_rules()))
     from .context import ContextBudget
     from .session import Session
 
@@ -178,13 +195,19 @@ def build_engine(
     _attach_subagents(session, model, settings, workspace, gate, simulate, ctx)
     if resume:  # one start per transcript, and a clock that never runs back
         bus.resume_at(resume.continues_at, resume.prior_turns)
+    from .controls import SessionControls
+
+    controls = SessionControls(
+        session, gate, open_model=lambda changed: open_model(changed, root=None if simulate else workspace.root),
+        system_prompt=lambda changed: system_prompt(changed, workspace, sandbox))
     writer = None
     if write_transcript:
         path = settings.transcript or (
             resume.transcript if resume else default_transcript_path(workspace.root, session.session_id))
         writer = TranscriptWriter(path)
         bus.subscribe(writer, nested=True)
-    return Engine(session, bus, gate, writer, sandbox, _mcp_hub(session, workspace))
+    return Engine(session, bus, gate, writer, controls=controls, sandbox=sandbox,
+                  hub=_mcp_hub(session, workspace))
 
 
 def _mcp_hub(session: Session, workspace: Workspace) -> McpHub | None:
@@ -335,7 +358,8 @@ def run_headless(
         engine = build_engine(settings, workspace, bus=bus, profile=profile, simulate=simulate,
                               resume=resume)
     except AsyncfcError as exc:
-        return _report_setup_error(bus, exc)
+        shown = getattr(renderer, "reports_errors", False) and _same_destination(sys.stdout, sys.stderr)
+        return _report_setup_error(bus, exc, echo=not shown)
     try:
         return trio.run(_interruptible, engine.session, task, engine.serving)
     except BaseException as exc:
@@ -362,9 +386,21 @@ def _abort_code(exc: BaseException) -> int | None:
     return None
 
 
-def _report_setup_error(bus: EventBus, exc: AsyncfcError) -> int:
-    """A session that could not start still ends with one session_finished event."""
+def _same_destination(a: object, b: object) -> bool:
+    """Whether two streams write to the same file, pipe or terminal (``2>&1``)."""
+    try:
+        first, second = os.fstat(a.fileno()), os.fstat(b.fileno())  # type: ignore[attr-defined]
+    except (AttributeError, OSError, ValueError):
+        return False
+    return (first.st_dev, first.st_ino) == (second.st_dev, second.st_ino)
+
+
+def _report_setup_error(bus: EventBus, exc: AsyncfcError, *, echo: bool = True) -> int:
+    """A session that could not start still ends with one session_finished event. ``echo`` also
+    prints the reason on stderr: unless the renderer printed it already to the same place (text
+    output with ``2>&1``), so the reason reaches a person once."""
     kind = "config_error" if isinstance(exc, ConfigError) else "model_error"
     bus.emit(SessionFinished, outcome=kind, exit_code=exc.exit_code, message=str(exc))
-    print(f"asyncfc: {exc}", file=sys.stderr)
+    if echo:
+        print(f"asyncfc: {exc}", file=sys.stderr)
     return exc.exit_code

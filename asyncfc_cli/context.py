@@ -369,3 +369,17 @@ class ContextBudget:
             request = compact(request, int(self.window * self.target), self.count)
         self._source, self._sent = list(history), request
         return list(request)
+
+    def compact_now(self, history: Sequence[Message]) -> tuple[int, int]:
+        """Compact what the next request sends to half its size now (the TUI's /compact), even
+        below ``trigger``; later requests extend the result as usual. Sizes are estimated
+        (characters), so this never waits for a tokenizer.
+
+        Returns:
+            The estimated tokens before and after.
+        """
+        request = [*self._sent, *history[len(self._source):]] if self._source else list(history)
+        before = estimate_message_tokens(request)
+        after = compact(request, before // 2, estimate_message_tokens)
+        self._source, self._sent = list(history), after
+        return before, estimate_message_tokens(after)

@@ -76,6 +76,9 @@ class SessionStarted(Event):
     """The workspace root."""
     scripted: bool = False
     """True when the model is the offline scripted client, so every view can say so."""
+    api_base: str = ""
+    """The endpoint the model is reached at, when one was set (``--api-base``); a resume restores
+    it with the model."""
     endpoint: str = ""
     """Where model requests go: the api_base, else the provider's default endpoint (never a key;
     empty for the scripted model), so the user sees where a repository's config would send them."""
@@ -292,6 +295,26 @@ class CheckpointCreated(Event):
 class MessageAppended(Event):
     message: Mapping[str, Any]
     """A history entry in wire form (role, content, tool_calls...); resume replays these."""
+
+
+@_event("settings_changed")
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SettingsChanged(Event):
+    """The user changed the session's model, mode or approval policy between tasks (the TUI's
+    /model, /mode, /approval). Each field holds the value now in force."""
+
+    model: str
+    mode: str
+    approval: str
+    scripted: bool = False
+    api_base: str = ""
+
+
+@_event("conversation_cleared")
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ConversationCleared(Event):
+    """The user started the conversation afresh (/clear): the history is the system prompt alone,
+    so a resume rebuilds only the messages recorded after this."""
 
 
 @_event("notice")

@@ -175,7 +175,8 @@ class Scheduler:
         self._tools = tools
         self._bus = bus
         self._ctx = ctx
-        self._serial = serial
+        self.serial = serial
+        """One call at a time in issue order; the session switches it with its mode."""
         self._call_timeout_s = call_timeout_s
         self._gate = gate
         self._futures: dict[str, FutureRecord] = {}
@@ -295,7 +296,7 @@ class Scheduler:
         )
 
     def _conflicts(self, effect: Effect) -> tuple[str, ...]:
-        if self._serial:
+        if self.serial:
             return tuple(self._unfinished)
         if effect.kind == "pure":
             return ()

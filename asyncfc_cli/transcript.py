@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import IO
 
 from .events import (
+    ConversationCleared,
     Event,
     MessageAppended,
     RequestStarted,
@@ -27,7 +28,7 @@ from .events import (
     event_from_dict,
     event_to_json,
 )
-from .model.base import Message
+from .model.base import Message, SystemMessage
 from .model.wire import message_from_wire
 
 __all__ = [
@@ -148,6 +149,15 @@ def continuous(events: Iterable[Event]) -> Iterator[Event]:
 
 
 def history_from_events(events: Iterator[Event] | list[Event]) -> list[Message]:
-    """The conversation a transcript recorded, message for message (for resume); sub-agents'
+    """The conversation a transcript recorded, message for message (for resume): after a
+    ``conversation_cleared``, only its system prompt and what followed; sub-agents'
     conversations are their own."""
-    return [message_from_wire(e.message) for e in events if isinstance(e, MessageAppended) and e.parent is None]
+    history: list[Message] = []
+    for event in events:
+        if event.parent is not None:
+            continue
+        if isinstance(event, MessageAppended):
+            history.append(message_from_wire(event.message))
+        elif isinstance(event, ConversationCleared):
+            history = [m for m in history[:1] if isinstance(m, SystemMessage)]
+    return history

@@ -86,6 +86,21 @@ class Scenario:
     steps: tuple[Step, ...]
     description: str = ""
     profile: Profile = field(default_factory=Profile)
+    workspace: Mapping[str, str] = field(default_factory=dict)
+    """The repository the script is written for, as a line each of some files holds (path ->
+    line). A script's claims are true only there, so with real tools it runs nowhere else."""
+
+    def foreign_to(self, root: Path) -> str | None:
+        """Why ``root`` is not the repository this script is written for (None if it is, or if
+        the script names none)."""
+        for path, line in self.workspace.items():
+            try:
+                text = (root / path).read_text(encoding="utf-8", errors="replace")
+            except OSError:
+                return f"it has no {path}"
+            if line not in text:
+                return f"its {path} is not the one the script expects"
+        return None
 
     def step_for_call_id(self, call_id: str) -> Step | None:
         """The call step a scripted call id came from (used by simulated tools)."""
@@ -164,7 +179,11 @@ def parse_scenario(data: Mapping[str, Any], source: str = "scenario") -> Scenari
             if step.label in labels:
                 raise ScenarioError(f"{source} step {i + 1}: label {step.label!r} used twice")
             labels.add(step.label)
-    return Scenario(str(data.get("name", source)), steps, str(data.get("description", "")), profile)
+    workspace = data.get("workspace") or {}
+    if not isinstance(workspace, Mapping):
+        raise ScenarioError(f"{source}: workspace must map file paths to a line each holds")
+    return Scenario(str(data.get("name", source)), steps, str(data.get("description", "")), profile,
+                    {str(k): str(v) for k, v in workspace.items()})
 
 
 def _parse_profile(raw: Any, source: str) -> Profile:

@@ -74,6 +74,7 @@ def session_engine(built: Any) -> Any:
     closer = getattr(getattr(built, "transcript", None), "close", None)
     serving = getattr(built, "serving", None)
     return SessionEngine(built.session, getattr(built, "gate", None), on_close=closer,
+                         controls=getattr(built, "controls", None),
                          **({"serving": serving} if serving is not None else {}))
 
 

@@ -21,14 +21,17 @@ class SessionEngine:
         on_close: called when the engine stops (e.g. to close the transcript file).
         serving: keeps the session's services (MCP servers) running while it serves
             (``app.Engine.serving``).
+        controls: carries out /model, /mode, /approval, /clear, /compact (``controls.SessionControls``).
     """
 
     interactive = True
 
     def __init__(self, session: Any, gate: Any = None, on_close: Callable[[], object] | None = None,
+                 controls: Any = None,
                  serving: Callable[[], AbstractAsyncContextManager[object]] = nullcontext) -> None:
         self.session = session
         self.gate = gate
+        self.controls = controls
         self._on_close = on_close
         self._serving = serving
 
@@ -49,6 +52,11 @@ class SessionEngine:
     def resolve(self, future_id: str, decision: str) -> None:
         if self.gate is not None and hasattr(self.gate, "resolve"):
             self.gate.resolve(future_id, decision)
+
+    def command(self, name: str, argument: str) -> None:
+        """A between-task command (/model NAME ...); it reports through the bus."""
+        if self.controls is not None:
+            self.controls.run(name, argument)
 
 
 class ReplayEngine:
@@ -103,5 +111,8 @@ class ReplayEngine:
         pass
 
     def resolve(self, future_id: str, decision: str) -> None:
+        pass
+
+    def command(self, name: str, argument: str) -> None:
         pass
 

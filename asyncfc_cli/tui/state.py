@@ -81,6 +81,11 @@ class FutureLane:
     approval: str = ""
     """"" (none asked), "asked", or the decision: once, session, deny."""
     approval_preview: str = ""
+    approval_asked: float | None = None
+    """When the user was asked to approve it (None: never asked)."""
+    approval_answered: float | None = None
+    """When the user answered (None: not yet, or never asked): the wait between the two stays
+    an approval wait on the timeline after the fact."""
     delivered_via: str = ""
     background: bool = False
     """A background process that is up: its lane stays open after the task that started it."""
@@ -193,6 +198,10 @@ class TimelineState:
         self.session = SessionInfo(e.session_id, e.model, e.mode, e.approval, e.root, e.scripted,
                                    getattr(e, "endpoint", ""))
 
+    def _settings_changed(self, e: ev.SettingsChanged) -> None:
+        self.session.model, self.session.mode, self.session.approval = e.model, e.mode, e.approval
+        self.session.scripted = e.scripted
+
     def _session_resumed(self, e: ev.SessionResumed) -> None:
         self._session_started(e)
         self._turns_before = e.prior_turns  # its requests are numbered from 1 again
@@ -293,11 +302,12 @@ class TimelineState:
         lane = self.futures.get(e.id)
         if lane is not None:
             lane.approval, lane.approval_preview = "asked", e.preview
+            lane.approval_asked = e.t
 
     def _approval_resolved(self, e: ev.ApprovalResolved) -> None:
         lane = self.futures.get(e.id)
         if lane is not None:
-            lane.approval = e.decision
+            lane.approval, lane.approval_answered = e.decision, e.t
 
     def _session_finished(self, e: ev.SessionFinished) -> None:
         self._close_request(e.t)
@@ -351,6 +361,7 @@ class TimelineState:
 _HANDLERS: dict[type, Any] = {
     ev.SessionStarted: TimelineState._session_started,
     ev.SessionResumed: TimelineState._session_resumed,
+    ev.SettingsChanged: TimelineState._settings_changed,
     ev.UserMessage: TimelineState._user_message,
     ev.RequestStarted: TimelineState._request_started,
     ev.RequestRetry: TimelineState._request_retry,
