@@ -27,7 +27,8 @@ from typing import Any, Protocol
 
 import trio
 
-from asyncfc_tools import Effect, ToolContext, ToolError, ToolSpec
+from asyncfc_tools import Effect, ToolContext, ToolError, ToolSpec, describe_exception
+from asyncfc_tools._commit import CallGuard, run_in_worker
 
 from .durations import duration_key
 from .events import BackgroundStopped, EventBus, FutureCreated, FutureFinished, FutureStarted
@@ -91,6 +92,9 @@ class FutureRecord:
     """Who asked for the cancel: the id of a cancel_future call, or None (the user, the task)."""
     awaited: tuple[str, ...] = ()
     """For await_future calls: the futures whose values its result carries."""
+    guard: CallGuard | None = None
+    """For a sync tool running in a worker thread: decides, under a lock, between its cancel and
+    its commit (so a cancelled call never changes the workspace afterwards)."""
     settled: trio.Event = field(default_factory=trio.Event)
     """Set when it finished or, for a background call, when it is up: what later calls that
     conflict with it wait for."""
@@ -308,7 +312,7 @@ class Scheduler:
                     self._finish(rec, State.FAILED, f"{rec.tool} timed out after "
                                  f"{self._call_timeout_s:g}s and was stopped")
                 except Exception as exc:  # noqa: BLE001 - a crashing tool is a failed future
-                    self._finish(rec, State.FAILED, f"{rec.tool} raised {type(exc).__name__}: {exc}")
+                    self._finish(rec, State.FAILED, describe_exception(rec.tool, exc))
         finally:
             # Reached on our own cancel (the scope swallows it) and on an outer one (it propagates).
             if not rec.is_finished:
@@ -346,9 +350,8 @@ class Scheduler:
             dataclasses.replace(self._ctx, progress=CallReporter(rec, self._bus, self._nursery_for(rec)))
         if spec.is_async:
             return await spec.fn(ctx, **args)
-        return await trio.to_thread.run_sync(
-            functools.partial(spec.fn, ctx, **args), abandon_on_cancel=True
-        )
+        rec.guard = CallGuard()
+        return await run_in_worker(functools.partial(spec.fn, ctx, **args), rec.guard)
 
     def _finish(self, rec: FutureRecord, state: State, text: str) -> None:
         if rec.live is not None:
@@ -383,6 +386,8 @@ class Scheduler:
                 outcome[fid] = "unknown future"
             elif rec.is_finished:
                 outcome[fid] = f"already {rec.state.value}"
+            elif rec.guard is not None and not rec.guard.stop():
+                outcome[fid] = "too late: it had already made its change, so it finishes with its result"
             else:
                 rec.cancel_reason = reason
                 rec.cancelled_by = by

@@ -25,6 +25,7 @@ from ._api import (
     writes,
 )
 from ._env import child_environment
+from ._words import describe_exception
 
 __all__ = [
     "NO_PROGRESS",
@@ -38,6 +39,7 @@ __all__ = [
     "ToolSpec",
     "builtin_tools",
     "child_environment",
+    "describe_exception",
     "exclusive",
     "pure",
     "reads",
