@@ -13,13 +13,10 @@ import trio
 
 from asyncfc_tools import ToolError, ToolSpec, pure, tool
 
-from .futures import earlier_ids, future_block, future_number, running_view
+from .futures import AWAIT_FUTURE, CANCEL_FUTURE, earlier_ids, future_block, future_number, running_view
 from .scheduler import EngineHandle
 
-__all__ = ["AWAIT_FUTURE", "CANCEL_FUTURE", "engine_tools"]
-
-AWAIT_FUTURE = "await_future"
-CANCEL_FUTURE = "cancel_future"
+__all__ = ["AWAIT_FUTURE", "CANCEL_FUTURE", "engine_tools"]  # the names are futures.py's
 
 
 def _known_earlier(handle: EngineHandle, ids: list[str]) -> list[str]:

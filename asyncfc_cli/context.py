@@ -16,10 +16,9 @@ module's).
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Callable, Sequence
 
-from .futures import gap_note_calls, gap_note_text
+from .futures import BLOCK_CLOSE, block_openings, future_id, gap_note_calls, gap_note_text, parse_placeholder
 from .model.base import AssistantMessage, Message, ToolCall, ToolMessage, UserMessage
 from .model.tokens import (
     DEFAULT_WINDOW,
@@ -55,7 +54,6 @@ def _gap_calls(message: Message) -> int:
     return gap_note_calls(message.text) if isinstance(message, UserMessage) else 0
 
 
-_BLOCK_START = re.compile(r'(?:^|\n)<future id="(f[1-9][0-9]*)" status="([a-z]+)">')
 _REREAD = {"read_file", "list_files", "grep", "outline"}
 _NOTE_SKIPS = {"content", "new", "old"}
 """Arguments too bulky (or too private) to repeat in a note."""
@@ -96,18 +94,20 @@ def note_for(call: ToolCall | None, size: int) -> str:
 
 def _compact_blocks(text: str, calls_by_future: dict[str, ToolCall]) -> str:
     """Replace the bodies of bulky ``<future ...>`` blocks in a delivery or await result."""
-    starts = list(_BLOCK_START.finditer(text))
+    starts = block_openings(text, line_start=True)
     if not starts:
         return text
-    out = [text[: starts[0].start()]]
-    for i, match in enumerate(starts):
-        end = starts[i + 1].start() if i + 1 < len(starts) else len(text)
-        segment = text[match.end():end]
-        close = segment.rfind("</future>")
-        body, rest = (segment[:close], segment[close:]) if close >= 0 else (segment, "")
+    out = [text[: starts[0].start]]
+    for i, opening in enumerate(starts):
+        end = starts[i + 1].start if i + 1 < len(starts) else len(text)
+        segment = text[opening.end:end]
+        close = segment.rfind(BLOCK_CLOSE)
+        if close < 0:  # no closing tag: the value runs to the newline before the next block
+            close = len(segment) - (1 if i + 1 < len(starts) else 0)
+        body, rest = segment[:close], segment[close:]
         if len(body) >= BULKY_CHARS:
-            body = note_for(calls_by_future.get(match.group(1)), len(body))
-        out.append(text[match.start():match.end()] + body + rest)
+            body = note_for(calls_by_future.get(opening.id), len(body))
+        out.append(text[opening.start:opening.end] + body + rest)
     return "".join(out)
 
 
@@ -130,23 +130,13 @@ def _calls(messages: Sequence[Message]) -> tuple[dict[str, ToolCall], dict[str, 
             for call in message.tool_calls:
                 number += 1
                 by_id[call.call_id] = call
-                by_future[f"f{number}"] = call
+                by_future[future_id(number)] = call
     for message in messages:
         if isinstance(message, ToolMessage) and message.call_id in by_id:
-            fid = _placeholder_id(message.content)
-            if fid:
-                by_future[fid] = by_id[message.call_id]
+            handed = parse_placeholder(message.content)
+            if handed:
+                by_future[handed[0]] = by_id[message.call_id]
     return by_id, by_future
-
-
-def _placeholder_id(content: str) -> str | None:
-    if not content.startswith('{"future"'):
-        return None
-    try:
-        value = json.loads(content)
-    except ValueError:
-        return None
-    return value.get("future") if isinstance(value, dict) else None
 
 
 def _protected_from(messages: Sequence[Message], keep_recent: int) -> int:
@@ -160,10 +150,15 @@ def _protected_from(messages: Sequence[Message], keep_recent: int) -> int:
     return 0
 
 
+def _opens_with_a_block(text: str) -> bool:
+    openings = block_openings(text.lstrip(), line_start=True)
+    return bool(openings) and openings[0].start == 0
+
+
 def _compacted(message: Message, by_id: dict[str, ToolCall], by_future: dict[str, ToolCall]) -> Message:
     """``message`` with its bulky results replaced by notes (the same object if nothing is)."""
     if isinstance(message, ToolMessage):
-        if message.content.lstrip().startswith("<future "):  # an await_future result
+        if _opens_with_a_block(message.content):  # an await_future result
             text = _compact_blocks(message.content, by_future)
         elif len(message.content) >= BULKY_CHARS:
             text = note_for(by_id.get(message.call_id), len(message.content))
