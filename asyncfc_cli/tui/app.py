@@ -195,11 +195,14 @@ class AsyncfcApp(App[int]):
         if key == self._drawn or not self._views_alive():
             return
         if self._drawn is None or self.state.version != self._drawn[0] or now - self._table_synced >= TABLE_TICK_S:
-            self.query_one(FuturesTable).sync(self.state, now)
+            for table in self.query(FuturesTable):
+                table.sync(self.state, now)
             self._table_synced = now
         self._drawn = key
-        self.query_one(Timeline).refresh()
-        self.query_one(StatusBar).refresh()
+        # query, not query_one: a tick can land while the app is shutting down and its widgets
+        # are being removed; there is then nothing left to draw.
+        for view in (*self.query(Timeline), *self.query(StatusBar)):
+            view.refresh()
 
     def _views_alive(self) -> bool:
         """False while the app shuts down (its widgets are gone; the engine may still report)."""
