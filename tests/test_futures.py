@@ -91,6 +91,8 @@ TOOL_NAMES = (AWAIT_FUTURE,)
 is also the name of the views' cancel command and action, so only ``await_future`` is checked."""
 SPELLED_ELSEWHERE = {
     "asyncfc_cli/bench/plot.py": "colours await_future bars by name (bench branch active; issue 15 item 1)",
+    "asyncfc_cli/tui/synthetic.py": "made-up sessions for snapshots and frame timings: events as data, "
+                                    "written as the stream carries them",
 }
 
 

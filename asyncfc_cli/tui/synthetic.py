@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from .. import events as ev
-from ..futures import AWAIT_FUTURE
 
 __all__ = ["demo_events", "many_futures"]
 
@@ -64,9 +63,9 @@ def demo_events() -> list[ev.Event]:
         ev.FutureFinished(t=4.2, id="f4", status="done", duration=0.1, summary="1 edit in src/parse.py", output="@@ -41 +41 @@"),
         ev.FutureStarted(t=4.2, id="f5"),
     ]
-    out += _request(3, 3.2, 0.45, "Waiting for the tests.", [(AWAIT_FUTURE, 4.4)], 4.5, 30)
+    out += _request(3, 3.2, 0.45, "Waiting for the tests.", [("await_future", 4.4)], 4.5, 30)
     out += [
-        ev.FutureCreated(t=4.4, id="f7", tool=AWAIT_FUTURE, args={"ids": ["f5"]}, deps=("f5",), turn=3),
+        ev.FutureCreated(t=4.4, id="f7", tool="await_future", args={"ids": ["f5"]}, deps=("f5",), turn=3),
         ev.FutureStarted(t=4.4, id="f7"),
         ev.FutureFinished(t=6.9, id="f5", status="failed", duration=2.7, summary="1 failed, 11 passed", output="FAILED tests/test_parse.py::test_tz"),
         ev.FutureFinished(t=6.9, id="f7", status="done", duration=2.5, summary="f5 failed"),
