@@ -1,5 +1,11 @@
 """Wiring: the one place concrete things (model client, tools, gate, renderers, transcript) are put
-together into a session. ``cli.py`` parses flags and calls in here; nothing else imports this."""
+together into a session.
+
+``cli.py`` parses flags and calls in here (and ``demo``, a command of its own). Nothing in the
+engine imports this module; the one other importer is the TUI, which still builds its engine with
+``build_engine`` itself (an exception ``tests/test_layers.py`` lists until ``cli.py`` hands it an
+engine factory).
+"""
 
 from __future__ import annotations
 
@@ -7,18 +13,19 @@ import os
 import signal
 import sys
 from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import trio
 
-from asyncfc_tools import ToolSpec
+from asyncfc_tools import ToolContext, ToolError, ToolSpec
 
 from .config import Settings, paired_key_variable
 from .errors import EXIT_INTERRUPTED, EXIT_TERMINATED, AsyncfcError, ConfigError
-from .events import EventBus, SessionFinished
-from .model.base import ModelClient
+from .events import EventBus, Notice, SessionFinished, SessionStarted
+from .model.base import ModelClient, ToolCall
 from .model.scenario import SCENARIO_SUFFIXES, scenario_source
 from .scheduler import Gate
 from .session import Session
@@ -28,15 +35,22 @@ from .workspace import Workspace
 if TYPE_CHECKING:
     from asyncfc_tools._sandbox import Sandbox
 
+    from .controls import SessionControls
+    from .mcp import McpHub
     from .sessions import Resumed
+    from .events import Event  # only a type here
 
 __all__ = ["Engine", "build_engine", "open_model", "run_headless"]
 
-def open_model(settings: Settings, *, profile: str | None = None) -> ModelClient:
+def open_model(settings: Settings, *, profile: str | None = None, root: Path | None = None) -> ModelClient:
     """The model client for ``settings.model``: scripted (offline) or litellm.
 
+    ``root``: the workspace a scripted model's real tools would change; a script written for
+    another repository (its ``workspace``) refuses it. None: the tools are simulated.
+
     Raises:
-        ConfigError: no model configured, or an unknown scripted scenario/profile.
+        ConfigError: no model configured, an unknown scripted scenario/profile, or a script
+            written for another repository.
     """
     model = settings.model
     if not model:
@@ -44,7 +58,7 @@ def open_model(settings: Settings, *, profile: str | None = None) -> ModelClient
             "no model configured. Set one with --model (e.g. --model openai/gpt-4.1, "
             "--model anthropic/claude-sonnet-4-5, --model ollama/qwen2.5-coder), the ASYNCFC_MODEL "
             "environment variable, or `model = \"...\"` in .asyncfc.toml; "
-            "or try the offline scripted model: --model scripted:demo"
+            "or watch the offline scripted demo: `asyncfc demo`"
         )
     source = scenario_source(model)
     if source is None and model.endswith(SCENARIO_SUFFIXES):
@@ -57,7 +71,16 @@ def open_model(settings: Settings, *, profile: str | None = None) -> ModelClient
 
         if profile is not None and profile not in PROFILES:
             raise ConfigError(f"--profile {profile!r}: expected one of {', '.join(PROFILES)}")
-        return ScriptedClient(load_scenario(source), PROFILES[profile] if profile else None)
+        scenario = load_scenario(source)
+        foreign = scenario.foreign_to(root) if root is not None else None
+        if foreign:
+            raise ConfigError(
+                f"{model} is a scripted model that replays a fixed script written for its own "
+                f"repository, and {root} is not that repository ({foreign}): with real tools it "
+                "would write into it and claim results it never saw. Watch it with `asyncfc demo` "
+                "(a throwaway repository), or give a scenario file of your own: --model path/to/scenario.yaml"
+            )
+        return ScriptedClient(scenario, PROFILES[profile] if profile else None)
     from .model.litellm_client import open_litellm
 
     # Resolves the key (a ConfigError if it is missing; only a key paired with settings.api_base
@@ -90,24 +113,6 @@ def system_prompt(settings: Settings, workspace: Workspace, sandbox: Sandbox | N
     return build_system_prompt(settings, workspace, mode=settings.mode, sandbox=sandbox)
 
 
-PREDICTABLE_TOOLS = ("read_file", "write_file", "edit_file", "list_files", "grep", "outline")
-"""Tools whose duration barely depends on their arguments. Shell commands vary too much for a prior:
-the session learns theirs as it goes, per command (``scheduler.duration_key``); test runs get a
-first guess from the fixture (whole suite, or a selection), replaced by what the session sees."""
-
-
-def duration_priors() -> dict[str, float]:
-    """Typical seconds per predictable tool, as the benchmark measured them on a fixture
-    repository (``python -m asyncfc_cli.bench.measure``), so the session can hold a request for a
-    call about to finish from its first use (see ``Session._wait_if_about_to_finish``)."""
-    from .bench.latencies import TOOL_LATENCIES
-
-    priors = {name: TOOL_LATENCIES[name] for name in PREDICTABLE_TOOLS if name in TOOL_LATENCIES}
-    # A first guess for test runs, by duration key: the whole suite, or a selection (one file).
-    priors.update({"run_tests": TOOL_LATENCIES["run_tests"], "run_tests:some": TOOL_LATENCIES["run_tests_file"]})
-    return priors
-
-
 @dataclass(slots=True)
 class Engine:
     """A wired session and what the views need to drive it."""
@@ -116,8 +121,17 @@ class Engine:
     bus: EventBus
     gate: Gate | None
     transcript: TranscriptWriter | None
+    controls: SessionControls | None = None
+    """The between-task commands (the TUI's /model, /mode, ...)."""
     sandbox: Sandbox | None = None
     """The OS sandbox of the session's commands; ``close()`` it when the session ends."""
+    hub: McpHub | None = None
+    """The session's MCP servers, if any are configured: they run while ``serving()`` is open."""
+
+    def serving(self) -> AbstractAsyncContextManager[object]:
+        """Keep the session's services (its MCP servers) running; open it around the session's
+        tasks (the servers outlive each task in the TUI, and stop with it headless)."""
+        return self.hub.running() if self.hub is not None else nullcontext()
 
 
 def build_engine(
@@ -140,19 +154,23 @@ def build_engine(
         ConfigError: bad model/profile/approval configuration.
     """
     bus = bus or EventBus()
-    model = open_model(settings, profile=profile)
+    model = open_model(settings, profile=profile, root=None if simulate else workspace.root)
     paired = paired_key_variable(settings.api_base)
     if paired and os.environ.get(paired):  # a key under any name is still a key
         bus.keep_secret(os.environ[paired])
+    from .allow_rules import AllowRules, load_allow_rules
     from .approval import ApprovalGate
 
     sandbox = open_session_sandbox(settings, workspace, interactive=interactive, simulate=simulate)
     approval = settings.approval or ("ask" if interactive else "auto")
     settings = settings.replace(approval=approval)
-    gate = ApprovalGate(approval, bus, workspace.root, interactive=interactive)
+    gate = ApprovalGate(approval, bus, workspace.root, interactive=interactive,
+                        rules=AllowRules(load_allow_rules()))
     from .context import ContextBudget
+    from .durations import duration_priors
     from .session import Session
 
+    ctx = workspace.tool_context(settings, sandbox)
     session = Session(
         model=model, tools=workspace_tools(model, simulate), bus=bus, settings=settings,
         workspace=workspace, gate=gate,
@@ -160,19 +178,89 @@ def build_engine(
         history=resume.history if resume else (),
         session_id=resume.session_id if resume else None,
         context=ContextBudget.for_model(settings.model, settings.context_tokens),
-        duration_priors=duration_priors(), ctx=workspace.tool_context(settings, sandbox),
+        duration_priors=duration_priors(), ctx=ctx,
         futures_issued=resume.futures_issued if resume else 0,
         recovered=resume.recovered if resume else (),
     )
+    _attach_subagents(session, model, settings, workspace, gate, simulate, ctx)
     if resume:  # one start per transcript, and a clock that never runs back
         bus.resume_at(resume.continues_at, resume.prior_turns)
+    from .controls import SessionControls
+
+    controls = SessionControls(
+        session, gate, open_model=lambda changed: open_model(changed, root=None if simulate else workspace.root),
+        system_prompt=lambda changed: system_prompt(changed, workspace, sandbox))
     writer = None
     if write_transcript:
         path = settings.transcript or (
             resume.transcript if resume else default_transcript_path(workspace.root, session.session_id))
         writer = TranscriptWriter(path)
-        bus.subscribe(writer)
-    return Engine(session, bus, gate, writer, sandbox)
+        bus.subscribe(writer, nested=True)
+    return Engine(session, bus, gate, writer, controls=controls, sandbox=sandbox,
+                  hub=_mcp_hub(session, workspace))
+
+
+def _mcp_hub(session: Session, workspace: Workspace) -> McpHub | None:
+    """The configured MCP servers (the user's; a trusted repository's ``.mcp.json`` too), their
+    remembered tools offered at once and the others as each server connects; None without any.
+
+    Raises:
+        ConfigError: a server is configured wrongly.
+    """
+    from .mcp import McpHub, load_mcp_config
+    from .mcp.hub import listing_cache_dir
+
+    config = load_mcp_config(workspace.root)
+    if config.notices:
+        _notify_after_start(session.bus, config.notices)
+    if not config.servers:
+        return None
+    hub = McpHub(config.servers, listing_cache_dir=listing_cache_dir())
+    session.add_tools(hub.specs())
+    hub.subscribe(session.add_tools)
+    return hub
+
+
+def _attach_subagents(session: Session, model: ModelClient, settings: Settings, workspace: Workspace,
+                      gate: Gate, simulate: bool, ctx: ToolContext) -> None:
+    """Offer ``agent``: sub-agents on ``subagent_model`` or the session's model (a scripted model
+    plays the scripts of its agent steps), under the session's approval gate."""
+    from .model.scripted import ScriptedClient
+    from .prompting import build_subagent_prompt
+    from .subagent import KitFactory, SubAgentKit, attach_subagents, scripted_kit
+
+    kit: KitFactory
+    if isinstance(model, ScriptedClient) and settings.subagent_model is None:
+        from asyncfc_tools import builtin_tools
+
+        kit = scripted_kit(model, lambda: session.tools, simulate_from=builtin_tools() if simulate else None)
+    else:
+        sub_settings = settings.replace(model=settings.subagent_model or settings.model)
+
+        def kit(call: ToolCall) -> SubAgentKit:
+            try:
+                return SubAgentKit(open_model(sub_settings), session.tools)
+            except AsyncfcError as exc:
+                raise ToolError(f"the sub-agent's model cannot start: {exc}") from None
+
+    from .context import ContextBudget
+
+    model_name = settings.subagent_model or settings.model
+    attach_subagents(session, kit, gate=gate, ctx=ctx,
+                     system_prompt=build_subagent_prompt(workspace, mode=settings.mode),
+                     context=lambda: ContextBudget.for_model(model_name, settings.context_tokens))
+
+
+def _notify_after_start(bus: EventBus, notices: tuple[str, ...]) -> None:
+    """Emit ``notices`` as warnings right after the session's start (a log begins with it)."""
+
+    def emit_once(event: object) -> None:
+        if isinstance(event, SessionStarted):
+            remove()
+            for text in notices:
+                bus.emit(Notice, level="warning", message=text)
+
+    remove = bus.subscribe(emit_once)
 
 
 def open_session_sandbox(settings: Settings, workspace: Workspace, *, interactive: bool,
@@ -206,7 +294,7 @@ def open_session_sandbox(settings: Settings, workspace: Workspace, *, interactiv
     return sandbox
 
 
-STOP_SIGNALS = {signal.SIGINT: EXIT_INTERRUPTED, signal.SIGTERM: EXIT_TERMINATED}
+STOP_SIGNALS: dict[int, int] = {signal.SIGINT: EXIT_INTERRUPTED, signal.SIGTERM: EXIT_TERMINATED}
 """Signals that stop a headless task cleanly, and the exit code each one ends it with."""
 
 
@@ -230,11 +318,12 @@ async def _watch_stop_signals(session: Session) -> None:
             session.cancel_turn(exit_code=STOP_SIGNALS[signum])
 
 
-async def _interruptible(session: Session, task: str) -> int:
+async def _interruptible(session: Session, task: str,
+                        serving: Callable[[], AbstractAsyncContextManager[object]] = nullcontext) -> int:
     """Run one task; the first Ctrl-C or SIGTERM cancels it cleanly (exit 130 or 143), a second
     one aborts."""
     exit_code = EXIT_INTERRUPTED
-    async with trio.open_nursery() as nursery:
+    async with serving(), trio.open_nursery() as nursery:
         nursery.start_soon(_watch_stop_signals, session)
         outcome = await session.run(task)
         exit_code = outcome.exit_code
@@ -247,21 +336,22 @@ def run_headless(
     settings: Settings,
     workspace: Workspace,
     *,
-    renderer: Callable[[object], None],
+    renderer: Callable[[Event], object],
     profile: str | None = None,
     simulate: bool = False,
     resume: Resumed | None = None,
 ) -> int:
     """Run a task without the TUI, printing events through ``renderer``. Returns the exit code."""
     bus = EventBus()
-    bus.subscribe(renderer)
+    bus.subscribe(renderer, nested=getattr(renderer, "nested_events", False))
     try:
         engine = build_engine(settings, workspace, bus=bus, profile=profile, simulate=simulate,
                               resume=resume)
     except AsyncfcError as exc:
-        return _report_setup_error(bus, exc)
+        shown = getattr(renderer, "reports_errors", False) and _same_destination(sys.stdout, sys.stderr)
+        return _report_setup_error(bus, exc, echo=not shown)
     try:
-        return trio.run(_interruptible, engine.session, task)
+        return trio.run(_interruptible, engine.session, task, engine.serving)
     except BaseException as exc:
         code = _abort_code(exc)
         if code is None:
@@ -286,9 +376,21 @@ def _abort_code(exc: BaseException) -> int | None:
     return None
 
 
-def _report_setup_error(bus: EventBus, exc: AsyncfcError) -> int:
-    """A session that could not start still ends with one session_finished event."""
+def _same_destination(a: object, b: object) -> bool:
+    """Whether two streams write to the same file, pipe or terminal (``2>&1``)."""
+    try:
+        first, second = os.fstat(a.fileno()), os.fstat(b.fileno())  # type: ignore[attr-defined]
+    except (AttributeError, OSError, ValueError):
+        return False
+    return (first.st_dev, first.st_ino) == (second.st_dev, second.st_ino)
+
+
+def _report_setup_error(bus: EventBus, exc: AsyncfcError, *, echo: bool = True) -> int:
+    """A session that could not start still ends with one session_finished event. ``echo`` also
+    prints the reason on stderr: unless the renderer printed it already to the same place (text
+    output with ``2>&1``), so the reason reaches a person once."""
     kind = "config_error" if isinstance(exc, ConfigError) else "model_error"
     bus.emit(SessionFinished, outcome=kind, exit_code=exc.exit_code, message=str(exc))
-    print(f"asyncfc: {exc}", file=sys.stderr)
+    if echo:
+        print(f"asyncfc: {exc}", file=sys.stderr)
     return exc.exit_code

@@ -5,8 +5,11 @@ The scheduler asks ``admit`` for every call whose effect needs approval: it muta
 the project's checks, or is exclusive) or is unconfined (any shell command, even a read-only one).
 Under ``ask`` the gate emits ``approval_requested`` with a preview (the unified diff of a
 write or edit, the command of a shell or test run) and waits until a view answers through
-``resolve(future_id, "once" | "session" | "deny")``; "session" allows that tool for the rest of the
-session. With nobody to answer (headless), ``ask`` refuses with a message saying how to allow it.
+``resolve(future_id, "once" | "session" | "always" | "deny")``. "session" adds the call's suggested
+allow rule (``allow_rules.suggest_rule``: the tool, or for a shell command its prefix such as
+``npm test*``) for the rest of the session; "always" also saves it in the user's allow.toml. A call
+an allow rule matches is let through without asking. With nobody to answer (headless), ``ask``
+refuses what no rule allows, with a message saying how to allow it.
 """
 
 from __future__ import annotations
@@ -22,8 +25,9 @@ import trio
 
 from asyncfc_tools import ToolContext, ToolError
 
+from .allow_rules import AllowRule, AllowRules, save_allow_rule, suggest_rule
 from .checkpoint import Checkpoint, create_checkpoint, record_end
-from .errors import CheckpointError, WorkspaceError
+from .errors import AsyncfcError, CheckpointError, WorkspaceError
 from .events import (
     ApprovalRequested,
     ApprovalResolved,
@@ -38,7 +42,7 @@ from .scheduler import GateRequest
 __all__ = ["ApprovalGate", "DECISIONS", "describe_call"]
 
 Policy = Literal["read-only", "ask", "auto"]
-DECISIONS = ("once", "session", "deny")
+DECISIONS = ("once", "session", "always", "deny")
 _ALLOW_HINT = "use --approval auto to allow changes without asking, or --approval ask to confirm each one"
 
 
@@ -90,6 +94,8 @@ class ApprovalGate:
             ``ask`` refuses.
         session_id: names the checkpoint ref; by default taken from the session_started event.
         checkpoint: makes a checkpoint (a test seam; default ``checkpoint.create_checkpoint``).
+        rules: the allow rules in force (the user's saved ones); "session" and "always" add to them.
+        save_rule: keeps an "always" rule (default: the user's allow.toml; a test seam).
         end: records the end of the session beside its checkpoint when a task finishes, so undo
             takes back the session's changes only (a test seam; default ``checkpoint.record_end``).
     """
@@ -103,6 +109,8 @@ class ApprovalGate:
         interactive: bool = False,
         session_id: str | None = None,
         checkpoint: Callable[[Path, str], Checkpoint] = create_checkpoint,
+        rules: AllowRules | None = None,
+        save_rule: Callable[[AllowRule], object] = save_allow_rule,
         end: Callable[[Path, Checkpoint], None] = record_end,
     ) -> None:
         if policy not in ("read-only", "ask", "auto"):
@@ -117,7 +125,8 @@ class ApprovalGate:
         self._checkpoint_tried = False
         self.checkpoint: Checkpoint | None = None
         """The checkpoint this session recorded, once it has."""
-        self._allowed: set[str] = set()
+        self.rules = rules or AllowRules()
+        self._save_rule = save_rule
         self._waiting: dict[str, tuple[trio.Event, list[str]]] = {}
         self._record_end = end
         if session_id is None:
@@ -149,7 +158,7 @@ class ApprovalGate:
         if self.policy == "read-only":
             raise ToolError(f"{request.tool} refused: the approval policy is read-only, which allows "
                             f"reading only; to let asyncfc change files or run commands, {_ALLOW_HINT}")
-        if self.policy == "ask" and request.tool not in self._allowed:
+        if self.policy == "ask" and self.rules.allows(request.tool, request.args) is None:
             await self._ask(request)
         await self._ensure_checkpoint()
 
@@ -157,7 +166,9 @@ class ApprovalGate:
         if not self.interactive:
             raise ToolError(f"{request.tool} refused: the approval policy is ask, but this run has "
                             "nobody to answer (headless); use --approval auto to allow changes "
-                            "without asking, or run in the TUI to approve each one")
+                            "without asking, allow it in your allow.toml (e.g. "
+                            f"allow = [\"{suggest_rule(request.tool, request.args)}\"]), or run in the "
+                            "TUI to approve each one")
         preview = await trio.to_thread.run_sync(describe_call, request.tool, request.args, request.ctx)
         answered, answer = trio.Event(), []
         self._waiting[request.future_id] = (answered, answer)
@@ -171,11 +182,23 @@ class ApprovalGate:
         if decision == "deny":
             raise ToolError(f"the user denied this {request.tool} call; do not retry it unchanged "
                             "(ask the user, or take another approach)")
-        if decision == "session":
-            self._allowed.add(request.tool)
+        if decision in ("session", "always"):
+            rule = suggest_rule(request.tool, request.args)
+            self.rules.add(rule)
+            if decision == "always":
+                await self._keep(rule)
+
+    async def _keep(self, rule: AllowRule) -> None:
+        try:
+            where = await trio.to_thread.run_sync(self._save_rule, rule)
+        except AsyncfcError as exc:
+            self._bus.emit(Notice, level="warning", message=f"allowed {rule} for this session only: {exc}")
+            return
+        self._bus.emit(Notice, level="info", message=f"allowed {rule} from now on (saved in {where})")
 
     def resolve(self, future_id: str, decision: str) -> bool:
-        """Answer a pending request: "once", "session" (this tool, from now on) or "deny".
+        """Answer a pending request: "once", "session" (its suggested rule, for this session),
+        "always" (the rule, saved for later sessions too) or "deny".
 
         Returns False if nothing is waiting under that id (already answered or cancelled).
 

@@ -19,11 +19,14 @@ from .config import Settings, load_settings
 from .errors import EXIT_USAGE, AsyncfcError
 from .workspace import Workspace, find_root
 
+HELP_NAMES = ["-h", "--help"]
+
 app = typer.Typer(
     name="asyncfc",
     help="A coding agent whose tool calls are futures: the model never waits for a tool unless it asks to.",
     add_completion=False,
     no_args_is_help=False,
+    context_settings={"help_option_names": HELP_NAMES},
     pretty_exceptions_enable=False,
 )
 
@@ -54,6 +57,25 @@ class SandboxMode(str, Enum):
 class Output(str, Enum):
     text = "text"
     jsonl = "jsonl"
+
+
+class Clock(str, Enum):
+    virtual = "virtual"
+    real = "real"
+    http = "http"
+
+
+class BenchTools(str, Enum):
+    simulated = "simulated"
+    real = "real"
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        from . import __version__
+
+        typer.echo(f"asyncfc {__version__}")
+        raise typer.Exit(0)
 
 
 ModelOpt = Annotated[str | None, typer.Option("--model", "-m", help="litellm model (openai/gpt-4.1, anthropic/..., ollama/...) or scripted:NAME.")]
@@ -116,6 +138,7 @@ DispatchOpt = Annotated[Dispatch | None, typer.Option("--dispatch", help="Start 
 
 def chat(
     ctx: typer.Context,
+    version: Annotated[bool, typer.Option("--version", "-V", is_eager=True, callback=_print_version, help="Print the version and exit.")] = False,
     model: ModelOpt = None,
     api_base: ApiBaseOpt = None,
     mode: ModeOpt = None,
@@ -145,8 +168,10 @@ def chat(
         if resume is not None:
             from .sessions import find_session, load_resumed
 
-            resumed = load_resumed(find_session(workspace.root, resume))
+            resumed = load_resumed(find_session(workspace.root, resume), workspace.root)
         settings = _offer_trust(settings, workspace, lambda: _settings(cwd, trust_repo=True, **flags)[0])
+        if resumed is not None:
+            settings = resumed.settings_for(settings, model_flag=model, api_base_flag=api_base)
     except AsyncfcError as exc:
         raise _fail(exc) from None
     raise typer.Exit(_open_tui(settings, workspace, task=None, profile=profile, resume=resumed))
@@ -226,6 +251,7 @@ def run(
             from .sessions import resolve_resume
 
             resumed, task = resolve_resume(workspace.root, resume, task)
+            settings = resumed.settings_for(settings, model_flag=model, api_base_flag=api_base)
     except AsyncfcError as exc:
         raise _fail(exc) from None
     if task is None:
@@ -235,6 +261,8 @@ def run(
             settings = _offer_trust(settings, workspace, lambda: _settings(cwd, trust_repo=True, **flags)[0])
         except AsyncfcError as exc:
             raise _fail(exc) from None
+        if resumed is not None:  # the trusted settings are read afresh: the session's model again
+            settings = resumed.settings_for(settings, model_flag=model, api_base_flag=api_base)
         raise typer.Exit(_open_tui(settings, workspace, task=task, profile=profile, resume=resumed))
     _start_model_import(settings)
     from .app import run_headless
@@ -264,16 +292,31 @@ def demo(
 
 @app.command()
 def replay(
-    path: Annotated[Path, typer.Argument(help="A JSON-lines transcript (`asyncfc sessions` lists them).")],
+    session: Annotated[str, typer.Argument(help="A session id (or a prefix of one, or `last`) as `asyncfc sessions` lists them, or a transcript file.")],
     speed: Annotated[float, typer.Option("--speed", min=0.01, help="Play this many times faster than it ran.")] = 1.0,
+    cwd: CwdOpt = None,
 ) -> None:
-    """Play a recorded session in the TUI, at real speed or faster."""
-    from .tui import run_replay
+    """Play a recorded session in the TUI, at real speed or faster (as text when not on a terminal)."""
+    from .sessions import find_session
+    from .transcript import read_events
 
     try:
-        code = run_replay(path.expanduser(), speed)
+        path = find_session(find_root((cwd or Path.cwd()).expanduser()), session, what="replay").path
+        if not (sys.stdout.isatty() and sys.stdin.isatty()):
+            from .render import TextRenderer
+
+            renderer = TextRenderer(sys.stdout, color=False)
+            for event in read_events(path):
+                renderer(event)
+            renderer.flush_text()
+            raise typer.Exit(0)
+        from .tui import run_replay
+
+        code = run_replay(path, speed)
+    except AsyncfcError as exc:
+        raise _fail(exc) from None
     except (OSError, ValueError) as exc:
-        typer.echo(f"asyncfc: {exc}", err=True)
+        typer.echo(f"asyncfc: cannot replay {session}: {exc}", err=True)
         raise typer.Exit(EXIT_USAGE) from None
     raise typer.Exit(code)
 
@@ -360,8 +403,8 @@ def undo(cwd: CwdOpt = None) -> None:
 def bench(
     scenario: Annotated[list[str] | None, typer.Option("--scenario", "-s", help="Run only this bench scenario (repeatable).")] = None,
     profile: Annotated[list[str] | None, typer.Option("--profile", "-p", help="Latency profile (repeatable): fast, slow, instant. Default: fast and slow.")] = None,
-    clock: Annotated[str, typer.Option("--clock", help="virtual (exact, instant), real, or http (a process per run through litellm over HTTP against the local server, real tools).")] = "virtual",
-    tools: Annotated[str, typer.Option("--tools", help="simulated, or real (the real tools in a fixture repository; needs --clock real).")] = "simulated",
+    clock: Annotated[Clock, typer.Option("--clock", help="virtual (exact, instant), real, or http (a process per run through litellm over HTTP against the local server, real tools).")] = Clock.virtual,
+    tools: Annotated[BenchTools, typer.Option("--tools", help="simulated, or real (the real tools in a fixture repository; needs --clock real).")] = BenchTools.simulated,
     json_output: Annotated[bool, typer.Option("--json", help="Print {\"results\": [...]} as JSON instead of the table.")] = False,
     markdown: Annotated[bool, typer.Option("--markdown", help="Print the tables as the README shows them (Markdown).")] = False,
     plot: Annotated[Path | None, typer.Option("--plot", help="Write the sync and async Gantt charts of one scenario to this SVG file.")] = None,
@@ -375,11 +418,41 @@ def bench(
     from .bench.command import run_bench
 
     raise typer.Exit(run_bench(
-        scenarios=scenario or (), profiles=profile or (("fast",) if clock == "http" else ("fast", "slow")),
-        clock=clock, tools=tools,
+        scenarios=scenario or (), profiles=profile or (("fast",) if clock is Clock.http else ("fast", "slow")),
+        clock=clock.value, tools=tools.value,
         as_json=json_output, markdown=markdown, plot=plot, plot_scenario=plot_scenario,
         plot_profile=(profile or ["fast"])[0], ablation=ablation, overhead=overhead, tool_scale=tool_scale, repeat=repeat,
     ))
+
+
+mcp_app = typer.Typer(help="MCP servers: `asyncfc mcp list` shows them, their state and tools.",
+                      no_args_is_help=True)
+app.add_typer(mcp_app, name="mcp")
+
+
+@mcp_app.command("list")
+def mcp_list(cwd: CwdOpt = None) -> None:
+    """Connect to each configured MCP server and show its state and tools (exit 1 if one is not ready)."""
+    from .mcp.commands import list_servers
+
+    text, code = list_servers(find_root((cwd or Path.cwd()).expanduser()))
+    typer.echo(text)
+    raise typer.Exit(code)
+
+
+def command() -> Any:
+    """The click command behind ``app``, with on/off flags shown without a value type: typer
+    labels them ``<bool>``, as if they took a value."""
+    import typer.main
+
+    group = typer.main.get_command(app)
+    commands = [group, *getattr(group, "commands", {}).values()]
+    for cmd in commands:
+        help_option = cmd.get_help_option(cmd.context_class(cmd, help_option_names=HELP_NAMES))
+        for param in [*cmd.params, help_option]:
+            if getattr(param, "is_flag", False):
+                param.metavar = ""
+    return group
 
 
 def main() -> None:
@@ -387,7 +460,7 @@ def main() -> None:
     from .sessions import expand_resume_flag
 
     try:
-        app(args=expand_resume_flag(sys.argv[1:]))
+        command()(args=expand_resume_flag(sys.argv[1:]), prog_name="asyncfc")
     except AsyncfcError as exc:
         typer.echo(f"asyncfc: {exc}", err=True)
         sys.exit(exc.exit_code or EXIT_USAGE)

@@ -71,6 +71,15 @@ class Settings:
     """When a tool call starts: the moment its arguments are complete in the stream, or when the
     response ends (what conventional agents do). None: stream in async mode, end in sync and
     serial, so the baselines are the conventional agents they stand for."""
+    subagent_model: str | None = None
+    """The model sub-agents (``agent`` calls) run on (None: the session's own)."""
+    subagent_max_turns: int = 20
+    """Most model requests one sub-agent may make."""
+    subagent_max_cost: float | None = None
+    """Most USD one sub-agent may spend (None: the task's own limit; its spending counts there too)."""
+    web_allow_local: bool = False
+    """Let ``web_fetch`` reach loopback, private, link-local and metadata addresses (off: only
+    the public internet)."""
     sandbox: Literal["auto", "on", "off"] = "auto"
     """The OS sandbox for shell commands and test runs (bubblewrap, Linux): auto where it works,
     on (refuse commands where it cannot run), off. See ``asyncfc_tools._sandbox``."""
@@ -102,6 +111,8 @@ _RANGES: dict[str, tuple[Callable[[Any], bool], str]] = {
     "max_output_chars": (lambda v: v >= 100, "at least 100"),
     "map_tokens": (lambda v: v >= 0, "0 or more"),
     "context_tokens": (lambda v: v >= 1024, "at least 1024"),
+    "subagent_max_turns": (lambda v: v >= 1, "at least 1"),
+    "subagent_max_cost": (lambda v: v > 0, "more than 0"),
     "max_output_tokens": (lambda v: v >= 16, "at least 16"),
     "stall_timeout_s": (lambda v: v > 0 and math.isfinite(v), "a finite number of seconds, more than 0"),
 }
@@ -194,7 +205,7 @@ def _read_toml(path: Path) -> dict[str, Any]:
         raise ConfigError(f"{path}: cannot be read: {exc}") from None
 
 
-_USER_ONLY_TABLES = ("endpoints",)
+_USER_ONLY_TABLES = ("endpoints", "mcp_servers")
 """Tables only the user's own config file may hold (read by their own readers, not Settings)."""
 
 

@@ -11,12 +11,14 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
+from typing import TextIO
 
 import trio
 
 from .config import Settings
-from .events import Event, EventBus, SessionFinished
+from .events import Event, EventBus, FutureCreated, FutureFinished, RequestStarted, SessionFinished
 from .render import TextRenderer
 from .workspace import Workspace
 
@@ -79,7 +81,30 @@ def make_demo_repo(folder: Path) -> Path:
     return folder
 
 
-def _play(root: Path, mode: str, renderer: TextRenderer | None) -> tuple[int, float]:
+def sync_progress(out: TextIO) -> Callable[[Event], None]:
+    """A quiet view of the sync replay: one short line per model request and per finished tool,
+    so its ~10 s are not silence (the full view was shown once, for the async run)."""
+
+    tools: dict[str, str] = {}
+
+    def show(event: Event) -> None:
+        if isinstance(event, FutureCreated):
+            tools[event.id] = event.tool
+            return
+        if isinstance(event, RequestStarted):
+            after = " (its tools all finished first)" if event.turn > 1 else ""
+            out.write(f"  sync {event.t:6.2f}s  model request {event.turn}{after}\n")
+        elif isinstance(event, FutureFinished):
+            out.write(f"  sync {event.t:6.2f}s    {event.status} {event.id} {tools.get(event.id, '')} "
+                      f"{event.duration:.2f}s\n")
+        else:
+            return
+        out.flush()
+
+    return show
+
+
+def _play(root: Path, mode: str, renderer: Callable[[Event], None] | None) -> tuple[int, float]:
     from .app import build_engine
 
     bus = EventBus()
@@ -118,7 +143,7 @@ def run_demo(*, compare: bool = True, keep: bool = False) -> int:
             out.write("\nNow the same scenario in sync mode (every turn waits for its tools)...\n")
             out.flush()
             sync_repo = make_demo_repo(base / "sync" / "stats")
-            _, sync_wall = _play(sync_repo, "sync", None)
+            _, sync_wall = _play(sync_repo, "sync", sync_progress(out))
             speedup = sync_wall / async_wall if async_wall else float("nan")
             out.write(
                 f"\n  sync  wall time {sync_wall:6.2f}s\n"

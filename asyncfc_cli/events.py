@@ -41,6 +41,9 @@ class Event:
     t: float
     """Seconds since the session started, on trio's clock (a resumed session counts on from where its
     transcript stopped)."""
+    parent: str | None = None
+    """For an event of a sub-agent's nested session: the id of the ``agent`` future that started it
+    (its own ids, ``f1``..., count within the sub-agent). None for the session's own events."""
 
 
 EVENT_TYPES: dict[str, type[Event]] = {}
@@ -73,6 +76,9 @@ class SessionStarted(Event):
     """The workspace root."""
     scripted: bool = False
     """True when the model is the offline scripted client, so every view can say so."""
+    api_base: str = ""
+    """The endpoint the model is reached at, when one was set (``--api-base``); a resume restores
+    it with the model."""
     endpoint: str = ""
     """Where model requests go: the api_base, else the provider's default endpoint (never a key;
     empty for the scripted model), so the user sees where a repository's config would send them."""
@@ -295,6 +301,26 @@ class MessageAppended(Event):
     """A history entry in wire form (role, content, tool_calls...); resume replays these."""
 
 
+@_event("settings_changed")
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SettingsChanged(Event):
+    """The user changed the session's model, mode or approval policy between tasks (the TUI's
+    /model, /mode, /approval). Each field holds the value now in force."""
+
+    model: str
+    mode: str
+    approval: str
+    scripted: bool = False
+    api_base: str = ""
+
+
+@_event("conversation_cleared")
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ConversationCleared(Event):
+    """The user started the conversation afresh (/clear): the history is the system prompt alone,
+    so a resume rebuilds only the messages recorded after this."""
+
+
 @_event("notice")
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Notice(Event):
@@ -351,6 +377,8 @@ def event_to_dict(event: Event) -> dict[str, Any]:
     """``{"type", "t", **fields}`` with tuples as lists (JSON-ready)."""
     data: dict[str, Any] = {"type": event.type, "t": round(event.t, 6)}
     for f in dataclasses.fields(event):
+        if f.name == "parent" and event.parent is None:
+            continue  # the session's own events keep their shape
         if f.name != "t":
             value = getattr(event, f.name)
             data[f.name] = list(value) if isinstance(value, tuple) else value
@@ -397,7 +425,7 @@ def event_from_dict(data: Mapping[str, Any]) -> Event:
 # --------------------------------------------------------------------------------------------------
 # The bus
 
-Subscriber = Callable[[Event], None]
+Subscriber = Callable[[Event], object]
 
 
 def _session_clock() -> float:
@@ -419,6 +447,10 @@ class EventBus:
 
     Every event passes the redactor first (``redaction.EventRedactor``): subscribers see secrets
     neither whole nor split across streamed pieces, so no view, log or transcript can show one.
+
+    Events of sub-agents (those with a ``parent``) go only to subscribers that asked for them
+    (``nested=True``): a view written for one session never mistakes a sub-agent's ``f1`` or its
+    ``session_finished`` for its own.
     """
 
     def __init__(self, clock: Callable[[], float] = _session_clock, *, offset: float = 0.0,
@@ -431,6 +463,7 @@ class EventBus:
         self._offset = offset
         self._resumed: dict[str, Any] | None = None
         self._subscribers: list[Subscriber] = []
+        self._nested: list[Subscriber] = []
 
     def resume_at(self, continues_at: float, prior_turns: int = 0) -> None:
         """Serve a session that continues a recorded one (call before it starts).
@@ -463,10 +496,19 @@ class EventBus:
             self.start_clock()
         return self._clock() - (self._origin or 0.0) + self._offset
 
-    def subscribe(self, subscriber: Subscriber) -> Callable[[], None]:
-        """Add a subscriber; returns a function that removes it."""
+    def subscribe(self, subscriber: Subscriber, *, nested: bool = False) -> Callable[[], None]:
+        """Add a subscriber (``nested``: it also gets sub-agents' events); returns a function that
+        removes it."""
         self._subscribers.append(subscriber)
-        return lambda: self._subscribers.remove(subscriber) if subscriber in self._subscribers else None
+        if nested:
+            self._nested.append(subscriber)
+
+        def remove() -> None:
+            for group in (self._subscribers, self._nested):
+                if subscriber in group:
+                    group.remove(subscriber)
+
+        return remove
 
     def emit(self, cls: type[E], **fields: Any) -> E:
         """Build an event stamped with the session clock and hand it to every subscriber."""
@@ -484,6 +526,8 @@ class EventBus:
 
     def _fan_out(self, event: Event) -> None:
         for subscriber in list(self._subscribers):
+            if event.parent is not None and subscriber not in self._nested:
+                continue
             try:
                 subscriber(event)
             except Exception as exc:  # noqa: BLE001 - a broken view must not end the session

@@ -24,6 +24,7 @@ from .workspace import Workspace
 __all__ = [
     "INSTRUCTION_FILES",
     "Instructions",
+    "build_subagent_prompt",
     "build_system_prompt",
     "instructions_section",
     "project_instructions",
@@ -146,5 +147,18 @@ def build_system_prompt(
         sandbox_section(sandbox),
         instructions_section(project_instructions(workspace.root)),
         repo_map_section(repo_map),
+    ]
+    return "\n\n".join(section for section in sections if section) + "\n"
+
+
+def build_subagent_prompt(workspace: Workspace, *, mode: str) -> str:
+    """What a sub-agent's conversation starts with: its own brief (``subagent.md``), the futures
+    protocol in async mode, the workspace and the project's instructions; no repository map (a
+    sub-agent is given a narrow task, and the map would be paid for once per sub-agent)."""
+    sections = [
+        load_prompt("subagent"),
+        load_prompt("futures") if mode == "async" else "",
+        _workspace_section(workspace),
+        instructions_section(project_instructions(workspace.root)),
     ]
     return "\n\n".join(section for section in sections if section) + "\n"

@@ -20,14 +20,14 @@ from __future__ import annotations
 import dataclasses
 import functools
 import os
-import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
+
+from asyncfc_tools._env import is_secret_name
 
 __all__ = ["MARK", "EventRedactor", "StreamRedactor", "redact", "redact_value", "secrets_in"]
 
 MARK = "[redacted]"
-_SECRET_NAME = re.compile(r"(API_KEY|_KEY|_TOKEN|_SECRET|PASSWORD)$")
 _MIN_LENGTH = 8
 
 
@@ -35,7 +35,7 @@ def secrets_in(env: Mapping[str, str] | None = None) -> tuple[str, ...]:
     """The values of the key-like variables in ``env`` (default os.environ), longest first, so a
     secret that contains another is replaced whole."""
     env = os.environ if env is None else env
-    values = {v for k, v in env.items() if _SECRET_NAME.search(k.upper()) and len(v) >= _MIN_LENGTH}
+    values = {v for k, v in env.items() if is_secret_name(k) and len(v) >= _MIN_LENGTH}
     return tuple(sorted(values, key=len, reverse=True))
 
 
@@ -50,7 +50,7 @@ def redact(text: str, secrets: Sequence[str]) -> str:
 def redact_value(value: Any, secrets: Sequence[str]) -> Any:
     """``value`` with secrets redacted in every string inside it: strings, lists, tuples, dicts
     and (frozen) dataclasses, rebuilt only where something changed (the same object otherwise)."""
-    kind = type(value)
+    kind: type = type(value)
     if kind is str:
         return redact(value, secrets) if secrets else value
     if kind in _ATOMS or not secrets:

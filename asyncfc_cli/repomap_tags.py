@@ -15,8 +15,10 @@ import subprocess
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from stat import S_ISREG
 from typing import Any, Protocol
 
+from asyncfc_tools._fs import open_regular
 from asyncfc_tools._git import is_git_work_tree, run_git
 
 __all__ = ["CACHE_VERSION", "Extract", "MapTag", "TagLike", "cache_dir", "cache_file", "load_tags",
@@ -35,13 +37,19 @@ _SKIP_DIRS = frozenset({"node_modules", "__pycache__", "venv", "site-packages", 
 
 
 class TagLike(Protocol):
-    """What ``extract_tags`` returns for each name: a definition or a reference."""
+    """What ``extract_tags`` returns for each name: a definition or a reference (read-only, so a
+    frozen record fits)."""
 
-    name: str
-    kind: str
-    line: int
-    is_definition: bool
-    signature: str
+    @property
+    def name(self) -> str: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def line(self) -> int: ...
+    @property
+    def is_definition(self) -> bool: ...
+    @property
+    def signature(self) -> str: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,8 +150,9 @@ def load_tags(
 ) -> dict[str, list[MapTag]]:
     """Tags of each file, parsing only files whose mtime or size differ from the cache's.
 
-    A file that cannot be read or parsed has no tags. The cache is rewritten to hold exactly the
-    files given (entries of deleted files are dropped).
+    A file that cannot be read or parsed has no tags; FIFOs, sockets and devices are skipped (a
+    FIFO would block the read forever). The cache is rewritten to hold exactly the files given
+    (entries of deleted files are dropped).
     """
     cached = _read_cache(cache_file) if cache_file else {}
     fresh: dict[str, Any] = {}
@@ -151,8 +160,10 @@ def load_tags(
     for rel in paths:
         try:
             stat = (root / rel).stat()
-        except OSError:
+        except (OSError, ValueError):
             continue
+        if not S_ISREG(stat.st_mode):
+            continue  # a FIFO, socket or device: reading it could block start-up forever
         stamp = [stat.st_mtime_ns, stat.st_size]
         entry = cached.get(rel)
         if isinstance(entry, dict) and entry.get("stamp") == stamp:
@@ -171,7 +182,8 @@ def _parse(path: Path, rel: str, size: int, extract: Extract) -> list[MapTag]:
     if size > MAX_FILE_BYTES:
         return []
     try:
-        source = path.read_text(encoding="utf-8", errors="replace")
+        with open_regular(path, rel) as handle:  # refuses a file swapped for a FIFO since the stat
+            source = handle.read().decode("utf-8", errors="replace")
         return [MapTag.of(tag) for tag in extract(rel, source)]
     except Exception:  # noqa: BLE001 - one unparsable file must not cost the whole map
         return []

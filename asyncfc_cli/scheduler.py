@@ -7,8 +7,11 @@ order), and starts a task for it. The task waits, substitutes dependency values,
 (approval, checkpoint) if the call mutates, runs the tool under a timeout, and records the result.
 
 Every failure becomes a failed future whose text tells the model what went wrong: malformed JSON,
-an unknown tool, a bad reference, bad argument types, a tool that raises, a timeout. The scheduler
-knows nothing of models or sessions.
+an unknown tool, a bad reference, bad argument types, a tool that raises, a timeout.
+
+The scheduler knows nothing of models or sessions: it imports neither the model client nor the
+session (``tests/test_layers.py`` holds it so). A call reaches it as a ``futures.ToolCall``, tools
+through their ``ToolSpec``, and what happens leaves as events.
 """
 
 from __future__ import annotations
@@ -24,12 +27,16 @@ from typing import Any, Protocol
 
 import trio
 
-from asyncfc_tools import Effect, ToolContext, ToolError, ToolSpec
+from asyncfc_tools import Effect, ToolContext, ToolError, ToolSpec, describe_exception
+from asyncfc_tools._commit import CallGuard, run_in_worker
 
+from .durations import duration_key
 from .events import BackgroundStopped, EventBus, FutureCreated, FutureFinished, FutureStarted
 from .futures import (
     FINISHED,
     State,
+    ToolCall,
+    earlier_ids,
     find_refs,
     future_id,
     future_number,
@@ -38,7 +45,6 @@ from .futures import (
     truncate,
 )
 from .live_output import CallReporter, OutputPump
-from .model.base import ToolCall
 
 __all__ = ["FutureRecord", "Gate", "GateRequest", "Scheduler", "current_future"]
 
@@ -86,6 +92,9 @@ class FutureRecord:
     """Who asked for the cancel: the id of a cancel_future call, or None (the user, the task)."""
     awaited: tuple[str, ...] = ()
     """For await_future calls: the futures whose values its result carries."""
+    guard: CallGuard | None = None
+    """For a sync tool running in a worker thread: decides, under a lock, between its cancel and
+    its commit (so a cancelled call never changes the workspace afterwards)."""
     settled: trio.Event = field(default_factory=trio.Event)
     """Set when it finished or, for a background call, when it is up: what later calls that
     conflict with it wait for."""
@@ -123,20 +132,6 @@ def current_future() -> FutureRecord | None:
     return _CURRENT.get()
 
 
-def duration_key(tool: str, args: Any) -> str:
-    """What predicts a call's duration: its tool, refined by the shape of its arguments. A command
-    is known by its first two words that are not flags (``git diff`` and ``python -m pytest`` take
-    very different times); a call given ``paths`` (a selection of tests) apart from one without."""
-    key = tool
-    if isinstance(args, Mapping):
-        command = args.get("command")
-        if isinstance(command, str):
-            key += ":" + " ".join([w for w in command.split() if not w.startswith("-")][:2])
-        if args.get("paths"):
-            key += ":some"
-    return key
-
-
 class Scheduler:
     """Futures for one session. Create inside a nursery that outlives every call.
 
@@ -171,7 +166,8 @@ class Scheduler:
         self._tools = tools
         self._bus = bus
         self._ctx = ctx
-        self._serial = serial
+        self.serial = serial
+        """One call at a time in issue order; the session switches it with its mode."""
         self._call_timeout_s = call_timeout_s
         self._gate = gate
         self._futures: dict[str, FutureRecord] = {}
@@ -290,11 +286,11 @@ class Scheduler:
             return None
         return (
             f"bad reference ${bad[0]}: no such earlier future "
-            f"(this call is {fid}; references must name an earlier call, f1..f{future_number(fid) - 1})"
+            f"(this call is {fid}; references must name an earlier call, {earlier_ids(fid)})"
         )
 
     def _conflicts(self, effect: Effect) -> tuple[str, ...]:
-        if self._serial:
+        if self.serial:
             return tuple(self._unfinished)
         if effect.kind == "pure":
             return ()
@@ -319,7 +315,7 @@ class Scheduler:
                     self._finish(rec, State.FAILED, f"{rec.tool} timed out after "
                                  f"{self._call_timeout_s:g}s and was stopped")
                 except Exception as exc:  # noqa: BLE001 - a crashing tool is a failed future
-                    self._finish(rec, State.FAILED, f"{rec.tool} raised {type(exc).__name__}: {exc}")
+                    self._finish(rec, State.FAILED, describe_exception(rec.tool, exc))
         finally:
             # Reached on our own cancel (the scope swallows it) and on an outer one (it propagates).
             if not rec.is_finished:
@@ -357,9 +353,8 @@ class Scheduler:
             dataclasses.replace(self._ctx, progress=CallReporter(rec, self._bus, self._nursery_for(rec)))
         if spec.is_async:
             return await spec.fn(ctx, **args)
-        return await trio.to_thread.run_sync(
-            functools.partial(spec.fn, ctx, **args), abandon_on_cancel=True
-        )
+        rec.guard = CallGuard()
+        return await run_in_worker(functools.partial(spec.fn, ctx, **args), rec.guard)
 
     def _finish(self, rec: FutureRecord, state: State, text: str) -> None:
         if rec.live is not None:
@@ -394,6 +389,8 @@ class Scheduler:
                 outcome[fid] = "unknown future"
             elif rec.is_finished:
                 outcome[fid] = f"already {rec.state.value}"
+            elif rec.guard is not None and not rec.guard.stop():
+                outcome[fid] = "too late: it had already made its change, so it finishes with its result"
             else:
                 rec.cancel_reason = reason
                 rec.cancelled_by = by

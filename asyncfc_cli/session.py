@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import os
 import secrets
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import aclosing
 from dataclasses import dataclass
 
@@ -31,8 +31,10 @@ from asyncfc_tools import ToolContext, ToolSpec
 from .builtins import AWAIT_FUTURE, engine_tools
 from .config import Settings
 from .context import ContextBudget
-from .errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_TERMINATED, EXIT_UNFINISHED, AsyncfcError, ModelError
+from .errors import (EXIT_INTERRUPTED, EXIT_OK, EXIT_TERMINATED, EXIT_UNFINISHED, AsyncfcError, ConfigError,
+                     ModelError)
 from .events import (
+    ConversationCleared,
     EventBus,
     FirstToken,
     FutureDelivered,
@@ -93,6 +95,16 @@ class _Response:
     end: ResponseEnd
 
 
+def _first_error(group: BaseExceptionGroup[AsyncfcError]) -> AsyncfcError:
+    """The first of the errors a group holds: ``except*`` keeps the nesting of trio's nurseries,
+    so the group's first member may itself be a group."""
+    first: BaseException = group
+    while isinstance(first, BaseExceptionGroup):
+        first = first.exceptions[0]
+    assert isinstance(first, AsyncfcError)
+    return first
+
+
 def _interruption(exit_code: int) -> Outcome:
     if exit_code == EXIT_TERMINATED:
         return Outcome("interrupted", EXIT_TERMINATED, "terminated (SIGTERM): the task was cancelled")
@@ -131,20 +143,19 @@ class Session:
         self._duration_priors = duration_priors
         self._ctx = ctx or workspace.tool_context(settings)
         self._tools = dict(tools)
-        if settings.mode == "async":
-            self._tools.update(engine_tools())
-        self._schemas = [spec.schema() for spec in self._tools.values()]
-        dispatch = settings.dispatch or ("stream" if settings.mode == "async" else "end")
-        self._dispatch_mid_stream = dispatch == "stream"
+        self._scheduler: Scheduler | None = None
+        self._use_mode()
         self._system_prompt = system_prompt
         self._started = False
         self._turn = 0
         self._usage = Usage()
-        self._scheduler: Scheduler | None = None
         self._run_scope: trio.CancelScope | None = None
         self._lasting: trio.Nursery | None = None
         """While serving a chat: where background calls run, so they outlive their task."""
         self._placeholders: set[str] = set()
+        self.nested_cancel: Callable[[str, str], None] | None = None
+        """Cancels a sub-agent's future (the agent future's id, the sub-agent's own id); set by
+        whoever runs the sub-agents (``subagent.attach_subagents``)."""
         self._delivered: set[str] = set()
         self._ttft: float | None = None
         self._call_ids = {
@@ -168,9 +179,80 @@ class Session:
             self._run_scope.cancel()
 
     def cancel_future(self, future_id: str) -> None:
-        """Cancel one future on the user's behalf (its failure reaches the model as a value)."""
-        if self._scheduler is not None:
+        """Cancel one future on the user's behalf (its failure reaches the model as a value).
+        ``PARENT/ID`` names a future of the sub-agent that the future PARENT runs."""
+        parent, _, nested = future_id.partition("/")
+        if nested and self.nested_cancel is not None:
+            self.nested_cancel(parent, nested)
+        elif self._scheduler is not None:
             self._scheduler.cancel([future_id], reason="cancelled by the user")
+
+    # ------------------------------------------------------------------------------- reach
+
+    @property
+    def tools(self) -> Mapping[str, ToolSpec]:
+        """The tools offered to the model now (MCP servers add theirs as they connect)."""
+        return self._tools
+
+    def add_tools(self, specs: Mapping[str, ToolSpec]) -> None:
+        """Offer more tools from the next request on (an MCP server that finished connecting)."""
+        self._tools.update(specs)
+        self._schemas = [spec.schema() for spec in self._tools.values()]
+
+    def charge(self, usage: Usage) -> None:
+        """Count a sub-agent's tokens and cost in this session's totals (and its cost limit)."""
+        self._usage = self._usage + usage
+
+    def reconfigure(self, settings: Settings, *, model: ModelClient | None = None,
+                    system_prompt: str | None = None, context: ContextBudget | None = None) -> None:
+        """Between tasks (the TUI's /model, /mode, /approval): the next request uses the new
+        settings, model client, system prompt (for a new mode) and context budget. History and
+        future ids go on.
+
+        Raises:
+            ConfigError: a task is running.
+        """
+        if self._run_scope is not None:
+            raise ConfigError("a task is running: wait for it to finish, or press Esc to cancel it")
+        self.settings, self.model = settings, model or self.model
+        self._context = context or self._context
+        self._use_mode()
+        if system_prompt is not None:
+            self._system_prompt = system_prompt
+            if self.history and isinstance(self.history[0], SystemMessage):
+                self.history[0] = SystemMessage(system_prompt)
+
+    @property
+    def context(self) -> ContextBudget | None:
+        """What decides the messages each request sends (None: the whole history)."""
+        return self._context
+
+    def clear(self) -> None:
+        """Start the conversation afresh (the TUI's /clear): only the system prompt stays; future
+        ids go on. Recorded as ``conversation_cleared``, so a resume rebuilds only what followed.
+
+        Raises:
+            ConfigError: a task is running.
+        """
+        if self._run_scope is not None:
+            raise ConfigError("a task is running: wait for it to finish, or press Esc to cancel it")
+        self.history = [m for m in self.history[:1] if isinstance(m, SystemMessage)]
+        self._placeholders.clear()
+        self.bus.emit(ConversationCleared)
+
+    def _use_mode(self) -> None:
+        """Tools, schemas and dispatch for ``settings.mode`` (await and cancel only in async)."""
+        mode = self.settings.mode
+        for name, spec in engine_tools().items():
+            if mode == "async":
+                self._tools[name] = spec
+            else:
+                self._tools.pop(name, None)
+        self._schemas = [spec.schema() for spec in self._tools.values()]
+        dispatch = self.settings.dispatch or ("stream" if mode == "async" else "end")
+        self._dispatch_mid_stream = dispatch == "stream"
+        if self._scheduler is not None:
+            self._scheduler.serial = mode == "serial"
 
     # ------------------------------------------------------------------------------- running
 
@@ -209,7 +291,7 @@ class Session:
                     # A limit can stop the loop with futures still running: they end with the task.
                     nursery.cancel_scope.cancel()
             except* AsyncfcError as group:
-                error = group.exceptions[0]
+                error = _first_error(group)
                 kind = "model_error" if isinstance(error, ModelError) else "config_error"
                 outcome = Outcome(kind, error.exit_code, str(error))
         self._run_scope = None
@@ -231,6 +313,7 @@ class Session:
             SessionStarted, session_id=self.session_id, model=self.model.name,
             mode=self.settings.mode, approval=self.settings.approval or "auto",
             root=str(self.workspace.root), scripted=self.model.scripted,
+            api_base=self.settings.api_base or "",
             endpoint="" if self.model.scripted else effective_endpoint(
                 self.model.name, self.settings.api_base, os.environ),
             **({"sandbox": sandbox.state, "network": sandbox.network} if sandbox else {}),

@@ -10,14 +10,16 @@ the transcript's last time; the transcript records the resume as ``session_resum
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from .config import Settings
 from .errors import ConfigError
-from .events import Event, FutureCreated, FutureFinished, RequestStarted
-from .futures import delivery_text, future_block, future_number
+from .events import Event, FutureCreated, FutureFinished, RequestStarted, SessionStarted
+from .futures import block_openings, delivery_text, future_block, future_number, parse_placeholder
 from .model.base import Message, ToolMessage, UserMessage
 from .transcript import history_from_events, read_events, sessions_dir
 
@@ -77,6 +79,18 @@ class Resumed:
     recovered: tuple[Message, ...] = ()
     """Messages the resumed session appends before anything else: the values of futures that were
     handed out as placeholders and finished (or were cancelled) after the model last saw them."""
+    model: str = ""
+    """The model the session ran with (its last start)."""
+    api_base: str = ""
+    """Its endpoint, restored only from a transcript in the user's own sessions folder: a file
+    elsewhere (one a repository ships) must not choose where the user's key is sent."""
+
+    def settings_for(self, settings: Settings, *, model_flag: str | None, api_base_flag: str | None) -> Settings:
+        """``settings`` with the session's model and endpoint, unless ``--model`` names another
+        model (then the flags and configuration decide both, as for a new session)."""
+        if model_flag or not self.model:
+            return settings
+        return settings.replace(model=self.model, api_base=api_base_flag or self.api_base or None)
 
 
 def _summarize(path: Path) -> SessionInfo | None:
@@ -96,6 +110,8 @@ def _summarize(path: Path) -> SessionInfo | None:
                 except ValueError:
                     continue  # a torn line: skimming must not fail on it
                 kind = event.get("type") if isinstance(event, dict) else None
+                if kind and event.get("parent"):
+                    continue  # a sub-agent's event: not this session's story
                 if kind in ("session_started", "session_resumed"):
                     fields["outcome"] = ""  # this part has not finished (yet)
                     if "session_id" not in fields:
@@ -132,21 +148,24 @@ def list_sessions(root: Path, limit: int | None = 20) -> list[SessionInfo]:
     return found
 
 
-def find_session(root: Path, ref: str | None = None) -> SessionInfo:
+def find_session(root: Path, ref: str | None = None, *, what: str = "--resume") -> SessionInfo:
     """The session ``ref`` names: None or ``last`` for the most recent, else a session id (or a
-    unique prefix of one), or the path of a transcript file.
+    unique prefix of one), or the path of a transcript file. ``what`` asked (for error messages).
 
     Raises:
         ConfigError: nothing matches, or a prefix matches several sessions.
     """
-    if ref and ref != LAST and ref.endswith(".jsonl"):
-        info = _summarize(Path(ref).expanduser())
+    if ref and ref != LAST and (ref.endswith(".jsonl") or os.sep in ref):
+        path = Path(ref).expanduser()
+        if not path.is_file():
+            raise ConfigError(f"{what} {ref}: no such transcript file; `asyncfc sessions` lists the sessions")
+        info = _summarize(path)
         if info is None:
-            raise ConfigError(f"--resume {ref}: not a readable asyncfc transcript")
+            raise ConfigError(f"{what} {ref}: not a readable asyncfc transcript")
         return info
     sessions = list_sessions(root, limit=None)
     if not sessions:
-        raise ConfigError(f"no sessions to resume in {root}: run a task first (`asyncfc run TASK`)")
+        raise ConfigError(f"no sessions recorded for {root} yet: run a task first (`asyncfc run TASK`)")
     if ref is None or ref == LAST:
         return sessions[0]
     matches = [s for s in sessions if s.session_id == ref] or [
@@ -154,14 +173,15 @@ def find_session(root: Path, ref: str | None = None) -> SessionInfo:
     if len(matches) == 1:
         return matches[0]
     if not matches:
-        raise ConfigError(f"--resume {ref}: no session of this repository has that id; "
+        raise ConfigError(f"{what} {ref}: no session of this repository has that id; "
                           "`asyncfc sessions` lists them")
-    raise ConfigError(f"--resume {ref}: several sessions start with it "
+    raise ConfigError(f"{what} {ref}: several sessions start with it "
                       f"({', '.join(s.session_id for s in matches[:5])}); give more of the id")
 
 
-def load_resumed(info: SessionInfo) -> Resumed:
-    """The session's id, transcript and history, ready to continue.
+def load_resumed(info: SessionInfo, root: Path | None = None) -> Resumed:
+    """The session's id, transcript, history, model and endpoint, ready to continue (the endpoint
+    only if the transcript lies in the sessions folder of ``root``).
 
     Raises:
         ConfigError: the transcript cannot be read or holds no conversation.
@@ -175,11 +195,15 @@ def load_resumed(info: SessionInfo) -> Resumed:
         raise ConfigError(f"cannot resume {info.session_id}: its transcript holds no messages")
     issued = [future_number(e.id) or 0 for e in events if isinstance(e, FutureCreated)]
     recovered = recovered_results(history, events)
+    starts = [e for e in events if isinstance(e, SessionStarted)]
+    own = _inside(info.path, sessions_dir(root)) if root is not None else False
     return Resumed(info.session_id, info.path, tuple(history),
                    continues_at=max(e.t for e in events),
                    prior_turns=sum(isinstance(e, RequestStarted) for e in events),
                    futures_issued=max(issued, default=0),
-                   recovered=(recovered,) if recovered else ())
+                   recovered=(recovered,) if recovered else (),
+                   model=starts[-1].model if starts else "",
+                   api_base=starts[-1].api_base if starts and own else "")
 
 
 def recovered_results(history: Sequence[Message], events: Sequence[Event]) -> UserMessage | None:
@@ -191,6 +215,14 @@ def recovered_results(history: Sequence[Message], events: Sequence[Event]) -> Us
     blocks = [future_block(fid, finished[fid].status, finished[fid].output)
               for fid in unfinished_futures(history) if fid in finished]
     return UserMessage(delivery_text(blocks), delivery=True) if blocks else None
+
+
+def _inside(path: Path, folder: Path) -> bool:
+    try:
+        Path(os.path.realpath(path)).relative_to(os.path.realpath(folder))
+    except ValueError:
+        return False
+    return True
 
 
 def expand_resume_flag(argv: Sequence[str]) -> list[str]:
@@ -233,18 +265,10 @@ def format_sessions(sessions: Sequence[SessionInfo], width: int = 100) -> str:
 def unfinished_futures(history: Sequence[Message]) -> list[str]:
     """Futures the model was handed as placeholders and never got a value for: the session stopped
     (a limit, Ctrl-C, a crash) while they ran, and a resumed session cannot deliver them."""
-    handed: list[str] = []
-    for message in history:
-        if isinstance(message, ToolMessage) and message.content.startswith('{"future"'):
-            try:
-                fid = json.loads(message.content).get("future")
-            except (ValueError, AttributeError):
-                continue
-            if isinstance(fid, str):
-                handed.append(fid)
-    shown = "\n".join(m.text if isinstance(m, UserMessage) else m.content
-                      for m in history if isinstance(m, (UserMessage, ToolMessage)))
-    return [fid for fid in handed if f'<future id="{fid}" ' not in shown]
+    handed = [p[0] for m in history if isinstance(m, ToolMessage) and (p := parse_placeholder(m.content))]
+    shown = {opening.id for m in history if isinstance(m, (UserMessage, ToolMessage))
+             for opening in block_openings(m.text if isinstance(m, UserMessage) else m.content)}
+    return [fid for fid in handed if fid not in shown]
 
 
 def resume_task(history: Sequence[Message], task: str | None) -> str:
@@ -275,5 +299,5 @@ def resolve_resume(root: Path, ref: str, task: str | None) -> tuple[Resumed, str
         if task is not None or " " not in ref.strip() or ref.endswith(".jsonl"):
             raise
         info, task = find_session(root, None), ref
-    resumed = load_resumed(info)
+    resumed = load_resumed(info, root)
     return resumed, resume_task((*resumed.history, *resumed.recovered), task)

@@ -17,12 +17,19 @@ __all__ = ["all_tools", "describe_tools", "undo_command"]
 
 
 def all_tools() -> dict[str, ToolSpec]:
-    """Every tool a session offers the model: the workspace tools, then the engine's own."""
+    """Every tool a session offers the model: the workspace tools, ``agent``, then the engine's
+    own (MCP servers' tools are listed by ``asyncfc mcp list``)."""
     from asyncfc_tools import builtin_tools
 
     from .builtins import engine_tools
+    from .subagent import declare_agent
 
-    return {**builtin_tools(), **engine_tools()}
+    workspace = builtin_tools()
+
+    async def listed_only(*_: object) -> str:
+        raise AssertionError("`asyncfc tools` only describes the agent tool")
+
+    return {**workspace, "agent": declare_agent(listed_only, lambda: workspace), **engine_tools()}
 
 
 def _parameters(spec: ToolSpec) -> str:

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import IO
 
 from .events import (
+    ConversationCleared,
     Event,
     MessageAppended,
     RequestStarted,
@@ -27,7 +28,7 @@ from .events import (
     event_from_dict,
     event_to_json,
 )
-from .model.base import Message
+from .model.base import Message, SystemMessage
 from .model.wire import message_from_wire
 
 __all__ = [
@@ -97,9 +98,11 @@ class TranscriptWriter:
             self._file = None
 
 
-def read_events(path: Path) -> Iterator[Event]:
+def read_events(path: Path, *, nested: bool = False) -> Iterator[Event]:
     """The events of a transcript, in order. A torn last line (a crash mid-write) is skipped.
     Transcripts written before ``session_resumed`` existed read as if written now (``continuous``).
+    Sub-agents' events (with a ``parent``) are left out unless ``nested``: the session's own
+    history, turns and clock are what resume and replay read.
 
     Raises:
         OSError: the file cannot be read.
@@ -107,7 +110,7 @@ def read_events(path: Path) -> Iterator[Event]:
     """
     with path.open(encoding="utf-8") as handle:
         lines = handle.readlines()
-    return continuous(_parse(path, lines))
+    return continuous(e for e in _parse(path, lines) if nested or e.parent is None)
 
 
 def _parse(path: Path, lines: list[str]) -> Iterator[Event]:
@@ -131,7 +134,8 @@ def continuous(events: Iterable[Event]) -> Iterator[Event]:
     offset = last_t = 0.0
     turns = 0
     for event in events:
-        if type(event) is SessionStarted:
+        own = event.parent is None  # a sub-agent's start is not a resume, nor its requests turns
+        if type(event) is SessionStarted and own:
             if started:
                 offset = last_t
                 fields = {f.name: getattr(event, f.name) for f in dataclasses.fields(event)}
@@ -139,11 +143,21 @@ def continuous(events: Iterable[Event]) -> Iterator[Event]:
             started = True
         if offset:
             event = dataclasses.replace(event, t=event.t + offset)
-        turns += isinstance(event, RequestStarted)
+        turns += own and isinstance(event, RequestStarted)
         last_t = max(last_t, event.t)
         yield event
 
 
 def history_from_events(events: Iterator[Event] | list[Event]) -> list[Message]:
-    """The conversation a transcript recorded, message for message (for resume)."""
-    return [message_from_wire(e.message) for e in events if isinstance(e, MessageAppended)]
+    """The conversation a transcript recorded, message for message (for resume): after a
+    ``conversation_cleared``, only its system prompt and what followed; sub-agents'
+    conversations are their own."""
+    history: list[Message] = []
+    for event in events:
+        if event.parent is not None:
+            continue
+        if isinstance(event, MessageAppended):
+            history.append(message_from_wire(event.message))
+        elif isinstance(event, ConversationCleared):
+            history = [m for m in history[:1] if isinstance(m, SystemMessage)]
+    return history

@@ -58,4 +58,5 @@ class Workspace:
             env=child_environment(),
             off_limits=(user_config_path().parent,),
             sandbox=sandbox,
+            extra={"web_fetch": {"allow_local": settings.web_allow_local}},
         )

@@ -92,7 +92,7 @@ async def test_ask_once_session_and_deny(repo, bus):
         await wait_pending(gate, "f2")
         assert of(bus, ApprovalRequested)[-1].preview == "$ make build"
         gate.resolve("f2", "session")
-    await gate.admit(request(repo, "shell", "f3", command="make test"))  # no question this time
+    await gate.admit(request(repo, "shell", "f3", command="make build"))  # no question this time
     assert [e.id for e in of(bus, ApprovalRequested)] == ["f1", "f2"]
 
     async def denied():

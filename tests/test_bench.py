@@ -109,7 +109,7 @@ def test_the_suite_has_every_shape_the_issue_asks_for():
     names = bench_scenario_names()
     assert len(names) >= 12
     groups = {b.group for b in load_suite()}
-    assert groups == {"coding", "calibrated", "bfcl", "adversarial"}
+    assert groups == {"coding", "calibrated", "bfcl", "adversarial", "compound"}
     for shape in ("bfcl_simple", "bfcl_multiple", "bfcl_parallel", "bfcl_parallel_multiple", "bfcl_multi_step"):
         assert shape in names
 
@@ -123,6 +123,19 @@ def test_async_never_slower_than_sync_and_never_below_the_bound(name):
     assert results["sync"].wall_s <= results["serial"].wall_s + 1e-9
     for r in results.values():
         assert r.bound_s <= r.wall_s + 1e-9
+
+
+def test_compound_tasks_run_their_sub_agents_in_parallel():
+    bench = load_bench_scenario("compound_four_investigations")
+    results = {mode: run_case(bench, "fast", mode) for mode in ("serial", "sync", "async")}
+    assert all(r.exit_code == 0 for r in results.values())
+    # Four sub-agents one after another (serial) against all four at once.
+    assert results["serial"].wall_s > 1.5 * results["async"].wall_s
+    assert results["async"].wall_s <= results["sync"].wall_s
+    assert results["async"].bound_s / results["async"].wall_s >= 0.99
+    # The sub-agents' tokens count in the session's totals; their events stay out of its own.
+    assert results["async"].tokens > 600
+    assert all(e.parent is None for e in results["async"].events)
 
 
 def test_the_bound_holds_for_every_scenario_and_mode_at_both_profiles():

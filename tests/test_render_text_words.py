@@ -1,6 +1,7 @@
-"""The plain-text view never cuts a streamed word when a future line lands in the middle of the
-model's text: whatever the chunking, every word is printed whole, once, in order, and future lines
-start at a line start; text still appears as it streams (only the trailing partial word waits)."""
+"""The plain-text view never cuts a streamed word, nor a sentence, when a future line lands in the
+middle of the model's text: whatever the chunking, every word is printed whole, once, in order, and
+future lines start at a line start, after the sentence they arrived in; text still appears as it
+streams (only the trailing partial word waits)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import random
 import pytest
 
 from asyncfc_cli import events as ev
-from asyncfc_cli.render.text import MAX_HELD_CHARS, TextRenderer, split_partial_word
+from asyncfc_cli.render.text import MAX_DEFERRED_CHARS, MAX_HELD_CHARS, TextRenderer, split_partial_word
 from asyncfc_cli.testing.harness import run_scenario
 
 MARGIN = "          │"
@@ -71,14 +72,36 @@ def interleave(pieces: list[str], seed: int) -> tuple[list[ev.Event], list[str]]
     return events, fids
 
 
-def test_the_example_from_the_report_keeps_its_word_whole():
+def test_the_example_from_the_report_keeps_its_word_and_sentence_whole():
     output = render([delta("hel"), delta("lo wor"), finished("f3"), delta("ld"),
                      ev.RequestFinished(t=2.0, turn=1)])
     assert output.split("\n") == [
-        f"{MARGIN} hello ",
-        "[   1.00s] ✓ f3  0.50s  f3 result",
-        f"{MARGIN} world",  # the next line printed ends this one
+        f"{MARGIN} hello world",
+        "[   1.00s] ✓ f3  0.50s  f3 result",  # with its own time, once the text stream ended
+        "",
     ]
+
+
+def test_a_future_line_waits_for_the_sentence_to_end_then_the_text_goes_on_below():
+    output = render([delta("The suite runs while I"), finished("f1"), delta(" read the code. Then I"),
+                     finished("f2", t=1.5), delta(" fix it.\nDone")])
+    assert output.split("\n") == [
+        f"{MARGIN} The suite runs while I read the code. ",
+        "[   1.00s] ✓ f1  0.50s  f1 result",
+        f"{MARGIN} Then I fix it.",
+        "[   1.50s] ✓ f2  0.50s  f2 result",
+        "",
+    ]
+
+
+def test_a_sentence_that_never_ends_holds_future_lines_only_so_long():
+    out = io.StringIO()
+    renderer = TextRenderer(out, color=False)
+    renderer(delta("a list without stops "))
+    renderer(finished("f1"))
+    assert "f1" not in out.getvalue()
+    renderer(delta("item " * (MAX_DEFERRED_CHARS // 5 + 1)))
+    assert "✓ f1" in out.getvalue()
 
 
 @pytest.mark.parametrize("seed", range(6))
@@ -116,10 +139,11 @@ def test_text_streams_out_at_once_except_the_trailing_partial_word():
     ev.ToolCallParsed(t=2.0, turn=1, call_id="c1", tool="shell", index=0, arguments="{}"),
     ev.SessionFinished(t=2.0, outcome="interrupted", exit_code=130),
 ])
-def test_the_held_word_is_written_when_the_text_stream_ends(end):
+def test_the_held_word_and_the_waiting_lines_are_written_when_the_text_stream_ends(end):
     output = render([delta("all tests pa"), finished("f1"), delta("ss"), end])
-    assert text_lines(output) == ["all tests ", "pass"]
-    assert output.split("\n")[2] == f"{MARGIN} pass"  # before anything the end itself prints
+    assert text_lines(output) == ["all tests pass"]
+    # before anything the end itself prints
+    assert output.split("\n")[:2] == [f"{MARGIN} all tests pass", "[   1.00s] ✓ f1  0.50s  f1 result"]
 
 
 def test_a_future_line_after_a_finished_text_line_leaves_no_empty_margin_line():

@@ -129,7 +129,7 @@ async def test_sessions_are_listed_newest_first_and_found_by_prefix(workspace, a
 
 
 def test_resume_errors_say_what_to_do(workspace):
-    with pytest.raises(ConfigError, match="no sessions to resume"):
+    with pytest.raises(ConfigError, match="no sessions recorded"):
         find_session(workspace.root)
     assert format_sessions([]) == "No sessions in this repository yet."
 

@@ -96,3 +96,17 @@ def test_an_api_base_flag_gets_only_the_key_the_user_paired_with_it(tmp_path):
                         env={"ASYNCFC_API_KEY": OTHER + "-asyncfc"})
         assert result.exit_code == 0, result.stderr
         assert credentials(server) == [f"Bearer {OTHER}", f"Bearer {OTHER}-asyncfc"]
+
+
+def test_what_commands_may_not_see_and_what_is_redacted_follow_one_rule():
+    """A credential the child environment drops is a credential redaction hides, and the other
+    way round (they once used two patterns: DB_PASSWORD reached commands, a *_API_TOKEN was
+    redacted only by accident)."""
+    from asyncfc_cli.redaction import secrets_in
+    from asyncfc_tools._env import child_environment
+
+    env = {"DB_PASSWORD": "hunter2-hunter2", "GITHUB_TOKEN": "ghp_abcdefghijkl", "MY_API_KEY": "k" * 20,
+           "AWS_SECRET_ACCESS_KEY": "s" * 20, "HOME": "/home/someone", "PATH": "/usr/bin"}
+    kept = child_environment(env)
+    assert set(kept) == {"HOME", "PATH"}
+    assert set(secrets_in(env)) == {v for k, v in env.items() if k not in kept}

@@ -17,9 +17,9 @@ def test_tools_lists_every_tool_with_effect_and_required_parameters():
     result = runner.invoke(app, ["tools"])
     assert result.exit_code == 0
     lines = result.output.splitlines()
-    names = [line.split()[0] for line in lines[:20:2]]
+    names = [line.split()[0] for line in lines[:24:2]]
     assert names == ["read_file", "write_file", "edit_file", "list_files", "grep", "outline", "shell",
-                     "run_tests", "await_future", "cancel_future"]
+                     "run_tests", "web_fetch", "agent", "await_future", "cancel_future"]
     assert lines[4].split() == ["edit_file", "writes", "path*,", "old*,", "new*,", "replace_all"]
     assert "shell          exclusive  command*, timeout_s" in result.output
 

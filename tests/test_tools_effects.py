@@ -49,8 +49,8 @@ def test_checks_run_with_their_caches(command, caches):
 @pytest.mark.parametrize("command", [
     "make", "env rm -rf build", "env --split-string='rm -rf build'", "env -S 'rm x'", "sleep 1 &", "seq 3 > n.txt", "rm -rf build", "echo hi > notes.txt", "cat a && rm b", "git commit -am x",
     "git diff --output=patch.txt", "sed -i s/a/b/ x.py", "ruff check --fix .", "black src",
-    "npm test -- -u", "pytest --snapshot-update", "find . -name '*.pyc' -delete", "echo $(whoami)",
-    "ls `pwd`", "(cd src && ls)", "pytest &", "cat 'unbalanced", "sort -o out.txt in.txt",
+    "npm test -- -u", "pytest --snapshot-update", "find . -name '*.pyc' -delete", "echo $(rm x)",
+    "ls `touch y`", "(cd src && make)", "pytest &", "cat 'unbalanced", "sort -o out.txt in.txt",
     "python script.py", "./tests/pytest", "scripts/python -m pytest",
     "PYTEST_ADDOPTS='--snapshot-update' pytest", "FOO=1", "",
 ])

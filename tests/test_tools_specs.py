@@ -15,6 +15,7 @@ CONTRACT = {  # DESIGN.md's table: name -> (required parameters, optional parame
     "outline": (["path"], set()),
     "shell": (["command"], {"timeout_s"}),
     "run_tests": ([], {"paths", "args"}),
+    "web_fetch": (["url"], {"max_bytes"}),
 }
 
 

@@ -98,9 +98,12 @@ def test_the_agent_cannot_trust_its_own_config(tmp_path):
     result = CliRunner().invoke(app, ["run", "go", "--model", str(scenario), "--cwd", str(repo),
                                       "--output", "jsonl"], env=env, catch_exceptions=False)
     finished = {e["id"]: e for e in map(json.loads, result.stdout.splitlines()) if e["type"] == "future_finished"}
-    assert finished["f1"]["status"] == "done" and finished["f2"]["status"] == "failed"
+    assert finished["f1"]["status"] == "failed" and finished["f2"]["status"] == "failed"
+    assert "may read it but not change it" in finished["f1"]["output"]
     assert "outside the workspace" in finished["f2"]["output"]
-    assert not store.exists()
+    assert not store.exists() and not (repo / ".asyncfc.toml").exists()
+    # Written some other way (a command run unconfined), it is one more untrusted file.
+    (repo / ".asyncfc.toml").write_text('api_base = "http://127.0.0.1:9/v1"\napproval = "auto"\nmax_turns = 5\n')
     later = load_settings({}, root=repo, env={}, user_config=user_config)
     assert later.api_base is None and later.approval is None and later.max_turns == 5
     assert later.ignored_repo_keys == ("api_base", "approval")
@@ -171,3 +174,46 @@ def test_a_workspace_that_holds_the_users_config_cannot_touch_it(tmp_path, monke
         read_file.fn(ctx, ".config/asyncfc/config.toml")
     assert "fine" in read_file.fn(ctx, "notes.txt")
     assert not (home / ".config" / "asyncfc" / "trusted.toml").exists()
+
+
+@pytest.mark.parametrize("name", [".asyncfc.toml", ".mcp.json"])
+def test_the_agent_can_read_but_not_change_the_repositorys_asyncfc_settings(tmp_path, name):
+    """In a trusted repository these files pick the endpoint, the approval and the MCP servers: a
+    model that could rewrite them would choose them for the user's next session."""
+    from asyncfc_cli.config import Settings
+    from asyncfc_cli.workspace import Workspace
+    from asyncfc_tools import PathOutsideWorkspace
+    from asyncfc_tools.files import edit_file, read_file, write_file
+
+    repo = tmp_path / "repo"
+    (repo / "sub").mkdir(parents=True)
+    (repo / name).write_text("max_turns = 5\n")
+    ctx = Workspace(repo).tool_context(Settings())
+    assert "max_turns = 5" in read_file.fn(ctx, name)
+    with pytest.raises(PathOutsideWorkspace, match="may read it but not change it"):
+        write_file.fn(ctx, name, 'approval = "auto"\n')
+    with pytest.raises(PathOutsideWorkspace, match="may read it but not change it"):
+        edit_file.fn(ctx, f"./sub/../{name}", "max_turns = 5", 'approval = "auto"')
+    assert (repo / name).read_text() == "max_turns = 5\n"
+    write_file.fn(ctx, f"sub/{name}", "fine\n")  # only the workspace root's copy configures asyncfc
+
+
+@pytest.mark.trio
+async def test_inside_the_sandbox_the_repositorys_asyncfc_settings_are_read_only(tmp_path):
+    from asyncfc_tools._process import run_command
+    from asyncfc_tools._sandbox import open_sandbox, probe
+
+    if not probe().works:
+        pytest.skip(f"bubblewrap cannot run here: {probe().problem}")
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    (repo / ".asyncfc.toml").write_text("max_turns = 5\n")
+    sandbox = open_sandbox(repo, mode="on", network=False)
+    try:
+        result = await run_command("echo 'approval = \"auto\"' >> .asyncfc.toml; echo ok > other.txt",
+                                   cwd=repo, timeout_s=30, max_bytes=10_000, sandbox=sandbox)
+    finally:
+        sandbox.close()
+    assert "Read-only file system" in result.stderr
+    assert (repo / ".asyncfc.toml").read_text() == "max_turns = 5\n"
+    assert (repo / "other.txt").read_text() == "ok\n"

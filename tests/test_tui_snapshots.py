@@ -57,14 +57,18 @@ def test_timeline_zoomed_in_follows_the_present(tmp_path: Path) -> None:
     check_snapshot("timeline_t9.0_zoomed", timeline_svg(9.0, spc=0.04), tmp_path)
 
 
-async def app_svg(t: float, size: tuple[int, int], dialog: bool = False) -> str:
+async def app_svg(t: float, size: tuple[int, int], dialog: bool = False, typed: str = "") -> str:
     app = AsyncfcApp(None, wall=lambda: 0.0)
     async with app.run_test(size=size) as pilot:
         for event in demo_events():
             if event.t <= t:
                 app.feed(event)
         app.clock.freeze(t)
-        await pilot.press("ctrl+f")  # focus the table: no blinking cursor in the prompt
+        if typed:  # what the prompt's completion menu shows for it
+            await pilot.click("#prompt")
+            await pilot.press(*typed)
+        else:
+            await pilot.press("ctrl+t")  # focus the timeline: no blinking cursor in the prompt
         if dialog:  # what an approval request shows (the app only opens it for a live engine)
             lane = app.state.futures["f4"]
             app.push_screen(ApprovalDialog(lane.id, lane.tool, lane.approval_preview, lane.args))
@@ -75,7 +79,7 @@ async def app_svg(t: float, size: tuple[int, int], dialog: bool = False) -> str:
         return app.export_screenshot(title=f"asyncfc at t={t}s")
 
 
-@pytest.mark.parametrize(("t", "size"), [(3.0, (160, 44)), (9.0, (160, 44)), (9.0, (80, 24))])
+@pytest.mark.parametrize(("t", "size"), [(3.0, (160, 44)), (9.0, (80, 24)), (9.0, (120, 36)), (9.0, (200, 60))])
 def test_app_snapshot(t: float, size: tuple[int, int], tmp_path: Path) -> None:
     result: list[str] = []
 
@@ -94,3 +98,13 @@ def test_approval_dialog_snapshot(tmp_path: Path) -> None:
 
     run(main)
     check_snapshot("approval_t3.0_120x36", result[0], tmp_path)
+
+
+def test_slash_menu_snapshot_at_80x24(tmp_path: Path) -> None:
+    result: list[str] = []
+
+    async def main() -> None:
+        result.append(await app_svg(9.0, (80, 24), typed="/"))
+
+    run(main)
+    check_snapshot("slash_menu_t9.0_80x24", result[0], tmp_path)

@@ -109,7 +109,8 @@ def test_lanes_line_up_on_one_time_axis() -> None:
     assert axis[20:].startswith("╷0s") and axis[20 + 10:].startswith("╷1s")
     assert lanes["f1"].startswith(" ✓ f1 read_file")
     assert "⇠f3" in lanes["f4"][:20]  # dependencies show in the label ...
-    assert lanes["f4"][20 + 26:20 + 29] == "⇠f3"  # ... and where the wait starts (t=2.6)
+    # f3 was done when f4 was made (t=2.6): its wait was for the user's approval, and says so
+    assert lanes["f4"][20 + 26:20 + 34] == "approved"
     f5 = lanes["f5"][20:]
     assert f5.index("2.7s") == 43  # the run bar starts at t=4.2, its label one cell in
     assert f5.rstrip().endswith("✗") or "✗" in f5
@@ -176,3 +177,30 @@ def test_call_titles_fit_their_width_and_keep_the_outcome() -> None:
     for width in (40, 60, 100):
         title = call_title(lane, width)
         assert len(title) <= width and "→ 1 failed" in title and title.startswith("✗ f5 run_tests ")
+
+
+def cell_colours(segments) -> list[str | None]:
+    """The foreground (or, for a bar, background) colour of each cell of a rendered row."""
+    out: list[str | None] = []
+    for segment in segments:
+        style = segment.style
+        colour = style.bgcolor or style.color if style else None
+        out.extend([colour.triplet.hex if colour and colour.triplet else None] * len(segment.text))
+    return out
+
+
+def test_what_blocked_on_what_keeps_its_colour_after_the_fact() -> None:
+    """Approval waits stay approval-coloured once answered, and await bars the await colour once
+    done: a finished session still shows where the user and the model blocked."""
+    from asyncfc_cli.tui.timeline_render import PALETTE
+
+    vp = Viewport(start=0.0, spc=0.1, cells=100)
+    for t in (3.0, 9.0):  # while the user is asked, and long after they answered
+        state = state_at(t)
+        rows = TimelineRenderer().rows(state, vp, t, 20, list(state.futures.values()))
+        names = list(state.futures)
+        f4 = cell_colours(rows[2 + names.index("f4")])
+        assert f4[20 + 27:20 + 29] == [PALETTE["approval"]] * 2, t
+    f7 = cell_colours(rows[2 + names.index("f7")])
+    assert f7[20 + 46:20 + 60] == [PALETTE["await"]] * 14  # 4.4s..6.9s, done, still the await colour
+    assert state.futures["f7"].state == "done"

@@ -25,6 +25,7 @@ from ._api import (
     writes,
 )
 from ._env import child_environment
+from ._words import describe_exception
 
 __all__ = [
     "NO_PROGRESS",
@@ -38,6 +39,7 @@ __all__ = [
     "ToolSpec",
     "builtin_tools",
     "child_environment",
+    "describe_exception",
     "exclusive",
     "pure",
     "reads",
@@ -59,6 +61,7 @@ def builtin_tools() -> dict[str, ToolSpec]:
     from .run_tests import run_tests
     from .search import grep, list_files
     from .shell import shell
+    from .web_fetch import web_fetch
 
-    specs = [read_file, write_file, edit_file, list_files, grep, outline, shell, run_tests]
+    specs = [read_file, write_file, edit_file, list_files, grep, outline, shell, run_tests, web_fetch]
     return {spec.name: spec for spec in specs}

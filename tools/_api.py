@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import fnmatch
 import inspect
+import math
 import os
 import posixpath
 import re
@@ -46,6 +47,7 @@ __all__ = [
     "ToolError",
     "ToolSpec",
     "ArgumentError",
+    "check_path_text",
     "NO_PROGRESS",
     "declared_footprint",
     "glob_base",
@@ -169,19 +171,19 @@ def _overlap(a: str, b: str) -> bool:
 def normalise_effect_path(value: object, root: Path | None = None) -> str:
     """Turn a path argument into the key used for conflict checks.
 
-    Anything that is not a plain string (a ``$fN`` reference not yet resolved, a missing value) is
-    treated as the whole tree, which is always safe: it only adds waiting, never races.
+    With a root, the path is resolved as the tools will resolve it (symlinks followed, DESIGN 4):
+    a write through ``alias.txt -> u.txt`` or a linked folder and a read of ``u.txt`` get the same
+    key, so they are ordered. Anything that is not a plain string (a ``$fN`` reference not yet
+    resolved, a missing value), or that leads outside the root, is treated as the whole tree, which
+    is always safe: it only adds waiting, never races.
     """
     if not isinstance(value, str) or not value or value.startswith("$f"):
         return WHOLE_TREE
+    if root is not None:
+        return _resolved_key(value, root)
     path = value
     if os.path.isabs(path):
-        if root is None:
-            return WHOLE_TREE
-        try:
-            path = os.path.relpath(path, root)
-        except ValueError:
-            return WHOLE_TREE
+        return WHOLE_TREE
     norm = posixpath.normpath(path.replace(os.sep, "/"))
     if norm.startswith(".."):
         # Outside the root: the tool will refuse it; for ordering, be conservative.
@@ -189,6 +191,15 @@ def normalise_effect_path(value: object, root: Path | None = None) -> str:
     return norm
 
 
+def _resolved_key(value: str, root: Path) -> str:
+    try:
+        real_root = os.path.realpath(root)
+        real = os.path.realpath(os.path.join(real_root, os.path.expanduser(value)))
+        rel = os.path.relpath(real, real_root)
+    except (ValueError, OSError):  # a NUL byte, a name too long: the tool will say so
+        return WHOLE_TREE
+    norm = posixpath.normpath(rel.replace(os.sep, "/"))
+    return WHOLE_TREE if norm == ".." or norm.startswith("../") else norm
 _GLOB_CHARS = re.compile(r"[*?\[]")
 
 
@@ -335,6 +346,7 @@ def resolve_in_root(root: Path, path: str | os.PathLike[str], off_limits: Sequen
         PathOutsideWorkspace: the real path is not inside root, or is inside ``.git`` or
             ``off_limits``.
     """
+    check_path_text(os.fspath(path))
     real_root = Path(os.path.realpath(root))
     raw = Path(os.path.expanduser(os.fspath(path)))
     candidate = raw if raw.is_absolute() else real_root / raw
@@ -358,6 +370,42 @@ def resolve_in_root(root: Path, path: str | os.PathLike[str], off_limits: Sequen
                 "only the user edits; ask the user to make such a change"
             )
     return real
+
+
+NAME_MAX = 255
+"""Longest file name (one path component, in bytes) Linux file systems accept."""
+PATH_MAX = 4096
+"""Longest path (in bytes) the kernel accepts."""
+
+
+def check_path_text(path: str) -> None:
+    """Refuse, in words, a path no file system can hold: a NUL character, a name over NAME_MAX
+    bytes, a path over PATH_MAX bytes (the OS would answer with a bare errno text).
+
+    Raises:
+        ToolError: naming what is wrong and the limit.
+    """
+    if "\0" in path:
+        raise ToolError(f"the path {shown_path(path)} contains a NUL character (\\0); no file name "
+                        "can hold one")
+    encoded = path.encode("utf-8", "surrogateescape")
+    if len(encoded) > PATH_MAX:
+        raise ToolError(f"the path is {len(encoded):,} bytes long; paths are limited to {PATH_MAX:,} bytes")
+    longest = max(encoded.split(b"/"), key=len)
+    if len(longest) > NAME_MAX:
+        raise ToolError(f"a name in the path {shown_path(path)} is {len(longest):,} bytes long; "
+                        f"file names are limited to {NAME_MAX} bytes")
+
+
+def shown_path(path: str, limit: int = 80) -> str:
+    """A path argument as messages quote it: repr'd, long ones shortened."""
+    shown = path if len(path) <= limit else path[: limit - 3] + "..."
+    return repr(shown)
+
+
+AGENT_SETTINGS = (".asyncfc.toml", ".mcp.json")
+"""Files at the workspace root that configure asyncfc itself: read-only to the agent (file tools
+and, where it runs, the OS sandbox)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -385,6 +433,17 @@ class ToolContext:
     def resolve(self, path: str | os.PathLike[str]) -> Path:
         """The real path of ``path`` inside the workspace; raises PathOutsideWorkspace otherwise."""
         return resolve_in_root(self.root, path, self.off_limits)
+
+    def resolve_for_write(self, path: str | os.PathLike[str]) -> Path:
+        """Like ``resolve``, and refuses the repository's own asyncfc settings (AGENT_SETTINGS):
+        in a trusted repository they choose the endpoint, the approval policy and the MCP servers
+        that start, so the agent must not be able to change them for the next session."""
+        real = self.resolve(path)
+        if real.parent == Path(os.path.realpath(self.root)) and real.name in AGENT_SETTINGS:
+            raise PathOutsideWorkspace(
+                f"{real.name} holds this repository's asyncfc settings (endpoint, approval, MCP "
+                "servers); the agent may read it but not change it: ask the user to edit it")
+        return real
 
     def relative(self, path: Path) -> str:
         """How to show a resolved path to the model: relative to the root, with forward slashes."""
@@ -588,6 +647,8 @@ def _check(tool_name: str, name: str, value: Any, schema: Mapping[str, Any]) -> 
         raise ArgumentError(
             f"{tool_name}: argument {name!r} must be of type {kind}, got {_describe(value)}"
         )
+    if kind == "number" and not math.isfinite(value):
+        raise ArgumentError(f"{tool_name}: argument {name!r} must be a finite number, got {value!r}")
     if "enum" in schema and value not in schema["enum"]:
         raise ArgumentError(f"{tool_name}: argument {name!r} must be one of {schema['enum']}")
     if kind == "array" and "items" in schema:

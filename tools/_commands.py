@@ -10,12 +10,15 @@ read. So a command line is classified, conservatively:
   ``mypy``, ``cargo test``...), possibly piped into read-only commands -> ``runs(cache...)``: reads
   the tree and writes only its tool's caches, like ``run_tests``;
 - anything else -> exclusive. So is any line the classifier cannot read with certainty: output
-  redirection to a file, command or variable substitution, subshells, background jobs, a program
-  it does not know, or a flag that makes a known program write (``sed -i``, ``ruff --fix``,
-  ``find -delete``, ``pytest --snapshot-update``...).
+  redirection to a file, a background job, a function definition, a program it does not know, a
+  word whose value is only known when it runs where that value could make the program write, or a
+  flag or script that makes a known program write (``sed -i``, ``sed 'w out'``, ``git grep -O``,
+  ``git -c``, ``ruff --fix``, ``find -delete``, ``pytest --snapshot-update``...).
 
-Separators ``|``, ``&&``, ``||`` and ``;`` are allowed between classified commands; ``2>&1`` and
-redirection to ``/dev/null`` are allowed anywhere.
+The line is read by a real bash parser (``_shell_syntax``): the commands inside pipelines, lists,
+subshells, if/for/while bodies, command substitutions and heredocs are all classified, and each
+must qualify. Reading from files and writing to ``/dev/null`` or another descriptor are allowed.
+The program sets below are plain data: extend them, not the logic.
 """
 
 from __future__ import annotations
@@ -28,13 +31,12 @@ from pathlib import Path
 from typing import Any
 
 from ._api import WHOLE_TREE, Effect, EffectSpec, declared_footprint, runs
+from ._sed import sed_may_write
+from ._shell_syntax import SimpleCommand, simple_commands
 
 __all__ = ["command_effect", "declared_effect", "is_assignment", "shell_effect", "shell_words", "test_run_effect"]
 
-_SEPARATORS = {"|", "&&", "||", ";"}
-_HARMLESS_REDIRECT = re.compile(r"(?<!\S)(?:\d?>&\d|\d?>>?\s*/dev/null)(?!\S)")
 _ASSIGNMENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=")
-_UNSAFE_CHARS = ("$", "`", "\n")
 
 TESTS = "tests"
 """The cache every test run shares (run_tests and test commands): they run one at a time."""
@@ -54,6 +56,18 @@ _GIT_READ_ONLY = frozenset({
     "status", "diff", "log", "show", "blame", "rev-parse", "ls-files", "ls-tree", "grep",
     "describe", "shortlog", "cat-file", "merge-base", "whatchanged", "rev-list", "count-objects",
 })
+_GIT_GLOBAL_READ_ONLY = frozenset({
+    "--no-pager", "-P", "--no-replace-objects", "--literal-pathspecs", "--glob-pathspecs",
+    "--noglob-pathspecs", "--icase-pathspecs", "--no-optional-locks",
+})
+"""Options before a git subcommand that change nothing; any other (``-c``, ``-C``, ``--git-dir``,
+``--exec-path``, ``--paginate``...) may point git at other files or run configured commands."""
+_GIT_WRITING_OPTIONS = ("output", "open-files-in-pager", "ext-diff")
+"""Long options of the read-only subcommands that write a file or run a command (git accepts any
+unambiguous prefix, so a prefix of these counts too)."""
+_GIT_WRITING_SHORT = {"grep": "O"}
+"""Short options, per subcommand, that run a command (``git grep -Ovim``, also inside a cluster:
+``-nO``); a letter anywhere in a single-dash word counts, which can only add waiting."""
 _FIND_WRITES = ("-delete", "-exec", "-execdir", "-ok", "-okdir", "-fprint", "-fprint0", "-fprintf", "-fls")
 _WRITE_FLAGS = re.compile(r"^(?:--fix\b|--unsafe-fixes|--write|-w$|-i|--in-place|--output|-o$|"
                           r".*update|.*snapshot|-u$|--inplace)")
@@ -67,20 +81,48 @@ def _writes_by_flag(words: Sequence[str]) -> bool:
     return any(_WRITE_FLAGS.match(w) for w in _flags(words))
 
 
-def _read_only(program: str, args: Sequence[str]) -> bool:
-    if program == "git":
-        args = [a for a in args if a != "--no-pager"]
-        return bool(args) and args[0] in _GIT_READ_ONLY and not any(a.startswith("--output") for a in args)
-    if program == "find":
-        return not any(a.startswith(_FIND_WRITES) for a in args)
-    if program == "sed":  # only printing ranges: sed -n 10,20p FILE
-        return len(args) >= 2 and args[0] == "-n" and re.fullmatch(r"\d+(,(\d+|\$))?p", args[1]) is not None
-    if program == "env":  # printing the environment; ``env NAME=v prog`` or ``env -S ...`` runs one
-        return all(a in ("-0", "--null") or is_assignment(a) for a in args)
-    if program in ("sort", "uniq"):
-        return not any(a.startswith(("-o", "--output")) for a in args) and \
-            len([a for a in args if not a.startswith("-")]) <= 1
+def _git_read_only(args: Sequence[str]) -> bool:
+    """A git command line that only reads: harmless global options, a read-only subcommand, and
+    none of its options that write or run something."""
+    index = 0
+    while index < len(args) and args[index] in _GIT_GLOBAL_READ_ONLY:
+        index += 1
+    if index >= len(args) or args[index] not in _GIT_READ_ONLY:
+        return False  # other subcommands, aliases, other global options
+    subcommand, rest = args[index], args[index + 1 :]
+    for arg in rest:
+        if arg == "--":
+            break
+        name = arg[2:].split("=", 1)[0]
+        if arg.startswith("--") and name and any(o.startswith(name) for o in _GIT_WRITING_OPTIONS):
+            return False
+        if arg[:1] == "-" and arg[1:2] != "-" and any(c in arg[1:] for c in _GIT_WRITING_SHORT.get(subcommand, "")):
+            return False
+    return True
+
+
+def _read_only(program: str, args: Sequence[str | None]) -> bool:
+    if program in _ARGUMENT_RULES:
+        known = [a for a in args if a is not None]
+        return len(known) == len(args) and _ARGUMENT_RULES[program](known)
     return program in _READ_ONLY
+
+
+def _sort_read_only(args: Sequence[str]) -> bool:
+    return not any(a.startswith(("-o", "--output")) for a in args) and \
+        len([a for a in args if not a.startswith("-")]) <= 1
+
+
+_ARGUMENT_RULES = {
+    "git": _git_read_only,
+    "find": lambda args: not any(a.startswith(_FIND_WRITES) for a in args),
+    "sed": lambda args: not sed_may_write(args),
+    "sort": _sort_read_only,
+    "uniq": _sort_read_only,
+    # printing the environment; ``env NAME=v prog`` or ``env -S ...`` runs one
+    "env": lambda args: all(a in ("-0", "--null") or is_assignment(a) for a in args),
+}
+"""Programs that only read unless some argument says otherwise: every argument must be known."""
 
 
 # Checks: (program, first argument or None for any) -> the caches they write.
@@ -153,48 +195,32 @@ def is_assignment(word: str) -> bool:
     return _ASSIGNMENT.match(word) is not None
 
 
-def _words(command: str) -> list[str] | None:
-    if any(c in command for c in _UNSAFE_CHARS):
-        return None
-    return shell_words(_HARMLESS_REDIRECT.sub(" ", command))
-
-
-def _simple_commands(words: list[str]) -> list[list[str]] | None:
-    commands: list[list[str]] = [[]]
-    for word in words:
-        if word in _SEPARATORS:
-            commands.append([])
-        elif word and set(word) <= set("<>&|;()"):
-            return None  # redirection, background job, subshell
-        else:
-            commands[-1].append(word)
-    return commands if all(commands) else None
-
-
 def command_effect(command: str) -> Effect:
     """The effect of running ``command`` with ``/bin/sh`` in the workspace root (see module doc)."""
-    words = _words(command)
-    commands = _simple_commands(words) if words else None
+    commands = simple_commands(command) if command.strip() else None
     if not commands:
         return _EXCLUSIVE
-    caches: list[str] = []
-    is_check = False
-    for simple in commands:
-        while simple and is_assignment(simple[0]):
-            if _writes_by_flag(simple[0].split("=", 1)[1].split()):  # PYTEST_ADDOPTS=--snapshot-update
-                return _EXCLUSIVE
-            simple = simple[1:]
-        if not simple:
+    effects = [_simple_effect(simple) for simple in commands]
+    if any(effect.kind == "exclusive" for effect in effects):
+        return _EXCLUSIVE
+    caches = tuple(dict.fromkeys(c for effect in effects if effect.kind == "runs" for c in effect.paths))
+    is_check = any(effect.kind == "runs" for effect in effects)
+    return Effect("runs", caches, unconfined=True) if is_check else _READS
+
+
+def _simple_effect(simple: SimpleCommand) -> Effect:
+    """The effect of one simple command: read-only, a check with its caches, or exclusive."""
+    for _, value in simple.assignments:  # PYTEST_ADDOPTS=--snapshot-update
+        if value is None or _writes_by_flag(value.split()):
             return _EXCLUSIVE
-        program, args = simple[0], simple[1:]
-        if "/" not in program and _read_only(program, args):
-            continue
-        found = _check_caches(program, args)
-        if found is None:
-            return _EXCLUSIVE
-        is_check = True
-        caches.extend(c for c in found if c not in caches)
-    return Effect("runs", tuple(caches), unconfined=True) if is_check else _READS
+    if not simple.words or simple.words[0] is None:
+        return _EXCLUSIVE
+    program, args = simple.words[0], simple.words[1:]
+    if "/" not in program and _read_only(program, args):
+        return _READS
+    known = [a for a in args if a is not None]
+    found = _check_caches(program, known) if len(known) == len(args) else None
+    return _EXCLUSIVE if found is None else Effect("runs", found, unconfined=True)
 
 
 def declared_effect(writes: object, root: Path | None, *, background: bool = False) -> Effect:

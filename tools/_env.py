@@ -6,7 +6,7 @@ import os
 import re
 from collections.abc import Mapping
 
-__all__ = ["NON_INTERACTIVE", "child_environment"]
+__all__ = ["NON_INTERACTIVE", "child_environment", "is_secret_name"]
 
 NON_INTERACTIVE = {"PAGER": "cat", "GIT_PAGER": "cat", "GIT_TERMINAL_PROMPT": "0", "GIT_EDITOR": "true",
                    "PYTHONUNBUFFERED": "1"}
@@ -15,7 +15,14 @@ and editors must not wait for a person (``git commit`` without ``-m`` aborts ins
 and Python programs print as they go (their output is shown live, not when their pipe's buffer
 fills)."""
 
-_KEY_VARIABLE = re.compile(r"(API_KEY|_API_TOKEN|_SECRET_KEY|ACCESS_KEY|_TOKEN|_SECRET)$")
+_SECRET_NAME = re.compile(r"(API_KEY|_KEY|_TOKEN|_SECRET|PASSWORD|ACCESS_KEY)$")
+
+
+def is_secret_name(name: str) -> bool:
+    """Whether an environment variable's name says it holds a credential (``OPENAI_API_KEY``,
+    ``GITHUB_TOKEN``, ``DB_PASSWORD``...). The one rule for both sides: such variables are left
+    out of every command's environment, and their values are redacted from everything shown."""
+    return _SECRET_NAME.search(name.upper()) is not None
 
 
 def child_environment(env: Mapping[str, str] | None = None) -> dict[str, str]:
@@ -24,4 +31,4 @@ def child_environment(env: Mapping[str, str] | None = None) -> dict[str, str]:
     A command the model writes must never see the credentials asyncfc itself runs with.
     """
     env = os.environ if env is None else env
-    return {k: v for k, v in env.items() if not _KEY_VARIABLE.search(k.upper())}
+    return {k: v for k, v in env.items() if not is_secret_name(k)}

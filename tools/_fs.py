@@ -1,4 +1,10 @@
-"""File I/O shared by the file tools: binary detection, lossless text reads, atomic writes."""
+"""File I/O shared by the file tools: binary detection, lossless text reads, atomic writes.
+
+Only regular files are ever read. A FIFO blocks its reader until someone writes to it, a device
+may never end, a socket cannot be opened: each is refused by its type (``special_kind``), checked
+with stat before opening and again on the opened descriptor, which is opened with O_NONBLOCK so
+that even a file swapped for a FIFO in between cannot block the open.
+"""
 
 from __future__ import annotations
 
@@ -6,10 +12,13 @@ import os
 import stat
 import tempfile
 from pathlib import Path
+from typing import BinaryIO
 
 from ._api import ToolError
+from ._commit import commit_point
 
-__all__ = ["SNIFF_BYTES", "atomic_write", "is_binary", "looks_binary", "read_text", "require_file"]
+__all__ = ["SNIFF_BYTES", "atomic_write", "is_binary", "is_regular", "looks_binary", "open_regular",
+           "read_regular_text", "read_text", "require_file", "special_kind"]
 
 SNIFF_BYTES = 8192
 """How much of a file is looked at to decide whether it is binary (as git does)."""
@@ -21,12 +30,43 @@ def looks_binary(head: bytes) -> bool:
 
 
 def is_binary(path: Path) -> bool:
-    with path.open("rb") as handle:
+    with open_regular(path, path.name) as handle:
         return looks_binary(handle.read(SNIFF_BYTES))
 
 
+_SPECIAL_KINDS = (
+    (stat.S_ISFIFO, "a named pipe (FIFO)"),
+    (stat.S_ISSOCK, "a socket"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+)
+
+
+def special_kind(mode: int) -> str | None:
+    """What a file of this mode is in words, if it is not a regular file or a folder."""
+    if stat.S_ISREG(mode) or stat.S_ISDIR(mode):
+        return None
+    return next((name for test, name in _SPECIAL_KINDS if test(mode)), "not a regular file")
+
+
+def _refuse_special(info: os.stat_result, shown: str) -> None:
+    kind = special_kind(info.st_mode)
+    if kind is not None:
+        raise ToolError(f"{shown} is {kind}, not a regular file; reading it could block forever, "
+                        "so the file tools do not open it")
+
+
+def is_regular(path: Path) -> bool:
+    """Whether ``path`` (symlinks followed) is a regular file; False if it cannot be stat'ed."""
+    try:
+        return stat.S_ISREG(path.stat().st_mode)
+    except (OSError, ValueError):
+        return False
+
+
 def require_file(path: Path, shown: str) -> os.stat_result:
-    """Stat ``path``, refusing missing paths and folders with messages the model can act on."""
+    """Stat ``path``, refusing missing paths, folders and special files (FIFOs, sockets, devices)
+    with messages the model can act on."""
     try:
         info = path.stat()
     except FileNotFoundError:
@@ -35,7 +75,38 @@ def require_file(path: Path, shown: str) -> os.stat_result:
         raise ToolError(f"{shown}: cannot be read: {exc.strerror}") from None
     if stat.S_ISDIR(info.st_mode):
         raise ToolError(f"{shown} is a folder, not a file (use list_files to see inside it)")
+    _refuse_special(info, shown)
     return info
+
+
+def open_regular(path: Path, shown: str) -> BinaryIO:
+    """Open a regular file for reading in binary mode, never blocking on a special file.
+
+    Raises:
+        ToolError: missing, a folder, a special file, or unreadable (named by ``shown``).
+    """
+    require_file(path, shown)
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError as exc:
+        raise ToolError(f"{shown}: cannot be read: {exc.strerror}") from None
+    try:
+        _refuse_special(os.fstat(fd), shown)  # swapped for a FIFO after the stat
+        os.set_blocking(fd, True)
+    except BaseException:
+        os.close(fd)
+        raise
+    return os.fdopen(fd, "rb")
+
+
+def read_regular_text(path: Path) -> str | None:
+    """The text of a regular file (undecodable bytes replaced); None if it is missing, special (a
+    FIFO would block) or unreadable. For files the tools only consult: configs, test reports."""
+    try:
+        with open_regular(path, path.name) as handle:
+            return handle.read().decode("utf-8", "replace")
+    except (OSError, ToolError):
+        return None
 
 
 def read_text(path: Path, shown: str) -> str:
@@ -47,9 +118,9 @@ def read_text(path: Path, shown: str) -> str:
     Raises:
         ToolError: missing, a folder, or binary.
     """
-    require_file(path, shown)
     try:
-        data = path.read_bytes()
+        with open_regular(path, shown) as handle:
+            data = handle.read()
     except OSError as exc:
         raise ToolError(f"{shown}: cannot be read: {exc.strerror}") from None
     if looks_binary(data[:SNIFF_BYTES]):
@@ -78,26 +149,30 @@ def atomic_write(path: Path, text: str, shown: str) -> bool:
     if not existing.is_dir():
         raise ToolError(f"cannot write {shown}: {existing.name} on its path is a file, not a folder")
     try:
-        return _write_replace(path, text)
+        return _write_replace(path, text, existing)
     except OSError as exc:
         raise ToolError(f"cannot write {shown}: {exc.strerror or exc}") from None
 
 
-def _write_replace(path: Path, text: str) -> bool:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        mode = stat.S_IMODE(path.stat().st_mode)
-        created = False
-    except FileNotFoundError:
-        mode, created = _default_mode(), True
-    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".asyncfc-tmp")
+def _write_replace(path: Path, text: str, existing: Path) -> bool:
+    """Write the text to a temporary file in ``existing`` (the nearest folder on the path that
+    exists), then, at the commit point, create the missing folders and rename it into place: a
+    call stopped before the commit leaves nothing behind."""
+    fd, temp = tempfile.mkstemp(dir=existing, prefix=f".{path.name[:40]}.", suffix=".asyncfc-tmp")
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(text.encode("utf-8", errors="surrogateescape"))
             handle.flush()
             os.fsync(handle.fileno())
-        os.chmod(temp, mode)
-        os.replace(temp, path)
+        with commit_point():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                mode = stat.S_IMODE(path.stat().st_mode)
+                created = False
+            except FileNotFoundError:
+                mode, created = _default_mode(), True
+            os.chmod(temp, mode)
+            os.replace(temp, path)
     except BaseException:
         Path(temp).unlink(missing_ok=True)
         raise

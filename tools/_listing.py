@@ -2,92 +2,78 @@
 
 Inside a git work tree git itself answers (``git ls-files --cached --others --exclude-standard``),
 which is exact (nested .gitignore files, info/exclude, core.excludesFile). Outside one, or without
-git, a walk applies the .gitignore files it meets with the same pattern rules (``IgnoreRules``).
+git, a walk applies the .gitignore files it meets with git's pattern rules, as implemented by the
+``pathspec`` library (``IgnoreRules``). Globs given by the model (list_files' pattern, grep's glob)
+use the same rules (``glob_matcher``). Only regular files (and links to them) are listed: FIFOs,
+sockets and devices are not files any tool may read.
 """
 
 from __future__ import annotations
 
-import fnmatch
 import os
-import re
 import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import pathspec
+
+from ._api import ToolError
+from ._commit import check_live
+from ._fs import is_regular, open_regular
 from ._git import run_git, work_tree_of
 
 __all__ = ["IgnoreRules", "glob_matcher", "workspace_files"]
 
 
-def _glob_regex(pattern: str) -> str:
-    """Translate a gitignore-style glob (``**`` crosses folders, ``*`` does not) to a regex."""
-    out, i = [], 0
-    while i < len(pattern):
-        if pattern.startswith("**/", i):
-            out.append("(?:.*/)?")
-            i += 3
-        elif pattern.startswith("/**", i) and i + 3 == len(pattern):
-            out.append("/.*")
-            i += 3
-        elif pattern.startswith("**", i):
-            out.append(".*")
-            i += 2
-        elif pattern[i] == "*":
-            out.append("[^/]*")
-            i += 1
-        elif pattern[i] == "?":
-            out.append("[^/]")
-            i += 1
-        elif pattern[i] == "[":
-            end = pattern.find("]", i + 1)
-            if end == -1:
-                out.append(re.escape("["))
-                i += 1
-            else:
-                out.append(fnmatch.translate(pattern[i : end + 1])[4:-3])
-                i = end + 1
-        else:
-            out.append(re.escape(pattern[i]))
-            i += 1
-    return "".join(out)
-
-
 def glob_matcher(pattern: str) -> Callable[[str], bool]:
     """A test for relative paths: a pattern without ``/`` matches the file name at any depth
-    (``*.py``); one with ``/`` matches the whole relative path (``src/**/*.ts``)."""
-    pattern = pattern.strip()
-    if "/" not in pattern.rstrip("/"):
-        regex = re.compile(_glob_regex(pattern.rstrip("/")) + r"\Z")
-        return lambda rel: any(regex.match(part) for part in rel.split("/"))
-    regex = re.compile(_glob_regex(pattern.lstrip("/")) + r"(?:/.*)?\Z")
-    return lambda rel: bool(regex.match(rel))
+    (``*.py``); one with ``/`` matches the whole relative path (``src/**/*.ts``), and a folder
+    matches everything under it.
+
+    Raises:
+        ToolError: the glob is invalid (an unclosed ``[``, a trailing backslash...), in words.
+    """
+    text = pattern.strip()
+    literal = "\\" + text if text.startswith(("!", "#")) else text  # a glob, not a negation or comment
+    try:
+        spec = pathspec.GitIgnoreSpec.from_lines([literal])
+    except (ValueError, pathspec.patterns.GitWildMatchPatternError) as exc:
+        raise _bad_glob(pattern, str(exc)) from None
+    if not text:
+        raise _bad_glob(pattern, "it is empty")
+    if any(p.regex is None for p in spec.patterns):
+        raise _bad_glob(pattern, "it has an unclosed [ bracket" if "[" in text else "git's glob rules cannot read it")
+    return lambda rel: spec.match_file(rel)
+
+
+def _bad_glob(pattern: str, why: str) -> ToolError:
+    return ToolError(f"invalid glob {pattern!r}: {why}. A glob uses * (any characters but /), ** "
+                     "(any folders), ? and [abc]; `*.py` matches names at any depth, `src/**/*.ts` "
+                     "paths under src")
 
 
 class IgnoreRules:
     """The patterns of one .gitignore file, applied to paths relative to the folder holding it."""
 
     def __init__(self, text: str) -> None:
-        self._rules: list[tuple[re.Pattern[str], bool, bool]] = []
-        for raw in text.splitlines():
-            line = raw.rstrip()
-            if not line or line.startswith("#"):
-                continue
-            negate = line.startswith("!")
-            line = line[1:] if negate else line
-            dir_only = line.endswith("/")
-            line = line.rstrip("/")
-            anchored = "/" in line
-            body = _glob_regex(line.lstrip("/"))
-            regex = re.compile(body + r"\Z" if anchored else r"(?:.*/)?" + body + r"\Z")
-            self._rules.append((regex, negate, dir_only))
+        lines = text.splitlines()
+        try:
+            self._spec = pathspec.GitIgnoreSpec.from_lines(lines)
+        except (ValueError, pathspec.patterns.GitWildMatchPatternError):
+            # git skips a malformed line and keeps the rest: so do we, line by line
+            self._spec = pathspec.GitIgnoreSpec.from_lines([line for line in lines if _valid_rule(line)])
 
     def ignored(self, rel: str, is_dir: bool) -> bool | None:
         """True/False if a rule decides (the last matching one wins), None if none matches."""
-        verdict = None
-        for regex, negate, dir_only in self._rules:
-            if (is_dir or not dir_only) and regex.match(rel):
-                verdict = not negate
-        return verdict
+        return self._spec.check_file(rel + "/" if is_dir else rel).include
+
+
+def _valid_rule(line: str) -> bool:
+    try:
+        pathspec.GitIgnoreSpec.from_lines([line])
+    except (ValueError, pathspec.patterns.GitWildMatchPatternError):
+        return False
+    return True
 
 
 def _git_files(folder: Path) -> list[Path] | None:
@@ -110,12 +96,13 @@ def _walk(folder: Path) -> Iterator[Path]:
     while stack:
         current, rules = stack.pop()
         ignore_file = current / ".gitignore"
-        if ignore_file.is_file():
-            rules = [*rules, (current, IgnoreRules(ignore_file.read_text("utf-8", "replace")))]
+        if is_regular(ignore_file):
+            rules = [*rules, (current, IgnoreRules(_read_ignore_file(ignore_file)))]
         try:
             entries = sorted(os.scandir(current), key=lambda e: e.name, reverse=True)
         except OSError:
             continue
+        check_live()  # a stopped call stops walking
         for entry in entries:
             is_dir = entry.is_dir(follow_symlinks=False)
             if entry.name == ".git" or _ignored(Path(entry.path), is_dir, rules):
@@ -141,5 +128,17 @@ def workspace_files(folder: Path) -> list[Path]:
     """
     listed = _git_files(folder)
     if listed is None:
-        return sorted(_walk(folder))
-    return [path for path in listed if path.is_file() or path.is_symlink() and not path.is_dir()]
+        listed = sorted(_walk(folder))
+    return [path for path in listed if is_regular(path) or _is_dangling_link(path)]
+
+
+def _is_dangling_link(path: Path) -> bool:
+    return path.is_symlink() and not path.exists()
+
+
+def _read_ignore_file(path: Path) -> str:
+    try:
+        with open_regular(path, ".gitignore") as handle:
+            return handle.read().decode("utf-8", "replace")
+    except (OSError, ToolError):
+        return ""

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ._commands import is_assignment, shell_words
+from ._fs import read_regular_text
 from ._test_reports import TestCase, parse_jest_json, parse_mocha_xunit, parse_node_junit
 from ._test_summaries import parse_test_summary, spec_file_output
 
@@ -166,10 +167,10 @@ def npm_cases(framework: str, report_dir: Path, output: str, root: str) -> list[
     """The cases of an npm test run: from the framework's report when it wrote one, else from the
     summary lines in its output; None when neither is there."""
     if framework:
-        report = report_dir / _REPORTS[framework][0]
+        text = read_regular_text(report_dir / _REPORTS[framework][0])
         try:
-            if report.is_file():
-                cases = _REPORTS[framework][1](report.read_text("utf-8", "replace"), root)
+            if text is not None:
+                cases = _REPORTS[framework][1](text, root)
                 return [_with_file_output(case, output) for case in cases] if framework == "node" else cases
         except ValueError:
             pass

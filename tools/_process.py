@@ -3,9 +3,12 @@
 A command runs in a new session (``start_new_session``), so it and every child it starts share one
 process group; cancellation, a timeout, or the command exiting while children still run all end
 with the whole group signalled: SIGTERM, a grace period, then SIGKILL. Children that left the group
-(``setsid``, daemons) are stopped with it (``_process_tree``). Output is read incrementally into
-head/tail buffers, so memory stays bounded however much the command prints; ``on_output`` sees it
-live.
+(``setsid``, daemons) are stopped with it: those seen as its descendants while it ran
+(``_process_tree``), and those found by the mark every process of the command carries in its
+environment, even when they were reparented before anyone looked (``_tracking``). The pipes are
+then waited for only a grace period, so a process that escaped both cannot hold the call open.
+Output is read incrementally into head/tail buffers, so memory stays bounded however much the
+command prints; ``on_output`` sees it live.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ import trio
 from ._env import NON_INTERACTIVE, child_environment
 from ._process_tree import ProcessTree, proc_table, stop_descendants, track_descendants
 from ._text import HeadTail
+from ._tracking import marked_environment, new_mark, stop_marked
 
 if TYPE_CHECKING:
     from ._sandbox import Sandbox
@@ -51,6 +55,9 @@ class CommandResult:
     """True if the timeout ended it."""
     stopped_children: bool = False
     """True if processes the command left running in its group had to be killed."""
+    output_held: bool = False
+    """True if, after the command and its processes were gone, something still held its output
+    open and the reading stopped there (a process that escaped tracking)."""
 
 
 def _signal_group(pgid: int, sig: int) -> bool:
@@ -194,6 +201,8 @@ async def run_command(
     """
     out, err = HeadTail(max_bytes), HeadTail(max_bytes)
     start = trio.current_time()
+    mark = new_mark()
+    env = marked_environment(env if env is not None else child_environment(), mark)
     process = await _start(command, cwd, env, sandbox, writable)
     pgid = process.pid
     tree = ProcessTree(pgid)
@@ -213,9 +222,13 @@ async def run_command(
             # processes that left the group are stopped.
             stopped = await _kill_group(pgid, process, grace_s)
             stopped = await stop_descendants(tree, grace_s) or stopped
+            stopped = await stop_marked(mark, grace_s) or stopped
+            nursery.cancel_scope.deadline = trio.current_time() + grace_s  # bounded wait for the pipes
+        held = nursery.cancel_scope.cancelled_caught
     finally:
         await _kill_group(pgid, process, grace_s)
         await stop_descendants(tree, grace_s)
+        await stop_marked(mark, grace_s)
     return CommandResult(
         exit_code=process.returncode,
         stdout=out.text(),
@@ -223,4 +236,5 @@ async def run_command(
         duration=trio.current_time() - start,
         timed_out=timed_out,
         stopped_children=stopped and not timed_out,
+        output_held=held,
     )

@@ -40,7 +40,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from ._api import ToolError
+from ._api import AGENT_SETTINGS, ToolError
 from ._env import child_environment
 
 __all__ = [
@@ -351,7 +351,8 @@ class Sandbox:
         for path in (*self._caches, *targets):
             if path != Path("/"):  # a declared path with no existing folder short of the root
                 options += ["--bind", str(path), str(path)]
-        for kept in (self.root / ".git", *self._protected):  # read-only even inside what is writable
+        settings = (self.root / name for name in AGENT_SETTINGS)
+        for kept in (self.root / ".git", *settings, *self._protected):  # read-only even inside what is writable
             if os.path.lexists(kept):
                 options += ["--ro-bind", str(kept), str(kept)]
         return [*options, "--chdir", os.fspath(cwd), "--setenv", "TMPDIR", "/tmp"]

@@ -1,7 +1,9 @@
 """Test results as values: parsers for pytest's JUnit XML, ``go test -json``, cargo's output, and
 the reports of jest, vitest, mocha (xunit) and ``node --test`` (junit).
 
-Pure functions over text, so each runner's format is tested without running it.
+Pure functions over text, so each runner's format is tested without running it. A report is written
+by the repository's own test run, so it is hostile input: XML is parsed with ``defusedxml``, which
+refuses entity declarations (billion laughs), external entities and DTD retrieval.
 """
 
 from __future__ import annotations
@@ -54,10 +56,15 @@ def _junit_id(case: ET.Element) -> str:
 
 
 def _xml(text: str) -> ET.Element:
+    import defusedxml
+    import defusedxml.ElementTree
+
     try:
-        return ET.fromstring(text)
+        return defusedxml.ElementTree.fromstring(text)
     except ET.ParseError as exc:
         raise ValueError(f"not a JUnit XML report: {exc}") from None
+    except defusedxml.DefusedXmlException as exc:
+        raise ValueError(f"refused the XML report: it declares entities or a DTD ({exc})") from None
 
 
 def parse_junit(xml_text: str) -> list[TestCase]:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import io
 import itertools
+import sys
 from pathlib import Path
 
 from ._api import ToolContext, ToolError, reads, tool, writes
 from ._edit import apply_edit
-from ._fs import SNIFF_BYTES, atomic_write, looks_binary, read_text, require_file
+from ._fs import SNIFF_BYTES, atomic_write, looks_binary, open_regular, read_text, require_file
 from ._text import cap_line, cap_text, plural, unified_diff
 
 __all__ = ["read_file", "write_file", "edit_file", "preview_change"]
@@ -24,7 +26,7 @@ def _count_lines(path: Path, size: int) -> int | None:
     if size > COUNT_LINES_CAP:
         return None
     count, last = 0, b"\n"
-    with path.open("rb") as handle:
+    with open_regular(path, path.name) as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
             count, last = count + block.count(b"\n"), block[-1:]
     return count + (0 if last == b"\n" else 1)
@@ -53,7 +55,7 @@ def _numbered_lines(path: Path, offset: int, limit: int, budget: int) -> tuple[l
     """
     shown: list[str] = []
     used, last = 0, offset - 1
-    with path.open("r", encoding="utf-8", errors="replace", newline="") as handle:
+    with io.TextIOWrapper(open_regular(path, path.name), encoding="utf-8", errors="replace", newline="") as handle:
         for number, line in enumerate(itertools.islice(handle, offset - 1, offset - 1 + limit), offset):
             entry = f"{number:>6}\t{cap_line(line.rstrip(chr(10)).rstrip(chr(13)))}"
             if shown and used + len(entry) + 1 > budget:
@@ -79,6 +81,9 @@ def read_file(ctx: ToolContext, path: str, offset: int = 1, limit: int | None = 
         raise ToolError(f"offset must be 1 or more (lines are numbered from 1), got {offset}")
     if limit is not None and limit < 1:
         raise ToolError(f"limit must be 1 or more, got {limit}")
+    if offset > sys.maxsize // 2:
+        raise ToolError(f"offset {offset} is past the end of any file; give a line number of the file")
+    limit = None if limit is None else min(limit, sys.maxsize // 2)
     real = ctx.resolve(path)
     shown_path = ctx.relative(real)
     size = require_file(real, shown_path).st_size
@@ -89,7 +94,7 @@ def read_file(ctx: ToolContext, path: str, offset: int = 1, limit: int | None = 
 
 
 def _read_numbered(real: Path, shown: str, size: int, offset: int, limit: int | None, budget: int) -> str:
-    with real.open("rb") as handle:
+    with open_regular(real, shown) as handle:
         if looks_binary(handle.read(SNIFF_BYTES)):
             raise ToolError(
                 f"{shown} is a binary file ({_size(size)}); read_file shows text only "
@@ -125,7 +130,7 @@ def write_file(ctx: ToolContext, path: str, content: str) -> str:
         path: the file, relative to the workspace root.
         content: the complete new content of the file.
     """
-    real = ctx.resolve(path)
+    real = ctx.resolve_for_write(path)
     shown_path = ctx.relative(real)
     if real.is_dir():
         raise ToolError(f"{shown_path} is a folder; give a file path")
@@ -154,7 +159,7 @@ def edit_file(ctx: ToolContext, path: str, old: str, new: str, replace_all: bool
         new: the text to put in its place (may be empty to delete).
         replace_all: replace every occurrence instead of requiring exactly one.
     """
-    real = ctx.resolve(path)
+    real = ctx.resolve_for_write(path)
     shown_path = ctx.relative(real)
     before = read_text(real, shown_path)
     outcome = apply_edit(shown_path, before, old, new, replace_all)

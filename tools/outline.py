@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from ._api import ToolContext, ToolError, reads, tool
-from ._fs import SNIFF_BYTES, looks_binary, require_file
+from ._commit import check_live
+from ._fs import SNIFF_BYTES, looks_binary, open_regular, require_file
 from ._listing import workspace_files
 from ._text import cap_text
 from .code_tags import SUPPORTED, Tag, extract_tags, language_for
@@ -43,7 +44,8 @@ def _outline_file(real: Path, shown: str) -> list[str]:
     size = require_file(real, shown).st_size
     if size > MAX_OUTLINE_BYTES:
         return [f"{shown}: skipped ({size:,} bytes, over the {MAX_OUTLINE_BYTES:,}-byte outline cap)"]
-    source = real.read_bytes()
+    with open_regular(real, shown) as handle:
+        source = handle.read()
     if looks_binary(source[:SNIFF_BYTES]):
         return [f"{shown}: skipped (binary file)"]
     body = render_outline(extract_tags(shown, source))
@@ -65,8 +67,9 @@ def outline(ctx: ToolContext, path: str) -> str:
     shown = ctx.relative(real)
     if not real.exists():
         raise ToolError(f"{shown}: no such file or folder (use list_files to see what exists)")
-    if real.is_file():
+    if not real.is_dir():  # a file, or a special file that _outline_file refuses by type
         if language_for(real) is None:
+            require_file(real, shown)
             raise ToolError(f"{shown}: outline does not support this language; supported: {SUPPORTED}. "
                             "Use read_file or grep for it.")
         return cap_text("\n".join(_outline_file(real, shown)), ctx.max_output_chars, what="outline")
@@ -83,7 +86,12 @@ def _outline_folder(files: list[Path], root: Path, limit: int) -> str:
     sections: list[str] = []
     used = 0
     for done, file in enumerate(files):
-        section = "\n".join(_outline_file(file, file.relative_to(root).as_posix()))
+        check_live()
+        shown = file.relative_to(root).as_posix()
+        try:
+            section = "\n".join(_outline_file(file, shown))
+        except ToolError as exc:  # changed since it was listed (now a FIFO, gone...)
+            section = f"{shown}: skipped ({exc})"
         if sections and used + len(section) > limit - 200:
             rest = len(files) - done
             sections.append(f"[... {rest:,} more source files not outlined; outline a subfolder "

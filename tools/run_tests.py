@@ -18,8 +18,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ._api import ToolContext, ToolError, tool
+from ._words import positive_seconds
 from ._commands import test_run_effect
 from ._env import child_environment
+from ._fs import read_regular_text
 from ._listing import workspace_files
 from ._npm_tests import detect_framework, npm_cases, npm_test_argv
 from ._process import KILL_GRACE_S, CommandResult, run_command
@@ -67,8 +69,7 @@ def _uses_pytest(root: Path) -> bool:
         return True
     for name, marker in (("pyproject.toml", "[tool.pytest"), ("setup.cfg", "[tool:pytest]"),
                          ("tox.ini", "[pytest]")):
-        path = root / name
-        if path.is_file() and marker in path.read_text("utf-8", "replace"):
+        if marker in (read_regular_text(root / name) or ""):
             return True
     return any(f.suffix == ".py" and (f.name.startswith("test_") or f.stem.endswith("_test"))
                for f in workspace_files(root))
@@ -77,8 +78,8 @@ def _uses_pytest(root: Path) -> bool:
 def _npm_scripts(root: Path) -> dict[str, object] | None:
     """package.json's scripts, if it has a real "test" script (not npm init's placeholder)."""
     try:
-        scripts = json.loads((root / "package.json").read_text("utf-8")).get("scripts", {})
-    except (OSError, ValueError, AttributeError):
+        scripts = json.loads(read_regular_text(root / "package.json") or "").get("scripts", {})
+    except (ValueError, AttributeError):
         return None
     script = scripts.get("test") if isinstance(scripts, dict) else None
     return scripts if isinstance(script, str) and script.strip() != _NPM_DEFAULT_TEST else None
@@ -112,9 +113,9 @@ def _check_paths(ctx: ToolContext, paths: Sequence[str]) -> None:
 
 def _cases(plan: TestPlan, result: CommandResult, report_dir: Path) -> list[TestCase] | None:
     if plan.runner == "pytest":
-        report = report_dir / _REPORT_NAME
+        text = read_regular_text(report_dir / _REPORT_NAME)  # the run may have made it a FIFO
         try:
-            return parse_junit(report.read_text("utf-8", "replace")) if report.is_file() else None
+            return parse_junit(text) if text is not None else None
         except ValueError:
             return None
     if plan.runner == "go":
@@ -176,7 +177,7 @@ async def run_tests(ctx: ToolContext, paths: list[str] | None = None, args: list
     """
     paths, args = list(paths or []), list(args or [])
     _check_paths(ctx, paths)
-    timeout = ctx.shell_timeout_s if timeout_s is None else timeout_s
+    timeout = positive_seconds(timeout_s, ctx.shell_timeout_s)
     env = dict(ctx.env) if ctx.env is not None else child_environment()
     grace = float(ctx.extra.get("shell", {}).get("kill_grace_s", KILL_GRACE_S))
     with tempfile.TemporaryDirectory(prefix="asyncfc-tests-") as scratch:

@@ -1,32 +1,44 @@
 """list_files and grep: what is in the workspace, and where a pattern occurs.
 
 Both honour .gitignore and skip .git (see ``_listing``). grep uses ripgrep when it is on PATH and
-Python's ``re`` otherwise; the output is the same either way: ``path:line: text``, sorted by path
-then line, capped with a note of how many matches were cut.
+RE2 (``google-re2``) otherwise; the output is the same either way: ``path:line: text``, sorted by
+path then line, capped with a note of how many matches were cut.
+
+Both engines match in time linear in the input, so no pattern can hang a call (Python's ``re``
+backtracks: ``(a+)+$`` over a long line holds the interpreter for minutes, where no timeout or
+Ctrl-C can reach it). The price is RE2's syntax: no lookaround and no backreferences; a pattern
+that needs them is refused with a message saying so. Memory is bounded too: only the first
+matches (in output order) are kept; the rest are counted (``MatchCollector``).
 """
 
 from __future__ import annotations
 
+import io
 import json
 import re
 import shutil
 import subprocess
-from collections.abc import Iterable, Iterator
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from ._api import ToolContext, ToolError, reads, tool
-from ._fs import SNIFF_BYTES, looks_binary
+from ._commit import CallStopped, check_live, on_stop
+from ._fs import SNIFF_BYTES, looks_binary, open_regular, special_kind
 from ._listing import glob_matcher, workspace_files
 from ._text import cap_line, plural
 
-__all__ = ["Match", "grep", "list_files", "format_matches", "python_grep", "ripgrep"]
+__all__ = ["Match", "MatchCollector", "grep", "list_files", "format_matches", "python_grep", "ripgrep"]
 
 MAX_FILES = 1_000
 """Paths list_files shows before cutting."""
 MAX_MATCHES = 200
 """Matches grep shows before cutting (``ctx.extra["grep"]["max_matches"]`` overrides)."""
 _MATCH_LINE_CHARS = 300
+_RG_TIMEOUT_S = 120.0
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -43,8 +55,14 @@ class Match:
 
 def _scope(ctx: ToolContext, path: str) -> tuple[Path, str]:
     real = ctx.resolve(path)
-    if not real.exists():
-        raise ToolError(f"{path}: no such file or folder (use list_files to see what exists)")
+    try:
+        kind = special_kind(real.stat().st_mode)
+    except FileNotFoundError:
+        raise ToolError(f"{path}: no such file or folder (use list_files to see what exists)") from None
+    except OSError as exc:
+        raise ToolError(f"{path}: cannot be read: {exc.strerror}") from None
+    if kind is not None:
+        raise ToolError(f"{path} is {kind}, not a regular file or folder; it cannot be searched")
     return real, ctx.relative(real)
 
 
@@ -78,9 +96,11 @@ def list_files(ctx: ToolContext, path: str = ".", pattern: str | None = None) ->
     """
     real, shown = _scope(ctx, path)
     files = [name for _, name in _candidates(ctx, real, pattern)]
+    if not files and pattern:
+        how = f"; a glob with / matches paths relative to {shown}" if "/" in pattern.strip("/") else ""
+        return f"(no files matching {pattern!r} under {shown}{how})"
     if not files:
-        what = f" matching {pattern!r}" if pattern else ""
-        return f"(no files{what} under {shown})"
+        return f"(no files under {shown})"
     lines = files[:MAX_FILES]
     if len(files) > MAX_FILES:
         lines.append(f"[... {len(files) - MAX_FILES:,} more of {plural(len(files), 'file')} cut; "
@@ -88,37 +108,88 @@ def list_files(ctx: ToolContext, path: str = ".", pattern: str | None = None) ->
     return "\n".join(lines)
 
 
-def _compile(pattern: str, ignore_case: bool) -> re.Pattern[str]:
+def _compile(pattern: str, ignore_case: bool) -> Any:
+    """The RE2 regex for ``pattern``; ToolError in words for a bad or unsupported pattern.
+
+    When RE2 refuses a pattern, Python's parser says whether it is malformed (with the position)
+    or valid but needs a feature that only a backtracking engine has.
+    """
+    import re2
+
+    options = re2.Options()
+    options.log_errors = False
+    options.case_sensitive = not ignore_case
     try:
-        return re.compile(pattern, re.IGNORECASE if ignore_case else 0)
+        return re2.compile(pattern, options)
+    except re2.error as exc:
+        reason = exc.args[0].decode("utf-8", "replace") if exc.args and isinstance(exc.args[0], bytes) else str(exc)
+    try:
+        re.compile(pattern)
     except re.error as exc:
         raise ToolError(
             f"bad regex {pattern!r}: {exc.msg} at position {exc.pos}. grep takes a regular "
             "expression: escape special characters like ( [ . * + ? with a backslash to match "
             "them literally"
         ) from None
+    raise ToolError(
+        f"unsupported regex {pattern!r}: {reason}. grep matches in linear time (RE2 syntax, as "
+        "ripgrep): lookahead/lookbehind and backreferences are not supported, nor is \\Z (use $). "
+        "Match a wider pattern and narrow it with read_file or shell instead"
+    )
 
 
-def python_grep(files: Iterable[tuple[Path, str]], regex: re.Pattern[str]) -> Iterator[Match]:
-    """Matching lines of the given (real path, shown path) files; binary files are skipped."""
+class MatchCollector:
+    """The first ``limit`` matches in output order, and a count of all of them: memory stays
+    bounded by the limit however many lines match (a 200 MB file of hits keeps ``limit`` lines)."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = max(limit, 0)
+        self.total = 0
+        """Matches seen."""
+        self.files: set[str] = set()
+        """Files with a match."""
+        self._kept: list[Match] = []
+
+    def add(self, match: Match) -> None:
+        self.total += 1
+        self.files.add(match.path)
+        self._kept.append(match)
+        if len(self._kept) >= 2 * self.limit + 64:
+            self._kept = sorted(self._kept)[: self.limit]
+
+    def kept(self) -> list[Match]:
+        """The first ``limit`` matches, sorted by path then line."""
+        return sorted(self._kept)[: self.limit]
+
+
+def python_grep(files: Iterable[tuple[Path, str]], regex: Any) -> Iterator[Match]:
+    """Matching lines of the given (real path, shown path) files; binary and special files (FIFOs,
+    devices) are skipped. Stops when its call is stopped."""
     for real, shown in files:
+        check_live()
         try:
-            with real.open("rb") as handle:
-                if looks_binary(handle.read(SNIFF_BYTES)):
+            with open_regular(real, shown) as raw:
+                if looks_binary(raw.read(SNIFF_BYTES)):
                     continue
-            with real.open(encoding="utf-8", errors="replace", newline="") as handle:
-                for number, line in enumerate(handle, 1):
-                    text = line.rstrip("\r\n")
-                    if regex.search(text):
-                        yield Match(shown, number, text)
-        except OSError:
+                raw.seek(0)
+                with io.TextIOWrapper(raw, encoding="utf-8", errors="replace", newline="") as handle:
+                    for number, line in enumerate(handle, 1):
+                        text = line.rstrip("\r\n")
+                        if regex.search(text):
+                            yield Match(shown, number, text)
+                        if not number % 4096:
+                            check_live()
+        except (OSError, ToolError) as exc:
+            if isinstance(exc, CallStopped):
+                raise
             continue
 
 
 def ripgrep(rg: str, ctx: ToolContext, real: Path, pattern: str, glob: str | None,
-            ignore_case: bool) -> list[Match] | None:
-    """Matches found by ripgrep, or None if it could not run or rejected the pattern.
+            ignore_case: bool, limit: int) -> MatchCollector | None:
+    """ripgrep's matches, or None if it could not run or rejected the pattern.
 
+    Output is read as it comes (never held whole) and ripgrep is killed if the call is stopped.
     Paths are re-shown relative to the workspace and filtered by the same glob rules as the Python
     search, so the two give identical output.
     """
@@ -129,45 +200,73 @@ def ripgrep(rg: str, ctx: ToolContext, real: Path, pattern: str, glob: str | Non
     if glob:
         argv += ["--glob", glob]
     argv += ["--regexp", pattern, "--", str(real)]
-    try:
-        done = subprocess.run(argv, cwd=ctx.root, env=ctx.env, capture_output=True, timeout=120, check=False)
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    if done.returncode not in (0, 1):
-        return None
     allowed = {shown for _, shown in _candidates(ctx, real, glob)}
-    return [m for m in parse_rg_json(done.stdout, ctx.resolve(".")) if m.path in allowed]
+    root = ctx.resolve(".")
+    found = MatchCollector(limit)
+    try:
+        process = subprocess.Popen(argv, cwd=ctx.root, env=ctx.env, stdout=subprocess.PIPE,
+                                   stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
+    except OSError:
+        return None
+    with process, on_stop(process.kill), _deadline(_RG_TIMEOUT_S, process.kill):
+        assert process.stdout is not None
+        for raw in process.stdout:
+            if b'"match"' in raw[:32]:  # begin/end/context records are not parsed
+                match = _rg_match(raw, root)
+                if match is not None and match.path in allowed:
+                    found.add(match)
+        check_live()
+    return found if process.returncode in (0, 1) else None
+
+
+@contextmanager
+def _deadline(seconds: float, action: Callable[[], object]) -> Iterator[None]:
+    """Run ``action`` if the block is still running after ``seconds``."""
+    timer = threading.Timer(seconds, action)
+    timer.daemon = True
+    timer.start()
+    try:
+        yield
+    finally:
+        timer.cancel()
 
 
 def parse_rg_json(output: bytes, root: Path) -> list[Match]:
     """The match records of ``rg --json`` output as Matches (paths relative to ``root``)."""
-    found = []
-    for raw in output.splitlines():
-        try:
-            record = json.loads(raw)
-        except ValueError:
-            continue
-        if record.get("type") != "match":
-            continue
-        data = record["data"]
-        path = data["path"].get("text") or ""
-        text = data["lines"].get("text")
-        if text is None:
-            continue
-        shown = Path(root, path).relative_to(root).as_posix()
-        found.append(Match(shown, int(data["line_number"]), text.rstrip("\r\n")))
-    return found
+    return [m for raw in output.splitlines() if (m := _rg_match(raw, root)) is not None]
 
 
-def format_matches(matches: list[Match], limit: int, pattern: str) -> str:
-    """``path:line: text`` lines, sorted, at most ``limit``, with a note of how many were cut."""
-    if not matches:
+def _rg_match(raw: bytes, root: Path) -> Match | None:
+    """One ``rg --json`` line as a Match; None for other records and lines that are not JSON."""
+    try:
+        record = json.loads(raw)
+    except ValueError:
+        return None
+    if not isinstance(record, dict) or record.get("type") != "match":
+        return None
+    data = record["data"]
+    path = data["path"].get("text") or ""
+    text = data["lines"].get("text")
+    if text is None:
+        return None
+    shown = Path(root, path).relative_to(root).as_posix()
+    return Match(shown, int(data["line_number"]), text.rstrip("\r\n"))
+
+
+def format_matches(matches: list[Match], limit: int, pattern: str, *, total: int | None = None,
+                   files: int | None = None) -> str:
+    """``path:line: text`` lines, sorted, at most ``limit``, with a note of how many were cut.
+
+    ``total`` and ``files`` count every match when ``matches`` holds only the first ones.
+    """
+    total = len(matches) if total is None else total
+    if not total:
         return f"(no matches for {pattern!r})"
     ordered = sorted(matches)
     lines = [f"{m.path}:{m.line}: {cap_line(m.text, _MATCH_LINE_CHARS)}" for m in ordered[:limit]]
-    if len(ordered) > limit:
-        files = len({m.path for m in ordered})
-        lines.append(f"[... {len(ordered) - limit:,} more of {plural(len(ordered), 'match')} in "
+    if total > limit:
+        files = len({m.path for m in ordered}) if files is None else files
+        lines.append(f"[... {total - limit:,} more of {plural(total, 'match')} in "
                      f"{plural(files, 'file')} cut; narrow the pattern, path or glob]")
     return "\n".join(lines)
 
@@ -181,16 +280,20 @@ def grep(ctx: ToolContext, pattern: str, path: str = ".", glob: str | None = Non
     capped (the note says how many were cut).
 
     Args:
-        pattern: a regular expression (Python syntax), e.g. `def \\w+_test` or `TODO|FIXME`.
+        pattern: a regular expression (RE2 syntax, as ripgrep: no lookaround or backreferences), e.g. `def \\w+_test` or `TODO|FIXME`.
         path: the file or folder to search, relative to the workspace root (default: everything).
         glob: only search files matching this glob, e.g. `*.py` or `src/**/*.ts`.
         ignore_case: match without regard to case.
     """
     regex = _compile(pattern, ignore_case)
-    real, _ = _scope(ctx, path)
+    real, shown = _scope(ctx, path)
     limit = int(ctx.extra.get("grep", {}).get("max_matches", MAX_MATCHES))
     rg = shutil.which("rg", path=(ctx.env or {}).get("PATH"))
-    found = ripgrep(rg, ctx, real, pattern, glob, ignore_case) if rg else None
+    found = ripgrep(rg, ctx, real, pattern, glob, ignore_case, limit) if rg else None
     if found is None:
-        found = list(python_grep(_candidates(ctx, real, glob), regex))
-    return format_matches(found, limit, pattern)
+        found = MatchCollector(limit)
+        for match in python_grep(_candidates(ctx, real, glob), regex):
+            found.add(match)
+    if not found.total and glob and not _candidates(ctx, real, glob):
+        return f"(no matches for {pattern!r}: no file under {shown} matches the glob {glob!r})"
+    return format_matches(found.kept(), limit, pattern, total=found.total, files=len(found.files))

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from ._api import ToolContext, ToolError, glob_base, tool
 from ._background import QUIET_S, START_CAP_S, run_in_background
+from ._words import positive_seconds
 from ._commands import command_effect, shell_effect
 from ._env import child_environment
 from ._process import KILL_GRACE_S, CommandResult, run_command
@@ -37,6 +38,9 @@ def format_command_result(result: CommandResult, limit: int) -> str:
         parts.append("note: processes the command left running (started with `&`, or daemons) were "
                      "stopped when it exited; to keep a server or watcher running, call shell with "
                      "background=true")
+    if result.output_held:
+        parts.append("note: a process the command started still holds its output open and could not "
+                     "be found to stop it; reading its output stopped there")
     stdout = cap_text(result.stdout, max(limit * 2 // 3, 200), what="stdout")
     stderr = cap_text(result.stderr, max(limit - len(stdout) - 200, limit // 3, 200), what="stderr")
     if stdout:
@@ -84,6 +88,8 @@ async def shell(
     """
     if not command.strip():
         raise ToolError("command is empty")
+    if "\0" in command:
+        raise ToolError("the command contains a NUL character (\\0), which no command line can hold")
     settings = ctx.extra.get("shell", {})
     run = _Run(ctx, command, _timeout(ctx, timeout_s, background),
                float(settings.get("kill_grace_s", KILL_GRACE_S)), _writable(ctx, writes))
@@ -136,11 +142,9 @@ class _Run:
 
 
 def _timeout(ctx: ToolContext, timeout_s: float | None, background: bool) -> float:
-    if timeout_s is not None and timeout_s <= 0:
-        raise ToolError(f"timeout_s must be positive, got {timeout_s}")
-    if timeout_s is not None:
-        return timeout_s
-    return math.inf if background else ctx.shell_timeout_s
+    if timeout_s is None:
+        return math.inf if background else ctx.shell_timeout_s
+    return positive_seconds(timeout_s, ctx.shell_timeout_s)
 
 
 def _writable(ctx: ToolContext, writes: list[str] | None) -> list[Path] | None:

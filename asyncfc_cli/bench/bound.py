@@ -94,7 +94,9 @@ def _plan(scenario: Scenario, profile: Profile, effect_of: EffectOf) -> dict[int
         effect = effect_of(step.tool, args)
         deps = {labels[d] for d in _labels_in(step.args, labels)}
         deps |= {j for j, other in enumerate(effects) if effect.conflicts_with(other)}
-        calls[i] = _Call(index, profile.decode_s(tokens), step.duration, tuple(sorted(deps)), effect.background)
+        # A sub-agent's call lasts at least its own script's bound at the same speed.
+        duration = critical_path_bound(step.agent, profile, effect_of) if step.agent else step.duration
+        calls[i] = _Call(index, profile.decode_s(tokens), duration, tuple(sorted(deps)), effect.background)
         effects.append(effect)
         if step.label:
             labels[step.label] = index

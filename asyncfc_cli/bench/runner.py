@@ -30,7 +30,7 @@ from ..testing.harness import scenario_session
 from .bound import EffectOf, critical_path_bound
 from .fixture import make_fixture_repo
 from .measure import python_command
-from ..app import duration_priors
+from ..durations import duration_priors
 from .simulate import bench_tools
 from .suite import BenchScenario
 
@@ -117,10 +117,11 @@ async def _play(scenario: Scenario, profile: Profile, mode: str, real_tools: boo
     tools = bench_tools(scenario, real_tools)
     mode, settings = mode_settings(mode, settings)
     run = scenario_session(scenario, mode=mode, profile=profile, tools=tools, root=root, settings=settings,
-                           duration_priors=duration_priors())
+                           duration_priors=duration_priors(), simulate_subagents=True)
     assert run.session is not None
     outcome = await run.session.run("scripted task")
-    return run.events, outcome.exit_code
+    # The session's own events: sub-agents number their futures from f1 too.
+    return [e for e in run.events if e.parent is None], outcome.exit_code
 
 
 def run_case(

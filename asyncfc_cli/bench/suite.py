@@ -1,12 +1,12 @@
 """The benchmark suite: its scenarios (package data), filled in with measured tool latencies.
 
 A bench scenario is an ordinary scripted-model scenario (see ``asyncfc_cli.model.scripted``) with
-extra keys: ``group`` (coding, calibrated, bfcl or adversarial), ``http: true`` when its commands
-are real in the fixture repository (so the HTTP mode plays it by default), and, on call steps,
-``latency``: which
-entry of the measured table (``latencies.py``) a call without an explicit ``duration`` takes
-(default: its tool's name). Explicit durations stand for project-specific commands (a 12 s test
-suite, a 40 s integration run) and are explained in each file's header.
+extra keys: ``group`` (coding, calibrated, bfcl, adversarial or compound), ``http: true`` when its
+commands are real in the fixture repository (so the HTTP mode plays it by default), and, on call
+steps, ``latency``: which entry of the measured table (``latencies.py``) a call without an
+explicit ``duration`` takes (default: its tool's name), also within a sub-agent's script
+(``agent``). Explicit durations stand for project-specific commands (a 12 s test suite, a 40 s
+integration run) and are explained in each file's header.
 """
 
 from __future__ import annotations
@@ -19,12 +19,12 @@ from typing import Any
 
 from ..errors import ScenarioError
 from ..model.scripted import Scenario, parse_scenario
-from .latencies import TOOL_LATENCIES
+from ..tool_latencies import TOOL_LATENCIES
 
 __all__ = ["BenchScenario", "GROUPS", "bench_scenario_names", "fill_latencies", "load_bench_scenario", "load_suite",
            "scale_durations"]
 
-GROUPS = ("coding", "calibrated", "bfcl", "adversarial")
+GROUPS = ("coding", "calibrated", "bfcl", "adversarial", "compound")
 _PACKAGE = "asyncfc_cli.bench.scenarios"
 
 
@@ -32,7 +32,8 @@ _PACKAGE = "asyncfc_cli.bench.scenarios"
 class BenchScenario:
     scenario: Scenario
     group: str
-    """coding, calibrated, bfcl or adversarial."""
+    """coding, calibrated, bfcl, adversarial or compound (sub-agents investigate in parallel, then a
+    change)."""
     http: bool = False
     """Its commands are real in the fixture repository: the HTTP mode plays it by default."""
 
@@ -55,7 +56,7 @@ def fill_latencies(data: Mapping[str, Any], table: Mapping[str, float] = TOOL_LA
     """
     steps = []
     for raw in data.get("steps") or []:
-        if isinstance(raw, Mapping) and "call" in raw and "duration" not in raw:
+        if isinstance(raw, Mapping) and "call" in raw and "duration" not in raw and "agent" not in raw:
             key = str(raw.get("latency", raw["call"]))
             if key not in table:
                 raise ScenarioError(
@@ -63,6 +64,8 @@ def fill_latencies(data: Mapping[str, Any], table: Mapping[str, float] = TOOL_LA
                     f"give a duration or one of {sorted(table)}"
                 )
             raw = {**raw, "duration": table[key]}
+        if isinstance(raw, Mapping) and isinstance(raw.get("agent"), Mapping):
+            raw = {**raw, "agent": fill_latencies({"name": data.get("name"), **raw["agent"]}, table)}
         steps.append(raw)
     return {**data, "steps": steps}
 

@@ -75,6 +75,9 @@ class Step:
     """call: whether a simulated tool fails (with ``result`` as its error)."""
     raw_args: str | None = None
     """call: argument text sent as is instead of ``args`` (to script malformed JSON)."""
+    agent: Scenario | None = None
+    """call (of ``agent``): the script the sub-agent's own scripted model plays (key ``agent``, a
+    scenario mapping whose profile defaults to its parent's)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +86,21 @@ class Scenario:
     steps: tuple[Step, ...]
     description: str = ""
     profile: Profile = field(default_factory=Profile)
+    workspace: Mapping[str, str] = field(default_factory=dict)
+    """The repository the script is written for, as a line each of some files holds (path ->
+    line). A script's claims are true only there, so with real tools it runs nowhere else."""
+
+    def foreign_to(self, root: Path) -> str | None:
+        """Why ``root`` is not the repository this script is written for (None if it is, or if
+        the script names none)."""
+        for path, line in self.workspace.items():
+            try:
+                text = (root / path).read_text(encoding="utf-8", errors="replace")
+            except OSError:
+                return f"it has no {path}"
+            if line not in text:
+                return f"its {path} is not the one the script expects"
+        return None
 
     def step_for_call_id(self, call_id: str) -> Step | None:
         """The call step a scripted call id came from (used by simulated tools)."""
@@ -105,7 +123,7 @@ def step_tokens(step: Step) -> int:
     return step.tokens if step.tokens is not None else estimate_tokens(step.text)
 
 
-def _parse_step(raw: Any, where: str) -> Step:
+def _parse_step(raw: Any, where: str, profile: Profile) -> Step:
     if raw in ("end", "end_response"):
         return Step("end")
     if not isinstance(raw, Mapping):
@@ -131,7 +149,15 @@ def _parse_step(raw: Any, where: str) -> Step:
         duration=float(raw.get("duration", 0.0)), result=str(raw.get("result", "ok")),
         fails=bool(raw.get("fails", False)),
         raw_args=str(raw["raw_args"]) if "raw_args" in raw else None,
+        agent=_parse_agent(raw["agent"], f"{where} agent", profile) if "agent" in raw else None,
     )
+
+
+def _parse_agent(data: Any, source: str, profile: Profile) -> Scenario:
+    """A sub-agent's script: a scenario of its own, at its parent's speed unless it says."""
+    if not isinstance(data, Mapping):
+        raise ScenarioError(f"{source}: a sub-agent's script is a scenario mapping with 'steps'")
+    return parse_scenario({"name": source, "profile": profile, **data}, source)
 
 
 def parse_scenario(data: Mapping[str, Any], source: str = "scenario") -> Scenario:
@@ -142,7 +168,8 @@ def parse_scenario(data: Mapping[str, Any], source: str = "scenario") -> Scenari
     """
     if not isinstance(data, Mapping) or not isinstance(data.get("steps"), list):
         raise ScenarioError(f"{source}: a scenario is a mapping with a 'steps' list")
-    steps = tuple(_parse_step(raw, f"{source} step {i + 1}") for i, raw in enumerate(data["steps"]))
+    profile = _parse_profile(data.get("profile") or {}, source)
+    steps = tuple(_parse_step(raw, f"{source} step {i + 1}", profile) for i, raw in enumerate(data["steps"]))
     labels: set[str] = set()
     for i, step in enumerate(steps):
         missing = [n for n in step.needs if n not in labels]
@@ -152,12 +179,20 @@ def parse_scenario(data: Mapping[str, Any], source: str = "scenario") -> Scenari
             if step.label in labels:
                 raise ScenarioError(f"{source} step {i + 1}: label {step.label!r} used twice")
             labels.add(step.label)
-    raw_profile = data.get("profile") or {}
+    workspace = data.get("workspace") or {}
+    if not isinstance(workspace, Mapping):
+        raise ScenarioError(f"{source}: workspace must map file paths to a line each holds")
+    return Scenario(str(data.get("name", source)), steps, str(data.get("description", "")), profile,
+                    {str(k): str(v) for k, v in workspace.items()})
+
+
+def _parse_profile(raw: Any, source: str) -> Profile:
+    if isinstance(raw, Profile):
+        return raw
     try:
-        profile = Profile(**raw_profile) if isinstance(raw_profile, Mapping) else PROFILES[raw_profile]
+        return Profile(**raw) if isinstance(raw, Mapping) else PROFILES[raw]
     except (TypeError, KeyError) as exc:
-        raise ScenarioError(f"{source}: bad profile {raw_profile!r}: {exc}") from None
-    return Scenario(str(data.get("name", source)), steps, str(data.get("description", "")), profile)
+        raise ScenarioError(f"{source}: bad profile {raw!r}: {exc}") from None
 
 
 SCRIPTED_PREFIX = "scripted:"

@@ -9,6 +9,9 @@ from ..events import Event, event_to_json
 
 
 class JsonlRenderer:
+    nested_events = True
+    """Sub-agents' events (with ``parent``) go out too: the log shows the whole tree."""
+
     def __init__(self, out: TextIO | None = None) -> None:
         self._out = out or sys.stdout
 

@@ -3,29 +3,42 @@
     [  0.52s] + f1 shell {"command": "pytest -q"}
     [  0.52s] > f1 started
     [  3.01s] ✓ f1 shell 2.49s  4 passed
+    [  3.40s] ✓ f2 edit_file 0.01s  edited calc.py: 1 replacement
+                --- a/calc.py
+                +++ b/calc.py
+                ...
 
 A command that runs longer than PROGRESS_AFTER_S shows its latest output line now and then
 (``… f1 shell 6.0s: collected 212 items``), at most once per PROGRESS_EVERY_S, so a long build or
 a background server is visibly alive without flooding the view.
 
 Streamed text arrives in arbitrary pieces ("hel", "lo wor", "ld"), and a future may finish between
-two of them. A future line is printed only at a line start, so it would split the word being
-streamed; instead the renderer holds back the trailing partial word of the text (never more than
-one word: the rest is written as it arrives) until whitespace follows it or the text stream ends
-(a tool call, the end of the request, the end of the session). The text then continues on its own
-line below the future line, with no word cut.
+two of them. Two rules keep the model's prose readable:
 
-Colour only when writing to a terminal. A renderer only consumes events.
+- Words: the renderer holds back the trailing partial word of the text (never more than one word:
+  the rest is written as it arrives) until whitespace follows it or the text stream ends (a tool
+  call, the end of the request, the end of the session).
+- Sentences: an event line that arrives while a sentence is open waits (with its own time stamp)
+  until the sentence ends (``.``, ``!`` or ``?`` before whitespace, ``。``, or a line break), the text
+  stream ends, or ``MAX_DEFERRED_CHARS`` more characters have streamed, whichever comes first. The
+  text then continues on its own line below.
+
+Each successful edit prints its unified diff under its line; the end of the session prints what
+the run changed (``changes.summary_lines``). Colour only when writing to a terminal. A renderer only
+consumes events.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import sys
 import unicodedata
+from collections.abc import Sequence
 from typing import Any, TextIO
 
 from ..events import Event
+from .changes import FILE_TOOLS, ChangeTally, diff_of, summary_lines
 
 _RESET = "\033[0m"
 _STYLES = {
@@ -36,9 +49,19 @@ _STYLES = {
     "bad": "\033[31m",
     "warn": "\033[33m",
     "model": "\033[35m",
+    "plain": "",
 }
 _STATUS_MARK = {"done": ("✓", "ok"), "failed": ("✗", "bad"), "cancelled": ("⊘", "warn")}
 _TEXT_MARGIN = "          │"
+_DIFF_INDENT = "            "
+MAX_DIFF_LINES = 200
+"""A longer diff is cut in the live view (the transcript and the model's result keep it whole)."""
+
+
+def _diff_style(line: str) -> str:
+    if line.startswith(("+++", "---")):
+        return "bold"
+    return {"+": "ok", "-": "bad", "@": "id"}.get(line[:1], "plain")
 
 _TEXT_STREAM_ENDS = frozenset({
     "tool_call_parsed", "request_retry", "request_finished", "request_started", "user_message",
@@ -73,6 +96,21 @@ def _breaks_after(char: str) -> bool:
     return char.isspace() or unicodedata.east_asian_width(char) in ("W", "F")
 
 
+MAX_DEFERRED_CHARS = 400
+"""An event line waits for the open sentence to end at most this many characters of text: a
+sentence that never ends (a list without full stops) must not hide what the tools are doing."""
+
+
+_SENTENCE_END = re.compile(r"[.!?][\"')\]*`]*\s|[。！？]|\n")
+
+
+def last_sentence_end(text: str) -> int | None:
+    """Where the last sentence of ``text`` ends (the index after its full stop, ``!`` or ``?`` and
+    the whitespace that follows, an ideographic full stop, or a line break), or None."""
+    ends = [match.end() for match in _SENTENCE_END.finditer(text)]
+    return ends[-1] if ends else None
+
+
 def _short(value: Any, width: int = 70) -> str:
     text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
     text = " ".join(text.split())
@@ -82,6 +120,9 @@ def _short(value: Any, width: int = 70) -> str:
 class TextRenderer:
     """Prints a session as it happens. ``verbose`` adds deliveries and placeholders."""
 
+    reports_errors = True
+    """It prints the reason a session could not start, so the caller need not repeat it."""
+
     def __init__(self, out: TextIO | None = None, *, color: bool | None = None, verbose: bool = True):
         self._out = out or sys.stdout
         self._color = self._out.isatty() if color is None else color
@@ -90,24 +131,47 @@ class TextRenderer:
         """The cursor is not at a line start (streamed text was written on the current line)."""
         self._held = ""
         """The trailing partial word of streamed text, not written yet (see the module doc)."""
+        self._sentence_open = False
+        """The text written so far on the open line ends inside a sentence."""
+        self._deferred: list[str] = []
+        """Event lines (already formatted) waiting for the open sentence to end."""
+        self._since_deferred = 0
+        """Characters of text written since the first deferred line."""
         self._tools: dict[str, str] = {}
         self._started: dict[str, float] = {}
         self._progress_at: dict[str, float] = {}
         """When each running future last showed a progress line."""
         self._turns_before = 0
         """Requests made before a resume: numbering goes on across it."""
+        self.changes = ChangeTally()
+        """What the run changed so far (files, lines, the last test run)."""
 
     def _style(self, text: str, style: str) -> str:
-        return f"{_STYLES[style]}{text}{_RESET}" if self._color else text
+        return f"{_STYLES[style]}{text}{_RESET}" if self._color and _STYLES[style] else text
 
-    def _line(self, t: float, text: str) -> None:
+    def _line(self, t: float, text: str, body: Sequence[str] = ()) -> None:
+        """Print an event line (and ``body`` lines under it), or defer it while a sentence is open."""
+        block = [f"{self._style(f'[{t:7.2f}s]', 'dim')} {text}", *body]
+        if self._line_open and self._sentence_open:
+            self._deferred.extend(block)
+            return
+        self._print(block)
+
+    def _print(self, lines: Sequence[str]) -> None:
         if self._line_open:
             self._out.write("\n")
-            self._line_open = False
-        self._out.write(f"{self._style(f'[{t:7.2f}s]', 'dim')} {text}\n")
+            self._line_open = self._sentence_open = False
+        for line in lines:
+            self._out.write(line + "\n")
         self._out.flush()
 
+    def _release_deferred(self) -> None:
+        deferred, self._deferred, self._since_deferred = self._deferred, [], 0
+        if deferred:
+            self._print(deferred)
+
     def __call__(self, event: Event) -> None:
+        self.changes.apply(event)
         if event.type in _TEXT_STREAM_ENDS:
             self.flush_text()
         handler = getattr(self, f"_on_{event.type}", None)
@@ -115,10 +179,13 @@ class TextRenderer:
             handler(event)
 
     def flush_text(self) -> None:
-        """Write the held-back partial word: the text stream it belongs to has ended (also for a
-        caller that stops feeding events before ``session_finished``)."""
+        """Write the held-back partial word and the event lines waiting on the sentence: the text
+        stream they belong to has ended (also for a caller that stops feeding events before
+        ``session_finished``)."""
         held, self._held = self._held, ""
         self._write_text(held)
+        self._sentence_open = False  # the stream ended: its last sentence is as done as it will be
+        self._release_deferred()
         self._out.flush()
 
     def _on_session_started(self, e: Any, resumed: str = "") -> None:
@@ -141,6 +208,16 @@ class TextRenderer:
 
     def _on_text_delta(self, e: Any) -> None:
         ready, self._held = split_partial_word(self._held + e.text)
+        if self._deferred:
+            self._since_deferred += len(ready)
+            cut = last_sentence_end(ready)
+            if cut is None and self._since_deferred > MAX_DEFERRED_CHARS:
+                cut = len(ready)  # a word break: ready text always ends at one
+            if cut is not None:
+                self._write_text(ready[:cut])
+                self._sentence_open = False
+                self._release_deferred()
+                ready = ready[cut:].lstrip(" ")
         self._write_text(ready)
         self._out.flush()
 
@@ -152,12 +229,14 @@ class TextRenderer:
                 if not self._line_open:
                     self._out.write(self._style(_TEXT_MARGIN, "model"))  # a blank line of text
                 self._out.write("\n")
-                self._line_open = False
+                self._line_open = self._sentence_open = False
             if piece:
                 if not self._line_open:
                     self._out.write(self._style(_TEXT_MARGIN + " ", "model"))
                     self._line_open = True
                 self._out.write(piece)
+                if piece.strip():
+                    self._sentence_open = bool(piece[last_sentence_end(piece) or 0:].strip())
 
     def _on_request_retry(self, e: Any) -> None:
         turn = self._turns_before + e.turn
@@ -200,8 +279,18 @@ class TextRenderer:
     def _on_future_finished(self, e: Any) -> None:
         mark, style = _STATUS_MARK.get(e.status, ("?", "warn"))
         tool = self._tools.get(e.id, "")
+        diff = diff_of(e.output) if tool in FILE_TOOLS and e.status == "done" else ""
         self._line(e.t, f"{self._style(mark, style)} {self._style(e.id, 'id')} {tool} "
-                        f"{e.duration:.2f}s  {_short(e.summary)}")
+                        f"{e.duration:.2f}s  {_short(e.summary)}", self._diff_lines(diff))
+
+    def _diff_lines(self, diff: str) -> list[str]:
+        """A diff indented under its event line, coloured by line kind, cut at MAX_DIFF_LINES."""
+        lines = diff.splitlines()
+        shown = [self._style(_DIFF_INDENT + line, _diff_style(line)) for line in lines[:MAX_DIFF_LINES]]
+        if len(lines) > MAX_DIFF_LINES:
+            more = len(lines) - MAX_DIFF_LINES
+            shown.append(self._style(f"{_DIFF_INDENT}… {more} more diff lines (the transcript has them all)", "dim"))
+        return shown
 
     def _on_future_placeholder(self, e: Any) -> None:
         if self._verbose:
@@ -227,6 +316,9 @@ class TextRenderer:
         cost = f" · ${e.cost:.4f}" if e.cost else ""
         style = "ok" if e.exit_code == 0 else "bad"
         summary = f"{e.outcome} (exit {e.exit_code}) · {e.turns} requests · {tokens} tokens{cost}"
-        self._line(e.t, self._style(summary, style))
-        if e.exit_code != 0 and e.message:
+        changes = summary_lines(self.changes)
+        if changes:
+            self._line(e.t, self._style(changes[0], "bold"), [_DIFF_INDENT + line for line in changes[1:]])
+        if e.exit_code != 0 and e.message:  # the reason first, the verdict last: what a reader sees
             self._line(e.t, self._style(e.message, style))
+        self._line(e.t, self._style(summary, style))

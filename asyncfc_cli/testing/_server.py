@@ -25,7 +25,7 @@ from .policies import BadRequest, Policy, Reply, ReplyCall, as_policy, estimate_
 if TYPE_CHECKING:
     from ..model.scripted import Scenario
 
-__all__ = ["BAD_JSON", "Fault", "Frame", "LocalModelServer", "split_text"]
+__all__ = ["BAD_JSON", "Fault", "Frame", "LocalModelServer", "serve_from_command_line", "split_text"]
 
 
 FaultKind = Literal["status", "slow_first_token", "stall", "cut", "truncate", "bad_json", "stream_error"]
@@ -175,6 +175,7 @@ class LocalModelServer:
         model: the model name the server reports.
         on_frame: called in the server's thread before each streamed frame is sent; a test may
             block in it to hold the stream at a known point.
+        port: listen on this port (default: any free one; ``port`` tells which).
 
     Attributes:
         requests: the JSON body of every model request received, in order.
@@ -194,6 +195,7 @@ class LocalModelServer:
         call_gap_s: float = 0.0,
         model: str = "test-model",
         on_frame: Callable[[Frame], None] | None = None,
+        port: int = 0,
     ) -> None:
         self.policy: Policy = as_policy(policy)
         self.on_frame = on_frame
@@ -201,6 +203,8 @@ class LocalModelServer:
         self.chunk_delay_s = chunk_delay_s
         self.call_gap_s = call_gap_s
         self.model = model
+        self.requested_port = port
+        """The port to listen on (0: any free one)."""
         self.requests: list[dict[str, Any]] = []
         self.request_headers: list[dict[str, str]] = []
         self._lock = threading.Lock()
@@ -245,7 +249,7 @@ class LocalModelServer:
 
     def start(self) -> None:
         handler = type("Handler", (_Handler,), {"model_server": self})
-        self._httpd = _QuietServer(("127.0.0.1", 0), handler)
+        self._httpd = _QuietServer(("127.0.0.1", self.requested_port), handler)
         self._thread = threading.Thread(
             target=self._httpd.serve_forever, kwargs={"poll_interval": 0.02},  # quick to stop
             name="asyncfc-test-server", daemon=True,
@@ -380,3 +384,40 @@ class _Handler(BaseHTTPRequestHandler):
         except OSError:
             pass
 
+
+
+def serve_from_command_line(server_class: type[LocalModelServer], argv: Sequence[str] | None, *,
+                            api: str, model_prefix: str, api_suffix: str = "") -> int:
+    """``python -m asyncfc_cli.testing.openai_server --scenario demo --port 8765``: serve a
+    scripted scenario until Ctrl-C, for testing an integration against a model that always
+    answers the same way. Prints the URL and the asyncfc flags that reach it."""
+    import argparse
+
+    parser = argparse.ArgumentParser(
+        prog=f"python -m asyncfc_cli.testing.{model_prefix}_server",
+        description=f"Serve a scripted model over the {api} API on 127.0.0.1 until Ctrl-C.")
+    parser.add_argument("--scenario", default="demo",
+                        help="a built-in scenario name or a .yaml/.json scenario file (default: demo)")
+    parser.add_argument("--port", type=int, default=0, help="port to listen on (default: any free one)")
+    parser.add_argument("--chunk-delay", type=float, default=0.0, metavar="SECONDS",
+                        help="pause before every streamed frame, to look like decoding")
+    parser.add_argument("--model", default="test-model", help="the model name the server reports")
+    args = parser.parse_args(argv)
+    from ..errors import AsyncfcError
+
+    try:
+        server = server_class(args.scenario, port=args.port, chunk_delay_s=args.chunk_delay, model=args.model)
+        server.start()
+    except (AsyncfcError, OSError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(f"Serving scenario {args.scenario!r} ({api}) at {server.base_url}{api_suffix}\n"
+          f"  asyncfc run --model {model_prefix}/{args.model} --api-base {server.base_url}{api_suffix} TASK\n"
+          "Ctrl-C stops it.", flush=True)
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.stop()
+    return 0

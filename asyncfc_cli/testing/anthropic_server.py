@@ -24,7 +24,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from ._server import Fault, Frame, LocalModelServer, split_text
+from ._server import Fault, Frame, LocalModelServer, serve_from_command_line, split_text
 from .policies import BadRequest, Policy, Reply, ReplyCall, echo_policy, reply_tokens
 
 
@@ -206,3 +206,8 @@ def _stop_reason(reply: Reply) -> str:
         return "max_tokens"
     return "tool_use" if reply.tool_calls else "end_turn"
 
+
+
+if __name__ == "__main__":
+    raise SystemExit(serve_from_command_line(AnthropicServer, None, api="Anthropic Messages", model_prefix="anthropic",
+                                             api_suffix=""))

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from asyncfc_tools import EffectSpec, ToolSpec
+from asyncfc_tools import EffectSpec, ToolSpec, builtin_tools
 
 from ..config import Settings
 from ..events import Event, EventBus
@@ -20,6 +20,7 @@ from ..model.scripted import Profile, Scenario, ScriptedClient, parse_scenario
 from ..scheduler import Gate
 from ..session import Outcome, Session
 from ..simtools import simulated_tools
+from ..subagent import AGENT, attach_subagents, scripted_kit
 from ..workspace import Workspace
 
 __all__ = ["ScenarioRun", "run_scenario", "scenario_session"]
@@ -55,6 +56,7 @@ def scenario_session(
     settings: Settings | None = None,
     gate: Gate | None = None,
     duration_priors: Mapping[str, float] | None = None,
+    simulate_subagents: bool | None = None,
 ) -> ScenarioRun:
     """A Session that plays ``scenario``, with its events collected into the returned run.
 
@@ -62,15 +64,20 @@ def scenario_session(
         tools: real tools to use; default: simulated tools built from the scenario.
         effects: effect overrides for the simulated tools.
         root: workspace root (default: the current folder; simulated tools touch nothing).
+        simulate_subagents: whether sub-agents (``agent`` steps with a script) get tools simulated
+            from their script (default: when the parent's are) or the parent's tools.
+
+    ``events`` holds the sub-agents' events too (those with a ``parent``).
     """
     if not isinstance(scenario, Scenario):
         scenario = parse_scenario(scenario)
     bus = EventBus()
     run = ScenarioRun(Outcome("", -1, ""))
-    bus.subscribe(run.events.append)
+    bus.subscribe(run.events.append, nested=True)
     settings = (settings or Settings()).replace(mode=mode, model=f"scripted:{scenario.name}")
+    client = ScriptedClient(scenario, profile)
     run.session = Session(
-        model=ScriptedClient(scenario, profile),
+        model=client,
         tools=tools if tools is not None else simulated_tools(scenario, effects=effects),
         bus=bus,
         settings=settings,
@@ -78,6 +85,12 @@ def scenario_session(
         gate=gate,
         duration_priors=duration_priors,
     )
+    if any(step.kind == "call" and step.tool == AGENT for step in scenario.steps):
+        # Sub-agents play the scripts of their call steps (simulated tools when the parent's are).
+        session = run.session
+        simulate = tools is None if simulate_subagents is None else simulate_subagents
+        kit = scripted_kit(client, lambda: session.tools, simulate_from=builtin_tools() if simulate else None)
+        attach_subagents(session, kit, gate=gate)
     return run
 
 

@@ -27,7 +27,7 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from ._server import Fault, Frame, LocalModelServer, split_text
+from ._server import Fault, Frame, LocalModelServer, serve_from_command_line, split_text
 from .policies import BadRequest, Policy, Reply, ReplyCall, echo_policy, reply_tokens
 
 
@@ -141,3 +141,8 @@ def _usage(reply: Reply, prompt_tokens: int) -> dict[str, int]:
     completion = reply_tokens(reply)
     return {"prompt_tokens": prompt_tokens, "completion_tokens": completion,
             "total_tokens": prompt_tokens + completion}
+
+
+if __name__ == "__main__":
+    raise SystemExit(serve_from_command_line(OpenAIServer, None, api="OpenAI chat completions", model_prefix="openai",
+                                             api_suffix="/v1"))

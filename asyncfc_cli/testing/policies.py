@@ -104,16 +104,21 @@ def scenario_policy(scenario: Scenario | str | Path) -> Policy:
 
     Each reply comes from ``ScenarioPlayer.respond`` on the conversation converted back to typed
     messages, so a run over HTTP sees placeholders and awaits exactly as the scripted client does.
-    A scenario that cannot go on is answered with HTTP 400 naming the step.
+    A scenario that cannot go on is answered with HTTP 400 naming the step. A conversation with no
+    assistant message yet starts the script over, so one server serves run after run.
     """
     from ..errors import ScenarioError
     from ..model.scripted import Say, ScenarioPlayer, load_scenario
     from ..model.scripted import Scenario as ScenarioType
     from ..model.wire import message_from_wire
 
-    player = ScenarioPlayer(scenario if isinstance(scenario, ScenarioType) else load_scenario(scenario))
+    loaded = scenario if isinstance(scenario, ScenarioType) else load_scenario(scenario)
+    player = ScenarioPlayer(loaded)
 
     def play(messages: list[dict[str, Any]], tools: list[dict[str, Any]]) -> Reply:
+        nonlocal player
+        if not any(message.get("role") == "assistant" for message in messages):
+            player = ScenarioPlayer(loaded)  # a new conversation: the script starts over
         typed = [message_from_wire(message) for message in messages]
         names = {tool.get("function", {}).get("name", "") for tool in tools}
         try:

@@ -72,7 +72,10 @@ def session_engine(built: Any) -> Any:
         session, gate = built
         return SessionEngine(session, gate)
     closer = getattr(getattr(built, "transcript", None), "close", None)
-    return SessionEngine(built.session, getattr(built, "gate", None), on_close=closer)
+    serving = getattr(built, "serving", None)
+    return SessionEngine(built.session, getattr(built, "gate", None), on_close=closer,
+                         controls=getattr(built, "controls", None),
+                         **({"serving": serving} if serving is not None else {}))
 
 
 def run_replay(path: Path, speed: float = 1.0) -> int:
@@ -86,7 +89,7 @@ def run_replay(path: Path, speed: float = 1.0) -> int:
     from .app import AsyncfcApp
     from .engines import ReplayEngine
 
-    engine = ReplayEngine(list(read_events(path)), speed=speed)
+    engine = ReplayEngine(list(read_events(path, nested=True)), speed=speed)  # sub-agents' lanes too
     app = AsyncfcApp(engine, rate=speed)
     return _run(app)
 

@@ -8,8 +8,10 @@ through ``GuestHost.call``, never directly.
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
+from pathlib import Path
 from dataclasses import dataclass
 
 from textual import events, on
@@ -26,6 +28,9 @@ from .background_screen import BackgroundScreen
 from .engine_host import Engine, GuestHost
 from .futures_table import FuturesTable
 from .output_screen import OutputScreen
+from .palette import SlashCommandsProvider
+from .prompt_actions import PromptActions
+from .prompt_box import PromptBox
 from .prompt_input import PromptInput
 from .state import SessionClock, TimelineState
 from .status_bar import StatusBar
@@ -36,6 +41,8 @@ __all__ = ["AsyncfcApp"]
 
 NARROW_BELOW = 120
 """Terminal width under which the panes stack instead of sitting side by side."""
+SHORT_BELOW = 32
+"""Terminal height under which the futures table folds away (the timeline shows the same futures)."""
 TABLE_TICK_S = 0.25
 
 
@@ -46,8 +53,8 @@ class AsyncfcApp(App[int]):
         Binding("ctrl+c", "interrupt", "Cancel / quit", priority=True),
         Binding("escape", "cancel_turn", "Cancel turn"),
         Binding("ctrl+q", "quit", "Quit", priority=True),
-        Binding("ctrl+t", "focus('timeline')", "Timeline"),
-        Binding("ctrl+f", "focus('futures')", "Futures"),
+        Binding("ctrl+t", "show_panel('timeline')", "Timeline"),
+        Binding("ctrl+f", "show_panel('futures')", "Futures"),
         Binding("ctrl+o", "focus('transcript')", "Transcript", show=False),
         Binding("ctrl+l", "focus('prompt')", "Prompt", show=False),
         Binding("ctrl+b", "background", "Background", priority=True),
@@ -55,6 +62,7 @@ class AsyncfcApp(App[int]):
 
     CSS_PATH = "app.tcss"
     TITLE = "asyncfc"
+    COMMANDS = App.COMMANDS | {SlashCommandsProvider}
 
     @dataclass
     class EngineEvent(Message):
@@ -86,6 +94,7 @@ class AsyncfcApp(App[int]):
         """How soon a second Ctrl-C must follow the first to quit."""
         self._drawn: tuple[int, float] | None = None
         self._table_synced = -1e9
+        self.prompt_actions = PromptActions(self)
 
     def now(self) -> float:
         return self.clock.now(self.wall())
@@ -97,7 +106,7 @@ class AsyncfcApp(App[int]):
             with Vertical(id="side"):
                 yield Timeline(self.state, self.now, id="timeline")
                 yield FuturesTable(id="futures")
-        yield PromptInput(id="prompt")
+        yield PromptBox(self.prompt_actions.complete, id="prompt-box")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -111,7 +120,7 @@ class AsyncfcApp(App[int]):
             widget.add_class("panel")
             widget.border_title, widget.border_subtitle = title, subtitle
         self.query_one(PromptInput).focus()
-        self.bus.subscribe(lambda event: self.post_message(self.EngineEvent(event)))
+        self.bus.subscribe(lambda event: self.post_message(self.EngineEvent(event)), nested=True)
         self.set_interval(1 / 15, self.refresh_views)
         if self.host is not None:
             self.host.on_stopped = self._engine_stopped
@@ -124,7 +133,31 @@ class AsyncfcApp(App[int]):
             await self.host.aclose()
 
     def on_resize(self, event: events.Resize) -> None:
-        self.screen.set_class(event.size.width < NARROW_BELOW, "-narrow")
+        narrow, short = event.size.width < NARROW_BELOW, event.size.height < SHORT_BELOW
+        self.screen.set_class(narrow, "-narrow")
+        self.screen.set_class(short, "-short")
+        self.query_one(Footer).compact = narrow
+
+    def action_show_panel(self, name: str) -> None:
+        """Focus the timeline or the futures table; when short, the one shown is the one asked for."""
+        self.screen.set_class(name == "futures", "-show-futures")
+        self.query_one(f"#{name}").focus()
+
+    def action_screenshot(self, filename: str | None = None, path: str | None = None) -> None:
+        """Save an SVG of the screen (the palette's Screenshot). Textual's default folder is
+        ~/Downloads, which a server or a container often lacks: then the state folder is used."""
+        from platformdirs import user_downloads_path
+
+        folder = Path(path) if path else user_downloads_path()
+        if not folder.is_dir():
+            base = os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state"
+            folder = Path(base) / "asyncfc" / "screenshots"
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            self.notify(f"Cannot save a screenshot in {folder}: {exc}", severity="error")
+            return
+        self.deliver_screenshot(filename, str(folder))
 
     # -- events in ---------------------------------------------------------------------------------
 
@@ -135,6 +168,11 @@ class AsyncfcApp(App[int]):
         if not self.state.busy and not self.state.background():  # background lanes keep growing
             self.clock.freeze(self.state.last_t)
         if not self._views_alive():
+            return
+        if event.parent is not None:  # a sub-agent's: lanes under its agent future, not the transcript
+            lane = f"{event.parent}/{getattr(event, 'id', '')}"
+            if isinstance(event, ev.FutureFinished) and lane in self._dialogs:
+                self._dialogs.pop(lane).dismiss()  # its approval asked under that id
             return
         self.query_one(TranscriptView).show(event, self.state)
         if isinstance(event, ev.ApprovalRequested):
@@ -157,11 +195,14 @@ class AsyncfcApp(App[int]):
         if key == self._drawn or not self._views_alive():
             return
         if self._drawn is None or self.state.version != self._drawn[0] or now - self._table_synced >= TABLE_TICK_S:
-            self.query_one(FuturesTable).sync(self.state, now)
+            for table in self.query(FuturesTable):
+                table.sync(self.state, now)
             self._table_synced = now
         self._drawn = key
-        self.query_one(Timeline).refresh()
-        self.query_one(StatusBar).refresh()
+        # query, not query_one: a tick can land while the app is shutting down and its widgets
+        # are being removed; there is then nothing left to draw.
+        for view in (*self.query(Timeline), *self.query(StatusBar)):
+            view.refresh()
 
     def _views_alive(self) -> bool:
         """False while the app shuts down (its widgets are gone; the engine may still report)."""
@@ -188,22 +229,43 @@ class AsyncfcApp(App[int]):
 
     # -- commands out ------------------------------------------------------------------------------
 
-    def _command(self, name: str, *args: str) -> None:
-        if self.host is None or self.engine is None:
+    @property
+    def transcript(self) -> TranscriptView:
+        return self.query_one(TranscriptView)
+
+    def can_command(self, otherwise: str) -> bool:
+        """Whether there is a live session to command; if not, say so (``otherwise``: what the
+        user's action will not do)."""
+        if self.host is None or self.engine is None or not self.engine.interactive:
+            self.notify(f"This is a replay: {otherwise}.", severity="warning")
+            return False
+        return True
+
+    def engine_command(self, name: str, *args: str) -> None:
+        """Call the engine's command ``name`` on the trio side (a no-op in a replay)."""
+        if self.can_command("nothing can be changed"):
+            assert self.host is not None
+            self.host.call(getattr(self.engine, name), *args)
+
+    _command = engine_command
+
+    def choose_slash_command(self, name: str, *, takes_argument: bool) -> None:
+        """A slash command chosen in the palette: run it, or put it in the prompt for its argument."""
+        if not takes_argument:
+            self.prompt_actions.submit(f"/{name}")
             return
-        if not self.engine.interactive:
-            self.notify("This is a replay: nothing can be changed.", severity="warning")
-            return
-        self.host.call(getattr(self.engine, name), *args)
+        prompt = self.query_one(PromptInput)
+        prompt.load_text(f"/{name} ")
+        prompt.move_cursor(prompt.document.end)
+        prompt.focus()
+
+    def submit_task(self, text: str) -> None:
+        if self.host is not None:
+            self.host.submit(text)
 
     @on(PromptInput.Submitted)
     def _submit(self, message: PromptInput.Submitted) -> None:
-        if self.host is None or self.engine is None or not self.engine.interactive:
-            self.notify("This is a replay: prompts are not sent.", severity="warning")
-            return
-        if self.state.busy:
-            self.notify("Queued: it runs when the current task ends.")
-        self.host.submit(message.text)
+        self.prompt_actions.submit(message.text)
 
     @on(FuturesTable.CancelRequested)
     def _cancel_future(self, message: FuturesTable.CancelRequested) -> None:

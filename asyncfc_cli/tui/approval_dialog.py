@@ -1,4 +1,6 @@
-"""The approval dialog: what a mutating call will do, and allow once / allow for the session / deny."""
+"""The approval dialog: what a mutating call will do, and allow once / allow its rule for the session
+or always / deny. The rule is the one the gate will add (``allow_rules.suggest_rule``): the tool, or
+for a shell command its prefix (``npm test*``), never every shell command."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
+from ..allow_rules import suggest_rule
 from .formatting import preview_text
 from .state import args_summary
 
@@ -16,11 +19,12 @@ __all__ = ["ApprovalDialog"]
 
 
 class ApprovalDialog(ModalScreen[str]):
-    """Dismisses with the decision: ``once``, ``session`` or ``deny`` (Esc denies)."""
+    """Dismisses with the decision: ``once``, ``session``, ``always`` or ``deny`` (Esc denies)."""
 
     BINDINGS = [
         Binding("y,a", "decide('once')", "Allow once"),
         Binding("s", "decide('session')", "Allow for session"),
+        Binding("A", "decide('always')", "Always allow"),
         Binding("n,d,escape", "decide('deny')", "Deny"),
     ]
 
@@ -41,7 +45,8 @@ class ApprovalDialog(ModalScreen[str]):
     ApprovalDialog .title { text-style: bold; color: $warning; }
     ApprovalDialog VerticalScroll { height: auto; max-height: 20; margin: 1 0; background: $panel; }
     ApprovalDialog Horizontal { height: auto; align-horizontal: center; }
-    ApprovalDialog Button { margin: 0 1; min-width: 16; }
+    ApprovalDialog Button { margin: 0 1; min-width: 10; }
+    ApprovalDialog .rule { color: $text-muted; }
     """
 
     def __init__(self, future_id: str, tool: str, preview: str, args: object = None) -> None:
@@ -50,6 +55,8 @@ class ApprovalDialog(ModalScreen[str]):
         self.tool = tool
         self.preview = preview
         self.args = args
+        self.rule = suggest_rule(tool, args if isinstance(args, dict) else {})
+        """What "session" and "always" allow."""
 
     def compose(self) -> ComposeResult:
         with Vertical():
@@ -58,9 +65,12 @@ class ApprovalDialog(ModalScreen[str]):
                 yield Static(Text(args_summary(self.args, 100), style="dim"))
             with VerticalScroll():
                 yield Static(preview_text(self.preview or "(no preview)"))
+            yield Static(Text.assemble("s / A allow ", (str(self.rule), "bold"),
+                                       " for this session / always (saved in your allow.toml)"), classes="rule")
             with Horizontal():
-                yield Button("Allow once (y)", id="once", variant="success")
-                yield Button("Allow for session (s)", id="session", variant="primary")
+                yield Button("Once (y)", id="once", variant="success")
+                yield Button("Session (s)", id="session", variant="primary")
+                yield Button("Always (A)", id="always", variant="warning")
                 yield Button("Deny (n)", id="deny", variant="error")
 
     def on_button_pressed(self, event: Button.Pressed) -> None:

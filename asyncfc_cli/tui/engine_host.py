@@ -40,6 +40,10 @@ class Engine(Protocol):
 
     def resolve(self, future_id: str, decision: str) -> None: ...
 
+    def command(self, name: str, argument: str) -> None:
+        """A between-task command from the prompt (``/model NAME``); reports through the bus."""
+        ...
+
 
 class GuestHost:
     """Runs one ``Engine`` as a trio guest of the running asyncio loop. See the module docstring."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from contextlib import AbstractAsyncContextManager, nullcontext
 from typing import Any
 
 import trio
@@ -18,18 +19,26 @@ class SessionEngine:
         session: has ``serve(inbox)``, ``cancel_turn()`` and ``cancel_future(id)``.
         gate: the approval gate the session's scheduler asks (``resolve(id, decision)``), or None.
         on_close: called when the engine stops (e.g. to close the transcript file).
+        serving: keeps the session's services (MCP servers) running while it serves
+            (``app.Engine.serving``).
+        controls: carries out /model, /mode, /approval, /clear, /compact (``controls.SessionControls``).
     """
 
     interactive = True
 
-    def __init__(self, session: Any, gate: Any = None, on_close: Callable[[], object] | None = None) -> None:
+    def __init__(self, session: Any, gate: Any = None, on_close: Callable[[], object] | None = None,
+                 controls: Any = None,
+                 serving: Callable[[], AbstractAsyncContextManager[object]] = nullcontext) -> None:
         self.session = session
         self.gate = gate
+        self.controls = controls
         self._on_close = on_close
+        self._serving = serving
 
     async def run(self, bus: ev.EventBus, inbox: trio.MemoryReceiveChannel[str]) -> None:
         try:
-            await self.session.serve(inbox)
+            async with self._serving():
+                await self.session.serve(inbox)
         finally:
             if self._on_close is not None:
                 self._on_close()
@@ -43,6 +52,11 @@ class SessionEngine:
     def resolve(self, future_id: str, decision: str) -> None:
         if self.gate is not None and hasattr(self.gate, "resolve"):
             self.gate.resolve(future_id, decision)
+
+    def command(self, name: str, argument: str) -> None:
+        """A between-task command (/model NAME ...); it reports through the bus."""
+        if self.controls is not None:
+            self.controls.run(name, argument)
 
 
 class ReplayEngine:
@@ -68,11 +82,14 @@ class ReplayEngine:
         at, prev_t, idle = 0.0, None, True
         for event in self.events:
             gap = 0.0 if prev_t is None else max(0.0, event.t - prev_t)
-            if idle and isinstance(event, (ev.UserMessage, ev.RequestStarted)):
+            own = event.parent is None  # a sub-agent's start and finish say nothing of idleness
+            if idle and own and isinstance(event, (ev.UserMessage, ev.RequestStarted)):
                 gap = min(gap, self.max_idle)
             at += gap / self.speed
             out.append(at)
             prev_t = event.t
+            if not own:
+                continue
             if isinstance(event, ev.SessionFinished):
                 idle = True
             elif isinstance(event, (ev.UserMessage, ev.RequestStarted)):
@@ -94,5 +111,8 @@ class ReplayEngine:
         pass
 
     def resolve(self, future_id: str, decision: str) -> None:
+        pass
+
+    def command(self, name: str, argument: str) -> None:
         pass
 

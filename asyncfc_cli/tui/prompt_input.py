@@ -1,4 +1,5 @@
-"""The prompt at the bottom: multi-line text, Enter sends, history on Up/Down."""
+"""The prompt at the bottom: multi-line text, Enter sends, history on Up/Down; while completions
+are shown, Tab, Enter, Up, Down and Esc go to the completion menu instead."""
 
 from __future__ import annotations
 
@@ -36,20 +37,35 @@ class PromptInput(TextArea):
     }
     """
 
+    MENU_KEYS = frozenset({"tab", "enter", "up", "down", "escape"})
+
     @dataclass
     class Submitted(Message):
         """The user sent a prompt."""
 
         text: str
 
+    @dataclass
+    class MenuKey(Message):
+        """A key meant for the completion menu (only while ``completing``)."""
+
+        key: str
+
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id, soft_wrap=True, show_line_numbers=False,
-                         placeholder="Ask asyncfc… (Enter sends, Ctrl-J new line, ↑ history)")
+                         placeholder="Ask asyncfc… (Enter sends · / commands · @ files · ! shell · ↑ history)")
+        self.completing = False
+        """The completion menu is showing (set by the box that owns both)."""
         self.prompts: list[str] = []
         self._cursor: int | None = None
         self._draft = ""
 
     async def _on_key(self, event: events.Key) -> None:
+        if self.completing and event.key in self.MENU_KEYS:
+            event.stop()
+            event.prevent_default()
+            self.post_message(self.MenuKey(event.key))
+            return
         if event.key == "enter":
             event.stop()
             event.prevent_default()

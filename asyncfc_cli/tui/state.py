@@ -12,12 +12,13 @@ them as read-only.
 
 from __future__ import annotations
 
-import re
+import dataclasses
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from .. import events as ev
+from ..futures import AWAIT_FUTURE, BLOCK_CLOSE, block_openings
 
 __all__ = [
     "FutureLane",
@@ -80,6 +81,11 @@ class FutureLane:
     approval: str = ""
     """"" (none asked), "asked", or the decision: once, session, deny."""
     approval_preview: str = ""
+    approval_asked: float | None = None
+    """When the user was asked to approve it (None: never asked)."""
+    approval_answered: float | None = None
+    """When the user answered (None: not yet, or never asked): the wait between the two stays
+    an approval wait on the timeline after the fact."""
     delivered_via: str = ""
     background: bool = False
     """A background process that is up: its lane stays open after the task that started it."""
@@ -146,11 +152,42 @@ class TimelineState:
 
     def apply(self, event: ev.Event) -> None:
         """Fold one event into the state. Unknown or out-of-order events are ignored, never fatal."""
-        handler = _HANDLERS.get(type(event))
         self.version += 1
         self.last_t = max(self.last_t, event.t)
+        if event.parent is not None:
+            self._apply_nested(event)
+            return
+        handler = _HANDLERS.get(type(event))
         if handler is not None:
             handler(self, event)
+
+    def _apply_nested(self, event: ev.Event) -> None:
+        """A sub-agent's event: its futures become lanes ``PARENT/ID`` folded under the ``agent``
+        lane that started them (the ids its approvals are asked under); its requests count in the
+        totals. Its own start, requests and finish never touch the session's model lane or state."""
+        if isinstance(event, ev.RequestFinished):
+            self.prompt_tokens += int(event.usage.get("prompt_tokens", 0))
+            self.completion_tokens += int(event.usage.get("completion_tokens", 0))
+            if event.cost is not None:
+                self.cost = (self.cost or 0.0) + event.cost
+            return
+        handler = _NESTED_HANDLERS.get(type(event))
+        if handler is None:
+            return
+        handler(self, dataclasses.replace(event, id=f"{event.parent}/{event.id}"))  # type: ignore[call-arg, attr-defined]
+        if isinstance(event, ev.FutureCreated):
+            self._fold_under(event.parent or "", f"{event.parent}/{event.id}")
+
+    def _fold_under(self, parent: str, lane_id: str) -> None:
+        """Move lane ``lane_id`` right after ``parent``'s lane and its other sub-lanes."""
+        ids = [i for i in self.futures if i != lane_id]
+        if parent not in ids:
+            return
+        at = ids.index(parent) + 1
+        while at < len(ids) and ids[at].startswith(parent + "/"):
+            at += 1
+        ids.insert(at, lane_id)
+        self.futures = {i: self.futures[i] for i in ids}
 
     def apply_all(self, events: Iterable[ev.Event]) -> TimelineState:
         for event in events:
@@ -160,6 +197,10 @@ class TimelineState:
     def _session_started(self, e: ev.SessionStarted) -> None:
         self.session = SessionInfo(e.session_id, e.model, e.mode, e.approval, e.root, e.scripted,
                                    getattr(e, "endpoint", ""))
+
+    def _settings_changed(self, e: ev.SettingsChanged) -> None:
+        self.session.model, self.session.mode, self.session.approval = e.model, e.mode, e.approval
+        self.session.scripted = e.scripted
 
     def _session_resumed(self, e: ev.SessionResumed) -> None:
         self._session_started(e)
@@ -218,7 +259,7 @@ class TimelineState:
 
     def _future_created(self, e: ev.FutureCreated) -> None:
         deps = tuple(e.deps)
-        if not deps and e.tool == "await_future" and isinstance(e.args, dict):
+        if not deps and e.tool == AWAIT_FUTURE and isinstance(e.args, dict):
             deps = tuple(str(i) for i in e.args.get("ids") or ())  # what the model waits on
         self.futures[e.id] = FutureLane(
             id=e.id, tool=e.tool, args=e.args, created=e.t, deps=deps,
@@ -261,11 +302,12 @@ class TimelineState:
         lane = self.futures.get(e.id)
         if lane is not None:
             lane.approval, lane.approval_preview = "asked", e.preview
+            lane.approval_asked = e.t
 
     def _approval_resolved(self, e: ev.ApprovalResolved) -> None:
         lane = self.futures.get(e.id)
         if lane is not None:
-            lane.approval = e.decision
+            lane.approval, lane.approval_answered = e.decision, e.t
 
     def _session_finished(self, e: ev.SessionFinished) -> None:
         self._close_request(e.t)
@@ -319,6 +361,7 @@ class TimelineState:
 _HANDLERS: dict[type, Any] = {
     ev.SessionStarted: TimelineState._session_started,
     ev.SessionResumed: TimelineState._session_resumed,
+    ev.SettingsChanged: TimelineState._settings_changed,
     ev.UserMessage: TimelineState._user_message,
     ev.RequestStarted: TimelineState._request_started,
     ev.RequestRetry: TimelineState._request_retry,
@@ -336,6 +379,13 @@ _HANDLERS: dict[type, Any] = {
     ev.ApprovalResolved: TimelineState._approval_resolved,
     ev.SessionFinished: TimelineState._session_finished,
 }
+
+
+_NESTED_HANDLERS: dict[type, Any] = {
+    kind: _HANDLERS[kind]
+    for kind in (ev.FutureCreated, ev.FutureStarted, ev.FutureFinished, ev.FutureDelivered)
+}
+"""What a sub-agent's events show: its futures, as lanes of their own."""
 
 
 class SessionClock:
@@ -403,9 +453,11 @@ def _clip(text: str, width: int) -> str:
     return text if len(text) <= width else text[: max(0, width - 1)] + "…"
 
 
-_BLOCK_OPEN = re.compile(r'<future id="(f\d+)" status="(\w+)">\s*')
-
-
 def short_summary(text: str) -> str:
     """A result's one-liner for views: ``<future id="f1" status="done">x`` reads ``f1 done: x``."""
-    return " ".join(_BLOCK_OPEN.sub(r"\1 \2: ", text).replace("</future>", " ").split())
+    parts, last = [], 0
+    for opening in block_openings(text):
+        parts += [text[last:opening.start], f"{opening.id} {opening.state}: "]
+        last = opening.end
+    parts.append(text[last:])
+    return " ".join("".join(parts).replace(BLOCK_CLOSE, " ").split())

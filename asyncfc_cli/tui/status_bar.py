@@ -19,42 +19,82 @@ def _tokens(n: int) -> str:
 
 
 def status_text(state: TimelineState, now: float, width: int = 200) -> Text:
-    """One line: what runs where, and what it has cost so far; shorter words when ``width`` is small."""
+    """One line: what runs where, and what it has cost so far; it always fits ``width``.
+
+    The long form when there is room; else short words; else the least needed parts fold away,
+    in this order: tokens, turn, approval policy, mode, elapsed time, cost. Activity and model
+    always stay (the model clipped at the end if it must be).
+    """
+    dot = _dot(state)
+    line = _assemble(_parts(state, now, short=False), False, dot)
+    if line.cell_len <= width:
+        return line
+    parts = _parts(state, now, short=True)
+    for drop in _FOLD_ORDER:
+        line = _assemble(parts, True, dot)
+        if line.cell_len <= width:
+            return line
+        parts.pop(drop, None)
+    line.truncate(width, overflow="ellipsis")
+    return line
+
+
+_FOLD_ORDER = ("tokens", "turn", "approval", "mode", "elapsed", "cost")
+
+
+def _parts(state: TimelineState, now: float, short: bool) -> dict[str, tuple[str, str]]:
+    """The bar's parts in order, by name: (text, style)."""
     s = state.session
-    short = width < 110
     model = s.model or "no model yet"
     if s.scripted:
         name = model.removeprefix("scripted:")
         model = f"scripted ({name})" if short else f"scripted model ({name})"
-    elif s.endpoint:  # where the requests (and the key) go: the host, in full when there is room
-        model = f"{model} @ {urlsplit(s.endpoint).netloc or s.endpoint if short else s.endpoint}"
+    else:
+        if short:
+            model = model.rsplit("/", 1)[-1]  # the provider's routing prefix is what folds first
+        if s.endpoint:  # where the requests (and the key) go: the host, in full when there is room
+            model = f"{model} @ {urlsplit(s.endpoint).netloc or s.endpoint if short else s.endpoint}"
     counts = state.counts()
     live = counts.get("running", 0) + counts.get("pending", 0)
     if state.busy:
         flight = (f"·{live}" if short else f" · {live} in flight") if live else ""
         activity = ("decoding" if state.decoding else "tools") + flight
-        dot = ("● ", PALETTE["running"])
     elif state.outcome is not None:
         activity = f"{state.outcome.outcome} (exit {state.outcome.exit_code})"
-        dot = ("● ", PALETTE["done"] if state.outcome.exit_code == 0 else PALETTE["failed"])
     else:
-        activity, dot = "idle", ("○ ", PALETTE["label_dim"])
-    sep = (" │ " if not short else "│", PALETTE["grid"])
-    cost = f"${state.cost:.4f}" if state.cost is not None else "$–"
+        activity = "idle"
     approval = s.approval or "–"
     elapsed = max(0.0, now - state.task_start) if state.busy else _last_duration(state)
-    return Text.assemble(
-        (" asyncfc " if not short else "afc ", f"bold {PALETTE['model_text']} on {PALETTE['model']}"), " ",
-        dot, (activity, "bold"), sep,
-        (model, PALETTE["call"] if s.scripted else PALETTE["label"]), sep,
-        (s.mode or "–", PALETTE["now"]), sep,
-        (approval if short else f"approval {approval}", PALETTE["approval"] if approval == "ask" else PALETTE["label"]),
-        sep, f"turn {state.turns}" if not short else f"t{state.turns}", sep,
-        f"{_tokens(state.total_tokens)} tok", sep,
-        cost, sep,
-        format_seconds(elapsed, 0.1),
-        no_wrap=True, overflow="ellipsis",
-    )
+    return {
+        "activity": (activity, "bold"),
+        "model": (model, PALETTE["call"] if s.scripted else PALETTE["label"]),
+        "mode": (s.mode or "–", PALETTE["now"]),
+        "approval": (approval if short else f"approval {approval}",
+                     PALETTE["approval"] if approval == "ask" else PALETTE["label"]),
+        "turn": (f"t{state.turns}" if short else f"turn {state.turns}", ""),
+        "tokens": (f"{_tokens(state.total_tokens)} tok", ""),
+        "cost": (f"${state.cost:.4f}" if state.cost is not None else "$–", ""),
+        "elapsed": (format_seconds(elapsed, 0.1), ""),
+    }
+
+
+def _dot(state: TimelineState) -> tuple[str, str]:
+    if state.busy:
+        return ("● ", PALETTE["running"])
+    if state.outcome is not None:
+        return ("● ", PALETTE["done"] if state.outcome.exit_code == 0 else PALETTE["failed"])
+    return ("○ ", PALETTE["label_dim"])
+
+
+def _assemble(parts: dict[str, tuple[str, str]], short: bool, dot: tuple[str, str]) -> Text:
+    sep = (" │ " if not short else "│", PALETTE["grid"])
+    line = Text.assemble((" asyncfc " if not short else "afc ", f"bold {PALETTE['model_text']} on {PALETTE['model']}"),
+                         " ", dot, no_wrap=True, overflow="ellipsis")
+    for index, (text, style) in enumerate(parts.values()):
+        if index:
+            line.append(*sep)
+        line.append(text, style)
+    return line
 
 
 def _last_duration(state: TimelineState) -> float:

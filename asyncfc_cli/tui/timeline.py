@@ -91,7 +91,7 @@ class Timeline(Widget, can_focus=True):
 
     @property
     def label_width(self) -> int:
-        return max(16, min(30, self.size.width // 4))
+        return max(20, min(30, self.size.width // 4))
 
     @property
     def lane_rows(self) -> int:

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from rich.segment import Segment
 from rich.style import Style
 
+from ..futures import AWAIT_FUTURE
 from .state import FutureLane, RequestBar, TimelineState, short_summary
 
 __all__ = ["PALETTE", "Viewport", "TimelineRenderer", "fit_viewport", "format_seconds", "tick_step"]
@@ -188,10 +189,14 @@ class TimelineRenderer:
         if room >= 3 and text:
             row.put(a + 1, text[:room], self.palette["bar_text"])
 
-    def _now_line(self, row: _Row, vp: Viewport, now: float, ticks: list[int]) -> None:
+    def _grid(self, row: _Row, ticks: list[int]) -> None:
+        """The dotted tick lines, drawn first: bars and labels go over them."""
         for x in ticks:
             if 0 <= x < row.width and row.chars[x] == " " and row.bgs[x] is None:
                 row.chars[x], row.fgs[x] = "┊", self.palette["grid"]
+
+    def _now_line(self, row: _Row, vp: Viewport, now: float, ticks: list[int]) -> None:
+        self._grid(row, ticks)
         x = int(vp.col(now))
         if 0 <= x < row.width and row.chars[x] in (" ", "┊") and row.bgs[x] is None:
             row.chars[x], row.fgs[x] = "│", self.palette["now"]
@@ -231,8 +236,8 @@ class TimelineRenderer:
         label = f" {icon} model"
         if state.decoding and state.open_request is not None and state.open_request.first_token is None:
             label += " (waiting)"
-        return [Segment(_fit(label, label_width), self.styles.get(colour, None, bold=True)),
-                *row.segments(self.styles)]
+        return [Segment(_fit(label, label_width - 1), self.styles.get(colour, None, bold=True)),
+                self._gutter(), *row.segments(self.styles)]
 
     def _request(self, row: _Row, vp: Viewport, bar: RequestBar, now: float) -> None:
         p = self.palette
@@ -259,47 +264,77 @@ class TimelineRenderer:
     def future_lane(self, lane: FutureLane, vp: Viewport, now: float, label_width: int,
                     ticks: list[int], highlight: bool = False) -> list[Segment]:
         row = _Row(vp.cells)
+        self._grid(row, ticks)
         self._future_bar(row, vp, lane, now)
-        self._now_line(row, vp, now, ticks)
+        self._now_line(row, vp, now, [])
         return [*self._future_label(lane, label_width, highlight), *row.segments(self.styles)]
 
     def _future_bar(self, row: _Row, vp: Viewport, lane: FutureLane, now: float) -> None:
+        """The waits, then the run. What the lane waited on keeps its colour after the fact:
+        dependencies (``⇠f3``) or program order (``after f3``) first, then the approval, from
+        when it was asked until it was answered; an ``await_future`` bar stays the await colour."""
         p = self.palette
         wait_end = lane.started if lane.started is not None else (lane.finished if lane.finished is not None else now)
-        wait_colour = p["approval"] if lane.approval == "asked" else p["deps"] if lane.deps else p["pending"]
-        a, b = int(vp.col(lane.created)), int(math.ceil(vp.col(wait_end)))
-        row.fill(a, b, "╌", wait_colour, None)
-        if lane.approval == "asked" and lane.started is None:
-            row.put(a, "? approve", wait_colour)
-        elif lane.deps and b - a > 2:
-            row.put(a, "⇠" + ",".join(lane.deps), wait_colour)
-        elif lane.waits_on and b - a > 8:
-            row.put(a, "after " + ",".join(lane.waits_on), wait_colour)
+        asked = lane.approval_asked
+        order_end = asked if asked is not None else wait_end
+        order_colour = p["deps"] if lane.deps else p["pending"]
+        a, b = int(vp.col(lane.created)), int(math.ceil(vp.col(order_end)))
+        row.fill(a, b, "╌", order_colour, None)
+        if a >= 0 and lane.deps and b - a > 2:
+            row.put(a, "⇠" + ",".join(lane.deps), order_colour)
+        elif a >= 0 and lane.waits_on and b - a > 8:
+            row.put(a, "after " + ",".join(lane.waits_on), order_colour)
+        if asked is not None:
+            answered = lane.approval_answered if lane.approval_answered is not None else wait_end
+            a, b = int(vp.col(asked)), int(math.ceil(vp.col(answered)))
+            row.fill(a, b, "╌", p["approval"], None)
+            label = {"asked": "? approve", "deny": "denied"}.get(lane.approval, "approved")
+            if a >= 0 and b - a > len(label):
+                row.put(a, label, p["approval"])
         if lane.started is not None:
             end = lane.finished if lane.finished is not None else now
-            colour = p["await"] if lane.tool == "await_future" and lane.state == "running" else p[lane.state]
+            colour = p["await"] if lane.tool == AWAIT_FUTURE and lane.state in ("running", "done") else p[lane.state]
             a, b = self._bar(row, vp, lane.started, end, colour)
             run = format_seconds(lane.run_time(now), 0.1 if lane.run_time(now) < 10 else 1)
-            live = f"{run} background · {lane.last_line}" if lane.background else run
-            self._label_in(row, a, b, f"{run} {short_summary(lane.summary)}" if lane.final else live)
+            live = f"background · {lane.last_line}" if lane.background else ""
+            self._bar_label(row, a, b, run, short_summary(lane.summary) if lane.final else live)
         if lane.state in ("failed", "cancelled"):
             x = int(math.ceil(vp.col(lane.finished if lane.finished is not None else now)))
             row.put(x, STATE_ICONS[lane.state], p[lane.state] if lane.state == "failed" else p["pending"])
 
+    def _bar_label(self, row: _Row, a: int, b: int, run: str, summary: str) -> None:
+        """``2.2s exit code 1`` inside the bar when it fits; else beside it, to the right, in the
+        free cells; else the time alone inside. Never a word cut in two."""
+        whole = f"{run} {summary}".strip()
+        if b < 0 or a >= row.width:
+            return  # the bar is off screen: so is its label
+        if min(b, row.width) - max(a, 0) - 1 >= len(whole):
+            self._label_in(row, a, b, whole)
+            return
+        start = max(b, 0) + 1
+        if start + len(whole) <= row.width and all(
+                row.chars[x] in " ┊" and row.bgs[x] is None for x in range(start - 1, start + len(whole))):
+            row.put(start, whole, self.palette["label_dim"])
+        elif min(b, row.width) - max(a, 0) - 1 >= len(run):
+            self._label_in(row, a, b, run)
+
     def _future_label(self, lane: FutureLane, width: int, highlight: bool) -> list[Segment]:
         p = self.palette
-        state_colour = p["await"] if lane.tool == "await_future" and not lane.final else p[lane.state]
+        state_colour = p["await"] if lane.tool == AWAIT_FUTURE and not lane.final else p[lane.state]
         if lane.state == "cancelled":
             state_colour = p["pending"]
         icon = Segment(f" {STATE_ICONS.get(lane.state, '?')} ", self.styles.get(state_colour, None))
         deps = (" ⇠" + ",".join(lane.deps)) if lane.deps else ""
-        main = f"{lane.id} {lane.tool}"
-        room = width - 3
-        main = _fit(main, room)
-        main_text, deps_text = main.rstrip(), _fit(deps, max(0, room - len(main.rstrip())))
+        room = width - 4  # the icon, and the gutter that keeps bars off the name
+        main_text = _fit(f"{lane.id} {lane.tool}", room).rstrip()
+        deps_text = deps if len(main_text) + len(deps) <= room else ""  # whole, or not at all
         bg = p["highlight"] if highlight else None
+        pad = " " * (room - len(main_text) - len(deps_text))
         return [icon, Segment(main_text, self.styles.get(p["label"], bg, bold=highlight)),
-                Segment(deps_text, self.styles.get(p["deps"], bg))]
+                Segment(deps_text + pad, self.styles.get(p["deps"], bg)), self._gutter()]
+
+    def _gutter(self) -> Segment:
+        return Segment("▕", self.styles.get(self.palette["grid"], None))
 
     def rows(self, state: TimelineState, vp: Viewport, now: float, label_width: int,
              lanes: list[FutureLane], highlight: str | None = None) -> list[list[Segment]]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from rich.console import RenderableType
 from rich.markdown import Markdown
 from rich.text import Text
 from textual.containers import VerticalScroll
@@ -31,6 +32,8 @@ class TranscriptView(VerticalScroll):
     TranscriptView > .user { color: $text; text-style: bold; margin-top: 1; }
     TranscriptView > .assistant { color: $text; margin: 0 0; }
     TranscriptView > .notice { color: $warning; }
+    TranscriptView > .info { color: $text-muted; }
+    TranscriptView > .note { color: $text; margin: 1 0 0 0; padding: 0 1; border-left: outer $accent 60%; }
     TranscriptView > .finished { color: $text-muted; margin-bottom: 1; }
     TranscriptView > Collapsible { padding: 0; margin: 0; border-top: none; background: $surface; }
     TranscriptView > Collapsible > Contents { padding: 0 0 0 2; }
@@ -65,7 +68,8 @@ class TranscriptView(VerticalScroll):
             self._texts.clear()  # its requests count from 1 again: never extend an earlier text
             self.mount(Static(f"── resumed session {event.session_id} ──", classes="finished"))
         elif isinstance(event, ev.Notice):
-            self.mount(Static(f"{event.level}: {event.message}", classes="notice"))
+            text = event.message if event.level == "info" else f"{event.level}: {event.message}"
+            self.mount(Static(text, classes="info" if event.level == "info" else "notice"))
         elif isinstance(event, ev.FootprintViolation):
             self.mount(Static(f"warning: {event.id} changed files outside its declared writes "
                               f"({', '.join(event.declared) or 'nothing'}): {', '.join(event.paths)}",
@@ -78,6 +82,19 @@ class TranscriptView(VerticalScroll):
             return
         if self._follow:
             self.call_after_refresh(self.scroll_end, animate=False, immediate=True)
+
+    def note(self, content: RenderableType) -> None:
+        """Show something the user asked for at the prompt (/help, /diff, a ``!command``'s
+        output): part of the view, not of the conversation."""
+        self.mount(Static(content, classes="note"))
+        self.call_after_refresh(self.scroll_end, animate=False, immediate=True)
+
+    def clear_entries(self) -> None:
+        """Empty the pane (/clear): the conversation starts afresh."""
+        self.remove_children()
+        self._calls.clear()
+        self._texts.clear()
+        self._opened_for_approval.clear()
 
     def _stream(self, event: ev.TextDelta) -> None:
         entry = self._texts.get(event.turn)

@@ -1,0 +1,172 @@
+"""Allow rules: calls the approval gate lets through under ``ask`` without asking.
+
+A rule is ``TOOL`` (every call of the tool) or ``shell(COMMAND)``: a shell command, matched word by
+word, where a trailing ``*`` allows any further words (``shell(npm test*)`` allows ``npm test`` and
+``npm test -- -u``, not ``npm testing``; ``shell(git status)`` allows exactly that command). A
+command with shell operators (``;``, ``&&``, ``|``, redirections, substitutions...) is matched only
+by a rule that spells out the same whole command, so ``npm test*`` never lets ``npm test && rm -rf
+~`` through.
+
+Rules are kept for the session (the approval dialog's "allow for session") and, when the user
+chooses "always", in the user's own ``allow.toml`` beside config.toml. Trust boundary: they come only
+from the person (the dialog, their own config folder); nothing a repository holds can add one.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shlex
+import tomllib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .config import user_config_path
+from .errors import ConfigError
+
+__all__ = ["AllowRule", "AllowRules", "allow_file", "load_allow_rules", "save_allow_rule", "suggest_rule"]
+
+_OPERATORS = re.compile(r"[;&|<>`\n]|\$\(")
+_RULE = re.compile(r"^([A-Za-z_][\w.-]*)(?:\((.*)\))?$", re.DOTALL)
+
+
+@dataclass(frozen=True, slots=True)
+class AllowRule:
+    """``tool`` with no ``command``: every call of it; ``shell`` with a command pattern: see the
+    module docstring."""
+
+    tool: str
+    command: str = ""
+
+    @classmethod
+    def parse(cls, text: str) -> AllowRule:
+        """``AllowRule.parse("shell(npm test*)")``.
+
+        Raises:
+            ConfigError: not ``TOOL`` or ``TOOL(PATTERN)``, or a pattern on a tool other than shell.
+        """
+        match = _RULE.match(text.strip())
+        if match is None or (match[2] is not None and match[1] != "shell") or match[2] == "":
+            raise ConfigError(f"allow rule {text!r}: write TOOL (e.g. edit_file) or shell(COMMAND), "
+                              "e.g. shell(npm test*)")
+        return cls(match[1], (match[2] or "").strip())
+
+    def __str__(self) -> str:
+        return f"{self.tool}({self.command})" if self.command else self.tool
+
+    def allows(self, tool: str, args: Mapping[str, Any]) -> bool:
+        if tool != self.tool:
+            return False
+        if not self.command:
+            return True
+        command = str(args.get("command", "")).strip()
+        if _OPERATORS.search(command) or _OPERATORS.search(self.command.rstrip("*")):
+            return command == self.command
+        wanted, rest = _words(self.command.removesuffix("*")), self.command.endswith("*")
+        words = _words(command)
+        if wanted is None or words is None:
+            return False
+        return words[:len(wanted)] == wanted and (rest or len(words) == len(wanted))
+
+
+def _words(command: str) -> list[str] | None:
+    try:
+        return shlex.split(command)
+    except ValueError:
+        return None
+
+
+class AllowRules:
+    """The rules in force in one session: the user's saved ones, plus those allowed for it."""
+
+    def __init__(self, rules: Iterable[AllowRule] = ()) -> None:
+        self.rules: list[AllowRule] = list(dict.fromkeys(rules))
+
+    def add(self, rule: AllowRule) -> None:
+        if rule not in self.rules:
+            self.rules.append(rule)
+
+    def allows(self, tool: str, args: Mapping[str, Any]) -> AllowRule | None:
+        """The rule that lets this call through without asking, if any."""
+        return next((rule for rule in self.rules if rule.allows(tool, args)), None)
+
+
+_INTERPRETERS = frozenset({"python", "python3", "node", "bash", "sh", "zsh", "ruby", "perl", "php", "deno", "bun"})
+"""Programs whose first word says nothing about what runs (``python3 -c ...``): only their ``-m
+MODULE`` form gets a prefix rule."""
+_WRAPPERS = frozenset({"run", "exec", "x", "dlx"})
+"""Subcommands that run another program (``npm run test``, ``uv run pytest``): the rule keeps it."""
+
+
+def suggest_rule(tool: str, args: Mapping[str, Any]) -> AllowRule:
+    """The rule the approval dialog offers for a call: the tool for most tools; for a shell
+    command, its program and subcommand with ``*`` (``npm test*`` for ``npm test -- -u``,
+    ``npm run lint*``, ``python3 -m pytest*``), or the command itself when it is that short, has
+    shell operators, or names no subcommand an allowance could stop at (``python3 -c ...``)."""
+    if tool != "shell":
+        return AllowRule(tool)
+    command = " ".join(str(args.get("command", "")).split())
+    words = _words(command)
+    if _OPERATORS.search(command) or words is None or len(words) <= 2:
+        return AllowRule("shell", command)
+    keep = _prefix_words(words)
+    if keep is None:
+        return AllowRule("shell", command)
+    return AllowRule("shell", shlex.join(words[:keep]) + "*")
+
+
+def _prefix_words(words: list[str]) -> int | None:
+    program, second = words[0].rsplit("/", 1)[-1], words[1]
+    if program in _INTERPRETERS:
+        return 3 if second == "-m" else None
+    if second.startswith("-") or "/" in second or "." in second:
+        return 1
+    return 3 if second in _WRAPPERS else 2
+
+
+def allow_file() -> Path:
+    """Where the user's saved rules live: ``allow.toml`` beside the user's config.toml."""
+    return user_config_path().with_name("allow.toml")
+
+
+def load_allow_rules(path: Path | None = None) -> list[AllowRule]:
+    """The user's saved rules (none if the file does not exist).
+
+    Raises:
+        ConfigError: the file is not valid TOML or holds a bad rule (naming the file).
+    """
+    path = path or allow_file()
+    if not path.is_file():
+        return []
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        raw = data.get("allow", [])
+        if not isinstance(raw, list):
+            raise ConfigError("allow must be a list of rules")
+        return [AllowRule.parse(str(item)) for item in raw]
+    except (tomllib.TOMLDecodeError, ConfigError, OSError) as exc:
+        raise ConfigError(f"{path}: {exc}") from None
+
+
+def save_allow_rule(rule: AllowRule, path: Path | None = None) -> Path:
+    """Add ``rule`` to the user's allow.toml (created owner-only if missing); returns its path.
+
+    Raises:
+        ConfigError: the file exists but cannot be read, or cannot be written.
+    """
+    path = path or allow_file()
+    rules = [str(r) for r in load_allow_rules(path)]
+    if str(rule) not in rules:
+        rules.append(str(rule))
+    body = ("# Calls asyncfc runs without asking under --approval ask (see `asyncfc` /help).\n"
+            "# TOOL allows every call of it; shell(COMMAND*) a command and any further words.\n"
+            "allow = [\n" + "".join(f"    {json.dumps(r, ensure_ascii=False)},\n" for r in rules) + "]\n")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.touch(mode=0o600, exist_ok=True)
+        path.write_text(body, encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"cannot save the allow rule to {path}: {exc}") from None
+    return path

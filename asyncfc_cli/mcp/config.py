@@ -1,0 +1,196 @@
+"""Which MCP servers a session connects to: the user's ``[mcp_servers.NAME]`` tables, and a
+repository's ``.mcp.json`` only when the user trusts that repository.
+
+In the user's config file (``$XDG_CONFIG_HOME/asyncfc/config.toml``)::
+
+    [mcp_servers.docs]                 # a local server over stdio
+    command = "uvx"
+    args = ["mcp-server-fetch"]
+    env = { LOG_LEVEL = "warning" }    # added to a minimal environment (no provider keys)
+    cwd = "/home/me"
+
+    [mcp_servers.tracker]              # a remote one over Streamable HTTP
+    url = "https://mcp.example.com/mcp"
+    headers = { Authorization = "Bearer ..." }
+    effects = { search = "pure" }      # "*" for every tool; default: the tool's read-only hint
+    call_timeout_s = 60
+
+A repository's ``.mcp.json`` (``{"mcpServers": {NAME: {command, args, env, cwd | type, url,
+headers}}}``) adds servers the user's file does not name. This module stands on the user's side of
+the trust boundary: a repository's file is read only when ``trusted`` (it starts processes).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from ..errors import ConfigError
+
+__all__ = ["EFFECTS", "McpConfig", "McpServerConfig", "load_mcp_config", "parse_server"]
+
+EFFECTS = ("pure", "exclusive")
+"""What the user may declare a server's tool to be: touches nothing in the workspace, or anything."""
+_NAME = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
+_KEYS = {"command", "args", "env", "cwd", "url", "headers", "effects", "call_timeout_s",
+         "connect_timeout_s", "type"}
+
+
+@dataclass(frozen=True, slots=True)
+class McpServerConfig:
+    """One configured server."""
+
+    name: str
+    """Its tools are offered as ``NAME__TOOL``."""
+    command: str | None = None
+    """stdio: the program to start (with ``args``, ``env`` added, in ``cwd``)."""
+    args: tuple[str, ...] = ()
+    env: Mapping[str, str] = field(default_factory=dict)
+    cwd: str | None = None
+    url: str | None = None
+    """Streamable HTTP: the endpoint (with ``headers`` on every request)."""
+    headers: Mapping[str, str] = field(default_factory=dict)
+    effects: Mapping[str, str] = field(default_factory=dict)
+    """Per tool name (or ``*``): ``pure`` or ``exclusive``, over the server's own read-only hint."""
+    call_timeout_s: float = 120.0
+    """A call without an answer after this long fails (and the server is restarted on next use)."""
+    connect_timeout_s: float = 30.0
+    source: str = ""
+    """Where it was configured (a file path), for messages."""
+
+    @property
+    def transport(self) -> str:
+        return "stdio" if self.command else "http"
+
+    @property
+    def target(self) -> str:
+        """What it connects to, for people: the command line or the URL (never headers)."""
+        return " ".join((self.command or "", *self.args)) if self.command else str(self.url)
+
+
+@dataclass(frozen=True, slots=True)
+class McpConfig:
+    servers: tuple[McpServerConfig, ...] = ()
+    notices: tuple[str, ...] = ()
+    """Things the user should know (a repository's servers left out because it is untrusted)."""
+
+
+def _strings(value: Any, where: str, kind: str) -> Any:
+    if kind == "list":
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise ConfigError(f"{where} must be a list of strings")
+        return tuple(value)
+    if not isinstance(value, Mapping) or not all(isinstance(v, str) for v in value.values()):
+        raise ConfigError(f"{where} must be a table of strings")
+    return dict(value)
+
+
+def _number(value: Any, where: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+        raise ConfigError(f"{where} must be a number of seconds more than 0")
+    return float(value)
+
+
+def parse_server(name: str, raw: Any, source: str) -> McpServerConfig:
+    """One server's table (TOML) or object (JSON), checked.
+
+    Raises:
+        ConfigError: naming the server, the key and what was expected.
+    """
+    where = f"{source}: MCP server {name!r}"
+    if not _NAME.match(name) or "__" in name:
+        raise ConfigError(f"{where}: a server name is 1-32 letters, digits, '-' or '_' (no '__'), "
+                          "since its tools are offered as NAME__TOOL")
+    if not isinstance(raw, Mapping):
+        raise ConfigError(f"{where} must be a table")
+    unknown = sorted(set(raw) - _KEYS)
+    if unknown:
+        raise ConfigError(f"{where}: unknown key(s) {', '.join(unknown)}; known: {', '.join(sorted(_KEYS))}")
+    command, url = raw.get("command"), raw.get("url")
+    if (command is None) == (url is None) or not isinstance(command or url, str):
+        raise ConfigError(f"{where}: give either `command` (a local server over stdio) or `url` "
+                          "(Streamable HTTP), as a string")
+    if raw.get("type") not in (None, "stdio", "http", "streamable-http", "streamable_http"):
+        raise ConfigError(f"{where}: type {raw['type']!r} is not supported; use stdio or http "
+                          "(Streamable HTTP; the older SSE transport is not supported)")
+    if url is not None and not str(url).startswith(("http://", "https://")):
+        raise ConfigError(f"{where}: url must start with http:// or https://")
+    effects = _strings(raw.get("effects", {}), f"{where}: effects", "table")
+    bad = {k: v for k, v in effects.items() if v not in EFFECTS}
+    if bad:
+        raise ConfigError(f"{where}: effects {bad}: each must be one of {', '.join(EFFECTS)}")
+    return McpServerConfig(
+        name=name, command=command, args=_strings(raw.get("args", []), f"{where}: args", "list"),
+        env=_strings(raw.get("env", {}), f"{where}: env", "table"),
+        cwd=str(raw["cwd"]) if raw.get("cwd") is not None else None, url=url,
+        headers=_strings(raw.get("headers", {}), f"{where}: headers", "table"), effects=effects,
+        call_timeout_s=_number(raw.get("call_timeout_s", 120.0), f"{where}: call_timeout_s"),
+        connect_timeout_s=_number(raw.get("connect_timeout_s", 30.0), f"{where}: connect_timeout_s"),
+        source=source,
+    )
+
+
+def _servers(table: Any, source: str) -> list[McpServerConfig]:
+    if not isinstance(table, Mapping):
+        raise ConfigError(f"{source}: the MCP servers must be a table of NAME = {{...}}")
+    return [parse_server(str(name), raw, source) for name, raw in table.items()]
+
+
+def _user_servers(path: Path) -> list[McpServerConfig]:
+    import tomllib
+
+    if not path.is_file():
+        return []
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot be read: {exc}") from None
+    return _servers(data.get("mcp_servers", {}), str(path))
+
+
+def _repo_servers(path: Path) -> list[McpServerConfig]:
+    """A repository's servers; a stdio server starts in the repository root (or ``cwd`` below it)."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ConfigError(f"{path}: not valid JSON: {exc}") from None
+    if not isinstance(data, Mapping):
+        raise ConfigError(f"{path}: expected an object with mcpServers")
+    servers = _servers(data.get("mcpServers", {}), str(path))
+    return [replace(s, cwd=str(path.parent / (s.cwd or "."))) if s.command else s for s in servers]
+
+
+def load_mcp_config(root: Path | None, *, user_config: Path | None = None,
+                    trusted: bool | None = None) -> McpConfig:
+    """The servers to connect to: the user's, then the repository's that the user's do not name.
+
+    Args:
+        root: the workspace root, whose ``.mcp.json`` counts only when trusted.
+        user_config: the user's config file (default ``config.user_config_path()``).
+        trusted: whether the repository is trusted; None asks the trust store.
+
+    Raises:
+        ConfigError: a server's configuration is wrong (in words, naming the file and server).
+    """
+    from ..config import user_config_path
+
+    user_config = user_config or user_config_path()
+    servers = {s.name: s for s in _user_servers(user_config)}
+    notices: list[str] = []
+    repo_file = root / ".mcp.json" if root is not None else None
+    if root is not None and repo_file is not None and repo_file.is_file():
+        if trusted is None:
+            from ..trust import is_trusted
+
+            trusted = is_trusted(root, user_config=user_config)
+        if trusted:
+            for server in _repo_servers(repo_file):
+                servers.setdefault(server.name, server)
+        else:
+            notices.append(f"{repo_file} names MCP servers, but this repository is not trusted, so "
+                           "they were not started (`asyncfc trust` trusts it)")
+    return McpConfig(tuple(servers.values()), tuple(notices))

@@ -1,0 +1,159 @@
+"""What a run changed, read from its events alone: each edit's diff and the end-of-run summary.
+
+The file tools already put their unified diff in the result the model sees (``edit_file``: ``edited
+PATH: N replacements`` then the diff; ``write_file``: ``overwrote PATH`` then the diff, or
+``created PATH (N lines, ...)``), and test runs are the futures whose effect is ``runs``. So a
+headless view can show a reviewable run without reaching back into the session: ``ChangeTally``
+folds ``future_created`` and ``future_finished`` events into per-file line counts and the last test
+run. Pure: no I/O, no clock.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from ..events import Event, FutureCreated, FutureFinished
+
+__all__ = ["ChangeTally", "FileChange", "TestRun", "diff_of", "summary_lines", "runner_counts"]
+
+FILE_TOOLS = frozenset({"write_file", "edit_file"})
+_RUNNER_COUNT = re.compile(r"\b(\d+) (passed|failed|errors?|skipped|xfailed|xpassed)\b")
+_UNITTEST_RAN = re.compile(r"^Ran (\d+) tests? in ", re.MULTILINE)
+_UNITTEST_VERDICT = re.compile(r"^(OK|FAILED)\b(?: \((.*)\))?", re.MULTILINE)
+_CREATED = re.compile(r"^created (?P<path>.+) \((?P<lines>[\d,]+) lines?\b")
+
+
+@dataclass(slots=True)
+class FileChange:
+    """Lines added and removed in one file over the run (counted from the diffs of its edits)."""
+
+    path: str
+    added: int = 0
+    removed: int = 0
+    created: bool = False
+    """The run created the file (``write_file`` on a path that did not exist)."""
+
+
+@dataclass(frozen=True, slots=True)
+class TestRun:
+    """The last finished test run or check (a future whose effect is ``runs``)."""
+
+    __test__ = False  # not a pytest test class, despite the name
+
+    future_id: str
+    command: str
+    """What ran: the shell command, or ``run_tests`` with its paths."""
+    status: str
+    """done or failed (a failing suite is a done future whose summary counts failures)."""
+    summary: str
+    """The counts read from its output (``2 failed, 2 passed``), else the result's first line."""
+    t: float
+
+
+def diff_of(output: str) -> str:
+    """The unified diff inside a file tool's result (everything from the ``--- a/`` line on), or
+    '' when it has none (a created or unchanged file)."""
+    start = output.find("\n--- a/")
+    return output[start + 1:] if start >= 0 else ""
+
+
+def runner_counts(output: str) -> str:
+    """Test counts as a runner printed them, normalised: ``4 passed`` or ``2 failed, 2 passed``
+    (pytest, jest and the like, the last summary line that has counts; or unittest's ``Ran N
+    tests`` and verdict). '' when the output has none."""
+    ran = _UNITTEST_RAN.search(output)
+    if ran:
+        verdict = _UNITTEST_VERDICT.search(output, ran.end())
+        bad = dict(part.split("=", 1) for part in (verdict[2] or "").split(", ") if "=" in part) if verdict else {}
+        failed = sum(int(bad.get(key, 0)) for key in ("failures", "errors"))
+        passed = int(ran[1]) - failed - int(bad.get("skipped", 0))
+        return ", ".join([f"{failed} failed"] * bool(failed) + [f"{passed} passed"])
+    for line in reversed(output.splitlines()):
+        found = _RUNNER_COUNT.findall(line)
+        if found:
+            return ", ".join(f"{n} {word}" for n, word in found)
+    return ""
+
+
+def _count(diff: str) -> tuple[int, int]:
+    added = removed = 0
+    for line in diff.splitlines():
+        if line.startswith("+") and not line.startswith("+++ "):
+            added += 1
+        elif line.startswith("-") and not line.startswith("--- "):
+            removed += 1
+    return added, removed
+
+
+@dataclass(slots=True)
+class ChangeTally:
+    """Folds a run's events into the files it changed and the tests it ran last."""
+
+    files: dict[str, FileChange] = field(default_factory=dict)
+    last_test: TestRun | None = None
+    _calls: dict[str, FutureCreated] = field(default_factory=dict)
+
+    def apply(self, event: Event) -> None:
+        if isinstance(event, FutureCreated):
+            self._calls[event.id] = event
+        elif isinstance(event, FutureFinished) and event.id in self._calls:
+            call = self._calls[event.id]
+            if call.effect == "runs" and event.status != "cancelled":
+                counts = runner_counts(event.output) or event.summary
+                self.last_test = TestRun(event.id, _command_of(call), event.status, counts, event.t)
+            elif call.tool in FILE_TOOLS and event.status == "done":
+                self._count_edit(call, event.output)
+
+    def _count_edit(self, call: FutureCreated, output: str) -> None:
+        created = _CREATED.match(output)
+        if created:
+            change = self.files.setdefault(created["path"], FileChange(created["path"]))
+            change.created = True
+            change.added += int(created["lines"].replace(",", ""))
+            return
+        diff = diff_of(output)
+        if not diff:
+            return
+        path = diff.split("\n", 1)[0].removeprefix("--- a/")
+        change = self.files.setdefault(path, FileChange(path))
+        added, removed = _count(diff)
+        change.added += added
+        change.removed += removed
+
+
+def _command_of(call: FutureCreated) -> str:
+    args = call.args if isinstance(call.args, dict) else {}
+    if call.tool == "shell":
+        return str(args.get("command", "shell"))
+    paths = args.get("paths") or []
+    return " ".join([call.tool, *map(str, paths if isinstance(paths, list) else [paths])])
+
+
+def summary_lines(tally: ChangeTally) -> list[str]:
+    """The end-of-run summary, plain text, one entry per line (the renderer styles it)::
+
+        2 files changed, +7 -2
+          calc.py    +5 -2
+          stats.py   +2 (new)
+        tests last run: f7 pytest -q: 4 passed in 0.12s
+
+    Empty when the run changed nothing and ran no tests.
+    """
+    lines: list[str] = []
+    if tally.files:
+        added = sum(c.added for c in tally.files.values())
+        removed = sum(c.removed for c in tally.files.values())
+        count = len(tally.files)
+        lines.append(f"{count} file{'' if count == 1 else 's'} changed, +{added} -{removed}")
+        width = max(len(path) for path in tally.files)
+        for change in tally.files.values():
+            counts = f"+{change.added} (new)" if change.created else f"+{change.added} -{change.removed}"
+            lines.append(f"  {change.path.ljust(width)}  {counts}")
+    elif tally.last_test is not None:
+        lines.append("no files changed")
+    test = tally.last_test
+    if test is not None:
+        failed = "" if test.status == "done" else " (failed)"
+        lines.append(f"tests last run: {test.future_id} {test.command}: {test.summary}{failed}")
+    return lines

@@ -1,0 +1,194 @@
+"""What happens to a line the user submits: a ``/command``, a ``!command`` or a task with
+``@path`` mentions.
+
+Session commands (/model, /mode, /approval, /clear, /compact) go to the engine through the app's
+command interface and report back as events; the rest only read (the workspace, git, the sessions
+folder, the state the views already hold) or, for /undo and ``!command``, do what the user asked
+at once, in a worker thread so the screen never waits.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from rich.console import Group, RenderableType
+from rich.table import Table
+from rich.text import Text
+
+from .formatting import preview_text
+from .slash import COMMANDS, Completion, completions, parse_command
+
+if TYPE_CHECKING:
+    from .app import AsyncfcApp
+
+__all__ = ["PromptActions"]
+
+SESSION_COMMANDS = frozenset({"model", "mode", "approval", "clear", "compact"})
+"""Carried out by the session itself (``controls.SessionControls``), between tasks only."""
+PATHS_FRESH_S = 5.0
+"""How long the list of workspace paths offered after ``@`` is reused before it is read again."""
+
+KEYS = (
+    ("Enter", "send the prompt (Ctrl-J: new line; ↑/↓: history)"),
+    ("Tab", "accept a completion (/ commands, @ files)"),
+    ("Esc", "close the completions, or cancel the running turn"),
+    ("Ctrl-C", "cancel the turn; twice: quit"),
+    ("Ctrl-T / Ctrl-F", "focus the timeline / the futures table"),
+    ("Ctrl-P", "command palette (screenshot, theme, keys)"),
+)
+
+
+class PromptActions:
+    """Carries out submitted lines for ``app``; also the completer the prompt box asks."""
+
+    def __init__(self, app: AsyncfcApp) -> None:
+        self.app = app
+        self._paths: tuple[float, list[str]] = (-1e9, [])
+        self.pending_notes: list[str] = []
+        """Output of ``!commands`` not yet sent: it goes ahead of the next task."""
+
+    @property
+    def root(self) -> Path | None:
+        root = self.app.state.session.root
+        return Path(root) if root else None
+
+    # -- completion --------------------------------------------------------------------------------
+
+    def complete(self, text: str, cursor: int) -> list[Completion]:
+        return completions(text, cursor, self._workspace_paths)
+
+    def _workspace_paths(self) -> list[str]:
+        read_at, paths = self._paths
+        if time.monotonic() - read_at > PATHS_FRESH_S and self.root is not None:
+            from asyncfc_tools._listing import workspace_files
+
+            root = self.root
+            paths = sorted(p.relative_to(root).as_posix() for p in workspace_files(root))
+            self._paths = (time.monotonic(), paths)
+        return paths
+
+    # -- submitting --------------------------------------------------------------------------------
+
+    def submit(self, text: str) -> None:
+        command = parse_command(text)
+        if command is not None:
+            getattr(self, f"_{command[0]}", self._session_command)(*command)
+        elif text.startswith("!") and text[1:].strip():
+            self._shell(text[1:].strip())
+        else:
+            self._task(text)
+
+    def _task(self, text: str) -> None:
+        app = self.app
+        if not app.can_command("prompts are not sent"):
+            return
+        if self.root is not None:
+            from ..mentions import attach_mentions
+
+            attached = attach_mentions(text, self.root)
+            text = attached.text
+            for note in attached.notes:
+                app.notify(note, severity="warning" if "not attached" in note else "information")
+        if self.pending_notes:
+            text = "\n\n".join([*self.pending_notes, text])
+            self.pending_notes.clear()
+        if app.state.busy:
+            app.notify("Queued: it runs when the current task ends.")
+        app.submit_task(text)
+
+    def _session_command(self, name: str, argument: str) -> None:
+        app = self.app
+        if not app.can_command(f"/{name} changes nothing"):
+            return
+        if app.state.busy and (argument or name in ("clear", "compact")):
+            app.notify(f"/{name} waits for no task: finish or cancel (Esc) the running one first",
+                       severity="warning")
+            return
+        if name == "clear":
+            app.transcript.clear_entries()
+        app.engine_command("command", name, argument)
+
+    def _help(self, _: str, __: str) -> None:
+        table = Table.grid(padding=(0, 2))
+        for command in COMMANDS:
+            table.add_row(Text(f"/{command.name} {command.args}".rstrip(), style="bold"), command.help)
+        table.add_row(Text("@path", style="bold"), "attach a workspace file to the prompt (Tab completes)")
+        table.add_row(Text("!command", style="bold"), "run a shell command yourself; its output goes to the model with your next prompt")
+        keys = Table.grid(padding=(0, 2))
+        for key, what in KEYS:
+            keys.add_row(Text(key, style="bold"), what)
+        self.app.transcript.note(Group(Text("Commands", style="underline"), table,
+                                       Text("Keys", style="underline"), keys))
+
+    def _cost(self, _: str, __: str) -> None:
+        state = self.app.state
+        cost = f"${state.cost:.4f}" if state.cost is not None else "unknown (the model's price is not known)"
+        self.app.transcript.note(
+            f"{state.turns} requests · {state.prompt_tokens:,} prompt + {state.completion_tokens:,} "
+            f"completion tokens · cost {cost}")
+
+    def _sessions(self, _: str, __: str) -> None:
+        if self.root is None:
+            return
+        from ..sessions import format_sessions, list_sessions
+
+        self.app.transcript.note(Text(format_sessions(list_sessions(self.root, limit=10))))
+
+    def _diff(self, _: str, __: str) -> None:
+        root = self.root
+        if root is None:
+            return
+
+        def show() -> None:
+            text = _git_diff(root)
+            self.app.call_from_thread(self.app.transcript.note,
+                                      preview_text(text) if text else "No changes in the working tree.")
+
+        self.app.run_worker(show, thread=True, group="prompt")
+
+    def _undo(self, _: str, __: str) -> None:
+        root, app = self.root, self.app
+        if root is None or not app.can_command("nothing is undone"):
+            return
+        if app.state.busy:
+            app.notify("/undo waits for no task: finish or cancel (Esc) the running one first", severity="warning")
+            return
+        from ..tool_commands import undo_command
+
+        def undo() -> None:
+            text, code = undo_command(root)
+            app.call_from_thread(app.transcript.note, Text(text, style="" if code == 0 else "yellow"))
+
+        app.run_worker(undo, thread=True, group="prompt")
+
+    def _shell(self, command: str) -> None:
+        root, app = self.root, self.app
+        if root is None or not app.can_command("commands are not run"):
+            return
+        from ..mentions import command_note, run_user_command
+
+        def run() -> None:
+            result = run_user_command(command, root)
+            self.pending_notes.append(command_note(result))
+            status = "stopped (too slow)" if result.exit_code is None else f"exit {result.exit_code}"
+            shown: RenderableType = Group(Text(f"$ {command}   ({status}; goes to the model with your next prompt)",
+                                               style="bold"), Text(result.output.rstrip()))
+            app.call_from_thread(app.transcript.note, shown)
+
+        app.run_worker(run, thread=True, group="prompt")
+
+
+def _git_diff(root: Path) -> str:
+    """``git diff`` of the working tree against HEAD, plus untracked files by name."""
+    def git(*args: str) -> str:
+        done = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, errors="replace")
+        return done.stdout if done.returncode == 0 else ""
+
+    diff = git("--no-pager", "diff", "HEAD", "--no-color")
+    untracked = git("ls-files", "--others", "--exclude-standard").split()
+    if untracked:
+        diff += "\n" + "\n".join(f"+++ new file (untracked): {path}" for path in untracked)
+    return diff.strip()

@@ -1,0 +1,116 @@
+"""What the prompt understands besides a task: ``/commands``, ``@path`` mentions and ``!command``.
+
+Pure: the command table, parsing a submitted line, and the completions offered while typing. The
+app carries the commands out (``slash_actions``); the prompt shows the completions
+(``prompt_box``). No Textual here, so all of it is tested without an app.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+__all__ = [
+    "COMMANDS",
+    "Completion",
+    "SlashCommand",
+    "completions",
+    "parse_command",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class SlashCommand:
+    """One command of the prompt."""
+
+    name: str
+    """Without the slash: ``model``."""
+    help: str
+    """One line for /help and the completion menu."""
+    args: str = ""
+    """How its argument is written, for /help (``[NAME]``); empty: it takes none."""
+    choices: tuple[str, ...] = ()
+    """The values its argument may take, offered as completions (empty: free text)."""
+
+
+COMMANDS: tuple[SlashCommand, ...] = (
+    SlashCommand("help", "list the commands, mentions and keys"),
+    SlashCommand("model", "show the model, or switch to another for the next task", "[NAME]"),
+    SlashCommand("mode", "show or set the execution mode", "[MODE]", ("async", "sync", "serial")),
+    SlashCommand("approval", "show or set when to ask before changes", "[POLICY]", ("ask", "auto", "read-only")),
+    SlashCommand("clear", "start the conversation afresh (the model forgets it)"),
+    SlashCommand("compact", "shrink what the next request sends: old tool results become notes"),
+    SlashCommand("diff", "show what changed in the working tree (git diff)"),
+    SlashCommand("undo", "restore the working tree to the session's checkpoint"),
+    SlashCommand("sessions", "list this repository's recent sessions"),
+    SlashCommand("cost", "show requests, tokens and cost so far"),
+)
+BY_NAME = {command.name: command for command in COMMANDS}
+
+MAX_SHOWN = 8
+"""Completions shown at once."""
+
+
+@dataclass(frozen=True, slots=True)
+class Completion:
+    """One entry of the completion menu: replace ``text[start:end]`` with ``replacement``."""
+
+    label: str
+    """What the menu shows."""
+    replacement: str
+    start: int
+    end: int
+    help: str = ""
+
+
+def parse_command(text: str) -> tuple[str, str] | None:
+    """``("model", "openai/gpt-4.1")`` for ``/model openai/gpt-4.1``; None when ``text`` is not a
+    command line (a path like ``/etc/hosts`` in a task is not one: the word must be a command)."""
+    match = re.fullmatch(r"/(\w[\w-]*)(?:\s+(.*))?", text.strip(), re.DOTALL)
+    if match is None or match[1] not in BY_NAME:
+        return None
+    return match[1], (match[2] or "").strip()
+
+
+def _token_before(text: str, cursor: int) -> tuple[int, str]:
+    """The whitespace-delimited word that ends at ``cursor``: (its start, the word)."""
+    start = cursor
+    while start > 0 and not text[start - 1].isspace():
+        start -= 1
+    return start, text[start:cursor]
+
+
+def completions(text: str, cursor: int, paths: Callable[[], Sequence[str]]) -> list[Completion]:
+    """What to offer for the word being typed at ``cursor``: command names after a leading
+    ``/``, a command's argument choices, or workspace paths after ``@`` (``paths`` is called only
+    then). Best first: prefix matches, then matches anywhere (paths: in the file name first)."""
+    start, word = _token_before(text, cursor)
+    if start == 0 and word.startswith("/"):
+        typed = word[1:]
+        matching = sorted((c for c in COMMANDS if c.name.startswith(typed)), key=lambda c: c.name != typed)
+        return [Completion(f"/{c.name} {c.args}".rstrip(), f"/{c.name} " if c.args else f"/{c.name}",
+                           0, cursor, c.help)
+                for c in matching][:MAX_SHOWN]
+    command = parse_command(text[:start])
+    if command is not None and text[:start].count(" ") == 1 and BY_NAME[command[0]].choices:
+        return [Completion(choice, choice, start, cursor) for choice in BY_NAME[command[0]].choices
+                if choice.startswith(word)]
+    if word.startswith("@"):
+        return [Completion(f"@{path}", f"@{path} ", start, cursor)
+                for path in _ranked_paths(word[1:], paths())][:MAX_SHOWN]
+    return []
+
+
+def _ranked_paths(typed: str, paths: Sequence[str]) -> list[str]:
+    lowered = typed.lower()
+    first, second, third = [], [], []
+    for path in paths:
+        low = path.lower()
+        if low.startswith(lowered):
+            first.append(path)
+        elif low.rsplit("/", 1)[-1].startswith(lowered):
+            second.append(path)
+        elif lowered in low:
+            third.append(path)
+    return first + second + third

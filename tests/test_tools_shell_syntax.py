@@ -1,0 +1,51 @@
+"""The shell classifier reads a line as bash does: write flags of sed and git, redirections,
+substitutions, subshells, compound commands and heredocs (tree-sitter-bash, not word splitting)."""
+
+from __future__ import annotations
+
+import pytest
+
+from asyncfc_tools import Effect
+from asyncfc_tools._commands import command_effect
+
+READS = Effect("reads", (".",), unconfined=True)
+
+
+@pytest.mark.parametrize("command", [
+    # sed writes through -i anywhere, clustered, abbreviated, and through its scripts
+    "sed -n 1p -i w.txt", "sed -ni 1p w.txt", "sed -n -i.bak 1p w.txt", "sed --in-place 1p w.txt",
+    "sed --in 1p w.txt", "sed -n 1p -e 'w out.txt' in.txt", "sed -n '1w out.txt' in.txt",
+    "sed -n '/x/W out.txt' in.txt", "sed 's/a/b/w out.txt' in.txt", "sed -e 's/a/b/gw out' in.txt",
+    "sed 's/a/date/e' in.txt", "sed -n '1e date' in.txt", "sed -f script.sed in.txt",
+    "sed --file=script.sed in.txt", "sed --expression='1w o' in.txt", "sed -n \"$X\" in.txt",
+    "sed --frobnicate 1p in.txt",
+    # git: pagers and outputs that run or write, global options that redirect it, aliases
+    "git grep -Ovim foo", "git grep -O foo", "git grep -nO foo", "git grep --open-files-in-pager=vim foo",
+    "git grep --open foo", "git diff --output=patch.txt", "git log --outp=x", "git diff --ext-diff",
+    "git -c core.pager=sh status", "git -C ../other status", "git --git-dir=/tmp/x log",
+    "git --work-tree=/tmp status", "git st", "git $(echo commit) -m x", "git -p log",
+    # the parser sees redirections, substitutions and compounds
+    "cat a.txt >> log.txt", "ls &> out.txt", "ls >& out.txt", "cat a | tee b.txt",
+    "echo $(sed -i s/a/b/ x)", "ls <(rm -rf x)", "if true; then rm x; fi", "for f in *; do rm $f; done",
+    "cat <<EOF\n$(rm x)\nEOF\n", "cat <<EOF > out.txt\nhi\nEOF\n", "f() { ls; }; f", "export A=1",
+    "ls; rm x", "ls\nrm x", "{ ls; rm x; }", "$CMD status", "cat x &",
+])
+def test_writes_are_seen(command):
+    assert command_effect(command).kind == "exclusive", command
+
+
+@pytest.mark.parametrize("command", [
+    "sed -n 10,20p a.py", "sed -n '/def /p' a.py", "sed -n -e 1p -e 's/a/b/p' a.py", "sed -E -n 's/(x)/y/gp' a.py",
+    "sed -n '1{p;q}' a.py", "sed 's/w/e/' a.py", "git --no-pager grep -n foo", "git grep -e output",
+    "git log -- --output", "echo $(git rev-parse HEAD)", "(cd src && ls)", "ls `pwd`",
+    "if [[ -f a ]]; then cat a; else ls; fi", "for f in *.py; do wc -l \"$f\"; done",
+    "cat <<'EOF'\nhi\nEOF\n", "grep x < a.txt", "cat a 2>/dev/null | head -3 >&2", "ls 2>&-",
+    "! grep -q x a", "cat <<< hi", "diff <(ls a) <(ls b)",
+])
+def test_reads_stay_reads(command):
+    assert command_effect(command) == READS, command
+
+
+def test_a_check_inside_a_subshell_is_still_a_check():
+    assert command_effect("(cd sub && pytest -q) 2>&1 | tail -5") == Effect("runs", ("tests",), unconfined=True)
+    assert command_effect("pytest $(cat args.txt)").kind == "exclusive"  # the arguments are unknown
