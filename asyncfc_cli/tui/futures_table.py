@@ -1,4 +1,9 @@
-"""The futures table: one row per future (id, tool, arguments, dependencies, state, time)."""
+"""The futures table: one row per future (id, tool, arguments, dependencies, state, time).
+
+Rows follow the state model's lane order, so a sub-agent's futures (``f3/f1``) sit folded under
+their ``agent`` row, their tool indented, however late they arrive; the id column grows to show the
+longest id whole.
+"""
 
 from __future__ import annotations
 
@@ -18,6 +23,10 @@ _COLUMNS = (("id", 4), ("tool", 12), ("args", 24), ("deps", 7), ("state", 11), (
 _CELL_PADDING = 2
 """DataTable pads each cell by one column on either side."""
 MIN_ARGS = 10
+MAX_ID = 9
+"""The id column grows with the ids shown (``f12/f104``) up to this, from the 4 of ``_COLUMNS``."""
+NESTED = "↳ "
+"""Marks (and indents) the tool of a sub-agent's future."""
 
 
 class FuturesTable(DataTable):
@@ -59,22 +68,28 @@ class FuturesTable(DataTable):
         self._follow = True
         self.args_width = _COLUMNS[2][1]
         """The args column takes whatever width the others leave (so nothing scrolls sideways)."""
+        self.id_width = _COLUMNS[0][1]
         self._synced: tuple[TimelineState, float] | None = None
 
     def on_mount(self) -> None:
         self._add_columns()
 
     def _add_columns(self) -> None:
+        widths = {"args": self.args_width, "id": self.id_width}
         for name, width in _COLUMNS:
-            self.add_column(name, width=self.args_width if name == "args" else width, key=name)
+            self.add_column(name, width=widths.get(name, width), key=name)
 
     def on_resize(self) -> None:
-        fixed = sum(width for name, width in _COLUMNS if name != "args") + _CELL_PADDING * len(_COLUMNS)
-        room = self.scrollable_content_region.width - fixed - 1  # the vertical scrollbar may come
+        self._fit_columns(self.id_width)
+
+    def _fit_columns(self, id_width: int) -> None:
+        """Give the id column ``id_width`` and the args column the rest; redraw if either changed."""
+        fixed = sum(width for name, width in _COLUMNS if name not in ("args", "id")) + id_width
+        room = self.scrollable_content_region.width - fixed - _CELL_PADDING * len(_COLUMNS) - 1  # the scrollbar may come
         width = max(MIN_ARGS, room)
-        if width == self.args_width:
+        if (width, id_width) == (self.args_width, self.id_width):
             return
-        self.args_width = width
+        self.args_width, self.id_width = width, id_width
         selected = self.selected_id()
         self.clear(columns=True)
         self._shown.clear()
@@ -87,17 +102,36 @@ class FuturesTable(DataTable):
     def sync(self, state: TimelineState, now: float) -> None:
         """Add rows for new futures and update the state and time cells of changed ones."""
         self._synced = (state, now)
+        id_width = min(MAX_ID, max((len(i) for i in state.futures), default=0))
+        if id_width > self.id_width:
+            self._fit_columns(id_width)  # redraws every row through this method
+            return
+        added = False
         for lane in state.futures.values():
             cells = (_state_cell_key(lane), _time_text(lane, now))
             if lane.id not in self._shown:
                 self.add_row(*_row(lane, now, self.args_width), key=lane.id)
-                if self._follow:
-                    self.move_cursor(row=self.row_count - 1, animate=False, scroll=True)
+                added = True
             elif self._shown[lane.id] != cells:
                 if self._shown[lane.id][0] != cells[0]:
                     self.update_cell(lane.id, "state", _state_text(lane))
                 self.update_cell(lane.id, "time", Text(cells[1], justify="right"))
             self._shown[lane.id] = cells
+        if added:
+            self._follow_lanes(list(state.futures))
+
+    def _follow_lanes(self, order: list[str]) -> None:
+        """Put the rows in the lanes' order (a sub-agent's new future joins its ``agent`` row, not
+        the end), keep the cursor on its future, or on the last row while it follows the newest."""
+        if list(self._shown) != order:
+            selected = self.selected_id()
+            position = {future_id: i for i, future_id in enumerate(order)}
+            self.sort(key=lambda row: position[str(row[0].plain)])  # the id cell
+            self._shown = {future_id: self._shown[future_id] for future_id in order}
+            if selected is not None and not self._follow:
+                self.select(selected)
+        if self._follow:
+            self.move_cursor(row=self.row_count - 1, animate=False, scroll=True)
 
     def select(self, future_id: str) -> None:
         """Put the cursor on ``future_id``'s row (if it has one yet)."""
@@ -154,7 +188,7 @@ def _row(lane: FutureLane, now: float, args_width: int) -> tuple[object, ...]:
     deps = ",".join(lane.deps)
     return (
         Text(lane.id, style="bold"),
-        lane.tool,
+        NESTED + lane.tool if "/" in lane.id else lane.tool,
         Text(args_summary(lane.args, args_width), style=PALETTE["label_dim"] if not lane.args else ""),
         Text(deps, style=PALETTE["deps"]),
         _state_text(lane),
