@@ -79,3 +79,22 @@ def test_a_sub_agents_request_does_not_end_the_parents_text_stream():
                      ev.RequestFinished(t=0.6, turn=1)])
     assert output.split("\n") == [f"{MARGIN} The parent is mid-word. ", "[   0.40s]   f1 answers: nested words",
                                   f"{MARGIN} Next"]
+
+
+@pytest.mark.trio
+async def test_replay_as_text_shows_the_sub_agents_too(autojump_clock, tmp_path):
+    import subprocess
+    import sys
+
+    from asyncfc_cli.testing.harness import scenario_session
+    from asyncfc_cli.transcript import TranscriptWriter
+
+    run = scenario_session(SCENARIO)
+    writer = TranscriptWriter(tmp_path / "t.jsonl")
+    run.session.bus.subscribe(writer, nested=True)
+    await run.session.run("task")
+    writer.close()
+    replayed = subprocess.run([sys.executable, "-m", "asyncfc_cli", "replay", str(tmp_path / "t.jsonl")],
+                              cwd=tmp_path, capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+    assert replayed.returncode == 0, replayed.stderr
+    assert "  + f2/f1 read_file" in replayed.stdout and "  f1 answers: Dates go" in replayed.stdout
