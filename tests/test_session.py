@@ -297,7 +297,7 @@ async def test_early_wait_predicts_a_queued_call_from_what_it_waits_for(autojump
 
 
 def test_duration_keys_tell_commands_and_test_selections_apart():
-    from asyncfc_cli.scheduler import duration_key
+    from asyncfc_cli.durations import duration_key
 
     assert duration_key("shell", {"command": "git diff --stat"}) == "shell:git diff"
     assert duration_key("shell", {"command": "python -m pytest -q"}) == "shell:python pytest"
