@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from ..events import Event
+from ..futures import AWAIT_FUTURE
 from .changes import FILE_TOOLS, ChangeTally, diff_of
 from .lines import STATUS_MARK, short
 
@@ -23,7 +24,7 @@ __all__ = ["NESTED_TEXT_CHARS", "SubAgentLines"]
 NESTED_TEXT_CHARS = 160
 """A sub-agent's response is shown as one line of at most this many characters."""
 _INDENT = "  "
-_QUIET = frozenset({"await_future"})
+_QUIET = frozenset({AWAIT_FUTURE})
 """A sub-agent's tools left out of the compact view: its waits say nothing its answer does not."""
 
 

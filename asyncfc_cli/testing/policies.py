@@ -144,8 +144,8 @@ def _agent_scripts(scenario: Scenario) -> dict[str, Scenario]:
 
     scripts: dict[str, Scenario] = {}
     for step in scenario.steps:
-        task = step.args.get("task") if step.kind == "call" and step.agent is not None else None
-        if not isinstance(task, str):
+        task = step.args.get("task")
+        if step.kind != "call" or step.agent is None or not isinstance(task, str):
             continue
         if task in scripts:
             raise ScenarioError(f"scenario {scenario.name!r}: two agent steps have the task {task!r}; "
