@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import io
-
 import pytest
 
 from asyncfc_cli import events as ev
-from asyncfc_cli.render.text import TextRenderer
 from asyncfc_cli.testing.harness import run_scenario
-from test_render_text_words import MARGIN, other_lines, text_lines
+from test_render_text_words import MARGIN, other_lines, render, text_lines
 
 PROFILE = {"ttft_s": 0.1, "tokens_per_s": 20}
 SAID = ("While both helpers read their halves of the code I am thinking about how the change should look, "
@@ -32,14 +29,6 @@ SCENARIO = {"name": "delegate", "profile": PROFILE, "steps": [
     {"need": ["a", "b"]},
     {"answer": "Both answered."},
 ]}
-
-
-def render(events: list[ev.Event]) -> str:
-    out = io.StringIO()
-    renderer = TextRenderer(out, color=False)
-    for event in events:
-        renderer(event)
-    return out.getvalue()
 
 
 @pytest.mark.trio

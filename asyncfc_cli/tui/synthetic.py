@@ -29,13 +29,16 @@ def _request(turn: int, t: float, ttft: float, text: str, calls: list[tuple[str,
                              cost=0.0004 * turn, tool_calls=len(calls))
 
 
+def _opening(session_id: str, model: str, task: str) -> list[ev.Event]:
+    """A scripted session's start in /work/demo (async, asking approval) and the user's task."""
+    return [ev.SessionStarted(t=0.0, session_id=session_id, model=model, mode="async", approval="ask",
+                              root="/work/demo", scripted=True),
+            ev.UserMessage(t=0.0, text=task)]
+
+
 def demo_events() -> list[ev.Event]:
     """A ~9 second session with every kind of lane, ending mid-task (futures still running)."""
-    out: list[ev.Event] = [
-        ev.SessionStarted(t=0.0, session_id="demo", model="scripted:fix_bug", mode="async",
-                          approval="ask", root="/work/demo", scripted=True),
-        ev.UserMessage(t=0.0, text="fix the failing test in tests/test_parse.py"),
-    ]
+    out = _opening("demo", "scripted:fix_bug", "fix the failing test in tests/test_parse.py")
     out += _request(1, 0.0, 0.5, "Let me look at the test and the parser.",
                     [("read_file", 0.9), ("read_file", 1.1), ("grep", 1.3)], 1.5, 60)
     out += [
@@ -108,11 +111,7 @@ def many_futures(n: int = 200, spread: float = 4.0) -> list[ev.Event]:
 def subagent_events() -> list[ev.Event]:
     """A ~6 second session that delegates: two ``agent`` futures whose sub-agents' futures
     (``parent`` set) arrive after the parent's later calls, one sub-agent answered, one working."""
-    out: list[ev.Event] = [
-        ev.SessionStarted(t=0.0, session_id="agents", model="scripted:agents", mode="async",
-                          approval="ask", root="/work/demo", scripted=True),
-        ev.UserMessage(t=0.0, text="why do dates and times parse differently?"),
-    ]
+    out = _opening("agents", "scripted:agents", "why do dates and times parse differently?")
     out += _request(1, 0.0, 0.4, "Two independent questions: a sub-agent for each, and I read the notes.",
                     [("agent", 0.8), ("agent", 1.0), ("read_file", 1.2)], 1.4, 80)
     out += [
