@@ -10,7 +10,7 @@ from asyncfc_cli.tui.synthetic import subagent_events
 from test_tui_snapshots import check_snapshot
 from tui_helpers import run
 
-FOLDED = ["f1", "f1/f1", "f1/f2", "f1/f3", "f2", "f2/f1", "f2/f2", "f2/f3", "f3", "f4", "f5"]
+FOLDED = ["f1", "f1/f1", "f1/f2", "f1/f3", "f2", "f2/f1", "f2/f2", "f2/f3", "f2/f4", "f3", "f4", "f5"]
 
 
 async def fed(app: AsyncfcApp, pilot, t: float) -> None:
@@ -30,8 +30,10 @@ def test_sub_agent_rows_sit_under_their_agent_row_with_whole_ids() -> None:
             await fed(app, pilot, 5.0)
             table = app.query_one(FuturesTable)
             assert [str(table.coordinate_to_cell_key((i, 0)).row_key.value) for i in range(table.row_count)] == FOLDED
-            assert table.columns["id"].width == len("f1/f1")  # the column grew: ids shown whole
+            assert table.columns["id"].width == len("f1/f1")  # the columns grew: shown whole
+            assert table.columns["tool"].width == len("↳ await_future")
             assert table.get_cell("f2/f3", "tool") == "↳ shell" and table.get_cell("f2", "tool") == "agent"
+            assert table.get_cell("f2/f4", "deps").plain == "f2/f3"  # the sub-agent's own f3, not the parent's
             assert table.selected_id() == "f5"  # following the newest still ends on the last row
 
     run(main)

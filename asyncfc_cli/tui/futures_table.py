@@ -1,8 +1,8 @@
 """The futures table: one row per future (id, tool, arguments, dependencies, state, time).
 
 Rows follow the state model's lane order, so a sub-agent's futures (``f3/f1``) sit folded under
-their ``agent`` row, their tool indented, however late they arrive; the id column grows to show the
-longest id whole.
+their ``agent`` row, their tool indented, however late they arrive; the id and tool columns grow
+to show such cells whole.
 """
 
 from __future__ import annotations
@@ -24,8 +24,9 @@ _COLUMNS = (("id", 4), ("tool", 12), ("args", 24), ("deps", 7), ("state", 11), (
 _CELL_PADDING = 2
 """DataTable pads each cell by one column on either side."""
 MIN_ARGS = 10
-MAX_ID = 9
-"""The id column grows with the ids shown (``f12/f104``) up to this, from the 4 of ``_COLUMNS``."""
+_GROWING = {"id": 9, "tool": 16}
+"""Columns that widen to their longest cell up to this many characters (from their width in
+``_COLUMNS``), so a sub-agent's ``f12/f104`` and its indented ``↳ await_future`` stay whole."""
 NESTED = "↳ "
 """Marks (and indents) the tool of a sub-agent's future."""
 
@@ -67,30 +68,29 @@ class FuturesTable(DataTable):
         super().__init__(id=id, cursor_type="row", zebra_stripes=True)
         self._shown: dict[str, tuple[str, str]] = {}
         self._follow = True
-        self.args_width = _COLUMNS[2][1]
-        """The args column takes whatever width the others leave (so nothing scrolls sideways)."""
-        self.id_width = _COLUMNS[0][1]
+        self.widths = dict(_COLUMNS)
+        """Each column's width; args takes whatever the others leave (so nothing scrolls sideways)."""
         self._synced: tuple[TimelineState, float] | None = None
 
     def on_mount(self) -> None:
         self._add_columns()
 
     def _add_columns(self) -> None:
-        widths = {"args": self.args_width, "id": self.id_width}
-        for name, width in _COLUMNS:
-            self.add_column(name, width=widths.get(name, width), key=name)
+        for name, width in self.widths.items():
+            self.add_column(name, width=width, key=name)
 
     def on_resize(self) -> None:
-        self._fit_columns(self.id_width)
+        self._fit_columns({})
 
-    def _fit_columns(self, id_width: int) -> None:
-        """Give the id column ``id_width`` and the args column the rest; redraw if either changed."""
-        fixed = sum(width for name, width in _COLUMNS if name not in ("args", "id")) + id_width
-        room = self.scrollable_content_region.width - fixed - _CELL_PADDING * len(_COLUMNS) - 1  # the scrollbar may come
-        width = max(MIN_ARGS, room)
-        if (width, id_width) == (self.args_width, self.id_width):
+    def _fit_columns(self, grown: dict[str, int]) -> None:
+        """Give columns the ``grown`` widths and the args column the rest; redraw if any changed."""
+        widths = {**self.widths, **grown}
+        fixed = sum(width for name, width in widths.items() if name != "args")
+        room = self.scrollable_content_region.width - fixed - _CELL_PADDING * len(widths) - 1  # the scrollbar may come
+        widths["args"] = max(MIN_ARGS, room)
+        if widths == self.widths:
             return
-        self.args_width, self.id_width = width, id_width
+        self.widths = widths
         selected = self.selected_id()
         self.clear(columns=True)
         self._shown.clear()
@@ -103,15 +103,15 @@ class FuturesTable(DataTable):
     def sync(self, state: TimelineState, now: float) -> None:
         """Add rows for new futures and update the state and time cells of changed ones."""
         self._synced = (state, now)
-        id_width = min(MAX_ID, max((len(i) for i in state.futures), default=0))
-        if id_width > self.id_width:
-            self._fit_columns(id_width)  # redraws every row through this method
+        grown = self._grown(state)
+        if grown:
+            self._fit_columns(grown)  # redraws every row through this method
             return
         added = False
         for lane in state.futures.values():
             cells = (_state_cell_key(lane), _time_text(lane, now))
             if lane.id not in self._shown:
-                self.add_row(*_row(lane, now, self.args_width), key=lane.id)
+                self.add_row(*_row(lane, now, self.widths["args"]), key=lane.id)
                 added = True
             elif self._shown[lane.id] != cells:
                 if self._shown[lane.id][0] != cells[0]:
@@ -120,6 +120,18 @@ class FuturesTable(DataTable):
             self._shown[lane.id] = cells
         if added:
             self._follow_lanes(list(state.futures))
+
+    def _grown(self, state: TimelineState) -> dict[str, int]:
+        """The wider growing columns that the lanes not shown yet need (nothing if none)."""
+        grown: dict[str, int] = {}
+        for lane in state.futures.values():
+            if lane.id in self._shown:
+                continue
+            for name, cell in (("id", lane.id), ("tool", _tool_cell(lane))):
+                need = min(_GROWING[name], len(cell))
+                if need > max(self.widths[name], grown.get(name, 0)):
+                    grown[name] = need
+        return grown
 
     def _follow_lanes(self, order: list[str]) -> None:
         """Put the rows in the lanes' order (a sub-agent's new future joins its ``agent`` row, not
@@ -189,9 +201,13 @@ def _row(lane: FutureLane, now: float, args_width: int) -> tuple[object, ...]:
     deps = ",".join(lane.deps)
     return (
         Text(lane.id, style="bold"),
-        NESTED + lane.tool if "/" in lane.id else lane.tool,
+        _tool_cell(lane),
         Text(args_summary(lane.args, args_width), style=PALETTE["label_dim"] if not lane.args else ""),
         Text(deps, style=PALETTE["deps"]),
         _state_text(lane),
         Text(_time_text(lane, now), justify="right"),
     )
+
+
+def _tool_cell(lane: FutureLane) -> str:
+    return NESTED + lane.tool if "/" in lane.id else lane.tool

@@ -151,6 +151,9 @@ def subagent_events() -> list[ev.Event]:
         ev.FutureCreated(t=4.2, id="f3", tool="shell", args={"command": "python -c 'import src.times'"},
                          effect="exclusive", turn=2, parent="f2"),
         ev.FutureStarted(t=4.2, id="f3", parent="f2"),
+        ev.FutureCreated(t=4.3, id="f4", tool="await_future", args={"ids": ["f3"]}, deps=("f3",), turn=3,
+                         parent="f2"),
+        ev.FutureStarted(t=4.3, id="f4", parent="f2"),
     ]
     out += _request(3, 2.6, 0.4, "Waiting for the second answer.", [("await_future", 4.5)], 4.6, 20)
     out += [
