@@ -1,6 +1,6 @@
 """Sub-agents over litellm's real HTTP path: ``asyncfc run`` as a program, against the shipped
-OpenAI-compatible server, whose scenario plays the parent's script and, for each sub-agent's own
-conversation (its first message is its task), that sub-agent's script."""
+OpenAI-compatible (and Anthropic) server, whose scenario plays the parent's script and, for each
+sub-agent's own conversation (its first message is its task), that sub-agent's script."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import sys
 
 import pytest
 
+from asyncfc_cli.testing.anthropic_server import AnthropicServer
 from asyncfc_cli.testing.openai_server import OpenAIServer
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(120)]
@@ -40,19 +41,25 @@ SCENARIO = {"name": "two_helpers", "steps": [
 ]}
 
 
-def test_two_sub_agents_run_concurrently_over_http_and_the_parent_gets_both_answers(tmp_path):
+FORMATS = {"openai": (OpenAIServer, "openai/x", "/v1", "OPENAI_API_KEY"),
+           "anthropic": (AnthropicServer, "anthropic/claude-sonnet-4-5", "", "ANTHROPIC_API_KEY")}
+
+
+@pytest.mark.parametrize("fmt", sorted(FORMATS))
+def test_two_sub_agents_run_concurrently_over_http_and_the_parent_gets_both_answers(tmp_path, fmt):
+    server_class, model, suffix, key = FORMATS[fmt]
     (tmp_path / "calc.py").write_text(CALC)
     (tmp_path / "two_helpers.json").write_text(json.dumps(SCENARIO))
-    env = {**os.environ, "LITELLM_LOCAL_MODEL_COST_MAP": "True", "OPENAI_API_KEY": "sk-test",
+    env = {**os.environ, "LITELLM_LOCAL_MODEL_COST_MAP": "True", key: "sk-test",
            "XDG_STATE_HOME": str(tmp_path / "state"), "XDG_CONFIG_HOME": str(tmp_path / "config")}
     for name in ("ASYNCFC_MODEL", "ASYNCFC_API_KEY"):
         env.pop(name, None)
-    with OpenAIServer(str(tmp_path / "two_helpers.json"), chunk_delay_s=0.01) as server:
+    with server_class(str(tmp_path / "two_helpers.json"), chunk_delay_s=0.01) as server:
         out = subprocess.run(
             [sys.executable, "-m", "asyncfc_cli", "run", "explain add and mul", "--headless", "--output", "jsonl",
-             "--model", "openai/x", "--api-base", f"{server.base_url}/v1", "--cwd", str(tmp_path)],
+             "--model", model, "--api-base", server.base_url + suffix, "--cwd", str(tmp_path)],
             env=env, capture_output=True, text=True, timeout=100, stdin=subprocess.DEVNULL)
-        bodies = list(server.requests)
+        conversations = [server.conversation(body)[0] for body in server.requests]  # in OpenAI form
     assert out.returncode == 0, out.stderr[-3000:]
     events = [json.loads(line) for line in out.stdout.splitlines()]
     own = [e for e in events if "parent" not in e]
@@ -62,12 +69,12 @@ def test_two_sub_agents_run_concurrently_over_http_and_the_parent_gets_both_answ
     agents = {e["id"]: e for e in own if e["type"] == "future_finished" and e["id"] in ("f1", "f2")}
     assert agents["f1"]["output"] == "add() returns a - b (calc.py:2)."
     assert agents["f2"]["output"] == "mul() returns a * b (calc.py:6)."
-    last_parent = json.dumps(bodies[-1]["messages"])
+    last_parent = json.dumps(conversations[-1])
     assert "add() returns a - b" in last_parent and "mul() returns a * b" in last_parent
     assert own[-1]["type"] == "session_finished" and own[-1]["exit_code"] == 0
 
     # Each sub-agent's conversation started with its own brief and its task, and ran its own tools.
-    firsts = [b["messages"] for b in bodies if not any(m["role"] == "assistant" for m in b["messages"])]
+    firsts = [m for m in conversations if not any(message["role"] == "assistant" for message in m)]
     tasks = sorted(m[1]["content"] for m in firsts if m[0]["content"].startswith("You are a sub-agent"))
     assert tasks == sorted([ADD_TASK, MUL_TASK])
     assert {e["parent"] for e in nested} == {"f1", "f2"}
@@ -83,7 +90,7 @@ def test_two_sub_agents_run_concurrently_over_http_and_the_parent_gets_both_answ
 
     # Totals add up: every request, the parent's and the sub-agents', is in the session's usage.
     requests = [e for e in events if e["type"] == "request_finished"]
-    assert len(requests) == len(bodies) and any("parent" in e for e in requests)
+    assert len(requests) == len(conversations) and any("parent" in e for e in requests)
     total = sum(e["usage"]["total_tokens"] for e in requests)
     assert own[-1]["usage"]["total_tokens"] == total > 0
 
