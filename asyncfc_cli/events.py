@@ -273,6 +273,9 @@ class ApprovalRequested(Event):
     tool: str
     preview: str
     """What will happen: the diff, the content or the command."""
+    network: bool = False
+    """The call runs a command the sandbox keeps off the network: the view may offer to run this
+    one command with network access (the decision "network")."""
 
 
 @_event("approval_resolved")
@@ -280,7 +283,7 @@ class ApprovalRequested(Event):
 class ApprovalResolved(Event):
     id: str
     decision: str
-    """once, session or deny."""
+    """once, network (once, with network access), session, always or deny."""
 
 
 @_event("checkpoint_created")

@@ -429,6 +429,9 @@ class ToolContext:
     engine)."""
     sandbox: Sandbox | None = None
     """The OS sandbox commands (shell, run_tests) run in; None: unconfined (``_sandbox``)."""
+    network: bool = False
+    """The user allowed this one call the network (an approval, set per call by the engine): its
+    command runs on the host's network even where the sandbox keeps the session's off it."""
 
     def resolve(self, path: str | os.PathLike[str]) -> Path:
         """The real path of ``path`` inside the workspace; raises PathOutsideWorkspace otherwise."""

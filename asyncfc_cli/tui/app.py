@@ -218,7 +218,8 @@ class AsyncfcApp(App[int]):
         if self.engine is None or not self.engine.interactive:
             return
         lane = self.state.futures.get(event.id)
-        dialog = ApprovalDialog(event.id, event.tool, event.preview, lane.args if lane else None)
+        dialog = ApprovalDialog(event.id, event.tool, event.preview, lane.args if lane else None,
+                                network=event.network)
         self._dialogs[event.id] = dialog
 
         def answered(decision: str | None) -> None:
