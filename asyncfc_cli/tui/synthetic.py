@@ -32,7 +32,7 @@ def demo_events() -> list[ev.Event]:
     """A ~9 second session with every kind of lane, ending mid-task (futures still running)."""
     out: list[ev.Event] = [
         ev.SessionStarted(t=0.0, session_id="demo", model="scripted:fix_bug", mode="async",
-                          approval="ask", root="/work/demo", scripted=True),
+                          approval="ask", root="/work/demo", scripted=True, sandbox="on", network=False),
         ev.UserMessage(t=0.0, text="fix the failing test in tests/test_parse.py"),
     ]
     out += _request(1, 0.0, 0.5, "Let me look at the test and the parser.",
