@@ -247,6 +247,17 @@ class FootprintViolation(Event):
     """Files it changed that no declared path covers."""
 
 
+@_event("files_changed")
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FilesChanged(Event):
+    """A command (shell, run_tests) changed workspace files while it ran, as the change watch saw
+    them (ignored files and caches left out); emitted before its ``future_finished``."""
+
+    id: str
+    paths: tuple[str, ...]
+    """The files created, modified or deleted, workspace-relative, sorted."""
+
+
 @_event("future_placeholder")
 @dataclass(frozen=True, slots=True, kw_only=True)
 class FuturePlaceholder(Event):

@@ -88,3 +88,34 @@ def test_a_failed_setup_prints_the_reason_then_the_verdict():
 ])
 def test_test_counts_are_read_from_what_the_runner_printed(output, counts):
     assert runner_counts(output) == counts
+
+
+SHELL_SCENARIO = {"name": "gen", "profile": {"ttft_s": 0.01, "tokens_per_s": 1000}, "steps": [
+    {"call": "edit_file", "as": "e", "args": {"path": "calc.py", "old": "a - b", "new": "a + b"}},
+    {"need": ["e"]},
+    {"call": "shell", "as": "g", "args": {"command": "printf 'x\\n' > gen.txt && sed -i s/x/y/ calc.py"}},
+    {"need": ["g"]},
+    {"call": "shell", "as": "d", "args": {"command": "mkdir -p out && echo 1 > out/a.txt", "writes": ["out/"]}},
+    {"call": "shell", "as": "r", "args": {"command": "git status --short"}},
+    {"need": ["d", "r"]},
+    {"answer": "Done."},
+]}
+
+
+@pytest.mark.trio
+async def test_the_summary_lists_the_files_commands_changed_and_names_the_command(repo):
+    run = await run_scenario(SHELL_SCENARIO, tools=builtin_tools(), root=repo)
+    assert run.outcome.exit_code == 0, run.outcome
+    out = io.StringIO()
+    renderer = TextRenderer(out, color=False)
+    for event in run.events:
+        renderer(event)
+    lines = out.getvalue().split("\n")
+    start = next(i for i, line in enumerate(lines) if "files changed" in line)
+    assert lines[start].endswith("] 3 files changed, +1 -1")
+    assert [line.split(None, 1) for line in lines[start + 1:start + 4]] == [
+        ["calc.py", "+1 -1, also changed by f3 shell"],
+        ["gen.txt", "changed by f3 shell"],
+        ["out/a.txt", "changed by f5 shell"],
+    ]
+    assert [e.paths for e in run.events if isinstance(e, ev.FilesChanged)] == [("calc.py", "gen.txt"), ("out/a.txt",)]

@@ -204,4 +204,6 @@ async def run_tests(ctx: ToolContext, paths: list[str] | None = None, args: list
             raise ToolError(f"pytest is not installed for {plan.argv[0]}; install it in the "
                             "project's environment (or create a .venv with it)")
         report = format_report(plan, result, _cases(plan, result, Path(scratch)), ctx.max_output_chars)
+        if changed:
+            ctx.progress.changed(changed)
         return "\n".join(filter(None, [report, changes_note(changed), offline_hint(ctx, result)]))

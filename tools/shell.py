@@ -100,11 +100,13 @@ async def shell(
         return await run_in_background(
             to_end, ctx.progress, quiet_s=float(settings.get("background_quiet_s", QUIET_S)),
             cap_s=float(settings.get("background_start_s", START_CAP_S)))
-    watched = writes is not None or command_effect(command).kind == "runs"
-    async with watch_tree(ctx.root) if watched else nullcontext([]) as changed:
+    kind = command_effect(command).kind
+    async with watch_tree(ctx.root) if writes is not None or kind != "reads" else nullcontext([]) as changed:
         result = await run(ctx.progress.output)
-    if writes is None:
-        return run.text(result, changes_note(changed))
+    if changed:
+        ctx.progress.changed(changed)
+    if writes is None:  # a check should write only its caches: the model is told what else it wrote
+        return run.text(result, changes_note(changed) if kind == "runs" else "")
     outside = outside_declaration(changed, writes)
     if outside:
         ctx.progress.changed_outside(writes, outside)

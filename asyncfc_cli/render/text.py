@@ -101,14 +101,23 @@ MAX_DEFERRED_CHARS = 400
 sentence that never ends (a list without full stops) must not hide what the tools are doing."""
 
 
-_SENTENCE_END = re.compile(r"[.!?][\"')\]*`]*\s|[。！？]|\n")
+_ABBREVIATIONS = "".join(f"(?<!\\b{re.escape(a)})" for a in ("e.g", "i.e", "E.g", "I.e", "cf", "vs", "etc"))
+_SENTENCE_END = re.compile(rf"(?:{_ABBREVIATIONS}\.|[!?])[\"')\]*`]*\s|[。！？]|\n")
 
 
 def last_sentence_end(text: str) -> int | None:
     """Where the last sentence of ``text`` ends (the index after its full stop, ``!`` or ``?`` and
-    the whitespace that follows, an ideographic full stop, or a line break), or None."""
+    the whitespace that follows, an ideographic full stop, or a line break), or None. The full stop
+    of an abbreviation that a sentence goes on after (``e.g.``, ``i.e.``, ``cf.``, ``vs.``,
+    ``etc.``) ends none: a tool line printed there would cut the sentence in two."""
     ends = [match.end() for match in _SENTENCE_END.finditer(text)]
     return ends[-1] if ends else None
+
+
+_COMMAND_TOOLS = frozenset({"shell", "run_tests"})
+_OWN_TIME = re.compile(r"^(exit code -?\d+) \(\d+(?:\.\d+)?s\)")
+"""A command's result starts with its exit code and its own time (``exit code 0 (2.3s)``): the
+event line shows the future's duration already, so the second time goes."""
 
 
 def _short(value: Any, width: int = 70) -> str:
@@ -280,8 +289,9 @@ class TextRenderer:
         mark, style = _STATUS_MARK.get(e.status, ("?", "warn"))
         tool = self._tools.get(e.id, "")
         diff = diff_of(e.output) if tool in FILE_TOOLS and e.status == "done" else ""
+        summary = _OWN_TIME.sub(r"\1", e.summary) if tool in _COMMAND_TOOLS else e.summary
         self._line(e.t, f"{self._style(mark, style)} {self._style(e.id, 'id')} {tool} "
-                        f"{e.duration:.2f}s  {_short(e.summary)}", self._diff_lines(diff))
+                        f"{e.duration:.2f}s  {_short(summary)}", self._diff_lines(diff))
 
     def _diff_lines(self, diff: str) -> list[str]:
         """A diff indented under its event line, coloured by line kind, cut at MAX_DIFF_LINES."""
