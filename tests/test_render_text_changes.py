@@ -119,3 +119,13 @@ async def test_the_summary_lists_the_files_commands_changed_and_names_the_comman
         ["out/a.txt", "changed by f5 shell"],
     ]
     assert [e.paths for e in run.events if isinstance(e, ev.FilesChanged)] == [("calc.py", "gen.txt"), ("out/a.txt",)]
+
+
+def test_files_only_commands_changed_are_listed_without_line_counts():
+    from asyncfc_cli.render.changes import ChangeTally, summary_lines
+
+    tally = ChangeTally()
+    tally.apply(ev.FutureCreated(t=0.0, id="f1", tool="shell", args={"command": "make"}, effect="exclusive"))
+    tally.apply(ev.FilesChanged(t=0.5, id="f1", paths=("build/out.txt", "gen.py")))
+    assert summary_lines(tally) == ["2 files changed", "  build/out.txt  changed by f1 shell",
+                                    "  gen.py         changed by f1 shell"]

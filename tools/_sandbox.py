@@ -356,7 +356,7 @@ class Sandbox:
         if self.network or network or not _OFFLINE.search(output):
             return ""
         return ("note: the sandbox has no network (only loopback); the user can allow it "
-                "(approve the command with network, or start asyncfc with --network)")
+                "(for one command when approving it, or for the session with --network)")
 
     def _options(self, cwd: Path, writable: Sequence[Path] | None, online: bool) -> list[str]:
         options = [*_NAMESPACES, *_SYSTEM]

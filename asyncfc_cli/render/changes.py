@@ -172,7 +172,9 @@ def summary_lines(tally: ChangeTally) -> list[str]:
         added = sum(c.added for c in tally.files.values())
         removed = sum(c.removed for c in tally.files.values())
         count = len(tally.files)
-        lines.append(f"{count} file{'' if count == 1 else 's'} changed, +{added} -{removed}")
+        edits = any(c.added or c.removed or c.created for c in tally.files.values())
+        counted = f", +{added} -{removed}" if edits else ""  # commands' changes have no line counts
+        lines.append(f"{count} file{'' if count == 1 else 's'} changed{counted}")
         width = max(len(path) for path in tally.files)
         for change in tally.files.values():
             lines.append(f"  {change.path.ljust(width)}  {_counts(change, tally)}")
