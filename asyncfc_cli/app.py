@@ -1,5 +1,11 @@
 """Wiring: the one place concrete things (model client, tools, gate, renderers, transcript) are put
-together into a session. ``cli.py`` parses flags and calls in here; nothing else imports this."""
+together into a session.
+
+``cli.py`` parses flags and calls in here (and ``demo``, a command of its own). Nothing in the
+engine imports this module; the one other importer is the TUI, which still builds its engine with
+``build_engine`` itself (an exception ``tests/test_layers.py`` lists until ``cli.py`` hands it an
+engine factory).
+"""
 
 from __future__ import annotations
 
@@ -32,6 +38,7 @@ if TYPE_CHECKING:
     from .controls import SessionControls
     from .mcp import McpHub
     from .sessions import Resumed
+    from .events import Event  # only a type here
 
 __all__ = ["Engine", "build_engine", "open_model", "run_headless"]
 
@@ -106,24 +113,6 @@ def system_prompt(settings: Settings, workspace: Workspace, sandbox: Sandbox | N
     return build_system_prompt(settings, workspace, mode=settings.mode, sandbox=sandbox)
 
 
-PREDICTABLE_TOOLS = ("read_file", "write_file", "edit_file", "list_files", "grep", "outline")
-"""Tools whose duration barely depends on their arguments. Shell commands vary too much for a prior:
-the session learns theirs as it goes, per command (``scheduler.duration_key``); test runs get a
-first guess from the fixture (whole suite, or a selection), replaced by what the session sees."""
-
-
-def duration_priors() -> dict[str, float]:
-    """Typical seconds per predictable tool, as the benchmark measured them on a fixture
-    repository (``python -m asyncfc_cli.bench.measure``), so the session can hold a request for a
-    call about to finish from its first use (see ``Session._wait_if_about_to_finish``)."""
-    from .bench.latencies import TOOL_LATENCIES
-
-    priors = {name: TOOL_LATENCIES[name] for name in PREDICTABLE_TOOLS if name in TOOL_LATENCIES}
-    # A first guess for test runs, by duration key: the whole suite, or a selection (one file).
-    priors.update({"run_tests": TOOL_LATENCIES["run_tests"], "run_tests:some": TOOL_LATENCIES["run_tests_file"]})
-    return priors
-
-
 @dataclass(slots=True)
 class Engine:
     """A wired session and what the views need to drive it."""
@@ -178,6 +167,7 @@ def build_engine(
     gate = ApprovalGate(approval, bus, workspace.root, interactive=interactive,
                         rules=AllowRules(load_allow_rules()))
     from .context import ContextBudget
+    from .durations import duration_priors
     from .session import Session
 
     ctx = workspace.tool_context(settings, sandbox)
@@ -304,7 +294,7 @@ def open_session_sandbox(settings: Settings, workspace: Workspace, *, interactiv
     return sandbox
 
 
-STOP_SIGNALS = {signal.SIGINT: EXIT_INTERRUPTED, signal.SIGTERM: EXIT_TERMINATED}
+STOP_SIGNALS: dict[int, int] = {signal.SIGINT: EXIT_INTERRUPTED, signal.SIGTERM: EXIT_TERMINATED}
 """Signals that stop a headless task cleanly, and the exit code each one ends it with."""
 
 
@@ -346,7 +336,7 @@ def run_headless(
     settings: Settings,
     workspace: Workspace,
     *,
-    renderer: Callable[[object], None],
+    renderer: Callable[[Event], object],
     profile: str | None = None,
     simulate: bool = False,
     resume: Resumed | None = None,

@@ -13,13 +13,10 @@ import trio
 
 from asyncfc_tools import ToolError, ToolSpec, pure, tool
 
-from .futures import future_block, future_number, running_view
+from .futures import AWAIT_FUTURE, CANCEL_FUTURE, earlier_ids, future_block, future_number, running_view
 from .scheduler import EngineHandle
 
-__all__ = ["AWAIT_FUTURE", "CANCEL_FUTURE", "engine_tools"]
-
-AWAIT_FUTURE = "await_future"
-CANCEL_FUTURE = "cancel_future"
+__all__ = ["AWAIT_FUTURE", "CANCEL_FUTURE", "engine_tools"]  # the names are futures.py's
 
 
 def _known_earlier(handle: EngineHandle, ids: list[str]) -> list[str]:
@@ -27,8 +24,7 @@ def _known_earlier(handle: EngineHandle, ids: list[str]) -> list[str]:
     bad = handle.scheduler.not_earlier(ids, own)
     if bad:
         raise ToolError(
-            f"unknown future id(s) {', '.join(bad)}: ids name earlier tool calls, "
-            f"f1..f{future_number(own) - 1}"
+            f"unknown future id(s) {', '.join(bad)}: ids name earlier tool calls, {earlier_ids(own)}"
         )
     return list(dict.fromkeys(ids))
 

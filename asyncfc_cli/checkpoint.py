@@ -296,7 +296,8 @@ def _changes(repo: Any, old: str, new: str) -> tuple[list[str], list[str]]:
     out = repo.git.execute(["git", "diff-tree", "-r", "-z", "--no-renames", "--no-ext-diff", "--no-textconv",
                             "--name-status", old, new])
     parts = [p for p in out.split("\0") if p]
-    restore, delete = [], []
+    restore: list[str] = []
+    delete: list[str] = []
     for status, path in zip(parts[::2], parts[1::2]):
         (delete if status == "A" else restore).append(path)
     return restore, delete

@@ -8,19 +8,27 @@ tool_result pairs). The results of the most recent turns are kept as they are. O
 cannot reach the budget are the oldest whole turns (an assistant message, its tool messages and the
 deliveries after it) dropped, again as units, so pairing still holds.
 
-``compact`` is pure; ``ContextBudget`` binds it to a model's window and token counter.
+``compact`` is pure; ``ContextBudget`` binds it to a model's window and token counter, which the
+model package knows (``model.tokens``: litellm's tokenizers are the model's business, not this
+module's).
 """
 
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Callable, Sequence
 
-from .futures import gap_note_calls, gap_note_text
+from .futures import BLOCK_CLOSE, block_openings, future_id, gap_note_calls, gap_note_text, parse_placeholder
 from .model.base import AssistantMessage, Message, ToolCall, ToolMessage, UserMessage
-from .model.litellm_worker import import_litellm
-from .model.scenario import scenario_source
+from .model.tokens import (
+    DEFAULT_WINDOW,
+    Count,
+    byte_bound,
+    context_window,
+    counting_blocks,
+    estimate_message_tokens,
+    message_counter,
+)
 
 __all__ = [
     "DEFAULT_WINDOW",
@@ -33,8 +41,6 @@ __all__ = [
     "message_counter",
 ]
 
-DEFAULT_WINDOW = 128_000
-"""The window assumed for a model litellm does not know (and for scripted models)."""
 BULKY_CHARS = 400
 """Results shorter than this are not worth a note (the note itself is ~40 tokens)."""
 
@@ -48,71 +54,9 @@ def _gap_calls(message: Message) -> int:
     return gap_note_calls(message.text) if isinstance(message, UserMessage) else 0
 
 
-Count = Callable[[Sequence[Message]], int]
-"""Tokens a list of messages takes in a request."""
-
-_BLOCK_START = re.compile(r'(?:^|\n)<future id="(f[1-9][0-9]*)" status="([a-z]+)">')
 _REREAD = {"read_file", "list_files", "grep", "outline"}
 _NOTE_SKIPS = {"content", "new", "old"}
 """Arguments too bulky (or too private) to repeat in a note."""
-
-
-# --------------------------------------------------------------------------------------------------
-# Counting
-
-
-def estimate_message_tokens(messages: Sequence[Message]) -> int:
-    """About four characters a token, plus a little per message: cheap, provider-neutral."""
-    from .model.wire import messages_to_wire
-
-    return sum(4 + (len(json.dumps(w, ensure_ascii=False)) + 3) // 4
-               for w in messages_to_wire(messages))
-
-
-def byte_bound(messages: Sequence[Message]) -> int:
-    """An upper bound on any tokenizer's count: no token is shorter than one byte of UTF-8, plus a
-    few tokens of framing per message. Cheap, so the exact count is only paid near the limit."""
-    from .model.wire import messages_to_wire
-
-    return sum(8 + len(json.dumps(w, ensure_ascii=False).encode("utf-8")) for w in messages_to_wire(messages))
-
-
-def _is_scripted(model: str | None) -> bool:
-    """No model, or the offline scripted client: litellm knows nothing of it, so it is not even
-    imported."""
-    return not model or scenario_source(model) is not None
-
-
-def message_counter(model: str | None) -> Count:
-    """litellm's token counter for ``model`` (falling back to the estimate when litellm cannot
-    count it); the estimate alone for scripted models or no model."""
-    if _is_scripted(model):
-        return estimate_message_tokens
-
-    def count(messages: Sequence[Message]) -> int:
-        from .model.wire import messages_to_wire
-
-        try:
-            litellm = import_litellm()
-            return int(litellm.token_counter(model=model, messages=messages_to_wire(messages)))
-        except Exception:  # noqa: BLE001 - an unknown tokenizer must not stop a session
-            return estimate_message_tokens(messages)
-
-    return count
-
-
-def context_window(model: str | None, override: int | None = None) -> int:
-    """The model's input window in tokens: ``override``, else litellm's model info, else 128k."""
-    if override:
-        return override
-    if _is_scripted(model):
-        return DEFAULT_WINDOW
-    try:
-        info = import_litellm().get_model_info(model)
-        window = info.get("max_input_tokens") or info.get("max_tokens")
-    except Exception:  # noqa: BLE001 - unknown to litellm: assume the common size
-        return DEFAULT_WINDOW
-    return int(window) if window else DEFAULT_WINDOW
 
 
 # --------------------------------------------------------------------------------------------------
@@ -150,18 +94,20 @@ def note_for(call: ToolCall | None, size: int) -> str:
 
 def _compact_blocks(text: str, calls_by_future: dict[str, ToolCall]) -> str:
     """Replace the bodies of bulky ``<future ...>`` blocks in a delivery or await result."""
-    starts = list(_BLOCK_START.finditer(text))
+    starts = block_openings(text, line_start=True)
     if not starts:
         return text
-    out = [text[: starts[0].start()]]
-    for i, match in enumerate(starts):
-        end = starts[i + 1].start() if i + 1 < len(starts) else len(text)
-        segment = text[match.end():end]
-        close = segment.rfind("</future>")
-        body, rest = (segment[:close], segment[close:]) if close >= 0 else (segment, "")
+    out = [text[: starts[0].start]]
+    for i, opening in enumerate(starts):
+        end = starts[i + 1].start if i + 1 < len(starts) else len(text)
+        segment = text[opening.end:end]
+        close = segment.rfind(BLOCK_CLOSE)
+        if close < 0:  # no closing tag: the value runs to the newline before the next block
+            close = len(segment) - (1 if i + 1 < len(starts) else 0)
+        body, rest = segment[:close], segment[close:]
         if len(body) >= BULKY_CHARS:
-            body = note_for(calls_by_future.get(match.group(1)), len(body))
-        out.append(text[match.start():match.end()] + body + rest)
+            body = note_for(calls_by_future.get(opening.id), len(body))
+        out.append(text[opening.start:opening.end] + body + rest)
     return "".join(out)
 
 
@@ -184,23 +130,13 @@ def _calls(messages: Sequence[Message]) -> tuple[dict[str, ToolCall], dict[str, 
             for call in message.tool_calls:
                 number += 1
                 by_id[call.call_id] = call
-                by_future[f"f{number}"] = call
+                by_future[future_id(number)] = call
     for message in messages:
         if isinstance(message, ToolMessage) and message.call_id in by_id:
-            fid = _placeholder_id(message.content)
-            if fid:
-                by_future[fid] = by_id[message.call_id]
+            handed = parse_placeholder(message.content)
+            if handed:
+                by_future[handed[0]] = by_id[message.call_id]
     return by_id, by_future
-
-
-def _placeholder_id(content: str) -> str | None:
-    if not content.startswith('{"future"'):
-        return None
-    try:
-        value = json.loads(content)
-    except ValueError:
-        return None
-    return value.get("future") if isinstance(value, dict) else None
 
 
 def _protected_from(messages: Sequence[Message], keep_recent: int) -> int:
@@ -214,10 +150,15 @@ def _protected_from(messages: Sequence[Message], keep_recent: int) -> int:
     return 0
 
 
+def _opens_with_a_block(text: str) -> bool:
+    openings = block_openings(text.lstrip(), line_start=True)
+    return bool(openings) and openings[0].start == 0
+
+
 def _compacted(message: Message, by_id: dict[str, ToolCall], by_future: dict[str, ToolCall]) -> Message:
     """``message`` with its bulky results replaced by notes (the same object if nothing is)."""
     if isinstance(message, ToolMessage):
-        if message.content.lstrip().startswith("<future "):  # an await_future result
+        if _opens_with_a_block(message.content):  # an await_future result
             text = _compact_blocks(message.content, by_future)
         elif len(message.content) >= BULKY_CHARS:
             text = note_for(by_id.get(message.call_id), len(message.content))
@@ -230,6 +171,11 @@ def _compacted(message: Message, by_id: dict[str, ToolCall], by_future: dict[str
     return message
 
 
+def _answers_a_call(message: Message) -> bool:
+    """A tool message, or the delivery of future values: what belongs to the turn before it."""
+    return isinstance(message, ToolMessage) or (isinstance(message, UserMessage) and message.delivery)
+
+
 def _turns(messages: Sequence[Message], stop: int) -> list[tuple[int, int]]:
     """Droppable units before ``stop``: an assistant message with its tool messages and deliveries."""
     units: list[tuple[int, int]] = []
@@ -237,8 +183,7 @@ def _turns(messages: Sequence[Message], stop: int) -> list[tuple[int, int]]:
     while index < stop:
         if isinstance(messages[index], AssistantMessage):
             end = index + 1
-            while end < stop and (isinstance(messages[end], ToolMessage) or (
-                    isinstance(messages[end], UserMessage) and messages[end].delivery)):
+            while end < stop and _answers_a_call(messages[end]):
                 end += 1
             units.append((index, end))
             index = end
@@ -354,7 +299,7 @@ class ContextBudget:
         so building a session never waits for its import.
         """
         return cls(lambda: context_window(model, window), message_counter(model),
-                   blocking=not _is_scripted(model))
+                   blocking=counting_blocks(model))
 
     def fit(self, history: Sequence[Message]) -> list[Message]:
         """The messages to send for ``history``: the last request's messages plus what was

@@ -435,7 +435,7 @@ def event_from_dict(data: Mapping[str, Any]) -> Event:
 # --------------------------------------------------------------------------------------------------
 # The bus
 
-Subscriber = Callable[[Event], None]
+Subscriber = Callable[[Event], object]
 
 
 def _session_clock() -> float:

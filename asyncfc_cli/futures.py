@@ -1,4 +1,7 @@
-"""Futures: ids, states, placeholders, delivery blocks and ``$fN`` references.
+"""Futures: the calls they stand for, ids, states, placeholders, delivery blocks and ``$fN``
+references: the vocabulary of the futures protocol (DESIGN.md), in one place. The wire shapes are
+written here and read back here (``parse_placeholder``, ``block_openings``): nothing else spells
+them.
 
 Everything here is pure (no event loop): the scheduler owns the live records, the session renders
 what the model sees with these functions, and tests check the exact wire shapes without trio.
@@ -9,25 +12,49 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
 __all__ = [
+    "AWAIT_FUTURE",
+    "BLOCK_CLOSE",
+    "BlockOpening",
+    "CANCEL_FUTURE",
     "FINISHED",
     "State",
+    "ToolCall",
     "background_started",
+    "block_openings",
     "delivery_text",
+    "earlier_ids",
     "find_refs",
     "future_block",
     "future_id",
     "future_number",
     "gap_note_calls",
     "gap_note_text",
+    "parse_placeholder",
     "placeholder",
     "running_view",
     "substitute_refs",
     "summarize",
 ]
+
+
+@dataclass(frozen=True, slots=True)
+class ToolCall:
+    """One tool call as the model emitted it: what a future is made from. The model client
+    produces it (``model.base`` re-exports it) and the scheduler runs it, neither knowing the other."""
+
+    call_id: str
+    """The provider's id, echoed back in the tool message."""
+    name: str
+    """The tool's name (may be unknown: the engine reports that)."""
+    arguments: str
+    """The raw JSON text of the arguments (may be malformed: the engine reports that)."""
+    index: int = 0
+    """Position of the call within its response."""
 
 
 class State(StrEnum):
@@ -43,6 +70,11 @@ class State(StrEnum):
 
 FINISHED = frozenset({State.DONE, State.FAILED, State.CANCELLED})
 
+AWAIT_FUTURE = "await_future"
+"""The engine tool that blocks a turn until futures finish (DESIGN 6)."""
+CANCEL_FUTURE = "cancel_future"
+"""The engine tool that stops futures the model no longer needs."""
+
 _REF = re.compile(r"^\$(f[1-9][0-9]*)$")
 _ID = re.compile(r"^f([1-9][0-9]*)$")
 
@@ -56,6 +88,11 @@ def future_number(fid: str) -> int | None:
     """Inverse of future_id; None if ``fid`` is not a future id."""
     match = _ID.match(fid)
     return int(match.group(1)) if match else None
+
+
+def earlier_ids(fid: str) -> str:
+    """The ids that come before ``fid``, as the model is told them (``f1..f2`` for ``f3``)."""
+    return f"f1..f{(future_number(fid) or 1) - 1}"
 
 
 def find_refs(value: Any) -> list[str]:
@@ -98,6 +135,16 @@ def placeholder(fid: str, state: State | str) -> str:
     return json.dumps({"future": fid, "status": str(state)})
 
 
+_STATES = "|".join(s.value for s in State)
+_PLACEHOLDER = re.compile(r'^\{"future": "(f[1-9][0-9]*)", "status": "(pending|running)"\}$')
+
+
+def parse_placeholder(content: str) -> tuple[str, State] | None:
+    """The future a tool message stands for, if its content is exactly a ``placeholder``."""
+    match = _PLACEHOLDER.match(content)
+    return (match.group(1), State(match.group(2))) if match else None
+
+
 def background_started(fid: str, first_output: str) -> str:
     """The tool message of a background command once it is up (its future goes on running)."""
     shown = first_output.rstrip("\n") or "(no output yet)"
@@ -116,7 +163,35 @@ def running_view(fid: str, state: State | str, tail: str) -> str:
 
 def future_block(fid: str, state: State | str, text: str) -> str:
     """One future's value as shown everywhere (delivery message, await result)."""
-    return f'<future id="{fid}" status="{state}">{text}</future>'
+    return f'<future id="{fid}" status="{state}">{text}{BLOCK_CLOSE}'
+
+
+BLOCK_CLOSE = "</future>"
+_BLOCK_OPENING = re.compile(rf'<future id="(f[1-9][0-9]*)" status="({_STATES})">')
+
+
+@dataclass(frozen=True, slots=True)
+class BlockOpening:
+    """Where a ``future_block`` begins in a text: its ``<future ...>`` tag."""
+
+    id: str
+    state: State
+    start: int
+    """Index of the tag's ``<``."""
+    end: int
+    """Index just after the tag's ``>``: the value starts here."""
+
+
+def block_openings(text: str, *, line_start: bool = False) -> list[BlockOpening]:
+    """The ``<future id=... status=...>`` tags in ``text``, in order. ``line_start`` counts only
+    tags at the start of the text or of a line, as a delivery message or an await result puts them
+    (a value that quotes a tag mid-line is not taken for one)."""
+    found = []
+    for match in _BLOCK_OPENING.finditer(text):
+        if line_start and match.start() > 0 and text[match.start() - 1] != "\n":
+            continue
+        found.append(BlockOpening(match.group(1), State(match.group(2)), match.start(), match.end()))
+    return found
 
 
 def delivery_text(blocks: Iterable[str]) -> str:

@@ -41,7 +41,7 @@ class OutputPump:
     events out, started by whoever owns the call's nursery, and ended by ``close``.
     """
 
-    def __init__(self, emit: Callable[[str], None], *, interval: float = INTERVAL_S,
+    def __init__(self, emit: Callable[[str], object], *, interval: float = INTERVAL_S,
                  max_chars: int = MAX_EVENT_CHARS, tail_chars: int = TAIL_CHARS) -> None:
         self._emit = emit
         self._interval = interval

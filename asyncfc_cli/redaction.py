@@ -50,7 +50,7 @@ def redact(text: str, secrets: Sequence[str]) -> str:
 def redact_value(value: Any, secrets: Sequence[str]) -> Any:
     """``value`` with secrets redacted in every string inside it: strings, lists, tuples, dicts
     and (frozen) dataclasses, rebuilt only where something changed (the same object otherwise)."""
-    kind = type(value)
+    kind: type = type(value)
     if kind is str:
         return redact(value, secrets) if secrets else value
     if kind in _ATOMS or not secrets:

@@ -37,13 +37,19 @@ _SKIP_DIRS = frozenset({"node_modules", "__pycache__", "venv", "site-packages", 
 
 
 class TagLike(Protocol):
-    """What ``extract_tags`` returns for each name: a definition or a reference."""
+    """What ``extract_tags`` returns for each name: a definition or a reference (read-only, so a
+    frozen record fits)."""
 
-    name: str
-    kind: str
-    line: int
-    is_definition: bool
-    signature: str
+    @property
+    def name(self) -> str: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def line(self) -> int: ...
+    @property
+    def is_definition(self) -> bool: ...
+    @property
+    def signature(self) -> str: ...
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,8 +7,11 @@ order), and starts a task for it. The task waits, substitutes dependency values,
 (approval, checkpoint) if the call mutates, runs the tool under a timeout, and records the result.
 
 Every failure becomes a failed future whose text tells the model what went wrong: malformed JSON,
-an unknown tool, a bad reference, bad argument types, a tool that raises, a timeout. The scheduler
-knows nothing of models or sessions.
+an unknown tool, a bad reference, bad argument types, a tool that raises, a timeout.
+
+The scheduler knows nothing of models or sessions: it imports neither the model client nor the
+session (``tests/test_layers.py`` holds it so). A call reaches it as a ``futures.ToolCall``, tools
+through their ``ToolSpec``, and what happens leaves as events.
 """
 
 from __future__ import annotations
@@ -27,10 +30,13 @@ import trio
 from asyncfc_tools import Effect, ToolContext, ToolError, ToolSpec, describe_exception
 from asyncfc_tools._commit import CallGuard, run_in_worker
 
+from .durations import duration_key
 from .events import BackgroundStopped, EventBus, FutureCreated, FutureFinished, FutureStarted
 from .futures import (
     FINISHED,
     State,
+    ToolCall,
+    earlier_ids,
     find_refs,
     future_id,
     future_number,
@@ -39,7 +45,6 @@ from .futures import (
     truncate,
 )
 from .live_output import CallReporter, OutputPump
-from .model.base import ToolCall
 
 __all__ = ["FutureRecord", "Gate", "GateRequest", "Grant", "Scheduler", "current_future"]
 
@@ -134,20 +139,6 @@ def current_future() -> FutureRecord | None:
     Tools do not need it; simulated tools use it to find the scenario step they stand for.
     """
     return _CURRENT.get()
-
-
-def duration_key(tool: str, args: Any) -> str:
-    """What predicts a call's duration: its tool, refined by the shape of its arguments. A command
-    is known by its first two words that are not flags (``git diff`` and ``python -m pytest`` take
-    very different times); a call given ``paths`` (a selection of tests) apart from one without."""
-    key = tool
-    if isinstance(args, Mapping):
-        command = args.get("command")
-        if isinstance(command, str):
-            key += ":" + " ".join([w for w in command.split() if not w.startswith("-")][:2])
-        if args.get("paths"):
-            key += ":some"
-    return key
 
 
 class Scheduler:
@@ -301,7 +292,7 @@ class Scheduler:
             return None
         return (
             f"bad reference ${bad[0]}: no such earlier future "
-            f"(this call is {fid}; references must name an earlier call, f1..f{future_number(fid) - 1})"
+            f"(this call is {fid}; references must name an earlier call, {earlier_ids(fid)})"
         )
 
     def _conflicts(self, effect: Effect) -> tuple[str, ...]:

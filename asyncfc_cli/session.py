@@ -94,6 +94,16 @@ class _Response:
     end: ResponseEnd
 
 
+def _first_error(group: BaseExceptionGroup[AsyncfcError]) -> AsyncfcError:
+    """The first of the errors a group holds: ``except*`` keeps the nesting of trio's nurseries,
+    so the group's first member may itself be a group."""
+    first: BaseException = group
+    while isinstance(first, BaseExceptionGroup):
+        first = first.exceptions[0]
+    assert isinstance(first, AsyncfcError)
+    return first
+
+
 def _interruption(exit_code: int) -> Outcome:
     if exit_code == EXIT_TERMINATED:
         return Outcome("interrupted", EXIT_TERMINATED, "terminated (SIGTERM): the task was cancelled")
@@ -280,7 +290,7 @@ class Session:
                     # A limit can stop the loop with futures still running: they end with the task.
                     nursery.cancel_scope.cancel()
             except* AsyncfcError as group:
-                error = group.exceptions[0]
+                error = _first_error(group)
                 kind = "model_error" if isinstance(error, ModelError) else "config_error"
                 outcome = Outcome(kind, error.exit_code, str(error))
         self._run_scope = None

@@ -19,7 +19,7 @@ from pathlib import Path
 from .config import Settings
 from .errors import ConfigError
 from .events import Event, FutureCreated, FutureFinished, RequestStarted, SessionStarted
-from .futures import delivery_text, future_block, future_number
+from .futures import block_openings, delivery_text, future_block, future_number, parse_placeholder
 from .model.base import Message, ToolMessage, UserMessage
 from .transcript import history_from_events, read_events, sessions_dir
 
@@ -265,18 +265,10 @@ def format_sessions(sessions: Sequence[SessionInfo], width: int = 100) -> str:
 def unfinished_futures(history: Sequence[Message]) -> list[str]:
     """Futures the model was handed as placeholders and never got a value for: the session stopped
     (a limit, Ctrl-C, a crash) while they ran, and a resumed session cannot deliver them."""
-    handed: list[str] = []
-    for message in history:
-        if isinstance(message, ToolMessage) and message.content.startswith('{"future"'):
-            try:
-                fid = json.loads(message.content).get("future")
-            except (ValueError, AttributeError):
-                continue
-            if isinstance(fid, str):
-                handed.append(fid)
-    shown = "\n".join(m.text if isinstance(m, UserMessage) else m.content
-                      for m in history if isinstance(m, (UserMessage, ToolMessage)))
-    return [fid for fid in handed if f'<future id="{fid}" ' not in shown]
+    handed = [p[0] for m in history if isinstance(m, ToolMessage) and (p := parse_placeholder(m.content))]
+    shown = {opening.id for m in history if isinstance(m, (UserMessage, ToolMessage))
+             for opening in block_openings(m.text if isinstance(m, UserMessage) else m.content)}
+    return [fid for fid in handed if fid not in shown]
 
 
 def resume_task(history: Sequence[Message], task: str | None) -> str:

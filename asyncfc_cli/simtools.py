@@ -14,7 +14,7 @@ import trio
 from asyncfc_tools import EffectSpec, ToolContext, ToolError, ToolSpec, pure
 
 from .builtins import engine_tools
-from .model.scripted import Scenario
+from .model.scenario import Scenario
 from .scheduler import current_future
 
 __all__ = ["simulated_tools"]

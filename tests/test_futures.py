@@ -1,13 +1,21 @@
-"""The pure parts of the futures protocol: exact wire shapes and reference handling."""
+"""The pure parts of the futures protocol: exact wire shapes, their parsers and reference handling."""
 
+import ast
 import json
+from pathlib import Path
+
+import pytest
 
 from asyncfc_cli.futures import (
+    AWAIT_FUTURE,
     State,
+    block_openings,
     delivery_text,
     find_refs,
     future_block,
+    parse_placeholder,
     placeholder,
+    running_view,
     substitute_refs,
     truncate,
 )
@@ -44,3 +52,64 @@ def test_truncate_keeps_head_and_tail_and_says_how_much_was_cut():
     assert out.startswith(text[:600]) and out.endswith(text[-300:])
     assert "characters cut" in out
     assert truncate("short", 1000) == "short"
+
+
+@pytest.mark.parametrize("state", [State.PENDING, State.RUNNING])
+def test_a_placeholder_reads_back_as_its_future(state):
+    assert parse_placeholder(placeholder("f12", state)) == ("f12", state)
+
+
+@pytest.mark.parametrize("content", [
+    "4 passed",
+    '{"future": "f3", "status": "done"}',  # finished values are never placeholders
+    '{"future": "f0", "status": "running"}',
+    running_view("f3", State.RUNNING, "collected 12 items"),  # a placeholder and more
+    ' {"future": "f3", "status": "running"}',
+])
+def test_anything_but_an_exact_placeholder_is_a_value(content):
+    assert parse_placeholder(content) is None
+
+
+def test_blocks_read_back_with_their_ids_states_and_bounds():
+    text = delivery_text([future_block("f3", State.DONE, "4 passed"), future_block("f4", State.FAILED, "boom")])
+    openings = block_openings(text)
+    assert [(b.id, b.state) for b in openings] == [("f3", State.DONE), ("f4", State.FAILED)]
+    assert [text[b.end:].split("</future>")[0] for b in openings] == ["4 passed", "boom"]
+    assert all(text[b.start:b.end].startswith("<future ") and text[b.end - 1] == ">" for b in openings)
+
+
+def test_a_block_quoted_mid_line_counts_only_where_any_tag_does():
+    quoted = future_block("f1", State.DONE, 'the log says <future id="f9" status="done"> here')
+    assert [b.id for b in block_openings(quoted)] == ["f1", "f9"]
+    assert [b.id for b in block_openings(quoted, line_start=True)] == ["f1"]
+
+
+WIRE_SPELLINGS = ('<future ', '"future":', '{"future"', "</future>")
+"""What only futures.py may spell in code (docstrings and comments may describe the shapes)."""
+TOOL_NAMES = (AWAIT_FUTURE,)
+"""Names code must take from futures.py (messages may still say them in words). ``cancel_future``
+is also the name of the views' cancel command and action, so only ``await_future`` is checked."""
+SPELLED_ELSEWHERE = {
+    "asyncfc_cli/bench/plot.py": "colours await_future bars by name (bench branch active; issue 15 item 1)",
+    "asyncfc_cli/tui/synthetic.py": "made-up sessions for snapshots and frame timings: events as data, "
+                                    "written as the stream carries them",
+}
+
+
+def _code_strings(path: Path) -> list[tuple[int, str]]:
+    """The string constants of a module that are not docstrings (of modules, classes, functions or
+    attributes: any string standing alone as a statement)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    prose = {id(node.value) for node in ast.walk(tree) if isinstance(node, ast.Expr)}
+    return [(node.lineno, node.value) for node in ast.walk(tree)
+            if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in prose]
+
+
+def test_the_wire_format_is_written_and_parsed_only_in_futures_py():
+    root = Path(__file__).resolve().parent.parent
+    found = [f"{path.relative_to(root)}:{line}: {text[:60]!r}"
+             for folder in ("asyncfc_cli", "tools") for path in sorted((root / folder).rglob("*.py"))
+             if path.name != "futures.py" and str(path.relative_to(root)) not in SPELLED_ELSEWHERE
+             for line, text in _code_strings(path)
+             if any(s in text for s in WIRE_SPELLINGS) or text in TOOL_NAMES]
+    assert not found, "\n".join(found)

@@ -297,7 +297,7 @@ async def test_early_wait_predicts_a_queued_call_from_what_it_waits_for(autojump
 
 
 def test_duration_keys_tell_commands_and_test_selections_apart():
-    from asyncfc_cli.scheduler import duration_key
+    from asyncfc_cli.durations import duration_key
 
     assert duration_key("shell", {"command": "git diff --stat"}) == "shell:git diff"
     assert duration_key("shell", {"command": "python -m pytest -q"}) == "shell:python pytest"
@@ -317,3 +317,13 @@ async def test_early_wait_predicts_a_long_queue_of_conflicting_calls_at_once(aut
     assert run.outcome.exit_code == 0 and len(run.of_type("future_finished")) == 40
     # all predicted to end within a first token: the next request waited for the queue
     assert run.of_type("future_placeholder") == []
+
+
+def test_the_first_error_of_a_nested_group_is_the_error_itself():
+    """``except*`` keeps trio's nesting: the outcome must come from the error, not a group."""
+    from asyncfc_cli.errors import ModelError
+    from asyncfc_cli.session import _first_error
+
+    error = ModelError("the provider said no")
+    group = ExceptionGroup("outer", [ExceptionGroup("inner", [error]), ModelError("later")])
+    assert _first_error(group) is error

@@ -1,6 +1,7 @@
 """Measure the real tools on the fixture repository and store the table as package data.
 
-Re-measure (takes about a minute; writes ``asyncfc_cli/bench/latencies.py``)::
+Re-measure (takes about a minute; writes ``asyncfc_cli/tool_latencies.py``,
+which the engine reads for its duration priors (``durations``))::
 
     LITELLM_LOCAL_MODEL_COST_MAP=True python -m asyncfc_cli.bench.measure
 
@@ -83,7 +84,7 @@ async def measure(root: Path) -> dict[str, float]:
 
 
 def write_table(table: Mapping[str, float], path: Path) -> None:
-    """Write the table as the Python module ``latencies.py`` (package data that needs no loader)."""
+    """Write the table as the Python module ``tool_latencies.py`` (package data that needs no loader)."""
     rows = "\n".join(f"    {k!r}: {v!r}," for k, v in table.items())
     machine = f"{platform.machine()}, {platform.python_implementation()} {platform.python_version()}"
     path.write_text(
@@ -99,8 +100,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="asyncfc-bench-") as tmp:
         root = make_fixture_repo(Path(tmp) / "shop")
         table = trio.run(measure, root)
-    write_table(table, Path(__file__).with_name("latencies.py"))
-    print(f"wrote {Path(__file__).with_name('latencies.py')}", file=sys.stderr)
+    target = Path(__file__).parent.parent / "tool_latencies.py"
+    write_table(table, target)
+    print(f"wrote {target}", file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import statistics
 import tempfile
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncGenerator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -68,7 +68,7 @@ class _BurstModel:
         self._refs = refs
         self._responses = 0
 
-    async def stream(self, messages: Sequence[Message], tools: Sequence[Mapping[str, Any]]) -> AsyncIterator[StreamItem]:
+    async def stream(self, messages: Sequence[Message], tools: Sequence[Mapping[str, Any]]) -> AsyncGenerator[StreamItem, None]:
         self._responses += 1
         if self._responses > 1:
             yield TextChunk("done")
@@ -126,7 +126,7 @@ async def _run_shape(n: int, shape: str) -> dict[str, float]:
 def run_overhead(n: int = 10_000, shapes: Sequence[str] = SHAPES, repeat: int = 3) -> dict[str, Any]:
     """Run every shape with ``n`` futures on the real clock, ``repeat`` times, keeping the run with
     the highest throughput (the one least disturbed by other processes on a shared machine)."""
-    best: dict[str, dict[str, float]] = {}
+    best: dict[str, dict[str, Any]] = {}
     for shape in shapes:
         runs = [trio.run(_run_shape, n, shape) for _ in range(max(1, repeat))]
         best[shape] = max(runs, key=lambda s: s["futures_per_s"])

@@ -30,7 +30,7 @@ from ..testing.harness import scenario_session
 from .bound import EffectOf, critical_path_bound
 from .fixture import make_fixture_repo
 from .measure import python_command
-from ..app import duration_priors
+from ..durations import duration_priors
 from .simulate import bench_tools
 from .suite import BenchScenario
 

@@ -17,7 +17,7 @@ from typing import Any
 
 from ..errors import ScenarioError
 from ..model.scripted import Scenario, parse_scenario
-from .latencies import TOOL_LATENCIES
+from ..tool_latencies import TOOL_LATENCIES
 
 __all__ = ["BenchScenario", "GROUPS", "bench_scenario_names", "fill_latencies", "load_bench_scenario", "load_suite",
            "scale_durations"]

@@ -182,7 +182,7 @@ def load_mcp_config(root: Path | None, *, user_config: Path | None = None,
     servers = {s.name: s for s in _user_servers(user_config)}
     notices: list[str] = []
     repo_file = root / ".mcp.json" if root is not None else None
-    if repo_file is not None and repo_file.is_file():
+    if root is not None and repo_file is not None and repo_file.is_file():
         if trusted is None:
             from ..trust import is_trusted
 

@@ -6,9 +6,11 @@ OpenAI-style dicts litellm takes) and turns the provider's stream back into ``St
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncGenerator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol, runtime_checkable
+
+from ..futures import ToolCall  # the calls a response carries are the futures protocol's
 
 __all__ = [
     "AssistantMessage",
@@ -26,20 +28,6 @@ __all__ = [
     "Usage",
     "UserMessage",
 ]
-
-
-@dataclass(frozen=True, slots=True)
-class ToolCall:
-    """One tool call as the model emitted it."""
-
-    call_id: str
-    """The provider's id, echoed back in the tool message."""
-    name: str
-    """The tool's name (may be unknown: the engine reports that)."""
-    arguments: str
-    """The raw JSON text of the arguments (may be malformed: the engine reports that)."""
-    index: int = 0
-    """Position of the call within its response."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,8 +140,9 @@ class ModelClient(Protocol):
     """Anything that can stream a response to a conversation.
 
     ``stream`` is an async generator run on trio: it yields text chunks and each tool call as soon as
-    its arguments are complete, then exactly one ``ResponseEnd``. Cancelling the consumer must stop
-    the underlying request promptly. Failures raise ``ModelError`` (after any retries).
+    its arguments are complete, then exactly one ``ResponseEnd``. The session closes it (``aclose``)
+    as soon as it stops reading, and cancelling the consumer must stop the underlying request
+    promptly. Failures raise ``ModelError`` (after any retries).
     """
 
     name: str
@@ -163,4 +152,4 @@ class ModelClient(Protocol):
 
     def stream(
         self, messages: Sequence[Message], tools: Sequence[Mapping[str, Any]]
-    ) -> AsyncIterator[StreamItem]: ...
+    ) -> AsyncGenerator[StreamItem, None]: ...

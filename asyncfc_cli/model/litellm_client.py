@@ -14,7 +14,7 @@ import random
 import re
 import socket
 import threading
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 import trio
@@ -126,8 +126,10 @@ def _in_stream(error: BaseException) -> tuple[str, int | None, bool, str | None]
     status = getattr(error, "status_code", None)
     body = getattr(error, "body", None)
     if not isinstance(status, int) and isinstance(body, Mapping):
-        inner = body.get("error") if isinstance(body.get("error"), Mapping) else body
-        status = inner.get("code") if isinstance(inner.get("code"), int) else None
+        nested = body.get("error")
+        inner = nested if isinstance(nested, Mapping) else body
+        code = inner.get("code")
+        status = code if isinstance(code, int) else None
     words = _detail(getattr(error, "message", None) or str(error) or type(error).__name__)
     retryable = isinstance(status, int) and (status in (408, 429) or status >= 500)
     what = "the server reported an error in the middle of the response"
@@ -269,7 +271,7 @@ class LiteLLMClient:
 
     async def stream(
         self, messages: Sequence[Message], tools: Sequence[Mapping[str, Any]]
-    ) -> AsyncIterator[StreamItem]:
+    ) -> AsyncGenerator[StreamItem, None]:
         """Stream one response, retrying failures that a retry can fix while nothing was yielded.
 
         Raises:

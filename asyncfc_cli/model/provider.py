@@ -129,6 +129,7 @@ def parse_retry_after(value: object, *, now: float | None = None) -> float | Non
     if not isinstance(value, str | int | float) or isinstance(value, bool):
         return None
     text = str(value).strip()
+    seconds: float | None
     try:
         seconds = float(text)
     except ValueError:

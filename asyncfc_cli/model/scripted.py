@@ -31,15 +31,14 @@ from __future__ import annotations
 
 import json
 import math
-import re
-from collections.abc import AsyncIterator, Collection, Mapping, Sequence
+from collections.abc import AsyncGenerator, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import trio
 
 from ..errors import ScenarioError
-from ..futures import gap_note_calls
+from ..futures import AWAIT_FUTURE, FINISHED, block_openings, gap_note_calls, parse_placeholder
 from .base import (
     AssistantMessage,
     Message,
@@ -109,10 +108,6 @@ class PlannedResponse:
         return sum(s.tokens for s in self.segments)
 
 
-_PLACEHOLDER = re.compile(r'^\{"future": "(f\d+)", "status": "(pending|running)"\}$')
-_BLOCK = re.compile(r'<future id="(f\d+)" status="(done|failed|cancelled)">')
-
-
 class _View:
     """What the conversation shows the model: per call id, a value or a placeholder's future id."""
 
@@ -125,9 +120,9 @@ class _View:
                 self.calls_so_far += len(message.tool_calls)
             elif isinstance(message, ToolMessage):
                 self.tool_content[message.call_id] = message.content
-                self.finished_blocks.update(m for m, _ in _BLOCK.findall(message.content))
+                self.finished_blocks.update(_finished_in(message.content))
             elif isinstance(message, UserMessage):
-                self.finished_blocks.update(m for m, _ in _BLOCK.findall(message.text))
+                self.finished_blocks.update(_finished_in(message.text))
                 self.calls_so_far += gap_note_calls(message.text)  # turns compaction dropped
 
     def has_value(self, call_id: str, fid: str) -> bool:
@@ -136,7 +131,12 @@ class _View:
         if fid in self.finished_blocks:
             return True
         content = self.tool_content.get(call_id)
-        return content is not None and _PLACEHOLDER.match(content) is None
+        return content is not None and parse_placeholder(content) is None
+
+
+def _finished_in(text: str) -> set[str]:
+    """The futures whose finished values ``text`` carries as blocks."""
+    return {b.id for b in block_openings(text) if b.state in FINISHED}
 
 
 class ScenarioPlayer:
@@ -207,7 +207,7 @@ class ScenarioPlayer:
     def _wait_for(
         self, missing: list[str], segments: list[Say | Call], view: _View, tool_names: Collection[str]
     ) -> PlannedResponse:
-        if "await_future" in tool_names:
+        if AWAIT_FUTURE in tool_names:
             ids = [self._future_ids[label] for label in missing]
             # When they are all the values it lacks, `await_future()` says the same in fewer tokens.
             in_view = {s.call.call_id for s in _calls(segments)} | set(view.tool_content)
@@ -215,7 +215,7 @@ class ScenarioPlayer:
                        if cid in in_view and not view.has_value(cid, fid)}
             arguments = "{}" if lacking == set(ids) else json.dumps({"ids": ids})
             calls_before = view.calls_so_far + len(_calls(segments))
-            call = ToolCall(f"call_{self._cursor}_await{calls_before + 1}", "await_future", arguments)
+            call = ToolCall(f"call_{self._cursor}_await{calls_before + 1}", AWAIT_FUTURE, arguments)
             segments.append(Call(call, estimate_tokens(arguments)))
             return PlannedResponse(tuple(segments))
         if segments:
@@ -276,7 +276,7 @@ class ScriptedClient:
 
     async def stream(
         self, messages: Sequence[Message], tools: Sequence[Mapping[str, Any]]
-    ) -> AsyncIterator[StreamItem]:
+    ) -> AsyncGenerator[StreamItem, None]:
         names = {t["function"]["name"] for t in tools}
         planned = self.player.respond(messages, names)
         await trio.sleep(self.profile.ttft_s)

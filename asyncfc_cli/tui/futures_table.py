@@ -9,6 +9,7 @@ from textual.binding import Binding
 from textual.message import Message
 from textual.widgets import DataTable
 
+from ..futures import AWAIT_FUTURE
 from .state import FutureLane, TimelineState, args_summary
 from .timeline_render import PALETTE, STATE_ICONS, format_seconds
 
@@ -137,7 +138,7 @@ def _state_cell_key(lane: FutureLane) -> str:
 def _state_text(lane: FutureLane) -> Text:
     if lane.approval == "asked" and not lane.final:
         return Text("? approve", style=PALETTE["approval"])
-    colour = PALETTE["await"] if lane.tool == "await_future" and not lane.final else PALETTE[lane.state]
+    colour = PALETTE["await"] if lane.tool == AWAIT_FUTURE and not lane.final else PALETTE[lane.state]
     if lane.state == "cancelled":
         colour = PALETTE["pending"]
     return Text(f"{STATE_ICONS.get(lane.state, '?')} {lane.state}", style=colour)

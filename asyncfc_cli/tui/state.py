@@ -13,12 +13,12 @@ them as read-only.
 from __future__ import annotations
 
 import dataclasses
-import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from .. import events as ev
+from ..futures import AWAIT_FUTURE, BLOCK_CLOSE, block_openings
 
 __all__ = [
     "FutureLane",
@@ -178,7 +178,7 @@ class TimelineState:
         handler = _NESTED_HANDLERS.get(type(event))
         if handler is None:
             return
-        handler(self, dataclasses.replace(event, id=f"{event.parent}/{event.id}"))  # type: ignore[call-arg]
+        handler(self, dataclasses.replace(event, id=f"{event.parent}/{event.id}"))  # type: ignore[call-arg, attr-defined]
         if isinstance(event, ev.FutureCreated):
             self._fold_under(event.parent or "", f"{event.parent}/{event.id}")
 
@@ -263,7 +263,7 @@ class TimelineState:
 
     def _future_created(self, e: ev.FutureCreated) -> None:
         deps = tuple(e.deps)
-        if not deps and e.tool == "await_future" and isinstance(e.args, dict):
+        if not deps and e.tool == AWAIT_FUTURE and isinstance(e.args, dict):
             deps = tuple(str(i) for i in e.args.get("ids") or ())  # what the model waits on
         self.futures[e.id] = FutureLane(
             id=e.id, tool=e.tool, args=e.args, created=e.t, deps=deps,
@@ -457,9 +457,11 @@ def _clip(text: str, width: int) -> str:
     return text if len(text) <= width else text[: max(0, width - 1)] + "…"
 
 
-_BLOCK_OPEN = re.compile(r'<future id="(f\d+)" status="(\w+)">\s*')
-
-
 def short_summary(text: str) -> str:
     """A result's one-liner for views: ``<future id="f1" status="done">x`` reads ``f1 done: x``."""
-    return " ".join(_BLOCK_OPEN.sub(r"\1 \2: ", text).replace("</future>", " ").split())
+    parts, last = [], 0
+    for opening in block_openings(text):
+        parts += [text[last:opening.start], f"{opening.id} {opening.state}: "]
+        last = opening.end
+    parts.append(text[last:])
+    return " ".join("".join(parts).replace(BLOCK_CLOSE, " ").split())

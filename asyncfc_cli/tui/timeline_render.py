@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from rich.segment import Segment
 from rich.style import Style
 
+from ..futures import AWAIT_FUTURE
 from .state import FutureLane, RequestBar, TimelineState, short_summary
 
 __all__ = ["PALETTE", "Viewport", "TimelineRenderer", "fit_viewport", "format_seconds", "tick_step"]
@@ -292,7 +293,7 @@ class TimelineRenderer:
                 row.put(a, label, p["approval"])
         if lane.started is not None:
             end = lane.finished if lane.finished is not None else now
-            colour = p["await"] if lane.tool == "await_future" and lane.state in ("running", "done") else p[lane.state]
+            colour = p["await"] if lane.tool == AWAIT_FUTURE and lane.state in ("running", "done") else p[lane.state]
             a, b = self._bar(row, vp, lane.started, end, colour)
             run = format_seconds(lane.run_time(now), 0.1 if lane.run_time(now) < 10 else 1)
             live = f"background · {lane.last_line}" if lane.background else ""
@@ -319,7 +320,7 @@ class TimelineRenderer:
 
     def _future_label(self, lane: FutureLane, width: int, highlight: bool) -> list[Segment]:
         p = self.palette
-        state_colour = p["await"] if lane.tool == "await_future" and not lane.final else p[lane.state]
+        state_colour = p["await"] if lane.tool == AWAIT_FUTURE and not lane.final else p[lane.state]
         if lane.state == "cancelled":
             state_colour = p["pending"]
         icon = Segment(f" {STATE_ICONS.get(lane.state, '?')} ", self.styles.get(state_colour, None))
