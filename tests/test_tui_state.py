@@ -220,3 +220,13 @@ def test_a_call_title_shows_one_time_when_the_summary_has_its_own(summary) -> No
     state.apply(ev.FutureStarted(t=3.0, id="f2"))
     state.apply(ev.FutureFinished(t=3.4, id="f2", status="done", duration=0.4, summary="12 matches"))
     assert call_title(state.futures["f2"], 100).endswith("→ 12 matches (0.4s)")
+
+
+def test_a_command_allowed_the_network_says_so_on_its_approval_wait() -> None:
+    state = TimelineState()
+    state.apply(ev.FutureCreated(t=0.0, id="f1", tool="shell", args={"command": "pip download six"}))
+    state.apply(ev.ApprovalRequested(t=0.0, id="f1", tool="shell", preview="$ pip download six", network=True))
+    state.apply(ev.ApprovalResolved(t=3.0, id="f1", decision="network"))
+    state.apply(ev.FutureStarted(t=3.0, id="f1"))
+    rows = TimelineRenderer().rows(state, Viewport(start=0.0, spc=0.1, cells=60), 4.0, 20, list(state.futures.values()))
+    assert row_text(rows[2])[20:].startswith("approved +net╌")
