@@ -306,7 +306,7 @@ def replay(
             from .render import TextRenderer
 
             renderer = TextRenderer(sys.stdout, color=False)
-            for event in read_events(path):
+            for event in read_events(path, nested=TextRenderer.nested_events):  # sub-agents' too
                 renderer(event)
             renderer.flush_text()
             raise typer.Exit(0)

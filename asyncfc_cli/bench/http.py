@@ -101,7 +101,7 @@ class PacedScenarioServer(OpenAIServer):
         """Each segment's frames, its decode time spread over them; the first also waits the TTFT.
         A call's decode time is spent on its argument frames, so the next call starts (and the
         client sees this one complete) when its decoding is over, as from the scripted client."""
-        out: list[Frame] = []
+        out: list[_PacedFrame] = []
         calls = 0
         for segment in plan.segments:
             decode = self.profile.decode_s(segment.tokens)
@@ -121,7 +121,7 @@ class PacedScenarioServer(OpenAIServer):
             calls += 1
         if out:
             out[0] = dataclasses.replace(out[0], delay_s=out[0].delay_s + self.profile.ttft_s)
-        return out
+        return list(out)
 
     def _pace(self, frame: Frame) -> None:
         delay = getattr(frame, "delay_s", 0.0)
@@ -213,7 +213,7 @@ def run_http_case(bench: BenchScenario, profile: str, mode: str) -> CaseResult:
                 ["run", f"bench scenario {bench.name}", "--model", MODEL, "--api-base", server.base_url + "/v1",
                  "--mode", mode, "--output", "jsonl", "--cwd", str(root), "--max-turns", "200"],
                 _env(Path(tmp)))
-    finished = next((e for e in reversed(run.events) if e.get("type") == "session_finished"), {})
+    finished: Mapping[str, Any] = next((e for e in reversed(run.events) if e.get("type") == "session_finished"), {})
     if run.returncode != 0:
         why = finished.get("message") or run.stderr.strip()[-400:]
         raise ScenarioError(f"{bench.name} ({mode}) over HTTP ended with exit code {run.returncode}: {why}")

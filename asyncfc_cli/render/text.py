@@ -23,6 +23,9 @@ two of them. Two rules keep the model's prose readable:
   stream ends, or ``MAX_DEFERRED_CHARS`` more characters have streamed, whichever comes first. The
   text then continues on its own line below.
 
+A sub-agent's events (``parent`` set) print compactly, indented, under ids like ``f3/f1``
+(``subagent_lines``); its text never mixes into the parent's.
+
 Each successful edit prints its unified diff under its line; the end of the session prints what
 the run changed (``changes.summary_lines``). Colour only when writing to a terminal. A renderer only
 consumes events.
@@ -30,7 +33,6 @@ consumes events.
 
 from __future__ import annotations
 
-import json
 import re
 import sys
 import unicodedata
@@ -39,6 +41,10 @@ from typing import Any, TextIO
 
 from ..events import Event
 from .changes import FILE_TOOLS, ChangeTally, diff_of, summary_lines
+from .lines import STATUS_MARK as _STATUS_MARK
+from .lines import outcome
+from .lines import short as _short
+from .subagent_lines import SubAgentLines
 
 _RESET = "\033[0m"
 _STYLES = {
@@ -51,7 +57,6 @@ _STYLES = {
     "model": "\033[35m",
     "plain": "",
 }
-_STATUS_MARK = {"done": ("✓", "ok"), "failed": ("✗", "bad"), "cancelled": ("⊘", "warn")}
 _TEXT_MARGIN = "          │"
 _DIFF_INDENT = "            "
 MAX_DIFF_LINES = 200
@@ -114,23 +119,13 @@ def last_sentence_end(text: str) -> int | None:
     return ends[-1] if ends else None
 
 
-_COMMAND_TOOLS = frozenset({"shell", "run_tests"})
-_OWN_TIME = re.compile(r"^(exit code -?\d+) \(\d+(?:\.\d+)?s\)")
-"""A command's result starts with its exit code and its own time (``exit code 0 (2.3s)``): the
-event line shows the future's duration already, so the second time goes."""
-
-
-def _short(value: Any, width: int = 70) -> str:
-    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
-    text = " ".join(text.split())
-    return text if len(text) <= width else text[: width - 1] + "…"
-
-
 class TextRenderer:
     """Prints a session as it happens. ``verbose`` adds deliveries and placeholders."""
 
     reports_errors = True
     """It prints the reason a session could not start, so the caller need not repeat it."""
+    nested_events = SubAgentLines.nested_events
+    """Sub-agents' events come too."""
 
     def __init__(self, out: TextIO | None = None, *, color: bool | None = None, verbose: bool = True):
         self._out = out or sys.stdout
@@ -154,6 +149,7 @@ class TextRenderer:
         """Requests made before a resume: numbering goes on across it."""
         self.changes = ChangeTally()
         """What the run changed so far (files, lines, the last test run)."""
+        self._sub_agents = SubAgentLines(self._line, self._style, self._diff_lines, self.changes)
 
     def _style(self, text: str, style: str) -> str:
         return f"{_STYLES[style]}{text}{_RESET}" if self._color and _STYLES[style] else text
@@ -180,6 +176,9 @@ class TextRenderer:
             self._print(deferred)
 
     def __call__(self, event: Event) -> None:
+        if event.parent is not None:
+            self._sub_agents(event)
+            return
         self.changes.apply(event)
         if event.type in _TEXT_STREAM_ENDS:
             self.flush_text()
@@ -289,9 +288,8 @@ class TextRenderer:
         mark, style = _STATUS_MARK.get(e.status, ("?", "warn"))
         tool = self._tools.get(e.id, "")
         diff = diff_of(e.output) if tool in FILE_TOOLS and e.status == "done" else ""
-        summary = _OWN_TIME.sub(r"\1", e.summary) if tool in _COMMAND_TOOLS else e.summary
         self._line(e.t, f"{self._style(mark, style)} {self._style(e.id, 'id')} {tool} "
-                        f"{e.duration:.2f}s  {_short(summary)}", self._diff_lines(diff))
+                        f"{e.duration:.2f}s  {_short(outcome(tool, e.summary))}", self._diff_lines(diff))
 
     def _diff_lines(self, diff: str) -> list[str]:
         """A diff indented under its event line, coloured by line kind, cut at MAX_DIFF_LINES."""
