@@ -437,3 +437,23 @@ async def test_no_network_hint_where_the_command_had_the_network_or_did_not_fail
     succeeded = await sh(repo, confined, "echo 'Could not resolve host, retried, fine'")
     other = await sh(repo, confined, "echo 'No such file' >&2; exit 1")
     assert "sandbox has no network" not in allowed + succeeded + other
+
+
+@pytest.mark.trio
+async def test_the_python_asyncfc_runs_from_stays_visible_when_it_lives_under_tmp(repo, confined, monkeypatch):
+    """A CI job that cloned into /tmp runs asyncfc from a venv there; the private /tmp must not
+    hide it from the project's commands (a project venv that points at it would not start)."""
+    import asyncfc_tools._sandbox as sandbox_module
+
+    venv = Path("/tmp") / f"asyncfc-venv-{secrets.token_hex(4)}"
+    (venv / "bin").mkdir(parents=True)
+    (venv / "bin" / "tool").write_text("#!/bin/sh\necho from the venv\n")
+    (venv / "bin" / "tool").chmod(0o755)
+    monkeypatch.setattr(sandbox_module.sys, "prefix", str(venv))
+    try:
+        result = await run_command(f"{venv}/bin/tool; touch {venv}/x", cwd=repo, timeout_s=30,
+                                   max_bytes=10_000, sandbox=confined)
+    finally:
+        shutil.rmtree(venv)
+    assert "from the venv" in result.stdout
+    assert "Read-only file system" in result.stderr

@@ -260,6 +260,19 @@ def _shared_loopback(bwrap: str) -> tuple[list[str], tuple[int, ...]] | None:
     return [*prefix, "--"], tuple(fds)
 
 
+def toolchains_in_tmp() -> tuple[Path, ...]:
+    """The Python installations asyncfc itself runs from (its venv and the interpreter behind it)
+    when they live under /tmp: the private /tmp would hide them, and a project's own venv often
+    points at them (a CI job that cloned into /tmp, a venv made there). Shown read-only."""
+    tmp = Path(os.path.realpath("/tmp"))
+    found: list[Path] = []
+    for prefix in (sys.prefix, sys.base_prefix, sys.exec_prefix, os.path.dirname(os.path.dirname(sys.executable))):
+        path = Path(os.path.realpath(prefix))
+        if tmp in path.parents and path not in found:
+            found.append(path)
+    return tuple(found)
+
+
 def _existing(path: Path, root: Path) -> Path:
     """``path``, or its nearest existing folder (never above ``root`` if it lies inside it): a file
     a command declared it will create can only be made writable through its folder."""
@@ -366,7 +379,8 @@ class Sandbox:
         if runtime and os.path.isdir(runtime):  # the user's agent, bus and keyring sockets
             options += ["--tmpfs", runtime]
         # Read-only first: a workspace under /tmp would otherwise vanish under the private /tmp.
-        options += ["--ro-bind", str(self.root), str(self.root)]
+        for shown in (*toolchains_in_tmp(), self.root):
+            options += ["--ro-bind", str(shown), str(shown)]
         targets = [self.root] if writable is None else [_existing(Path(p), self.root) for p in writable]
         for path in (*self._caches, *targets):
             if path != Path("/"):  # a declared path with no existing folder short of the root
