@@ -37,7 +37,7 @@ if TYPE_CHECKING:
 
     from .controls import SessionControls
     from .mcp import McpHub
-    from .sessions import Resumed
+    from .saved_sessions import Resumed
     from .events import Event  # only a type here
 
 __all__ = ["Engine", "build_engine", "open_model", "run_headless"]
@@ -147,7 +147,7 @@ def build_engine(
 ) -> Engine:
     """Model, tools, gate, transcript and session for one run.
 
-    ``resume`` continues a recorded session (``sessions.load_resumed``): its id, its history, its
+    ``resume`` continues a recorded session (``saved_sessions.load_resumed``): its id, its history, its
     transcript, appended to, and its clock (the start is recorded as ``session_resumed``).
 
     Raises:

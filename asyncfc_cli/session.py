@@ -28,7 +28,7 @@ import trio
 
 from asyncfc_tools import ToolContext, ToolSpec
 
-from .builtins import AWAIT_FUTURE, engine_tools
+from .protocol_tools import AWAIT_FUTURE, engine_tools
 from .config import Settings
 from .context import ContextBudget
 from .errors import (EXIT_INTERRUPTED, EXIT_OK, EXIT_TERMINATED, EXIT_UNFINISHED, AsyncfcError, ConfigError,
@@ -137,32 +137,33 @@ class Session:
         self.workspace = workspace
         self.session_id = session_id or secrets.token_hex(6)
         self.history: list[Message] = list(history)
-        self._gate = gate
         self._context = context
-        self._duration_priors = duration_priors
         self._ctx = ctx or workspace.tool_context(settings)
         self._tools = dict(tools)
-        self._scheduler: Scheduler | None = None
-        self._use_mode()
-        self._system_prompt = system_prompt
-        self._started = False
-        self._turn = 0
-        self._usage = Usage()
-        self._run_scope: trio.CancelScope | None = None
-        self._lasting: trio.Nursery | None = None
-        """While serving a chat: where background calls run, so they outlive their task."""
-        self._placeholders: set[str] = set()
-        self.nested_cancel: Callable[[str, str], None] | None = None
-        """Cancels a sub-agent's future (the agent future's id, the sub-agent's own id); set by
-        whoever runs the sub-agents (``subagent.attach_subagents``)."""
-        self._delivered: set[str] = set()
-        self._ttft: float | None = None
         self._call_ids = {
             c.call_id for m in self.history if isinstance(m, AssistantMessage) for c in m.tool_calls
         }
         # A resumed session's ids go on after every future its transcript recorded, including
         # those of a response that was cut before its calls reached the history.
         self._futures_issued = max(futures_issued, len(self._call_ids))
+        self._scheduler = Scheduler(
+            self._tools, bus, self._ctx, serial=settings.mode == "serial",
+            call_timeout_s=settings.call_timeout_s, gate=gate,
+            first_number=self._futures_issued + 1, duration_priors=duration_priors,
+        )
+        """One scheduler per session: future ids go on across tasks, each task a ``serving()``."""
+        self._use_mode()
+        self._system_prompt = system_prompt
+        self._started = False
+        self._turn = 0
+        self._usage = Usage()
+        self._run_scope: trio.CancelScope | None = None
+        self._placeholders: set[str] = set()
+        self.nested_cancel: Callable[[str, str], None] | None = None
+        """Cancels a sub-agent's future (the agent future's id, the sub-agent's own id); set by
+        whoever runs the sub-agents (``subagent.attach_subagents``)."""
+        self._delivered: set[str] = set()
+        self._ttft: float | None = None
         self._recovered = tuple(recovered)
         self._interrupt_code = EXIT_INTERRUPTED
         self._cut_replies = 0
@@ -183,7 +184,7 @@ class Session:
         parent, _, nested = future_id.partition("/")
         if nested and self.nested_cancel is not None:
             self.nested_cancel(parent, nested)
-        elif self._scheduler is not None:
+        else:
             self._scheduler.cancel([future_id], reason="cancelled by the user")
 
     # ------------------------------------------------------------------------------- reach
@@ -250,8 +251,7 @@ class Session:
         self._schemas = [spec.schema() for spec in self._tools.values()]
         dispatch = self.settings.dispatch or ("stream" if mode == "async" else "end")
         self._dispatch_mid_stream = dispatch == "stream"
-        if self._scheduler is not None:
-            self._scheduler.serial = mode == "serial"
+        self._scheduler.serial = mode == "serial"
 
     # ------------------------------------------------------------------------------- running
 
@@ -259,15 +259,9 @@ class Session:
         """Chat: run each message received as a task, in order, until the channel closes.
         Background processes outlive the task that started them; they stop when this ends."""
         self._announce()
-        async with trio.open_nursery() as lasting:
-            self._lasting = lasting
-            try:
-                async for text in inbox:
-                    await self.run(text)
-            finally:
-                self._lasting = None
-                if self._scheduler is not None:
-                    self._scheduler.stop_background("the session ended")
+        async with self._scheduler.keeping_background():
+            async for text in inbox:
+                await self.run(text)
 
     async def run(self, task: str) -> Outcome:
         """Run one task to its end and report how it ended (also as ``session_finished``)."""
@@ -280,15 +274,10 @@ class Session:
         with trio.CancelScope() as scope:
             self._run_scope = scope
             try:
-                async with trio.open_nursery() as nursery:
-                    self._scheduler_for(nursery)
-                    try:
-                        outcome = await self._loop(turns_before, usage_before)
-                    finally:
-                        if self._lasting is None:  # headless: background processes end with the task
-                            self._sched.stop_background("the task ended")
-                    # A limit can stop the loop with futures still running: they end with the task.
-                    nursery.cancel_scope.cancel()
+                # A limit can stop the loop with futures still running: they end with the task,
+                # and so do background processes unless a chat keeps them (``serve``).
+                async with self._scheduler.serving():
+                    outcome = await self._loop(turns_before, usage_before)
             except* AsyncfcError as group:
                 error = _first_error(group)
                 kind = "model_error" if isinstance(error, ModelError) else "config_error"
@@ -327,16 +316,6 @@ class Session:
         for message in self._recovered:  # a resumed session's late values, recorded as they go in
             self._append(message)
 
-    def _scheduler_for(self, nursery: trio.Nursery) -> None:
-        """One scheduler per session (ids keep counting across tasks), one nursery per task."""
-        if self._scheduler is None:
-            self._scheduler = Scheduler(
-                nursery, self._tools, self.bus, self._ctx, serial=self.settings.mode == "serial",
-                call_timeout_s=self.settings.call_timeout_s, gate=self._gate,
-                first_number=self._futures_issued + 1, duration_priors=self._duration_priors,
-            )
-        self._scheduler.use_nursery(nursery, self._lasting)
-
     async def _loop(self, turns_before: int, usage_before: Usage) -> Outcome:
         while True:
             limit = self._limit_hit(turns_before, usage_before)
@@ -358,7 +337,7 @@ class Session:
             if not outstanding:
                 return Outcome("finished", EXIT_OK, response.text.strip() or "finished")
             # Never finish with work in flight: wait, deliver, and let the model go on.
-            await self._sched.wait_for(outstanding)
+            await self._scheduler.wait_finished(outstanding)
 
     def _limit_hit(self, turns_before: int, usage_before: Usage) -> Outcome | None:
         settings = self.settings
@@ -391,11 +370,6 @@ class Session:
         self._append(UserMessage(continuation_note(limit, response.end.dropped_call)))
         return None
 
-    @property
-    def _sched(self) -> Scheduler:
-        assert self._scheduler is not None, "no task is running"
-        return self._scheduler
-
     # ------------------------------------------------------------------------------- one request
 
     async def _request(self) -> _Response:
@@ -421,7 +395,7 @@ class Session:
                 self._record_turn("".join(text), records)
             raise
         # Conventional dispatch: the calls start only once the whole response is in.
-        records.extend(self._sched.submit(call, turn) for call in held)
+        records.extend(self._scheduler.submit(call, turn) for call in held)
         self._usage = self._usage + end.usage
         self.bus.emit(
             RequestFinished, turn=turn, usage=end.usage.as_dict(), cost=end.usage.cost,
@@ -448,7 +422,7 @@ class Session:
                 elif isinstance(item, ToolCallReady):
                     call = self._parsed(item.call, len(records) + len(held), turn)
                     if self._dispatch_mid_stream:
-                        records.append(self._sched.submit(call, turn))
+                        records.append(self._scheduler.submit(call, turn))
                     else:
                         held.append(call)
                 elif isinstance(item, Retrying):
@@ -480,12 +454,12 @@ class Session:
             for _ in range(2):
                 await trio.lowlevel.checkpoint()
             if self.settings.mode in ("sync", "serial"):
-                await self._sched.wait_settled([r.id for r in records])
+                await self._scheduler.wait_settled([r.id for r in records])
             else:
                 awaits = [r.id for r in records if r.tool == AWAIT_FUTURE]
-                await self._sched.wait_for(awaits)
+                await self._scheduler.wait_finished(awaits)
                 # A background command's tool message says whether it started: wait until it is up.
-                await self._sched.wait_settled([r.id for r in records if r.background])
+                await self._scheduler.wait_settled([r.id for r in records if r.background])
                 # A response that awaits has said what it needs now: holding for its other calls
                 # would only delay the values it asked for.
                 if self.settings.early_wait and not awaits:
@@ -532,12 +506,12 @@ class Session:
         now = self.bus.now()
         running = [rec for rec in records if not rec.is_finished and not rec.background]
         for rec in running:
-            finish = self._sched.predicted_finish(rec)
+            finish = self._scheduler.predicted_finish(rec)
             if finish is not None and finish - now >= self._ttft:
                 return
         if running:
             with trio.move_on_at(trio.current_time() + self._ttft):
-                await self._sched.wait_for([rec.id for rec in running])
+                await self._scheduler.wait_finished([rec.id for rec in running])
 
     # ------------------------------------------------------------------------------- delivery
 
@@ -545,7 +519,7 @@ class Session:
         """Futures that are unfinished, or finished behind a placeholder and not yet delivered;
         background calls never count (they never hold the finish)."""
         return [
-            fid for fid, rec in self._sched.futures.items()
+            fid for fid, rec in self._scheduler.futures.items()
             if not rec.background and (not rec.is_finished or (
                 fid in self._placeholders and fid not in self._delivered and not _cancelled_by_model(rec)))
         ]
@@ -554,7 +528,7 @@ class Session:
         blocks: list[str] = []
         next_turn = self._turn + 1
         for fid in sorted(self._placeholders - self._delivered, key=lambda f: int(f[1:])):
-            rec = self._sched.get(fid)
+            rec = self._scheduler.get(fid)
             if rec is None or not rec.is_finished:
                 continue
             if _cancelled_by_model(rec):
