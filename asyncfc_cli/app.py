@@ -389,8 +389,7 @@ def _report_setup_error(bus: EventBus, exc: AsyncfcError, *, echo: bool = True) 
     """A session that could not start still ends with one session_finished event. ``echo`` also
     prints the reason on stderr: unless the renderer printed it already to the same place (text
     output with ``2>&1``), so the reason reaches a person once."""
-    kind = "config_error" if isinstance(exc, ConfigError) else "model_error"
-    bus.emit(SessionFinished, outcome=kind, exit_code=exc.exit_code, message=str(exc))
+    bus.emit(SessionFinished, outcome=exc.outcome, exit_code=exc.exit_code, message=str(exc))
     if echo:
         print(f"asyncfc: {exc}", file=sys.stderr)
     return exc.exit_code

@@ -28,11 +28,9 @@ import trio
 
 from asyncfc_tools import ToolContext, ToolSpec
 
-from .protocol_tools import AWAIT_FUTURE, engine_tools
 from .config import Settings
 from .context import ContextBudget
-from .errors import (EXIT_INTERRUPTED, EXIT_OK, EXIT_TERMINATED, EXIT_UNFINISHED, AsyncfcError, ConfigError,
-                     ModelError)
+from .errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_TERMINATED, EXIT_UNFINISHED, AsyncfcError, ConfigError
 from .events import (
     ConversationCleared,
     EventBus,
@@ -69,6 +67,7 @@ from .model.base import (
 from .model.provider import effective_endpoint
 from .model.wire import message_to_wire
 from .output_limit import MAX_CONTINUATIONS, continuation_note, stop_message
+from .protocol_tools import AWAIT_FUTURE, engine_tools
 from .redaction import redact_value
 from .scheduler import FutureRecord, Gate, Scheduler
 from .trust import untrusted_notice
@@ -280,8 +279,7 @@ class Session:
                     outcome = await self._loop(turns_before, usage_before)
             except* AsyncfcError as group:
                 error = _first_error(group)
-                kind = "model_error" if isinstance(error, ModelError) else "config_error"
-                outcome = Outcome(kind, error.exit_code, str(error))
+                outcome = Outcome(error.outcome, error.exit_code, str(error))
         self._run_scope = None
         outcome = outcome or _interruption(self._interrupt_code)
         self.bus.emit(

@@ -13,8 +13,8 @@ import trio
 
 from asyncfc_tools import EffectSpec, ToolContext, ToolError, ToolSpec, pure
 
-from .protocol_tools import engine_tools
 from .model.scenario import Scenario
+from .protocol_tools import engine_tools
 from .scheduler import current_future
 
 __all__ = ["simulated_tools"]
