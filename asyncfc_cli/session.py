@@ -379,11 +379,8 @@ class Session:
         records: list[FutureRecord] = []
         held: list[ToolCall] = []
         messages: Sequence[Message] = self.history
-        if self._context is not None and self._context.blocking:
-            # litellm's tokenizers (and its first import) must not stall the event loop (the TUI).
-            messages = await trio.to_thread.run_sync(self._context.fit, self.history)
-        elif self._context is not None:
-            messages = self._context.fit(self.history)
+        if self._context is not None:
+            messages = await self._context.fit(self.history)
         try:
             end = await self._consume(turn, started, messages, text, records, held)
         except BaseException:
