@@ -15,7 +15,7 @@ from typing import Annotated, Any
 
 import typer
 
-from .config import Settings, load_settings
+from .config import Mode, Settings, load_settings
 from .errors import EXIT_USAGE, AsyncfcError
 from .workspace import Workspace, find_root
 
@@ -29,12 +29,6 @@ app = typer.Typer(
     context_settings={"help_option_names": HELP_NAMES},
     pretty_exceptions_enable=False,
 )
-
-
-class Mode(str, Enum):
-    async_ = "async"
-    sync = "sync"
-    serial = "serial"
 
 
 class Approval(str, Enum):

@@ -146,7 +146,7 @@ class Session:
         # those of a response that was cut before its calls reached the history.
         self._futures_issued = max(futures_issued, len(self._call_ids))
         self._scheduler = Scheduler(
-            self._tools, bus, self._ctx, serial=settings.mode == "serial",
+            self._tools, bus, self._ctx, serial=settings.mode.rules.serial,
             call_timeout_s=settings.call_timeout_s, gate=gate,
             first_number=self._futures_issued + 1, duration_priors=duration_priors,
         )
@@ -240,17 +240,16 @@ class Session:
         self.bus.emit(ConversationCleared)
 
     def _use_mode(self) -> None:
-        """Tools, schemas and dispatch for ``settings.mode`` (await and cancel only in async)."""
-        mode = self.settings.mode
+        """Tools, schemas and dispatch by the rules of ``settings.mode`` (``config.ModeRules``)."""
+        rules = self.settings.mode.rules
         for name, spec in engine_tools().items():
-            if mode == "async":
+            if rules.futures:
                 self._tools[name] = spec
             else:
                 self._tools.pop(name, None)
         self._schemas = [spec.schema() for spec in self._tools.values()]
-        dispatch = self.settings.dispatch or ("stream" if mode == "async" else "end")
-        self._dispatch_mid_stream = dispatch == "stream"
-        self._scheduler.serial = mode == "serial"
+        self._dispatch_mid_stream = (self.settings.dispatch or rules.dispatch) == "stream"
+        self._scheduler.serial = rules.serial
 
     # ------------------------------------------------------------------------------- running
 
@@ -448,7 +447,7 @@ class Session:
         try:
             for _ in range(2):
                 await trio.lowlevel.checkpoint()
-            if self.settings.mode in ("sync", "serial"):
+            if self.settings.mode.rules.turn_waits_for_calls:
                 await self._scheduler.wait_settled([r.id for r in records])
             else:
                 awaits = [r.id for r in records if r.tool == AWAIT_FUTURE]
