@@ -8,9 +8,13 @@ One ``run(task)`` goes like this (DESIGN.md, "The futures protocol"):
    arguments are complete, so tools run while the model is still decoding.
 3. Close the turn: each call gets its tool message, the value if its future has finished, else the
    placeholder. ``await_future`` calls are waited for (the only blocking call). In ``sync`` and
-   ``serial`` modes the turn waits for every call instead.
+   ``serial`` modes (``ModeRules.turn_waits_for_calls``) the turn waits for every call instead.
 4. A response with no tool calls ends the task only when nothing is pending or undelivered;
    otherwise the session waits, delivers and lets the model go on.
+
+What the model holds as placeholders and what it has been given is ``delivery.Deliveries``'s; what
+differs between the modes is ``config.ModeRules``; the calls run in the scheduler's
+``serving()`` block, one per task.
 
 Everything is reported on the event bus; views command the session only through ``cancel_turn`` and
 ``cancel_future``.
@@ -30,13 +34,12 @@ from asyncfc_tools import ToolContext, ToolSpec
 
 from .config import Settings
 from .context import ContextBudget
+from .delivery import Deliveries
 from .errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_TERMINATED, EXIT_UNFINISHED, AsyncfcError, ConfigError
 from .events import (
     ConversationCleared,
     EventBus,
     FirstToken,
-    FutureDelivered,
-    FuturePlaceholder,
     MessageAppended,
     Notice,
     RequestFinished,
@@ -48,7 +51,6 @@ from .events import (
     ToolCallParsed,
 )
 from .events import UserMessage as UserMessageEvent
-from .futures import State, delivery_text, future_block, placeholder
 from .model.base import (
     OUTPUT_LIMIT,
     AssistantMessage,
@@ -60,7 +62,6 @@ from .model.base import (
     TextChunk,
     ToolCall,
     ToolCallReady,
-    ToolMessage,
     Usage,
     UserMessage,
 )
@@ -157,11 +158,10 @@ class Session:
         self._turn = 0
         self._usage = Usage()
         self._run_scope: trio.CancelScope | None = None
-        self._placeholders: set[str] = set()
+        self._deliveries = Deliveries(bus)
         self.nested_cancel: Callable[[str, str], None] | None = None
         """Cancels a sub-agent's future (the agent future's id, the sub-agent's own id); set by
         whoever runs the sub-agents (``subagent.attach_subagents``)."""
-        self._delivered: set[str] = set()
         self._ttft: float | None = None
         self._recovered = tuple(recovered)
         self._interrupt_code = EXIT_INTERRUPTED
@@ -236,7 +236,7 @@ class Session:
         if self._run_scope is not None:
             raise ConfigError("a task is running: wait for it to finish, or press Esc to cancel it")
         self.history = [m for m in self.history[:1] if isinstance(m, SystemMessage)]
-        self._placeholders.clear()
+        self._deliveries.clear()
         self.bus.emit(ConversationCleared)
 
     def _use_mode(self) -> None:
@@ -318,7 +318,8 @@ class Session:
             limit = self._limit_hit(turns_before, usage_before)
             if limit is not None:
                 return limit
-            self._deliver_finished()
+            if (delivery := self._deliveries.due(self._scheduler.get, self._turn + 1)) is not None:
+                self._append(delivery)
             response = await self._request()
             if response.end.finish_reason == OUTPUT_LIMIT:
                 stop = await self._continue_cut_reply(response)
@@ -330,7 +331,7 @@ class Session:
                 await self._close_turn(response)
                 continue
             self._append(AssistantMessage(response.text))
-            outstanding = self._outstanding()
+            outstanding = self._deliveries.outstanding(self._scheduler.futures)
             if not outstanding:
                 return Outcome("finished", EXIT_OK, response.text.strip() or "finished")
             # Never finish with work in flight: wait, deliver, and let the model go on.
@@ -465,23 +466,9 @@ class Session:
     def _record_turn(self, text: str, records: Sequence[FutureRecord]) -> None:
         """Append the assistant message with its calls, then one tool message per call: the value
         if its future has finished, else the placeholder."""
-        next_turn = self._turn + 1
-        messages: list[Message] = [AssistantMessage(text, tuple(r.call for r in records))]
-        for rec in records:
-            if rec.is_finished:
-                content = rec.text or ""
-                self._mark_delivered(rec.id, "tool", next_turn)
-                for fid in rec.awaited:
-                    self._mark_delivered(fid, "await", next_turn)
-            elif rec.started_text is not None:
-                content = rec.started_text
-                self._placeholders.add(rec.id)  # its end, if it comes, is delivered like a value
-            else:
-                content = placeholder(rec.id, rec.state)
-                self._placeholders.add(rec.id)
-                self.bus.emit(FuturePlaceholder, id=rec.id, status=rec.state.value, turn=next_turn)
-            messages.append(ToolMessage(rec.call.call_id, rec.tool, content))
-        for message in messages:
+        tool_messages = self._deliveries.tool_messages(records, self._turn + 1)
+        self._append(AssistantMessage(text, tuple(r.call for r in records)))
+        for message in tool_messages:
             self._append(message)
 
     async def _wait_if_about_to_finish(self, records: Sequence[FutureRecord]) -> None:
@@ -507,37 +494,7 @@ class Session:
             with trio.move_on_at(trio.current_time() + self._ttft):
                 await self._scheduler.wait_finished([rec.id for rec in running])
 
-    # ------------------------------------------------------------------------------- delivery
-
-    def _outstanding(self) -> list[str]:
-        """Futures that are unfinished, or finished behind a placeholder and not yet delivered;
-        background calls never count (they never hold the finish)."""
-        return [
-            fid for fid, rec in self._scheduler.futures.items()
-            if not rec.background and (not rec.is_finished or (
-                fid in self._placeholders and fid not in self._delivered and not _cancelled_by_model(rec)))
-        ]
-
-    def _deliver_finished(self) -> None:
-        blocks: list[str] = []
-        next_turn = self._turn + 1
-        for fid in sorted(self._placeholders - self._delivered, key=lambda f: int(f[1:])):
-            rec = self._scheduler.get(fid)
-            if rec is None or not rec.is_finished:
-                continue
-            if _cancelled_by_model(rec):
-                self._delivered.add(fid)
-                continue
-            blocks.append(future_block(fid, rec.state.value, rec.text or ""))
-            self._mark_delivered(fid, "delivery", next_turn)
-        if blocks:
-            self._append(UserMessage(delivery_text(blocks), delivery=True))
-
-    def _mark_delivered(self, fid: str, via: str, turn: int) -> None:
-        if fid in self._delivered:
-            return
-        self._delivered.add(fid)
-        self.bus.emit(FutureDelivered, id=fid, via=via, turn=turn)
+    # ------------------------------------------------------------------------------- history
 
     def _append(self, message: Message) -> None:
         # What the model is sent back (its own text, tool results) carries no secret either.
@@ -545,7 +502,3 @@ class Session:
         self.history.append(message)
         self.bus.emit(MessageAppended, message=message_to_wire(message))
 
-
-def _cancelled_by_model(rec: FutureRecord) -> bool:
-    """A future the model cancelled itself: cancel_future's own result already told it so."""
-    return rec.state is State.CANCELLED and rec.cancelled_by is not None
