@@ -35,7 +35,7 @@ from asyncfc_tools import ToolContext, ToolSpec
 from .config import Settings
 from .context import ContextBudget
 from .delivery import Deliveries
-from .errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_TERMINATED, EXIT_UNFINISHED, AsyncfcError, ConfigError
+from .errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_UNFINISHED, AsyncfcError, ConfigError
 from .events import (
     ConversationCleared,
     EventBus,
@@ -67,6 +67,7 @@ from .model.base import (
 )
 from .model.provider import effective_endpoint
 from .model.wire import message_to_wire
+from .outcomes import Outcome, error_outcome, interruption, limit_reached
 from .output_limit import MAX_CONTINUATIONS, continuation_note, stop_message
 from .protocol_tools import AWAIT_FUTURE, engine_tools
 from .redaction import redact_value
@@ -77,37 +78,11 @@ from .workspace import Workspace
 __all__ = ["Outcome", "Session"]
 
 
-@dataclass(frozen=True, slots=True)
-class Outcome:
-    """How a task ended."""
-
-    outcome: str
-    """finished, turn_limit, cost_limit, output_limit, model_error, config_error or interrupted."""
-    exit_code: int
-    message: str
-
-
 @dataclass(slots=True)
 class _Response:
     text: str
     records: list[FutureRecord]
     end: ResponseEnd
-
-
-def _first_error(group: BaseExceptionGroup[AsyncfcError]) -> AsyncfcError:
-    """The first of the errors a group holds: ``except*`` keeps the nesting of trio's nurseries,
-    so the group's first member may itself be a group."""
-    first: BaseException = group
-    while isinstance(first, BaseExceptionGroup):
-        first = first.exceptions[0]
-    assert isinstance(first, AsyncfcError)
-    return first
-
-
-def _interruption(exit_code: int) -> Outcome:
-    if exit_code == EXIT_TERMINATED:
-        return Outcome("interrupted", EXIT_TERMINATED, "terminated (SIGTERM): the task was cancelled")
-    return Outcome("interrupted", EXIT_INTERRUPTED, "interrupted: the task was cancelled")
 
 
 class Session:
@@ -277,10 +252,9 @@ class Session:
                 async with self._scheduler.serving():
                     outcome = await self._loop(turns_before, usage_before)
             except* AsyncfcError as group:
-                error = _first_error(group)
-                outcome = Outcome(error.outcome, error.exit_code, str(error))
+                outcome = error_outcome(group)
         self._run_scope = None
-        outcome = outcome or _interruption(self._interrupt_code)
+        outcome = outcome or interruption(self._interrupt_code)
         self.bus.emit(
             SessionFinished, outcome=outcome.outcome, exit_code=outcome.exit_code,
             message=outcome.message, turns=self._turn, usage=self._usage.as_dict(),
@@ -315,7 +289,8 @@ class Session:
 
     async def _loop(self, turns_before: int, usage_before: Usage) -> Outcome:
         while True:
-            limit = self._limit_hit(turns_before, usage_before)
+            spent = (self._usage.cost or 0.0) - (usage_before.cost or 0.0)
+            limit = limit_reached(self.settings, self._turn - turns_before, spent)
             if limit is not None:
                 return limit
             if (delivery := self._deliveries.due(self._scheduler.get, self._turn + 1)) is not None:
@@ -336,23 +311,6 @@ class Session:
                 return Outcome("finished", EXIT_OK, response.text.strip() or "finished")
             # Never finish with work in flight: wait, deliver, and let the model go on.
             await self._scheduler.wait_finished(outstanding)
-
-    def _limit_hit(self, turns_before: int, usage_before: Usage) -> Outcome | None:
-        settings = self.settings
-        if self._turn - turns_before >= settings.max_turns:
-            return Outcome(
-                "turn_limit", EXIT_UNFINISHED,
-                f"stopped: the turn limit was reached ({settings.max_turns} model requests); "
-                "raise it with --max-turns N (or max_turns in .asyncfc.toml)",
-            )
-        spent = (self._usage.cost or 0.0) - (usage_before.cost or 0.0)
-        if settings.max_cost is not None and spent >= settings.max_cost:
-            return Outcome(
-                "cost_limit", EXIT_UNFINISHED,
-                f"stopped: the cost limit was reached (${spent:.4f} of ${settings.max_cost:g}); "
-                "raise it with --max-cost USD (or max_cost in .asyncfc.toml)",
-            )
-        return None
 
     async def _continue_cut_reply(self, response: _Response) -> Outcome | None:
         """A reply the output limit cut: keep what it said and ran, and ask the model to go on;

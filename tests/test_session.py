@@ -322,8 +322,8 @@ async def test_early_wait_predicts_a_long_queue_of_conflicting_calls_at_once(aut
 def test_the_first_error_of_a_nested_group_is_the_error_itself():
     """``except*`` keeps trio's nesting: the outcome must come from the error, not a group."""
     from asyncfc_cli.errors import ModelError
-    from asyncfc_cli.session import _first_error
+    from asyncfc_cli.outcomes import first_error
 
     error = ModelError("the provider said no")
     group = ExceptionGroup("outer", [ExceptionGroup("inner", [error]), ModelError("later")])
-    assert _first_error(group) is error
+    assert first_error(group) is error
