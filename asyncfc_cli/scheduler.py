@@ -199,13 +199,12 @@ class Scheduler:
         """Run background calls (servers, watchers) in a nursery of this block, so they outlive
         the ``serving()`` block (the task) that started them: a chat session's. When the block
         ends they are stopped ("the session ended")."""
-        async with trio.open_nursery() as lasting:
-            self._lasting = lasting
+        async with trio.open_nursery() as self._lasting:
             try:
                 yield self
             finally:
-                self._lasting = None
                 self.stop_background("the session ended")
+                self._lasting = None
 
     def _nursery_for(self, rec: FutureRecord) -> trio.Nursery:
         if rec.background and self._lasting is not None:
