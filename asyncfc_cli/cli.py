@@ -56,6 +56,7 @@ class Output(str, Enum):
 class Clock(str, Enum):
     virtual = "virtual"
     real = "real"
+    http = "http"
 
 
 class BenchTools(str, Enum):
@@ -299,7 +300,7 @@ def replay(
             from .render import TextRenderer
 
             renderer = TextRenderer(sys.stdout, color=False)
-            for event in read_events(path):
+            for event in read_events(path, nested=TextRenderer.nested_events):  # sub-agents' too
                 renderer(event)
             renderer.flush_text()
             raise typer.Exit(0)
@@ -396,22 +397,25 @@ def undo(cwd: CwdOpt = None) -> None:
 def bench(
     scenario: Annotated[list[str] | None, typer.Option("--scenario", "-s", help="Run only this bench scenario (repeatable).")] = None,
     profile: Annotated[list[str] | None, typer.Option("--profile", "-p", help="Latency profile (repeatable): fast, slow, instant. Default: fast and slow.")] = None,
-    clock: Annotated[Clock, typer.Option("--clock", help="virtual (exact, instant) or real.")] = Clock.virtual,
+    clock: Annotated[Clock, typer.Option("--clock", help="virtual (exact, instant), real, or http (a process per run through litellm over HTTP against the local server, real tools).")] = Clock.virtual,
     tools: Annotated[BenchTools, typer.Option("--tools", help="simulated, or real (the real tools in a fixture repository; needs --clock real).")] = BenchTools.simulated,
     json_output: Annotated[bool, typer.Option("--json", help="Print {\"results\": [...]} as JSON instead of the table.")] = False,
+    markdown: Annotated[bool, typer.Option("--markdown", help="Print the tables as the README shows them (Markdown).")] = False,
     plot: Annotated[Path | None, typer.Option("--plot", help="Write the sync and async Gantt charts of one scenario to this SVG file.")] = None,
     plot_scenario: Annotated[str, typer.Option("--plot-scenario", help="The scenario --plot draws.")] = "fix_failing_test",
     ablation: Annotated[bool, typer.Option("--early-wait-ablation", help="Also run async with the early_wait policy off and compare.")] = False,
     overhead: Annotated[bool, typer.Option("--overhead", help="Measure the scheduler's overhead: 10,000 no-op futures on the real clock.")] = False,
     tool_scale: Annotated[float, typer.Option("--tool-scale", help="What-if: multiply every simulated tool duration by this.")] = 1.0,
+    repeat: Annotated[int, typer.Option("--repeat", help="Run each case this many times and keep its median run (real clocks are noisy).")] = 1,
 ) -> None:
     """Benchmark serial, sync and async on the scenario suite, against the critical-path bound."""
     from .bench.command import run_bench
 
     raise typer.Exit(run_bench(
-        scenarios=scenario or (), profiles=profile or ("fast", "slow"), clock=clock.value, tools=tools.value,
-        as_json=json_output, plot=plot, plot_scenario=plot_scenario,
-        plot_profile=(profile or ["fast"])[0], ablation=ablation, overhead=overhead, tool_scale=tool_scale,
+        scenarios=scenario or (), profiles=profile or (("fast",) if clock is Clock.http else ("fast", "slow")),
+        clock=clock.value, tools=tools.value,
+        as_json=json_output, markdown=markdown, plot=plot, plot_scenario=plot_scenario,
+        plot_profile=(profile or ["fast"])[0], ablation=ablation, overhead=overhead, tool_scale=tool_scale, repeat=repeat,
     ))
 
 

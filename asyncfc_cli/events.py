@@ -137,7 +137,11 @@ class RequestRetry(Event):
 class FirstToken(Event):
     turn: int
     ttft: float
-    """Seconds from request start to the first streamed token."""
+    """The model's time to first token: seconds from the request being sent to the first streamed
+    token (``t - client_s - ttft`` is the request's start)."""
+    client_s: float = 0.0
+    """Seconds the client spent before sending the request (litellm's import and set-up on the
+    first request, retry back-off); not part of ``ttft``."""
 
 
 @_event("text_delta")

@@ -233,7 +233,8 @@ class Scheduler:
     def predicted_finish(self, rec: FutureRecord, _known: dict[str, float | None] | None = None) -> float | None:
         """When the call of ``rec`` is expected to finish on the session clock: its start (or, not
         started yet, the predicted finish of the calls it waits for) plus its expected duration;
-        None when any of that is unknown."""
+        None when any of that is unknown. A background call that is up counts as finished: the
+        calls queued behind it wait only for that."""
         known = {} if _known is None else _known  # each future once: waits_on chains share tails
         if rec.id in known:
             return known[rec.id]
@@ -241,6 +242,8 @@ class Scheduler:
         finish: float | None = None
         if rec.is_finished:
             finish = rec.finished_at
+        elif rec.background and rec.settled.is_set():
+            finish = self._bus.now()  # up: what the calls queued behind it wait for is over
         elif expected is not None and rec.started_at is not None:
             finish = rec.started_at + expected
         elif expected is not None:

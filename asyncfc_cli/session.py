@@ -56,6 +56,7 @@ from .model.base import (
     AssistantMessage,
     Message,
     ModelClient,
+    RequestSent,
     ResponseEnd,
     Retrying,
     SystemMessage,
@@ -362,14 +363,15 @@ class Session:
         waiting for the end of the response); returns how it ended."""
         end = ResponseEnd()
         first_token = False
+        sent = started
         async with aclosing(self.model.stream(messages, self._schemas)) as stream:
             async for item in stream:
                 if isinstance(item, (TextChunk, ToolCallReady)) and not first_token:
                     first_token = True
-                    ttft = self.bus.now() - started
-                    self._ttft = ttft if self._ttft is None else 0.5 * (self._ttft + ttft)
-                    self.bus.emit(FirstToken, turn=turn, ttft=ttft)
-                if isinstance(item, TextChunk):
+                    self._first_token(turn, started, sent)
+                if isinstance(item, RequestSent):
+                    sent = self.bus.now()  # the TTFT is the model's: the client's start-up is over
+                elif isinstance(item, TextChunk):
                     text.append(item.text)
                     self.bus.emit(TextDelta, turn=turn, text=item.text)
                 elif isinstance(item, ToolCallReady):
@@ -384,6 +386,13 @@ class Session:
                 elif isinstance(item, ResponseEnd):
                     end = item
         return end
+
+    def _first_token(self, turn: int, started: float, sent: float) -> None:
+        """Record the model's time to first token (from the request being sent) in the estimate
+        the early-wait hold uses, and announce it."""
+        ttft = self.bus.now() - sent
+        self._ttft = ttft if self._ttft is None else 0.5 * (self._ttft + ttft)
+        self.bus.emit(FirstToken, turn=turn, ttft=ttft, client_s=sent - started)
 
     def _parsed(self, call: ToolCall, index: int, turn: int) -> ToolCall:
         """The call with a unique id and its index in the response, announced as parsed."""

@@ -109,7 +109,7 @@ def test_the_suite_has_every_shape_the_issue_asks_for():
     names = bench_scenario_names()
     assert len(names) >= 12
     groups = {b.group for b in load_suite()}
-    assert groups == {"coding", "bfcl", "adversarial", "compound"}
+    assert groups == {"coding", "calibrated", "bfcl", "adversarial", "compound"}
     for shape in ("bfcl_simple", "bfcl_multiple", "bfcl_parallel", "bfcl_parallel_multiple", "bfcl_multi_step"):
         assert shape in names
 

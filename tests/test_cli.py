@@ -143,7 +143,7 @@ def test_help_shows_choices_and_no_value_type_for_flags(tmp_path: Path):
     run_help = asyncfc("run", "-h", cwd=tmp_path, env={"COLUMNS": "120"}).stdout
     bench_help = asyncfc("bench", "-h", cwd=tmp_path, env={"COLUMNS": "120"}).stdout
     assert "<bool>" not in run_help + bench_help
-    assert "<virtual|real>" in bench_help and "<simulated|real>" in bench_help
+    assert "<virtual|real|http>" in bench_help and "<simulated|real>" in bench_help
     assert "--headless" in run_help
 
 

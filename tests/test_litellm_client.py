@@ -16,6 +16,7 @@ import trio
 from asyncfc_cli.errors import EXIT_MODEL, ConfigError, ProviderError
 from asyncfc_cli.model.base import (
     AssistantMessage,
+    RequestSent,
     ResponseEnd,
     Retrying,
     SystemMessage,
@@ -213,8 +214,9 @@ async def test_server_errors_are_retried_with_backoff_then_reported_with_exit_co
         retries = []
         with pytest.raises(ProviderError) as caught:
             async for item in client.stream([UserMessage("go")], TOOLS):
-                assert isinstance(item, Retrying)
-                retries.append(item)
+                assert isinstance(item, (RequestSent, Retrying))  # each attempt says it was sent
+                if isinstance(item, Retrying):
+                    retries.append(item)
         assert len(server.requests) == 3
     assert [r.attempt for r in retries] == [1, 2]
     assert len(sleeps.delays) == 2 and 0.5 <= sleeps.delays[0] <= 1.0 and 1.0 <= sleeps.delays[1] <= 2.0
@@ -269,8 +271,9 @@ async def test_a_stream_cut_before_any_output_is_retried(server_cls, model, suff
     with server_cls(always(one_call), faults={1: Fault.cut()}) as server:
         items = await collect(client_for(server, model, suffix))
         assert len(server.requests) == 2
-    assert [type(i).__name__ for i in items] == ["Retrying", "ToolCallReady", "ResponseEnd"]
-    assert json.loads(items[1].call.arguments) == {"path": "a_rather_long_file_name.py"}
+    assert [type(i).__name__ for i in items] == ["RequestSent", "Retrying", "RequestSent", "ToolCallReady",
+                                                 "ResponseEnd"]
+    assert json.loads(items[3].call.arguments) == {"path": "a_rather_long_file_name.py"}
 
 
 @pytest.mark.trio
@@ -288,7 +291,8 @@ async def test_a_slow_first_token_is_waited_for():
     with OpenAIServer(always(TWO_CALLS), faults={1: Fault.slow_first_token(0.3)}) as server:
         items = await collect(client_for(server, "openai/test-model", "/v1"))
         assert len(server.requests) == 1
-    assert isinstance(items[0], TextChunk) and isinstance(items[-1], ResponseEnd)
+    assert isinstance(items[0], RequestSent) and isinstance(items[1], TextChunk)
+    assert isinstance(items[-1], ResponseEnd)
 
 
 @pytest.mark.trio

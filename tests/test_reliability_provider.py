@@ -17,7 +17,7 @@ from asyncfc_cli.app import open_model
 from asyncfc_cli.config import Settings
 from asyncfc_cli.errors import ConfigError, ProviderError
 from asyncfc_cli.events import EventBus, RequestRetry, event_to_json
-from asyncfc_cli.model.base import ResponseEnd, Retrying, ToolCallReady, UserMessage
+from asyncfc_cli.model.base import RequestSent, ResponseEnd, Retrying, ToolCallReady, UserMessage
 from asyncfc_cli.model.litellm_client import LiteLLMClient, provider_error
 from asyncfc_cli.model.provider import MAX_RETRY_AFTER_S, parse_retry_after
 from asyncfc_cli.testing.anthropic_server import AnthropicServer
@@ -35,7 +35,9 @@ TOOLS = [{"type": "function", "function": {"name": "read_file", "description": "
 
 
 async def collect(client: LiteLLMClient) -> list:
-    return [item async for item in client.stream([UserMessage("go")], TOOLS)]
+    """What streamed, the client's send markers (one per attempt) left out: these tests are about
+    retries and what reached the session."""
+    return [item async for item in client.stream([UserMessage("go")], TOOLS) if not isinstance(item, RequestSent)]
 
 
 # --------------------------------------------------------------------------------------------------

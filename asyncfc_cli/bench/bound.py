@@ -18,7 +18,8 @@ Responses also end where the script ends them (``end``), and an ``answer`` comes
 its own after a response with tool calls, exactly as the scripted player behaves. The bound charges
 nothing for ``await_future`` calls, delivery, or engine overhead, and the session cannot finish
 before every tool has finished, so ``bound = max(end of the last decode, last tool finish)``, the
-minimum over all choices of when to start each request.
+minimum over all choices of when to start each request. A background call (a dev server) counts as
+done once it is up (its duration) and never holds the end.
 """
 
 from __future__ import annotations
@@ -71,6 +72,9 @@ class _Call:
     duration: float
     deps: tuple[int, ...]
     """Earlier calls it must wait for: references and effect conflicts."""
+    background: bool = False
+    """A long-lived call (a dev server): ``duration`` is how long it takes to be up, which is what
+    later calls wait for; it never holds the end of the session."""
 
 
 def _plan(scenario: Scenario, profile: Profile, effect_of: EffectOf) -> dict[int, _Call]:
@@ -92,7 +96,7 @@ def _plan(scenario: Scenario, profile: Profile, effect_of: EffectOf) -> dict[int
         deps |= {j for j, other in enumerate(effects) if effect.conflicts_with(other)}
         # A sub-agent's call lasts at least its own script's bound at the same speed.
         duration = critical_path_bound(step.agent, profile, effect_of) if step.agent else step.duration
-        calls[i] = _Call(index, profile.decode_s(tokens), duration, tuple(sorted(deps)))
+        calls[i] = _Call(index, profile.decode_s(tokens), duration, tuple(sorted(deps)), effect.background)
         effects.append(effect)
         if step.label:
             labels[step.label] = index
@@ -105,6 +109,7 @@ class _Search:
         self.profile = profile
         self.calls = _plan(scenario, profile, effect_of)
         self.label_of = {s.label: i for i, s in enumerate(self.steps) if s.kind == "call" and s.label}
+        self.lasting = {c.index for c in self.calls.values() if c.background}
         self.best = float("inf")
 
     def decode(self, step: Step) -> float:
@@ -165,7 +170,7 @@ class _Search:
 
     def _next(self, end: int, t: float, done: dict[int, float]) -> None:
         if end >= len(self.steps):
-            self.best = min(self.best, max([t, *done.values()]))
+            self.best = min(self.best, max([t, *(v for i, v in done.items() if i not in self.lasting)]))
             return
         step = self.steps[end]
         if step.kind == "need":

@@ -10,9 +10,13 @@ from pathlib import Path
 
 from ..errors import EXIT_OK, EXIT_USAGE
 from ..model.scripted import PROFILES
-from .report import Progress, format_table, to_json
+from .report import Progress, format_markdown, format_table, to_json
 from .runner import MODES, CaseResult, run_case
 from .suite import BenchScenario, load_bench_scenario, load_suite
+
+CLOCKS = ("virtual", "real", "http")
+"""virtual: MockClock, simulated tools; real: the real clock; http: a process per run through
+litellm over HTTP against the local server, real tools (``http.py``)."""
 
 __all__ = ["run_bench", "run_suite", "early_wait_ablation"]
 
@@ -25,18 +29,30 @@ def run_suite(
     clock: str = "virtual",
     real_tools: bool = False,
     early_wait: bool = True,
+    repeat: int = 1,
     progress: Progress | None = None,
 ) -> list[CaseResult]:
-    """Every scenario x profile x mode, in that order."""
+    """Every scenario x profile x mode, in that order; with ``repeat`` > 1 each case runs that
+    many times and its median run (by wall time) is kept (the real clocks are noisy)."""
     results: list[CaseResult] = []
     for profile in profiles:
         for bench in suite:
             for mode in modes:
-                results.append(run_case(bench, profile, mode, clock=clock, real_tools=real_tools,
-                                        early_wait=early_wait))
+                runs = sorted((_run_one(bench, profile, mode, clock, real_tools, early_wait)
+                               for _ in range(max(1, repeat))), key=lambda r: r.wall_s)
+                results.append(runs[(len(runs) - 1) // 2])
                 if progress is not None:
                     progress.step(f"{bench.name} {profile} {mode}")
     return results
+
+
+def _run_one(bench: BenchScenario, profile: str, mode: str, clock: str, real_tools: bool,
+             early_wait: bool) -> CaseResult:
+    if clock == "http":
+        from .http import run_http_case
+
+        return run_http_case(bench, profile, mode)
+    return run_case(bench, profile, mode, clock=clock, real_tools=real_tools, early_wait=early_wait)
 
 
 def early_wait_ablation(results: Sequence[CaseResult], off: Sequence[CaseResult]) -> list[dict]:
@@ -67,6 +83,19 @@ def _check(names: Sequence[str], known: Sequence[str], what: str) -> str | None:
     return f"unknown {what} {', '.join(bad)}; choose from {', '.join(known)}" if bad else None
 
 
+def _http_problem(scenarios: Sequence[str], ablation: bool, plot: Path | None, overhead: bool) -> str | None:
+    """Why the HTTP clock cannot run what the flags ask for, or None."""
+    from .http import http_problem
+
+    if ablation or plot is not None or overhead:
+        return "--clock http runs the table only (no --plot, --overhead or --early-wait-ablation)"
+    for name in scenarios:
+        why = http_problem(load_bench_scenario(name))
+        if why:
+            return f"{why}; --clock http plays scenarios whose calls are all real tools"
+    return None
+
+
 def run_bench(
     *,
     scenarios: Sequence[str] = (),
@@ -75,6 +104,7 @@ def run_bench(
     clock: str = "virtual",
     tools: str = "simulated",
     as_json: bool = False,
+    markdown: bool = False,
     plot: Path | None = None,
     plot_scenario: str = "fix_failing_test",
     plot_profile: str = "fast",
@@ -82,17 +112,22 @@ def run_bench(
     overhead: bool = False,
     overhead_count: int = 10_000,
     tool_scale: float = 1.0,
+    repeat: int = 1,
 ) -> int:
     """Run what the flags ask for and print it. Returns the exit code."""
     problem = (_check(profiles, list(PROFILES), "profile") or _check(modes, MODES, "mode")
-               or (None if clock in ("virtual", "real") else f"unknown clock {clock}; virtual or real")
+               or (None if clock in CLOCKS else f"unknown clock {clock}; one of {', '.join(CLOCKS)}")
                or (None if tools in ("simulated", "real") else f"unknown tools {tools}; simulated or real"))
-    if tools == "real" and clock != "real":
+    if tools == "real" and clock == "virtual":
         problem = "--tools real needs --clock real (subprocesses make virtual time jump)"
+    if repeat < 1:
+        problem = f"--repeat must be at least 1, got {repeat}"
     if not tool_scale > 0:
         problem = f"--tool-scale must be positive, got {tool_scale:g}"
-    elif tool_scale != 1.0 and tools == "real":
+    elif tool_scale != 1.0 and (tools == "real" or clock == "http"):
         problem = "--tool-scale applies to simulated tools only (real tools take the time they take)"
+    if clock == "http" and not problem:
+        problem = _http_problem(scenarios, ablation, plot, overhead)
     if problem:
         print(f"asyncfc bench: {problem}", file=sys.stderr)
         return EXIT_USAGE
@@ -112,9 +147,14 @@ def run_bench(
         print(f"wrote {plot}: {plot_scenario} at profile {plot_profile}, sync above async", file=sys.stderr)
         return EXIT_OK
     suite = load_suite(list(scenarios) or None, tool_scale)
+    if clock == "http":
+        from .http import HTTP_MODES
+
+        suite = [b for b in suite if scenarios or b.http]
+        modes = [m for m in modes if m in HTTP_MODES]
     total = len(suite) * len(profiles) * (len(modes) + (1 if ablation else 0))
     progress = Progress(total)
-    options = {"clock": clock, "real_tools": tools == "real", "progress": progress}
+    options = {"clock": clock, "real_tools": tools == "real", "progress": progress, "repeat": repeat}
     results = run_suite(suite, profiles, modes, **options)
     ablation_rows = None
     if ablation:
@@ -129,7 +169,7 @@ def run_bench(
     else:
         if tool_scale != 1.0:
             print(f"every tool duration x {tool_scale:g} (what-if)")
-        print(format_table(results))
+        print(format_markdown(results) if markdown else format_table(results))
         if ablation_rows is not None:
             print("\n" + _format_ablation(ablation_rows))
     return EXIT_OK

@@ -20,6 +20,7 @@ __all__ = [
     "Row",
     "Targets",
     "efficiency",
+    "format_markdown",
     "format_table",
     "geomean",
     "rows",
@@ -74,6 +75,12 @@ class Row:
     def efficiency(self) -> float | None:
         fast = self.wall("async")
         return None if fast is None else efficiency(self.bound_s, fast)
+
+    @property
+    def startup_s(self) -> float | None:
+        """Over HTTP: the mean start-up (and exit) of the row's processes."""
+        values = [c.startup_s for c in self.by_mode.values() if c.startup_s is not None]
+        return sum(values) / len(values) if values else None
 
     @property
     def ceiling(self) -> float | None:
@@ -132,7 +139,8 @@ def targets(table: Sequence[Row]) -> Targets:
 
 
 def _num(value: float | None, fmt: str) -> str:
-    return "-" if value is None else format(value, fmt)
+    """The value formatted, or "-" in the same width when there is none."""
+    return format(value, fmt) if value is not None else "-".rjust(int(fmt.split(".")[0] or 0))
 
 
 def format_table(results: Sequence[CaseResult]) -> str:
@@ -142,14 +150,17 @@ def format_table(results: Sequence[CaseResult]) -> str:
     for profile in dict.fromkeys(r.profile for r in table):
         prof = PROFILES[profile]
         first = next(r for r in results if r.profile == profile)
+        http = first.startup_s is not None
         out.append(
             f"profile {profile} (ttft {prof.ttft_s:g} s, {prof.tokens_per_s:g} tok/s), "
             f"{first.clock} clock, {first.tools} tools"
+            + (": a process per run through litellm over HTTP; times from the model's first reply to the end, "
+               "start-up (process start to the first request sent, and exit) apart" if http else "")
         )
         out.append(
             f"{'scenario':24} {'group':11} {'serial s':>9} {'sync s':>8} {'sync+st s':>9} {'async s':>8} "
             f"{'bound s':>8} {'eff':>5} {'x sync':>7} {'max x':>6} {'x sync+st':>9} {'x serial':>8} {'turns s/y/a':>11} "
-            f"{'tokens':>7}"
+            f"{'tokens':>7}" + (f" {'start-up s':>10}" if http else "")
         )
         for row in (r for r in table if r.profile == profile):
             turns = "/".join(str(row.by_mode[m].turns) if m in row.by_mode else "-" for m in ("serial", "sync", "async"))
@@ -161,8 +172,15 @@ def format_table(results: Sequence[CaseResult]) -> str:
                 f"{_num(row.efficiency, '5.2f')} {_num(row.ratio('sync'), '7.2f')} {_num(row.ceiling, '6.2f')} "
                 f"{_num(row.ratio('sync-stream'), '9.2f')} "
                 f"{_num(row.ratio('serial'), '8.2f')} {turns:>11} {tokens.tokens:7d}"
+                + (f" {_num(row.startup_s, '10.2f')}" if http else "")
             )
         out.append("")
+    return "\n".join(out + _summary_lines(table))
+
+
+def _summary_lines(table: Sequence[Row]) -> list[str]:
+    """The targets as reached, one per line."""
+    out: list[str] = []
     reached = targets(table)
     for profile, value in reached.coding_geomean_vs_sync.items():
         out.append(f"coding scenarios, {profile}: geometric-mean speedup vs sync {value:.2f}x (target >= 1.5x on fast)")
@@ -172,7 +190,80 @@ def format_table(results: Sequence[CaseResult]) -> str:
         out.append(f"coding scenarios, {profile}: geometric-mean speedup vs sync with streaming dispatch {value:.2f}x")
     out.append(f"lowest efficiency (bound / async): {reached.min_efficiency:.3f} (target >= 0.9)")
     out.append(f"worst async / sync wall time: {reached.worst_async_vs_sync:.3f} (target <= 1.02)")
-    return "\n".join(out)
+    return out + _scenario_target_lines(table) + _calibrated_lines(table)
+
+
+SCENARIO_TARGETS: tuple[tuple[str, str, str, float], ...] = (
+    ("long_build_reads", "sync", "<=", 0.75),
+    ("independent_commands", "serial", ">=", 2.6),
+    ("fix_failing_test", "sync", "<=", 0.85),
+)
+"""Issue 13's targets over real HTTP, timed from the model's first reply: (scenario, baseline,
+comparison, figure); ``<=`` is async / baseline, ``>=`` is baseline / async."""
+
+
+_MARKDOWN_COLUMNS: tuple[tuple[str, Callable[[Row], float | None], str], ...] = (
+    ("serial s", lambda row: row.wall("serial"), ".2f"),
+    ("sync s", lambda row: row.wall("sync"), ".2f"),
+    ("sync+stream s", lambda row: row.wall("sync-stream"), ".2f"),
+    ("async s", lambda row: row.wall("async"), ".2f"),
+    ("bound s", lambda row: row.bound_s, ".2f"),
+    ("efficiency", lambda row: row.efficiency, ".2f"),
+    ("× sync", lambda row: row.ratio("sync"), ".2f"),
+    ("max × (sync / bound)", lambda row: row.ceiling, ".2f"),
+    ("× sync+stream", lambda row: row.ratio("sync-stream"), ".2f"),
+    ("× serial", lambda row: row.ratio("serial"), ".2f"),
+    ("start-up s", lambda row: row.startup_s, ".2f"),
+)
+
+
+def format_markdown(results: Sequence[CaseResult]) -> str:
+    """The tables as the README prints them (one per profile, columns no run filled left out), then
+    the targets as reached."""
+    table = rows(results)
+    out: list[str] = []
+    for profile in dict.fromkeys(r.profile for r in table):
+        mine = [r for r in table if r.profile == profile]
+        columns = [c for c in _MARKDOWN_COLUMNS if any(c[1](r) is not None for r in mine)]
+        out += [f"**{profile} profile**", "",
+                "| scenario | group | " + " | ".join(c[0] for c in columns) + " |",
+                "|---|---|" + "---:|" * len(columns)]
+        for row in mine:
+            cells = ["-" if (v := c[1](row)) is None else format(v, c[2]) for c in columns]
+            out.append(f"| {row.scenario} | {row.group} | " + " | ".join(cells) + " |")
+        out.append("")
+    return "\n".join(out + ["```", *_summary_lines(table), "```"])
+
+
+def _scenario_target_lines(table: Sequence[Row]) -> list[str]:
+    lines = []
+    for row in table:
+        for name, baseline, sense, figure in SCENARIO_TARGETS:
+            ratio = row.ratio(baseline) if row.scenario == name else None
+            if ratio:
+                value, what = (1 / ratio, f"async / {baseline}") if sense == "<=" else (ratio, f"{baseline} / async")
+                lines.append(f"{name}, {row.profile}: {what} {value:.2f} "
+                             f"(issue 13's target over HTTP at the fast profile: {sense} {figure:g})")
+    return lines
+
+
+def _calibrated_lines(table: Sequence[Row]) -> list[str]:
+    """Per profile: the calibrated family's targets and how its sync runs compare with the public
+    figures (which the family is calibrated on at the fast profile)."""
+    from .calibration import family_figures, format_figures
+
+    lines: list[str] = []
+    for profile in dict.fromkeys(row.profile for row in table):
+        family = [row for row in table if row.group == "calibrated" and row.profile == profile]
+        if not family:
+            continue
+        reached = targets(family)
+        lines.append(f"calibrated family, {profile}: lowest efficiency {reached.min_efficiency:.3f} (target >= 0.9), "
+                     f"worst async / sync {reached.worst_async_vs_sync:.3f} (target <= 1)")
+        runs = [row.by_mode["sync"].events for row in family if "sync" in row.by_mode and row.by_mode["sync"].events]
+        if runs:
+            lines.append(format_figures(family_figures(runs)))
+    return lines
 
 
 def _record(r: CaseResult, row: Row) -> dict[str, Any]:
@@ -183,6 +274,8 @@ def _record(r: CaseResult, row: Row) -> dict[str, Any]:
         "group": r.group, "prompt_tokens": r.prompt_tokens, "exit_code": r.exit_code,
         "clock": r.clock, "tools": r.tools, "early_wait": r.early_wait,
     }
+    if r.startup_s is not None:
+        data["startup_s"] = round(r.startup_s, 6)
     if r.mode == "async":
         data["efficiency"] = round(row.efficiency or 0.0, 6)
         for baseline in ("sync", "sync-stream", "serial"):

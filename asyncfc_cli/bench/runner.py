@@ -24,7 +24,7 @@ import trio.testing
 from asyncfc_tools import Effect, ToolSpec
 
 from ..config import Mode, Settings
-from ..events import Event, FutureCreated, FutureFinished, SessionFinished
+from ..events import BackgroundStarted, Event, FutureCreated, FutureFinished, FutureStarted, SessionFinished
 from ..model.scripted import PROFILES, Profile, Scenario
 from ..testing.harness import scenario_session
 from .bound import EffectOf, critical_path_bound
@@ -34,7 +34,7 @@ from ..durations import duration_priors
 from .simulate import bench_tools
 from .suite import BenchScenario
 
-__all__ = ["MODES", "CaseResult", "effect_function", "run_case"]
+__all__ = ["MODES", "CaseResult", "effect_function", "run_case", "with_measured_durations", "with_this_python"]
 
 MODES = (Mode.SERIAL, Mode.SYNC, "sync-stream", Mode.ASYNC)
 """sync-stream is an ablation: sync turns, but calls start mid-stream as in async mode, which
@@ -71,6 +71,9 @@ class CaseResult:
     tools: str = "simulated"
     early_wait: bool = True
     events: tuple[Event, ...] = field(default=(), repr=False, compare=False)
+    startup_s: float | None = None
+    """Over HTTP (``clock="http"``): the process's start-up and exit, measured apart; ``wall_s`` is
+    then the engine's time, from the model's first reply to the end."""
 
 
 def effect_function(tools: Mapping[str, ToolSpec], root: Path | None = None) -> EffectOf:
@@ -85,9 +88,12 @@ def effect_function(tools: Mapping[str, ToolSpec], root: Path | None = None) -> 
 
 def with_measured_durations(scenario: Scenario, events: Sequence[Event]) -> Scenario:
     """The scenario with each call's duration replaced by how long it really ran in ``events``
-    (real-clock runs: the bound must be computed from the tools as they ran, not as scripted)."""
+    (real-clock runs: the bound must be computed from the tools as they ran, not as scripted). A
+    background call's duration is how long it took to be up, as scripted ones state it."""
     call_ids = {e.id: e.call_id for e in events if isinstance(e, FutureCreated)}
-    ran = {call_ids.get(e.id): e.duration for e in events if isinstance(e, FutureFinished)}
+    started = {e.id: e.t for e in events if isinstance(e, FutureStarted)}
+    up = {e.id: e.t - started.get(e.id, e.t) for e in events if isinstance(e, BackgroundStarted)}
+    ran = {call_ids.get(e.id): up.get(e.id, e.duration) for e in events if isinstance(e, FutureFinished)}
     steps = list(scenario.steps)
     for call_id, duration in ran.items():
         index = call_id.split("_")[1] if call_id and call_id.startswith("call_") else ""
@@ -96,7 +102,7 @@ def with_measured_durations(scenario: Scenario, events: Sequence[Event]) -> Scen
     return dataclasses.replace(scenario, steps=tuple(steps))
 
 
-def _with_this_python(scenario: Scenario) -> Scenario:
+def with_this_python(scenario: Scenario) -> Scenario:
     """``python ...`` commands run with this interpreter (the fixture's tests need pytest)."""
     steps = tuple(
         dataclasses.replace(s, args={**s.args, "command": python_command(s.args["command"])})
@@ -140,7 +146,7 @@ def run_case(
         root = Path(tmp)
         if real_tools:
             root = make_fixture_repo(root / "shop")
-            scenario = _with_this_python(scenario)
+            scenario = with_this_python(scenario)
         args = (scenario, prof, mode, real_tools, root, settings)
         if clock == "virtual":
             events, code = trio.run(_play, *args, clock=trio.testing.MockClock(autojump_threshold=0))

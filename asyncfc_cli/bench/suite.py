@@ -1,10 +1,12 @@
 """The benchmark suite: its scenarios (package data), filled in with measured tool latencies.
 
 A bench scenario is an ordinary scripted-model scenario (see ``asyncfc_cli.model.scripted``) with
-two extra keys: ``group`` (coding, bfcl or adversarial) and, on call steps, ``latency``: which
-entry of the measured table (``latencies.py``) a call without an explicit ``duration`` takes
-(default: its tool's name), also within a sub-agent's script (``agent``). Explicit durations stand for project-specific commands (a 12 s test
-suite, a 40 s integration run) and are explained in each file's header.
+extra keys: ``group`` (coding, calibrated, bfcl, adversarial or compound), ``http: true`` when its
+commands are real in the fixture repository (so the HTTP mode plays it by default), and, on call
+steps, ``latency``: which entry of the measured table (``latencies.py``) a call without an
+explicit ``duration`` takes (default: its tool's name), also within a sub-agent's script
+(``agent``). Explicit durations stand for project-specific commands (a 12 s test suite, a 40 s
+integration run) and are explained in each file's header.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from ..tool_latencies import TOOL_LATENCIES
 __all__ = ["BenchScenario", "GROUPS", "bench_scenario_names", "fill_latencies", "load_bench_scenario", "load_suite",
            "scale_durations"]
 
-GROUPS = ("coding", "bfcl", "adversarial", "compound")
+GROUPS = ("coding", "calibrated", "bfcl", "adversarial", "compound")
 _PACKAGE = "asyncfc_cli.bench.scenarios"
 
 
@@ -30,7 +32,10 @@ _PACKAGE = "asyncfc_cli.bench.scenarios"
 class BenchScenario:
     scenario: Scenario
     group: str
-    """coding, bfcl, adversarial or compound (sub-agents investigate in parallel, then a change)."""
+    """coding, calibrated, bfcl, adversarial or compound (sub-agents investigate in parallel, then a
+    change)."""
+    http: bool = False
+    """Its commands are real in the fixture repository: the HTTP mode plays it by default."""
 
     @property
     def name(self) -> str:
@@ -82,16 +87,17 @@ def load_bench_scenario(name: str, table: Mapping[str, float] = TOOL_LATENCIES) 
     group = str(data.get("group", "coding"))
     if group not in GROUPS:
         raise ScenarioError(f"{name}: group must be one of {GROUPS}, got {group!r}")
-    return BenchScenario(parse_scenario(fill_latencies(data, table), name), group)
+    return BenchScenario(parse_scenario(fill_latencies(data, table), name), group, data.get("http") is True)
 
 
 def load_suite(names: list[str] | None = None, tool_scale: float = 1.0) -> list[BenchScenario]:
-    """The named bench scenarios (default: all), in a stable order: coding, bfcl, adversarial.
+    """The named bench scenarios (default: all), in a stable order: coding, calibrated, bfcl,
+    adversarial.
 
     Args:
         tool_scale: multiplies every tool duration (1: as measured and stated).
     """
     chosen = [load_bench_scenario(n) for n in (names or bench_scenario_names())]
     if tool_scale != 1.0:
-        chosen = [BenchScenario(scale_durations(b.scenario, tool_scale), b.group) for b in chosen]
+        chosen = [dataclasses.replace(b, scenario=scale_durations(b.scenario, tool_scale)) for b in chosen]
     return sorted(chosen, key=lambda s: (GROUPS.index(s.group), s.name))

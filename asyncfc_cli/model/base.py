@@ -18,6 +18,7 @@ __all__ = [
     "ModelClient",
     "OUTPUT_LIMIT",
     "ResponseEnd",
+    "RequestSent",
     "Retrying",
     "StreamItem",
     "SystemMessage",
@@ -108,6 +109,14 @@ class ToolCallReady:
 
 
 @dataclass(frozen=True, slots=True)
+class RequestSent:
+    """The client has finished its own start-up and is sending the request now: its import, set-up
+    and any retry back-off are over, so the model's time to first token counts from here (the
+    early-wait hold must not grow with the client's first-request costs). Optional: a client that
+    never yields one has its time to first token counted from the request's start."""
+
+
+@dataclass(frozen=True, slots=True)
 class Retrying:
     """The client is about to retry the request (rate limit, 5xx, connection error)."""
 
@@ -132,7 +141,7 @@ OUTPUT_LIMIT = "length"
 """The finish reason of a reply cut by the output limit (litellm maps every provider's to it)."""
 
 
-StreamItem = TextChunk | ToolCallReady | Retrying | ResponseEnd
+StreamItem = TextChunk | ToolCallReady | RequestSent | Retrying | ResponseEnd
 
 
 @runtime_checkable

@@ -22,7 +22,16 @@ import trio
 from ..config import DEFAULT_MAX_OUTPUT_TOKENS, DEFAULT_STALL_TIMEOUT_S
 from ..errors import ConfigError, ProviderError
 from ..events import redact
-from .base import OUTPUT_LIMIT, Message, ResponseEnd, Retrying, StreamItem, TextChunk, ToolCallReady
+from .base import (
+    OUTPUT_LIMIT,
+    Message,
+    RequestSent,
+    ResponseEnd,
+    Retrying,
+    StreamItem,
+    TextChunk,
+    ToolCallReady,
+)
 from .litellm_worker import StreamFinished, StreamLink, import_litellm, prewarm_litellm, run_request
 from .provider import (
     KEY_VARIABLES,
@@ -345,6 +354,9 @@ class LiteLLMClient:
                     async for end in self._finish(assembler, item):
                         yield end
                     return
+                if isinstance(item, RequestSent):
+                    yield item
+                    continue
                 if isinstance(item, BaseException):
                     raise provider_error(item, model=self.name, secrets=(self._api_key or "",),
                                          endpoint=self._api_base) from None

@@ -22,7 +22,7 @@ import trio
 
 from ..errors import ProviderError
 from ..events import redact
-from .base import Usage
+from .base import RequestSent, Usage
 from .provider import CallDelta
 
 __all__ = [
@@ -32,6 +32,7 @@ __all__ = [
     "import_litellm",
     "prewarm_litellm",
     "run_request",
+    "wait_prewarmed",
 ]
 
 log = logging.getLogger("asyncfc.litellm")
@@ -110,6 +111,16 @@ def prewarm_litellm(model: str | None = None) -> None:
 
 
 _WARM_UP_MODEL = "openai/gpt-4o-mini"
+_WARM_UP_WAIT_S = 30.0
+
+
+def wait_prewarmed() -> None:
+    """Block until a started prewarm (import and warm-up completion) is over, at most
+    ``_WARM_UP_WAIT_S``: a request sent after it pays no set-up of its own, so its time to first
+    token is the model's."""
+    thread = _prewarm_thread
+    if thread is not None and thread is not threading.current_thread():
+        thread.join(_WARM_UP_WAIT_S)
 
 
 def _prewarm(model: str | None) -> None:
@@ -292,6 +303,9 @@ def run_request(request: Mapping[str, Any], link: StreamLink) -> None:
     response = None
     try:
         litellm = import_litellm()
+        wait_prewarmed()
+        if not link.send(RequestSent()):
+            return
         response = litellm.completion(**within_model_limit(litellm, request))
         if not link.attach(response):
             return

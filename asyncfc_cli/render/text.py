@@ -23,6 +23,9 @@ two of them. Two rules keep the model's prose readable:
   stream ends, or ``MAX_DEFERRED_CHARS`` more characters have streamed, whichever comes first. The
   text then continues on its own line below.
 
+A sub-agent's events (``parent`` set) print compactly, indented, under ids like ``f3/f1``
+(``subagent_lines``); its text never mixes into the parent's.
+
 Each successful edit prints its unified diff under its line; the end of the session prints what
 the run changed (``changes.summary_lines``). Colour only when writing to a terminal. A renderer only
 consumes events.
@@ -30,7 +33,6 @@ consumes events.
 
 from __future__ import annotations
 
-import json
 import re
 import sys
 import unicodedata
@@ -39,6 +41,9 @@ from typing import Any, TextIO
 
 from ..events import Event
 from .changes import FILE_TOOLS, ChangeTally, diff_of, summary_lines
+from .lines import STATUS_MARK as _STATUS_MARK
+from .lines import short as _short
+from .subagent_lines import SubAgentLines
 
 _RESET = "\033[0m"
 _STYLES = {
@@ -51,7 +56,6 @@ _STYLES = {
     "model": "\033[35m",
     "plain": "",
 }
-_STATUS_MARK = {"done": ("✓", "ok"), "failed": ("✗", "bad"), "cancelled": ("⊘", "warn")}
 _TEXT_MARGIN = "          │"
 _DIFF_INDENT = "            "
 MAX_DIFF_LINES = 200
@@ -111,17 +115,13 @@ def last_sentence_end(text: str) -> int | None:
     return ends[-1] if ends else None
 
 
-def _short(value: Any, width: int = 70) -> str:
-    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
-    text = " ".join(text.split())
-    return text if len(text) <= width else text[: width - 1] + "…"
-
-
 class TextRenderer:
     """Prints a session as it happens. ``verbose`` adds deliveries and placeholders."""
 
     reports_errors = True
     """It prints the reason a session could not start, so the caller need not repeat it."""
+    nested_events = SubAgentLines.nested_events
+    """Sub-agents' events come too."""
 
     def __init__(self, out: TextIO | None = None, *, color: bool | None = None, verbose: bool = True):
         self._out = out or sys.stdout
@@ -145,6 +145,7 @@ class TextRenderer:
         """Requests made before a resume: numbering goes on across it."""
         self.changes = ChangeTally()
         """What the run changed so far (files, lines, the last test run)."""
+        self._sub_agents = SubAgentLines(self._line, self._style, self._diff_lines, self.changes)
 
     def _style(self, text: str, style: str) -> str:
         return f"{_STYLES[style]}{text}{_RESET}" if self._color and _STYLES[style] else text
@@ -171,6 +172,9 @@ class TextRenderer:
             self._print(deferred)
 
     def __call__(self, event: Event) -> None:
+        if event.parent is not None:
+            self._sub_agents(event)
+            return
         self.changes.apply(event)
         if event.type in _TEXT_STREAM_ENDS:
             self.flush_text()

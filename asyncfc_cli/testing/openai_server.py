@@ -18,6 +18,9 @@ It answers POST ``/v1/chat/completions`` (and ``/chat/completions``), streaming 
 finish reason, a usage chunk, ``data: [DONE]``) or as
 one JSON body. It checks that every tool message answers a call of the assistant message before it
 and that every call is answered, as OpenAI does (HTTP 400 otherwise).
+
+Given a scenario with sub-agents, it serves their conversations too, told apart by their task
+(``policies.scenario_policy``).
 """
 
 from __future__ import annotations

@@ -8,13 +8,14 @@ server converts its requests first), so one policy drives every server format. T
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from ..model.scripted import Scenario
+    from ..model.scripted import Scenario, ScenarioPlayer
 
 __all__ = [
     "BadRequest",
@@ -106,30 +107,76 @@ def scenario_policy(scenario: Scenario | str | Path) -> Policy:
     messages, so a run over HTTP sees placeholders and awaits exactly as the scripted client does.
     A scenario that cannot go on is answered with HTTP 400 naming the step. A conversation with no
     assistant message yet starts the script over, so one server serves run after run.
+
+    Sub-agents: a conversation whose first user message is the ``task`` of one of the script's
+    ``agent`` call steps is that sub-agent's, and plays the step's ``agent:`` script. Each
+    conversation keeps its own place in its script, so the parent and its sub-agents may be served
+    at once (the server answers requests in threads).
+
+    Raises:
+        ScenarioError: two ``agent`` steps have the same task (their conversations could not be
+            told apart).
     """
-    from ..errors import ScenarioError
-    from ..model.scripted import Say, ScenarioPlayer, load_scenario
     from ..model.scripted import Scenario as ScenarioType
-    from ..model.wire import message_from_wire
+    from ..model.scripted import ScenarioPlayer, load_scenario
 
     loaded = scenario if isinstance(scenario, ScenarioType) else load_scenario(scenario)
-    player = ScenarioPlayer(loaded)
+    scripts = _agent_scripts(loaded)
+    players: dict[str, ScenarioPlayer] = {}
+    """The player of each conversation: "" the parent's, else a sub-agent's task."""
+    lock = threading.Lock()
 
     def play(messages: list[dict[str, Any]], tools: list[dict[str, Any]]) -> Reply:
-        nonlocal player
-        if not any(message.get("role") == "assistant" for message in messages):
-            player = ScenarioPlayer(loaded)  # a new conversation: the script starts over
-        typed = [message_from_wire(message) for message in messages]
-        names = {tool.get("function", {}).get("name", "") for tool in tools}
-        try:
-            planned = player.respond(typed, names)
-        except ScenarioError as exc:
-            raise BadRequest(str(exc)) from None
-        text = " ".join(s.text for s in planned.segments if isinstance(s, Say))
-        calls = tuple(ReplyCall(c.name, c.arguments, c.call_id) for c in planned.calls)
-        return Reply(text, calls, planned.tokens or None)
+        task = _first_user_text(messages)
+        key = task if task in scripts else ""
+        with lock:
+            player = players.get(key)
+            if player is None or not any(message.get("role") == "assistant" for message in messages):
+                player = players[key] = ScenarioPlayer(scripts.get(key, loaded))  # a new conversation
+            return _respond(player, messages, tools)
 
     return play
+
+
+def _agent_scripts(scenario: Scenario) -> dict[str, Scenario]:
+    """The sub-agents' scripts of ``scenario``'s ``agent`` steps, by their task."""
+    from ..errors import ScenarioError
+
+    scripts: dict[str, Scenario] = {}
+    for step in scenario.steps:
+        task = step.args.get("task")
+        if step.kind != "call" or step.agent is None or not isinstance(task, str):
+            continue
+        if task in scripts:
+            raise ScenarioError(f"scenario {scenario.name!r}: two agent steps have the task {task!r}; "
+                                "a server tells sub-agents apart by their task, so give each its own")
+        scripts[task] = step.agent
+    return scripts
+
+
+def _first_user_text(messages: list[dict[str, Any]]) -> str:
+    """The text of the conversation's first user message (its parts joined), or ''."""
+    content = next((m.get("content") for m in messages if m.get("role") == "user"), "")
+    if isinstance(content, list):
+        return "".join(part.get("text", "") for part in content if isinstance(part, dict))
+    return content if isinstance(content, str) else ""
+
+
+def _respond(player: ScenarioPlayer, messages: list[dict[str, Any]], tools: list[dict[str, Any]]) -> Reply:
+    """``player``'s next reply to the conversation ``messages`` offering ``tools`` (wire form)."""
+    from ..errors import ScenarioError
+    from ..model.scripted import Say
+    from ..model.wire import message_from_wire
+
+    typed = [message_from_wire(message) for message in messages]
+    names = {tool.get("function", {}).get("name", "") for tool in tools}
+    try:
+        planned = player.respond(typed, names)
+    except ScenarioError as exc:
+        raise BadRequest(str(exc)) from None
+    text = " ".join(s.text for s in planned.segments if isinstance(s, Say))
+    calls = tuple(ReplyCall(c.name, c.arguments, c.call_id) for c in planned.calls)
+    return Reply(text, calls, planned.tokens or None)
 
 
 def as_policy(policy: Policy | Scenario | str | Path | None) -> Policy:

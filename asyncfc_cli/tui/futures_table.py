@@ -1,4 +1,9 @@
-"""The futures table: one row per future (id, tool, arguments, dependencies, state, time)."""
+"""The futures table: one row per future (id, tool, arguments, dependencies, state, time).
+
+Rows follow the state model's lane order, so a sub-agent's futures (``f3/f1``) sit folded under
+their ``agent`` row, their tool indented, however late they arrive; the id and tool columns grow
+to show such cells whole.
+"""
 
 from __future__ import annotations
 
@@ -19,6 +24,11 @@ _COLUMNS = (("id", 4), ("tool", 12), ("args", 24), ("deps", 7), ("state", 11), (
 _CELL_PADDING = 2
 """DataTable pads each cell by one column on either side."""
 MIN_ARGS = 10
+_GROWING = {"id": 9, "tool": 16}
+"""Columns that widen to their longest cell up to this many characters (from their width in
+``_COLUMNS``), so a sub-agent's ``f12/f104`` and its indented ``↳ await_future`` stay whole."""
+NESTED = "↳ "
+"""Marks (and indents) the tool of a sub-agent's future."""
 
 
 class FuturesTable(DataTable):
@@ -58,24 +68,29 @@ class FuturesTable(DataTable):
         super().__init__(id=id, cursor_type="row", zebra_stripes=True)
         self._shown: dict[str, tuple[str, str]] = {}
         self._follow = True
-        self.args_width = _COLUMNS[2][1]
-        """The args column takes whatever width the others leave (so nothing scrolls sideways)."""
+        self.widths = dict(_COLUMNS)
+        """Each column's width; args takes whatever the others leave (so nothing scrolls sideways)."""
         self._synced: tuple[TimelineState, float] | None = None
 
     def on_mount(self) -> None:
         self._add_columns()
 
     def _add_columns(self) -> None:
-        for name, width in _COLUMNS:
-            self.add_column(name, width=self.args_width if name == "args" else width, key=name)
+        for name, width in self.widths.items():
+            self.add_column(name, width=width, key=name)
 
     def on_resize(self) -> None:
-        fixed = sum(width for name, width in _COLUMNS if name != "args") + _CELL_PADDING * len(_COLUMNS)
-        room = self.scrollable_content_region.width - fixed - 1  # the vertical scrollbar may come
-        width = max(MIN_ARGS, room)
-        if width == self.args_width:
+        self._fit_columns({})
+
+    def _fit_columns(self, grown: dict[str, int]) -> None:
+        """Give columns the ``grown`` widths and the args column the rest; redraw if any changed."""
+        widths = {**self.widths, **grown}
+        fixed = sum(width for name, width in widths.items() if name != "args")
+        room = self.scrollable_content_region.width - fixed - _CELL_PADDING * len(widths) - 1  # the scrollbar may come
+        widths["args"] = max(MIN_ARGS, room)
+        if widths == self.widths:
             return
-        self.args_width = width
+        self.widths = widths
         selected = self.selected_id()
         self.clear(columns=True)
         self._shown.clear()
@@ -88,17 +103,48 @@ class FuturesTable(DataTable):
     def sync(self, state: TimelineState, now: float) -> None:
         """Add rows for new futures and update the state and time cells of changed ones."""
         self._synced = (state, now)
+        grown = self._grown(state)
+        if grown:
+            self._fit_columns(grown)  # redraws every row through this method
+            return
+        added = False
         for lane in state.futures.values():
             cells = (_state_cell_key(lane), _time_text(lane, now))
             if lane.id not in self._shown:
-                self.add_row(*_row(lane, now, self.args_width), key=lane.id)
-                if self._follow:
-                    self.move_cursor(row=self.row_count - 1, animate=False, scroll=True)
+                self.add_row(*_row(lane, now, self.widths["args"]), key=lane.id)
+                added = True
             elif self._shown[lane.id] != cells:
                 if self._shown[lane.id][0] != cells[0]:
                     self.update_cell(lane.id, "state", _state_text(lane))
                 self.update_cell(lane.id, "time", Text(cells[1], justify="right"))
             self._shown[lane.id] = cells
+        if added:
+            self._follow_lanes(list(state.futures))
+
+    def _grown(self, state: TimelineState) -> dict[str, int]:
+        """The wider growing columns that the lanes not shown yet need (nothing if none)."""
+        grown: dict[str, int] = {}
+        for lane in state.futures.values():
+            if lane.id in self._shown:
+                continue
+            for name, cell in (("id", lane.id), ("tool", _tool_cell(lane))):
+                need = min(_GROWING[name], len(cell))
+                if need > max(self.widths[name], grown.get(name, 0)):
+                    grown[name] = need
+        return grown
+
+    def _follow_lanes(self, order: list[str]) -> None:
+        """Put the rows in the lanes' order (a sub-agent's new future joins its ``agent`` row, not
+        the end), keep the cursor on its future, or on the last row while it follows the newest."""
+        if list(self._shown) != order:
+            selected = self.selected_id()
+            position = {future_id: i for i, future_id in enumerate(order)}
+            self.sort(key=lambda row: position[str(row[0].plain)])  # the id cell
+            self._shown = {future_id: self._shown[future_id] for future_id in order}
+            if selected is not None and not self._follow:
+                self.select(selected)
+        if self._follow:
+            self.move_cursor(row=self.row_count - 1, animate=False, scroll=True)
 
     def select(self, future_id: str) -> None:
         """Put the cursor on ``future_id``'s row (if it has one yet)."""
@@ -155,9 +201,13 @@ def _row(lane: FutureLane, now: float, args_width: int) -> tuple[object, ...]:
     deps = ",".join(lane.deps)
     return (
         Text(lane.id, style="bold"),
-        lane.tool,
+        _tool_cell(lane),
         Text(args_summary(lane.args, args_width), style=PALETTE["label_dim"] if not lane.args else ""),
         Text(deps, style=PALETTE["deps"]),
         _state_text(lane),
         Text(_time_text(lane, now), justify="right"),
     )
+
+
+def _tool_cell(lane: FutureLane) -> str:
+    return NESTED + lane.tool if "/" in lane.id else lane.tool

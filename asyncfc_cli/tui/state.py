@@ -177,6 +177,9 @@ class TimelineState:
         handler(self, dataclasses.replace(event, id=f"{event.parent}/{event.id}"))  # type: ignore[call-arg, attr-defined]
         if isinstance(event, ev.FutureCreated):
             self._fold_under(event.parent or "", f"{event.parent}/{event.id}")
+            lane = self.futures[f"{event.parent}/{event.id}"]  # the futures it names are its own
+            lane.deps = tuple(f"{event.parent}/{d}" for d in lane.deps)
+            lane.waits_on = tuple(f"{event.parent}/{w}" for w in lane.waits_on)
 
     def _fold_under(self, parent: str, lane_id: str) -> None:
         """Move lane ``lane_id`` right after ``parent``'s lane and its other sub-lanes."""

@@ -1,8 +1,9 @@
 """Hand-made, deterministic event streams: fixtures for snapshots, the frame benchmark and demos.
 
 ``demo_events()`` is a small coding session (reads overlapping decoding, a grep feeding an edit
-through ``$f2``, an approval, a failed test run, a cancelled call); ``many_futures(n)`` is a load
-test: ``n`` futures issued over a few seconds, all still in flight at the end.
+through ``$f2``, an approval, a failed test run, a cancelled call); ``subagent_events()`` delegates
+to two sub-agents whose futures arrive among the parent's; ``many_futures(n)`` is a load test:
+``n`` futures issued over a few seconds, all still in flight at the end.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from collections.abc import Iterator
 
 from .. import events as ev
 
-__all__ = ["demo_events", "many_futures"]
+__all__ = ["demo_events", "many_futures", "subagent_events"]
 
 
 def _request(turn: int, t: float, ttft: float, text: str, calls: list[tuple[str, float]],
@@ -28,13 +29,16 @@ def _request(turn: int, t: float, ttft: float, text: str, calls: list[tuple[str,
                              cost=0.0004 * turn, tool_calls=len(calls))
 
 
+def _opening(session_id: str, model: str, task: str) -> list[ev.Event]:
+    """A scripted session's start in /work/demo (async, asking approval) and the user's task."""
+    return [ev.SessionStarted(t=0.0, session_id=session_id, model=model, mode="async", approval="ask",
+                              root="/work/demo", scripted=True),
+            ev.UserMessage(t=0.0, text=task)]
+
+
 def demo_events() -> list[ev.Event]:
     """A ~9 second session with every kind of lane, ending mid-task (futures still running)."""
-    out: list[ev.Event] = [
-        ev.SessionStarted(t=0.0, session_id="demo", model="scripted:fix_bug", mode="async",
-                          approval="ask", root="/work/demo", scripted=True),
-        ev.UserMessage(t=0.0, text="fix the failing test in tests/test_parse.py"),
-    ]
+    out = _opening("demo", "scripted:fix_bug", "fix the failing test in tests/test_parse.py")
     out += _request(1, 0.0, 0.5, "Let me look at the test and the parser.",
                     [("read_file", 0.9), ("read_file", 1.1), ("grep", 1.3)], 1.5, 60)
     out += [
@@ -101,4 +105,59 @@ def many_futures(n: int = 200, spread: float = 4.0) -> list[ev.Event]:
                                     deps=deps, turn=1))
         if not deps:
             out.append(ev.FutureStarted(t=t + 0.01, id=f"f{i}"))
+    return sorted(out, key=lambda e: e.t)
+
+
+def subagent_events() -> list[ev.Event]:
+    """A ~6 second session that delegates: two ``agent`` futures whose sub-agents' futures
+    (``parent`` set) arrive after the parent's later calls, one sub-agent answered, one working."""
+    out = _opening("agents", "scripted:agents", "why do dates and times parse differently?")
+    out += _request(1, 0.0, 0.4, "Two independent questions: a sub-agent for each, and I read the notes.",
+                    [("agent", 0.8), ("agent", 1.0), ("read_file", 1.2)], 1.4, 80)
+    out += [
+        ev.FutureCreated(t=0.8, id="f1", tool="agent", args={"task": "How does src/dates.py parse a date?"},
+                         effect="reads", turn=1),
+        ev.FutureStarted(t=0.8, id="f1"),
+        ev.FutureCreated(t=1.0, id="f2", tool="agent", args={"task": "How does src/times.py parse a time?"},
+                         effect="reads", turn=1),
+        ev.FutureStarted(t=1.0, id="f2"),
+        ev.FutureCreated(t=1.2, id="f3", tool="read_file", args={"path": "NOTES.md"}, effect="reads", turn=1),
+        ev.FutureStarted(t=1.2, id="f3"),
+        ev.FutureFinished(t=1.3, id="f3", status="done", duration=0.1, summary="30 lines"),
+    ]
+    for parent, path, t in (("f1", "src/dates.py", 1.5), ("f2", "src/times.py", 1.7)):
+        out += [
+            ev.FutureCreated(t=t, id="f1", tool="outline", args={"path": path}, effect="reads", turn=1, parent=parent),
+            ev.FutureStarted(t=t, id="f1", parent=parent),
+            ev.FutureCreated(t=t + 0.1, id="f2", tool="grep", args={"pattern": "def parse", "path": path},
+                             effect="reads", turn=1, parent=parent),
+            ev.FutureStarted(t=t + 0.1, id="f2", parent=parent),
+            ev.FutureFinished(t=t + 0.4, id="f1", status="done", duration=0.4, summary="6 functions", parent=parent),
+            ev.FutureFinished(t=t + 0.3, id="f2", status="done", duration=0.2, summary="2 matches", parent=parent),
+            ev.RequestFinished(t=t + 1.0, turn=1, usage={"prompt_tokens": 700, "completion_tokens": 40},
+                               cost=0.0003, tool_calls=2, parent=parent),
+        ]
+    out += _request(2, 1.4, 0.4, "Meanwhile, the test that compares them.", [("grep", 2.4)], 2.6, 40)
+    out += [
+        ev.FutureCreated(t=2.4, id="f4", tool="grep", args={"pattern": "parse_time", "path": "tests"},
+                         effect="reads", turn=2),
+        ev.FutureStarted(t=2.4, id="f4"),
+        ev.FutureFinished(t=2.5, id="f4", status="done", duration=0.1, summary="3 matches"),
+        ev.FutureCreated(t=3.0, id="f3", tool="read_file", args={"path": "src/dates.py", "offset": 40},
+                         effect="reads", turn=2, parent="f1"),
+        ev.FutureStarted(t=3.0, id="f3", parent="f1"),
+        ev.FutureFinished(t=3.1, id="f3", status="done", duration=0.1, summary="40 lines", parent="f1"),
+        ev.FutureFinished(t=4.0, id="f1", status="done", duration=3.2, summary="dates go through strptime"),
+        ev.FutureCreated(t=4.2, id="f3", tool="shell", args={"command": "python -c 'import src.times'"},
+                         effect="exclusive", turn=2, parent="f2"),
+        ev.FutureStarted(t=4.2, id="f3", parent="f2"),
+        ev.FutureCreated(t=4.3, id="f4", tool="await_future", args={"ids": ["f3"]}, deps=("f3",), turn=3,
+                         parent="f2"),
+        ev.FutureStarted(t=4.3, id="f4", parent="f2"),
+    ]
+    out += _request(3, 2.6, 0.4, "Waiting for the second answer.", [("await_future", 4.5)], 4.6, 20)
+    out += [
+        ev.FutureCreated(t=4.5, id="f5", tool="await_future", args={"ids": ["f2"]}, deps=("f2",), turn=3),
+        ev.FutureStarted(t=4.5, id="f5"),
+    ]
     return sorted(out, key=lambda e: e.t)
