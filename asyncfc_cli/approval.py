@@ -5,7 +5,9 @@ The scheduler asks ``admit`` for every call whose effect needs approval: it muta
 the project's checks, or is exclusive) or is unconfined (any shell command, even a read-only one).
 Under ``ask`` the gate emits ``approval_requested`` with a preview (the unified diff of a
 write or edit, the command of a shell or test run) and waits until a view answers through
-``resolve(future_id, "once" | "session" | "always" | "deny")``. "session" adds the call's suggested
+``resolve(future_id, "once" | "network" | "session" | "always" | "deny")``. "network" lets this one
+command (shell, run_tests) reach the network where the sandbox keeps the session off it; it is
+offered (``approval_requested.network``) only there, and never kept as a rule. "session" adds the call's suggested
 allow rule (``allow_rules.suggest_rule``: the tool, or for a shell command its prefix such as
 ``npm test*``) for the rest of the session; "always" also saves it in the user's allow.toml. A call
 an allow rule matches is let through without asking. With nobody to answer (headless), ``ask``
@@ -37,12 +39,14 @@ from .events import (
     SessionFinished,
     SessionStarted,
 )
-from .scheduler import GateRequest
+from .scheduler import GateRequest, Grant
 
 __all__ = ["ApprovalGate", "DECISIONS", "describe_call"]
 
 Policy = Literal["read-only", "ask", "auto"]
-DECISIONS = ("once", "session", "always", "deny")
+DECISIONS = ("once", "network", "session", "always", "deny")
+COMMAND_TOOLS = ("shell", "run_tests")
+"""The tools whose commands the sandbox confines, and so may be allowed the network one by one."""
 _ALLOW_HINT = "use --approval auto to allow changes without asking, or --approval ask to confirm each one"
 
 
@@ -81,6 +85,12 @@ def _shell_notes(args: Mapping[str, Any]) -> list[str]:
         declared = ", ".join(str(w) for w in writes) or "nothing"
         notes.append(f"# the model declares it writes: {declared} (changes elsewhere are reported)")
     return notes
+
+
+def _kept_offline(request: GateRequest) -> bool:
+    """Whether the call runs a command the session's sandbox keeps off the network."""
+    sandbox = request.ctx.sandbox
+    return request.tool in COMMAND_TOOLS and sandbox is not None and not sandbox.network
 
 
 class ApprovalGate:
@@ -151,18 +161,21 @@ class ApprovalGate:
         """Ids of the futures waiting for an answer."""
         return tuple(self._waiting)
 
-    async def admit(self, request: GateRequest) -> None:
-        """Let the call run, wait for a person's answer, or raise ToolError to refuse it."""
+    async def admit(self, request: GateRequest) -> Grant | None:
+        """Let the call run (with the network, when the person allowed it that), wait for a
+        person's answer, or raise ToolError to refuse it."""
         if not request.effect.needs_approval:
-            return
+            return None
         if self.policy == "read-only":
             raise ToolError(f"{request.tool} refused: the approval policy is read-only, which allows "
                             f"reading only; to let asyncfc change files or run commands, {_ALLOW_HINT}")
+        grant = None
         if self.policy == "ask" and self.rules.allows(request.tool, request.args) is None:
-            await self._ask(request)
+            grant = await self._ask(request)
         await self._ensure_checkpoint()
+        return grant
 
-    async def _ask(self, request: GateRequest) -> None:
+    async def _ask(self, request: GateRequest) -> Grant | None:
         if not self.interactive:
             raise ToolError(f"{request.tool} refused: the approval policy is ask, but this run has "
                             "nobody to answer (headless); use --approval auto to allow changes "
@@ -170,10 +183,12 @@ class ApprovalGate:
                             f"allow = [\"{suggest_rule(request.tool, request.args)}\"]), or run in the "
                             "TUI to approve each one")
         preview = await trio.to_thread.run_sync(describe_call, request.tool, request.args, request.ctx)
+        offline = _kept_offline(request)
         answered, answer = trio.Event(), []
         self._waiting[request.future_id] = (answered, answer)
         try:
-            self._bus.emit(ApprovalRequested, id=request.future_id, tool=request.tool, preview=preview)
+            self._bus.emit(ApprovalRequested, id=request.future_id, tool=request.tool, preview=preview,
+                           network=offline)
             await answered.wait()
         finally:
             self._waiting.pop(request.future_id, None)
@@ -187,6 +202,7 @@ class ApprovalGate:
             self.rules.add(rule)
             if decision == "always":
                 await self._keep(rule)
+        return Grant(network=True) if decision == "network" and offline else None
 
     async def _keep(self, rule: AllowRule) -> None:
         try:
@@ -197,7 +213,8 @@ class ApprovalGate:
         self._bus.emit(Notice, level="info", message=f"allowed {rule} from now on (saved in {where})")
 
     def resolve(self, future_id: str, decision: str) -> bool:
-        """Answer a pending request: "once", "session" (its suggested rule, for this session),
+        """Answer a pending request: "once", "network" (once, with network access, where it was
+        offered; else as "once"), "session" (its suggested rule, for this session),
         "always" (the rule, saved for later sessions too) or "deny".
 
         Returns False if nothing is waiting under that id (already answered or cancelled).

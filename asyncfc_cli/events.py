@@ -251,6 +251,17 @@ class FootprintViolation(Event):
     """Files it changed that no declared path covers."""
 
 
+@_event("files_changed")
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FilesChanged(Event):
+    """A command (shell, run_tests) changed workspace files while it ran, as the change watch saw
+    them (ignored files and caches left out); emitted before its ``future_finished``."""
+
+    id: str
+    paths: tuple[str, ...]
+    """The files created, modified or deleted, workspace-relative, sorted."""
+
+
 @_event("future_placeholder")
 @dataclass(frozen=True, slots=True, kw_only=True)
 class FuturePlaceholder(Event):
@@ -277,6 +288,9 @@ class ApprovalRequested(Event):
     tool: str
     preview: str
     """What will happen: the diff, the content or the command."""
+    network: bool = False
+    """The call runs a command the sandbox keeps off the network: the view may offer to run this
+    one command with network access (the decision "network")."""
 
 
 @_event("approval_resolved")
@@ -284,7 +298,7 @@ class ApprovalRequested(Event):
 class ApprovalResolved(Event):
     id: str
     decision: str
-    """once, session or deny."""
+    """once, network (once, with network access), session, always or deny."""
 
 
 @_event("checkpoint_created")

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 
 import trio
 
-from .events import BackgroundStarted, EventBus, FootprintViolation, FutureOutput
+from .events import BackgroundStarted, EventBus, FilesChanged, FootprintViolation, FutureOutput
 from .futures import background_started
 
 if TYPE_CHECKING:
@@ -136,3 +136,6 @@ class CallReporter:
 
     def changed_outside(self, declared: Sequence[str], paths: Sequence[str]) -> None:
         self._bus.emit(FootprintViolation, id=self._rec.id, declared=tuple(declared), paths=tuple(paths))
+
+    def changed(self, paths: Sequence[str]) -> None:
+        self._bus.emit(FilesChanged, id=self._rec.id, paths=tuple(paths))

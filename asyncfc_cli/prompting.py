@@ -99,7 +99,8 @@ def repo_map_section(repo_map: str) -> str:
 
 _NO_NETWORK = ("They reach no network: a server one command starts answers the next ones on "
                "localhost, but downloads (package installs, fetching dependencies) fail. When the "
-               "task needs them, say so: the user can allow the network (`--network`).")
+               "task needs them, say so: the user can allow the network "
+               "(for one command when approving it, or for the session with `--network`).")
 
 
 def sandbox_section(sandbox: Any) -> str:

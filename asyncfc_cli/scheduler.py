@@ -47,7 +47,7 @@ from .futures import (
 )
 from .live_output import CallReporter, OutputPump
 
-__all__ = ["Awaited", "EngineHandle", "FutureRecord", "Gate", "GateRequest", "Scheduler", "current_future"]
+__all__ = ["Awaited", "EngineHandle", "FutureRecord", "Gate", "GateRequest", "Grant", "Scheduler", "current_future"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,9 +62,18 @@ class GateRequest:
     ctx: ToolContext
 
 
+@dataclass(frozen=True, slots=True)
+class Grant:
+    """What a gate allowed a call beyond running it as the session runs every call."""
+
+    network: bool = False
+    """The user allowed this call's command the network (``ToolContext.network``)."""
+
+
 class Gate(Protocol):
-    async def admit(self, request: GateRequest) -> None:
-        """Return to let the call run; raise ToolError(message) to refuse it. May wait."""
+    async def admit(self, request: GateRequest) -> Grant | None:
+        """Return to let the call run (a Grant for more than the session's defaults); raise
+        ToolError(message) to refuse it. May wait."""
         ...
 
 
@@ -330,22 +339,24 @@ class Scheduler:
             values[dep] = dep_rec.text or ""
         args = rec.spec.validate(substitute_refs(rec.args, values))
         effect = rec.spec.effect_of(args, self._ctx.root)
+        grant = None
         if effect.needs_approval and self._gate is not None:
-            await self._gate.admit(GateRequest(rec.id, rec.tool, args, effect, self._ctx))
+            grant = await self._gate.admit(GateRequest(rec.id, rec.tool, args, effect, self._ctx))
         rec.state = State.RUNNING
         rec.started_at = self._bus.now()
         self._bus.emit(FutureStarted, id=rec.id)
         with trio.fail_after(math.inf if rec.background else self._call_timeout_s):
-            result = await self._invoke(rec, args)
+            result = await self._invoke(rec, args, grant or Grant())
         if isinstance(result, Awaited):
             rec.awaited, result = result.delivered, result.text
         self._finish(rec, State.DONE, truncate(str(result), self._ctx.max_output_chars))
 
-    async def _invoke(self, rec: FutureRecord, args: Mapping[str, Any]) -> Any:
+    async def _invoke(self, rec: FutureRecord, args: Mapping[str, Any], grant: Grant) -> Any:
         spec = rec.spec
         assert spec is not None
         ctx: Any = EngineHandle(self, rec) if spec.context == "engine" else \
-            dataclasses.replace(self._ctx, progress=CallReporter(rec, self._bus, self._nursery_for(rec)))
+            dataclasses.replace(self._ctx, progress=CallReporter(rec, self._bus, self._nursery_for(rec)),
+                                network=grant.network)
         if spec.is_async:
             return await spec.fn(ctx, **args)
         rec.guard = CallGuard()

@@ -30,7 +30,7 @@ from .config import Settings
 from .events import Event, EventBus, RequestFinished
 from .model.base import ModelClient, ToolCall, Usage
 from .protocol_tools import engine_tools
-from .scheduler import EngineHandle, Gate, GateRequest
+from .scheduler import EngineHandle, Gate, GateRequest, Grant
 from .workspace import Workspace
 
 if TYPE_CHECKING:
@@ -133,8 +133,8 @@ class _ChildGate:
     gate: Gate
     parent: str
 
-    async def admit(self, request: GateRequest) -> None:
-        await self.gate.admit(dataclasses.replace(request, future_id=f"{self.parent}/{request.future_id}"))
+    async def admit(self, request: GateRequest) -> Grant | None:
+        return await self.gate.admit(dataclasses.replace(request, future_id=f"{self.parent}/{request.future_id}"))
 
 
 class SubAgents:

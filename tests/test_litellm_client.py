@@ -156,6 +156,24 @@ async def test_streams_text_then_each_call_then_one_end_with_usage(server_cls, m
     assert items[-1].usage.prompt_tokens > 0 and items[-1].usage.completion_tokens > 0
 
 
+class RepeatingFieldsServer(OpenAIServer):
+    repeat_call_fields = True
+
+
+@pytest.mark.trio
+@pytest.mark.parametrize("model", ["openai/test-model", "hosted_vllm/test-model"])
+async def test_calls_whose_deltas_repeat_id_type_and_name_are_assembled_once(model):
+    """vLLM and some llama.cpp builds send a call's id, type and name again in every argument
+    delta: that is one call whose arguments go on, not a new call each time."""
+    with RepeatingFieldsServer(always(TWO_CALLS)) as server:
+        items = await collect(client_for(server, model, "/v1"))
+    calls = [i.call for i in items if isinstance(i, ToolCallReady)]
+    assert [(c.name, json.loads(c.arguments), c.index) for c in calls] == [
+        ("read_file", {"path": "calc.py", "limit": 200}, 0),
+        ("grep", {"pattern": "def add", "path": "."}, 1),
+    ]
+
+
 @pytest.mark.trio
 async def test_known_models_report_cost_and_unknown_ones_tokens_only():
     with AnthropicServer(always(Reply("hi"))) as server:

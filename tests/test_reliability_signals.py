@@ -27,12 +27,12 @@ steps:
 pytestmark = pytest.mark.timeout(120)
 
 
-def _command_alive() -> bool:
-    """Whether the scenario's ``sleep`` still runs anywhere on the machine. Found by its command
-    line: inside the OS sandbox the shell's own ``$$`` is a pid of another PID namespace."""
+def _command_alive(seconds: bytes = b"300.4711") -> bool:
+    """Whether the scenario's ``sleep SECONDS`` still runs anywhere on the machine. Found by its
+    command line: inside the OS sandbox the shell's own ``$$`` is a pid of another PID namespace."""
     for pid in filter(str.isdigit, os.listdir("/proc")):
         try:
-            if Path(f"/proc/{pid}/cmdline").read_bytes() == b"sleep\0" + b"300.4711\0":
+            if Path(f"/proc/{pid}/cmdline").read_bytes() == b"sleep\0" + seconds + b"\0":
                 return True
         except OSError:
             continue
@@ -49,19 +49,26 @@ def _wait_until(condition, limit_s: float = 30.0) -> bool:
     return False
 
 
-def test_sigterm_cancels_cleanly_kills_the_command_and_records_the_end(tmp_path: Path):
-    signum, exit_code = signal.SIGTERM, 143
+def run_command_line(tmp_path: Path, scenario_text: str) -> tuple[Path, Path, list[str], dict[str, str]]:
+    """An empty workspace, and the ``asyncfc run`` that plays ``scenario_text`` in it with its
+    transcript at a known place: (workspace, transcript, argv, environment)."""
     repo = tmp_path / "repo"
     repo.mkdir()
-    scenario = tmp_path / "long.yaml"
-    scenario.write_text(SCENARIO)
+    scenario = tmp_path / "scenario.yaml"
+    scenario.write_text(scenario_text)
     transcript = tmp_path / "t.jsonl"
     env = {**os.environ, "LITELLM_LOCAL_MODEL_COST_MAP": "True", "XDG_STATE_HOME": str(tmp_path / "state"),
            "XDG_CONFIG_HOME": str(tmp_path / "config")}
+    argv = [sys.executable, "-m", "asyncfc_cli", "run", "wait for it", "--model", str(scenario),
+            "--cwd", str(repo), "--transcript", str(transcript)]
+    return repo, transcript, argv, env
+
+
+def test_sigterm_cancels_cleanly_kills_the_command_and_records_the_end(tmp_path: Path):
+    signum, exit_code = signal.SIGTERM, 143
+    repo, transcript, argv, env = run_command_line(tmp_path, SCENARIO)
     process = subprocess.Popen(
-        [sys.executable, "-m", "asyncfc_cli", "run", "wait for it", "--model", str(scenario),
-         "--output", "jsonl", "--cwd", str(repo), "--transcript", str(transcript)],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True)
+        [*argv, "--output", "jsonl"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True)
     try:
         assert _wait_until(lambda: (repo / "started").exists() and _command_alive()), "the command never started"
         process.send_signal(signum)

@@ -37,8 +37,8 @@ def repo(tmp_path):
     return tmp_path
 
 
-async def rendered(repo, color: bool) -> str:
-    run = await run_scenario(SCENARIO, tools=builtin_tools(), root=repo)
+async def rendered(repo, color: bool, scenario: dict = SCENARIO) -> str:
+    run = await run_scenario(scenario, tools=builtin_tools(), root=repo)
     assert run.outcome.exit_code == 0, run.outcome
     out = io.StringIO()
     renderer = TextRenderer(out, color=color)
@@ -88,3 +88,37 @@ def test_a_failed_setup_prints_the_reason_then_the_verdict():
 ])
 def test_test_counts_are_read_from_what_the_runner_printed(output, counts):
     assert runner_counts(output) == counts
+
+
+SHELL_SCENARIO = {"name": "gen", "profile": {"ttft_s": 0.01, "tokens_per_s": 1000}, "steps": [
+    {"call": "edit_file", "as": "e", "args": {"path": "calc.py", "old": "a - b", "new": "a + b"}},
+    {"need": ["e"]},
+    {"call": "shell", "as": "g", "args": {"command": "printf 'x\\n' > gen.txt && sed -i s/x/y/ calc.py"}},
+    {"need": ["g"]},
+    {"call": "shell", "as": "d", "args": {"command": "mkdir -p out && echo 1 > out/a.txt", "writes": ["out/"]}},
+    {"call": "shell", "as": "r", "args": {"command": "git status --short"}},
+    {"need": ["d", "r"]},
+    {"answer": "Done."},
+]}
+
+
+@pytest.mark.trio
+async def test_the_summary_lists_the_files_commands_changed_and_names_the_command(repo):
+    lines = (await rendered(repo, color=False, scenario=SHELL_SCENARIO)).split("\n")
+    start = next(i for i, line in enumerate(lines) if "files changed" in line)
+    assert lines[start].endswith("] 3 files changed, +1 -1")
+    assert [line.split(None, 1) for line in lines[start + 1:start + 4]] == [
+        ["calc.py", "+1 -1, also changed by f3 shell"],
+        ["gen.txt", "changed by f3 shell"],
+        ["out/a.txt", "changed by f5 shell"],
+    ]
+
+
+def test_files_only_commands_changed_are_listed_without_line_counts():
+    from asyncfc_cli.render.changes import ChangeTally, summary_lines
+
+    tally = ChangeTally()
+    tally.apply(ev.FutureCreated(t=0.0, id="f1", tool="shell", args={"command": "make"}, effect="exclusive"))
+    tally.apply(ev.FilesChanged(t=0.5, id="f1", paths=("build/out.txt", "gen.py")))
+    assert summary_lines(tally) == ["2 files changed", "  build/out.txt  changed by f1 shell",
+                                    "  gen.py         changed by f1 shell"]

@@ -87,3 +87,11 @@ async def test_replay_as_text_shows_the_sub_agents_too(autojump_clock, tmp_path)
                               cwd=tmp_path, capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
     assert replayed.returncode == 0, replayed.stderr
     assert "  + f2/f1 read_file" in replayed.stdout and "  f1 answers: Dates go" in replayed.stdout
+
+
+def test_a_sub_agents_command_line_shows_its_time_once():
+    nested = [ev.FutureCreated(t=0.1, id="f1", tool="shell", args={"command": "make"}, effect="exclusive", parent="f2"),
+              ev.FutureFinished(t=2.5, id="f1", status="done", duration=2.41, summary="exit code 0 (2.3s)",
+                                parent="f2")]
+    lines = [line.split("] ", 1)[1] for line in other_lines(render(nested))]
+    assert "  ✓ f2/f1 shell 2.41s  exit code 0" in lines, lines

@@ -189,3 +189,24 @@ async def test_a_live_session_prints_every_word_whole(autojump_clock):
     assert [w for line in text_lines(output) for w in line.split()] == " ".join(texts).split()
     assert any(line.split()[:3] == ["✓", "f1", "shell"] for line in
                (line.split("] ", 1)[1] for line in other_lines(output)))
+
+
+@pytest.mark.parametrize("abbreviation", ["e.g.", "i.e.", "cf.", "vs.", "etc."])
+def test_an_abbreviation_inside_a_sentence_does_not_end_it(abbreviation):
+    output = render([delta(f"Search with a tool, {abbreviation} "), finished("f1"), delta("grep, first. Then"),
+                     ev.RequestFinished(t=2.0, turn=1)])
+    assert output.split("\n") == [
+        f"{MARGIN} Search with a tool, {abbreviation} grep, first. ",
+        "[   1.00s] ✓ f1  0.50s  f1 result",
+        f"{MARGIN} Then",
+    ]
+
+
+def test_a_commands_line_shows_its_time_once():
+    created = ev.FutureCreated(t=0.1, id="f1", tool="shell", args={"command": "make"}, effect="exclusive")
+    done = ev.FutureFinished(t=2.5, id="f1", status="done", duration=2.41, summary="exit code 0 (2.3s)",
+                             output="exit code 0 (2.3s)\n(no output)")
+    failed = ev.FutureFinished(t=3.0, id="f2", status="done", duration=0.52, summary="exit code 2 (0.5s)")
+    lines = render([created, done, ev.FutureCreated(t=2.6, id="f2", tool="run_tests", args={}), failed]).split("\n")
+    assert lines[1] == "[   2.50s] ✓ f1 shell 2.41s  exit code 0"
+    assert lines[3] == "[   3.00s] ✓ f2 run_tests 0.52s  exit code 2"

@@ -400,3 +400,40 @@ async def test_a_declared_folder_that_does_not_exist_yet_is_all_that_becomes_wri
     assert "done" in out
     assert (repo / "build" / "a.o").exists()
     assert not (repo / "notes.txt").exists()
+
+
+# ----------------------------------------------------------------------------- network per command
+
+
+@pytest.mark.trio
+async def test_a_command_the_user_allowed_the_network_reaches_the_host(repo, confined):
+    (repo / "connect.py").write_text(CONNECT)
+    with socket.socket() as server:  # a server on the host's loopback, outside the sandbox
+        server.bind(("127.0.0.1", 0))
+        server.listen(2)
+        port = server.getsockname()[1]
+        ctx = context(repo, sandbox=confined, shell_timeout_s=30.0, network=True)
+        allowed = await shell.fn(ctx, f"python3 connect.py {port}; echo x > inside.txt; echo y > /outside.txt")
+        kept = await sh(repo, confined, f"python3 connect.py {port}")
+    assert "connected" in allowed.split("no connection")[0], allowed
+    assert "Read-only file system" in allowed and (repo / "inside.txt").exists()  # still confined
+    assert "no connection" in kept  # only that one command
+
+
+LOOKUP = "python3 -c \"import socket; socket.getaddrinfo('pypi.org', 443)\""
+
+
+@pytest.mark.trio
+async def test_a_failed_name_lookup_in_a_confined_session_says_the_network_is_off(repo, sandbox):
+    out = await sh(repo, sandbox, LOOKUP)
+    hinted = "the sandbox has no network (only loopback); the user can allow it" in out
+    assert hinted is sandbox.confines, out
+
+
+@pytest.mark.trio
+async def test_no_network_hint_where_the_command_had_the_network_or_did_not_fail_for_it(repo, confined):
+    ctx = context(repo, sandbox=confined, shell_timeout_s=30.0, network=True)
+    allowed = await shell.fn(ctx, "echo 'curl: (6) Could not resolve host: example.invalid' >&2; exit 6")
+    succeeded = await sh(repo, confined, "echo 'Could not resolve host, retried, fine'")
+    other = await sh(repo, confined, "echo 'No such file' >&2; exit 1")
+    assert "sandbox has no network" not in allowed + succeeded + other

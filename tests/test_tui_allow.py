@@ -5,11 +5,22 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from textual.widgets import Static
+from textual.widgets import Button, Static
 
+from asyncfc_cli.approval import ApprovalGate
+from asyncfc_cli.config import Settings
+from asyncfc_cli.events import ApprovalResolved, EventBus
+from asyncfc_cli.model.scripted import ScriptedClient, parse_scenario
+from asyncfc_cli.session import Session
+from asyncfc_cli.simtools import simulated_tools
+from asyncfc_cli.tui.app import AsyncfcApp
 from asyncfc_cli.tui.approval_dialog import ApprovalDialog
+from asyncfc_cli.tui.engines import SessionEngine
+from asyncfc_cli.workspace import Workspace
+from asyncfc_tools import builtin_tools
+from asyncfc_tools._sandbox import Sandbox
 from test_tui_pilot import approval_asked, submit
-from tui_helpers import FAST, run, scripted_app, wait_for
+from tui_helpers import FAST, no_checkpoint, run, scripted_app, wait_for
 
 SCENARIO = {"name": "allow", "profile": FAST, "steps": [
     {"call": "shell", "as": "a", "args": {"command": "npm test -- -u"}, "duration": 0.05, "result": "ok"},
@@ -39,5 +50,67 @@ def test_allow_for_session_allows_the_commands_prefix_only(tmp_path: Path) -> No
             assert app.state.futures["f2"].approval == "" and app.state.futures["f2"].state == "done"
             assert app.state.futures[first].approval == "session"
             await pilot.press("y")
+            await wait_for(pilot, lambda: app.state.outcome is not None)
+    run(main)
+
+
+NET_SCENARIO = {"name": "net", "profile": FAST, "steps": [
+    {"call": "shell", "as": "a", "args": {"command": "pip download six"}, "duration": 0.05, "result": "ok"},
+    {"need": ["a"]},
+    {"call": "shell", "as": "b", "args": {"command": "curl https://example.org"}, "duration": 0.05, "result": "ok"},
+    {"need": ["b"]},
+    {"answer": "Done."},
+]}
+
+
+def _confined_app(tmp_path: Path, scenario: dict) -> AsyncfcApp:
+    """The scripted app whose commands a sandbox keeps off the network (never launched: the tools
+    are simulated; the gate reads what the session's sandbox allows)."""
+    bus = EventBus()
+    scen = parse_scenario(scenario)
+    gate = ApprovalGate("ask", bus, tmp_path, interactive=True, checkpoint=no_checkpoint)
+    workspace = Workspace(tmp_path)
+    ctx = workspace.tool_context(Settings(approval="ask"), Sandbox("on", tmp_path))
+    session = Session(model=ScriptedClient(scen), tools=simulated_tools(scen, builtin_tools()), bus=bus,
+                      settings=Settings(approval="ask"), workspace=workspace, gate=gate, ctx=ctx)
+    return AsyncfcApp(SessionEngine(session, gate), bus=bus)
+
+
+def test_the_dialog_offers_one_command_the_network_where_the_sandbox_keeps_it_off(tmp_path: Path) -> None:
+    decisions = []
+
+    async def main() -> None:
+        app = _confined_app(tmp_path, NET_SCENARIO)
+        app.bus.subscribe(lambda e: decisions.append(e.decision) if isinstance(e, ApprovalResolved) else None)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await submit(pilot, "fetch it")
+            await approval_asked(pilot, app)
+            dialog = app.screen
+            assert isinstance(dialog, ApprovalDialog) and dialog.network
+            shown = " ".join(str(w.content) for w in dialog.query(Static))
+            assert "with network access" in shown
+            assert dialog.query_one("#network", Button).region.right <= 80  # all buttons fit at 80x24
+            await pilot.press("w")
+            await wait_for(pilot, lambda: app.state.futures.get("f2") is not None)
+            await approval_asked(pilot, app)
+            await pilot.press("y")
+            await wait_for(pilot, lambda: app.state.outcome is not None)
+    run(main)
+    assert decisions == ["network", "once"]
+
+
+def test_w_does_nothing_where_the_network_is_not_offered(tmp_path: Path) -> None:
+    async def main() -> None:
+        app = scripted_app(tmp_path, NET_SCENARIO)  # no sandbox: commands have the network anyway
+        async with app.run_test(size=(120, 36)) as pilot:
+            await submit(pilot, "fetch it")
+            first = await approval_asked(pilot, app)
+            assert not app.screen.network and not app.screen.query("#network")
+            await pilot.press("w")
+            await pilot.pause(0.1)
+            assert isinstance(app.screen, ApprovalDialog) and app.screen.future_id == first
+            await pilot.press("y")
+            await approval_asked(pilot, app)
+            await pilot.press("n")
             await wait_for(pilot, lambda: app.state.outcome is not None)
     run(main)

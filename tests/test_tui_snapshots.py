@@ -57,7 +57,8 @@ def test_timeline_zoomed_in_follows_the_present(tmp_path: Path) -> None:
     check_snapshot("timeline_t9.0_zoomed", timeline_svg(9.0, spc=0.04), tmp_path)
 
 
-async def app_svg(t: float, size: tuple[int, int], dialog: bool = False, typed: str = "") -> str:
+async def app_svg(t: float, size: tuple[int, int], dialog: bool = False, typed: str = "",
+                  network_dialog: bool = False) -> str:
     app = AsyncfcApp(None, wall=lambda: 0.0)
     async with app.run_test(size=size) as pilot:
         for event in demo_events():
@@ -72,6 +73,9 @@ async def app_svg(t: float, size: tuple[int, int], dialog: bool = False, typed: 
         if dialog:  # what an approval request shows (the app only opens it for a live engine)
             lane = app.state.futures["f4"]
             app.push_screen(ApprovalDialog(lane.id, lane.tool, lane.approval_preview, lane.args))
+        if network_dialog:  # a command the sandbox keeps off the network: "w" runs it with network
+            lane = app.state.futures["f6"]
+            app.push_screen(ApprovalDialog(lane.id, lane.tool, "$ make docs", lane.args, network=True))
         app.refresh_views()
         for _ in range(3):  # let layout, scrolling to the cursor and repaints settle, even under load
             await pilot.pause(0.05)
@@ -98,6 +102,17 @@ def test_approval_dialog_snapshot(tmp_path: Path) -> None:
 
     run(main)
     check_snapshot("approval_t3.0_120x36", result[0], tmp_path)
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 36)])
+def test_approval_dialog_with_the_network_option_snapshot(size: tuple[int, int], tmp_path: Path) -> None:
+    result: list[str] = []
+
+    async def main() -> None:
+        result.append(await app_svg(3.0, size, network_dialog=True))
+
+    run(main)
+    check_snapshot(f"approval_network_t3.0_{size[0]}x{size[1]}", result[0], tmp_path)
 
 
 def test_slash_menu_snapshot_at_80x24(tmp_path: Path) -> None:

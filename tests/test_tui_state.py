@@ -204,3 +204,29 @@ def test_what_blocked_on_what_keeps_its_colour_after_the_fact() -> None:
     f7 = cell_colours(rows[2 + names.index("f7")])
     assert f7[20 + 46:20 + 60] == [PALETTE["await"]] * 14  # 4.4s..6.9s, done, still the await colour
     assert state.futures["f7"].state == "done"
+
+
+@pytest.mark.parametrize("summary", ["exit code 0 (2.3s)", "f1 done: exit code 0 (0.1s)"])
+def test_a_call_title_shows_one_time_when_the_summary_has_its_own(summary) -> None:
+    from asyncfc_cli.tui.formatting import call_title
+
+    state = TimelineState()
+    state.apply(ev.FutureCreated(t=0.0, id="f1", tool="shell", args={"command": "make"}))
+    state.apply(ev.FutureStarted(t=0.1, id="f1"))
+    state.apply(ev.FutureFinished(t=2.5, id="f1", status="done", duration=2.4, summary=summary))
+    title = call_title(state.futures["f1"], 100)
+    assert title.endswith(f"→ {summary}"), title
+    state.apply(ev.FutureCreated(t=3.0, id="f2", tool="grep", args={"pattern": "x"}))
+    state.apply(ev.FutureStarted(t=3.0, id="f2"))
+    state.apply(ev.FutureFinished(t=3.4, id="f2", status="done", duration=0.4, summary="12 matches"))
+    assert call_title(state.futures["f2"], 100).endswith("→ 12 matches (0.4s)")
+
+
+def test_a_command_allowed_the_network_says_so_on_its_approval_wait() -> None:
+    state = TimelineState()
+    state.apply(ev.FutureCreated(t=0.0, id="f1", tool="shell", args={"command": "pip download six"}))
+    state.apply(ev.ApprovalRequested(t=0.0, id="f1", tool="shell", preview="$ pip download six", network=True))
+    state.apply(ev.ApprovalResolved(t=3.0, id="f1", decision="network"))
+    state.apply(ev.FutureStarted(t=3.0, id="f1"))
+    rows = TimelineRenderer().rows(state, Viewport(start=0.0, spc=0.1, cells=60), 4.0, 20, list(state.futures.values()))
+    assert row_text(rows[2])[20:].startswith("approved +net╌")

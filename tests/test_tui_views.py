@@ -181,3 +181,23 @@ def test_status_bar_shows_where_model_requests_go() -> None:
                                   endpoint="http://10.0.0.7:8000/v1"))
     assert "openai/gpt-4.1 @ http://10.0.0.7:8000/v1" in status_text(state, 0.0).plain
     assert "@ 10.0.0.7:8000" in status_text(state, 0.0, width=80).plain
+
+
+@pytest.mark.parametrize(("sandbox", "network", "long", "short"), [
+    ("on", False, "sandbox on", "sbx on"),
+    ("on", True, "sandbox on+net", "sbx on+net"),
+    ("off", True, "sandbox off", "sbx off"),
+    ("unavailable", True, "sandbox unavailable", "sbx n/a"),
+])
+def test_status_bar_shows_the_sandbox_and_folds_it_before_the_approval_policy(sandbox, network, long, short) -> None:
+    state = TimelineState()
+    state.apply(ev.SessionStarted(t=0.0, session_id="x", model="openai/gpt-4.1", mode="async", approval="ask",
+                                  sandbox=sandbox, network=network))
+    wide = status_text(state, 0.0).plain
+    assert f"│ {long} │" in wide, wide
+    fitted = [status_text(state, 0.0, width).plain for width in range(len(wide), 20, -1)]
+    shown_short = [line for line in fitted if f"│{short}│" in line]
+    assert shown_short, fitted  # the short form shows before it folds away
+    folded = next(line for line in fitted if "sbx" not in line and "sandbox" not in line)
+    assert "│ask│" in folded and "│t0│" not in folded, folded  # after turn, before the approval policy
+

@@ -311,6 +311,10 @@ class CallProgress(Protocol):
         """A command changed ``paths``, which its declared ``writes`` do not cover (the result
         says so too; this tells the user)."""
 
+    def changed(self, paths: Sequence[str]) -> None:
+        """A command changed these workspace files (created, modified or deleted; as the change
+        watch saw them), so views can list what a run changed beyond the file tools' edits."""
+
 
 class _NoProgress:
     def output(self, text: str) -> None:
@@ -320,6 +324,9 @@ class _NoProgress:
         pass
 
     def changed_outside(self, declared: Sequence[str], paths: Sequence[str]) -> None:
+        pass
+
+    def changed(self, paths: Sequence[str]) -> None:
         pass
 
 
@@ -429,6 +436,9 @@ class ToolContext:
     engine)."""
     sandbox: Sandbox | None = None
     """The OS sandbox commands (shell, run_tests) run in; None: unconfined (``_sandbox``)."""
+    network: bool = False
+    """The user allowed this one call the network (an approval, set per call by the engine): its
+    command runs on the host's network even where the sandbox keeps the session's off it."""
 
     def resolve(self, path: str | os.PathLike[str]) -> Path:
         """The real path of ``path`` inside the workspace; raises PathOutsideWorkspace otherwise."""

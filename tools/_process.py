@@ -145,12 +145,13 @@ async def _drain(stream: trio.abc.ReceiveStream | None, sink: HeadTail, live: Ca
 
 
 async def _start(command: str | Sequence[str], cwd: Path, env: Mapping[str, str] | None,
-                 sandbox: Sandbox | None = None, writable: Sequence[Path] | None = None) -> trio.Process:
+                 sandbox: Sandbox | None = None, writable: Sequence[Path] | None = None,
+                 network: bool = False) -> trio.Process:
     """Start ``command`` as the leader of a new session (so of its own process group), with no
     stdin and no controlling terminal; inside ``sandbox`` when one is given (it decides whether it
     confines). The cleaned environment goes to the sandbox itself too: inside, bwrap is PID 1."""
     if sandbox is not None:
-        launch = sandbox.launch(command, cwd=cwd, writable=writable)
+        launch = sandbox.launch(command, cwd=cwd, writable=writable, network=network)
         command, pass_fds = launch.command, launch.pass_fds
     else:
         command, pass_fds = (command if isinstance(command, str) else list(command)), ()
@@ -178,6 +179,7 @@ async def run_command(
     sandbox: Sandbox | None = None,
     writable: Sequence[Path] | None = None,
     on_output: Callable[[str], None] | None = None,
+    network: bool = False,
 ) -> CommandResult:
     """Run ``command`` (a shell string, or an argv list run without a shell) in ``cwd``.
 
@@ -192,6 +194,8 @@ async def run_command(
             workspace. A confining sandbox enforces this; otherwise the caller checks what
             changed afterwards.
         on_output: called on trio's thread with the text of stdout and stderr as it arrives.
+        network: the user allowed this command the network: a confining sandbox runs it on the
+            host's network instead of the session's loopback-only one.
 
     Cancelling the caller kills the process group before the cancellation propagates.
 
@@ -203,7 +207,7 @@ async def run_command(
     start = trio.current_time()
     mark = new_mark()
     env = marked_environment(env if env is not None else child_environment(), mark)
-    process = await _start(command, cwd, env, sandbox, writable)
+    process = await _start(command, cwd, env, sandbox, writable, network)
     pgid = process.pid
     tree = ProcessTree(pgid)
     live = _output_decoder(on_output)

@@ -31,6 +31,7 @@ import ctypes
 import functools
 import json
 import os
+import re
 import select
 import shutil
 import subprocess
@@ -62,6 +63,13 @@ _SYSTEM = ("--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs",
            "--tmpfs", "/dev/shm")
 """Read-only root, a minimal /dev, the sandbox's own /proc, a private /tmp and /dev/shm."""
 _START_TIMEOUT_S = 10.0
+_OFFLINE = re.compile(
+    r"could not resolve|temporary failure in name resolution|name or service not known|"
+    r"no address associated with hostname|nodename nor servname|getaddrinfo|EAI_AGAIN|ENOTFOUND|"
+    r"network is unreachable|failed to establish a new connection|unable to resolve host|"
+    r"dial tcp: lookup", re.IGNORECASE)
+"""How the usual tools (curl, wget, git, pip, npm, go, cargo, Python) word a failed name lookup
+or an unreachable network."""
 
 
 class SandboxRefused(ToolError):
@@ -315,10 +323,12 @@ class Sandbox:
         return None
 
     def launch(self, command: str | Sequence[str], *, cwd: Path,
-               writable: Sequence[Path] | None = None) -> Launch:
+               writable: Sequence[Path] | None = None, network: bool = False) -> Launch:
         """How to start ``command`` (a shell string or an argv) in ``cwd``.
 
         Args:
+            network: the user allowed this one command the network (an approval): it runs confined
+                as ever, but on the host's network instead of the session's loopback-only one.
             writable: the paths the command may change; None for the whole workspace. The
                 toolchain caches and the private /tmp are writable either way; ``.git`` never is.
                 A path that does not exist yet becomes writable through its nearest existing
@@ -335,12 +345,22 @@ class Sandbox:
         if not self.confines or self._bwrap is None:
             return Launch(command if isinstance(command, str) else list(command))
         argv = ["/bin/sh", "-c", command] if isinstance(command, str) else list(command)
-        prefix, fds = self._shared_net or ([], ())
-        return Launch([*prefix, self._bwrap, *self._options(cwd, writable), "--", *argv], fds)
+        online = network or self._network
+        prefix, fds = ([], ()) if online else self._shared_net or ([], ())
+        return Launch([*prefix, self._bwrap, *self._options(cwd, writable, online), "--", *argv], fds)
 
-    def _options(self, cwd: Path, writable: Sequence[Path] | None) -> list[str]:
+    def offline_note(self, output: str, *, network: bool = False) -> str:
+        """A one-line hint for the model when a command failed the way a command without network
+        fails (a host it could not resolve or reach) and the sandbox kept it off the network;
+        "" otherwise. ``network``: the user allowed this command the network."""
+        if self.network or network or not _OFFLINE.search(output):
+            return ""
+        return ("note: the sandbox has no network (only loopback); the user can allow it "
+                "(for one command when approving it, or for the session with --network)")
+
+    def _options(self, cwd: Path, writable: Sequence[Path] | None, online: bool) -> list[str]:
         options = [*_NAMESPACES, *_SYSTEM]
-        if not self._network and self._shared_net is None:
+        if not online and self._shared_net is None:
             options.append("--unshare-net")
         runtime = os.environ.get("XDG_RUNTIME_DIR")
         if runtime and os.path.isdir(runtime):  # the user's agent, bus and keyring sockets

@@ -28,7 +28,7 @@ from ._process import KILL_GRACE_S, CommandResult, run_command
 from ._test_reports import TestCase, counts, parse_cargo, parse_go_json, parse_junit, strip_ansi
 from ._text import cap_line, cap_text, plural
 from ._watch import changes_note, watch_tree
-from .shell import capture_budget
+from .shell import capture_budget, offline_hint
 
 __all__ = ["TestPlan", "plan_tests", "run_tests"]
 
@@ -192,7 +192,7 @@ async def run_tests(ctx: ToolContext, paths: list[str] | None = None, args: list
                 result = await run_command(plan.argv, cwd=ctx.resolve("."), timeout_s=timeout,
                                            max_bytes=capture_budget(ctx.max_output_chars), env=env,
                                            grace_s=grace, on_output=ctx.progress.output,
-                                           sandbox=ctx.sandbox,
+                                           sandbox=ctx.sandbox, network=ctx.network,
                                            writable=[ctx.resolve("."), Path(scratch)])
         except OSError as exc:
             raise ToolError(f"could not start {plan.runner}: {exc}") from None
@@ -204,4 +204,6 @@ async def run_tests(ctx: ToolContext, paths: list[str] | None = None, args: list
             raise ToolError(f"pytest is not installed for {plan.argv[0]}; install it in the "
                             "project's environment (or create a .venv with it)")
         report = format_report(plan, result, _cases(plan, result, Path(scratch)), ctx.max_output_chars)
-        return "\n".join(filter(None, [report, changes_note(changed)]))
+        if changed:
+            ctx.progress.changed(changed)
+        return "\n".join(filter(None, [report, changes_note(changed), offline_hint(ctx, result)]))

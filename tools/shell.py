@@ -17,7 +17,7 @@ from ._process import KILL_GRACE_S, CommandResult, run_command
 from ._text import cap_text
 from ._watch import changes_note, outside_declaration, violation_note, watch_tree
 
-__all__ = ["shell", "format_command_result"]
+__all__ = ["shell", "format_command_result", "offline_hint"]
 
 
 def capture_budget(limit: int) -> int:
@@ -100,11 +100,13 @@ async def shell(
         return await run_in_background(
             to_end, ctx.progress, quiet_s=float(settings.get("background_quiet_s", QUIET_S)),
             cap_s=float(settings.get("background_start_s", START_CAP_S)))
-    watched = writes is not None or command_effect(command).kind == "runs"
-    async with watch_tree(ctx.root) if watched else nullcontext([]) as changed:
+    kind = command_effect(command).kind
+    async with watch_tree(ctx.root) if writes is not None or kind != "reads" else nullcontext([]) as changed:
         result = await run(ctx.progress.output)
-    if writes is None:
-        return run.text(result, changes_note(changed))
+    if changed:
+        ctx.progress.changed(changed)
+    if writes is None:  # a check should write only its caches: the model is told what else it wrote
+        return run.text(result, changes_note(changed) if kind == "runs" else "")
     outside = outside_declaration(changed, writes)
     if outside:
         ctx.progress.changed_outside(writes, outside)
@@ -129,16 +131,25 @@ class _Run:
             return await run_command(self.command, cwd=ctx.root, timeout_s=self.timeout, env=env,
                                      grace_s=self.grace, max_bytes=capture_budget(ctx.max_output_chars),
                                      writable=self.writable, on_output=on_output,
-                                     sandbox=ctx.sandbox)
+                                     sandbox=ctx.sandbox, network=ctx.network)
         except OSError as exc:
             raise ToolError(f"could not start the command: {exc}") from None
 
     def text(self, result: CommandResult, note: str = "") -> str:
         """The result for the model (raised as the failure when the timeout ended it)."""
-        text = "\n".join(filter(None, [format_command_result(result, self.ctx.max_output_chars), note]))
+        text = "\n".join(filter(None, [format_command_result(result, self.ctx.max_output_chars), note,
+                                        offline_hint(self.ctx, result)]))
         if result.timed_out:
             raise ToolError(text + f"\n(raise timeout_s above {self.timeout:g} if it needs longer)")
         return text
+
+
+def offline_hint(ctx: ToolContext, result: CommandResult) -> str:
+    """For a command that failed as commands without network fail, in a sandbox that kept it off
+    the network: a one-line note saying so and how the user can allow it; "" otherwise."""
+    if ctx.sandbox is None or result.exit_code == 0:
+        return ""
+    return ctx.sandbox.offline_note(result.stdout + result.stderr, network=ctx.network)
 
 
 def _timeout(ctx: ToolContext, timeout_s: float | None, background: bool) -> float:

@@ -2,10 +2,11 @@
 
 The file tools already put their unified diff in the result the model sees (``edit_file``: ``edited
 PATH: N replacements`` then the diff; ``write_file``: ``overwrote PATH`` then the diff, or
-``created PATH (N lines, ...)``), and test runs are the futures whose effect is ``runs``. So a
+``created PATH (N lines, ...)``), commands report the files they changed (``files_changed``, from
+the change watch: no line counts), and test runs are the futures whose effect is ``runs``. So a
 headless view can show a reviewable run without reaching back into the session: ``ChangeTally``
-folds ``future_created`` and ``future_finished`` events into per-file line counts and the last test
-run. Pure: no I/O, no clock.
+folds those events into per-file line counts, the commands that changed each file, and the last
+test run. Pure: no I/O, no clock.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from ..events import Event, FutureCreated, FutureFinished
+from ..events import Event, FilesChanged, FutureCreated, FutureFinished
 
 __all__ = ["ChangeTally", "FileChange", "TestRun", "diff_of", "summary_lines", "runner_counts"]
 
@@ -33,6 +34,9 @@ class FileChange:
     removed: int = 0
     created: bool = False
     """The run created the file (``write_file`` on a path that did not exist)."""
+    commands: list[str] = field(default_factory=list)
+    """The futures of the commands (shell, run_tests) that changed it, in order: their lines are
+    not counted (the change watch sees that a file changed, not how)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +101,11 @@ class ChangeTally:
     def apply(self, event: Event) -> None:
         if isinstance(event, FutureCreated):
             self._calls[event.id] = event
+        elif isinstance(event, FilesChanged):
+            for path in event.paths:
+                commands = self.files.setdefault(path, FileChange(path)).commands
+                if event.id not in commands:
+                    commands.append(event.id)
         elif isinstance(event, FutureFinished) and event.id in self._calls:
             call = self._calls[event.id]
             if call.effect == "runs" and event.status != "cancelled":
@@ -104,6 +113,11 @@ class ChangeTally:
                 self.last_test = TestRun(event.id, _command_of(call), event.status, counts, event.t)
             elif call.tool in FILE_TOOLS and event.status == "done":
                 self._count_edit(call, event.output)
+
+    def tool_of(self, future_id: str) -> str:
+        """The tool the future called ("" if its creation was not seen)."""
+        call = self._calls.get(future_id)
+        return call.tool if call is not None else ""
 
     def _count_edit(self, call: FutureCreated, output: str) -> None:
         created = _CREATED.match(output)
@@ -130,13 +144,26 @@ def _command_of(call: FutureCreated) -> str:
     return " ".join([call.tool, *map(str, paths if isinstance(paths, list) else [paths])])
 
 
+def _counts(change: FileChange, tally: ChangeTally) -> str:
+    """``+5 -2``, ``+2 (new)``, ``changed by f4 shell``, or an edit's counts and the commands."""
+    edited = change.added or change.removed or change.created
+    counts = f"+{change.added} (new)" if change.created else f"+{change.added} -{change.removed}"
+    if not change.commands:
+        return counts
+    by = ", ".join(f"{fid} {tally.tool_of(fid)}".rstrip() for fid in change.commands)
+    return f"{counts}, also changed by {by}" if edited else f"changed by {by}"
+
+
 def summary_lines(tally: ChangeTally) -> list[str]:
     """The end-of-run summary, plain text, one entry per line (the renderer styles it)::
 
-        2 files changed, +7 -2
+        3 files changed, +7 -2
           calc.py    +5 -2
           stats.py   +2 (new)
+          poetry.lock  changed by f4 shell
         tests last run: f7 pytest -q: 4 passed in 0.12s
+
+    Line counts are those of the file tools' edits; a file a command changed names the command.
 
     Empty when the run changed nothing and ran no tests.
     """
@@ -145,11 +172,12 @@ def summary_lines(tally: ChangeTally) -> list[str]:
         added = sum(c.added for c in tally.files.values())
         removed = sum(c.removed for c in tally.files.values())
         count = len(tally.files)
-        lines.append(f"{count} file{'' if count == 1 else 's'} changed, +{added} -{removed}")
+        edits = any(c.added or c.removed or c.created for c in tally.files.values())
+        counted = f", +{added} -{removed}" if edits else ""  # commands' changes have no line counts
+        lines.append(f"{count} file{'' if count == 1 else 's'} changed{counted}")
         width = max(len(path) for path in tally.files)
         for change in tally.files.values():
-            counts = f"+{change.added} (new)" if change.created else f"+{change.added} -{change.removed}"
-            lines.append(f"  {change.path.ljust(width)}  {counts}")
+            lines.append(f"  {change.path.ljust(width)}  {_counts(change, tally)}")
     elif tally.last_test is not None:
         lines.append("no files changed")
     test = tally.last_test

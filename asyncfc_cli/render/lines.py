@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
-__all__ = ["STATUS_MARK", "short"]
+__all__ = ["STATUS_MARK", "outcome", "short"]
 
 STATUS_MARK = {"done": ("✓", "ok"), "failed": ("✗", "bad"), "cancelled": ("⊘", "warn")}
 """A finished future's mark and its style, by status."""
@@ -16,3 +17,14 @@ def short(value: Any, width: int = 70) -> str:
     text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
     text = " ".join(text.split())
     return text if len(text) <= width else text[: width - 1] + "…"
+
+
+_COMMAND_TOOLS = frozenset({"shell", "run_tests"})
+_OWN_TIME = re.compile(r"^(exit code -?\d+) \(\d+(?:\.\d+)?s\)")
+
+
+def outcome(tool: str, summary: str) -> str:
+    """A finished future's summary as its event line shows it: a command's result starts with its
+    exit code and its own time (``exit code 0 (2.3s)``), and the line shows the future's duration
+    already, so the second time goes."""
+    return _OWN_TIME.sub(r"\1", summary) if tool in _COMMAND_TOOLS else summary

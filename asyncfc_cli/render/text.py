@@ -42,6 +42,7 @@ from typing import Any, TextIO
 from ..events import Event
 from .changes import FILE_TOOLS, ChangeTally, diff_of, summary_lines
 from .lines import STATUS_MARK as _STATUS_MARK
+from .lines import outcome
 from .lines import short as _short
 from .subagent_lines import SubAgentLines
 
@@ -105,12 +106,15 @@ MAX_DEFERRED_CHARS = 400
 sentence that never ends (a list without full stops) must not hide what the tools are doing."""
 
 
-_SENTENCE_END = re.compile(r"[.!?][\"')\]*`]*\s|[。！？]|\n")
+_ABBREVIATIONS = "".join(f"(?<!\\b{re.escape(a)})" for a in ("e.g", "i.e", "E.g", "I.e", "cf", "vs", "etc"))
+_SENTENCE_END = re.compile(rf"(?:{_ABBREVIATIONS}\.|[!?])[\"')\]*`]*\s|[。！？]|\n")
 
 
 def last_sentence_end(text: str) -> int | None:
     """Where the last sentence of ``text`` ends (the index after its full stop, ``!`` or ``?`` and
-    the whitespace that follows, an ideographic full stop, or a line break), or None."""
+    the whitespace that follows, an ideographic full stop, or a line break), or None. The full stop
+    of an abbreviation that a sentence goes on after (``e.g.``, ``i.e.``, ``cf.``, ``vs.``,
+    ``etc.``) ends none: a tool line printed there would cut the sentence in two."""
     ends = [match.end() for match in _SENTENCE_END.finditer(text)]
     return ends[-1] if ends else None
 
@@ -285,7 +289,7 @@ class TextRenderer:
         tool = self._tools.get(e.id, "")
         diff = diff_of(e.output) if tool in FILE_TOOLS and e.status == "done" else ""
         self._line(e.t, f"{self._style(mark, style)} {self._style(e.id, 'id')} {tool} "
-                        f"{e.duration:.2f}s  {_short(e.summary)}", self._diff_lines(diff))
+                        f"{e.duration:.2f}s  {_short(outcome(tool, e.summary))}", self._diff_lines(diff))
 
     def _diff_lines(self, diff: str) -> list[str]:
         """A diff indented under its event line, coloured by line kind, cut at MAX_DIFF_LINES."""

@@ -63,6 +63,9 @@ class OpenAIServer(LocalModelServer):
     """The OpenAI chat-completions format of ``LocalModelServer`` (see the module docstring)."""
 
     paths = ("/v1/chat/completions", "/chat/completions")
+    repeat_call_fields = False
+    """Repeat each call's id, type and name in every one of its argument deltas, as some servers
+    (vLLM, some llama.cpp builds) do; a client must still assemble one call, not several."""
 
     def conversation(self, body: Mapping[str, Any]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
         messages = list(body.get("messages") or ())
@@ -94,7 +97,11 @@ class OpenAIServer(LocalModelServer):
                      "function": {"name": call.name, "arguments": ""}}
             frames.append(Frame("call_start", self._chunk(number, {"tool_calls": [start]}), index))
             for piece in split_text(call.arguments, _ARGS_PIECE):
-                delta = {"tool_calls": [{"index": index, "function": {"arguments": piece}}]}
+                part: dict[str, Any] = {"index": index, "function": {"arguments": piece}}
+                if self.repeat_call_fields:
+                    part.update(id=start["id"], type="function")
+                    part["function"]["name"] = call.name
+                delta = {"tool_calls": [part]}
                 frames.append(Frame("args", self._chunk(number, delta), index))
         finish = self._chunk(number, {})
         finish_body = json.loads(finish[len(b"data: "):])

@@ -8,7 +8,10 @@ through ``GuestHost.call``, never directly.
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import os
+import signal
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -22,7 +25,7 @@ from textual.message import Message
 from textual.widgets import Footer
 
 from .. import events as ev
-from ..errors import EXIT_INTERRUPTED, EXIT_OK
+from ..errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_TERMINATED
 from .approval_dialog import ApprovalDialog
 from .background_screen import BackgroundScreen
 from .engine_host import Engine, GuestHost
@@ -44,6 +47,8 @@ NARROW_BELOW = 120
 SHORT_BELOW = 32
 """Terminal height under which the futures table folds away (the timeline shows the same futures)."""
 TABLE_TICK_S = 0.25
+TERMINATE_WAIT_S = 30.0
+"""Longest wait, after SIGTERM, for the running task to end cleanly before the app exits anyway."""
 
 
 class AsyncfcApp(App[int]):
@@ -95,6 +100,8 @@ class AsyncfcApp(App[int]):
         self._drawn: tuple[int, float] | None = None
         self._table_synced = -1e9
         self.prompt_actions = PromptActions(self)
+        self._terminating: asyncio.Event | None = None
+        """Set once SIGTERM arrived; it is then set when the running task has ended."""
 
     def now(self) -> float:
         return self.clock.now(self.wall())
@@ -122,6 +129,7 @@ class AsyncfcApp(App[int]):
         self.query_one(PromptInput).focus()
         self.bus.subscribe(lambda event: self.post_message(self.EngineEvent(event)), nested=True)
         self.set_interval(1 / 15, self.refresh_views)
+        self._handle_sigterm()
         if self.host is not None:
             self.host.on_stopped = self._engine_stopped
             self.host.start()
@@ -131,6 +139,38 @@ class AsyncfcApp(App[int]):
     async def on_unmount(self) -> None:
         if self.host is not None:
             await self.host.aclose()
+
+    # -- SIGTERM -----------------------------------------------------------------------------------
+
+    def _handle_sigterm(self) -> None:
+        """SIGTERM ends the TUI as it ends a headless run (``app._watch_stop_signals``), not by
+        killing it mid-write. Only where the app owns the main thread's loop (not under tests
+        that run it elsewhere, nor where the loop cannot take signal handlers)."""
+        try:
+            asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, self._terminated)
+        except (NotImplementedError, RuntimeError, ValueError):
+            pass
+
+    def _terminated(self) -> None:
+        """The first SIGTERM cancels the running task (exit 143), then stops the session (its
+        background processes too, the transcript closed) and exits 143; a second one exits at once."""
+        if self._terminating is not None:
+            self.exit(EXIT_TERMINATED)
+            return
+        self._terminating = asyncio.Event()
+        self.run_worker(self._terminate(), exclusive=True)
+
+    async def _terminate(self) -> None:
+        assert self._terminating is not None
+        if self.state.busy and self.host is not None and self.engine is not None and self.engine.interactive:
+            self.host.call(functools.partial(self.engine.cancel_turn, exit_code=EXIT_TERMINATED))
+            try:
+                await asyncio.wait_for(self._terminating.wait(), TERMINATE_WAIT_S)
+            except TimeoutError:
+                pass
+        if self.host is not None:
+            await self.host.aclose()
+        self.exit(EXIT_TERMINATED)
 
     def on_resize(self, event: events.Resize) -> None:
         narrow, short = event.size.width < NARROW_BELOW, event.size.height < SHORT_BELOW
@@ -164,6 +204,8 @@ class AsyncfcApp(App[int]):
     def feed(self, event: ev.Event) -> None:
         """Show one event (what the bus subscriber's messages end up doing; tests call it directly)."""
         self.state.apply(event)
+        if self._terminating is not None and isinstance(event, ev.SessionFinished) and event.parent is None:
+            self._terminating.set()  # the task the signal cancelled has ended and said so
         self.clock.observe(event.t, self.wall())
         if not self.state.busy and not self.state.background():  # background lanes keep growing
             self.clock.freeze(self.state.last_t)
@@ -218,7 +260,8 @@ class AsyncfcApp(App[int]):
         if self.engine is None or not self.engine.interactive:
             return
         lane = self.state.futures.get(event.id)
-        dialog = ApprovalDialog(event.id, event.tool, event.preview, lane.args if lane else None)
+        dialog = ApprovalDialog(event.id, event.tool, event.preview, lane.args if lane else None,
+                                network=event.network)
         self._dialogs[event.id] = dialog
 
         def answered(decision: str | None) -> None:

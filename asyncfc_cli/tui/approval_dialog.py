@@ -1,6 +1,8 @@
 """The approval dialog: what a mutating call will do, and allow once / allow its rule for the session
 or always / deny. The rule is the one the gate will add (``allow_rules.suggest_rule``): the tool, or
-for a shell command its prefix (``npm test*``), never every shell command."""
+for a shell command its prefix (``npm test*``), never every shell command. For a command the
+sandbox keeps off the network it also offers to run this one command with network access ("w";
+not "n", which has always meant no)."""
 
 from __future__ import annotations
 
@@ -19,10 +21,12 @@ __all__ = ["ApprovalDialog"]
 
 
 class ApprovalDialog(ModalScreen[str]):
-    """Dismisses with the decision: ``once``, ``session``, ``always`` or ``deny`` (Esc denies)."""
+    """Dismisses with the decision: ``once``, ``network`` (once, with network access; only when
+    offered), ``session``, ``always`` or ``deny`` (Esc denies)."""
 
     BINDINGS = [
         Binding("y,a", "decide('once')", "Allow once"),
+        Binding("w", "decide('network')", "Allow once with network"),
         Binding("s", "decide('session')", "Allow for session"),
         Binding("A", "decide('always')", "Always allow"),
         Binding("n,d,escape", "decide('deny')", "Deny"),
@@ -49,8 +53,11 @@ class ApprovalDialog(ModalScreen[str]):
     ApprovalDialog .rule { color: $text-muted; }
     """
 
-    def __init__(self, future_id: str, tool: str, preview: str, args: object = None) -> None:
+    def __init__(self, future_id: str, tool: str, preview: str, args: object = None, *,
+                 network: bool = False) -> None:
         super().__init__()
+        self.network = network
+        """Whether to offer running this command with network access (``approval_requested``)."""
         self.future_id = future_id
         self.tool = tool
         self.preview = preview
@@ -67,8 +74,13 @@ class ApprovalDialog(ModalScreen[str]):
                 yield Static(preview_text(self.preview or "(no preview)"))
             yield Static(Text.assemble("s / A allow ", (str(self.rule), "bold"),
                                        " for this session / always (saved in your allow.toml)"), classes="rule")
+            if self.network:
+                yield Static(Text.assemble("w runs this command once ", ("with network access", "bold"),
+                                           " (the sandbox keeps commands off the network)"), classes="rule")
             with Horizontal():
                 yield Button("Once (y)", id="once", variant="success")
+                if self.network:
+                    yield Button("+net (w)", id="network", variant="success")
                 yield Button("Session (s)", id="session", variant="primary")
                 yield Button("Always (A)", id="always", variant="warning")
                 yield Button("Deny (n)", id="deny", variant="error")
@@ -76,6 +88,10 @@ class ApprovalDialog(ModalScreen[str]):
     def on_button_pressed(self, event: Button.Pressed) -> None:
         event.stop()
         self.dismiss(str(event.button.id))
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """"w" only where the network is offered."""
+        return self.network or parameters != ("network",)
 
     def action_decide(self, decision: str) -> None:
         self.dismiss(decision)

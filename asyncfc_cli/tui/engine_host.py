@@ -34,7 +34,9 @@ class Engine(Protocol):
         """Run until cancelled, taking each message from ``inbox`` as a task."""
         ...
 
-    def cancel_turn(self) -> None: ...
+    def cancel_turn(self, exit_code: int = ...) -> None:
+        """Cancel the running task; it ends with ``exit_code`` (130 by default, 143 for SIGTERM)."""
+        ...
 
     def cancel_future(self, future_id: str) -> None: ...
 
@@ -75,6 +77,10 @@ class GuestHost:
             run_sync_soon_threadsafe=loop.call_soon_threadsafe,
             run_sync_soon_not_threadsafe=loop.call_soon,
             done_callback=self._finished,
+            # asyncio takes signals through signal.set_wakeup_fd: without this, trio would
+            # replace asyncio's wakeup descriptor with its own and the app's SIGTERM handler
+            # (and Textual's own for SIGTSTP/SIGCONT) would never run.
+            host_uses_signal_set_wakeup_fd=True,
         )
         self._token = trio.lowlevel.current_trio_token()
 

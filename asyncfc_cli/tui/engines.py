@@ -9,6 +9,7 @@ from typing import Any
 import trio
 
 from .. import events as ev
+from ..errors import EXIT_INTERRUPTED
 
 __all__ = ["ReplayEngine", "SessionEngine"]
 
@@ -43,8 +44,9 @@ class SessionEngine:
             if self._on_close is not None:
                 self._on_close()
 
-    def cancel_turn(self) -> None:
-        self.session.cancel_turn()
+    def cancel_turn(self, exit_code: int = EXIT_INTERRUPTED) -> None:
+        """Cancel the running task, which ends with ``exit_code`` (130; 143 for SIGTERM)."""
+        self.session.cancel_turn(exit_code=exit_code)
 
     def cancel_future(self, future_id: str) -> None:
         self.session.cancel_future(future_id)
@@ -104,7 +106,7 @@ class ReplayEngine:
         self.finished.set()
         await trio.sleep_forever()
 
-    def cancel_turn(self) -> None:
+    def cancel_turn(self, exit_code: int = EXIT_INTERRUPTED) -> None:
         pass
 
     def cancel_future(self, future_id: str) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import re
 from typing import Any
 
 from rich.console import Group, RenderableType
@@ -15,6 +16,8 @@ from .timeline_render import PALETTE, STATE_ICONS, format_seconds
 __all__ = ["call_title", "call_body", "diff_text", "fold", "preview_text"]
 
 FOLD_LINES = 12
+_OWN_TIME = re.compile(r"\(\d+(?:\.\d+)?s\)|\(\d+m\d\ds\)")
+"""A time in parentheses in a result's summary: the call (or the one it awaited) said how long."""
 
 
 def call_title(lane: FutureLane, width: int = 100) -> str:
@@ -29,8 +32,8 @@ def call_title(lane: FutureLane, width: int = 100) -> str:
     elif lane.final:
         sep, outcome = "  → ", short_summary(lane.summary or lane.state)
         took = f" ({format_seconds(lane.duration, 0.1)})" if lane.started is not None else ""
-        if took.strip() in (lane.summary or ""):
-            took = ""  # the tool already said how long it took
+        if _OWN_TIME.search(lane.summary or ""):
+            took = ""  # the tool already said how long it took (``exit code 0 (2.3s)``)
     else:  # running: what it printed last says more than "running"
         sep, outcome = "  · ", lane.last_line or lane.state
         if lane.background:

@@ -117,6 +117,10 @@ class SessionInfo:
     scripted: bool = False
     endpoint: str = ""
     """Where model requests go (``session_started.endpoint``)."""
+    sandbox: str = ""
+    """Where commands run: on, off or unavailable (``session_started.sandbox``); "" not known."""
+    network: bool = True
+    """Whether commands reach the network (``session_started.network``)."""
 
 
 @dataclass(slots=True)
@@ -199,7 +203,7 @@ class TimelineState:
 
     def _session_started(self, e: ev.SessionStarted) -> None:
         self.session = SessionInfo(e.session_id, e.model, e.mode, e.approval, e.root, e.scripted,
-                                   getattr(e, "endpoint", ""))
+                                   getattr(e, "endpoint", ""), e.sandbox, e.network)
 
     def _settings_changed(self, e: ev.SettingsChanged) -> None:
         self.session.model, self.session.mode, self.session.approval = e.model, e.mode, e.approval

@@ -1,4 +1,5 @@
-"""The status bar: model (and whether it is scripted) and its endpoint, mode, approval policy, turns, tokens, cost, time."""
+"""The status bar: model (and whether it is scripted) and its endpoint, mode, approval policy, the OS
+sandbox of commands (and their network), turns, tokens, cost, time."""
 
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ def status_text(state: TimelineState, now: float, width: int = 200) -> Text:
     """One line: what runs where, and what it has cost so far; it always fits ``width``.
 
     The long form when there is room; else short words; else the least needed parts fold away,
-    in this order: tokens, turn, approval policy, mode, elapsed time, cost. Activity and model
+    in this order: tokens, turn, sandbox, approval policy, mode, elapsed time, cost. Activity and model
     always stay (the model clipped at the end if it must be).
     """
     dot = _dot(state)
@@ -39,7 +40,7 @@ def status_text(state: TimelineState, now: float, width: int = 200) -> Text:
     return line
 
 
-_FOLD_ORDER = ("tokens", "turn", "approval", "mode", "elapsed", "cost")
+_FOLD_ORDER = ("tokens", "turn", "sandbox", "approval", "mode", "elapsed", "cost")
 
 
 def _parts(state: TimelineState, now: float, short: bool) -> dict[str, tuple[str, str]]:
@@ -71,11 +72,26 @@ def _parts(state: TimelineState, now: float, short: bool) -> dict[str, tuple[str
         "mode": (s.mode or "–", PALETTE["now"]),
         "approval": (approval if short else f"approval {approval}",
                      PALETTE["approval"] if approval == "ask" else PALETTE["label"]),
+        **_sandbox_part(s.sandbox, s.network, short),
         "turn": (f"t{state.turns}" if short else f"turn {state.turns}", ""),
         "tokens": (f"{_tokens(state.total_tokens)} tok", ""),
         "cost": (f"${state.cost:.4f}" if state.cost is not None else "$–", ""),
         "elapsed": (format_seconds(elapsed, 0.1), ""),
     }
+
+
+_SANDBOX_STYLES = {"on": PALETTE["done"], "off": PALETTE["label"], "unavailable": PALETTE["failed"]}
+
+
+def _sandbox_part(sandbox: str, network: bool, short: bool) -> dict[str, tuple[str, str]]:
+    """Where commands run: ``sandbox on`` (``+net`` when it lets them reach the network), ``off``
+    (the user's choice) or ``unavailable`` (it cannot run here: commands run unconfined). Nothing
+    when the session did not say (a transcript from before the sandbox)."""
+    if not sandbox:
+        return {}
+    word = {"unavailable": "n/a"}.get(sandbox, sandbox) if short else sandbox
+    text = f"{'sbx' if short else 'sandbox'} {word}" + ("+net" if sandbox == "on" and network else "")
+    return {"sandbox": (text, _SANDBOX_STYLES.get(sandbox, ""))}
 
 
 def _dot(state: TimelineState) -> tuple[str, str]:

@@ -30,9 +30,10 @@ def _request(turn: int, t: float, ttft: float, text: str, calls: list[tuple[str,
 
 
 def _opening(session_id: str, model: str, task: str) -> list[ev.Event]:
-    """A scripted session's start in /work/demo (async, asking approval) and the user's task."""
+    """A scripted session's start in /work/demo (async, asking approval, commands sandboxed
+    without network) and the user's task."""
     return [ev.SessionStarted(t=0.0, session_id=session_id, model=model, mode="async", approval="ask",
-                              root="/work/demo", scripted=True),
+                              root="/work/demo", scripted=True, sandbox="on", network=False),
             ev.UserMessage(t=0.0, text=task)]
 
 

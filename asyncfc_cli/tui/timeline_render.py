@@ -288,7 +288,8 @@ class TimelineRenderer:
             answered = lane.approval_answered if lane.approval_answered is not None else wait_end
             a, b = int(vp.col(asked)), int(math.ceil(vp.col(answered)))
             row.fill(a, b, "╌", p["approval"], None)
-            label = {"asked": "? approve", "deny": "denied"}.get(lane.approval, "approved")
+            label = {"asked": "? approve", "deny": "denied", "network": "approved +net"}.get(lane.approval,
+                                                                                           "approved")
             if a >= 0 and b - a > len(label):
                 row.put(a, label, p["approval"])
         if lane.started is not None:
