@@ -18,12 +18,15 @@ __all__ = ["Outcome", "error_outcome", "first_error", "interruption", "limit_rea
 
 @dataclass(frozen=True, slots=True)
 class Outcome:
-    """How a task ended."""
+    """How a task ended: what ``Session.run`` returns, and what its ``session_finished`` event
+    reports."""
 
     outcome: str
     """finished, turn_limit, cost_limit, output_limit, model_error, config_error or interrupted."""
     exit_code: int
+    """What the process exits with (``errors.EXIT_*``)."""
     message: str
+    """For a person: the final answer, or why the task stopped and what to do about it."""
 
 
 def first_error(group: BaseExceptionGroup[AsyncfcError]) -> AsyncfcError:
