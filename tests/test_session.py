@@ -327,3 +327,12 @@ def test_the_first_error_of_a_nested_group_is_the_error_itself():
     error = ModelError("the provider said no")
     group = ExceptionGroup("outer", [ExceptionGroup("inner", [error]), ModelError("later")])
     assert first_error(group) is error
+
+
+@pytest.mark.trio
+async def test_a_value_await_future_returned_counts_as_delivered_and_is_not_sent_again(autojump_clock):
+    """await_future returns its values (``scheduler.Awaited``): they are delivered by it, once."""
+    run = await run_scenario(OVERLAP, mode="async", tools=TOOLS, settings=Settings(early_wait=False))
+    assert run.future("f2", "future_created").tool == "await_future"
+    assert [(e.id, e.via) for e in run.of_type("future_delivered")] == [("f2", "tool"), ("f1", "await")]
+    assert not [m for m in run.session.history if isinstance(m, UserMessage) and m.delivery]
