@@ -37,7 +37,7 @@ if TYPE_CHECKING:
 
     from .controls import SessionControls
     from .mcp import McpHub
-    from .sessions import Resumed
+    from .saved_sessions import Resumed
     from .events import Event  # only a type here
 
 __all__ = ["Engine", "build_engine", "open_model", "run_headless"]
@@ -147,7 +147,7 @@ def build_engine(
 ) -> Engine:
     """Model, tools, gate, transcript and session for one run.
 
-    ``resume`` continues a recorded session (``sessions.load_resumed``): its id, its history, its
+    ``resume`` continues a recorded session (``saved_sessions.load_resumed``): its id, its history, its
     transcript, appended to, and its clock (the start is recorded as ``session_resumed``).
 
     Raises:
@@ -389,8 +389,7 @@ def _report_setup_error(bus: EventBus, exc: AsyncfcError, *, echo: bool = True) 
     """A session that could not start still ends with one session_finished event. ``echo`` also
     prints the reason on stderr: unless the renderer printed it already to the same place (text
     output with ``2>&1``), so the reason reaches a person once."""
-    kind = "config_error" if isinstance(exc, ConfigError) else "model_error"
-    bus.emit(SessionFinished, outcome=kind, exit_code=exc.exit_code, message=str(exc))
+    bus.emit(SessionFinished, outcome=exc.outcome, exit_code=exc.exit_code, message=str(exc))
     if echo:
         print(f"asyncfc: {exc}", file=sys.stderr)
     return exc.exit_code

@@ -15,7 +15,7 @@ from typing import Annotated, Any
 
 import typer
 
-from .config import Settings, load_settings
+from .config import Mode, Settings, load_settings
 from .errors import EXIT_USAGE, AsyncfcError
 from .workspace import Workspace, find_root
 
@@ -29,12 +29,6 @@ app = typer.Typer(
     context_settings={"help_option_names": HELP_NAMES},
     pretty_exceptions_enable=False,
 )
-
-
-class Mode(str, Enum):
-    async_ = "async"
-    sync = "sync"
-    serial = "serial"
 
 
 class Approval(str, Enum):
@@ -166,7 +160,7 @@ def chat(
         settings, workspace = _settings(cwd, trust_repo=trust_repo, **flags)
         resumed = None
         if resume is not None:
-            from .sessions import find_session, load_resumed
+            from .saved_sessions import find_session, load_resumed
 
             resumed = load_resumed(find_session(workspace.root, resume), workspace.root)
         settings = _offer_trust(settings, workspace, lambda: _settings(cwd, trust_repo=True, **flags)[0])
@@ -248,7 +242,7 @@ def run(
         settings, workspace = _settings(cwd, trust_repo=trust_repo, **flags)
         resumed = None
         if resume is not None:
-            from .sessions import resolve_resume
+            from .saved_sessions import resolve_resume
 
             resumed, task = resolve_resume(workspace.root, resume, task)
             settings = resumed.settings_for(settings, model_flag=model, api_base_flag=api_base)
@@ -297,7 +291,7 @@ def replay(
     cwd: CwdOpt = None,
 ) -> None:
     """Play a recorded session in the TUI, at real speed or faster (as text when not on a terminal)."""
-    from .sessions import find_session
+    from .saved_sessions import find_session
     from .transcript import read_events
 
     try:
@@ -327,7 +321,7 @@ def sessions(
     limit: Annotated[int, typer.Option("--limit", "-n", help="Show at most this many.")] = 20,
 ) -> None:
     """List recent sessions of this repository, newest first (resume one with `run --resume`)."""
-    from .sessions import format_sessions, list_sessions
+    from .saved_sessions import format_sessions, list_sessions
 
     root = find_root((cwd or Path.cwd()).expanduser())
     typer.echo(format_sessions(list_sessions(root, limit=limit)))
@@ -457,7 +451,7 @@ def command() -> Any:
 
 def main() -> None:
     """Entry point of the ``asyncfc`` script."""
-    from .sessions import expand_resume_flag
+    from .saved_sessions import expand_resume_flag
 
     try:
         command()(args=expand_resume_flag(sys.argv[1:]), prog_name="asyncfc")

@@ -18,15 +18,54 @@ import tomllib
 import typing
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from enum import StrEnum
 from functools import cache
 from pathlib import Path
 from typing import Any, Literal
 
 from .errors import ConfigError
 
-__all__ = ["MODES", "APPROVALS", "SANDBOXES", "Settings", "load_settings", "paired_key_variable", "user_config_path"]
+__all__ = ["MODES", "Mode", "ModeRules", "APPROVALS", "SANDBOXES", "Settings", "load_settings", "paired_key_variable", "user_config_path"]
 
-MODES = ("async", "sync", "serial")
+@dataclass(frozen=True, slots=True)
+class ModeRules:
+    """What a mode means to a session: every rule that differs between the modes, in one record."""
+
+    futures: bool
+    """The futures protocol: the model is taught it (``prompts/futures.md``), may get placeholders,
+    and is offered ``await_future`` and ``cancel_future``."""
+    dispatch: Literal["stream", "end"]
+    """When a call starts unless ``Settings.dispatch`` says: the moment its arguments are complete
+    in the stream, or when the response ends (what conventional agents do)."""
+    serial: bool
+    """One call at a time in issue order: each call waits for every earlier unfinished one."""
+    turn_waits_for_calls: bool
+    """A turn ends only when every call of its response has settled, so each tool message holds
+    a value and the model never sees a placeholder."""
+
+
+class Mode(StrEnum):
+    """How a session runs tool calls: the futures protocol, or a baseline it is measured against.
+    A member is its own text (``Mode.ASYNC == "async"``), so events and transcripts spell it so."""
+
+    ASYNC = "async"
+    """Futures: calls start mid-stream and the model goes on while they run."""
+    SYNC = "sync"
+    """A conventional agent: a response's calls run together, and the turn waits for them all."""
+    SERIAL = "serial"
+    """The most conventional agent: a response's calls run one at a time, the turn waits."""
+
+    @property
+    def rules(self) -> ModeRules:
+        return _MODE_RULES[self]
+
+
+_MODE_RULES = {
+    Mode.ASYNC: ModeRules(futures=True, dispatch="stream", serial=False, turn_waits_for_calls=False),
+    Mode.SYNC: ModeRules(futures=False, dispatch="end", serial=False, turn_waits_for_calls=True),
+    Mode.SERIAL: ModeRules(futures=False, dispatch="end", serial=True, turn_waits_for_calls=True),
+}
+MODES: tuple[Mode, ...] = tuple(Mode)
 DEFAULT_MAX_OUTPUT_TOKENS = 8192
 """Output limit per model request unless configured (lowered to a model's own maximum)."""
 DEFAULT_STALL_TIMEOUT_S = 180.0
@@ -43,8 +82,8 @@ class Settings:
     """litellm model name (``openai/gpt-4.1``), or ``scripted:NAME`` / a scenario file path."""
     api_base: str | None = None
     """Base URL of an OpenAI-compatible (or other provider's) endpoint."""
-    mode: Literal["async", "sync", "serial"] = "async"
-    """Futures protocol (async), or the sync/serial baselines."""
+    mode: Mode = Mode.ASYNC
+    """Futures protocol (async), or the sync/serial baselines (text is turned into a ``Mode``)."""
     approval: Literal["read-only", "ask", "auto"] | None = None
     """None: ``ask`` in the TUI, ``auto`` headless."""
     max_turns: int = 50
@@ -95,6 +134,13 @@ class Settings:
     ignored_repo_keys: tuple[str, ...] = field(default=(), metadata={"config": False})
     """Keys the untrusted repository's ``.asyncfc.toml`` set and that were not applied (not a
     setting itself: the session reports them, see ``trust.untrusted_notice``)."""
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.mode, Mode):
+            try:
+                object.__setattr__(self, "mode", Mode(self.mode))
+            except ValueError:
+                raise ConfigError(f"mode {self.mode!r}; expected one of {', '.join(MODES)}") from None
 
     def replace(self, **changes: Any) -> Settings:
         return dataclasses.replace(self, **changes)

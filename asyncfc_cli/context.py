@@ -18,6 +18,8 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Sequence
 
+import trio
+
 from .futures import BLOCK_CLOSE, block_openings, future_id, gap_note_calls, gap_note_text, parse_placeholder
 from .model.base import AssistantMessage, Message, ToolCall, ToolMessage, UserMessage
 from .model.tokens import (
@@ -274,8 +276,8 @@ class ContextBudget:
                 room for tool schemas and the response).
             target: compact down to this share, so compactions (which break the prompt cache)
                 are rare.
-            blocking: counting may block (it loads and runs litellm's tokenizers), so a caller
-                on an event loop should run ``fit`` in a worker thread.
+            blocking: counting may block (it loads and runs litellm's tokenizers), so ``fit``
+                runs it in a worker thread.
         """
         self._window = window
         self.blocking = blocking
@@ -301,9 +303,19 @@ class ContextBudget:
         return cls(lambda: context_window(model, window), message_counter(model),
                    blocking=counting_blocks(model))
 
-    def fit(self, history: Sequence[Message]) -> list[Message]:
+    async def fit(self, history: Sequence[Message]) -> list[Message]:
         """The messages to send for ``history``: the last request's messages plus what was
-        appended since, compacted to ``target`` if that exceeds ``trigger``."""
+        appended since, compacted to ``target`` if that exceeds ``trigger``.
+
+        May wait: a budget whose counting blocks (litellm's tokenizers, and litellm's first
+        import for the window) counts in a worker thread, so the event loop (the TUI) never
+        stalls; a cheap one counts right here.
+        """
+        if self.blocking:
+            return await trio.to_thread.run_sync(self._fit, history)
+        return self._fit(history)
+
+    def _fit(self, history: Sequence[Message]) -> list[Message]:
         known = len(self._source)
         if known and len(history) >= known and list(history[:known]) == self._source:
             request = [*self._sent, *history[known:]]

@@ -17,7 +17,7 @@ from typing import TextIO
 
 import trio
 
-from .config import Settings
+from .config import Mode, Settings
 from .events import Event, EventBus, FutureCreated, FutureFinished, RequestStarted, SessionFinished
 from .render import TextRenderer
 from .workspace import Workspace
@@ -104,7 +104,7 @@ def sync_progress(out: TextIO) -> Callable[[Event], None]:
     return show
 
 
-def _play(root: Path, mode: str, renderer: Callable[[Event], None] | None) -> tuple[int, float]:
+def _play(root: Path, mode: Mode, renderer: Callable[[Event], None] | None) -> tuple[int, float]:
     from .app import build_engine
 
     bus = EventBus()
@@ -117,7 +117,7 @@ def _play(root: Path, mode: str, renderer: Callable[[Event], None] | None) -> tu
     if renderer is not None:
         bus.subscribe(renderer)
     bus.subscribe(collect)
-    settings = Settings(model="scripted:demo", mode=mode, approval="auto",  # type: ignore[arg-type]
+    settings = Settings(model="scripted:demo", mode=mode, approval="auto",
                         transcript=root.parent / f"transcript-{mode}.jsonl", map_tokens=0)
     engine = build_engine(settings, Workspace(root), bus=bus)
     try:
@@ -138,12 +138,12 @@ def run_demo(*, compare: bool = True, keep: bool = False) -> int:
             "asyncfc demo: a SCRIPTED model (no language model is called, no network) drives the real\n"
             f"engine and the real tools on a throwaway repository: {repo}\n\n"
         )
-        exit_code, async_wall = _play(repo, "async", TextRenderer(out))
+        exit_code, async_wall = _play(repo, Mode.ASYNC, TextRenderer(out))
         if compare:
             out.write("\nNow the same scenario in sync mode (every turn waits for its tools)...\n")
             out.flush()
             sync_repo = make_demo_repo(base / "sync" / "stats")
-            _, sync_wall = _play(sync_repo, "sync", sync_progress(out))
+            _, sync_wall = _play(sync_repo, Mode.SYNC, sync_progress(out))
             speedup = sync_wall / async_wall if async_wall else float("nan")
             out.write(
                 f"\n  sync  wall time {sync_wall:6.2f}s\n"

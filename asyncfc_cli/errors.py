@@ -12,7 +12,8 @@
     └── PathOutsideWorkspace         refused or failed; the message becomes the future's failure text
 
 Third-party exceptions (litellm, gitpython, tree-sitter) are translated into these at their adapter
-module and nowhere else.
+module and nowhere else. Each error class carries the exit code and the outcome a session that it
+stops ends with (``session_finished``), so start-up and a running task report it alike.
 """
 
 from __future__ import annotations
@@ -56,6 +57,9 @@ class AsyncfcError(Exception):
     """Base of every error asyncfc raises on purpose. ``str(err)`` is the user-facing message."""
 
     exit_code: int = EXIT_USAGE
+    outcome: str = "config_error"
+    """What ``session_finished`` says a session this error stopped ended with: ``config_error``
+    for a usage or setup problem (exit 2), ``model_error`` for the model or provider (exit 3)."""
 
 
 class ConfigError(AsyncfcError):
@@ -74,6 +78,7 @@ class ModelError(AsyncfcError):
     """The model could not produce a response; the session stops with exit code 3."""
 
     exit_code = EXIT_MODEL
+    outcome = "model_error"
 
 
 class ProviderError(ModelError):

@@ -17,7 +17,7 @@ from typing import Any
 
 from asyncfc_prompts import load_prompt
 
-from .config import MODES, Settings
+from .config import MODES, Mode, Settings
 from .errors import ConfigError
 from .workspace import Workspace
 
@@ -135,15 +135,14 @@ def build_system_prompt(
     Raises:
         ConfigError: ``mode`` is not async, sync or serial.
     """
-    if mode not in MODES:
-        raise ConfigError(f"mode {mode!r}; expected one of {', '.join(MODES)}")
+    futures = _mode(mode).rules.futures
     if repo_map is None:
         from .repomap import build_repo_map
 
         repo_map = build_repo_map(workspace.root, settings.map_tokens)
     sections = [
         load_prompt("system"),
-        load_prompt("futures") if mode == "async" else "",
+        load_prompt("futures") if futures else "",
         _workspace_section(workspace),
         sandbox_section(sandbox),
         instructions_section(project_instructions(workspace.root)),
@@ -152,13 +151,20 @@ def build_system_prompt(
     return "\n\n".join(section for section in sections if section) + "\n"
 
 
+def _mode(mode: str) -> Mode:
+    """``mode`` as a ``Mode``; raises ConfigError naming the modes if it is none of them."""
+    if mode not in MODES:
+        raise ConfigError(f"mode {mode!r}; expected one of {', '.join(MODES)}")
+    return Mode(mode)
+
+
 def build_subagent_prompt(workspace: Workspace, *, mode: str) -> str:
     """What a sub-agent's conversation starts with: its own brief (``subagent.md``), the futures
     protocol in async mode, the workspace and the project's instructions; no repository map (a
     sub-agent is given a narrow task, and the map would be paid for once per sub-agent)."""
     sections = [
         load_prompt("subagent"),
-        load_prompt("futures") if mode == "async" else "",
+        load_prompt("futures") if _mode(mode).rules.futures else "",
         _workspace_section(workspace),
         instructions_section(project_instructions(workspace.root)),
     ]

@@ -1,10 +1,13 @@
-"""Runs tool calls as futures on a trio nursery.
+"""Runs tool calls as futures in a nursery of its own.
 
-``submit`` is synchronous and never blocks: it gives the call its id, works out what it must wait
-for (its ``$fN`` data dependencies, and every earlier unfinished call whose effect conflicts with
-its own, which keeps the observable effects equal to running the calls one at a time in issue
-order), and starts a task for it. The task waits, substitutes dependency values, asks the gate
-(approval, checkpoint) if the call mutates, runs the tool under a timeout, and records the result.
+Calls run inside ``async with scheduler.serving():`` (one block per task of a session); the block
+owns their tasks, and the calls still running when it ends are cancelled with it, as a trio nursery
+does. ``submit`` is synchronous and never blocks: it gives the call its id, learns from
+``admission.admit`` what it must wait for (its ``$fN`` data dependencies, and every earlier
+unfinished call whose effect conflicts with its own, which keeps the observable effects equal to
+running the calls one at a time in issue order), and starts a task for it. The task waits,
+substitutes dependency values, asks the gate (approval, checkpoint) if the call mutates, runs the
+tool under a timeout, and records the result.
 
 Every failure becomes a failed future whose text tells the model what went wrong: malformed JSON,
 an unknown tool, a bad reference, bad argument types, a tool that raises, a timeout.
@@ -18,9 +21,9 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import json
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import AsyncIterator, Iterable, Mapping
+from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -30,23 +33,21 @@ import trio
 from asyncfc_tools import Effect, ToolContext, ToolError, ToolSpec, describe_exception
 from asyncfc_tools._commit import CallGuard, run_in_worker
 
+from .admission import admit, not_earlier
 from .durations import duration_key
 from .events import BackgroundStopped, EventBus, FutureCreated, FutureFinished, FutureStarted
 from .futures import (
     FINISHED,
     State,
     ToolCall,
-    earlier_ids,
-    find_refs,
     future_id,
-    future_number,
     substitute_refs,
     summarize,
     truncate,
 )
 from .live_output import CallReporter, OutputPump
 
-__all__ = ["FutureRecord", "Gate", "GateRequest", "Grant", "Scheduler", "current_future"]
+__all__ = ["Awaited", "EngineHandle", "FutureRecord", "Gate", "GateRequest", "Grant", "Scheduler", "current_future"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,7 +101,8 @@ class FutureRecord:
     cancelled_by: str | None = None
     """Who asked for the cancel: the id of a cancel_future call, or None (the user, the task)."""
     awaited: tuple[str, ...] = ()
-    """For await_future calls: the futures whose values its result carries."""
+    """For an engine tool that returned ``Awaited`` (await_future): the futures whose values its
+    result carries, so they count as delivered with it."""
     guard: CallGuard | None = None
     """For a sync tool running in a worker thread: decides, under a lock, between its cancel and
     its commit (so a cancelled call never changes the workspace afterwards)."""
@@ -142,10 +144,9 @@ def current_future() -> FutureRecord | None:
 
 
 class Scheduler:
-    """Futures for one session. Create inside a nursery that outlives every call.
+    """Futures for one session; ids and duration history go on across its ``serving()`` blocks.
 
     Args:
-        nursery: where call tasks run (``use_nursery`` swaps it between tasks of one session).
         tools: the tools the model may call, by name (engine built-ins included).
         bus: where future_* events go.
         ctx: the context workspace tools run in.
@@ -159,7 +160,6 @@ class Scheduler:
 
     def __init__(
         self,
-        nursery: trio.Nursery,
         tools: Mapping[str, ToolSpec],
         bus: EventBus,
         ctx: ToolContext,
@@ -170,7 +170,7 @@ class Scheduler:
         first_number: int = 1,
         duration_priors: Mapping[str, float] | None = None,
     ) -> None:
-        self._nursery = nursery
+        self._nursery: trio.Nursery | None = None
         self._lasting: trio.Nursery | None = None
         self._tools = tools
         self._bus = bus
@@ -185,15 +185,41 @@ class Scheduler:
         self._priors = dict(duration_priors or {})
         self._next_number = first_number
 
-    def use_nursery(self, nursery: trio.Nursery, lasting: trio.Nursery | None = None) -> None:
-        """Run future calls in ``nursery`` (each task of a chat session has its own), and
-        background calls in ``lasting`` when given (a chat session's own, so they outlive the task
-        that started them)."""
-        self._nursery = nursery
-        self._lasting = lasting
+    @asynccontextmanager
+    async def serving(self) -> AsyncIterator[Scheduler]:
+        """Run the calls submitted inside the block in a nursery the block owns.
+
+        When the block ends (or raises), the calls still running are cancelled: a task ends with
+        its futures. Background calls end with it too (announced as stopped, "the task ended"),
+        unless a ``keeping_background()`` block around it holds them.
+        """
+        async with trio.open_nursery() as nursery:
+            self._nursery = nursery
+            try:
+                yield self
+            finally:
+                self._nursery = None
+                if self._lasting is None:
+                    self.stop_background("the task ended")
+                nursery.cancel_scope.cancel()
+
+    @asynccontextmanager
+    async def keeping_background(self) -> AsyncIterator[Scheduler]:
+        """Run background calls (servers, watchers) in a nursery of this block, so they outlive
+        the ``serving()`` block (the task) that started them: a chat session's. When the block
+        ends they are stopped ("the session ended")."""
+        async with trio.open_nursery() as self._lasting:
+            try:
+                yield self
+            finally:
+                self.stop_background("the session ended")
+                self._lasting = None
 
     def _nursery_for(self, rec: FutureRecord) -> trio.Nursery:
-        return self._lasting if rec.background and self._lasting is not None else self._nursery
+        if rec.background and self._lasting is not None:
+            return self._lasting
+        assert self._nursery is not None, "submit checks that a serving() block is open"
+        return self._nursery
 
     # ---------------------------------------------------------------------------------- queries
 
@@ -240,23 +266,23 @@ class Scheduler:
     # ---------------------------------------------------------------------------------- submit
 
     def submit(self, call: ToolCall, turn: int = 0) -> FutureRecord:
-        """Create the future for ``call`` and start it (or fail it at once). Never blocks."""
+        """Create the future for ``call`` and start it (or fail it at once). Never blocks.
+
+        Raises:
+            RuntimeError: outside a ``serving()`` block (there is nowhere to run the call).
+        """
+        if self._nursery is None:
+            raise RuntimeError("the scheduler runs calls only inside `async with scheduler.serving():`")
         fid = future_id(self._next_number)
         self._next_number += 1
-        args, problem = self._parse(call)
-        spec = self._tools.get(call.name)
-        if spec is None and problem is None:
-            known = ", ".join(self._tools)
-            problem = f"unknown tool {call.name!r}; the available tools are: {known}"
-        deps: list[str] = []
-        if problem is None and spec is not None and spec.context != "engine":
-            # Engine built-ins take future ids as plain data, never as values to substitute.
-            deps = find_refs(args)
-            problem = self._check_refs(fid, deps)
-        effect = spec.effect_of(args, self._ctx.root) if spec and problem is None else Effect("pure")
+        admission = admit(
+            call, fid, self._tools, known=self._futures, serial=self.serial, root=self._ctx.root,
+            unfinished={i: rec.effect for i, rec in self._unfinished.items()},
+        )
+        args, effect = admission.args, admission.effect
         rec = FutureRecord(
-            fid, call, turn, args, spec, effect, tuple(deps),
-            self._conflicts(effect), created_at=self._bus.now(),
+            fid, call, turn, args, admission.spec, effect, admission.deps, admission.waits_on,
+            created_at=self._bus.now(),
         )
         self._futures[fid] = rec
         self._unfinished[fid] = rec
@@ -264,48 +290,15 @@ class Scheduler:
             FutureCreated, id=fid, tool=call.name, args=args if args is not None else call.arguments,
             deps=rec.deps, waits_on=rec.waits_on, effect=effect.kind, call_id=call.call_id, turn=turn,
         )
-        if problem is not None:
-            self._finish(rec, State.FAILED, problem)
+        if admission.problem is not None:
+            self._finish(rec, State.FAILED, admission.problem)
         else:
             self._nursery_for(rec).start_soon(self._run, rec, name=f"future {fid} {call.name}")
         return rec
 
-    def _parse(self, call: ToolCall) -> tuple[Any, str | None]:
-        text = call.arguments.strip() or "{}"
-        try:
-            args = json.loads(text)
-        except json.JSONDecodeError as exc:
-            return None, (
-                f"malformed arguments for {call.name}: {exc.msg} at position {exc.pos}; "
-                "arguments must be one JSON object"
-            )
-        if not isinstance(args, dict):
-            return None, f"arguments for {call.name} must be a JSON object, got {type(args).__name__}"
-        return args, None
-
     def not_earlier(self, ids: Iterable[str], fid: str) -> list[str]:
-        """The ids that do not name a future created before ``fid`` (references and the engine
-        built-ins may only name earlier calls)."""
-        own = future_number(fid) or 0
-        return [i for i in ids if i not in self._futures or (future_number(i) or 0) >= own]
-
-    def _check_refs(self, fid: str, deps: Iterable[str]) -> str | None:
-        bad = self.not_earlier(deps, fid)
-        if not bad:
-            return None
-        return (
-            f"bad reference ${bad[0]}: no such earlier future "
-            f"(this call is {fid}; references must name an earlier call, {earlier_ids(fid)})"
-        )
-
-    def _conflicts(self, effect: Effect) -> tuple[str, ...]:
-        if self.serial:
-            return tuple(self._unfinished)
-        if effect.kind == "pure":
-            return ()
-        return tuple(
-            fid for fid, other in self._unfinished.items() if effect.conflicts_with(other.effect)
-        )
+        """The ids that do not name a future created before ``fid`` (``admission.not_earlier``)."""
+        return not_earlier(ids, fid, self._futures)
 
     # ---------------------------------------------------------------------------------- running
 
@@ -353,8 +346,10 @@ class Scheduler:
         rec.started_at = self._bus.now()
         self._bus.emit(FutureStarted, id=rec.id)
         with trio.fail_after(math.inf if rec.background else self._call_timeout_s):
-            text = await self._invoke(rec, args, grant or Grant())
-        self._finish(rec, State.DONE, truncate(str(text), self._ctx.max_output_chars))
+            result = await self._invoke(rec, args, grant or Grant())
+        if isinstance(result, Awaited):
+            rec.awaited, result = result.delivered, result.text
+        self._finish(rec, State.DONE, truncate(str(result), self._ctx.max_output_chars))
 
     async def _invoke(self, rec: FutureRecord, args: Mapping[str, Any], grant: Grant) -> Any:
         spec = rec.spec
@@ -427,17 +422,27 @@ class Scheduler:
             if rec is not None:
                 await rec.settled.wait()
 
-    async def wait_for(self, ids: Iterable[str]) -> None:
+    async def wait_finished(self, ids: Iterable[str]) -> None:
         """Wait until every listed (known) future has finished."""
         for fid in ids:
             rec = self._futures.get(fid)
             if rec is not None:
                 await rec.finished.wait()
 
-    async def wait_all(self) -> None:
+    async def wait_all_finished(self) -> None:
         """Wait until no future is unfinished (including ones submitted while waiting)."""
         while self._unfinished:
             await next(iter(self._unfinished.values())).finished.wait()
+
+
+@dataclass(frozen=True, slots=True)
+class Awaited:
+    """What an engine tool returns when its result hands the model the values of other futures
+    (await_future): the text, and which futures' values it carries. The scheduler records
+    ``delivered`` on the tool's future (``FutureRecord.awaited``), so they count as delivered."""
+
+    text: str
+    delivered: tuple[str, ...]
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,9 +8,13 @@ One ``run(task)`` goes like this (DESIGN.md, "The futures protocol"):
    arguments are complete, so tools run while the model is still decoding.
 3. Close the turn: each call gets its tool message, the value if its future has finished, else the
    placeholder. ``await_future`` calls are waited for (the only blocking call). In ``sync`` and
-   ``serial`` modes the turn waits for every call instead.
+   ``serial`` modes (``ModeRules.turn_waits_for_calls``) the turn waits for every call instead.
 4. A response with no tool calls ends the task only when nothing is pending or undelivered;
    otherwise the session waits, delivers and lets the model go on.
+
+What the model holds as placeholders and what it has been given is ``delivery.Deliveries``'s; what
+differs between the modes is ``config.ModeRules``; the calls run in the scheduler's
+``serving()`` block, one per task.
 
 Everything is reported on the event bus; views command the session only through ``cancel_turn`` and
 ``cancel_future``.
@@ -28,17 +32,14 @@ import trio
 
 from asyncfc_tools import ToolContext, ToolSpec
 
-from .builtins import AWAIT_FUTURE, engine_tools
 from .config import Settings
 from .context import ContextBudget
-from .errors import (EXIT_INTERRUPTED, EXIT_OK, EXIT_TERMINATED, EXIT_UNFINISHED, AsyncfcError, ConfigError,
-                     ModelError)
+from .delivery import Deliveries
+from .errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_UNFINISHED, AsyncfcError, ConfigError
 from .events import (
     ConversationCleared,
     EventBus,
     FirstToken,
-    FutureDelivered,
-    FuturePlaceholder,
     MessageAppended,
     Notice,
     RequestFinished,
@@ -50,7 +51,6 @@ from .events import (
     ToolCallParsed,
 )
 from .events import UserMessage as UserMessageEvent
-from .futures import State, delivery_text, future_block, placeholder
 from .model.base import (
     OUTPUT_LIMIT,
     AssistantMessage,
@@ -63,13 +63,14 @@ from .model.base import (
     TextChunk,
     ToolCall,
     ToolCallReady,
-    ToolMessage,
     Usage,
     UserMessage,
 )
 from .model.provider import effective_endpoint
 from .model.wire import message_to_wire
+from .outcomes import Outcome, error_outcome, interruption, limit_reached
 from .output_limit import MAX_CONTINUATIONS, continuation_note, stop_message
+from .protocol_tools import AWAIT_FUTURE, engine_tools
 from .redaction import redact_value
 from .scheduler import FutureRecord, Gate, Scheduler
 from .trust import untrusted_notice
@@ -78,37 +79,11 @@ from .workspace import Workspace
 __all__ = ["Outcome", "Session"]
 
 
-@dataclass(frozen=True, slots=True)
-class Outcome:
-    """How a task ended."""
-
-    outcome: str
-    """finished, turn_limit, cost_limit, output_limit, model_error, config_error or interrupted."""
-    exit_code: int
-    message: str
-
-
 @dataclass(slots=True)
 class _Response:
     text: str
     records: list[FutureRecord]
     end: ResponseEnd
-
-
-def _first_error(group: BaseExceptionGroup[AsyncfcError]) -> AsyncfcError:
-    """The first of the errors a group holds: ``except*`` keeps the nesting of trio's nurseries,
-    so the group's first member may itself be a group."""
-    first: BaseException = group
-    while isinstance(first, BaseExceptionGroup):
-        first = first.exceptions[0]
-    assert isinstance(first, AsyncfcError)
-    return first
-
-
-def _interruption(exit_code: int) -> Outcome:
-    if exit_code == EXIT_TERMINATED:
-        return Outcome("interrupted", EXIT_TERMINATED, "terminated (SIGTERM): the task was cancelled")
-    return Outcome("interrupted", EXIT_INTERRUPTED, "interrupted: the task was cancelled")
 
 
 class Session:
@@ -138,32 +113,32 @@ class Session:
         self.workspace = workspace
         self.session_id = session_id or secrets.token_hex(6)
         self.history: list[Message] = list(history)
-        self._gate = gate
         self._context = context
-        self._duration_priors = duration_priors
         self._ctx = ctx or workspace.tool_context(settings)
         self._tools = dict(tools)
-        self._scheduler: Scheduler | None = None
-        self._use_mode()
-        self._system_prompt = system_prompt
-        self._started = False
-        self._turn = 0
-        self._usage = Usage()
-        self._run_scope: trio.CancelScope | None = None
-        self._lasting: trio.Nursery | None = None
-        """While serving a chat: where background calls run, so they outlive their task."""
-        self._placeholders: set[str] = set()
-        self.nested_cancel: Callable[[str, str], None] | None = None
-        """Cancels a sub-agent's future (the agent future's id, the sub-agent's own id); set by
-        whoever runs the sub-agents (``subagent.attach_subagents``)."""
-        self._delivered: set[str] = set()
-        self._ttft: float | None = None
         self._call_ids = {
             c.call_id for m in self.history if isinstance(m, AssistantMessage) for c in m.tool_calls
         }
         # A resumed session's ids go on after every future its transcript recorded, including
         # those of a response that was cut before its calls reached the history.
         self._futures_issued = max(futures_issued, len(self._call_ids))
+        self._scheduler = Scheduler(
+            self._tools, bus, self._ctx, serial=settings.mode.rules.serial,
+            call_timeout_s=settings.call_timeout_s, gate=gate,
+            first_number=self._futures_issued + 1, duration_priors=duration_priors,
+        )
+        """One scheduler per session: future ids go on across tasks, each task a ``serving()``."""
+        self._use_mode()
+        self._system_prompt = system_prompt
+        self._started = False
+        self._turn = 0
+        self._usage = Usage()
+        self._run_scope: trio.CancelScope | None = None
+        self._deliveries = Deliveries(bus)
+        self.nested_cancel: Callable[[str, str], None] | None = None
+        """Cancels a sub-agent's future (the agent future's id, the sub-agent's own id); set by
+        whoever runs the sub-agents (``subagent.attach_subagents``)."""
+        self._ttft: float | None = None
         self._recovered = tuple(recovered)
         self._interrupt_code = EXIT_INTERRUPTED
         self._cut_replies = 0
@@ -184,7 +159,7 @@ class Session:
         parent, _, nested = future_id.partition("/")
         if nested and self.nested_cancel is not None:
             self.nested_cancel(parent, nested)
-        elif self._scheduler is not None:
+        else:
             self._scheduler.cancel([future_id], reason="cancelled by the user")
 
     # ------------------------------------------------------------------------------- reach
@@ -237,22 +212,20 @@ class Session:
         if self._run_scope is not None:
             raise ConfigError("a task is running: wait for it to finish, or press Esc to cancel it")
         self.history = [m for m in self.history[:1] if isinstance(m, SystemMessage)]
-        self._placeholders.clear()
+        self._deliveries.clear()
         self.bus.emit(ConversationCleared)
 
     def _use_mode(self) -> None:
-        """Tools, schemas and dispatch for ``settings.mode`` (await and cancel only in async)."""
-        mode = self.settings.mode
+        """Tools, schemas and dispatch by the rules of ``settings.mode`` (``config.ModeRules``)."""
+        rules = self.settings.mode.rules
         for name, spec in engine_tools().items():
-            if mode == "async":
+            if rules.futures:
                 self._tools[name] = spec
             else:
                 self._tools.pop(name, None)
         self._schemas = [spec.schema() for spec in self._tools.values()]
-        dispatch = self.settings.dispatch or ("stream" if mode == "async" else "end")
-        self._dispatch_mid_stream = dispatch == "stream"
-        if self._scheduler is not None:
-            self._scheduler.serial = mode == "serial"
+        self._dispatch_mid_stream = (self.settings.dispatch or rules.dispatch) == "stream"
+        self._scheduler.serial = rules.serial
 
     # ------------------------------------------------------------------------------- running
 
@@ -260,15 +233,9 @@ class Session:
         """Chat: run each message received as a task, in order, until the channel closes.
         Background processes outlive the task that started them; they stop when this ends."""
         self._announce()
-        async with trio.open_nursery() as lasting:
-            self._lasting = lasting
-            try:
-                async for text in inbox:
-                    await self.run(text)
-            finally:
-                self._lasting = None
-                if self._scheduler is not None:
-                    self._scheduler.stop_background("the session ended")
+        async with self._scheduler.keeping_background():
+            async for text in inbox:
+                await self.run(text)
 
     async def run(self, task: str) -> Outcome:
         """Run one task to its end and report how it ended (also as ``session_finished``)."""
@@ -281,21 +248,14 @@ class Session:
         with trio.CancelScope() as scope:
             self._run_scope = scope
             try:
-                async with trio.open_nursery() as nursery:
-                    self._scheduler_for(nursery)
-                    try:
-                        outcome = await self._loop(turns_before, usage_before)
-                    finally:
-                        if self._lasting is None:  # headless: background processes end with the task
-                            self._sched.stop_background("the task ended")
-                    # A limit can stop the loop with futures still running: they end with the task.
-                    nursery.cancel_scope.cancel()
+                # A limit can stop the loop with futures still running: they end with the task,
+                # and so do background processes unless a chat keeps them (``serve``).
+                async with self._scheduler.serving():
+                    outcome = await self._loop(turns_before, usage_before)
             except* AsyncfcError as group:
-                error = _first_error(group)
-                kind = "model_error" if isinstance(error, ModelError) else "config_error"
-                outcome = Outcome(kind, error.exit_code, str(error))
+                outcome = error_outcome(group)
         self._run_scope = None
-        outcome = outcome or _interruption(self._interrupt_code)
+        outcome = outcome or interruption(self._interrupt_code)
         self.bus.emit(
             SessionFinished, outcome=outcome.outcome, exit_code=outcome.exit_code,
             message=outcome.message, turns=self._turn, usage=self._usage.as_dict(),
@@ -328,22 +288,14 @@ class Session:
         for message in self._recovered:  # a resumed session's late values, recorded as they go in
             self._append(message)
 
-    def _scheduler_for(self, nursery: trio.Nursery) -> None:
-        """One scheduler per session (ids keep counting across tasks), one nursery per task."""
-        if self._scheduler is None:
-            self._scheduler = Scheduler(
-                nursery, self._tools, self.bus, self._ctx, serial=self.settings.mode == "serial",
-                call_timeout_s=self.settings.call_timeout_s, gate=self._gate,
-                first_number=self._futures_issued + 1, duration_priors=self._duration_priors,
-            )
-        self._scheduler.use_nursery(nursery, self._lasting)
-
     async def _loop(self, turns_before: int, usage_before: Usage) -> Outcome:
         while True:
-            limit = self._limit_hit(turns_before, usage_before)
+            spent = (self._usage.cost or 0.0) - (usage_before.cost or 0.0)
+            limit = limit_reached(self.settings, self._turn - turns_before, spent)
             if limit is not None:
                 return limit
-            self._deliver_finished()
+            if (delivery := self._deliveries.due(self._scheduler.get, self._turn + 1)) is not None:
+                self._append(delivery)
             response = await self._request()
             if response.end.finish_reason == OUTPUT_LIMIT:
                 stop = await self._continue_cut_reply(response)
@@ -355,28 +307,11 @@ class Session:
                 await self._close_turn(response)
                 continue
             self._append(AssistantMessage(response.text))
-            outstanding = self._outstanding()
+            outstanding = self._deliveries.outstanding(self._scheduler.futures)
             if not outstanding:
                 return Outcome("finished", EXIT_OK, response.text.strip() or "finished")
             # Never finish with work in flight: wait, deliver, and let the model go on.
-            await self._sched.wait_for(outstanding)
-
-    def _limit_hit(self, turns_before: int, usage_before: Usage) -> Outcome | None:
-        settings = self.settings
-        if self._turn - turns_before >= settings.max_turns:
-            return Outcome(
-                "turn_limit", EXIT_UNFINISHED,
-                f"stopped: the turn limit was reached ({settings.max_turns} model requests); "
-                "raise it with --max-turns N (or max_turns in .asyncfc.toml)",
-            )
-        spent = (self._usage.cost or 0.0) - (usage_before.cost or 0.0)
-        if settings.max_cost is not None and spent >= settings.max_cost:
-            return Outcome(
-                "cost_limit", EXIT_UNFINISHED,
-                f"stopped: the cost limit was reached (${spent:.4f} of ${settings.max_cost:g}); "
-                "raise it with --max-cost USD (or max_cost in .asyncfc.toml)",
-            )
-        return None
+            await self._scheduler.wait_finished(outstanding)
 
     async def _continue_cut_reply(self, response: _Response) -> Outcome | None:
         """A reply the output limit cut: keep what it said and ran, and ask the model to go on;
@@ -392,11 +327,6 @@ class Session:
         self._append(UserMessage(continuation_note(limit, response.end.dropped_call)))
         return None
 
-    @property
-    def _sched(self) -> Scheduler:
-        assert self._scheduler is not None, "no task is running"
-        return self._scheduler
-
     # ------------------------------------------------------------------------------- one request
 
     async def _request(self) -> _Response:
@@ -408,11 +338,8 @@ class Session:
         records: list[FutureRecord] = []
         held: list[ToolCall] = []
         messages: Sequence[Message] = self.history
-        if self._context is not None and self._context.blocking:
-            # litellm's tokenizers (and its first import) must not stall the event loop (the TUI).
-            messages = await trio.to_thread.run_sync(self._context.fit, self.history)
-        elif self._context is not None:
-            messages = self._context.fit(self.history)
+        if self._context is not None:
+            messages = await self._context.fit(self.history)
         try:
             end = await self._consume(turn, started, messages, text, records, held)
         except BaseException:
@@ -422,7 +349,7 @@ class Session:
                 self._record_turn("".join(text), records)
             raise
         # Conventional dispatch: the calls start only once the whole response is in.
-        records.extend(self._sched.submit(call, turn) for call in held)
+        records.extend(self._scheduler.submit(call, turn) for call in held)
         self._usage = self._usage + end.usage
         self.bus.emit(
             RequestFinished, turn=turn, usage=end.usage.as_dict(), cost=end.usage.cost,
@@ -450,7 +377,7 @@ class Session:
                 elif isinstance(item, ToolCallReady):
                     call = self._parsed(item.call, len(records) + len(held), turn)
                     if self._dispatch_mid_stream:
-                        records.append(self._sched.submit(call, turn))
+                        records.append(self._scheduler.submit(call, turn))
                     else:
                         held.append(call)
                 elif isinstance(item, Retrying):
@@ -488,13 +415,13 @@ class Session:
         try:
             for _ in range(2):
                 await trio.lowlevel.checkpoint()
-            if self.settings.mode in ("sync", "serial"):
-                await self._sched.wait_settled([r.id for r in records])
+            if self.settings.mode.rules.turn_waits_for_calls:
+                await self._scheduler.wait_settled([r.id for r in records])
             else:
                 awaits = [r.id for r in records if r.tool == AWAIT_FUTURE]
-                await self._sched.wait_for(awaits)
+                await self._scheduler.wait_finished(awaits)
                 # A background command's tool message says whether it started: wait until it is up.
-                await self._sched.wait_settled([r.id for r in records if r.background])
+                await self._scheduler.wait_settled([r.id for r in records if r.background])
                 # A response that awaits has said what it needs now: holding for its other calls
                 # would only delay the values it asked for.
                 if self.settings.early_wait and not awaits:
@@ -506,23 +433,9 @@ class Session:
     def _record_turn(self, text: str, records: Sequence[FutureRecord]) -> None:
         """Append the assistant message with its calls, then one tool message per call: the value
         if its future has finished, else the placeholder."""
-        next_turn = self._turn + 1
-        messages: list[Message] = [AssistantMessage(text, tuple(r.call for r in records))]
-        for rec in records:
-            if rec.is_finished:
-                content = rec.text or ""
-                self._mark_delivered(rec.id, "tool", next_turn)
-                for fid in rec.awaited:
-                    self._mark_delivered(fid, "await", next_turn)
-            elif rec.started_text is not None:
-                content = rec.started_text
-                self._placeholders.add(rec.id)  # its end, if it comes, is delivered like a value
-            else:
-                content = placeholder(rec.id, rec.state)
-                self._placeholders.add(rec.id)
-                self.bus.emit(FuturePlaceholder, id=rec.id, status=rec.state.value, turn=next_turn)
-            messages.append(ToolMessage(rec.call.call_id, rec.tool, content))
-        for message in messages:
+        tool_messages = self._deliveries.tool_messages(records, self._turn + 1)
+        self._append(AssistantMessage(text, tuple(r.call for r in records)))
+        for message in tool_messages:
             self._append(message)
 
     async def _wait_if_about_to_finish(self, records: Sequence[FutureRecord]) -> None:
@@ -541,44 +454,14 @@ class Session:
         now = self.bus.now()
         running = [rec for rec in records if not rec.is_finished and not rec.background]
         for rec in running:
-            finish = self._sched.predicted_finish(rec)
+            finish = self._scheduler.predicted_finish(rec)
             if finish is not None and finish - now >= self._ttft:
                 return
         if running:
             with trio.move_on_at(trio.current_time() + self._ttft):
-                await self._sched.wait_for([rec.id for rec in running])
+                await self._scheduler.wait_finished([rec.id for rec in running])
 
-    # ------------------------------------------------------------------------------- delivery
-
-    def _outstanding(self) -> list[str]:
-        """Futures that are unfinished, or finished behind a placeholder and not yet delivered;
-        background calls never count (they never hold the finish)."""
-        return [
-            fid for fid, rec in self._sched.futures.items()
-            if not rec.background and (not rec.is_finished or (
-                fid in self._placeholders and fid not in self._delivered and not _cancelled_by_model(rec)))
-        ]
-
-    def _deliver_finished(self) -> None:
-        blocks: list[str] = []
-        next_turn = self._turn + 1
-        for fid in sorted(self._placeholders - self._delivered, key=lambda f: int(f[1:])):
-            rec = self._sched.get(fid)
-            if rec is None or not rec.is_finished:
-                continue
-            if _cancelled_by_model(rec):
-                self._delivered.add(fid)
-                continue
-            blocks.append(future_block(fid, rec.state.value, rec.text or ""))
-            self._mark_delivered(fid, "delivery", next_turn)
-        if blocks:
-            self._append(UserMessage(delivery_text(blocks), delivery=True))
-
-    def _mark_delivered(self, fid: str, via: str, turn: int) -> None:
-        if fid in self._delivered:
-            return
-        self._delivered.add(fid)
-        self.bus.emit(FutureDelivered, id=fid, via=via, turn=turn)
+    # ------------------------------------------------------------------------------- history
 
     def _append(self, message: Message) -> None:
         # What the model is sent back (its own text, tool results) carries no secret either.
@@ -586,7 +469,3 @@ class Session:
         self.history.append(message)
         self.bus.emit(MessageAppended, message=message_to_wire(message))
 
-
-def _cancelled_by_model(rec: FutureRecord) -> bool:
-    """A future the model cancelled itself: cancel_future's own result already told it so."""
-    return rec.state is State.CANCELLED and rec.cancelled_by is not None

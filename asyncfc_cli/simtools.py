@@ -13,8 +13,8 @@ import trio
 
 from asyncfc_tools import EffectSpec, ToolContext, ToolError, ToolSpec, pure
 
-from .builtins import engine_tools
 from .model.scenario import Scenario
+from .protocol_tools import engine_tools
 from .scheduler import current_future
 
 __all__ = ["simulated_tools"]
@@ -53,8 +53,8 @@ def simulated_tools(
         real: real specs to copy description, schema and effect from, when the name matches.
         effects: effect overrides by tool name (default: the real tool's, else pure).
     """
-    builtins = set(engine_tools())
-    names = dict.fromkeys(s.tool for s in scenario.steps if s.kind == "call" and s.tool not in builtins)
+    protocol = set(engine_tools())
+    names = dict.fromkeys(s.tool for s in scenario.steps if s.kind == "call" and s.tool not in protocol)
     specs: dict[str, ToolSpec] = {}
     for name in names:
         base = (real or {}).get(name)

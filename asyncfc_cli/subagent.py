@@ -26,10 +26,10 @@ from typing import TYPE_CHECKING
 
 from asyncfc_tools import Effect, ToolContext, ToolError, ToolSpec, tool
 
-from .builtins import engine_tools
 from .config import Settings
 from .events import Event, EventBus, RequestFinished
 from .model.base import ModelClient, ToolCall, Usage
+from .protocol_tools import engine_tools
 from .scheduler import EngineHandle, Gate, GateRequest, Grant
 from .workspace import Workspace
 

@@ -21,7 +21,7 @@ def all_tools() -> dict[str, ToolSpec]:
     own (MCP servers' tools are listed by ``asyncfc mcp list``)."""
     from asyncfc_tools import builtin_tools
 
-    from .builtins import engine_tools
+    from .protocol_tools import engine_tools
     from .subagent import declare_agent
 
     workspace = builtin_tools()

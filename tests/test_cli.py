@@ -189,7 +189,7 @@ def test_resume_restores_the_sessions_model(tmp_path: Path):
 def test_resume_restores_the_endpoint_only_from_the_users_own_transcripts(tmp_path: Path):
     from asyncfc_cli.config import Settings
     from asyncfc_cli.events import SessionStarted, event_to_json
-    from asyncfc_cli.sessions import find_session, load_resumed
+    from asyncfc_cli.saved_sessions import find_session, load_resumed
     from asyncfc_cli.transcript import sessions_dir
 
     start = SessionStarted(t=0.0, session_id="s1", model="openai/m", mode="async", api_base="http://h/v1")

@@ -169,3 +169,15 @@ def test_keys_are_paired_with_endpoints_only_in_the_users_own_config(repo, tmp_p
     user.write_text('[endpoints."https://llm.example.com/v1"]\nkey = "x"\n')
     with pytest.raises(ConfigError, match="needs api_key_env"):
         paired_key_variable("https://llm.example.com/v1", user_config=user)
+
+
+def test_the_mode_is_an_enum_whose_rules_are_one_record():
+    from asyncfc_cli.config import Mode
+
+    assert Settings(mode="serial").mode is Mode.SERIAL and Settings().mode == "async"  # its own text
+    rules = {mode.value: (r.futures, r.dispatch, r.serial, r.turn_waits_for_calls)
+             for mode in Mode for r in [mode.rules]}
+    assert rules == {"async": (True, "stream", False, False), "sync": (False, "end", False, True),
+                     "serial": (False, "end", True, True)}
+    with pytest.raises(ConfigError, match="mode 'sideways'; expected one of async, sync, serial"):
+        Settings(mode="sideways")

@@ -171,24 +171,26 @@ def test_repeated_drops_leave_one_gap_note_counting_every_dropped_call():
     assert_anthropic_pairs(twice)
 
 
-def test_context_budget_compacts_only_past_its_trigger():
+@pytest.mark.trio
+async def test_context_budget_compacts_only_past_its_trigger():
     history = conversation()
     size = count(history)
     roomy = ContextBudget(window=size * 2, count=count)
-    assert roomy.fit(history) == history
+    assert await roomy.fit(history) == history
     tight = ContextBudget(window=int(size * 1.05), count=count)
-    fitted = tight.fit(history)
+    fitted = await tight.fit(history)
     assert count(fitted) <= int(size * 1.05 * 0.6)
     assert_openai_pairs(fitted)
 
 
-def test_compaction_is_remembered_so_the_request_prefix_stays_stable():
+@pytest.mark.trio
+async def test_compaction_is_remembered_so_the_request_prefix_stays_stable():
     history = conversation()
     budget = ContextBudget(window=int(count(history) * 1.05), count=count)
-    first = budget.fit(history)
+    first = await budget.fit(history)
     assert first != history
     history.append(UserMessage("one more thing"))
-    second = budget.fit(history)
+    second = await budget.fit(history)
     assert second == [*first, history[-1]]  # same prefix: the provider's prompt cache still hits
     assert len(history) == len(conversation()) + 1  # the history itself is never rewritten
 
@@ -270,7 +272,8 @@ async def test_a_session_sends_compacted_requests_and_keeps_its_full_history(tmp
                    for m in session.history)  # the history (and so the transcript) stays whole
 
 
-def test_the_exact_count_is_paid_only_near_the_limit():
+@pytest.mark.trio
+async def test_the_exact_count_is_paid_only_near_the_limit():
     calls = []
 
     def exact(messages):
@@ -279,9 +282,9 @@ def test_the_exact_count_is_paid_only_near_the_limit():
 
     history = [UserMessage("x" * 400) for _ in range(5)]
     far = ContextBudget(window=100_000, count=exact)
-    assert far.fit(history) == history and calls == []  # ~2 KB can never be 85k tokens
+    assert await far.fit(history) == history and calls == []  # ~2 KB can never be 85k tokens
     near = ContextBudget(window=byte_bound(history), count=exact)
-    near.fit(history)
+    await near.fit(history)
     assert calls  # within the bytes bound: the tokenizer decides
 
 
@@ -298,3 +301,19 @@ def test_the_scripted_model_keeps_counting_future_ids_across_a_gap_note():
                AssistantMessage("", (ToolCall("c9", "grep", "{}"),)), ToolMessage("c9", "grep", "x")]
     planned = ScenarioPlayer(script).respond(history, {"read_file", "write_file"})
     assert json.loads(planned.calls[1].arguments)["content"] == "$f7"  # f1-f5 dropped, f6 in view
+
+
+@pytest.mark.trio
+async def test_a_budget_whose_counting_blocks_counts_off_the_event_loop():
+    import threading
+
+    threads = []
+
+    def slow_count(messages):
+        threads.append(threading.current_thread())
+        return estimate_message_tokens(messages)
+
+    history = [UserMessage("x" * 400) for _ in range(5)]
+    for blocking in (True, False):
+        await ContextBudget(window=byte_bound(history), count=slow_count, blocking=blocking).fit(history)
+    assert threads[0] is not threading.main_thread() and threads[1] is threading.main_thread()

@@ -37,14 +37,14 @@ LAYERS: tuple[dict[str, tuple[str, ...]], ...] = (
     # execution of tool calls (scheduler, workspace, checkpoints, the repository map). MCP servers
     # are a source of tools.
     {"model": ("asyncfc_cli.model",),
-     "execution": ("asyncfc_cli.scheduler", "asyncfc_cli.live_output", "asyncfc_cli.builtins",
+     "execution": ("asyncfc_cli.scheduler", "asyncfc_cli.admission", "asyncfc_cli.live_output", "asyncfc_cli.protocol_tools",
                    "asyncfc_cli.durations", "asyncfc_cli.tool_latencies", "asyncfc_cli.workspace",
                    "asyncfc_cli.checkpoint", "asyncfc_cli.repomap", "asyncfc_cli.repomap_tags"),
      "mcp": ("asyncfc_cli.mcp",)},
     # The turn loop and what it needs: context budget, approval, prompts, transcripts.
-    {"session": ("asyncfc_cli.session", "asyncfc_cli.context", "asyncfc_cli.approval",
+    {"session": ("asyncfc_cli.session", "asyncfc_cli.delivery", "asyncfc_cli.outcomes", "asyncfc_cli.context", "asyncfc_cli.approval",
                  "asyncfc_cli.allow_rules", "asyncfc_cli.prompting", "asyncfc_cli.transcript",
-                 "asyncfc_cli.sessions", "asyncfc_cli.simtools", "asyncfc_cli.subagent",
+                 "asyncfc_cli.saved_sessions", "asyncfc_cli.simtools", "asyncfc_cli.subagent",
                  "asyncfc_cli.controls", "asyncfc_cli.mentions")},
     # Wiring: concrete model, tools, gate and transcript put together (and the tool commands).
     {"wiring": ("asyncfc_cli.app", "asyncfc_cli.tool_commands")},

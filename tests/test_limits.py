@@ -11,6 +11,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+import trio
 
 from asyncfc_cli.config import Settings
 from asyncfc_cli.events import EventBus
@@ -143,3 +144,35 @@ def test_asyncfc_run_max_cost_exits_1_with_a_priced_model(tmp_path):
     assert (event["outcome"], event["exit_code"]) == ("cost_limit", 1)
     assert "--max-cost" in event["message"] and event["cost"] > 0.000001
     assert requests == 1
+
+
+class _StuckScript:
+    """A model whose script cannot go on: it raises as the scripted client does when stuck."""
+
+    name = "scripted:stuck"
+    scripted = True
+
+    async def stream(self, messages, tools):
+        from asyncfc_cli.errors import ScenarioError
+
+        raise ScenarioError("scenario 'stuck': step 2 needs a but the conversation holds no value for it")
+        yield  # an async generator, like every client's stream
+
+
+@pytest.mark.trio
+async def test_a_scenario_error_is_a_config_error_mid_run_and_at_start_up(tmp_path, autojump_clock):
+    """The outcome is the error's own (``AsyncfcError.outcome``), wherever the session stops."""
+    from asyncfc_cli.app import run_headless
+
+    bus = EventBus()
+    session = Session(model=_StuckScript(), tools={}, bus=bus, settings=Settings(), workspace=Workspace(tmp_path))
+    mid_run = await session.run("go")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: bad\nsteps: 7\n")
+    events: list = []
+    code = await trio.to_thread.run_sync(lambda: run_headless(
+        "go", Settings(model=str(bad)), Workspace(tmp_path), renderer=events.append))
+    start_up = events[-1]
+    assert (mid_run.outcome, mid_run.exit_code) == ("config_error", 2)
+    assert (start_up.type, start_up.outcome, start_up.exit_code, code) == ("session_finished", "config_error", 2, 2)
+    assert "a scenario is a mapping with a 'steps' list" in start_up.message

@@ -8,7 +8,6 @@ import json
 import socket
 
 import pytest
-import trio
 
 from asyncfc_cli.approval import ApprovalGate
 from asyncfc_cli.events import ApprovalRequested, ApprovalResolved, EventBus
@@ -41,12 +40,11 @@ async def run_answered(repo, sandbox, answers, commands):
             assert gate.resolve(event.id, answers[event.id])
 
     bus.subscribe(answer)
-    async with trio.open_nursery() as nursery:
-        scheduler = Scheduler(nursery, builtin_tools(), bus, context(repo, sandbox=sandbox, shell_timeout_s=30.0),
-                              gate=gate)
+    scheduler = Scheduler(builtin_tools(), bus, context(repo, sandbox=sandbox, shell_timeout_s=30.0), gate=gate)
+    async with scheduler.serving():
         for index, command in enumerate(commands):
             scheduler.submit(ToolCall(f"c{index}", "shell", json.dumps({"command": command}), index))
-        await scheduler.wait_all()
+        await scheduler.wait_all_finished()
     return scheduler, seen
 
 

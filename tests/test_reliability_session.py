@@ -33,7 +33,7 @@ from asyncfc_cli.model.base import (
 )
 from asyncfc_cli.output_limit import MAX_CONTINUATIONS
 from asyncfc_cli.session import Session
-from asyncfc_cli.sessions import find_session, load_resumed
+from asyncfc_cli.saved_sessions import find_session, load_resumed
 from asyncfc_cli.testing.harness import run_scenario
 from asyncfc_cli.transcript import TranscriptWriter, default_transcript_path
 from asyncfc_cli.workspace import Workspace

@@ -14,7 +14,7 @@ from asyncfc_cli.events import EventBus
 from asyncfc_cli.model.base import AssistantMessage, SystemMessage, UserMessage
 from asyncfc_cli.model.scripted import ScriptedClient, parse_scenario
 from asyncfc_cli.session import Session
-from asyncfc_cli.sessions import (
+from asyncfc_cli.saved_sessions import (
     CONTINUE_TASK,
     expand_resume_flag,
     find_session,

@@ -140,3 +140,45 @@ async def test_bad_input_is_a_failed_future_and_the_session_goes_on(autojump_clo
     # The model was shown the error as the value of its call.
     tool_messages = [m for m in run.session.history if getattr(m, "role", "") == "tool"]
     assert message in tool_messages[0].content or message in "".join(m.content for m in tool_messages)
+
+
+# --------------------------------------------------------------------------------------------------
+# The scheduler's own shape: a nursery per ``serving()`` block, as trio does it.
+
+
+def _scheduler(tmp_path, bus=None):
+    from asyncfc_cli.events import EventBus
+    from asyncfc_cli.scheduler import Scheduler
+    from tools_repo import context
+
+    return Scheduler(TOOLS, bus or EventBus(), context(tmp_path))
+
+
+def _call(index, tool, **args):
+    import json
+
+    from asyncfc_cli.futures import ToolCall
+
+    return ToolCall(f"c{index}", tool, json.dumps(args), index)
+
+
+@pytest.mark.trio
+async def test_calls_still_running_when_the_serving_block_ends_are_cancelled(tmp_path, autojump_clock):
+    import trio
+
+    scheduler = _scheduler(tmp_path)
+    async with scheduler.serving():
+        quick = scheduler.submit(_call(0, "sleep", seconds=1))
+        slow = scheduler.submit(_call(1, "sleep", seconds=10))
+        await scheduler.wait_finished([quick.id])
+    assert trio.current_time() == 1  # the block did not wait for the slow call
+    assert (quick.state.value, slow.state.value) == ("done", "cancelled")
+    async with scheduler.serving():  # ids go on across blocks (tasks of one session)
+        assert scheduler.submit(_call(2, "echo", text="x")).id == "f3"
+        await scheduler.wait_all_finished()
+
+
+def test_a_call_submitted_outside_a_serving_block_is_refused(tmp_path):
+    scheduler = _scheduler(tmp_path)
+    with pytest.raises(RuntimeError, match="only inside `async with scheduler.serving"):
+        scheduler.submit(_call(0, "echo", text="x"))

@@ -322,8 +322,17 @@ async def test_early_wait_predicts_a_long_queue_of_conflicting_calls_at_once(aut
 def test_the_first_error_of_a_nested_group_is_the_error_itself():
     """``except*`` keeps trio's nesting: the outcome must come from the error, not a group."""
     from asyncfc_cli.errors import ModelError
-    from asyncfc_cli.session import _first_error
+    from asyncfc_cli.outcomes import first_error
 
     error = ModelError("the provider said no")
     group = ExceptionGroup("outer", [ExceptionGroup("inner", [error]), ModelError("later")])
-    assert _first_error(group) is error
+    assert first_error(group) is error
+
+
+@pytest.mark.trio
+async def test_a_value_await_future_returned_counts_as_delivered_and_is_not_sent_again(autojump_clock):
+    """await_future returns its values (``scheduler.Awaited``): they are delivered by it, once."""
+    run = await run_scenario(OVERLAP, mode="async", tools=TOOLS, settings=Settings(early_wait=False))
+    assert run.future("f2", "future_created").tool == "await_future"
+    assert [(e.id, e.via) for e in run.of_type("future_delivered")] == [("f2", "tool"), ("f1", "await")]
+    assert not [m for m in run.session.history if isinstance(m, UserMessage) and m.delivery]

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 
 import pytest
-import trio
 
 from asyncfc_cli.approval import ApprovalGate
 from asyncfc_cli.events import CheckpointCreated, EventBus, FutureCreated, FutureFinished, FutureStarted
@@ -26,11 +25,11 @@ async def run_calls(repo, calls, gate=None):
     bus = EventBus()
     events = []
     bus.subscribe(events.append)
-    async with trio.open_nursery() as nursery:
-        scheduler = Scheduler(nursery, builtin_tools(), bus, context(repo), gate=gate)
+    scheduler = Scheduler(builtin_tools(), bus, context(repo), gate=gate)
+    async with scheduler.serving():
         for index, (name, args) in enumerate(calls):
             scheduler.submit(ToolCall(f"c{index}", name, json.dumps(args), index))
-        await scheduler.wait_all()
+        await scheduler.wait_all_finished()
     return scheduler, events
 
 

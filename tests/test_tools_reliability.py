@@ -86,8 +86,8 @@ def _blocking_writer(entered, release, left, *, write_first: bool):
 async def _cancel_while_running(repo, *, write_first: bool):
     entered, release, left = threading.Event(), threading.Event(), threading.Event()
     spec = _blocking_writer(entered, release, left, write_first=write_first)
-    async with trio.open_nursery() as nursery:
-        scheduler = Scheduler(nursery, {"slow_write": spec}, EventBus(), context(repo))
+    scheduler = Scheduler({"slow_write": spec}, EventBus(), context(repo))
+    async with scheduler.serving():
         rec = scheduler.submit(ToolCall("c1", "slow_write", '{"path": "new/out.txt"}', 0))
         await trio.to_thread.run_sync(entered.wait)
         outcome = scheduler.cancel(["f1"])
@@ -122,8 +122,8 @@ async def test_a_write_stopped_by_the_call_timeout_never_lands(tmp_path, autojum
     repo = make_repo(tmp_path / "repo", {"a.txt": "a\n"})
     entered, release, left = threading.Event(), threading.Event(), threading.Event()
     spec = _blocking_writer(entered, release, left, write_first=False)
-    async with trio.open_nursery() as nursery:
-        scheduler = Scheduler(nursery, {"slow_write": spec}, EventBus(), context(repo), call_timeout_s=30)
+    scheduler = Scheduler({"slow_write": spec}, EventBus(), context(repo), call_timeout_s=30)
+    async with scheduler.serving():
         rec = scheduler.submit(ToolCall("c1", "slow_write", '{"path": "out.txt"}', 0))
         await rec.finished.wait()  # virtual time: the timeout fires while the thread is blocked
         assert trio.current_time() == 30
@@ -322,11 +322,11 @@ async def test_every_error_is_in_words(tmp_path):
     root = tmp_path / "ws"
     root.mkdir()
     (root / "a.txt").write_text("x\n")
-    async with trio.open_nursery() as nursery:
-        scheduler = Scheduler(nursery, builtin_tools(), EventBus(), context(root))
+    scheduler = Scheduler(builtin_tools(), EventBus(), context(root))
+    async with scheduler.serving():
         for index, (name, args, _) in enumerate(_BAD_CALLS):
             scheduler.submit(ToolCall(f"c{index}", name, args, index))
-        await scheduler.wait_all()
+        await scheduler.wait_all_finished()
     for (name, args, words), rec in zip(_BAD_CALLS, scheduler.futures.values()):
         assert rec.state.value == "failed" and words in rec.text, (name, args, rec.text)
         assert "raised" not in rec.text and "Errno" not in rec.text, rec.text

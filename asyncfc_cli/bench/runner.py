@@ -23,7 +23,7 @@ import trio.testing
 
 from asyncfc_tools import Effect, ToolSpec
 
-from ..config import Settings
+from ..config import Mode, Settings
 from ..events import BackgroundStarted, Event, FutureCreated, FutureFinished, FutureStarted, SessionFinished
 from ..model.scripted import PROFILES, Profile, Scenario
 from ..testing.harness import scenario_session
@@ -36,16 +36,16 @@ from .suite import BenchScenario
 
 __all__ = ["MODES", "CaseResult", "effect_function", "run_case", "with_measured_durations", "with_this_python"]
 
-MODES = ("serial", "sync", "sync-stream", "async")
+MODES = (Mode.SERIAL, Mode.SYNC, "sync-stream", Mode.ASYNC)
 """sync-stream is an ablation: sync turns, but calls start mid-stream as in async mode, which
 separates what streaming dispatch gains from what the futures protocol gains."""
 
 
-def mode_settings(mode: str, settings: Settings) -> tuple[str, Settings]:
+def mode_settings(mode: str, settings: Settings) -> tuple[Mode, Settings]:
     """The session mode and settings a benchmark mode stands for."""
     if mode == "sync-stream":
-        return "sync", settings.replace(dispatch="stream")
-    return mode, settings
+        return Mode.SYNC, settings.replace(dispatch="stream")
+    return Mode(mode), settings
 
 
 @dataclass(frozen=True, slots=True)

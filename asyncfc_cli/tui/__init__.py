@@ -22,7 +22,7 @@ def run_tui(settings: Any, workspace: Any, *, task: str | None = None, profile: 
             resume: Any = None) -> int:
     """Open the TUI on a live session wired by ``asyncfc_cli.app.build_engine`` (interactive: the
     approval policy defaults to ``ask``) and return the exit code. ``resume`` (a
-    ``sessions.Resumed``) continues a recorded session with its history.
+    ``saved_sessions.Resumed``) continues a recorded session with its history.
 
     A configuration error (no model, bad profile) is printed and returned as its exit code before
     any screen is drawn.

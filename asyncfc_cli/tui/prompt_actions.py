@@ -133,7 +133,7 @@ class PromptActions:
     def _sessions(self, _: str, __: str) -> None:
         if self.root is None:
             return
-        from ..sessions import format_sessions, list_sessions
+        from ..saved_sessions import format_sessions, list_sessions
 
         self.app.transcript.note(Text(format_sessions(list_sessions(self.root, limit=10))))
 

@@ -14,7 +14,7 @@ import trio
 from asyncfc_tools import ToolError, ToolSpec, pure, tool
 
 from .futures import AWAIT_FUTURE, CANCEL_FUTURE, earlier_ids, future_block, future_number, running_view
-from .scheduler import EngineHandle
+from .scheduler import Awaited, EngineHandle
 
 __all__ = ["AWAIT_FUTURE", "CANCEL_FUTURE", "engine_tools"]  # the names are futures.py's
 
@@ -42,7 +42,7 @@ def _check_timeout(timeout_s: object) -> None:
 @tool(effect=pure(), context="engine")
 async def await_future(
     handle: EngineHandle, ids: list[str] | None = None, timeout_s: float | None = None
-) -> str:
+) -> Awaited:
     """Wait until futures have finished and return their values.
 
     Use it only when you need a value now to decide what to do next; otherwise keep working and the
@@ -69,7 +69,7 @@ async def await_future(
     else:
         waited = ids
     with trio.move_on_after(timeout_s if timeout_s is not None else float("inf")):
-        await scheduler.wait_for(waited)
+        await scheduler.wait_finished(waited)
     blocks: list[str] = []
     delivered: list[str] = []
     for fid in ids:
@@ -80,8 +80,7 @@ async def await_future(
             delivered.append(fid)
         else:
             blocks.append(running_view(fid, rec.state, rec.output_tail()))
-    handle.record.awaited = tuple(delivered)
-    return "\n".join(blocks)
+    return Awaited("\n".join(blocks), tuple(delivered))
 
 
 @tool(effect=pure(), context="engine")
