@@ -5,9 +5,11 @@ The scheduler asks ``admit`` for every call whose effect needs approval: it muta
 the project's checks, or is exclusive) or is unconfined (any shell command, even a read-only one).
 Under ``ask`` the gate emits ``approval_requested`` with a preview (the unified diff of a
 write or edit, the command of a shell or test run) and waits until a view answers through
-``resolve(future_id, "once" | "network" | "session" | "always" | "deny")``. "network" lets this one
-command (shell, run_tests) reach the network where the sandbox keeps the session off it; it is
-offered (``approval_requested.network``) only there, and never kept as a rule. "session" adds the call's suggested
+``resolve(future_id, "once" | "network" | "session" | "always" | "deny")``. The preview is the
+tool's to say (``ToolSpec.preview``): the gate knows no tool by name. "network" lets this one
+command (of a tool declaring ``runs_command``: shell, run_tests) reach the network where the
+sandbox keeps the session off it; it is offered (``approval_requested.network``) only there, and
+never kept as a rule. "session" adds the call's suggested
 allow rule (``allow_rules.suggest_rule``: the tool, or for a shell command its prefix such as
 ``npm test*``) for the rest of the session; "always" also saves it in the user's allow.toml. A call
 an allow rule matches is let through without asking. With nobody to answer (headless), ``ask``
@@ -16,8 +18,6 @@ refuses what no rule allows, with a message saying how to allow it.
 
 from __future__ import annotations
 
-import json
-import shlex
 import uuid
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -25,7 +25,7 @@ from typing import Any, Literal
 
 import trio
 
-from asyncfc_tools import ToolContext, ToolError
+from asyncfc_tools import ToolContext, ToolError, ToolSpec
 
 from .allow_rules import AllowRule, AllowRules, save_allow_rule, suggest_rule
 from .checkpoint import Checkpoint, create_checkpoint, record_end
@@ -45,52 +45,22 @@ __all__ = ["ApprovalGate", "DECISIONS", "describe_call"]
 
 Policy = Literal["read-only", "ask", "auto"]
 DECISIONS = ("once", "network", "session", "always", "deny")
-COMMAND_TOOLS = ("shell", "run_tests")
-"""The tools whose commands the sandbox confines, and so may be allowed the network one by one."""
 _ALLOW_HINT = "use --approval auto to allow changes without asking, or --approval ask to confirm each one"
 
 
-def describe_call(tool: str, args: Mapping[str, Any], ctx: ToolContext) -> str:
-    """What a call will do, for a person deciding: a diff, a command line, or the arguments.
+def describe_call(spec: ToolSpec, args: Mapping[str, Any], ctx: ToolContext) -> str:
+    """What a call will do, for a person deciding: what its tool declares (``ToolSpec.describe``:
+    a diff, a command line), or the arguments.
 
-    Reads files (edit previews), so call it from a worker thread.
+    May read files (edit previews), so call it from a worker thread.
     """
-    from asyncfc_tools.files import preview_change
-
-    diff = preview_change(ctx, tool, dict(args))
-    if diff is not None:
-        return diff
-    if tool == "shell":
-        return "\n".join([f"$ {args.get('command', '')}", *_shell_notes(args)])
-    if tool == "run_tests":
-        from asyncfc_tools.run_tests import plan_tests
-
-        try:
-            plan = plan_tests(ctx, list(args.get("paths") or []), list(args.get("args") or []),
-                              Path("<report-dir>"))
-        except ToolError as exc:
-            return f"(run_tests will fail: {exc})"
-        return f"$ {shlex.join(plan.argv)}" if plan else "(no tests found; nothing will run)"
-    return f"{tool} {json.dumps(dict(args), ensure_ascii=False, default=str)}"
-
-
-def _shell_notes(args: Mapping[str, Any]) -> list[str]:
-    """What a person approving a command should know of its declaration: a promise the engine
-    checks afterwards (and the OS sandbox enforces where there is one), not a guarantee."""
-    notes = []
-    if args.get("background") is True:
-        notes.append("# runs in the background until it is stopped (at the latest when the task ends)")
-    writes = args.get("writes")
-    if isinstance(writes, list):
-        declared = ", ".join(str(w) for w in writes) or "nothing"
-        notes.append(f"# the model declares it writes: {declared} (changes elsewhere are reported)")
-    return notes
+    return spec.describe(ctx, args)
 
 
 def _kept_offline(request: GateRequest) -> bool:
     """Whether the call runs a command the session's sandbox keeps off the network."""
     sandbox = request.ctx.sandbox
-    return request.tool in COMMAND_TOOLS and sandbox is not None and not sandbox.network
+    return request.spec.runs_command and sandbox is not None and not sandbox.network
 
 
 class ApprovalGate:
@@ -182,7 +152,7 @@ class ApprovalGate:
                             "without asking, allow it in your allow.toml (e.g. "
                             f"allow = [\"{suggest_rule(request.tool, request.args)}\"]), or run in the "
                             "TUI to approve each one")
-        preview = await trio.to_thread.run_sync(describe_call, request.tool, request.args, request.ctx)
+        preview = await trio.to_thread.run_sync(describe_call, request.spec, request.args, request.ctx)
         offline = _kept_offline(request)
         answered, answer = trio.Event(), []
         self._waiting[request.future_id] = (answered, answer)

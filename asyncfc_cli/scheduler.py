@@ -55,11 +55,17 @@ class GateRequest:
     """What the gate (approval policy, checkpoint) is asked about before a mutating call runs."""
 
     future_id: str
-    tool: str
+    spec: ToolSpec
+    """The tool called: its declaration says how to show the call (``ToolSpec.describe``)."""
     args: Mapping[str, Any]
     """Arguments after ``$fN`` substitution and validation."""
     effect: Effect
     ctx: ToolContext
+
+    @property
+    def tool(self) -> str:
+        """The name of the tool called."""
+        return self.spec.name
 
 
 @dataclass(frozen=True, slots=True)
@@ -341,7 +347,7 @@ class Scheduler:
         effect = rec.spec.effect_of(args, self._ctx.root)
         grant = None
         if effect.needs_approval and self._gate is not None:
-            grant = await self._gate.admit(GateRequest(rec.id, rec.tool, args, effect, self._ctx))
+            grant = await self._gate.admit(GateRequest(rec.id, rec.spec, args, effect, self._ctx))
         rec.state = State.RUNNING
         rec.started_at = self._bus.now()
         self._bus.emit(FutureStarted, id=rec.id)

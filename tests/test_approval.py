@@ -10,7 +10,8 @@ from asyncfc_cli.errors import CheckpointError
 from asyncfc_cli.events import (ApprovalRequested, ApprovalResolved, CheckpointCreated, EventBus,
                                 Notice, SessionStarted)
 from asyncfc_cli.scheduler import GateRequest
-from asyncfc_tools import Effect, ToolError, builtin_tools
+from asyncfc_tools import Effect, ToolError, builtin_tools, pure
+from asyncfc_tools import tool as declare
 from tools_repo import context, git, make_repo
 
 
@@ -29,7 +30,13 @@ def bus():
 
 def request(root, tool, fid="f1", **args):
     effect = builtin_tools()[tool].effect_of(args, root)
-    return GateRequest(fid, tool, args, effect, context(root))
+    return GateRequest(fid, builtin_tools()[tool], args, effect, context(root))
+
+
+@declare(effect=pure(), name="custom")
+def CUSTOM(ctx, a: int = 0) -> str:
+    """A tool that declares nothing beyond its effect."""
+    return ""
 
 
 def of(bus, cls):
@@ -161,14 +168,15 @@ def _fake():
 
 def test_describe_call(repo):
     ctx = context(repo)
-    assert describe_call("shell", {"command": "ls -la"}, ctx) == "$ ls -la"
-    assert describe_call("shell", {"command": "make", "writes": ["build/"]}, ctx) == (
+    tools = builtin_tools()
+    assert describe_call(tools["shell"], {"command": "ls -la"}, ctx) == "$ ls -la"
+    assert describe_call(tools["shell"], {"command": "make", "writes": ["build/"]}, ctx) == (
         "$ make\n# the model declares it writes: build/ (changes elsewhere are reported)")
     assert "in the background until it is stopped" in describe_call(
-        "shell", {"command": "npm run dev", "background": True}, ctx)
-    assert describe_call("run_tests", {"args": ["-x"]}, ctx).endswith("junit_family=xunit1 -x")
-    assert "+hello" in describe_call("write_file", {"path": "new.txt", "content": "hello\n"}, ctx)
-    assert describe_call("custom", {"a": 1}, ctx) == 'custom {"a": 1}'
+        tools["shell"], {"command": "npm run dev", "background": True}, ctx)
+    assert describe_call(tools["run_tests"], {"args": ["-x"]}, ctx).endswith("junit_family=xunit1 -x")
+    assert "+hello" in describe_call(tools["write_file"], {"path": "new.txt", "content": "hello\n"}, ctx)
+    assert describe_call(CUSTOM, {"a": 1}, ctx) == 'custom {"a": 1}'
 
 
 def test_unknown_policy(repo, bus):
@@ -178,5 +186,5 @@ def test_unknown_policy(repo, bus):
 
 def test_effect_of_pure_calls_is_not_gated(repo, bus):
     gate = ApprovalGate("read-only", bus, repo)
-    req = GateRequest("f1", "noop", {}, Effect("pure"), context(repo))
+    req = GateRequest("f1", CUSTOM, {}, Effect("pure"), context(repo))
     trio.run(gate.admit, req)

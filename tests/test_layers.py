@@ -87,11 +87,6 @@ class Allowed:
 
 
 ALLOWED: tuple[Allowed, ...] = (
-    Allowed("asyncfc_cli.approval", "asyncfc_tools.files",
-            "the approval preview of a write is computed by name (issue 15 item 3: a tool declares "
-            "its preview; approval.py is being edited on the dayone branch)"),
-    Allowed("asyncfc_cli.approval", "asyncfc_tools.run_tests",
-            "the approval preview of a test run is computed by name (issue 15 item 3)"),
     Allowed("asyncfc_cli.tui", WIRING,
             "run_tui builds its engine itself (issue 15 item 2: cli.py should hand the TUI an engine "
             "factory; tui/__init__.py and cli.py are being edited on the dayone and reach branches)"),

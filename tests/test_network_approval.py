@@ -79,7 +79,7 @@ async def test_network_is_not_offered_where_commands_have_it_or_for_file_edits(r
     args = {"path": "a.txt", "content": "x"}
     effect = builtin_tools()["write_file"].effect_of(args, repo)
     confined = open_sandbox(repo, mode="on") if SUPPORT.works else None
-    grant = await gate.admit(GateRequest("f1", "write_file", args, effect, context(repo, sandbox=confined)))
+    grant = await gate.admit(GateRequest("f1", builtin_tools()["write_file"], args, effect, context(repo, sandbox=confined)))
     assert asked[0].network is False and grant is None  # "network" for an edit grants nothing more
     if confined is not None:
         confined.close()

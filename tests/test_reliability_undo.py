@@ -89,7 +89,7 @@ async def test_the_approval_gate_records_the_sessions_end_when_a_task_finishes(r
     gate = ApprovalGate("auto", bus, repo, session_id="s1")
     args = {"path": "new.txt", "content": "n\n"}
     effect = builtin_tools()["write_file"].effect_of(args, repo)
-    await gate.admit(GateRequest("f1", "write_file", args, effect, context(repo)))
+    await gate.admit(GateRequest("f1", builtin_tools()["write_file"], args, effect, context(repo)))
     write_file.fn(context(repo), "new.txt", "n\n")
     bus.emit(SessionFinished, outcome="finished", exit_code=0)
     (repo / "later.txt").write_text("mine\n")

@@ -257,7 +257,7 @@ def test_the_bus_announces_a_resume_on_a_clock_that_goes_on(tmp_path):
     assert ev.event_from_dict(ev.event_to_dict(seen[0])) == seen[0]
     args = {"command": "ls"}
     effect = builtin_tools()["shell"].effect_of(args, tmp_path)
-    trio.run(gate.admit, GateRequest("f1", "shell", args, effect, context(tmp_path)))
+    trio.run(gate.admit, GateRequest("f1", builtin_tools()["shell"], args, effect, context(tmp_path)))
     assert named == ["abc"]  # the gate learnt the session id from the resumed start
     fresh = ev.EventBus(clock=lambda: 7.0, offset=2.0)
     assert fresh.now() == 2.0

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import fnmatch
 import inspect
+import json
 import math
 import os
 import posixpath
@@ -467,6 +468,13 @@ class ToolContext:
 # --------------------------------------------------------------------------------------------------
 # Specs and schemas
 
+Preview = Callable[[ToolContext, Mapping[str, Any]], str]
+"""How a tool shows a call to a person deciding on it (``ToolSpec.preview``)."""
+RECALL = "call {tool} with {args} to see it again"
+"""What compaction says of a removed output by default (``ToolSpec.recall``)."""
+READ_AGAIN = "to see it again, call {tool} with {args}"
+"""The recall of a tool that only reads: calling it again shows the output again."""
+
 
 @dataclass(frozen=True, slots=True)
 class ToolSpec:
@@ -486,6 +494,15 @@ class ToolSpec:
     """Whether fn is ``async def`` (run on trio) or sync (run in a worker thread)."""
     context: Literal["workspace", "engine"] = "workspace"
     """What ctx is: a ToolContext, or (for await_future/cancel_future) the engine's own handle."""
+    preview: Preview | None = None
+    """How a person deciding on a call sees it (a diff, a command line); None: the tool's name
+    and its arguments (``describe``)."""
+    runs_command: bool = False
+    """Whether the call runs a command the OS sandbox confines (so approval may let one call reach
+    the network where the sandbox keeps the session off it)."""
+    recall: str = RECALL
+    """What compaction tells the model when it removes this call's output: how to get it back
+    (``{tool}`` and ``{args}`` are filled in)."""
 
     def schema(self) -> dict[str, Any]:
         """The OpenAI-style function schema the model is offered."""
@@ -497,6 +514,13 @@ class ToolSpec:
                 "parameters": dict(self.parameters),
             },
         }
+
+    def describe(self, ctx: ToolContext, args: Mapping[str, Any]) -> str:
+        """What a call will do, for a person deciding: the declared preview, else the arguments.
+        A preview may read files: call this from a worker thread."""
+        if self.preview is not None:
+            return self.preview(ctx, args)
+        return f"{self.name} {json.dumps(dict(args), ensure_ascii=False, default=str)}"
 
     def effect_of(self, args: Mapping[str, Any], root: Path | None = None) -> Effect:
         """The effect of a call with these arguments."""
@@ -516,8 +540,12 @@ def tool(
     effect: EffectSpec,
     name: str | None = None,
     context: Literal["workspace", "engine"] = "workspace",
+    preview: Preview | None = None,
+    runs_command: bool = False,
+    recall: str = RECALL,
 ) -> Callable[[Callable[..., Any]], ToolSpec]:
-    """Declare a plain function as a tool. See the module docstring."""
+    """Declare a plain function as a tool. See the module docstring; the keywords after ``context``
+    are what the engine needs to know of it beyond its schema (``ToolSpec``'s fields)."""
 
     def wrap(fn: Callable[..., Any]) -> ToolSpec:
         description, parameters = derive_schema(fn)
@@ -529,6 +557,9 @@ def tool(
             effect=effect,
             is_async=inspect.iscoroutinefunction(fn),
             context=context,
+            preview=preview,
+            runs_command=runs_command,
+            recall=recall,
         )
 
     return wrap

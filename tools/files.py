@@ -5,9 +5,11 @@ from __future__ import annotations
 import io
 import itertools
 import sys
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
-from ._api import ToolContext, ToolError, reads, tool, writes
+from ._api import READ_AGAIN, Preview, ToolContext, ToolError, reads, tool, writes
 from ._edit import apply_edit
 from ._fs import SNIFF_BYTES, atomic_write, looks_binary, open_regular, read_text, require_file
 from ._text import cap_line, cap_text, plural, unified_diff
@@ -65,7 +67,20 @@ def _numbered_lines(path: Path, offset: int, limit: int, budget: int) -> tuple[l
     return shown, last
 
 
-@tool(effect=reads("path"))
+def _diff_preview(tool_name: str) -> Preview:
+    """The approval preview of a write_file or edit_file call: the diff it would make."""
+
+    def preview(ctx: ToolContext, args: Mapping[str, Any]) -> str:
+        return preview_change(ctx, tool_name, dict(args)) or ""
+
+    return preview
+
+
+_CHANGE_MADE = "the change was made: read_file {args} shows it"
+"""What compaction says of a removed write or edit output."""
+
+
+@tool(effect=reads("path"), recall=READ_AGAIN)
 def read_file(ctx: ToolContext, path: str, offset: int = 1, limit: int | None = None) -> str:
     """Read a text file, with line numbers (like `cat -n`).
 
@@ -119,7 +134,7 @@ def _read_numbered(real: Path, shown: str, size: int, offset: int, limit: int | 
     return body + ("\n\n[" + " ".join(notes) + "]" if notes else "")
 
 
-@tool(effect=writes("path"))
+@tool(effect=writes("path"), preview=_diff_preview("write_file"), recall=_CHANGE_MADE)
 def write_file(ctx: ToolContext, path: str, content: str) -> str:
     """Create or overwrite a text file with exactly `content`.
 
@@ -145,7 +160,7 @@ def write_file(ctx: ToolContext, path: str, content: str) -> str:
     return f"overwrote {shown_path} ({size})\n{diff}"
 
 
-@tool(effect=writes("path"))
+@tool(effect=writes("path"), preview=_diff_preview("edit_file"), recall=_CHANGE_MADE)
 def edit_file(ctx: ToolContext, path: str, old: str, new: str, replace_all: bool = False) -> str:
     """Replace an exact passage of a file: `old` becomes `new`.
 

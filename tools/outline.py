@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ._api import ToolContext, ToolError, reads, tool
+from ._api import READ_AGAIN, ToolContext, ToolError, reads, tool
 from ._commit import check_live
 from ._fs import SNIFF_BYTES, looks_binary, open_regular, require_file
 from ._listing import workspace_files
@@ -52,7 +52,7 @@ def _outline_file(real: Path, shown: str) -> list[str]:
     return [f"{shown}:", *(body or ["  (no classes or functions)"])]
 
 
-@tool(effect=reads("path"))
+@tool(effect=reads("path"), recall=READ_AGAIN)
 def outline(ctx: ToolContext, path: str) -> str:
     """Show the classes, functions and methods of a source file or folder, with their signature
     lines and line ranges (L<first>-<last>), nested as in the code. Cheaper than read_file for

@@ -13,9 +13,10 @@ import json
 import shlex
 import shutil
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from ._api import ToolContext, ToolError, tool
 from ._words import positive_seconds
@@ -160,7 +161,18 @@ def format_report(plan: TestPlan, result: CommandResult, cases: list[TestCase] |
     return cap_text("\n".join(lines), limit, what="test report")
 
 
-@tool(effect=test_run_effect())
+def _preview(ctx: ToolContext, args: Mapping[str, Any]) -> str:
+    """The approval preview of a test run: the command it would run (reads the workspace)."""
+    try:
+        plan = plan_tests(ctx, list(args.get("paths") or []), list(args.get("args") or []),
+                          Path("<report-dir>"))
+    except ToolError as exc:
+        return f"(run_tests will fail: {exc})"
+    return f"$ {shlex.join(plan.argv)}" if plan else "(no tests found; nothing will run)"
+
+
+@tool(effect=test_run_effect(), preview=_preview, runs_command=True,
+      recall="run the tests again to see the current results")
 async def run_tests(ctx: ToolContext, paths: list[str] | None = None, args: list[str] | None = None,
                     timeout_s: float | None = None) -> str:
     """Run the project's tests and report counts (passed, failed, errors, skipped), the failing

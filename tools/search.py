@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ._api import ToolContext, ToolError, reads, tool
+from ._api import READ_AGAIN, ToolContext, ToolError, reads, tool
 from ._commit import CallStopped, check_live, on_stop
 from ._fs import SNIFF_BYTES, looks_binary, open_regular, special_kind
 from ._listing import glob_matcher, workspace_files
@@ -85,7 +85,7 @@ def _candidates(ctx: ToolContext, real: Path, pattern: str | None) -> list[tuple
     return found
 
 
-@tool(effect=reads("path", default="."))
+@tool(effect=reads("path", default="."), recall=READ_AGAIN)
 def list_files(ctx: ToolContext, path: str = ".", pattern: str | None = None) -> str:
     """List the files under a folder (recursively), honouring .gitignore and skipping .git.
 
@@ -271,7 +271,7 @@ def format_matches(matches: list[Match], limit: int, pattern: str, *, total: int
     return "\n".join(lines)
 
 
-@tool(effect=reads("path", default="."))
+@tool(effect=reads("path", default="."), recall=READ_AGAIN)
 def grep(ctx: ToolContext, pattern: str, path: str = ".", glob: str | None = None,
          ignore_case: bool = False) -> str:
     """Search file contents for a regular expression; prints `path:line: text` for each match.

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from ._api import ToolContext, ToolError, glob_base, tool
 from ._background import QUIET_S, START_CAP_S, run_in_background
@@ -52,7 +53,22 @@ def format_command_result(result: CommandResult, limit: int) -> str:
     return "\n".join(parts)
 
 
-@tool(effect=shell_effect())
+def _preview(ctx: ToolContext, args: Mapping[str, Any]) -> str:
+    """The approval preview of a command: its line, and what a person approving it should know of
+    its declaration (a promise the engine checks afterwards, and the OS sandbox enforces where
+    there is one, not a guarantee)."""
+    notes = [f"$ {args.get('command', '')}"]
+    if args.get("background") is True:
+        notes.append("# runs in the background until it is stopped (at the latest when the task ends)")
+    writes = args.get("writes")
+    if isinstance(writes, list):
+        declared = ", ".join(str(w) for w in writes) or "nothing"
+        notes.append(f"# the model declares it writes: {declared} (changes elsewhere are reported)")
+    return "\n".join(notes)
+
+
+@tool(effect=shell_effect(), preview=_preview, runs_command=True,
+      recall="re-run the command if you need it (mind its side effects): {args}")
 async def shell(
     ctx: ToolContext,
     command: str,
