@@ -2,7 +2,7 @@
 
 Compaction replaces the bulky content of the *oldest* tool results (tool messages, and the future
 blocks of delivery messages and ``await_future`` results) with a one-line note saying how to get the
-value again. It never removes a message, so every tool call keeps its tool message and the
+value again (the tool's declared ``recall``: the engine knows no tool by name). It never removes a message, so every tool call keeps its tool message and the
 conversation stays valid for every provider (OpenAI's tool_call_id pairs, Anthropic's tool_use /
 tool_result pairs). The results of the most recent turns are kept as they are. Only when notes alone
 cannot reach the budget are the oldest whole turns (an assistant message, its tool messages and the
@@ -16,9 +16,12 @@ module's).
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from types import MappingProxyType
+from collections.abc import Callable, Mapping, Sequence
 
 import trio
+
+from asyncfc_tools import RECALL
 
 from .futures import BLOCK_CLOSE, block_openings, future_id, gap_note_calls, gap_note_text, parse_placeholder
 from .model.base import AssistantMessage, Message, ToolCall, ToolMessage, UserMessage
@@ -56,7 +59,6 @@ def _gap_calls(message: Message) -> int:
     return gap_note_calls(message.text) if isinstance(message, UserMessage) else 0
 
 
-_REREAD = {"read_file", "list_files", "grep", "outline"}
 _NOTE_SKIPS = {"content", "new", "old"}
 """Arguments too bulky (or too private) to repeat in a note."""
 
@@ -76,25 +78,23 @@ def _args_text(call: ToolCall) -> str:
     return json.dumps(shown, ensure_ascii=False)
 
 
-def note_for(call: ToolCall | None, size: int) -> str:
-    """The text that replaces a compacted result of ``call`` (``size`` characters long)."""
+Recalls = Mapping[str, str]
+"""What each tool says of a removed output (its declared ``ToolSpec.recall``), by tool name."""
+NO_RECALLS: Recalls = MappingProxyType({})
+"""Every tool's outputs get the default note (``RECALL``)."""
+
+
+def note_for(call: ToolCall | None, size: int, recalls: Recalls) -> str:
+    """The text that replaces a compacted result of ``call`` (``size`` characters long): how to
+    get it back, as the call's tool declares (``RECALL`` for a tool ``recalls`` does not know)."""
     head = f"[compacted to save context: {size} characters of output"
     if call is None:
         return head + " removed; run the call again if you need it.]"
-    args = _args_text(call)
-    if call.name in _REREAD:
-        return f"{head} of {call.name} removed; to see it again, call {call.name} with {args}.]"
-    if call.name == "run_tests":
-        return f"{head} of run_tests removed; run the tests again to see the current results.]"
-    if call.name == "shell":
-        return (f"{head} of shell removed; re-run the command if you need it (mind its side "
-                f"effects): {args}.]")
-    if call.name in ("write_file", "edit_file"):
-        return f"{head} of {call.name} removed; the change was made: read_file {args} shows it.]"
-    return f"{head} of {call.name} removed; call {call.name} with {args} to see it again.]"
+    recall = recalls.get(call.name, RECALL).replace("{tool}", call.name).replace("{args}", _args_text(call))
+    return f"{head} of {call.name} removed; {recall}.]"
 
 
-def _compact_blocks(text: str, calls_by_future: dict[str, ToolCall]) -> str:
+def _compact_blocks(text: str, calls_by_future: dict[str, ToolCall], recalls: Recalls) -> str:
     """Replace the bodies of bulky ``<future ...>`` blocks in a delivery or await result."""
     starts = block_openings(text, line_start=True)
     if not starts:
@@ -108,7 +108,7 @@ def _compact_blocks(text: str, calls_by_future: dict[str, ToolCall]) -> str:
             close = len(segment) - (1 if i + 1 < len(starts) else 0)
         body, rest = segment[:close], segment[close:]
         if len(body) >= BULKY_CHARS:
-            body = note_for(calls_by_future.get(opening.id), len(body))
+            body = note_for(calls_by_future.get(opening.id), len(body), recalls)
         out.append(text[opening.start:opening.end] + body + rest)
     return "".join(out)
 
@@ -157,18 +157,19 @@ def _opens_with_a_block(text: str) -> bool:
     return bool(openings) and openings[0].start == 0
 
 
-def _compacted(message: Message, by_id: dict[str, ToolCall], by_future: dict[str, ToolCall]) -> Message:
+def _compacted(message: Message, by_id: dict[str, ToolCall], by_future: dict[str, ToolCall],
+               recalls: Recalls) -> Message:
     """``message`` with its bulky results replaced by notes (the same object if nothing is)."""
     if isinstance(message, ToolMessage):
         if _opens_with_a_block(message.content):  # an await_future result
-            text = _compact_blocks(message.content, by_future)
+            text = _compact_blocks(message.content, by_future, recalls)
         elif len(message.content) >= BULKY_CHARS:
-            text = note_for(by_id.get(message.call_id), len(message.content))
+            text = note_for(by_id.get(message.call_id), len(message.content), recalls)
         else:
             return message
         return message if text == message.content else ToolMessage(message.call_id, message.name, text)
     if isinstance(message, UserMessage) and message.delivery:
-        text = _compact_blocks(message.text, by_future)
+        text = _compact_blocks(message.text, by_future, recalls)
         return message if text == message.text else UserMessage(text, delivery=True)
     return message
 
@@ -200,12 +201,13 @@ def compact(
     count: Count,
     *,
     keep_recent: int = 2,
+    recalls: Recalls = NO_RECALLS,
 ) -> list[Message]:
     """The conversation made to fit ``budget_tokens`` (as measured by ``count``), changing as little
     and as old as possible. Each step runs only while the total is still over the budget:
 
     1. oldest first, bulky tool results outside the last ``keep_recent`` assistant turns become
-       notes saying how to get them again;
+       notes saying how to get them again (as ``recalls`` says for each tool);
     2. the same for the recent turns, except the last one;
     3. the oldest whole turns outside the recent ones are dropped, and one gap note says how many
        calls they held (so future ids can still be counted).
@@ -219,7 +221,7 @@ def compact(
     by_id, by_future = _calls(messages)
     protected = _protected_from(out, keep_recent)
     for index in [*range(protected), *range(protected, _protected_from(out, 1))]:
-        new = _compacted(out[index], by_id, by_future)
+        new = _compacted(out[index], by_id, by_future, recalls)
         if new is not out[index]:
             total += count([new]) - count([out[index]])
             out[index] = new
@@ -303,19 +305,20 @@ class ContextBudget:
         return cls(lambda: context_window(model, window), message_counter(model),
                    blocking=counting_blocks(model))
 
-    async def fit(self, history: Sequence[Message]) -> list[Message]:
+    async def fit(self, history: Sequence[Message], recalls: Recalls = NO_RECALLS) -> list[Message]:
         """The messages to send for ``history``: the last request's messages plus what was
-        appended since, compacted to ``target`` if that exceeds ``trigger``.
+        appended since, compacted to ``target`` if that exceeds ``trigger`` (with ``recalls``
+        saying how to get each tool's removed outputs back).
 
         May wait: a budget whose counting blocks (litellm's tokenizers, and litellm's first
         import for the window) counts in a worker thread, so the event loop (the TUI) never
         stalls; a cheap one counts right here.
         """
         if self.blocking:
-            return await trio.to_thread.run_sync(self._fit, history)
-        return self._fit(history)
+            return await trio.to_thread.run_sync(self._fit, history, recalls)
+        return self._fit(history, recalls)
 
-    def _fit(self, history: Sequence[Message]) -> list[Message]:
+    def _fit(self, history: Sequence[Message], recalls: Recalls) -> list[Message]:
         known = len(self._source)
         if known and len(history) >= known and list(history[:known]) == self._source:
             request = [*self._sent, *history[known:]]
@@ -323,11 +326,11 @@ class ContextBudget:
             request = list(history)
         limit = self.window * self.trigger
         if byte_bound(request) > limit and self.count(request) > limit:
-            request = compact(request, int(self.window * self.target), self.count)
+            request = compact(request, int(self.window * self.target), self.count, recalls=recalls)
         self._source, self._sent = list(history), request
         return list(request)
 
-    def compact_now(self, history: Sequence[Message]) -> tuple[int, int]:
+    def compact_now(self, history: Sequence[Message], recalls: Recalls = NO_RECALLS) -> tuple[int, int]:
         """Compact what the next request sends to half its size now (the TUI's /compact), even
         below ``trigger``; later requests extend the result as usual. Sizes are estimated
         (characters), so this never waits for a tokenizer.
@@ -337,6 +340,6 @@ class ContextBudget:
         """
         request = [*self._sent, *history[len(self._source):]] if self._source else list(history)
         before = estimate_message_tokens(request)
-        after = compact(request, before // 2, estimate_message_tokens)
+        after = compact(request, before // 2, estimate_message_tokens, recalls=recalls)
         self._source, self._sent = list(history), after
         return before, estimate_message_tokens(after)

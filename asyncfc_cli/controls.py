@@ -103,6 +103,6 @@ class SessionControls:
         budget = self.session.context
         if budget is None:
             raise ConfigError("this session has no context budget to compact")
-        before, after = budget.compact_now(self.session.history)
+        before, after = budget.compact_now(self.session.history, self.session.recalls)
         self._notice(f"compacted what the next request sends: about {before:,} -> {after:,} tokens "
                      "(old tool results became notes; the transcript keeps everything)")

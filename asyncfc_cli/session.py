@@ -169,6 +169,11 @@ class Session:
         """The tools offered to the model now (MCP servers add theirs as they connect)."""
         return self._tools
 
+    @property
+    def recalls(self) -> dict[str, str]:
+        """What compaction says of each tool's removed outputs (``ToolSpec.recall``), by name."""
+        return {name: spec.recall for name, spec in self._tools.items()}
+
     def add_tools(self, specs: Mapping[str, ToolSpec]) -> None:
         """Offer more tools from the next request on (an MCP server that finished connecting)."""
         self._tools.update(specs)
@@ -339,7 +344,7 @@ class Session:
         held: list[ToolCall] = []
         messages: Sequence[Message] = self.history
         if self._context is not None:
-            messages = await self._context.fit(self.history)
+            messages = await self._context.fit(self.history, self.recalls)
         try:
             end = await self._consume(turn, started, messages, text, records, held)
         except BaseException:

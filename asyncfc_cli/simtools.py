@@ -6,12 +6,13 @@ make engine tests and the virtual-clock benchmark exact and instant."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
 import trio
 
-from asyncfc_tools import EffectSpec, ToolContext, ToolError, ToolSpec, pure
+from asyncfc_tools import EffectSpec, ToolContext, ToolError, ToolSpec, builtin_tools, pure
 
 from .model.scenario import Scenario
 from .protocol_tools import engine_tools
@@ -55,11 +56,14 @@ def simulated_tools(
     """
     protocol = set(engine_tools())
     names = dict.fromkeys(s.tool for s in scenario.steps if s.kind == "call" and s.tool not in protocol)
+    builtin = builtin_tools()
     specs: dict[str, ToolSpec] = {}
     for name in names:
         base = (real or {}).get(name)
         effect = (effects or {}).get(name) or (base.effect if base else pure())
-        specs[name] = ToolSpec(
+        # A simulated built-in is shown and recalled like the real one, with or without ``real``.
+        declared = base or builtin.get(name)
+        spec = ToolSpec(
             name=name,
             description=base.description if base else f"(simulated) {name}",
             parameters=base.parameters if base else _OPEN_SCHEMA,
@@ -67,4 +71,8 @@ def simulated_tools(
             effect=effect,
             is_async=True,
         )
+        if declared is not None:
+            spec = dataclasses.replace(spec, preview=declared.preview, runs_command=declared.runs_command,
+                                       recall=declared.recall)
+        specs[name] = spec
     return specs

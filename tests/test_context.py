@@ -16,6 +16,7 @@ from asyncfc_cli.context import (
     context_window,
     estimate_message_tokens,
     message_counter,
+    note_for,
 )
 from asyncfc_cli.futures import future_block, placeholder
 from asyncfc_cli.model.base import (
@@ -27,6 +28,7 @@ from asyncfc_cli.model.base import (
     UserMessage,
 )
 from asyncfc_cli.model.wire import messages_to_wire
+from asyncfc_tools import builtin_tools
 
 BULK = "x = compute(1, 2, 3)  # some code line\n" * 60  # ~2400 characters
 
@@ -97,6 +99,21 @@ def count(messages: Sequence[Message]) -> int:
     return estimate_message_tokens(messages)
 
 
+RECALLS = {name: spec.recall for name, spec in builtin_tools().items()}
+"""What the built-in tools declare compaction says of their removed outputs."""
+
+
+def test_a_note_says_what_the_tool_declares_and_the_default_for_a_tool_it_does_not_know():
+    read = ToolCall("c1", "read_file", '{"path": "a.py"}', 0)
+    assert note_for(read, 900, RECALLS).endswith(
+        'of read_file removed; to see it again, call read_file with {"path": "a.py"}.]')
+    shell = ToolCall("c2", "shell", '{"command": "make"}', 0)
+    assert "re-run the command if you need it (mind its side effects)" in note_for(shell, 900, RECALLS)
+    assert note_for(shell, 900, {}).endswith('call shell with {"command": "make"} to see it again.]')
+    write = ToolCall("c3", "write_file", '{"path": "a.py", "content": "x"}', 0)
+    assert note_for(write, 900, RECALLS).endswith('the change was made: read_file {"path": "a.py"} shows it.]')
+
+
 def test_under_budget_nothing_changes():
     history = conversation()
     assert compact(history, 10**6, count) == history
@@ -105,7 +122,7 @@ def test_under_budget_nothing_changes():
 def test_oldest_bulky_results_become_notes_saying_how_to_get_them_again():
     history = conversation()
     budget = count(history) - 1500
-    out = compact(history, budget, count)
+    out = compact(history, budget, count, recalls=RECALLS)
     assert count(out) <= budget
     assert len(out) == len(history)  # notes only: nothing dropped
     first_read = out[3]
@@ -120,7 +137,7 @@ def test_oldest_bulky_results_become_notes_saying_how_to_get_them_again():
 
 def test_delivered_blocks_keep_their_tags_and_name_their_call():
     history = conversation()
-    out = compact(history, count(history) // 3, count)
+    out = compact(history, count(history) // 3, count, recalls=RECALLS)
     delivery = out[5]
     assert isinstance(delivery, UserMessage) and delivery.delivery
     assert delivery.text.startswith('<future id="f2" status="done">[compacted')
@@ -204,7 +221,7 @@ def test_blocks_are_named_by_placeholder_even_after_turns_were_dropped():
              ToolMessage("call_t9", "run_tests", placeholder("f40", "running")),
              UserMessage(future_block("f40", "done", BULK), delivery=True),
              AssistantMessage("done")]
-    out = compact(later, count(later) - 900, count, keep_recent=1)
+    out = compact(later, count(later) - 900, count, keep_recent=1, recalls=RECALLS)
     assert '<future id="f40" status="done">[compacted' in out[-2].text
     assert "run the tests again" in out[-2].text  # f40 found through its placeholder
 
