@@ -171,14 +171,15 @@ def build_engine(
     from .session import Session
 
     ctx = workspace.tool_context(settings, sandbox)
+    tools = workspace_tools(model, simulate)
     session = Session(
-        model=model, tools=workspace_tools(model, simulate), bus=bus, settings=settings,
+        model=model, tools=tools, bus=bus, settings=settings,
         workspace=workspace, gate=gate,
         system_prompt="" if resume else system_prompt(settings, workspace, sandbox),
         history=resume.history if resume else (),
         session_id=resume.session_id if resume else None,
         context=ContextBudget.for_model(settings.model, settings.context_tokens),
-        duration_priors=duration_priors(), ctx=ctx,
+        duration_priors=duration_priors(tools.values()), ctx=ctx,
         futures_issued=resume.futures_issued if resume else 0,
         recovered=resume.recovered if resume else (),
     )

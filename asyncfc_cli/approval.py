@@ -60,7 +60,7 @@ def describe_call(spec: ToolSpec, args: Mapping[str, Any], ctx: ToolContext) -> 
 def _kept_offline(request: GateRequest) -> bool:
     """Whether the call runs a command the session's sandbox keeps off the network."""
     sandbox = request.ctx.sandbox
-    return request.spec.runs_command and sandbox is not None and not sandbox.network
+    return request.spec.facts.runs_command and sandbox is not None and not sandbox.network
 
 
 class ApprovalGate:

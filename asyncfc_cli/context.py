@@ -79,7 +79,7 @@ def _args_text(call: ToolCall) -> str:
 
 
 Recalls = Mapping[str, str]
-"""What each tool says of a removed output (its declared ``ToolSpec.recall``), by tool name."""
+"""What each tool says of a removed output (its declared ``ToolFacts.recall``), by tool name."""
 NO_RECALLS: Recalls = MappingProxyType({})
 """Every tool's outputs get the default note (``RECALL``)."""
 

@@ -34,7 +34,6 @@ from asyncfc_tools import Effect, ToolContext, ToolError, ToolSpec, describe_exc
 from asyncfc_tools._commit import CallGuard, run_in_worker
 
 from .admission import admit, not_earlier
-from .durations import duration_key
 from .events import BackgroundStopped, EventBus, FutureCreated, FutureFinished, FutureStarted
 from .futures import (
     FINISHED,
@@ -123,6 +122,11 @@ class FutureRecord:
     @property
     def tool(self) -> str:
         return self.call.name
+
+    @property
+    def duration_key(self) -> str:
+        """What calls that take about as long as this one share (``ToolSpec.duration_key``)."""
+        return self.spec.duration_key(self.args) if self.spec is not None else self.tool
 
     @property
     def background(self) -> bool:
@@ -241,8 +245,8 @@ class Scheduler:
 
     def expected_duration(self, rec: FutureRecord) -> float | None:
         """A smoothed estimate of how long the call of ``rec`` runs: this session's history of
-        calls like it (``duration_key``), else the prior for that key or for its tool, else None."""
-        key = duration_key(rec.tool, rec.args)
+        calls like it (``FutureRecord.duration_key``), else the prior for that key or for its tool, else None."""
+        key = rec.duration_key
         return self._durations.get(key, self._priors.get(key, self._priors.get(rec.tool)))
 
     def predicted_finish(self, rec: FutureRecord, _known: dict[str, float | None] | None = None) -> float | None:
@@ -377,7 +381,7 @@ class Scheduler:
         self._unfinished.pop(rec.id, None)
         duration = rec.finished_at - rec.started_at if rec.started_at is not None else 0.0
         if state is State.DONE and not rec.background:
-            key = duration_key(rec.tool, rec.args)
+            key = rec.duration_key
             previous = self._durations.get(key)
             self._durations[key] = duration if previous is None else 0.5 * (previous + duration)
         self._bus.emit(

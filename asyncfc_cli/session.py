@@ -171,8 +171,8 @@ class Session:
 
     @property
     def recalls(self) -> dict[str, str]:
-        """What compaction says of each tool's removed outputs (``ToolSpec.recall``), by name."""
-        return {name: spec.recall for name, spec in self._tools.items()}
+        """What compaction says of each tool's removed outputs (``ToolFacts.recall``), by name."""
+        return {name: spec.facts.recall for name, spec in self._tools.items()}
 
     def add_tools(self, specs: Mapping[str, ToolSpec]) -> None:
         """Offer more tools from the next request on (an MCP server that finished connecting)."""

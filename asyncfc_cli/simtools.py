@@ -72,7 +72,6 @@ def simulated_tools(
             is_async=True,
         )
         if declared is not None:
-            spec = dataclasses.replace(spec, preview=declared.preview, runs_command=declared.runs_command,
-                                       recall=declared.recall)
+            spec = dataclasses.replace(spec, facts=declared.facts)
         specs[name] = spec
     return specs

@@ -99,7 +99,7 @@ def count(messages: Sequence[Message]) -> int:
     return estimate_message_tokens(messages)
 
 
-RECALLS = {name: spec.recall for name, spec in builtin_tools().items()}
+RECALLS = {name: spec.facts.recall for name, spec in builtin_tools().items()}
 """What the built-in tools declare compaction says of their removed outputs."""
 
 

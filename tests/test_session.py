@@ -297,13 +297,25 @@ async def test_early_wait_predicts_a_queued_call_from_what_it_waits_for(autojump
 
 
 def test_duration_keys_tell_commands_and_test_selections_apart():
-    from asyncfc_cli.durations import duration_key
+    from asyncfc_tools import builtin_tools
 
-    assert duration_key("shell", {"command": "git diff --stat"}) == "shell:git diff"
-    assert duration_key("shell", {"command": "python -m pytest -q"}) == "shell:python pytest"
-    assert duration_key("run_tests", {}) == "run_tests"
-    assert duration_key("run_tests", {"paths": ["tests/test_a.py"]}) == "run_tests:some"
-    assert duration_key("read_file", {"path": "a.py"}) == "read_file"
+    tools = builtin_tools()
+    assert tools["shell"].duration_key({"command": "git diff --stat"}) == "shell:git diff"
+    assert tools["shell"].duration_key({"command": "python -m pytest -q"}) == "shell:python pytest"
+    assert tools["run_tests"].duration_key({}) == "run_tests"
+    assert tools["run_tests"].duration_key({"paths": ["tests/test_a.py"]}) == "run_tests:some"
+    assert tools["read_file"].duration_key({"path": "a.py"}) == "read_file"
+
+
+def test_duration_priors_are_what_the_tools_declare_measured():
+    from asyncfc_cli.durations import duration_priors
+    from asyncfc_cli.tool_latencies import TOOL_LATENCIES
+    from asyncfc_tools import builtin_tools
+
+    priors = duration_priors(builtin_tools().values())
+    assert priors["read_file"] == TOOL_LATENCIES["read_file"]
+    assert priors["run_tests:some"] == TOOL_LATENCIES["run_tests_file"]
+    assert "shell" not in priors  # commands vary too much: learnt as the session goes
 
 
 @pytest.mark.trio

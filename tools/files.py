@@ -80,7 +80,8 @@ _CHANGE_MADE = "the change was made: read_file {args} shows it"
 """What compaction says of a removed write or edit output."""
 
 
-@tool(effect=reads("path"), recall=READ_AGAIN)
+@tool(effect=reads("path"), recall=READ_AGAIN,
+      duration_priors={"read_file": "read_file"})
 def read_file(ctx: ToolContext, path: str, offset: int = 1, limit: int | None = None) -> str:
     """Read a text file, with line numbers (like `cat -n`).
 
@@ -134,7 +135,8 @@ def _read_numbered(real: Path, shown: str, size: int, offset: int, limit: int | 
     return body + ("\n\n[" + " ".join(notes) + "]" if notes else "")
 
 
-@tool(effect=writes("path"), preview=_diff_preview("write_file"), recall=_CHANGE_MADE)
+@tool(effect=writes("path"), preview=_diff_preview("write_file"), recall=_CHANGE_MADE,
+      duration_priors={"write_file": "write_file"})
 def write_file(ctx: ToolContext, path: str, content: str) -> str:
     """Create or overwrite a text file with exactly `content`.
 
@@ -160,7 +162,8 @@ def write_file(ctx: ToolContext, path: str, content: str) -> str:
     return f"overwrote {shown_path} ({size})\n{diff}"
 
 
-@tool(effect=writes("path"), preview=_diff_preview("edit_file"), recall=_CHANGE_MADE)
+@tool(effect=writes("path"), preview=_diff_preview("edit_file"), recall=_CHANGE_MADE,
+      duration_priors={"edit_file": "edit_file"})
 def edit_file(ctx: ToolContext, path: str, old: str, new: str, replace_all: bool = False) -> str:
     """Replace an exact passage of a file: `old` becomes `new`.
 

@@ -171,7 +171,13 @@ def _preview(ctx: ToolContext, args: Mapping[str, Any]) -> str:
     return f"$ {shlex.join(plan.argv)}" if plan else "(no tests found; nothing will run)"
 
 
-@tool(effect=test_run_effect(), preview=_preview, runs_command=True,
+def _selection(args: Mapping[str, Any]) -> str:
+    """A run of some tests takes apart from a run of the whole suite."""
+    return "some" if args.get("paths") else ""
+
+
+@tool(effect=test_run_effect(), preview=_preview, runs_command=True, duration_key=_selection,
+      duration_priors={"run_tests": "run_tests", "run_tests:some": "run_tests_file"},
       recall="run the tests again to see the current results")
 async def run_tests(ctx: ToolContext, paths: list[str] | None = None, args: list[str] | None = None,
                     timeout_s: float | None = None) -> str:

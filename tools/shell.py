@@ -67,7 +67,14 @@ def _preview(ctx: ToolContext, args: Mapping[str, Any]) -> str:
     return "\n".join(notes)
 
 
-@tool(effect=shell_effect(), preview=_preview, runs_command=True,
+def _command_words(args: Mapping[str, Any]) -> str:
+    """What predicts a command's duration: its first two words that are not flags (``git diff``
+    and ``python -m pytest`` take very different times)."""
+    command = args.get("command")
+    return " ".join([w for w in command.split() if not w.startswith("-")][:2]) if isinstance(command, str) else ""
+
+
+@tool(effect=shell_effect(), preview=_preview, runs_command=True, duration_key=_command_words,
       recall="re-run the command if you need it (mind its side effects): {args}")
 async def shell(
     ctx: ToolContext,

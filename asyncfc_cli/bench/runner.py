@@ -117,7 +117,7 @@ async def _play(scenario: Scenario, profile: Profile, mode: str, real_tools: boo
     tools = bench_tools(scenario, real_tools)
     mode, settings = mode_settings(mode, settings)
     run = scenario_session(scenario, mode=mode, profile=profile, tools=tools, root=root, settings=settings,
-                           duration_priors=duration_priors(), simulate_subagents=True)
+                           duration_priors=duration_priors(tools.values()), simulate_subagents=True)
     assert run.session is not None
     outcome = await run.session.run("scripted task")
     # The session's own events: sub-agents number their futures from f1 too.
