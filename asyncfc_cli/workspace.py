@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from asyncfc_tools import ToolContext, child_environment, resolve_in_root
+from asyncfc_tools import ToolContext, ToolSettings, child_environment, resolve_in_root
 
 from .config import Settings, user_config_path
 
@@ -58,5 +58,5 @@ class Workspace:
             env=child_environment(),
             off_limits=(user_config_path().parent,),
             sandbox=sandbox,
-            extra={"web_fetch": {"allow_local": settings.web_allow_local}},
+            settings=ToolSettings(web_allow_local=settings.web_allow_local),
         )

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 import trio
 
-from asyncfc_tools import ToolError
+from asyncfc_tools import ToolError, ToolSettings
 from asyncfc_tools._process import run_command
 from asyncfc_tools._sandbox import Sandbox, open_sandbox, probe
 from asyncfc_tools.run_tests import run_tests
@@ -59,7 +59,7 @@ def confined(repo):
 
 
 async def sh(repo: Path, sandbox: Sandbox, command: str, **kwargs) -> str:
-    ctx = context(repo, sandbox=sandbox, shell_timeout_s=30.0, extra={"shell": {"kill_grace_s": 0.3}})
+    ctx = context(repo, sandbox=sandbox, shell_timeout_s=30.0, settings=ToolSettings(kill_grace_s=0.3))
     return await shell.fn(ctx, command, **kwargs)
 
 

@@ -291,12 +291,12 @@ async def test_sub_agents_run_in_the_sessions_own_tool_context(autojump_clock, t
     """Its sandbox, limits and settings: a sub-agent's commands are confined like the parent's."""
     from asyncfc_cli.subagent import attach_subagents, scripted_kit
     from asyncfc_cli.testing.harness import scenario_session
-    from asyncfc_tools import ToolContext, pure, tool
+    from asyncfc_tools import ToolContext, ToolSettings, pure, tool
 
     @tool(effect=pure())
     async def where(ctx: ToolContext) -> str:
         """Say which context the call runs in."""
-        return str(ctx.extra.get("marker", "another context"))
+        return "the session's" if ctx.settings.grep_max_matches == 7 else "another context"
 
     run = scenario_session(
         scenario(sub_agent("a", "where?", call("where", "w"), {"need": ["w"]}, answer("$w")),
@@ -304,7 +304,7 @@ async def test_sub_agents_run_in_the_sessions_own_tool_context(autojump_clock, t
         tools={**TOOLS, "where": where})
     session = run.session
     attach_subagents(session, scripted_kit(session.model, lambda: session.tools),
-                     ctx=ToolContext(tmp_path, extra={"marker": "the session's"}))
+                     ctx=ToolContext(tmp_path, settings=ToolSettings(grep_max_matches=7)))
     await session.run("task")
     inner = next(e for e in run.events if e.parent == "f1" and e.type == "future_finished" and e.id == "f1")
     assert inner.output == "the session's"

@@ -16,7 +16,7 @@ import trio
 from asyncfc_cli.events import EventBus
 from asyncfc_cli.model.base import ToolCall
 from asyncfc_cli.scheduler import Scheduler
-from asyncfc_tools import ToolContext, ToolError, builtin_tools, reads, tool
+from asyncfc_tools import ToolContext, ToolError, ToolSettings, builtin_tools, reads, tool
 from asyncfc_tools import files as files_tools
 from asyncfc_tools import outline as outline_tool
 from asyncfc_tools import search as search_tools
@@ -229,7 +229,7 @@ def test_grep_memory_stays_bounded_by_the_cap(tmp_path, monkeypatch, engine):
         monkeypatch.setenv("PATH", str(bin_dir))
     else:
         monkeypatch.setenv("PATH", "/nonexistent")
-    ctx = context(root, extra={"grep": {"max_matches": 5}})
+    ctx = context(root, settings=ToolSettings(grep_max_matches=5))
     out, peak = _peak_bytes(lambda: search_tools.grep.fn(ctx, "hit"))
     assert out.splitlines()[-1] == "[... 29,995 more of 30,000 matches in 1 file cut; narrow the pattern, path or glob]"
     assert peak < 1_000_000, f"{peak:,} bytes held for 5 shown matches"
@@ -248,7 +248,7 @@ async def test_a_daemon_holding_stdout_neither_hangs_the_call_nor_outlives_it(tm
     from asyncfc_tools.shell import shell
 
     repo = make_repo(tmp_path / "repo", {"a.txt": "a\n"})
-    ctx = context(repo, shell_timeout_s=600.0, extra={"shell": {"kill_grace_s": 0.3}})
+    ctx = context(repo, shell_timeout_s=600.0, settings=ToolSettings(kill_grace_s=0.3))
     with trio.fail_after(20):  # before: it waited for the daemon (here 300 s; the call timeout)
         out = await shell.fn(ctx, f"{daemon} {_WAIT_FOR_PID}", timeout_s=600)
     assert out.startswith("exit code 0") and "started" in out
@@ -263,7 +263,7 @@ async def test_timeout_s_holds_with_a_daemon_holding_stdout(tmp_path):
     from asyncfc_tools.shell import shell
 
     repo = make_repo(tmp_path / "repo", {"a.txt": "a\n"})
-    ctx = context(repo, extra={"shell": {"kill_grace_s": 0.3}})
+    ctx = context(repo, settings=ToolSettings(kill_grace_s=0.3))
     with trio.fail_after(20), pytest.raises(ToolError, match="timed out after"):
         await shell.fn(ctx, f"setsid sh -c 'echo $$ > d.pid; exec sleep 300' & {_WAIT_FOR_PID}; sleep 300",
                        timeout_s=1)
@@ -277,7 +277,7 @@ async def test_a_daemon_that_escaped_tracking_cannot_hold_the_call_open(tmp_path
     from asyncfc_tools.shell import shell
 
     repo = make_repo(tmp_path / "repo", {"a.txt": "a\n"})
-    ctx = context(repo, extra={"shell": {"kill_grace_s": 0.3}})
+    ctx = context(repo, settings=ToolSettings(kill_grace_s=0.3))
     # env -i drops the mark; the subshell exits at once, so the daemon is reparented before the
     # command's descendants are next looked up: neither tracking finds it (on a slow machine the
     # lookup may still catch it, and then it is stopped: either way the call cannot hang).

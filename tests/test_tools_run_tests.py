@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from asyncfc_tools import PathOutsideWorkspace, ToolError
+from asyncfc_tools import PathOutsideWorkspace, ToolError, ToolSettings
 from asyncfc_tools._test_reports import TestCase, counts, parse_cargo, parse_go_json
 from asyncfc_tools.run_tests import plan_tests, run_tests
 from tools_repo import context, make_repo
@@ -116,7 +116,7 @@ async def test_timeout_kills_the_run(tmp_path):
     root = make_repo(tmp_path / "r", {"tests/test_slow.py": "import time\ndef test_slow():\n    time.sleep(60)\n"})
     fake_venv(root)
     with pytest.raises(ToolError, match="tests timed out after 1s and were killed"):
-        await run_tests.fn(context(root, extra={"shell": {"kill_grace_s": 0.2}}), timeout_s=1)
+        await run_tests.fn(context(root, settings=ToolSettings(kill_grace_s=0.2)), timeout_s=1)
 
 
 def test_without_a_venv_python_comes_from_path_not_from_asyncfc(tmp_path):

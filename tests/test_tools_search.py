@@ -7,7 +7,7 @@ import os
 
 import pytest
 
-from asyncfc_tools import PathOutsideWorkspace, ToolError
+from asyncfc_tools import PathOutsideWorkspace, ToolError, ToolSettings
 from asyncfc_tools._listing import IgnoreRules, glob_matcher, workspace_files
 from asyncfc_tools.search import grep, list_files, parse_rg_json
 from tools_repo import context, make_repo, write_files
@@ -82,7 +82,7 @@ def test_grep_path_glob_and_ignore_case(ctx):
 
 def test_grep_caps_matches_with_a_note(repo):
     (repo / "many.txt").write_text("hit\n" * 500)
-    out = grep.fn(context(repo, extra={"grep": {"max_matches": 10}}), "hit", path="many.txt")
+    out = grep.fn(context(repo, settings=ToolSettings(grep_max_matches=10)), "hit", path="many.txt")
     lines = out.splitlines()
     assert lines[:10] == [f"many.txt:{i}: hit" for i in range(1, 11)]
     assert lines[10] == "[... 490 more of 500 matches in 1 file cut; narrow the pattern, path or glob]"

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import trio
 
-from asyncfc_tools import ToolError, child_environment
+from asyncfc_tools import ToolError, ToolSettings, child_environment
 from asyncfc_tools.shell import shell
 from tools_repo import context, make_repo
 
@@ -35,7 +35,7 @@ def repo(tmp_path):
 
 @pytest.fixture
 def ctx(repo):
-    return context(repo, shell_timeout_s=30.0, extra={"shell": {"kill_grace_s": 0.3}})
+    return context(repo, shell_timeout_s=30.0, settings=ToolSettings(kill_grace_s=0.3))
 
 
 @pytest.mark.trio

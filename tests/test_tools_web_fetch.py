@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from asyncfc_tools import ToolContext, ToolError
+from asyncfc_tools import ToolContext, ToolError, ToolSettings
 from asyncfc_tools.web_fetch import html_to_markdown, is_public_address, web_fetch
 
 PAGE = b"""<html><head><title>T</title><style>p {color: red}</style></head>
@@ -54,7 +54,7 @@ def server():
 
 
 def ctx(allow_local: bool = True) -> ToolContext:
-    return ToolContext(Path.cwd(), extra={"web_fetch": {"allow_local": allow_local}})
+    return ToolContext(Path.cwd(), settings=ToolSettings(web_allow_local=allow_local))
 
 
 async def fetch(url, *, allow_local=True, **args):
@@ -134,5 +134,5 @@ def test_the_allow_local_setting_reaches_the_tool(tmp_path):
     from asyncfc_cli.config import Settings
     from asyncfc_cli.workspace import Workspace
 
-    assert Workspace(tmp_path).tool_context(Settings()).extra["web_fetch"] == {"allow_local": False}
-    assert Workspace(tmp_path).tool_context(Settings(web_allow_local=True)).extra["web_fetch"] == {"allow_local": True}
+    assert Workspace(tmp_path).tool_context(Settings()).settings.web_allow_local is False
+    assert Workspace(tmp_path).tool_context(Settings(web_allow_local=True)).settings.web_allow_local is True

@@ -47,6 +47,7 @@ __all__ = [
     "ToolContext",
     "ToolError",
     "ToolFacts",
+    "ToolSettings",
     "ToolSpec",
     "ArgumentError",
     "check_path_text",
@@ -418,6 +419,26 @@ and, where it runs, the OS sandbox)."""
 
 
 @dataclass(frozen=True, slots=True)
+class ToolSettings:
+    """Settings of individual tools (the application's from ``Settings``, or a test's). None: the
+    tool's own default, named beside the tool."""
+
+    grep_max_matches: int | None = None
+    """Matches grep shows before cutting (default ``search.MAX_MATCHES``)."""
+    kill_grace_s: float | None = None
+    """Seconds a stopped command (shell, run_tests) gets between SIGTERM and SIGKILL (default
+    ``_process.KILL_GRACE_S``)."""
+    background_quiet_s: float | None = None
+    """A background command counts as up after this long without output (default
+    ``_background.QUIET_S``)."""
+    background_start_s: float | None = None
+    """A background command counts as up after this long at the latest (default
+    ``_background.START_CAP_S``)."""
+    web_allow_local: bool = False
+    """web_fetch may reach loopback and private addresses (``Settings.web_allow_local``)."""
+
+
+@dataclass(frozen=True, slots=True)
 class ToolContext:
     """What a tool may know about where it runs. Built by the application, read by tools."""
 
@@ -429,8 +450,8 @@ class ToolContext:
     """Cap on text a tool returns; longer output is cut with a note saying how much."""
     env: Mapping[str, str] | None = None
     """Environment for child processes (provider keys removed); None means os.environ minus keys."""
-    extra: Mapping[str, Any] = field(default_factory=dict)
-    """Settings for individual tools, by name (e.g. ``{"grep": {"max_matches": 200}}``)."""
+    settings: ToolSettings = ToolSettings()
+    """Settings of individual tools (e.g. ``ToolSettings(grep_max_matches=50)``)."""
     off_limits: tuple[Path, ...] = ()
     """Folders the file tools refuse even inside the workspace (see ``resolve_in_root``)."""
     progress: CallProgress = NO_PROGRESS

@@ -197,7 +197,7 @@ async def run_tests(ctx: ToolContext, paths: list[str] | None = None, args: list
     _check_paths(ctx, paths)
     timeout = positive_seconds(timeout_s, ctx.shell_timeout_s)
     env = dict(ctx.env) if ctx.env is not None else child_environment()
-    grace = float(ctx.extra.get("shell", {}).get("kill_grace_s", KILL_GRACE_S))
+    grace = KILL_GRACE_S if ctx.settings.kill_grace_s is None else ctx.settings.kill_grace_s
     with tempfile.TemporaryDirectory(prefix="asyncfc-tests-") as scratch:
         plan = plan_tests(ctx, paths, args, Path(scratch))
         if plan is None:

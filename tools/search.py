@@ -36,7 +36,7 @@ __all__ = ["Match", "MatchCollector", "grep", "list_files", "format_matches", "p
 MAX_FILES = 1_000
 """Paths list_files shows before cutting."""
 MAX_MATCHES = 200
-"""Matches grep shows before cutting (``ctx.extra["grep"]["max_matches"]`` overrides)."""
+"""Matches grep shows before cutting (``ToolSettings.grep_max_matches`` overrides)."""
 _MATCH_LINE_CHARS = 300
 _RG_TIMEOUT_S = 120.0
 
@@ -289,7 +289,7 @@ def grep(ctx: ToolContext, pattern: str, path: str = ".", glob: str | None = Non
     """
     regex = _compile(pattern, ignore_case)
     real, shown = _scope(ctx, path)
-    limit = int(ctx.extra.get("grep", {}).get("max_matches", MAX_MATCHES))
+    limit = MAX_MATCHES if ctx.settings.grep_max_matches is None else ctx.settings.grep_max_matches
     rg = shutil.which("rg", path=(ctx.env or {}).get("PATH"))
     found = ripgrep(rg, ctx, real, pattern, glob, ignore_case, limit) if rg else None
     if found is None:

@@ -67,6 +67,11 @@ def _preview(ctx: ToolContext, args: Mapping[str, Any]) -> str:
     return "\n".join(notes)
 
 
+def _or_default(setting: float | None, default: float) -> float:
+    """A ``ToolSettings`` value, or the tool's own default where it is not set."""
+    return default if setting is None else setting
+
+
 def _command_words(args: Mapping[str, Any]) -> str:
     """What predicts a command's duration: its first two words that are not flags (``git diff``
     and ``python -m pytest`` take very different times)."""
@@ -113,16 +118,16 @@ async def shell(
         raise ToolError("command is empty")
     if "\0" in command:
         raise ToolError("the command contains a NUL character (\\0), which no command line can hold")
-    settings = ctx.extra.get("shell", {})
+    settings = ctx.settings
     run = _Run(ctx, command, _timeout(ctx, timeout_s, background),
-               float(settings.get("kill_grace_s", KILL_GRACE_S)), _writable(ctx, writes))
+               _or_default(settings.kill_grace_s, KILL_GRACE_S), _writable(ctx, writes))
     if background:
         async def to_end(on_output: Callable[[str], None]) -> str:
             return run.text(await run(on_output))
 
         return await run_in_background(
-            to_end, ctx.progress, quiet_s=float(settings.get("background_quiet_s", QUIET_S)),
-            cap_s=float(settings.get("background_start_s", START_CAP_S)))
+            to_end, ctx.progress, quiet_s=_or_default(settings.background_quiet_s, QUIET_S),
+            cap_s=_or_default(settings.background_start_s, START_CAP_S))
     kind = command_effect(command).kind
     async with watch_tree(ctx.root) if writes is not None or kind != "reads" else nullcontext([]) as changed:
         result = await run(ctx.progress.output)

@@ -10,7 +10,7 @@ server answers with) is hostile. So:
   or cloud metadata addresses, no shared or reserved space) and connects to the address it checked,
   so a name that resolves differently a moment later (DNS rebinding) cannot slip past; redirects
   go through the same backend. ``allow_local`` (``Settings.web_allow_local``, passed in
-  ``ToolContext.extra["web_fetch"]``) lifts the check;
+  ``ToolSettings.web_allow_local``) lifts the check;
 - no proxy from the environment, no cookies kept; the body is read up to ``max_bytes`` and the
   whole fetch is limited to ``TIMEOUT_S``.
 
@@ -192,8 +192,7 @@ async def web_fetch(ctx: ToolContext, url: str, max_bytes: int = DEFAULT_MAX_BYT
     url = _checked_url(url)
     if not 1 <= max_bytes <= MAX_BYTES:
         raise ToolError(f"web_fetch: max_bytes must be between 1 and {MAX_BYTES}")
-    allow_local = bool(ctx.extra.get("web_fetch", {}).get("allow_local", False))
-    async with _client(allow_local) as client:
+    async with _client(ctx.settings.web_allow_local) as client:
         with trio.move_on_after(TIMEOUT_S) as scope:
             try:
                 return await _fetch(client, url, max_bytes)
