@@ -26,7 +26,7 @@ from typing import Any
 
 from asyncfc_tools import Effect, ToolSpec
 
-from .futures import ToolCall, earlier_ids, find_refs, future_number
+from .futures import ToolCall, earlier_ids, find_refs, future_number, unresolved_refs
 
 __all__ = ["Admission", "admit", "conflicts", "not_earlier", "parse_arguments"]
 
@@ -79,7 +79,7 @@ def admit(
         # Engine built-ins take future ids as plain data, never as values to substitute.
         deps = find_refs(args)
         problem = _reference_problem(fid, deps, set(known))
-    effect = spec.effect_of(args, root) if spec is not None and problem is None else Effect("pure")
+    effect = spec.effect_of(unresolved_refs(args), root) if spec is not None and problem is None else Effect("pure")
     return Admission(args, spec, effect, tuple(deps), conflicts(effect, unfinished, serial=serial), problem)
 
 

@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
+
+from asyncfc_tools import UNRESOLVED
 
 __all__ = [
     "AWAIT_FUTURE",
@@ -119,13 +121,25 @@ def find_refs(value: Any) -> list[str]:
 def substitute_refs(value: Any, results: Mapping[str, str]) -> Any:
     """Replace every whole-value ``"$fN"`` with ``results["fN"]`` (the value text the model would
     be shown). Ids missing from ``results`` are left as they are."""
+    return _map_refs(value, lambda ref, text: results.get(ref, text))
+
+
+def unresolved_refs(value: Any) -> Any:
+    """``value`` with every whole-value ``"$fN"`` replaced by ``asyncfc_tools.UNRESOLVED``: how an
+    effect function is told an argument is not known yet (tools do not know this syntax)."""
+    return _map_refs(value, lambda ref, text: UNRESOLVED)
+
+
+def _map_refs(value: Any, replace: Callable[[str, str], Any]) -> Any:
+    """``value`` with every whole-value reference ``text`` (naming future ``ref``) replaced by
+    ``replace(ref, text)``, in strings anywhere in lists and mappings."""
     if isinstance(value, str):
         match = _REF.match(value)
-        return results.get(match.group(1), value) if match else value
+        return replace(match.group(1), value) if match else value
     if isinstance(value, Mapping):
-        return {k: substitute_refs(v, results) for k, v in value.items()}
+        return {k: _map_refs(v, replace) for k, v in value.items()}
     if isinstance(value, list):
-        return [substitute_refs(v, results) for v in value]
+        return [_map_refs(v, replace) for v in value]
     return value
 
 

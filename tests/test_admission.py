@@ -6,7 +6,7 @@ them in issue order are checked as data (the scheduler tests check that it acts 
 
 import json
 
-from asyncfc_tools import Effect
+from asyncfc_tools import Effect, builtin_tools
 
 from asyncfc_cli.admission import admit, conflicts, not_earlier, parse_arguments
 from asyncfc_cli.protocol_tools import engine_tools
@@ -30,6 +30,16 @@ def test_a_reference_is_a_dependency_and_a_conflict_is_a_wait():
     put = admit(ToolCall("c", "put", json.dumps({"path": "b.txt", "value": "$f1"}), 0), "f3", ALL,
                 known=["f1", "f2"], unfinished=unfinished)
     assert put.deps == ("f1",) and put.waits_on == ("f2",)
+
+
+def test_a_path_not_known_yet_is_the_whole_tree():
+    """The effect function is told a reference is unresolved (the tools know no ``$fN`` syntax)."""
+    tools = builtin_tools()
+    got = admit(call("write_file", path="$f1", content="x"), "f2", tools, known=["f1"],
+                unfinished={"f1": Effect("reads", ("a.txt",))})
+    assert got.deps == ("f1",) and got.effect == Effect("writes", (".",))
+    named = admit(call("write_file", path="$f1.txt", content="x"), "f2", tools, known=["f1"], unfinished={})
+    assert named.deps == () and named.effect == Effect("writes", ("$f1.txt",))  # a plain file name
 
 
 def test_serial_mode_waits_for_every_unfinished_call_even_a_pure_one():

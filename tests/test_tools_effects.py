@@ -8,7 +8,7 @@ import shutil
 
 import pytest
 
-from asyncfc_tools import Effect
+from asyncfc_tools import UNRESOLVED, Effect
 from asyncfc_tools._commands import command_effect
 from asyncfc_tools._watch import changed_files, changes_note
 from asyncfc_tools.run_tests import run_tests
@@ -64,7 +64,7 @@ def test_a_test_run_that_would_write_is_exclusive():
     run_tests_spec = builtin_tools()["run_tests"]
     assert run_tests_spec.effect_of({"paths": ["tests"], "args": ["-k", "login"]}) == Effect("runs", ("tests",))
     assert run_tests_spec.effect_of({"args": ["--snapshot-update"]}).kind == "exclusive"
-    assert run_tests_spec.effect_of({"args": "$f2"}).kind == "exclusive"  # not known yet
+    assert run_tests_spec.effect_of({"args": UNRESOLVED}).kind == "exclusive"  # not known yet
 
 
 def test_runs_conflicts():

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from asyncfc_tools import Effect, builtin_tools
+from asyncfc_tools import UNRESOLVED, Effect, builtin_tools
 
 CONTRACT = {  # DESIGN.md's table: name -> (required parameters, optional parameters at least)
     "read_file": (["path"], {"offset", "limit"}),
@@ -42,7 +42,8 @@ def test_effects():
     assert tools["outline"].effect_of({"path": "src"}, root).kind == "reads"
     assert tools["shell"].effect_of({"command": "ls"}, root).kind == "reads"
     assert tools["shell"].effect_of({"command": "make install"}, root).kind == "exclusive"
-    assert tools["shell"].effect_of({"command": "$f3"}, root).kind == "exclusive"
+    assert tools["shell"].effect_of({"command": UNRESOLVED}, root).kind == "exclusive"
+    assert tools["write_file"].effect_of({"path": UNRESOLVED}, root) == Effect("writes", (".",))
     assert tools["run_tests"].effect_of({}, root) == Effect("runs", ("tests",))
     assert tools["shell"].is_async and tools["run_tests"].is_async and not tools["read_file"].is_async
 

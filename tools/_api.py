@@ -49,6 +49,7 @@ __all__ = [
     "ToolFacts",
     "ToolSettings",
     "ToolSpec",
+    "UNRESOLVED",
     "ArgumentError",
     "check_path_text",
     "NO_PROGRESS",
@@ -171,16 +172,30 @@ def _overlap(a: str, b: str) -> bool:
     return a.startswith(b.rstrip("/") + "/") or b.startswith(a.rstrip("/") + "/")
 
 
+class _Unresolved:
+    """The type of ``UNRESOLVED``."""
+
+    def __repr__(self) -> str:
+        return "UNRESOLVED"
+
+
+UNRESOLVED: Any = _Unresolved()
+"""What an effect function is given for an argument whose value is not known yet (the engine's
+reference to another call's result, before that call has finished). It is no string, so a path
+argument holding it counts as the whole tree (``normalise_effect_path``) and a command as unknown.
+How references are written is the engine's business (``asyncfc_cli.futures``), not the tools'."""
+
+
 def normalise_effect_path(value: object, root: Path | None = None) -> str:
     """Turn a path argument into the key used for conflict checks.
 
     With a root, the path is resolved as the tools will resolve it (symlinks followed, DESIGN 4):
     a write through ``alias.txt -> u.txt`` or a linked folder and a read of ``u.txt`` get the same
-    key, so they are ordered. Anything that is not a plain string (a ``$fN`` reference not yet
-    resolved, a missing value), or that leads outside the root, is treated as the whole tree, which
-    is always safe: it only adds waiting, never races.
+    key, so they are ordered. Anything that is not a plain string (``UNRESOLVED``, a missing
+    value), or that leads outside the root, is treated as the whole tree, which is always safe: it
+    only adds waiting, never races.
     """
-    if not isinstance(value, str) or not value or value.startswith("$f"):
+    if not isinstance(value, str) or not value:
         return WHOLE_TREE
     if root is not None:
         return _resolved_key(value, root)

@@ -25,6 +25,7 @@ from asyncfc_tools import Effect, ToolSpec
 
 from ..config import Mode, Settings
 from ..events import BackgroundStarted, Event, FutureCreated, FutureFinished, FutureStarted, SessionFinished
+from ..futures import unresolved_refs
 from ..model.scripted import PROFILES, Profile, Scenario
 from ..testing.harness import scenario_session
 from .bound import EffectOf, critical_path_bound
@@ -81,7 +82,7 @@ def effect_function(tools: Mapping[str, ToolSpec], root: Path | None = None) -> 
 
     def effect_of(tool: str, args: Mapping[str, Any]) -> Effect:
         spec = tools.get(tool)
-        return spec.effect_of(args, root) if spec is not None else Effect("pure")
+        return spec.effect_of(unresolved_refs(args), root) if spec is not None else Effect("pure")
 
     return effect_of
 
