@@ -6,13 +6,12 @@ make engine tests and the virtual-clock benchmark exact and instant."""
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
 import trio
 
-from asyncfc_tools import EffectSpec, ToolContext, ToolError, ToolSpec, builtin_tools, pure
+from asyncfc_tools import EffectSpec, ToolContext, ToolError, ToolFacts, ToolSpec, builtin_tools, pure
 
 from .model.scenario import Scenario
 from .protocol_tools import engine_tools
@@ -51,7 +50,8 @@ def simulated_tools(
 
     Args:
         scenario: where durations and results come from (matched by the scripted call ids).
-        real: real specs to copy description, schema and effect from, when the name matches.
+        real: real specs to copy description, schema, effect and declared facts (``ToolFacts``)
+            from, when the name matches; a built-in of that name lends its facts otherwise.
         effects: effect overrides by tool name (default: the real tool's, else pure).
     """
     protocol = set(engine_tools())
@@ -61,17 +61,15 @@ def simulated_tools(
     for name in names:
         base = (real or {}).get(name)
         effect = (effects or {}).get(name) or (base.effect if base else pure())
-        # A simulated built-in is shown and recalled like the real one, with or without ``real``.
+        # A simulated built-in is shown, recalled and timed like the real one, with or without ``real``.
         declared = base or builtin.get(name)
-        spec = ToolSpec(
+        specs[name] = ToolSpec(
             name=name,
             description=base.description if base else f"(simulated) {name}",
             parameters=base.parameters if base else _OPEN_SCHEMA,
             fn=_simulator(scenario, name),
             effect=effect,
             is_async=True,
+            facts=declared.facts if declared else ToolFacts(),
         )
-        if declared is not None:
-            spec = dataclasses.replace(spec, facts=declared.facts)
-        specs[name] = spec
     return specs

@@ -307,6 +307,20 @@ def test_duration_keys_tell_commands_and_test_selections_apart():
     assert tools["read_file"].duration_key({"path": "a.py"}) == "read_file"
 
 
+def test_simulated_built_ins_keep_the_real_tools_declared_facts():
+    from asyncfc_cli.model.scripted import parse_scenario
+    from asyncfc_cli.simtools import simulated_tools
+    from asyncfc_tools import ToolFacts, builtin_tools
+
+    sc = parse_scenario({"name": "s", "steps": [
+        {"call": "shell", "args": {"command": "make"}, "duration": 1, "result": "ok"},
+        {"call": "custom", "args": {}, "duration": 1, "result": "ok"}, {"answer": "done"}]})
+    tools = simulated_tools(sc)
+    assert tools["shell"].facts == builtin_tools()["shell"].facts
+    assert tools["shell"].duration_key({"command": "make all"}) == "shell:make all"
+    assert tools["custom"].facts == ToolFacts()
+
+
 def test_duration_priors_are_what_the_tools_declare_measured():
     from asyncfc_cli.durations import duration_priors
     from asyncfc_cli.tool_latencies import TOOL_LATENCIES
