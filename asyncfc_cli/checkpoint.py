@@ -304,14 +304,21 @@ def _changes(repo: Any, old: str, new: str) -> tuple[list[str], list[str]]:
 
 
 def _remove_created(work_tree: Path, paths: list[str]) -> list[str]:
+    """Delete the files the session created (and the folders they leave empty). The paths come
+    from a recorded snapshot, so a folder on one may have become a symlink since: nothing is
+    deleted through a folder that no longer lies inside the work tree."""
+    root = work_tree.resolve()
     removed = []
     for rel in paths:
         path = work_tree / rel
+        if not path.parent.resolve().is_relative_to(root):
+            continue
         if path.is_symlink() or path.is_file():
             path.unlink()
             removed.append(rel)
         parent = path.parent
-        while parent != work_tree and parent.is_dir() and not any(parent.iterdir()):
+        while (parent != work_tree and parent.is_dir() and not parent.is_symlink()
+               and not any(parent.iterdir())):
             parent.rmdir()
             parent = parent.parent
     return removed

@@ -47,6 +47,22 @@ def test_undo_removes_only_the_files_the_session_created(repo):
     assert (repo / "README.md").read_text() == "# edited after the session\n"
 
 
+def test_undo_never_deletes_through_a_folder_that_became_a_link_out_of_the_repository(repo, tmp_path):
+    """The files to delete come from the recorded end; a folder on their path replaced by a link
+    since (by a command, by anyone) must not lead undo out of the work tree."""
+    checkpoint = create_checkpoint(repo, "s1")
+    write_file.fn(context(repo), "d/precious", "the session's\n")
+    record_end(repo, checkpoint)
+    victim = tmp_path / "victim"
+    victim.mkdir()
+    (victim / "precious").write_text("not the repository's\n")
+    (repo / "d" / "precious").unlink()
+    (repo / "d").rmdir()
+    (repo / "d").symlink_to(victim)
+    undo(repo)
+    assert (victim / "precious").read_text() == "not the repository's\n"
+
+
 @pytest.mark.trio
 async def test_undo_takes_back_an_agent_commit_that_swept_the_users_work(repo):
     head, before = git(repo, "rev-parse", "HEAD").strip(), status(repo)
