@@ -169,3 +169,15 @@ def test_every_git_call_gets_a_clean_environment_and_the_disarmed_settings(hosti
         assert "GIT_CONFIG_NOSYSTEM=1" in env and "GIT_CONFIG_KEY_0=core.fsmonitor" in env
         assert f"GIT_WORK_TREE={repo.resolve()}" in env
     assert ran(marks) == []
+
+
+def test_the_tuis_diff_command_runs_nothing_the_repository_planted(hostile):
+    """/diff is the user's own git call; a planted fsmonitor or filter must not run from it."""
+    from asyncfc_cli.tui.prompt_actions import _git_diff
+
+    repo, marks = hostile
+    (repo / "app.py").write_text("def hello():\n    return 'changed'\n")
+    (repo / "new file.txt").write_text("new\n")
+    diff = _git_diff(repo)
+    assert "return 'changed'" in diff and "new file (untracked): new file.txt" in diff
+    assert ran(marks) == []

@@ -182,13 +182,20 @@ class PromptActions:
 
 
 def _git_diff(root: Path) -> str:
-    """``git diff`` of the working tree against HEAD, plus untracked files by name."""
-    def git(*args: str) -> str:
-        done = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, errors="replace")
-        return done.stdout if done.returncode == 0 else ""
+    """``git diff`` of the working tree against HEAD, plus untracked files by name. Through the
+    one safe git runner: a repository's config must not run its programs (fsmonitor, external
+    diff, textconv) with the user's environment when the user types /diff."""
+    from asyncfc_tools._git import run_git
 
-    diff = git("--no-pager", "diff", "HEAD", "--no-color")
-    untracked = git("ls-files", "--others", "--exclude-standard").split()
+    def git(*args: str) -> str:
+        try:
+            done = run_git(root, args)
+        except (OSError, subprocess.TimeoutExpired):  # GitMissing is an OSError
+            return ""
+        return done.stdout.decode("utf-8", errors="replace") if done.returncode == 0 else ""
+
+    diff = git("--no-pager", "diff", "HEAD", "--no-color", "--no-ext-diff", "--no-textconv")
+    untracked = [p for p in git("ls-files", "--others", "--exclude-standard", "-z").split("\0") if p]
     if untracked:
         diff += "\n" + "\n".join(f"+++ new file (untracked): {path}" for path in untracked)
     return diff.strip()
