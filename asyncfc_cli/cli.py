@@ -194,10 +194,11 @@ def _offer_trust(settings: Settings, workspace: Workspace, trusted: Callable[[],
                "asyncfc applies them only in repositories you trust.", err=True)
     answer = typer.prompt("Trust this repository? [a]lways / [o]nce, this session / [N]o, ignore them",
                           default="n", show_default=False, err=True).strip().lower()
-    if answer in ("a", "always", "y", "yes"):
+    if answer in ("a", "always"):
         trust(workspace.root)
         return trusted()
-    return trusted() if answer in ("o", "once") else settings
+    # A bare "yes" is not the strongest grant: it trusts the repository for this session only.
+    return trusted() if answer in ("o", "once", "y", "yes") else settings
 
 
 def _open_tui(settings: Settings, workspace: Workspace, *, task: str | None, profile: str | None,

@@ -109,7 +109,7 @@ def test_the_agent_cannot_trust_its_own_config(tmp_path):
     assert later.ignored_repo_keys == ("api_base", "approval")
 
 
-@pytest.mark.parametrize("answer, applied, stored", [("a\n", True, True), ("o\n", True, False), ("\n", False, False)])
+@pytest.mark.parametrize("answer, applied, stored", [("a\n", True, True), ("o\n", True, False), ("y\n", True, False), ("\n", False, False)])
 def test_at_a_terminal_the_user_is_asked_before_the_tui_opens(tmp_path, monkeypatch, answer, applied, stored):
     import subprocess
 
