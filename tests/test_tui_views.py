@@ -201,3 +201,29 @@ def test_status_bar_shows_the_sandbox_and_folds_it_before_the_approval_policy(sa
     folded = next(line for line in fitted if "sbx" not in line and "sandbox" not in line)
     assert "│ask│" in folded and "│t0│" not in folded, folded  # after turn, before the approval policy
 
+
+
+def test_what_a_command_prints_is_shown_as_text_never_read_as_markup() -> None:
+    """A call's title carries the last line it printed: ``[9%]`` must show, and a
+    ``[/x]`` (any repository's script can print it) must not bring the TUI down."""
+    from textual.widgets import Collapsible, Static
+
+    events = [
+        ev.SessionStarted(t=0.0, session_id="s", model="scripted:x", mode="async", approval="auto",
+                          root="/tmp/r", scripted=True),
+        ev.FutureCreated(t=0.1, id="f1", tool="shell", args={"command": "pytest"}, effect="runs"),
+        ev.FutureStarted(t=0.1, id="f1"),
+        ev.FutureOutput(t=0.2, id="f1", text="[9%] [/x]\n"),
+        ev.Notice(t=0.3, level="warning", message="odd [/b] name"),
+    ]
+
+    async def main() -> None:
+        app = fed_app(events, 1.0)
+        async with app.run_test(size=(120, 36)) as pilot:
+            await pilot.pause(0.3)
+            title = str(app.query_one(TranscriptView).query_one(Collapsible).title)
+            assert "[9%] [/x]" in title
+            notices = [str(w.render()) for w in app.query_one(TranscriptView).query(Static)]
+            assert any("odd [/b] name" in n for n in notices)
+
+    run(main)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
@@ -42,7 +43,7 @@ class BackgroundScreen(ModalScreen[str | None]):
                 yield Static("No background process is running. (Esc closes)", classes="title")
                 return
             yield Static("Background processes · enter or s stops one · Esc closes", classes="title")
-            yield OptionList(*(Option(call_title(lane, 90), id=lane.id) for lane in self.lanes))
+            yield OptionList(*(Option(Text(call_title(lane, 90)), id=lane.id) for lane in self.lanes))
 
     def on_option_list_option_selected(self, message: OptionList.OptionSelected) -> None:
         self.dismiss(message.option.id)

@@ -41,7 +41,7 @@ class OutputScreen(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         lane = self.lane
         with Vertical():
-            yield Static(call_title(lane, 80), classes="title")
+            yield Static(Text(call_title(lane, 80)), classes="title")
             deps = f"deps {','.join(lane.deps)} · " if lane.deps else ""
             yield Static(Text(f"{deps}effect {lane.effect} · turn {lane.turn} · created {lane.created:.2f}s", style="dim"))
             with VerticalScroll():
@@ -60,7 +60,7 @@ class OutputScreen(ModalScreen[None]):
         if self._version() == self._shown:
             return
         self._shown = self._version()
-        self.query_one(".title", Static).update(call_title(self.lane, 80))
+        self.query_one(".title", Static).update(Text(call_title(self.lane, 80)))
         self.query_one("#body", Static).update(call_body(self.lane, max_lines=0))
         scroll = self.query_one(VerticalScroll)
         if scroll.scroll_y >= scroll.max_scroll_y - 1:

@@ -6,6 +6,7 @@ from rich.console import RenderableType
 from rich.markdown import Markdown
 from rich.text import Text
 from textual.containers import VerticalScroll
+from textual.content import Content
 from textual.widgets import Collapsible, Static
 
 from .. import events as ev
@@ -66,16 +67,17 @@ class TranscriptView(VerticalScroll):
             self._call(event.id, state)
         elif isinstance(event, ev.SessionResumed):
             self._texts.clear()  # its requests count from 1 again: never extend an earlier text
-            self.mount(Static(f"── resumed session {event.session_id} ──", classes="finished"))
+            self.mount(Static(f"── resumed session {event.session_id} ──", classes="finished", markup=False))
         elif isinstance(event, ev.Notice):
             text = event.message if event.level == "info" else f"{event.level}: {event.message}"
-            self.mount(Static(text, classes="info" if event.level == "info" else "notice"))
+            self.mount(Static(text, classes="info" if event.level == "info" else "notice", markup=False))
         elif isinstance(event, ev.FootprintViolation):
             self.mount(Static(f"warning: {event.id} changed files outside its declared writes "
                               f"({', '.join(event.declared) or 'nothing'}): {', '.join(event.paths)}",
-                              classes="notice"))
+                              classes="notice", markup=False))
         elif isinstance(event, ev.BackgroundStopped):
-            self.mount(Static(f"{event.id} background process stopped ({event.reason})", classes="notice"))
+            self.mount(Static(f"{event.id} background process stopped ({event.reason})", classes="notice",
+                              markup=False))
         elif isinstance(event, ev.SessionFinished):
             self.mount(Static(self._finished_line(event, state), classes="finished"))
         else:
@@ -112,11 +114,14 @@ class TranscriptView(VerticalScroll):
         entry = self._calls.get(future_id)
         if entry is None:
             body = Static(call_body(lane))
-            box = Collapsible(body, title=call_title(lane, self._title_width), collapsed=lane.tool != "edit_file")
+            # Content, not str: a str title is read as markup, and a title shows what a command
+            # printed ("[100%]", "[/x]"). Textual's annotation says str; the label takes Content.
+            box = Collapsible(body, title=Content(call_title(lane, self._title_width)),  # type: ignore[arg-type]
+                              collapsed=lane.tool != "edit_file")
             entry = self._calls[future_id] = (box, body)
             self.mount(box)
         box, body = entry
-        box.title = call_title(lane, self._title_width)
+        box.title = Content(call_title(lane, self._title_width))  # type: ignore[assignment]
         box.set_class(lane.state == "failed", "-failed")
         box.set_class(lane.state == "done", "-done")
         body.update(call_body(lane))
