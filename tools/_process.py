@@ -211,7 +211,7 @@ async def run_command(
     pgid = process.pid
     tree = ProcessTree(pgid)
     live = _output_decoder(on_output)
-    timed_out = stopped = False
+    timed_out = stopped = ended = False
     try:
         async with trio.open_nursery() as nursery:
             nursery.start_soon(_drain, process.stdout, out, live)
@@ -227,12 +227,14 @@ async def run_command(
             stopped = await _kill_group(pgid, process, grace_s)
             stopped = await stop_descendants(tree, grace_s) or stopped
             stopped = await stop_marked(mark, grace_s) or stopped
+            ended = True
             nursery.cancel_scope.deadline = trio.current_time() + grace_s  # bounded wait for the pipes
         held = nursery.cancel_scope.cancelled_caught
     finally:
-        await _kill_group(pgid, process, grace_s)
-        await stop_descendants(tree, grace_s)
-        await stop_marked(mark, grace_s)
+        if not ended:  # cancelled or failed before the clean-up above (each step scans /proc)
+            await _kill_group(pgid, process, grace_s)
+            await stop_descendants(tree, grace_s)
+            await stop_marked(mark, grace_s)
     return CommandResult(
         exit_code=process.returncode,
         stdout=out.text(),
