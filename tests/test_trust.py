@@ -195,6 +195,8 @@ def test_the_agent_can_read_but_not_change_the_repositorys_asyncfc_settings(tmp_
     with pytest.raises(PathOutsideWorkspace, match="may read it but not change it"):
         edit_file.fn(ctx, f"./sub/../{name}", "max_turns = 5", 'approval = "auto"')
     assert (repo / name).read_text() == "max_turns = 5\n"
+    with pytest.raises(PathOutsideWorkspace, match="may read it but not change it"):
+        write_file.fn(ctx, name.upper(), "x\n")  # the same file on a case-insensitive filesystem
     write_file.fn(ctx, f"sub/{name}", "fine\n")  # only the workspace root's copy configures asyncfc
 
 

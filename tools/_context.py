@@ -191,7 +191,8 @@ class ToolContext:
         in a trusted repository they choose the endpoint, the approval policy and the MCP servers
         that start, so the agent must not be able to change them for the next session."""
         real = self.resolve(path)
-        if real.parent == Path(os.path.realpath(self.root)) and real.name in AGENT_SETTINGS:
+        # casefold: on a case-insensitive filesystem (macOS) ".MCP.json" is ".mcp.json".
+        if real.parent == Path(os.path.realpath(self.root)) and real.name.casefold() in AGENT_SETTINGS:
             raise PathOutsideWorkspace(
                 f"{real.name} holds this repository's asyncfc settings (endpoint, approval, MCP "
                 "servers); the agent may read it but not change it: ask the user to edit it")
