@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import tempfile
 import tomllib
 from pathlib import Path
@@ -131,5 +132,5 @@ def untrusted_notice(keys: tuple[str, ...] | list[str], root: Path) -> str:
     """What to tell the user when an untrusted repository's config set sensitive keys."""
     names = ", ".join(sorted(keys))
     return (f"{root}/.asyncfc.toml sets {names}, which this repository may set only when you trust "
-            f"it; ignored. If you trust this repository, run `asyncfc trust {root}` "
+            f"it; ignored. If you trust this repository, run `asyncfc trust {shlex.quote(str(root))}` "
             "(or pass --trust-repo for one session).")
