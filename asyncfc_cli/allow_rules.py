@@ -93,9 +93,15 @@ class AllowRules:
         return next((rule for rule in self.rules if rule.allows(tool, args)), None)
 
 
-_INTERPRETERS = frozenset({"python", "python3", "node", "bash", "sh", "zsh", "ruby", "perl", "php", "deno", "bun"})
-"""Programs whose first word says nothing about what runs (``python3 -c ...``): only their ``-m
-MODULE`` form gets a prefix rule."""
+_INTERPRETER = re.compile(r"(?:python|pypy|node|ruby|perl|php)[\d.]*|bash|sh|zsh|dash|deno|bun")
+"""Programs whose first word says nothing about what runs (``python3.12 -c ...``): only their
+``-m MODULE`` form gets a prefix rule."""
+_LAUNCHERS = frozenset({"env", "sudo", "doas", "xargs", "timeout", "nice", "nohup", "time", "command",
+                        "exec", "find", "git", "rm", "sed", "awk", "dd", "mv", "cp", "chmod", "chown"})
+"""Programs that run other commands or change anything their arguments name (``env X=1 CMD``,
+``find . -exec ...``, ``git -c alias.x='!...'``, ``rm -rf ...``): a rule for the program alone
+would allow all of that, so they get the exact command (a subcommand still stops a git rule:
+``git diff*``)."""
 _WRAPPERS = frozenset({"run", "exec", "x", "dlx"})
 """Subcommands that run another program (``npm run test``, ``uv run pytest``): the rule keeps it."""
 
@@ -119,10 +125,14 @@ def suggest_rule(tool: str, args: Mapping[str, Any]) -> AllowRule:
 
 def _prefix_words(words: list[str]) -> int | None:
     program, second = words[0].rsplit("/", 1)[-1], words[1]
-    if program in _INTERPRETERS:
+    if _INTERPRETER.fullmatch(program):
         return 3 if second == "-m" else None
-    if second.startswith("-") or "/" in second or "." in second:
-        return 1
+    if second.startswith("-") or "/" in second or "." in second or "=" in second:
+        return None if program in _LAUNCHERS else 1
+    if program in _LAUNCHERS and program != "git":
+        return None
+    if second in _WRAPPERS and _INTERPRETER.fullmatch(words[2]):  # uv run python -c ...
+        return 5 if len(words) > 4 and words[3] == "-m" else None
     return 3 if second in _WRAPPERS else 2
 
 

@@ -62,6 +62,15 @@ def test_tool_rules_and_bad_rules():
     ("shell", shell("npm run lint -- --fix"), "shell(npm run lint*)"),
     ("shell", shell("uv run pytest -q"), "shell(uv run pytest*)"),
     ("shell", shell("make test && make lint"), "shell(make test && make lint)"),
+    # No rule for a program that runs or deletes whatever its arguments say.
+    ("shell", shell("find . -name '*.pyc'"), "shell(find . -name '*.pyc')"),
+    ("shell", shell("git -C sub status -s"), "shell(git -C sub status -s)"),
+    ("shell", shell("git diff --stat HEAD"), "shell(git diff*)"),
+    ("shell", shell("rm -rf build dist"), "shell(rm -rf build dist)"),
+    ("shell", shell("env X=1 make test"), "shell(env X=1 make test)"),
+    ("shell", shell("python3.12 -c 'print(1)'"), "shell(python3.12 -c 'print(1)')"),
+    ("shell", shell("uv run python -c 'print(1)'"), "shell(uv run python -c 'print(1)')"),
+    ("shell", shell("uv run python -m pytest -q"), "shell(uv run python -m pytest*)"),
     ("edit_file", {"path": "a"}, "edit_file"),
 ])
 def test_the_dialog_suggests_the_programs_prefix_not_every_shell_command(tool, args, suggested):
