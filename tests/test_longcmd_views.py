@@ -154,3 +154,17 @@ def test_a_background_lane_outlives_its_prompt_follows_live_and_is_stopped_from_
             assert app.state.futures["f1"].state == "cancelled" and app.state.background() == []
 
     run(main)
+
+
+def test_escape_sequences_from_commands_files_and_the_model_never_reach_the_terminal():
+    """OSC 52 would set the user's clipboard; a screen clear would hide what ran."""
+    osc52, clear = "\x1b]52;c;ZWNobyBwd25lZA==\x07", "\x1b[2J"
+    lines = render([
+        ev.TextDelta(t=0.0, turn=1, text=f"Reading it{clear} now.\n"),
+        created("f1"), ev.FutureStarted(t=0.0, id="f1"),
+        output("f1", 5.0, f"building {osc52}step 2\n"),
+        ev.FutureFinished(t=6.0, id="f1", status="done", duration=6.0, summary=f"exit code 0 {clear}"),
+    ])
+    text = "\n".join(lines)
+    assert "\x1b" not in text and "\x07" not in text
+    assert "Reading it[2J now." in text and "building ]52;c;ZWNobyBwd25lZA==step 2" in text

@@ -6,16 +6,26 @@ import json
 import re
 from typing import Any
 
-__all__ = ["STATUS_MARK", "outcome", "short"]
+__all__ = ["STATUS_MARK", "outcome", "printable", "short"]
 
 STATUS_MARK = {"done": ("✓", "ok"), "failed": ("✗", "bad"), "cancelled": ("⊘", "warn")}
 """A finished future's mark and its style, by status."""
 
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def printable(text: str) -> str:
+    """``text`` without control characters (newlines and tabs kept). What a command prints, what a
+    file holds and what a model writes go to the user's terminal: an escape sequence in them could
+    set the clipboard (OSC 52), retitle the window or clear what ran."""
+    return _CONTROL.sub("", text)
+
+
 def short(value: Any, width: int = 70) -> str:
     """``value`` (a string, or anything as JSON) on one line of at most ``width`` characters."""
     text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
-    text = " ".join(text.split())
+    text = " ".join(printable(text).split())
     return text if len(text) <= width else text[: width - 1] + "…"
 
 

@@ -42,7 +42,7 @@ from typing import Any, TextIO
 from ..events import Event
 from .changes import FILE_TOOLS, ChangeTally, diff_of, summary_lines
 from .lines import STATUS_MARK as _STATUS_MARK
-from .lines import outcome
+from .lines import outcome, printable
 from .lines import short as _short
 from .subagent_lines import SubAgentLines
 
@@ -215,7 +215,7 @@ class TextRenderer:
         self._line(e.t, self._style(f"model request {self._turns_before + e.turn}", "model"))
 
     def _on_text_delta(self, e: Any) -> None:
-        ready, self._held = split_partial_word(self._held + e.text)
+        ready, self._held = split_partial_word(self._held + printable(e.text))
         if self._deferred:
             self._since_deferred += len(ready)
             cut = last_sentence_end(ready)
@@ -294,7 +294,7 @@ class TextRenderer:
     def _diff_lines(self, diff: str) -> list[str]:
         """A diff indented under its event line, coloured by line kind, cut at MAX_DIFF_LINES."""
         lines = diff.splitlines()
-        shown = [self._style(_DIFF_INDENT + line, _diff_style(line)) for line in lines[:MAX_DIFF_LINES]]
+        shown = [self._style(_DIFF_INDENT + printable(line), _diff_style(line)) for line in lines[:MAX_DIFF_LINES]]
         if len(lines) > MAX_DIFF_LINES:
             more = len(lines) - MAX_DIFF_LINES
             shown.append(self._style(f"{_DIFF_INDENT}… {more} more diff lines (the transcript has them all)", "dim"))
