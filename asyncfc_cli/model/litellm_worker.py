@@ -304,9 +304,10 @@ def run_request(request: Mapping[str, Any], link: StreamLink) -> None:
     try:
         litellm = import_litellm()
         wait_prewarmed()
+        limited = within_model_limit(litellm, request)  # a model lookup: client time, not the model's
         if not link.send(RequestSent()):
             return
-        response = litellm.completion(**within_model_limit(litellm, request))
+        response = litellm.completion(**limited)
         if not link.attach(response):
             return
         finish: str | None = None
