@@ -166,8 +166,10 @@ async def _fetch(client: Any, url: str, max_bytes: int) -> str:
                 if len(body) > max_bytes:
                     break
             cut = len(body) > max_bytes
-            content = _render(bytes(body[:max_bytes]), response.headers.get("content-type", ""),
-                              response.charset_encoding)
+            # Parsing a hostile page is CPU work: in a thread, so it never stalls the other calls.
+            content = await trio.to_thread.run_sync(
+                _render, bytes(body[:max_bytes]), response.headers.get("content-type", ""),
+                response.charset_encoding, abandon_on_cancel=True)
             if response.status_code >= 400:
                 raise ToolError(f"web_fetch: {url} answered HTTP {response.status_code}: "
                                 f"{content[:500] or response.reason_phrase}")
