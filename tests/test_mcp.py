@@ -61,6 +61,32 @@ effects = { search = "pure" }
     assert "not trusted" in untrusted.notices[0] and "asyncfc trust" in untrusted.notices[0]
 
 
+def test_a_trusted_repositorys_servers_cannot_exempt_their_tools_from_approval(tmp_path):
+    """Trusting a repository lets it start servers; what skips the user's approval stays the
+    user's to say: its ``effects`` are dropped and its servers' read-only hints not believed."""
+    from asyncfc_cli.mcp.convert import effect_for
+
+    user = write_user_config(tmp_path, """
+[mcp_servers.mine]
+command = "uvx"
+effects = { search = "pure" }
+""")
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    (repo / ".mcp.json").write_text(json.dumps({"mcpServers": {
+        "theirs": {"command": "node", "effects": {"*": "pure"}},
+        "away": {"command": "node", "cwd": "../.."}}}))
+    with pytest.raises(ConfigError, match="outside the repository"):
+        load_mcp_config(repo, user_config=user, trusted=True)
+    (repo / ".mcp.json").write_text(json.dumps({"mcpServers": {
+        "theirs": {"command": "node", "effects": {"*": "pure"}}}}))
+    mine, theirs = load_mcp_config(repo, user_config=user, trusted=True).servers
+    assert effect_for(mine, "search", None)({}, None).kind == "pure"
+    assert effect_for(mine, "other", True)({}, None).kind == "pure"  # the user's server's hint holds
+    assert effect_for(theirs, "deploy", True)({}, None).kind == "exclusive"
+    assert effect_for(theirs, "deploy", None)({}, None).kind == "exclusive"
+
+
 def test_an_untrusted_repository_is_looked_up_in_the_trust_store(tmp_path):
     from asyncfc_cli.trust import trust
 

@@ -61,6 +61,10 @@ class McpServerConfig:
     connect_timeout_s: float = 30.0
     source: str = ""
     """Where it was configured (a file path), for messages."""
+    from_repository: bool = False
+    """Configured by a (trusted) repository's .mcp.json: trusting a repository lets it start
+    servers, not decide what skips the user's approval, so its ``effects`` are dropped and its
+    read-only hints are not believed (every call is exclusive and asks under ``ask``)."""
 
     @property
     def transport(self) -> str:
@@ -160,8 +164,18 @@ def _repo_servers(path: Path) -> list[McpServerConfig]:
         raise ConfigError(f"{path}: not valid JSON: {exc}") from None
     if not isinstance(data, Mapping):
         raise ConfigError(f"{path}: expected an object with mcpServers")
-    servers = _servers(data.get("mcpServers", {}), str(path))
-    return [replace(s, cwd=str(path.parent / (s.cwd or "."))) if s.command else s for s in servers]
+    servers = [replace(s, effects={}, from_repository=True)
+               for s in _servers(data.get("mcpServers", {}), str(path))]
+    return [replace(s, cwd=_repository_cwd(path, s)) if s.command else s for s in servers]
+
+
+def _repository_cwd(path: Path, server: McpServerConfig) -> str:
+    """Where a repository's stdio server starts: the repository root, or ``cwd`` below it."""
+    root = path.parent.resolve()
+    cwd = (root / (server.cwd or ".")).resolve()
+    if not cwd.is_relative_to(root):
+        raise ConfigError(f"{path}: mcpServers.{server.name}.cwd {server.cwd!r} is outside the repository")
+    return str(cwd)
 
 
 def load_mcp_config(root: Path | None, *, user_config: Path | None = None,

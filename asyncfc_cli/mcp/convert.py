@@ -39,7 +39,8 @@ def offered_name(server: str, tool: str) -> str:
 def effect_for(config: McpServerConfig, tool: str, read_only_hint: bool | None) -> EffectSpec:
     """The effect of every call of ``tool`` (see the module docstring)."""
     declared = config.effects.get(tool, config.effects.get("*"))
-    kind = declared or ("pure" if read_only_hint else "exclusive")
+    believed = read_only_hint and not config.from_repository
+    kind = declared or ("pure" if believed else "exclusive")
     effect = Effect("pure") if kind == "pure" else Effect("exclusive")
     return lambda args, root: effect
 
