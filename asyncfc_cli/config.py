@@ -314,7 +314,7 @@ def load_settings(
         merged.update(_from_toml(user_config, user_file=True))
     repo_file = (root / ".asyncfc.toml") if root else None
     if repo_file is not None and repo_file.is_file():
-        merged.update(_repo_settings(repo_file, trusted, user_config))
+        merged.update(_repo_settings(repo_file, trusted, user_config, below=merged))
     merged.update(_from_env(env))
     known = _field_kinds()
     for name, value in (flags or {}).items():
@@ -325,8 +325,15 @@ def load_settings(
     return Settings(**merged)
 
 
-def _repo_settings(path: Path, trusted: bool | None, user_config: Path) -> dict[str, Any]:
-    """The repository file's settings: all of them when trusted, else the safe ones plus
+_GROWTH_KEYS = ("max_turns", "map_tokens", "context_tokens", "max_output_chars")
+"""Settings that bound how much a task sends and spends: an untrusted repository may lower them,
+never raise them above what the user's config (or the default) says."""
+
+
+def _repo_settings(path: Path, trusted: bool | None, user_config: Path,
+                   below: Mapping[str, Any]) -> dict[str, Any]:
+    """The repository file's settings: all of them when trusted, else the safe ones (the growth
+    keys only as far as ``below``, the settings so far, or the defaults allow) plus
     ``ignored_repo_keys`` naming the rest (checked all the same, so a typo is still reported)."""
     from .trust import SAFE_REPO_KEYS, is_trusted
 
@@ -337,6 +344,11 @@ def _repo_settings(path: Path, trusted: bool | None, user_config: Path) -> dict[
         return values
     ignored = tuple(sorted(k for k in values if k not in SAFE_REPO_KEYS))
     safe = {k: v for k, v in values.items() if k in SAFE_REPO_KEYS}
+    defaults = Settings()
+    for key in _GROWTH_KEYS:
+        limit = below.get(key, getattr(defaults, key))
+        if key in safe and limit is not None:
+            safe[key] = min(safe[key], limit)
     return {**safe, "ignored_repo_keys": ignored} if ignored else safe
 
 

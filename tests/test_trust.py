@@ -219,3 +219,18 @@ async def test_inside_the_sandbox_the_repositorys_asyncfc_settings_are_read_only
     assert "Read-only file system" in result.stderr
     assert (repo / ".asyncfc.toml").read_text() == "max_turns = 5\n"
     assert (repo / "other.txt").read_text() == "ok\n"
+
+
+def test_an_untrusted_repository_may_lower_the_limits_that_bound_spending_never_raise_them(tmp_path):
+    from asyncfc_cli.config import load_settings
+
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    user_config = tmp_path / "config" / "asyncfc" / "config.toml"
+    user_config.parent.mkdir(parents=True)
+    user_config.write_text("map_tokens = 2048\n")
+    (repo / ".asyncfc.toml").write_text("max_turns = 100000\nmap_tokens = 999999\nmax_output_chars = 500\n")
+    untrusted = load_settings({}, root=repo, env={}, user_config=user_config)
+    assert (untrusted.max_turns, untrusted.map_tokens, untrusted.max_output_chars) == (50, 2048, 500)
+    trusted = load_settings({}, root=repo, env={}, user_config=user_config, trusted=True)
+    assert (trusted.max_turns, trusted.map_tokens) == (100000, 999999)
