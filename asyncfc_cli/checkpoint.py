@@ -130,9 +130,12 @@ def _safe_repo_type() -> type:
 
     class SafeGit(git.Git):
         work_tree: Path
+        safe_env: dict[str, str]
+        """``git_environment(work_tree)``, built once when the repository is opened (building it
+        runs git itself), for every command of that one operation."""
 
         def execute(self, command: Any, *args: Any, env: Any = None, **kwargs: Any) -> Any:
-            safe = git_environment(self.work_tree)
+            safe = dict(self.safe_env)
             safe.update(env or {})
             wrapped = [env_program, "-i", *(f"{k}={v}" for k, v in safe.items()), *command]
             try:
@@ -154,11 +157,11 @@ def _open(root: Path, action: str) -> Any:
             if work_tree is None:
                 raise _NotGit()
             try:
-                git_environment(work_tree)
+                safe_env = git_environment(work_tree)
             except GitMissing:
                 raise WorkspaceError(f"cannot {action}: the git program was not found on PATH") from None
             repo = _safe_repo_type()(work_tree)
-            repo.git.work_tree = work_tree
+            repo.git.work_tree, repo.git.safe_env = work_tree, safe_env
             if repo.bare:
                 raise _NotGit()
             if Path(repo.working_tree_dir).resolve() != work_tree:
