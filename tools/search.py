@@ -187,12 +187,12 @@ def python_grep(files: Iterable[tuple[Path, str]], regex: Any) -> Iterator[Match
 
 
 def ripgrep(rg: str, ctx: ToolContext, real: Path, pattern: str, glob: str | None,
-            ignore_case: bool, limit: int) -> MatchCollector | None:
+            ignore_case: bool, limit: int, candidates: list[tuple[Path, str]]) -> MatchCollector | None:
     """ripgrep's matches, or None if it could not run or rejected the pattern.
 
     Output is read as it comes (never held whole) and ripgrep is killed if the call is stopped.
-    Paths are re-shown relative to the workspace and filtered by the same glob rules as the Python
-    search, so the two give identical output.
+    Paths are re-shown relative to the workspace and kept only if they are among ``candidates``
+    (``_candidates``: the files the Python search would read), so the two give identical output.
     """
     argv = [rg, "--json", "--hidden", "--no-ignore-dot", "--no-require-git", "--glob", "!.git",
             "--no-config"]
@@ -201,7 +201,7 @@ def ripgrep(rg: str, ctx: ToolContext, real: Path, pattern: str, glob: str | Non
     if glob:
         argv += ["--glob", glob]
     argv += ["--regexp", pattern, "--", str(real)]
-    allowed = {shown for _, shown in _candidates(ctx, real, glob)}
+    allowed = {shown for _, shown in candidates}
     root = ctx.resolve(".")
     found = MatchCollector(limit)
     try:
@@ -290,12 +290,13 @@ def grep(ctx: ToolContext, pattern: str, path: str = ".", glob: str | None = Non
     regex = _compile(pattern, ignore_case)
     real, shown = _scope(ctx, path)
     limit = MAX_MATCHES if ctx.settings.grep_max_matches is None else ctx.settings.grep_max_matches
+    candidates = _candidates(ctx, real, glob)  # listed once: git ls-files or a walk, and a stat each
     rg = shutil.which("rg", path=(ctx.env or {}).get("PATH"))
-    found = ripgrep(rg, ctx, real, pattern, glob, ignore_case, limit) if rg else None
+    found = ripgrep(rg, ctx, real, pattern, glob, ignore_case, limit, candidates) if rg else None
     if found is None:
         found = MatchCollector(limit)
-        for match in python_grep(_candidates(ctx, real, glob), regex):
+        for match in python_grep(candidates, regex):
             found.add(match)
-    if not found.total and glob and not _candidates(ctx, real, glob):
+    if not found.total and glob and not candidates:
         return f"(no matches for {pattern!r}: no file under {shown} matches the glob {glob!r})"
     return format_matches(found.kept(), limit, pattern, total=found.total, files=len(found.files))
