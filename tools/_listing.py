@@ -19,7 +19,7 @@ import pathspec
 
 from ._api import ToolError
 from ._commit import check_live
-from ._fs import is_regular, open_regular
+from ._fs import is_regular, read_regular_text
 from ._git import run_git, work_tree_of
 
 __all__ = ["IgnoreRules", "glob_matcher", "workspace_files"]
@@ -96,8 +96,9 @@ def _walk(folder: Path) -> Iterator[Path]:
     while stack:
         current, rules = stack.pop()
         ignore_file = current / ".gitignore"
-        if is_regular(ignore_file):
-            rules = [*rules, (current, IgnoreRules(_read_ignore_file(ignore_file)))]
+        text = read_regular_text(ignore_file)
+        if text is not None:
+            rules = [*rules, (current, IgnoreRules(text))]
         try:
             entries = sorted(os.scandir(current), key=lambda e: e.name, reverse=True)
         except OSError:
@@ -134,11 +135,3 @@ def workspace_files(folder: Path) -> list[Path]:
 
 def _is_dangling_link(path: Path) -> bool:
     return path.is_symlink() and not path.exists()
-
-
-def _read_ignore_file(path: Path) -> str:
-    try:
-        with open_regular(path, ".gitignore") as handle:
-            return handle.read().decode("utf-8", "replace")
-    except (OSError, ToolError):
-        return ""
