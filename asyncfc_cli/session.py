@@ -141,16 +141,20 @@ class Session:
         self._ttft: float | None = None
         self._recovered = tuple(recovered)
         self._interrupt_code = EXIT_INTERRUPTED
+        self._stopped_with: Outcome | None = None
+        self._task_usage_before = Usage()
         self._cut_replies = 0
 
     # ------------------------------------------------------------------------------- commands
 
-    def cancel_turn(self, *, exit_code: int = EXIT_INTERRUPTED) -> None:
+    def cancel_turn(self, *, exit_code: int = EXIT_INTERRUPTED, outcome: Outcome | None = None) -> None:
         """Stop the running task: its futures are cancelled (children killed); history stays valid
         and records every call that was dispatched. ``exit_code`` is what the task ends with:
-        130 for Ctrl-C, 143 for SIGTERM."""
+        130 for Ctrl-C, 143 for SIGTERM; ``outcome``, if given, is how it ends instead of an
+        interruption (a sub-agent stopped by its parent's cost limit)."""
         self._interrupt_code = exit_code
         if self._run_scope is not None:
+            self._stopped_with = outcome
             self._run_scope.cancel()
 
     def cancel_future(self, future_id: str) -> None:
@@ -179,9 +183,15 @@ class Session:
         self._tools.update(specs)
         self._schemas = [spec.schema() for spec in self._tools.values()]
 
-    def charge(self, usage: Usage) -> None:
-        """Count a sub-agent's tokens and cost in this session's totals (and its cost limit)."""
+    def charge(self, usage: Usage) -> float:
+        """Count a sub-agent's tokens and cost in this session's totals (and its cost limit).
+
+        Returns:
+            What the running task has spent so far (USD, its sub-agents' requests included): the
+            sum its ``max_cost`` bounds.
+        """
         self._usage = self._usage + usage
+        return (self._usage.cost or 0.0) - (self._task_usage_before.cost or 0.0)
 
     def reconfigure(self, settings: Settings, *, model: ModelClient | None = None,
                     system_prompt: str | None = None, context: ContextBudget | None = None) -> None:
@@ -248,6 +258,7 @@ class Session:
         self.bus.emit(UserMessageEvent, text=task)
         self._append(UserMessage(task))
         turns_before, usage_before = self._turn, self._usage
+        self._task_usage_before = usage_before
         self._cut_replies = 0
         outcome: Outcome | None = None
         with trio.CancelScope() as scope:
@@ -260,7 +271,8 @@ class Session:
             except* AsyncfcError as group:
                 outcome = error_outcome(group)
         self._run_scope = None
-        outcome = outcome or interruption(self._interrupt_code)
+        outcome = outcome or self._stopped_with or interruption(self._interrupt_code)
+        self._stopped_with = None
         self.bus.emit(
             SessionFinished, outcome=outcome.outcome, exit_code=outcome.exit_code,
             message=outcome.message, turns=self._turn, usage=self._usage.as_dict(),
