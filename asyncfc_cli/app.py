@@ -212,11 +212,12 @@ def _mcp_hub(session: Session, workspace: Workspace) -> McpHub | None:
     from .mcp.hub import listing_cache_dir
 
     config = load_mcp_config(workspace.root)
-    if config.notices:
-        _notify_after_start(session.bus, config.notices)
+    warn = _warnings_from_start(session.bus)
+    for notice in config.notices:
+        warn(notice)
     if not config.servers:
         return None
-    hub = McpHub(config.servers, listing_cache_dir=listing_cache_dir())
+    hub = McpHub(config.servers, listing_cache_dir=listing_cache_dir(), reserved=set(session.tools), warn=warn)
     session.add_tools(hub.specs())
     hub.subscribe(session.add_tools)
     return hub
@@ -252,16 +253,27 @@ def _attach_subagents(session: Session, model: ModelClient, settings: Settings, 
                      context=lambda: ContextBudget.for_model(model_name, settings.context_tokens))
 
 
-def _notify_after_start(bus: EventBus, notices: tuple[str, ...]) -> None:
-    """Emit ``notices`` as warnings right after the session's start (a log begins with it)."""
+def _warnings_from_start(bus: EventBus) -> Callable[[str], None]:
+    """Something to say warnings with: each becomes a ``notice``, those said before the session's
+    start right after it (a log begins with it), the others at once."""
+    held: list[str] | None = []
 
-    def emit_once(event: object) -> None:
-        if isinstance(event, SessionStarted):
+    def emit_held(event: object) -> None:
+        nonlocal held
+        if isinstance(event, SessionStarted) and held is not None:
             remove()
-            for text in notices:
+            texts, held = held, None
+            for text in texts:
                 bus.emit(Notice, level="warning", message=text)
 
-    remove = bus.subscribe(emit_once)
+    def warn(text: str) -> None:
+        if held is None:
+            bus.emit(Notice, level="warning", message=text)
+        else:
+            held.append(text)
+
+    remove = bus.subscribe(emit_held)
+    return warn
 
 
 def open_session_sandbox(settings: Settings, workspace: Workspace, *, interactive: bool,
