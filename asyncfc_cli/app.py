@@ -12,8 +12,8 @@ from __future__ import annotations
 import os
 import signal
 import sys
-from collections.abc import Callable
-from contextlib import AbstractAsyncContextManager, nullcontext
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -127,11 +127,17 @@ class Engine:
     """The OS sandbox of the session's commands; ``close()`` it when the session ends."""
     hub: McpHub | None = None
     """The session's MCP servers, if any are configured: they run while ``serving()`` is open."""
+    recording_ends: Callable[[], AbstractAsyncContextManager[object]] = nullcontext
+    """Records where each task left the tree beside the session's checkpoint, off the event loop,
+    while open (``ApprovalGate.recording_ends``)."""
 
-    def serving(self) -> AbstractAsyncContextManager[object]:
-        """Keep the session's services (its MCP servers) running; open it around the session's
-        tasks (the servers outlive each task in the TUI, and stop with it headless)."""
-        return self.hub.running() if self.hub is not None else nullcontext()
+    @asynccontextmanager
+    async def serving(self) -> AsyncIterator[None]:
+        """Keep the session's services (its MCP servers, the recording of task ends) running; open
+        it around the session's tasks (they outlive each task in the TUI, and stop with it
+        headless)."""
+        async with self.recording_ends(), self.hub.running() if self.hub is not None else nullcontext():
+            yield
 
 
 def build_engine(
@@ -198,7 +204,7 @@ def build_engine(
         writer = TranscriptWriter(path)
         bus.subscribe(writer, nested=True)
     return Engine(session, bus, gate, writer, controls=controls, sandbox=sandbox,
-                  hub=_mcp_hub(session, workspace))
+                  hub=_mcp_hub(session, workspace), recording_ends=gate.recording_ends)
 
 
 def _mcp_hub(session: Session, workspace: Workspace) -> McpHub | None:

@@ -14,12 +14,18 @@ allow rule (``allow_rules.suggest_rule``: the tool, or for a shell command its p
 ``npm test*``) for the rest of the session; "always" also saves it in the user's allow.toml. A call
 an allow rule matches is let through without asking. With nobody to answer (headless), ``ask``
 refuses what no rule allows, with a message saying how to allow it.
+
+After each task of a session that made a checkpoint the gate records where the task left the tree
+(``record_end``), in a worker thread, from ``recording_ends()``: the session's services
+(``app.Engine.serving``) keep it open, so a task's end never waits for git on the event loop.
 """
 
 from __future__ import annotations
 
+import math
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, Literal
 
@@ -77,7 +83,8 @@ class ApprovalGate:
         rules: the allow rules in force (the user's saved ones); "session" and "always" add to them.
         save_rule: keeps an "always" rule (default: the user's allow.toml; a test seam).
         end: records the end of the session beside its checkpoint when a task finishes, so undo
-            takes back the session's changes only (a test seam; default ``checkpoint.record_end``).
+            takes back the session's changes only; blocking, so run in a worker thread (a test
+            seam; default ``checkpoint.record_end``).
     """
 
     def __init__(
@@ -109,6 +116,8 @@ class ApprovalGate:
         self._save_rule = save_rule
         self._waiting: dict[str, tuple[trio.Event, list[str]]] = {}
         self._record_end = end
+        self._ends: trio.MemorySendChannel[None] | None = None
+        """Where task ends are queued while ``recording_ends()`` is open."""
         if session_id is None:
             bus.subscribe(self._learn_session_id)
         bus.subscribe(self._on_task_finished)
@@ -118,13 +127,40 @@ class ApprovalGate:
             self._session_id = event.session_id
 
     def _on_task_finished(self, event: object) -> None:
-        """After each task of a session that made a checkpoint: snapshot where it left the tree.
-        Best effort: without it, undo takes back everything since the checkpoint, as before."""
-        if isinstance(event, SessionFinished) and self.checkpoint is not None:
+        if isinstance(event, SessionFinished) and self.checkpoint is not None and self._ends is not None:
+            self._ends.send_nowait(None)
+
+    @asynccontextmanager
+    async def recording_ends(self) -> AsyncIterator[None]:
+        """While open, record the end of each task (``record_end``) in the background. On the way
+        out the ends still queued are recorded first, unless the way out is a cancellation or an
+        error, which abandons them."""
+        send, receive = trio.open_memory_channel[None](math.inf)
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(self._record_ends, receive)
+            self._ends = send
             try:
-                self._record_end(self._root, self.checkpoint)
-            except (WorkspaceError, CheckpointError):
-                pass
+                yield
+            finally:
+                self._ends = None
+                send.close()
+
+    async def _record_ends(self, ends: trio.MemoryReceiveChannel[None]) -> None:
+        async for _ in ends:
+            await self.record_end()
+
+    async def record_end(self) -> None:
+        """Snapshot where the last task left the tree beside the session's checkpoint (nothing
+        without one), git running in a worker thread. Best effort: without it, undo takes back
+        everything since the checkpoint. Cancelling abandons the thread, which is safe: git
+        writes only objects (through a private index) and then one private ref."""
+        checkpoint = self.checkpoint
+        if checkpoint is None:
+            return
+        try:
+            await trio.to_thread.run_sync(self._record_end, self._root, checkpoint, abandon_on_cancel=True)
+        except (WorkspaceError, CheckpointError):
+            pass
 
     @property
     def pending(self) -> tuple[str, ...]:
