@@ -25,6 +25,7 @@ from typing import Any
 
 from .config import user_config_path
 from .errors import ConfigError
+from .trust import write_user_file
 
 __all__ = ["AllowRule", "AllowRules", "allow_file", "load_allow_rules", "save_allow_rule", "suggest_rule"]
 
@@ -161,7 +162,8 @@ def load_allow_rules(path: Path | None = None) -> list[AllowRule]:
 
 
 def save_allow_rule(rule: AllowRule, path: Path | None = None) -> Path:
-    """Add ``rule`` to the user's allow.toml (created owner-only if missing); returns its path.
+    """Add ``rule`` to the user's allow.toml (replaced atomically, owner-only:
+    ``trust.write_user_file``); returns its path.
 
     Raises:
         ConfigError: the file exists but cannot be read, or cannot be written.
@@ -174,9 +176,8 @@ def save_allow_rule(rule: AllowRule, path: Path | None = None) -> Path:
             "# TOOL allows every call of it; shell(COMMAND*) a command and any further words.\n"
             "allow = [\n" + "".join(f"    {json.dumps(r, ensure_ascii=False)},\n" for r in rules) + "]\n")
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.touch(mode=0o600, exist_ok=True)
-        path.write_text(body, encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"cannot save the allow rule to {path}: {exc}") from None
+        data = body.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ConfigError(f"cannot save the allow rule {rule}: it holds text that is not valid UTF-8") from None
+    write_user_file(path, data, "the allow rules")
     return path

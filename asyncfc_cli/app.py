@@ -42,11 +42,14 @@ if TYPE_CHECKING:
 
 __all__ = ["Engine", "build_engine", "open_model", "run_headless"]
 
-def open_model(settings: Settings, *, profile: str | None = None, root: Path | None = None) -> ModelClient:
+def open_model(settings: Settings, *, profile: str | None = None, root: Path | None = None,
+               paired_variable: str | None = None) -> ModelClient:
     """The model client for ``settings.model``: scripted (offline) or litellm.
 
     ``root``: the workspace a scripted model's real tools would change; a script written for
     another repository (its ``workspace``) refuses it. None: the tools are simulated.
+    ``paired_variable``: the variable whose key the user paired with ``settings.api_base``
+    (``config.paired_key_variable``, which the caller looks up, once: it reads the user config).
 
     Raises:
         ConfigError: no model configured, an unknown scripted scenario/profile, or a script
@@ -87,7 +90,7 @@ def open_model(settings: Settings, *, profile: str | None = None, root: Path | N
     # goes there) and starts importing litellm in the background, overlapping the ~3 s import
     # with the rest of the set-up.
     return open_litellm(model, settings.api_base,
-                        paired_variable=paired_key_variable(settings.api_base),
+                        paired_variable=paired_variable,
                         max_output_tokens=settings.max_output_tokens,
                         stall_timeout_s=settings.stall_timeout_s)
 
@@ -160,8 +163,8 @@ def build_engine(
         ConfigError: bad model/profile/approval configuration.
     """
     bus = bus or EventBus()
-    model = open_model(settings, profile=profile, root=None if simulate else workspace.root)
     paired = paired_key_variable(settings.api_base)
+    model = open_model(settings, profile=profile, root=None if simulate else workspace.root, paired_variable=paired)
     if paired and os.environ.get(paired):  # a key under any name is still a key
         bus.keep_secret(os.environ[paired])
     from .allow_rules import AllowRules, load_allow_rules
@@ -189,13 +192,14 @@ def build_engine(
         futures_issued=resume.futures_issued if resume else 0,
         recovered=resume.recovered if resume else (),
     )
-    _attach_subagents(session, model, settings, workspace, gate, simulate, ctx)
+    _attach_subagents(session, model, settings, workspace, gate, simulate, ctx, paired)
     if resume:  # one start per transcript, and a clock that never runs back
         bus.resume_at(resume.continues_at, resume.prior_turns)
     from .controls import SessionControls
 
     controls = SessionControls(
-        session, gate, open_model=lambda changed: open_model(changed, root=None if simulate else workspace.root),
+        session, gate, open_model=lambda changed: open_model(
+            changed, root=None if simulate else workspace.root, paired_variable=paired_key_variable(changed.api_base)),
         system_prompt=lambda changed: system_prompt(changed, workspace, sandbox))
     writer = None
     if write_transcript:
@@ -230,9 +234,10 @@ def _mcp_hub(session: Session, workspace: Workspace) -> McpHub | None:
 
 
 def _attach_subagents(session: Session, model: ModelClient, settings: Settings, workspace: Workspace,
-                      gate: Gate, simulate: bool, ctx: ToolContext) -> None:
+                      gate: Gate, simulate: bool, ctx: ToolContext, paired: str | None) -> None:
     """Offer ``agent``: sub-agents on ``subagent_model`` or the session's model (a scripted model
-    plays the scripts of its agent steps), under the session's approval gate."""
+    plays the scripts of its agent steps), under the session's approval gate, with the key paired
+    with the session's ``api_base`` (``paired``)."""
     from .model.scripted import ScriptedClient
     from .prompting import build_subagent_prompt
     from .subagent import KitFactory, SubAgentKit, attach_subagents, scripted_kit
@@ -247,7 +252,7 @@ def _attach_subagents(session: Session, model: ModelClient, settings: Settings, 
 
         def kit(call: ToolCall) -> SubAgentKit:
             try:
-                return SubAgentKit(open_model(sub_settings), session.tools)
+                return SubAgentKit(open_model(sub_settings, paired_variable=paired), session.tools)
             except AsyncfcError as exc:
                 raise ToolError(f"the sub-agent's model cannot start: {exc}") from None
 

@@ -124,6 +124,28 @@ def test_saving_keeps_earlier_rules_and_escapes_them(tmp_path):
     assert load_allow_rules(path) == [AllowRule("shell", 'echo "a\\b"'), AllowRule("edit_file")]
 
 
+def test_saving_replaces_the_file_whole_and_owner_only(tmp_path):
+    """One writer for the user's files that grant something (``trust.write_user_file``): a rule is
+    never readable by others, even where the file was, and a linked file stays linked."""
+    import os
+    import stat
+
+    fresh = tmp_path / "new" / "allow.toml"
+    save_allow_rule(AllowRule("edit_file"), fresh)
+    assert stat.S_IMODE(fresh.stat().st_mode) == 0o600 and stat.S_IMODE(fresh.parent.stat().st_mode) == 0o700
+    kept = tmp_path / "dotfiles" / "allow.toml"
+    kept.parent.mkdir()
+    kept.write_text('allow = ["write_file"]\n')
+    os.chmod(kept, 0o644)
+    link = tmp_path / "config" / "allow.toml"
+    link.parent.mkdir()
+    link.symlink_to(kept)
+    save_allow_rule(AllowRule("edit_file"), link)
+    assert link.is_symlink() and load_allow_rules(link) == [AllowRule("write_file"), AllowRule("edit_file")]
+    assert stat.S_IMODE(kept.stat().st_mode) == 0o600
+    assert sorted(p.name for p in kept.parent.iterdir()) == ["allow.toml"]  # no temporary file left
+
+
 def test_a_repository_cannot_add_allow_rules(tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
     (tmp_path / ".asyncfc.toml").write_text('allow = ["shell(*)"]\n')

@@ -7,7 +7,7 @@ import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
 from ._errors import PathOutsideWorkspace, ToolError
 
@@ -135,6 +135,14 @@ def shown_path(path: str, limit: int = 80) -> str:
 AGENT_SETTINGS = (".asyncfc.toml", ".mcp.json")
 """Files at the workspace root that configure asyncfc itself: read-only to the agent (file tools
 and, where it runs, the OS sandbox)."""
+
+
+_T = TypeVar("_T")
+
+
+def or_default(setting: _T | None, default: _T) -> _T:
+    """A ``ToolSettings`` value, or the tool's own default where it is not set."""
+    return default if setting is None else setting
 
 
 @dataclass(frozen=True, slots=True)

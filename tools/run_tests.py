@@ -21,7 +21,8 @@ from typing import Any
 from ._api import ToolContext, ToolError, tool
 from ._words import positive_seconds
 from ._commands import test_run_effect
-from ._env import child_environment
+from ._context import or_default
+from ._env import command_environment
 from ._fs import read_regular_text
 from ._listing import workspace_files
 from ._npm_tests import detect_framework, npm_cases, npm_test_argv
@@ -89,7 +90,7 @@ def _npm_scripts(root: Path) -> dict[str, object] | None:
 def plan_tests(ctx: ToolContext, paths: Sequence[str], args: Sequence[str], report_dir: Path) -> TestPlan | None:
     """The runner and command for the workspace, or None if it has no tests we can run."""
     root = ctx.resolve(".")
-    env = dict(ctx.env) if ctx.env is not None else child_environment()
+    env = command_environment(ctx.env)
     if _uses_pytest(root):
         report = report_dir / _REPORT_NAME
         argv = [_python(root, env), "-m", "pytest", "-q", "-rfE", "--tb=short",
@@ -196,8 +197,8 @@ async def run_tests(ctx: ToolContext, paths: list[str] | None = None, args: list
     paths, args = list(paths or []), list(args or [])
     _check_paths(ctx, paths)
     timeout = positive_seconds(timeout_s, ctx.shell_timeout_s)
-    env = dict(ctx.env) if ctx.env is not None else child_environment()
-    grace = KILL_GRACE_S if ctx.settings.kill_grace_s is None else ctx.settings.kill_grace_s
+    env = command_environment(ctx.env)
+    grace = or_default(ctx.settings.kill_grace_s, KILL_GRACE_S)
     with tempfile.TemporaryDirectory(prefix="asyncfc-tests-") as scratch:
         plan = plan_tests(ctx, paths, args, Path(scratch))
         if plan is None:

@@ -13,7 +13,8 @@ from ._api import ToolContext, ToolError, glob_base, tool
 from ._background import QUIET_S, START_CAP_S, run_in_background
 from ._words import positive_seconds
 from ._commands import command_effect, shell_effect
-from ._env import child_environment
+from ._context import or_default
+from ._env import command_environment
 from ._process import KILL_GRACE_S, CommandResult, run_command
 from ._text import cap_text
 from ._watch import changes_note, outside_declaration, violation_note, watch_tree
@@ -67,11 +68,6 @@ def _preview(ctx: ToolContext, args: Mapping[str, Any]) -> str:
     return "\n".join(notes)
 
 
-def _or_default(setting: float | None, default: float) -> float:
-    """A ``ToolSettings`` value, or the tool's own default where it is not set."""
-    return default if setting is None else setting
-
-
 def _command_words(args: Mapping[str, Any]) -> str:
     """What predicts a command's duration: its first two words that are not flags (``git diff``
     and ``python -m pytest`` take very different times)."""
@@ -120,14 +116,14 @@ async def shell(
         raise ToolError("the command contains a NUL character (\\0), which no command line can hold")
     settings = ctx.settings
     run = _Run(ctx, command, _timeout(ctx, timeout_s, background),
-               _or_default(settings.kill_grace_s, KILL_GRACE_S), _writable(ctx, writes))
+               or_default(settings.kill_grace_s, KILL_GRACE_S), _writable(ctx, writes))
     if background:
         async def to_end(on_output: Callable[[str], None]) -> str:
             return run.text(await run(on_output))
 
         return await run_in_background(
-            to_end, ctx.progress, quiet_s=_or_default(settings.background_quiet_s, QUIET_S),
-            cap_s=_or_default(settings.background_start_s, START_CAP_S))
+            to_end, ctx.progress, quiet_s=or_default(settings.background_quiet_s, QUIET_S),
+            cap_s=or_default(settings.background_start_s, START_CAP_S))
     kind = command_effect(command).kind
     async with watch_tree(ctx.root) if writes is not None or kind != "reads" else nullcontext([]) as changed:
         result = await run(ctx.progress.output)
@@ -154,9 +150,9 @@ class _Run:
 
     async def __call__(self, on_output: Callable[[str], None]) -> CommandResult:
         ctx = self.ctx
-        env = ctx.env if ctx.env is not None else child_environment()
         try:
-            return await run_command(self.command, cwd=ctx.root, timeout_s=self.timeout, env=env,
+            return await run_command(self.command, cwd=ctx.root, timeout_s=self.timeout,
+                                     env=command_environment(ctx.env),
                                      grace_s=self.grace, max_bytes=capture_budget(ctx.max_output_chars),
                                      writable=self.writable, on_output=on_output,
                                      sandbox=ctx.sandbox, network=ctx.network)
