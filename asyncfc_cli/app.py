@@ -179,7 +179,9 @@ def build_engine(
     from .durations import duration_priors
     from .session import Session
 
-    ctx = workspace.tool_context(settings, sandbox)
+    # The gate's policy, not the start's: the TUI's /approval changes it between tasks.
+    ctx = workspace.tool_context(settings, sandbox,
+                                 approval_offers_network=lambda: gate.policy == "ask" and gate.interactive)
     tools = workspace_tools(model, simulate)
     session = Session(
         model=model, tools=tools, bus=bus, settings=settings,

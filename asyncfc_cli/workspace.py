@@ -6,6 +6,7 @@ Checkpoints (git snapshots on a private ref, and undo) live in ``checkpoint.py``
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -47,10 +48,12 @@ class Workspace:
     def is_git(self) -> bool:
         return (self.root / ".git").exists()
 
-    def tool_context(self, settings: Settings, sandbox: Sandbox | None = None) -> ToolContext:
+    def tool_context(self, settings: Settings, sandbox: Sandbox | None = None, *,
+                     approval_offers_network: Callable[[], bool] = lambda: False) -> ToolContext:
         """What the tools get. The user's asyncfc config folder is off limits even when the
         workspace holds it (a session in the home folder): the trust store and key pairings live
-        there, and the agent must not be able to change them."""
+        there, and the agent must not be able to change them. ``approval_offers_network``: see
+        ``ToolContext``."""
         return ToolContext(
             root=self.root,
             shell_timeout_s=settings.shell_timeout_s,
@@ -59,4 +62,5 @@ class Workspace:
             off_limits=(user_config_path().parent,),
             sandbox=sandbox,
             settings=ToolSettings(web_allow_local=settings.web_allow_local),
+            approval_offers_network=approval_offers_network,
         )

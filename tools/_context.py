@@ -4,7 +4,7 @@ progress reporting) and the confinement of paths to the workspace (``resolve_in_
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol, TypeVar
@@ -165,6 +165,10 @@ class ToolSettings:
     """web_fetch may reach loopback and private addresses (``Settings.web_allow_local``)."""
 
 
+def _never() -> bool:
+    return False
+
+
 @dataclass(frozen=True, slots=True)
 class ToolContext:
     """What a tool may know about where it runs. Built by the application, read by tools."""
@@ -189,6 +193,10 @@ class ToolContext:
     network: bool = False
     """The user allowed this one call the network (an approval, set per call by the engine): its
     command runs on the host's network even where the sandbox keeps the session's off it."""
+    approval_offers_network: Callable[[], bool] = _never
+    """Whether a person approving a command can now give it the network for that one run (under
+    ``--approval ask`` with someone to answer; the TUI's /approval changes it), so the hint after a
+    command failed offline says what the user can really do."""
 
     def resolve(self, path: str | os.PathLike[str]) -> Path:
         """The real path of ``path`` inside the workspace; raises PathOutsideWorkspace otherwise."""

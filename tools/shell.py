@@ -173,7 +173,8 @@ def offline_hint(ctx: ToolContext, result: CommandResult) -> str:
     the network: a one-line note saying so and how the user can allow it; "" otherwise."""
     if ctx.sandbox is None or result.exit_code == 0:
         return ""
-    return ctx.sandbox.offline_note(result.stdout + result.stderr, network=ctx.network)
+    return ctx.sandbox.offline_note(result.stdout + result.stderr, network=ctx.network,
+                                    approvable=ctx.approval_offers_network())
 
 
 def _timeout(ctx: ToolContext, timeout_s: float | None, background: bool) -> float:
