@@ -159,8 +159,8 @@ class ApprovalGate:
             return
         try:
             await trio.to_thread.run_sync(self._record_end, self._root, checkpoint, abandon_on_cancel=True)
-        except (WorkspaceError, CheckpointError):
-            pass
+        except (WorkspaceError, CheckpointError, OSError):
+            pass  # e.g. a full disk: it must not end the session, which goes on serving
 
     @property
     def pending(self) -> tuple[str, ...]:
