@@ -168,7 +168,7 @@ def test_nested_events_serialise_to_one_json_tree():
 
 @pytest.mark.trio
 async def test_the_tui_state_folds_a_sub_agents_lanes_under_its_agent_future(autojump_clock):
-    from asyncfc_cli.tui.state import TimelineState
+    from asyncfc_cli.timeline_state import TimelineState
 
     run = await run_scenario(TWO_AGENTS, tools=TOOLS)
     state = TimelineState().apply_all(run.events)

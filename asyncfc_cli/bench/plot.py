@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from html import escape
 from pathlib import Path
 
-from ..tui.state import FutureLane, TimelineState
+from ..timeline_state import FutureLane, TimelineState
 from .runner import CaseResult
 
 __all__ = ["Panel", "gantt_svg", "panel_for", "write_plot"]
