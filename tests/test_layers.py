@@ -90,9 +90,6 @@ class Allowed:
 
 
 ALLOWED: tuple[Allowed, ...] = (
-    Allowed("asyncfc_cli.tui", WIRING,
-            "run_tui builds its engine itself (issue 15 item 2: cli.py should hand the TUI an engine "
-            "factory; tui/__init__.py and cli.py are being edited on the dayone and reach branches)"),
     Allowed("asyncfc_cli.subagent", "asyncfc_cli.model.scripted",
             "a scripted sub-agent plays its parent's scenario (reach branch; issue 15 item 2: the "
             "wiring should hand the sub-agent its client factory)"),
