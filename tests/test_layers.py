@@ -47,7 +47,7 @@ LAYERS: tuple[dict[str, tuple[str, ...]], ...] = (
                  "asyncfc_cli.saved_sessions", "asyncfc_cli.simtools", "asyncfc_cli.subagent",
                  "asyncfc_cli.controls", "asyncfc_cli.mentions")},
     # Wiring: concrete model, tools, gate and transcript put together (and the tool commands).
-    {"wiring": ("asyncfc_cli.app", "asyncfc_cli.tool_commands")},
+    {"wiring": ("asyncfc_cli.app", "asyncfc_cli.scripted_subagents", "asyncfc_cli.tool_commands")},
     # Fakes shipped for users' tests (scripted harness, local model servers): nothing in the engine
     # imports them.
     {"testing": ("asyncfc_cli.testing",)},
@@ -89,11 +89,8 @@ class Allowed:
     reason: str
 
 
-ALLOWED: tuple[Allowed, ...] = (
-    Allowed("asyncfc_cli.subagent", "asyncfc_cli.model.scripted",
-            "a scripted sub-agent plays its parent's scenario (reach branch; issue 15 item 2: the "
-            "wiring should hand the sub-agent its client factory)"),
-)
+ALLOWED: tuple[Allowed, ...] = ()
+"""Empty since issue 15 item 2 was done; a new entry needs its reason and the issue it waits on."""
 
 
 # --------------------------------------------------------------------------------------------------
