@@ -172,6 +172,20 @@ async def test_git_metadata_is_read_only_even_when_declared_writable(repo, confi
     assert not (repo / ".git" / "hooks" / "pre-commit").exists()
 
 
+@pytest.mark.trio
+async def test_a_command_judged_read_only_gets_nothing_to_write(repo, confined, monkeypatch):
+    """Defence in depth: were the classifier wrong about a command (or git to start something no
+    setting covers), a call that runs beside reads as read-only still could not change the tree."""
+    import importlib
+
+    from asyncfc_tools._effects import Effect
+
+    monkeypatch.setattr(importlib.import_module("asyncfc_tools.shell"), "command_effect", lambda command: Effect("reads", ("*",)))
+    out = await sh(repo, confined, "echo x > a.txt; echo y > new.txt; cat a.txt")
+    assert "Read-only file system" in out and "alpha" in out
+    assert (repo / "a.txt").read_text() == "alpha\n" and not (repo / "new.txt").exists()
+
+
 @needs_bwrap
 @pytest.mark.trio
 async def test_asyncfcs_own_folders_stay_read_only_inside_the_workspace(repo):

@@ -9,11 +9,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import trio
+
 from ._api import ToolContext, ToolError, glob_base, tool
 from ._background import QUIET_S, START_CAP_S, run_in_background
 from ._words import positive_seconds
 from ._commands import command_effect, shell_effect
 from ._env import child_environment
+from ._git import reading_git_variables
 from ._process import KILL_GRACE_S, CommandResult, run_command
 from ._text import cap_text
 from ._watch import changes_note, outside_declaration, violation_note, watch_tree
@@ -119,8 +122,14 @@ async def shell(
     if "\0" in command:
         raise ToolError("the command contains a NUL character (\\0), which no command line can hold")
     settings = ctx.settings
+    kind = command_effect(command).kind
+    # A command judged read-only runs beside reads, unordered: it gets nothing to write (where the
+    # sandbox can enforce it), and git in it starts nothing the repository's config names (a
+    # planted fsmonitor or textconv would otherwise run under an approval given for `git diff`).
+    reading = writes is None and not background and kind == "reads"
     run = _Run(ctx, command, _timeout(ctx, timeout_s, background),
-               _or_default(settings.kill_grace_s, KILL_GRACE_S), _writable(ctx, writes))
+               _or_default(settings.kill_grace_s, KILL_GRACE_S), [] if reading else _writable(ctx, writes),
+               await trio.to_thread.run_sync(reading_git_variables, ctx.root) if reading else {})
     if background:
         async def to_end(on_output: Callable[[str], None]) -> str:
             return run.text(await run(on_output))
@@ -128,7 +137,6 @@ async def shell(
         return await run_in_background(
             to_end, ctx.progress, quiet_s=_or_default(settings.background_quiet_s, QUIET_S),
             cap_s=_or_default(settings.background_start_s, START_CAP_S))
-    kind = command_effect(command).kind
     async with watch_tree(ctx.root) if writes is not None or kind != "reads" else nullcontext([]) as changed:
         result = await run(ctx.progress.output)
     if changed:
@@ -151,10 +159,12 @@ class _Run:
     grace: float
     writable: list[Path] | None
     """The declared writes, resolved (None: undeclared)."""
+    git_variables: Mapping[str, str]
+    """Settings for git inside the command (``reading_git_variables``), or none."""
 
     async def __call__(self, on_output: Callable[[str], None]) -> CommandResult:
         ctx = self.ctx
-        env = ctx.env if ctx.env is not None else child_environment()
+        env = {**(ctx.env if ctx.env is not None else child_environment()), **self.git_variables}
         try:
             return await run_command(self.command, cwd=ctx.root, timeout_s=self.timeout, env=env,
                                      grace_s=self.grace, max_bytes=capture_budget(ctx.max_output_chars),
