@@ -186,6 +186,18 @@ async def test_a_command_judged_read_only_gets_nothing_to_write(repo, confined, 
     assert (repo / "a.txt").read_text() == "alpha\n" and not (repo / "new.txt").exists()
 
 
+@pytest.mark.trio
+async def test_a_background_command_writes_only_what_it_declares(repo, confined):
+    """Its footprint is its ``writes``, default none (DESIGN.md): it is never ordered against later
+    calls, so it must not change what they read; a refused write is explained to the model."""
+    out = await sh(repo, confined, "echo x > a.txt", background=True)
+    assert "Read-only file system" in out and "write nothing (a background command" in out
+    assert (repo / "a.txt").read_text() == "alpha\n"
+    out = await sh(repo, confined, "echo y > cache/x; echo z > a.txt", background=True, writes=["cache/"])
+    assert (repo / "cache" / "x").read_text() == "y\n" and (repo / "a.txt").read_text() == "alpha\n"
+    assert "write only cache/ (its `writes`)" in out
+
+
 @needs_bwrap
 @pytest.mark.trio
 async def test_asyncfcs_own_folders_stay_read_only_inside_the_workspace(repo):
