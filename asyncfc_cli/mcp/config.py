@@ -18,16 +18,25 @@ In the user's config file (``$XDG_CONFIG_HOME/asyncfc/config.toml``)::
 A repository's ``.mcp.json`` (``{"mcpServers": {NAME: {command, args, env, cwd | type, url,
 headers}}}``) adds servers the user's file does not name. This module stands on the user's side of
 the trust boundary: a repository's file is read only when ``trusted`` (it starts processes).
+
+In both, ``${VAR}`` and ``${VAR:-default}`` in ``command``, ``args``, ``env``, ``cwd``, ``url`` and
+``headers`` take the value of the user's environment variable (``$$`` is a plain ``$``); an unset
+variable without a default is an error naming it. A repository's file may not name a credential
+(``is_secret_name``: ``GITHUB_TOKEN``, ``*_API_KEY``...): trusting a repository lets it start
+servers, not send the user's keys where it likes; such a server belongs in the user's own file.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
+
+from asyncfc_tools._env import is_secret_name
 
 from ..errors import ConfigError
 
@@ -99,8 +108,41 @@ def _number(value: Any, where: str) -> float:
     return float(value)
 
 
-def parse_server(name: str, raw: Any, source: str) -> McpServerConfig:
-    """One server's table (TOML) or object (JSON), checked.
+_VARIABLE = re.compile(r"\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+_EXPANDED = ("command", "args", "env", "cwd", "url", "headers")
+
+
+def _expand(value: Any, where: str, environ: Mapping[str, str], from_repository: bool) -> Any:
+    """``value`` (a string, or a list or table of them) with ``${VAR}`` references filled in."""
+    if isinstance(value, list):
+        return [_expand(v, where, environ, from_repository) for v in value]
+    if isinstance(value, Mapping):
+        return {k: _expand(v, where, environ, from_repository) for k, v in value.items()}
+    if not isinstance(value, str):
+        return value
+
+    def fill(match: re.Match[str]) -> str:
+        name, default = match.group(1), match.group(2)
+        if name is None:
+            return "$"
+        if from_repository and is_secret_name(name):
+            raise ConfigError(f"{where}: ${{{name}}} names a credential, which a repository's "
+                              ".mcp.json may not read; configure this server in your own config "
+                              "file's [mcp_servers] instead")
+        if name in environ:
+            return environ[name]
+        if default is None:
+            raise ConfigError(f"{where}: the environment variable {name} is not set (write "
+                              f"${{{name}:-default}} for a default)")
+        return default
+
+    return _VARIABLE.sub(fill, value)
+
+
+def parse_server(name: str, raw: Any, source: str, *, environ: Mapping[str, str] | None = None,
+                 from_repository: bool = False) -> McpServerConfig:
+    """One server's table (TOML) or object (JSON), checked, its ``${VAR}`` references filled in
+    from ``environ`` (default: the process environment).
 
     Raises:
         ConfigError: naming the server, the key and what was expected.
@@ -111,6 +153,9 @@ def parse_server(name: str, raw: Any, source: str) -> McpServerConfig:
                           "since its tools are offered as NAME__TOOL")
     if not isinstance(raw, Mapping):
         raise ConfigError(f"{where} must be a table")
+    environ = os.environ if environ is None else environ
+    raw = {k: _expand(v, f"{where}: {k}", environ, from_repository) if k in _EXPANDED else v
+           for k, v in raw.items()}
     unknown = sorted(set(raw) - _KEYS)
     if unknown:
         raise ConfigError(f"{where}: unknown key(s) {', '.join(unknown)}; known: {', '.join(sorted(_KEYS))}")
@@ -138,10 +183,11 @@ def parse_server(name: str, raw: Any, source: str) -> McpServerConfig:
     )
 
 
-def _servers(table: Any, source: str) -> list[McpServerConfig]:
+def _servers(table: Any, source: str, *, from_repository: bool = False) -> list[McpServerConfig]:
     if not isinstance(table, Mapping):
         raise ConfigError(f"{source}: the MCP servers must be a table of NAME = {{...}}")
-    return [parse_server(str(name), raw, source) for name, raw in table.items()]
+    return [parse_server(str(name), raw, source, from_repository=from_repository)
+            for name, raw in table.items()]
 
 
 def _user_servers(path: Path) -> list[McpServerConfig]:
@@ -165,7 +211,7 @@ def _repo_servers(path: Path) -> list[McpServerConfig]:
     if not isinstance(data, Mapping):
         raise ConfigError(f"{path}: expected an object with mcpServers")
     servers = [replace(s, effects={}, from_repository=True)
-               for s in _servers(data.get("mcpServers", {}), str(path))]
+               for s in _servers(data.get("mcpServers", {}), str(path), from_repository=True)]
     return [replace(s, cwd=_repository_cwd(path, s)) if s.command else s for s in servers]
 
 
