@@ -76,6 +76,7 @@ url = "https://mcp.example.com/mcp"
 headers = { Authorization = "Bearer ${TRACKER_TOKEN}" }
 """)
     docs, tracker = load_mcp_config(None, user_config=user).servers
+    assert tracker.transport == "http"
     assert docs.command == "/opt/docs/bin/serve" and docs.args == ("--level", "warning", "${literal}")
     assert docs.env == {"ROOT": "/opt/docs"}
     assert tracker.headers == {"Authorization": "Bearer t0ken"}  # the user's own file may name a key
@@ -146,6 +147,8 @@ def test_an_untrusted_repository_is_looked_up_in_the_trust_store(tmp_path):
     ('[mcp_servers.a]\ncommand = "x"\neffects = { t = "writes" }', "each must be one of pure, exclusive"),
     ('[mcp_servers.a]\ncommand = "x"\ncolour = 1', "unknown key(s) colour"),
     ('[mcp_servers."a__b"]\ncommand = "x"', "NAME__TOOL"),
+    ('[mcp_servers.a]\ncommand = "x"\ntype = "sse"', "type sse needs a `url`"),
+    ('[mcp_servers.a]\nurl = "http://h"\ntype = "websocket"', "use stdio, http (Streamable HTTP) or sse"),
 ])
 def test_bad_server_configuration_is_an_error_in_words(tmp_path, table, words):
     user = write_user_config(tmp_path, table)
@@ -374,18 +377,20 @@ async def test_approval_under_ask_is_per_server_and_tool(autojump_clock, tmp_pat
 
 @pytest.mark.slow
 @pytest.mark.trio
-async def test_a_streamable_http_server_round_trip():
+@pytest.mark.parametrize("transport", ["http", "sse"])
+async def test_a_streamable_http_or_sse_server_round_trip(transport):
     import socket
     import subprocess
 
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    server = subprocess.Popen([sys.executable, *TEST_SERVER, "--http", str(port)],
+    server = subprocess.Popen([sys.executable, *TEST_SERVER, f"--{transport}", str(port)],
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        config = McpServerConfig("web", url=f"http://127.0.0.1:{port}/mcp", headers={"X-Token": "t"},
-                                 connect_timeout_s=3)
+        path = "sse" if transport == "sse" else "mcp"
+        config = McpServerConfig("web", url=f"http://127.0.0.1:{port}/{path}", headers={"X-Token": "t"},
+                                 connect_timeout_s=3, sse=transport == "sse")
         for _ in range(40):  # until uvicorn listens; each attempt is a new connection
             hub = McpHub([config])
             async with hub.running():

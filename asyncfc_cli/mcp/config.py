@@ -9,7 +9,7 @@ In the user's config file (``$XDG_CONFIG_HOME/asyncfc/config.toml``)::
     env = { LOG_LEVEL = "warning" }    # added to a minimal environment (no provider keys)
     cwd = "/home/me"
 
-    [mcp_servers.tracker]              # a remote one over Streamable HTTP
+    [mcp_servers.tracker]              # a remote one over Streamable HTTP (type = "sse": HTTP+SSE)
     url = "https://mcp.example.com/mcp"
     headers = { Authorization = "Bearer ..." }
     effects = { search = "pure" }      # "*" for every tool; default: the tool's read-only hint
@@ -61,7 +61,9 @@ class McpServerConfig:
     env: Mapping[str, str] = field(default_factory=dict)
     cwd: str | None = None
     url: str | None = None
-    """Streamable HTTP: the endpoint (with ``headers`` on every request)."""
+    """Streamable HTTP (or SSE): the endpoint (with ``headers`` on every request)."""
+    sse: bool = False
+    """``url`` speaks the older HTTP+SSE transport (``type = "sse"``), not Streamable HTTP."""
     headers: Mapping[str, str] = field(default_factory=dict)
     effects: Mapping[str, str] = field(default_factory=dict)
     """Per tool name (or ``*``): ``pure`` or ``exclusive``, over the server's own read-only hint."""
@@ -77,7 +79,7 @@ class McpServerConfig:
 
     @property
     def transport(self) -> str:
-        return "stdio" if self.command else "http"
+        return "stdio" if self.command else "sse" if self.sse else "http"
 
     @property
     def target(self) -> str:
@@ -163,9 +165,11 @@ def parse_server(name: str, raw: Any, source: str, *, environ: Mapping[str, str]
     if (command is None) == (url is None) or not isinstance(command or url, str):
         raise ConfigError(f"{where}: give either `command` (a local server over stdio) or `url` "
                           "(Streamable HTTP), as a string")
-    if raw.get("type") not in (None, "stdio", "http", "streamable-http", "streamable_http"):
-        raise ConfigError(f"{where}: type {raw['type']!r} is not supported; use stdio or http "
-                          "(Streamable HTTP; the older SSE transport is not supported)")
+    if raw.get("type") not in (None, "stdio", "http", "streamable-http", "streamable_http", "sse"):
+        raise ConfigError(f"{where}: type {raw['type']!r} is not supported; use stdio, http "
+                          "(Streamable HTTP) or sse (the older HTTP+SSE transport)")
+    if raw.get("type") == "sse" and url is None:
+        raise ConfigError(f"{where}: type sse needs a `url`")
     if url is not None and not str(url).startswith(("http://", "https://")):
         raise ConfigError(f"{where}: url must start with http:// or https://")
     effects = _strings(raw.get("effects", {}), f"{where}: effects", "table")
@@ -175,7 +179,7 @@ def parse_server(name: str, raw: Any, source: str, *, environ: Mapping[str, str]
     return McpServerConfig(
         name=name, command=command, args=_strings(raw.get("args", []), f"{where}: args", "list"),
         env=_strings(raw.get("env", {}), f"{where}: env", "table"),
-        cwd=str(raw["cwd"]) if raw.get("cwd") is not None else None, url=url,
+        cwd=str(raw["cwd"]) if raw.get("cwd") is not None else None, url=url, sse=raw.get("type") == "sse",
         headers=_strings(raw.get("headers", {}), f"{where}: headers", "table"), effects=effects,
         call_timeout_s=_number(raw.get("call_timeout_s", 120.0), f"{where}: call_timeout_s"),
         connect_timeout_s=_number(raw.get("connect_timeout_s", 30.0), f"{where}: connect_timeout_s"),
