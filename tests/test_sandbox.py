@@ -74,6 +74,41 @@ async def test_commands_run_and_write_the_workspace(repo, sandbox):
     assert (repo / "made.txt").read_text() == "made\n"
 
 
+class _Started:
+    def __init__(self) -> None:
+        self.up, self.text = trio.Event(), ""
+
+    def output(self, text: str) -> None:
+        pass
+
+    def started(self, text: str) -> None:
+        self.text = text
+        self.up.set()
+
+    def changed_outside(self, declared, paths) -> None:
+        pass
+
+    def changed(self, paths) -> None:
+        pass
+
+
+@pytest.mark.trio
+async def test_a_background_server_that_prints_nothing_is_up_when_it_listens(repo, sandbox):
+    """The start says where it listens (looked up in the command's own network namespace)."""
+    silent = ("import socket, time\ns = socket.socket(); s.bind(('127.0.0.1', 0)); s.listen(1)\n"
+              "open('port', 'w').write(str(s.getsockname()[1])); time.sleep(60)\n")
+    (repo / "silent.py").write_text(silent)
+    progress = _Started()
+    ctx = context(repo, sandbox=sandbox, shell_timeout_s=30.0, settings=ToolSettings(kill_grace_s=0.3),
+                  progress=progress)
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(lambda: shell.fn(ctx, f"{sys.executable} silent.py", background=True, writes=["port"]))
+        with trio.fail_after(20):
+            await progress.up.wait()
+        nursery.cancel_scope.cancel()
+    assert progress.text == f"(listening on 127.0.0.1:{(repo / 'port').read_text()})\n"
+
+
 SERVER = ("import socket\ns = socket.socket(); s.bind(('127.0.0.1', 0)); s.listen(1)\n"
           "open('port.tmp', 'w').write(str(s.getsockname()[1])); __import__('os').rename('port.tmp', 'port')\n"
           "c, _ = s.accept(); c.sendall(b'pong from the first command'); c.close()\n")

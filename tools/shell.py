@@ -13,12 +13,14 @@ from typing import Any
 import trio
 
 from ._api import ToolContext, ToolError, glob_base, tool
-from ._background import QUIET_S, START_CAP_S, run_in_background
+from ._background import QUIET_S, START_CAP_S, Listening, run_in_background
 from ._words import positive_seconds
 from ._commands import command_effect, shell_effect
 from ._env import child_environment
 from ._git import reading_git_variables
+from ._listening import listening_addresses
 from ._process import KILL_GRACE_S, CommandResult, run_command
+from ._process_tree import ProcessTree
 from ._text import cap_text
 from ._watch import changes_note, outside_declaration, violation_note, watch_tree
 
@@ -136,8 +138,8 @@ async def shell(
                await trio.to_thread.run_sync(reading_git_variables, ctx.root) if reading else {},
                _may_write(writes, reading, background))
     if background:
-        async def to_end(on_output: Callable[[str], None]) -> str:
-            return run.text(await run(on_output))
+        async def to_end(on_output: Callable[[str], None], listen: Callable[[Listening], None]) -> str:
+            return run.text(await run(on_output, lambda tree: listen(lambda: listening_addresses(tree.pids()))))
 
         return await run_in_background(
             to_end, ctx.progress, quiet_s=_or_default(settings.background_quiet_s, QUIET_S),
@@ -169,14 +171,15 @@ class _Run:
     may_write: str
     """What it may write, in words, for the note when the sandbox stopped it writing elsewhere."""
 
-    async def __call__(self, on_output: Callable[[str], None]) -> CommandResult:
+    async def __call__(self, on_output: Callable[[str], None],
+                       on_start: Callable[[ProcessTree], None] | None = None) -> CommandResult:
         ctx = self.ctx
         env = {**(ctx.env if ctx.env is not None else child_environment()), **self.git_variables}
         try:
             return await run_command(self.command, cwd=ctx.root, timeout_s=self.timeout, env=env,
                                      grace_s=self.grace, max_bytes=capture_budget(ctx.max_output_chars),
                                      writable=self.writable, on_output=on_output,
-                                     sandbox=ctx.sandbox, network=ctx.network)
+                                     sandbox=ctx.sandbox, network=ctx.network, on_start=on_start)
         except OSError as exc:
             raise ToolError(f"could not start the command: {exc}") from None
 
