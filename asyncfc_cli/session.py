@@ -191,6 +191,10 @@ class Session:
             sum its ``max_cost`` bounds.
         """
         self._usage = self._usage + usage
+        return self._task_cost()
+
+    def _task_cost(self) -> float:
+        """USD the running task has spent so far, its sub-agents' requests included."""
         return (self._usage.cost or 0.0) - (self._task_usage_before.cost or 0.0)
 
     def reconfigure(self, settings: Settings, *, model: ModelClient | None = None,
@@ -257,8 +261,7 @@ class Session:
         self._announce()
         self.bus.emit(UserMessageEvent, text=task)
         self._append(UserMessage(task))
-        turns_before, usage_before = self._turn, self._usage
-        self._task_usage_before = usage_before
+        turns_before, self._task_usage_before = self._turn, self._usage
         self._cut_replies = 0
         outcome: Outcome | None = None
         with trio.CancelScope() as scope:
@@ -267,7 +270,7 @@ class Session:
                 # A limit can stop the loop with futures still running: they end with the task,
                 # and so do background processes unless a chat keeps them (``serve``).
                 async with self._scheduler.serving():
-                    outcome = await self._loop(turns_before, usage_before)
+                    outcome = await self._loop(turns_before)
             except* AsyncfcError as group:
                 outcome = error_outcome(group)
         self._run_scope = None
@@ -306,10 +309,9 @@ class Session:
         for message in self._recovered:  # a resumed session's late values, recorded as they go in
             self._append(message)
 
-    async def _loop(self, turns_before: int, usage_before: Usage) -> Outcome:
+    async def _loop(self, turns_before: int) -> Outcome:
         while True:
-            spent = (self._usage.cost or 0.0) - (usage_before.cost or 0.0)
-            limit = limit_reached(self.settings, self._turn - turns_before, spent)
+            limit = limit_reached(self.settings, self._turn - turns_before, self._task_cost())
             if limit is not None:
                 return limit
             if (delivery := self._deliveries.due(self._scheduler.get, self._turn + 1)) is not None:

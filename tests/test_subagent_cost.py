@@ -13,7 +13,8 @@ from asyncfc_cli.events import EventBus
 from asyncfc_cli.model.base import ResponseEnd
 from asyncfc_cli.model.scripted import ScriptedClient, parse_scenario
 from asyncfc_cli.session import Session
-from asyncfc_cli.subagent import SubAgentKit, attach_subagents, scripted_kit
+from asyncfc_cli.scripted_subagents import scripted_kit
+from asyncfc_cli.subagent import SubAgentKit, attach_subagents
 from asyncfc_cli.workspace import Workspace
 
 from engine_tools import TOOLS
