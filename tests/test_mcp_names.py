@@ -117,3 +117,16 @@ def test_warnings_said_before_the_start_follow_it_and_later_ones_go_out_at_once(
     warn("late")
     assert [(e.type, getattr(e, "message", None)) for e in seen] == [
         ("session_started", None), ("notice", "early"), ("notice", "late")]
+
+
+def test_mcp_list_says_a_clash(tmp_path, monkeypatch):
+    from asyncfc_cli.mcp.commands import list_servers
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    user = tmp_path / "config.toml"
+    user.write_text('[mcp_servers.t]\ncommand = "unused"\n\n[mcp_servers.t_]\ncommand = "unused"\n')
+    text, code = list_servers(tmp_path, user_config=user, connector=connector("nobody"), trusted=False)
+    assert code == 0, text
+    lines = text.splitlines()
+    assert lines[-1].startswith("warning: the MCP servers 't' and 't_' both offer a tool as 't___echo'")
+    assert "warning: the MCP server 't' offers both 'look.up' and 'look_up'" in text
