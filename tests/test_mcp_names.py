@@ -127,6 +127,9 @@ def test_mcp_list_says_a_clash(tmp_path, monkeypatch):
     user.write_text('[mcp_servers.t]\ncommand = "unused"\n\n[mcp_servers.t_]\ncommand = "unused"\n')
     text, code = list_servers(tmp_path, user_config=user, connector=connector("nobody"), trusted=False)
     assert code == 0, text
-    lines = text.splitlines()
-    assert lines[-1].startswith("warning: the MCP servers 't' and 't_' both offer a tool as 't___echo'")
-    assert "warning: the MCP server 't' offers both 'look.up' and 'look_up'" in text
+    warnings = sorted(line for line in text.splitlines() if line.startswith("warning: "))
+    assert text.splitlines()[-2:] == [line for line in text.splitlines() if line in warnings]  # last
+    assert [w[:70] for w in warnings] == [
+        "warning: the MCP server 't' offers both 'look.up' and 'look_up' as 't_",
+        "warning: the MCP servers 't' and 't_' both offer a tool as 't___echo' ",
+    ]
