@@ -10,6 +10,7 @@ from textual.content import Content
 from textual.widgets import Collapsible, Static
 
 from .. import events as ev
+from ..futures import State
 from .formatting import call_body, call_title
 from .state import TimelineState
 from .timeline_render import PALETTE, format_seconds
@@ -122,8 +123,8 @@ class TranscriptView(VerticalScroll):
             self.mount(box)
         box, body = entry
         box.title = Content(call_title(lane, self._title_width))  # type: ignore[assignment]
-        box.set_class(lane.state == "failed", "-failed")
-        box.set_class(lane.state == "done", "-done")
+        box.set_class(lane.state == State.FAILED, "-failed")
+        box.set_class(lane.state == State.DONE, "-done")
         body.update(call_body(lane))
         if lane.approval == "asked" and box.collapsed:
             box.collapsed = False  # show what is being asked about ...
