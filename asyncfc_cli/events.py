@@ -361,7 +361,8 @@ class RequestFinished(Event):
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SessionFinished(Event):
     outcome: str
-    """finished, turn_limit, cost_limit, model_error, config_error or interrupted."""
+    """An ``errors.Ending``: finished, turn_limit, cost_limit, output_limit, model_error,
+    config_error or interrupted (read back from a transcript as the text it was written as)."""
     exit_code: int
     message: str = ""
     """What happened, in a sentence a user can act on."""

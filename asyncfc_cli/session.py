@@ -35,7 +35,7 @@ from .config import Settings
 from .context import ContextBudget
 from .delivery import Deliveries
 from .early_wait import wait_if_about_to_finish
-from .errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_UNFINISHED, AsyncfcError, ConfigError
+from .errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_UNFINISHED, AsyncfcError, ConfigError, Ending
 from .events import (
     ConversationCleared,
     EventBus,
@@ -295,7 +295,7 @@ class Session:
             self._append(AssistantMessage(response.text))
             outstanding = self._deliveries.outstanding(self._scheduler.futures)
             if not outstanding:
-                return Outcome("finished", EXIT_OK, response.text.strip() or "finished")
+                return Outcome(Ending.FINISHED, EXIT_OK, response.text.strip() or "finished")
             # Never finish with work in flight: wait, deliver, and let the model go on.
             await self._scheduler.wait_finished(outstanding)
 
@@ -309,7 +309,7 @@ class Session:
             self._append(AssistantMessage(response.text))
         limit = self.settings.max_output_tokens
         if self._cut_replies > MAX_CONTINUATIONS:
-            return Outcome("output_limit", EXIT_UNFINISHED, stop_message(self._cut_replies, limit))
+            return Outcome(Ending.OUTPUT_LIMIT, EXIT_UNFINISHED, stop_message(self._cut_replies, limit))
         self._append(UserMessage(continuation_note(limit, response.end.dropped_call)))
         return None
 

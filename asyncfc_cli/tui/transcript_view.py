@@ -10,6 +10,7 @@ from textual.content import Content
 from textual.widgets import Collapsible, Static
 
 from .. import events as ev
+from ..errors import Ending
 from ..futures import State
 from .formatting import call_body, call_title
 from .state import TimelineState
@@ -142,5 +143,5 @@ class TranscriptView(VerticalScroll):
         took = format_seconds(event.t - state.task_start, 0.1)
         cost = f" · ${event.cost:.4f}" if event.cost else ""
         # A finished task's message is its answer, already shown above; other outcomes say why.
-        why = "" if event.outcome == "finished" else f" {event.message}"
+        why = "" if event.outcome == Ending.FINISHED else f" {event.message}"
         return f"── {event.outcome} in {took} · {event.turns} turns{cost} · exit {event.exit_code} ──{why}"
