@@ -71,6 +71,7 @@ class FutureLane:
     effect: str = "pure"
     turn: int = 0
     state: State = State.PENDING
+    """pending, running, done, failed or cancelled (a ``future_finished`` or the task's end)."""
     started: float | None = None
     finished: float | None = None
     duration: float = 0.0
