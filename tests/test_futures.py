@@ -108,7 +108,6 @@ TOOL_NAMES = (AWAIT_FUTURE,)
 """Names code must take from futures.py (messages may still say them in words). ``cancel_future``
 is also the name of the views' cancel command and action, so only ``await_future`` is checked."""
 SPELLED_ELSEWHERE = {
-    "asyncfc_cli/bench/plot.py": "colours await_future bars by name (bench branch active; issue 15 item 1)",
     "asyncfc_cli/tui/synthetic.py": "made-up sessions for snapshots and frame timings: events as data, "
                                     "written as the stream carries them",
 }

@@ -10,7 +10,7 @@ from rich.text import Text
 from textual.widget import Widget
 
 from ..futures import State
-from .state import TimelineState
+from ..timeline_state import TimelineState
 from .timeline_render import PALETTE, format_seconds
 
 __all__ = ["StatusBar", "status_text"]

@@ -19,7 +19,8 @@ from rich.style import Style
 
 from ..approval import Decision
 from ..futures import AWAIT_FUTURE, State
-from .state import FutureLane, RequestBar, TimelineState, short_summary
+from ..timeline_state import FutureLane, RequestBar, TimelineState
+from .summaries import short_summary
 
 __all__ = ["PALETTE", "Viewport", "TimelineRenderer", "fit_viewport", "format_seconds", "tick_step"]
 

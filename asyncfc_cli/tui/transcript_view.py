@@ -13,7 +13,7 @@ from .. import events as ev
 from ..errors import Ending
 from ..futures import State
 from .formatting import call_body, call_title
-from .state import TimelineState
+from ..timeline_state import TimelineState
 from .timeline_render import PALETTE, format_seconds
 
 __all__ = ["TranscriptView"]
