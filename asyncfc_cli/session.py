@@ -321,6 +321,7 @@ class Session:
         turn = self._turn
         started = self.bus.now()
         self.bus.emit(RequestStarted, turn=turn, messages=len(self.history))
+        await self.model.wait_ready()  # the client's start-up: tools that come up meanwhile go in
         messages: Sequence[Message] = self.history
         if self._context is not None:
             messages = await self._context.fit(self.history, self.recalls)

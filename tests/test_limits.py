@@ -40,6 +40,9 @@ class Priced:
         self.inner, self.cost = ScriptedClient(scenario), cost
         self.name, self.scripted, self.requests = self.inner.name, True, 0
 
+    async def wait_ready(self):
+        pass
+
     async def stream(self, messages, tools):
         self.requests += 1
         async for item in self.inner.stream(messages, tools):
@@ -152,6 +155,9 @@ class _StuckScript:
 
     name = "scripted:stuck"
     scripted = True
+
+    async def wait_ready(self):
+        pass
 
     async def stream(self, messages, tools):
         from asyncfc_cli.errors import ScenarioError
