@@ -30,6 +30,9 @@ class Priced:
         self.inner, self.cost = inner, cost
         self.name, self.scripted = inner.name, True
 
+    async def wait_ready(self):
+        await self.inner.wait_ready()
+
     async def stream(self, messages, tools):
         async for item in self.inner.stream(messages, tools):
             yield replace(item, usage=replace(item.usage, cost=self.cost)) if isinstance(
