@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from html import escape
 from pathlib import Path
 
+from ..futures import AWAIT_FUTURE
 from ..tui.state import FutureLane, TimelineState
 from .runner import CaseResult
 
@@ -91,10 +92,10 @@ def _draw_panel(c: _Canvas, panel: Panel, y: float, colours: dict[str, str]) -> 
         c.rect(req.start, first, y, _LANE, _TTFT_FILL, f"request {req.turn}: waiting for the first token")
         c.rect(first, req.end_at(first), y, _LANE, _MODEL_FILL, f"request {req.turn}: decoding")
     for f in panel.state.futures.values():
-        if f.tool == "await_future" and f.finished is not None:
+        if f.tool == AWAIT_FUTURE and f.finished is not None:
             c.rect(f.created, f.finished, y + _LANE - 4, 4, _AWAIT_FILL, f"{f.id} await_future {' '.join(f.deps)}")
     y += _LANE + _GAP
-    rows = _pack([f for f in panel.state.futures.values() if f.tool != "await_future"])
+    rows = _pack([f for f in panel.state.futures.values() if f.tool != AWAIT_FUTURE])
     for number, row in enumerate(rows):
         c.text(_LEFT - 8, y + 13, f"tools {number + 1}", anchor="end", fill="#666")
         for f in row:

@@ -261,7 +261,7 @@ class AsyncfcApp(App[int]):
             return
         lane = self.state.futures.get(event.id)
         dialog = ApprovalDialog(event.id, event.tool, event.preview, lane.args if lane else None,
-                                network=event.network)
+                                network=event.network, rule=event.rule)
         self._dialogs[event.id] = dialog
 
         def answered(decision: str | None) -> None:

@@ -93,6 +93,10 @@ class FutureLane:
     """What the command printed so far while it runs (its last LIVE_OUTPUT_CHARS)."""
     last_line: str = ""
     """The last non-empty line it printed (the transcript shows it while it runs)."""
+    display: ev.Display = ev.Display.CALL
+    """How views show it, as its tool declares (``future_created.display``)."""
+    subject: str = ""
+    """The argument that says what it is about (``future_created.subject``)."""
 
     @property
     def final(self) -> bool:
@@ -271,6 +275,7 @@ class TimelineState:
         self.futures[e.id] = FutureLane(
             id=e.id, tool=e.tool, args=e.args, created=e.t, deps=deps,
             waits_on=tuple(e.waits_on), effect=e.effect, turn=e.turn,
+            display=ev.Display.of(e.display), subject=e.subject,
         )
 
     def _future_started(self, e: ev.FutureStarted) -> None:
