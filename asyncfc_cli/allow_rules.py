@@ -25,6 +25,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from asyncfc_tools import Display
+
 from .config import user_config_path
 from .errors import ConfigError
 
@@ -35,12 +37,18 @@ _RULE = re.compile(r"^([A-Za-z_][\w.-]*)(?:\((.*)\))?$", re.DOTALL)
 
 
 @functools.cache
-def command_tools() -> tuple[str, ...]:
-    """The built-in tools whose calls run a command line (declared ``Display.COMMAND``): the tools
-    a rule may give a command pattern (MCP tools and sub-agents run none)."""
-    from asyncfc_tools import Display, builtin_tools
+def _builtin_displays() -> dict[str, Display]:
+    from asyncfc_tools import builtin_tools
 
-    return tuple(name for name, spec in builtin_tools().items() if spec.facts.display is Display.COMMAND)
+    return {name: spec.facts.display for name, spec in builtin_tools().items()}
+
+
+def takes_pattern(tool: str) -> bool:
+    """Whether a rule may give ``tool`` a command pattern: not a built-in tool whose calls run no
+    command line (``edit_file(x)`` is a mistake); a built-in that runs one (declared
+    ``Display.COMMAND``: shell), or a tool that is not built in, whose calls the pattern matches
+    only if they run one."""
+    return _builtin_displays().get(tool, Display.COMMAND) is Display.COMMAND
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,12 +64,13 @@ class AllowRule:
         """``AllowRule.parse("shell(npm test*)")``.
 
         Raises:
-            ConfigError: not ``TOOL`` or ``TOOL(PATTERN)``, or a pattern on a tool that runs no
-                command line (``command_tools``).
+            ConfigError: not ``TOOL`` or ``TOOL(PATTERN)``, or a pattern on a built-in tool
+                that runs no command line (``takes_pattern``).
         """
         match = _RULE.match(text.strip())
-        if match is None or (match[2] is not None and match[1] not in command_tools()) or match[2] == "":
-            forms = "".join(f" or {name}(COMMAND), e.g. {name}(npm test*)" for name in command_tools())
+        if match is None or (match[2] is not None and not takes_pattern(match[1])) or match[2] == "":
+            forms = "".join(f" or {name}(COMMAND), e.g. {name}(npm test*)"
+                            for name, display in _builtin_displays().items() if display is Display.COMMAND)
             raise ConfigError(f"allow rule {text!r}: write TOOL (e.g. edit_file){forms}")
         return cls(match[1], (match[2] or "").strip())
 
