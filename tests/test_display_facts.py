@@ -19,7 +19,7 @@ from asyncfc_cli.scheduler import GateRequest
 from asyncfc_cli.testing.harness import run_scenario
 from asyncfc_cli.transcript import read_events
 from asyncfc_cli.tui.formatting import call_body, opens_unfolded
-from asyncfc_cli.tui.state import TimelineState
+from asyncfc_cli.timeline_state import TimelineState
 from asyncfc_tools import Display, ToolContext, builtin_tools, exclusive, tool, writes
 from test_approval import wait_pending
 from tools_repo import context

@@ -25,8 +25,9 @@ from asyncfc_cli.subagent import AGENT
 from asyncfc_tools import builtin_tools
 
 ROOT = Path(__file__).resolve().parent.parent / "asyncfc_cli"
-VIEWS = ("render", "tui", "bench", "allow_rules.py")
-"""What only sees tools through events (or a rule's text): folders and modules under asyncfc_cli."""
+VIEWS = ("render", "tui", "timeline_state.py", "bench", "allow_rules.py")
+"""What only sees tools through events (or a rule's text): folders and modules under asyncfc_cli
+(``timeline_state`` is the TUI's and the benchmark plot's model of the stream)."""
 FIXTURES = ("tui/synthetic.py",)
 """Hand-made event streams: they name tools as a model would, and decide nothing."""
 TOOL_NAMES = frozenset({*builtin_tools(), *engine_tools(), AGENT})

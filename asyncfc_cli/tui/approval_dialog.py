@@ -14,7 +14,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
 from .formatting import preview_text
-from .state import args_summary
+from .summaries import args_summary
 
 __all__ = ["ApprovalDialog"]
 

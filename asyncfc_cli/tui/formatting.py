@@ -11,7 +11,8 @@ from rich.console import Group, RenderableType
 from rich.text import Text
 
 from ..events import Display
-from .state import FutureLane, args_summary, short_summary
+from ..timeline_state import FutureLane
+from .summaries import args_summary, short_summary
 from .timeline_render import PALETTE, STATE_ICONS, format_seconds
 
 __all__ = ["call_title", "call_body", "diff_text", "fold", "opens_unfolded", "preview_text"]
