@@ -16,11 +16,11 @@ from the person (the dialog, their own config folder); nothing a repository hold
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import shlex
 import tomllib
-import functools
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path

@@ -192,7 +192,7 @@ class FutureCreated(Event):
     display: str = Display.CALL
     """How views show the call, as its tool declares (``Display``: call, command, tests, edit or
     write). Views decide from this, never from the tool's name; "call" (name and arguments) for an
-    unknown tool and in transcripts recorded before this field."""
+    unknown tool. A transcript recorded before this field reads as declared (``transcript``)."""
     subject: str = ""
     """The argument that says what the call is about, as its tool declares (``path``,
     ``command``, ``pattern``, ``url``, ``task``...); "" for none."""

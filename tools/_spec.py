@@ -34,8 +34,7 @@ class Display(StrEnum):
     decide from it (and from ``subject``) instead of from the tool's name."""
 
     CALL = "call"
-    """Its name and arguments: the default (MCP tools, sub-agents, unknown tools, and transcripts
-    written before views were told more)."""
+    """Its name and arguments: the default (MCP tools, sub-agents, a call of an unknown tool)."""
     COMMAND = "command"
     """Runs the command line its subject holds: a view shows that line (``$ make``), and an allow
     rule may match a prefix of it. Its output streams while it runs and its result opens with its
@@ -59,7 +58,7 @@ class Display(StrEnum):
             return cls.CALL
 
     @property
-    def runs_command(self) -> bool:
+    def opens_with_exit_code(self) -> bool:
         """Whether a call runs a command whose result opens with its exit code and own time."""
         return self in (Display.COMMAND, Display.TESTS)
 

@@ -120,7 +120,7 @@ class ChangeTally:
 
     def display_of(self, future_id: str) -> Display:
         """How views show the future's call, as its tool declared (CALL if its creation was not
-        seen, or was recorded before tools declared it)."""
+        seen, or did not say)."""
         call = self._calls.get(future_id)
         return Display.of(call.display if call is not None else "")
 

@@ -38,4 +38,4 @@ def outcome(display: str, summary: str) -> str:
     """A finished future's summary as its event line shows it: a command's result (``display``:
     the call's ``future_created.display``) starts with its exit code and its own time (``exit code
     0 (2.3s)``), and the line shows the future's duration already, so the second time goes."""
-    return _OWN_TIME.sub(r"\1", summary) if Display.of(display).runs_command else summary
+    return _OWN_TIME.sub(r"\1", summary) if Display.of(display).opens_with_exit_code else summary
