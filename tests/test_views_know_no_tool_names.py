@@ -6,7 +6,8 @@ rules and the benchmark, which see only events, can decide from it. This test re
 ``ast`` (like ``test_layers`` reads the import graph) and fails on a comparison with the name of a
 built-in tool: ``tool == "shell"``, ``tool in {"write_file", "edit_file"}``, a set of tool names
 kept for such a test, or a ``case "shell":``. A name the model calls a tool by may still appear as
-data (a benchmark's probe, a fixture); only deciding on it is refused.
+data (a benchmark's probe, a fixture); only deciding on it is refused. The engine is held to the
+same rule (its facts come from ``ToolSpec``): the whole package is read, the views first.
 
 ``await_future`` and ``cancel_future`` are the futures protocol's own words: a view compares with
 ``futures.AWAIT_FUTURE``, the protocol's one spelling, not with a literal.
@@ -69,12 +70,22 @@ def view_modules() -> Iterator[Path]:
                 yield module
 
 
+def found_in(modules: Iterator[Path]) -> list[str]:
+    return sorted({f"{module.relative_to(ROOT.parent)}:{line} decides on the tool name {name!r}"
+                   for module in modules
+                   for line, name in decisions_on_names(module.read_text(encoding="utf-8"))})
+
+
 def test_views_decide_from_declared_facts_not_from_tool_names():
-    found = sorted({f"{module.relative_to(ROOT.parent)}:{line} decides on the tool name {name!r}"
-                    for module in view_modules()
-                    for line, name in decisions_on_names(module.read_text(encoding="utf-8"))})
+    found = found_in(view_modules())
     assert not found, ("declare it in the tool's @tool(display=..., subject=...) and read "
                        "future_created.display/subject instead:\n" + "\n".join(found))
+
+
+def test_the_engine_decides_from_declarations_not_from_tool_names():
+    engine = (m for m in sorted(ROOT.rglob("*.py")) if m.relative_to(ROOT).as_posix() not in FIXTURES)
+    found = found_in(engine)
+    assert not found, "ask the call's ToolSpec (its facts) instead:\n" + "\n".join(found)
 
 
 def test_the_views_are_where_they_were():
