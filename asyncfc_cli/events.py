@@ -21,6 +21,7 @@ from typing import Any, ClassVar, Concatenate, ParamSpec, TypeVar, cast
 
 from asyncfc_tools import Display
 
+from .futures import Route, State
 from .redaction import EventRedactor, secrets_in
 from .redaction import redact as redact_text
 
@@ -208,8 +209,8 @@ class FutureStarted(Event):
 @dataclass(frozen=True, slots=True, kw_only=True)
 class FutureFinished(Event):
     id: str
-    status: str
-    """done, failed or cancelled."""
+    status: State
+    """done, failed or cancelled (``futures.FINISHED``)."""
     duration: float
     """Seconds the tool ran (0 if it never started)."""
     summary: str
@@ -281,7 +282,7 @@ class FilesChanged(Event):
 @dataclass(frozen=True, slots=True, kw_only=True)
 class FuturePlaceholder(Event):
     id: str
-    status: str
+    status: State
     """pending or running: what the placeholder told the model."""
     turn: int
 
@@ -290,7 +291,7 @@ class FuturePlaceholder(Event):
 @dataclass(frozen=True, slots=True, kw_only=True)
 class FutureDelivered(Event):
     id: str
-    via: str
+    via: Route
     """tool (its own tool message), delivery (the user message before a request) or await."""
     turn: int
     """The request the value goes into (the next one)."""
@@ -316,7 +317,8 @@ class ApprovalRequested(Event):
 class ApprovalResolved(Event):
     id: str
     decision: str
-    """once, network (once, with network access), session, always or deny."""
+    """An ``approval.Decision``: once, network (once, with network access), session, always or
+    deny (the gate owns the decisions; the event carries the value)."""
 
 
 @_event("checkpoint_created")
@@ -377,7 +379,8 @@ class RequestFinished(Event):
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SessionFinished(Event):
     outcome: str
-    """finished, turn_limit, cost_limit, model_error, config_error or interrupted."""
+    """An ``errors.Ending``: finished, turn_limit, cost_limit, output_limit, model_error,
+    config_error or interrupted (read back from a transcript as the text it was written as)."""
     exit_code: int
     message: str = ""
     """What happened, in a sentence a user can act on."""
@@ -449,9 +452,17 @@ def event_from_dict(data: Mapping[str, Any]) -> Event:
         if isinstance(kwargs.get(key), list):
             kwargs[key] = tuple(kwargs[key])
     try:
+        for key, vocabulary in _ENUM_FIELDS.items():
+            if key in kwargs:
+                kwargs[key] = vocabulary(kwargs[key])
         return cls(**kwargs)
-    except TypeError as exc:
+    except (TypeError, ValueError) as exc:
         raise ValueError(f"bad {cls.type} event: {exc}") from None
+
+
+_ENUM_FIELDS: dict[str, type[State] | type[Route]] = {"status": State, "via": Route}
+"""Fields whose values are the futures protocol's vocabulary, read back as its enums (an unknown
+value raises ValueError, as a field that does not fit does)."""
 
 
 # --------------------------------------------------------------------------------------------------

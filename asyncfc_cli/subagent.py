@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING
 from asyncfc_tools import Effect, ToolContext, ToolError, ToolSpec, tool
 
 from .config import Settings
+from .errors import Ending
 from .events import Event, EventBus, RequestFinished
 from .model.base import ModelClient, ToolCall, Usage
 from .protocol_tools import engine_tools
@@ -207,7 +208,7 @@ class SubAgents:
             outcome = await child.run(task)
         finally:
             del self._running[fid]
-        if outcome.outcome == "finished":
+        if outcome.outcome == Ending.FINISHED:
             return outcome.message
         raise ToolError(f"the sub-agent stopped without finishing ({outcome.outcome}): {outcome.message}")
 

@@ -20,11 +20,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from . import events as ev
-from .futures import AWAIT_FUTURE
+from .futures import AWAIT_FUTURE, FINISHED, State
 
 __all__ = ["FutureLane", "RequestBar", "SessionInfo", "TimelineState"]
 
-FINAL_STATES = frozenset({"done", "failed", "cancelled"})
 LIVE_OUTPUT_CHARS = 64_000
 
 
@@ -65,15 +64,16 @@ class FutureLane:
     """Earlier futures it waits for to keep program order."""
     effect: str = "pure"
     turn: int = 0
-    state: str = "pending"
-    """pending, running, done, failed or cancelled."""
+    state: State = State.PENDING
+    """pending, running, done, failed or cancelled (a ``future_finished`` or the task's end)."""
     started: float | None = None
     finished: float | None = None
     duration: float = 0.0
     summary: str = ""
     output: str = ""
     approval: str = ""
-    """"" (none asked), "asked", or the decision: once, session, deny."""
+    """"" (none asked), "asked", or the answer (an ``approval.Decision``: once, network, session,
+    always or deny)."""
     approval_preview: str = ""
     approval_asked: float | None = None
     """When the user was asked to approve it (None: never asked)."""
@@ -94,7 +94,7 @@ class FutureLane:
 
     @property
     def final(self) -> bool:
-        return self.state in FINAL_STATES
+        return self.state in FINISHED
 
     def run_time(self, now: float) -> float:
         """Seconds the tool has run (so far, at ``now``)."""
@@ -275,7 +275,7 @@ class TimelineState:
     def _future_started(self, e: ev.FutureStarted) -> None:
         lane = self.futures.get(e.id)
         if lane is not None and not lane.final:
-            lane.state, lane.started = "running", e.t
+            lane.state, lane.started = State.RUNNING, e.t
 
     def _future_finished(self, e: ev.FutureFinished) -> None:
         lane = self.futures.get(e.id)
@@ -323,7 +323,7 @@ class TimelineState:
             # The task ended without telling us: never draw its calls as live. Background
             # processes of a chat outlive the task (headless ones were stopped before this).
             if not lane.final and not lane.background:
-                lane.state, lane.finished = "cancelled", e.t
+                lane.state, lane.finished = State.CANCELLED, e.t
 
     # -- queries -----------------------------------------------------------------------------------
 

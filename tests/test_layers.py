@@ -42,7 +42,8 @@ LAYERS: tuple[dict[str, tuple[str, ...]], ...] = (
                    "asyncfc_cli.checkpoint", "asyncfc_cli.repomap", "asyncfc_cli.repomap_tags"),
      "mcp": ("asyncfc_cli.mcp",)},
     # The turn loop and what it needs: context budget, approval, prompts, transcripts.
-    {"session": ("asyncfc_cli.session", "asyncfc_cli.delivery", "asyncfc_cli.outcomes", "asyncfc_cli.context", "asyncfc_cli.approval",
+    {"session": ("asyncfc_cli.session", "asyncfc_cli.streaming", "asyncfc_cli.early_wait", "asyncfc_cli.delivery",
+                 "asyncfc_cli.outcomes", "asyncfc_cli.context", "asyncfc_cli.approval",
                  "asyncfc_cli.allow_rules", "asyncfc_cli.prompting", "asyncfc_cli.transcript",
                  "asyncfc_cli.saved_sessions", "asyncfc_cli.simtools", "asyncfc_cli.subagent",
                  "asyncfc_cli.controls", "asyncfc_cli.mentions")},

@@ -464,3 +464,45 @@ def test_the_tui_keeps_the_servers_running_while_the_session_serves():
 
     trio.run(main)
     assert seen == ["servers up", "serving", "servers stopped"]
+
+
+class _SlowStart:
+    """A client that needs ``startup_s`` before it can send (litellm's import), recording the tool
+    names each request offered."""
+
+    def __init__(self, inner, startup_s: float) -> None:
+        self.inner, self.startup_s, self.offered = inner, startup_s, []
+        self.name, self.scripted = inner.name, True
+
+    async def wait_ready(self) -> None:
+        await trio.sleep(self.startup_s)
+        self.startup_s = 0.0
+
+    def stream(self, messages, tools):
+        self.offered.append(sorted(t["function"]["name"] for t in tools))
+        return self.inner.stream(messages, tools)
+
+
+@pytest.mark.trio
+async def test_a_server_that_connects_during_the_clients_start_up_is_in_the_first_request(autojump_clock):
+    """The first session with a new server has no remembered listing: the client's own start-up
+    (spent anyway) is the time the server gets to offer its tools from the first request."""
+    from dataclasses import replace
+
+    from asyncfc_cli.testing.harness import scenario_session
+    from asyncfc_tools import builtin_tools
+
+    read = builtin_tools()["read_file"]
+    run = scenario_session({"name": "t", "steps": [{"answer": "done", "tokens": 0}]}, tools={"read_file": read})
+    assert run.session is not None
+    client = run.session.model = _SlowStart(run.session.model, startup_s=2.0)
+
+    async def connects() -> None:
+        await trio.sleep(1.0)
+        run.session.add_tools({"docs__fetch": replace(read, name="docs__fetch")})
+
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(connects)
+        await run.session.run("task")
+    assert [n for n in client.offered[0] if "__" in n or n == "read_file"] == ["docs__fetch", "read_file"]
+    assert len(client.offered) == 1

@@ -74,6 +74,14 @@ async def test_commands_run_and_write_the_workspace(repo, sandbox):
     assert (repo / "made.txt").read_text() == "made\n"
 
 
+@pytest.mark.trio
+async def test_a_command_a_signal_ended_is_said_to_be_so(repo, sandbox):
+    """Unconfined, the process itself dies by the signal; in the sandbox its init exits 128+N,
+    which the result explains."""
+    out = await sh(repo, sandbox, "kill -SEGV $$")
+    assert out.startswith(("exit code 139 (", "killed by signal 11 after")) and "signal 11" in out
+
+
 class _Started:
     def __init__(self) -> None:
         self.up, self.text = trio.Event(), ""

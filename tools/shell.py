@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import re
+import signal
 from collections.abc import Callable, Mapping
 from contextlib import nullcontext
 from dataclasses import dataclass
@@ -39,7 +40,7 @@ def format_command_result(result: CommandResult, limit: int) -> str:
     elif result.exit_code is not None and result.exit_code < 0:
         head = f"killed by signal {-result.exit_code} after {result.duration:.1f}s"
     else:
-        head = f"exit code {result.exit_code} ({result.duration:.1f}s)"
+        head = f"exit code {result.exit_code} ({result.duration:.1f}s)" + _signal_note(result.exit_code)
     parts = [head]
     if result.stopped_children:
         parts.append("note: processes the command left running (started with `&`, or daemons) were "
@@ -57,6 +58,19 @@ def format_command_result(result: CommandResult, limit: int) -> str:
     if not stdout and not stderr:
         parts.append("(no output)")
     return "\n".join(parts)
+
+
+def _signal_note(exit_code: int | None) -> str:
+    """How a shell (and the sandbox's init) reports a process a signal ended: 128 + its number.
+    Said in words, since 137 (SIGKILL: often out of memory) and 139 (SIGSEGV) mean a crash, not a
+    failed check. (A command may exit with such a code itself, hence "probably".)"""
+    if exit_code is None or not 128 < exit_code < 128 + 32:
+        return ""
+    try:
+        name = signal.Signals(exit_code - 128).name
+    except ValueError:
+        return ""
+    return f"; probably killed by signal {exit_code - 128} ({name})"
 
 
 def _preview(ctx: ToolContext, args: Mapping[str, Any]) -> str:

@@ -138,7 +138,7 @@ def gantt_svg(panels: Sequence[Panel], title: str = "") -> str:
         y = _draw_panel(c, panel, y, colours)
     y = _axis(c, y)
     x = _LEFT
-    for tool, colour in [("ttft", _TTFT_FILL), ("decode", _MODEL_FILL), ("await_future", _AWAIT_FILL), *colours.items()]:
+    for tool, colour in [("ttft", _TTFT_FILL), ("decode", _MODEL_FILL), (AWAIT_FUTURE, _AWAIT_FILL), *colours.items()]:
         c.parts.append(f'<rect x="{x}" y="{y}" width="12" height="12" fill="{colour}"/>')
         c.text(x + 16, y + 10, tool, size=11)
         x += 28 + 7 * len(tool)

@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from ..events import Event
-from ..futures import AWAIT_FUTURE
+from ..futures import AWAIT_FUTURE, State
 from .changes import ChangeTally, diff_of
 from .lines import STATUS_MARK, outcome, short
 
@@ -81,7 +81,7 @@ class SubAgentLines:
             return
         mark, style = STATUS_MARK.get(e.status, ("?", "warn"))
         display = self._changes.display_of(e.id)
-        diff = diff_of(e.output) if display.changes_file and e.status == "done" else ""
+        diff = diff_of(e.output) if display.changes_file and e.status == State.DONE else ""
         self._show(e.t, f"{self._style(mark, style)} {self._style(e.id, 'id')} {tool} "
                         f"{e.duration:.2f}s  {short(outcome(display, e.summary), 60)}", self._diff_lines(diff))
 

@@ -25,6 +25,7 @@ from textual.message import Message
 from textual.widgets import Footer
 
 from .. import events as ev
+from ..approval import Decision
 from ..errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_TERMINATED
 from ..timeline_state import TimelineState
 from .approval_dialog import ApprovalDialog
@@ -265,7 +266,7 @@ class AsyncfcApp(App[int]):
                                 network=event.network, rule=event.rule)
         self._dialogs[event.id] = dialog
 
-        def answered(decision: str | None) -> None:
+        def answered(decision: Decision | None) -> None:
             if self._dialogs.pop(event.id, None) is not None and decision:
                 self._command("resolve", event.id, decision)
 
