@@ -281,10 +281,10 @@ def open_session_sandbox(settings: Settings, workspace: Workspace, *, interactiv
 
     from .config import user_config_path
     from .repomap_tags import cache_dir
-    from .transcript import sessions_dir
+    from .transcript import state_dir
 
     hide_own_environment()
-    own = (user_config_path().parent, sessions_dir(workspace.root).parent.parent, cache_dir())
+    own = (user_config_path().parent, state_dir(), cache_dir())
     sandbox = open_sandbox(workspace.root, mode=settings.sandbox, network=settings.network, protected=own)
     if sandbox.unconfined and not interactive and settings.approval is None and not simulate:
         raise ConfigError(

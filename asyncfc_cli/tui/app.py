@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import os
 import signal
 import time
 from collections.abc import Callable
@@ -190,8 +189,9 @@ class AsyncfcApp(App[int]):
 
         folder = Path(path) if path else user_downloads_path()
         if not folder.is_dir():
-            base = os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state"
-            folder = Path(base) / "asyncfc" / "screenshots"
+            from ..transcript import state_dir
+
+            folder = state_dir() / "screenshots"
         try:
             folder.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
