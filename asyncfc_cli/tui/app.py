@@ -54,9 +54,11 @@ class AsyncfcApp(App[int]):
     """See the module docstring. ``engine`` None shows only what is fed through ``feed`` (tests)."""
 
     BINDINGS = [
-        Binding("ctrl+c", "interrupt", "Cancel / quit", priority=True),
+        # The footer fits 80 columns: Ctrl-Q is left out of it (Ctrl-C's "quit" says how to quit;
+        # /help lists Ctrl-Q with the other keys).
+        Binding("ctrl+c", "interrupt", "Cancel/quit", priority=True),
         Binding("escape", "cancel_turn", "Cancel turn"),
-        Binding("ctrl+q", "quit", "Quit", priority=True),
+        Binding("ctrl+q", "quit", "Quit", priority=True, show=False),
         Binding("ctrl+t", "show_panel('timeline')", "Timeline"),
         Binding("ctrl+f", "show_panel('futures')", "Futures"),
         Binding("ctrl+o", "focus('transcript')", "Transcript", show=False),

@@ -41,6 +41,8 @@ KEYS = (
     ("Tab", "accept a completion (/ commands, @ files)"),
     ("Esc", "close the completions, or cancel the running turn"),
     ("Ctrl-C", "cancel the turn; twice: quit"),
+    ("Ctrl-Q", "quit at once"),
+    ("Ctrl-B", "the background processes still running (choose one to stop it)"),
     ("Ctrl-T / Ctrl-F", "focus the timeline / the futures table"),
     ("Ctrl-P", "command palette (screenshot, theme, keys)"),
 )
