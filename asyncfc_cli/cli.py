@@ -6,6 +6,7 @@ tree-sitter, so every command imports what it needs inside its body.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import gc
 import inspect
@@ -128,68 +129,48 @@ def _start_model_import(settings: Settings) -> None:
 DispatchOpt = Annotated[Dispatch | None, typer.Option("--dispatch", help="Start calls mid-stream or when the response ends (default: stream in async, end in sync/serial).")]
 
 
-def _session_options(
-    model: ModelOpt = None,
-    api_base: ApiBaseOpt = None,
-    mode: ModeOpt = None,
-    approval: ApprovalOpt = None,
-    max_turns: MaxTurnsOpt = None,
-    max_cost: MaxCostOpt = None,
-    cwd: CwdOpt = None,
-    transcript: TranscriptOpt = None,
-    map_tokens: MapTokensOpt = None,
-    resume: ResumeOpt = None,
-    profile: ProfileOpt = None,
-    dispatch: DispatchOpt = None,
-    sandbox: SandboxOpt = None,
-    no_sandbox: NoSandboxOpt = False,
-    network: NetworkOpt = None,
-    trust_repo: TrustRepoOpt = False,
-) -> None:
-    """Never called: its parameters declare, once, the options of a session that ``asyncfc``
-    (chat) and ``asyncfc run`` share (``with_session_options`` gives them to both)."""
-
-
 @dataclass(frozen=True, slots=True)
 class SessionFlags:
-    """The session options as given (None: not given); fields named as ``_session_options``'
-    parameters."""
+    """The options of a session that ``asyncfc`` (chat) and ``asyncfc run`` share, declared once:
+    each field is an option (its type says which), and ``with_session_options`` gives them to
+    both commands. None: not given."""
 
-    model: str | None = None
-    api_base: str | None = None
-    mode: Mode | None = None
-    approval: Approval | None = None
-    max_turns: int | None = None
-    max_cost: float | None = None
-    cwd: Path | None = None
-    transcript: Path | None = None
-    map_tokens: int | None = None
-    resume: str | None = None
-    profile: str | None = None
-    dispatch: Dispatch | None = None
-    sandbox: SandboxMode | None = None
-    no_sandbox: bool = False
-    network: bool | None = None
-    trust_repo: bool = False
+    model: ModelOpt = None
+    api_base: ApiBaseOpt = None
+    mode: ModeOpt = None
+    approval: ApprovalOpt = None
+    max_turns: MaxTurnsOpt = None
+    max_cost: MaxCostOpt = None
+    cwd: CwdOpt = None
+    transcript: TranscriptOpt = None
+    map_tokens: MapTokensOpt = None
+    resume: ResumeOpt = None
+    profile: ProfileOpt = None
+    dispatch: DispatchOpt = None
+    sandbox: SandboxOpt = None
+    no_sandbox: NoSandboxOpt = False
+    network: NetworkOpt = None
+    trust_repo: TrustRepoOpt = False
 
     def settings(self, root: Path, *, trusted: bool = False) -> Settings:
         """Settings from these flags > env > config files; the repository's own config applies
         in full only if it is trusted (the store, ``--trust-repo``, or ``trusted`` now)."""
-        flags = dict(model=self.model, api_base=self.api_base, mode=self.mode, approval=self.approval,
-                     max_turns=self.max_turns, max_cost=self.max_cost, transcript=self.transcript,
-                     map_tokens=self.map_tokens, dispatch=self.dispatch, network=self.network,
-                     sandbox=SandboxMode.off if self.no_sandbox else self.sandbox)
-        values = {k: (v.value if isinstance(v, Enum) else v) for k, v in flags.items()}
+        given = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name not in _NOT_SETTINGS}
+        if self.no_sandbox:
+            given["sandbox"] = SandboxMode.off
+        values = {k: (v.value if isinstance(v, Enum) else v) for k, v in given.items()}
         return load_settings(values, root=root, trusted=True if trusted or self.trust_repo else None)
 
 
-_SESSION_PARAMETERS = tuple(inspect.signature(_session_options, eval_str=True).parameters.values())
+_NOT_SETTINGS = ("cwd", "resume", "profile", "no_sandbox", "trust_repo")
+"""Session options that are not ``Settings`` fields: where, what to resume, and how."""
+_SESSION_PARAMETERS = tuple(inspect.signature(SessionFlags, eval_str=True).parameters.values())
 
 
 def with_session_options(command: Callable[..., None]) -> Callable[..., None]:
     """``command`` with the session options added to its own: typer reads a command's options
     from its signature, so the wrapper's signature is ``command``'s (less its ``flags``) followed
-    by ``_session_options``'; the wrapper gathers their values into ``flags``."""
+    by ``SessionFlags``' fields; the wrapper gathers their values into ``flags``."""
     own = [p for p in inspect.signature(command, eval_str=True).parameters.values() if p.name != "flags"]
 
     @functools.wraps(command)
