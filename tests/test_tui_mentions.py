@@ -166,3 +166,21 @@ def test_a_commands_result_is_handed_to_the_ui_thread_and_fenced_for_the_model(t
             await wait_for(pilot, lambda: bool(sent))
             assert quoted(sent[0], "Its output:\n") == HOSTILE and sent[0].endswith("\n\ngo on")
     run(main)
+
+
+def test_the_person_is_told_what_was_cut_or_refused(tmp_path: Path) -> None:
+    async def main() -> None:
+        app, _ = controlled_app(tmp_path)
+        (tmp_path / "big.log").write_text("x" * (MAX_ATTACHED_BYTES + 10))
+        sent: list[str] = []
+        app.submit_task = sent.append  # type: ignore[method-assign]
+        async with app.run_test(size=(120, 36)) as pilot:
+            await ready(pilot, app)
+            await pilot.press(*"see @../elsewhere.py and @big.log now", "enter")
+            await wait_for(pilot, lambda: bool(sent))
+            told = {n.message: n.severity for n in app._notifications}
+            refused = next(m for m in told if m.startswith("@../elsewhere.py: not attached"))
+            cut = next(m for m in told if m.startswith("attached the first 60,000 of 60,010 bytes of big.log"))
+            assert "outside the workspace" in refused and told[refused] == told[cut] == "warning"
+            assert sent[0].startswith("see @../elsewhere.py and @big.log now\n\nFiles I mentioned:\n<file path=\"big.log\">")
+    run(main)
