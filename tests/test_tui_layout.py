@@ -77,8 +77,8 @@ def test_the_screenshot_is_saved_where_downloads_is_missing(tmp_path: Path, monk
             await fed(pilot, app)
             app.action_screenshot()
             folder = tmp_path / "state" / "asyncfc" / "screenshots"
-            for _ in range(100):
-                if list(folder.glob("*.svg")):
+            for _ in range(250):  # written by a worker: wait for the whole file, not its name
+                if any("</svg>" in path.read_text() for path in folder.glob("*.svg")):
                     break
                 await pilot.pause(0.02)
             [saved] = list(folder.glob("*.svg"))
