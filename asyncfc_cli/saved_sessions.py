@@ -8,9 +8,10 @@ the transcript's last time, and the model, endpoint and mode in force when it st
 /model or /mode); the transcript records the resume as ``session_resumed``.
 
 A transcript from elsewhere (``--resume FILE`` outside the user's sessions folder: one a repository
-ships, say) is the repository's word, not the user's: it is never appended to, its events are
-carried into a new transcript in the sessions folder, and its model and endpoint are not taken
-(they choose where the user's key goes and what it spends); a notice says so.
+ships, say) is the repository's word, not the user's: it is never appended to, its session goes
+on under a new id in a new transcript in the sessions folder that starts with the file's events,
+and its model and endpoint are not taken (they choose where the user's key goes and what it
+spends); a notice says so.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -97,8 +99,9 @@ class Resumed:
     """The mode the recorded system prompt was written for (the first start's): when the resumed
     session runs in another mode, its system prompt is written afresh (``app.build_engine``)."""
     adopted_from: Path | None = None
-    """The transcript outside the sessions folder this session was read from; ``transcript`` is
-    then a new one in the sessions folder, which starts with ``carried``."""
+    """The transcript outside the sessions folder this session was read from; the session then
+    has an id of its own, and ``transcript`` is a new one in the sessions folder, which starts
+    with ``carried``."""
     carried: tuple[Event, ...] = ()
     """The adopted transcript's events, without its model and endpoint, written first to the new
     transcript: it holds the whole session, as a resumed one of the user's own does."""
@@ -108,9 +111,9 @@ class Resumed:
         """What the person is told about the resume ('' when there is nothing to say)."""
         if self.adopted_from is None:
             return ""
-        return (f"{self.adopted_from} is not one of your transcripts: this session goes on in a new "
-                f"one, {self.transcript}, and its model and endpoint come from your flags and "
-                "configuration, not from that file")
+        return (f"{self.adopted_from} is not one of your transcripts: its session goes on as session "
+                f"{self.session_id}, in a new transcript ({self.transcript}), with the model and "
+                "endpoint of your flags and configuration, not that file's")
 
     def settings_for(self, settings: Settings, *, model_flag: str | None, api_base_flag: str | None,
                      mode_flag: str | None = None) -> Settings:
@@ -241,9 +244,18 @@ def load_resumed(info: SessionInfo, root: Path | None = None) -> Resumed:
         mode=_mode(last.mode if last else ""), prompt_mode=_mode(first_start.mode if first_start else ""))
     if root is None or _inside(info.path, sessions_dir(root)):
         return resumed
-    return dataclasses.replace(
-        resumed, transcript=default_transcript_path(root, info.session_id), adopted_from=info.path,
-        model="", api_base="", carried=tuple(_without_endpoint(e) for e in everything))
+    return _adopted(resumed, everything, root)
+
+
+def _adopted(resumed: Resumed, events: Sequence[Event], root: Path) -> Resumed:
+    """``resumed``, read from a transcript outside the sessions folder, as a session of its own:
+    a new id (the file chose the old one, which may be one of the user's own sessions), a new
+    transcript in the sessions folder that starts with the file's events, and no model or
+    endpoint from the file."""
+    session_id = secrets.token_hex(6)
+    carried = tuple(_as_adopted(e, session_id) for e in events)
+    return dataclasses.replace(resumed, session_id=session_id, transcript=default_transcript_path(root, session_id),
+                               adopted_from=resumed.transcript, model="", api_base="", carried=carried)
 
 
 def _mode(text: str) -> str:
@@ -251,9 +263,11 @@ def _mode(text: str) -> str:
     return text if text in MODES else ""
 
 
-def _without_endpoint(event: Event) -> Event:
-    """``event`` with no model or endpoint in it, so that a transcript adopted into the sessions
-    folder cannot choose them for a later resume of it either."""
+def _as_adopted(event: Event, session_id: str) -> Event:
+    """``event`` of an adopted transcript: its starts under the new ``session_id``, and no model or
+    endpoint anywhere, so that the adopted file cannot choose them for a later resume either."""
+    if isinstance(event, SessionStarted) and event.parent is None:
+        event = dataclasses.replace(event, session_id=session_id)
     if isinstance(event, (SessionStarted, SettingsChanged)):
         fields = {"model": "", "api_base": ""}
         if isinstance(event, SessionStarted):

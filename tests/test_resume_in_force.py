@@ -104,22 +104,28 @@ def test_a_foreign_transcript_goes_on_in_a_new_one_without_its_model_and_endpoin
     assert result.returncode == 0, result.stderr
     events = [json.loads(line) for line in result.stdout.splitlines()]
     started = events[0]
-    assert started["type"] == "session_resumed" and started["session_id"] == "abc123"
+    session_id = started["session_id"]
+    assert started["type"] == "session_resumed" and session_id != "abc123"  # the file chose that id
     assert started["model"] == "scripted:answer" and started["api_base"] == "" and started["mode"] == "sync"
     [notice] = [e for e in events if e["type"] == "notice" and "not one of your transcripts" in e["message"]]
-    assert notice["level"] == "warning" and "model and endpoint come from your flags" in notice["message"]
+    assert notice["level"] == "warning" and f"goes on as session {session_id}" in notice["message"]
+    assert "with the model and endpoint of your flags and configuration" in notice["message"]
     assert shipped.read_text() == original  # never appended to
-    [new] = sessions_dir(repo).glob("*-abc123.jsonl")
-    assert str(new) in notice["message"]
+    [new] = sessions_dir(repo).glob("*.jsonl")
+    assert new.name.endswith(f"-{session_id}.jsonl") and str(new) in notice["message"]
     text = new.read_text()
-    assert "attacker" not in text and "openai/expensive" not in text
-    # The new transcript holds the whole session: the user's own now, resumable by id.
-    resumed = load_resumed(find_session(repo, "abc123"), repo)
-    assert resumed.adopted_from is None and resumed.transcript == new
-    assert [m.text for m in resumed.history[:4] if hasattr(m, "text")][:3] == [
-        "You are asyncfc (async prompt).", "fix x", "Fixed."]
+    assert "attacker" not in text and "openai/expensive" not in text and "abc123" not in text
+    # The new transcript holds the whole session: the user's own now, resumable by its id.
+    resumed = load_resumed(find_session(repo, session_id), repo)
+    assert resumed.adopted_from is None and resumed.transcript == new and resumed.session_id == session_id
+    assert [m.text for m in resumed.history[:3]] == ["You are asyncfc (async prompt).", "fix x", "Fixed."]
     assert resumed.model == "scripted:answer" and resumed.api_base == ""
     assert [e.type for e in read_events(new)].count("session_resumed") == 1
+    # Adopting the file again is another session, not a second file under the same id.
+    again = asyncfc("run", "--resume", str(shipped), "--output", "jsonl", "go on", cwd=repo, env=env)
+    assert again.returncode == 0, again.stderr
+    assert len(list(sessions_dir(repo).glob("*.jsonl"))) == 2
+    assert find_session(repo, session_id).path == new
 
 
 def test_the_users_own_transcript_is_appended_to_and_keeps_its_endpoint(repo: Path) -> None:
