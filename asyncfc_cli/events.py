@@ -17,7 +17,7 @@ import sys
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar, Concatenate, ParamSpec, TypeVar, cast
 
 from .redaction import EventRedactor, secrets_in
 from .redaction import redact as redact_text
@@ -33,15 +33,19 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, slots=True)
 class Event:
-    """Base of all events."""
+    """Base of all events.
+
+    ``t`` is the only positional field (every event's own fields are keyword-only): it is the one
+    the bus stamps, so ``EventBus.emit`` can type the rest of an event's fields as its parameters.
+    """
 
     type: ClassVar[str] = "event"
     t: float
     """Seconds since the session started, on trio's clock (a resumed session counts on from where its
     transcript stopped)."""
-    parent: str | None = None
+    parent: str | None = field(default=None, kw_only=True)
     """For an event of a sub-agent's nested session: the id of the ``agent`` future that started it
     (its own ids, ``f1``..., count within the sub-agent). None for the session's own events."""
 
@@ -50,6 +54,7 @@ EVENT_TYPES: dict[str, type[Event]] = {}
 """Event classes by their ``type`` string (filled by ``_event``)."""
 
 E = TypeVar("E", bound=Event)
+Fields = ParamSpec("Fields")
 
 
 def _event(name: str) -> Callable[[type[E]], type[E]]:
@@ -524,13 +529,26 @@ class EventBus:
 
         return remove
 
-    def emit(self, cls: type[E], **fields: Any) -> E:
-        """Build an event stamped with the session clock and hand it to every subscriber."""
-        if cls is SessionStarted and self._resumed is not None:
-            cls, fields = SessionResumed, {**fields, **self._resumed}  # type: ignore[assignment]
-        event = cls(t=self.now(), **fields)
+    def emit(self, cls: Callable[Concatenate[float, Fields], E], *args: Fields.args,
+             **fields: Fields.kwargs) -> E:
+        """Build an event of class ``cls`` from ``fields``, stamped with the session clock, and hand
+        it to every subscriber.
+
+        Typed: ``t`` is the bus's, and the rest of ``cls``'s fields are this call's parameters, so
+        the type checker checks every ``emit`` like a constructor call (a misspelt or missing field,
+        a value of the wrong type, a ``t`` given by the caller). Events have no positional fields
+        but ``t``, so ``args`` is always empty.
+        """
+        event = cls(self.now(), *args, **fields)
+        if type(event) is SessionStarted and self._resumed is not None:
+            event = cast(E, self._resumed_start(event))  # a SessionStarted, as asked
         self.publish(event)
         return event
+
+    def _resumed_start(self, start: Event) -> SessionResumed:
+        """The start of a session that continues a recorded one (see ``resume_at``)."""
+        values = {f.name: getattr(start, f.name) for f in dataclasses.fields(start)}
+        return SessionResumed(**values, **self._resumed or {})
 
     def publish(self, event: Event) -> None:
         """Hand an already-built event (e.g. from a transcript being replayed) to every subscriber,

@@ -281,7 +281,8 @@ class Session:
             api_base=self.settings.api_base or "",
             endpoint="" if self.model.scripted else effective_endpoint(
                 self.model.name, self.settings.api_base, os.environ),
-            **({"sandbox": sandbox.state, "network": sandbox.network} if sandbox else {}),
+            sandbox=sandbox.state if sandbox is not None else "off",  # no sandbox: commands run as they are
+            network=sandbox.network if sandbox is not None else True,
         )
         if self.settings.ignored_repo_keys:
             self.bus.emit(Notice, level="warning",

@@ -455,7 +455,8 @@ def test_the_tui_keeps_the_servers_running_while_the_session_serves():
         async def serve(self, inbox):
             seen.append("serving")
 
-    engine = session_engine(SimpleNamespace(session=Served(), gate=None, transcript=None, serving=serving))
+    engine = session_engine(SimpleNamespace(session=Served(), gate=None, transcript=None, controls=None,
+                                            serving=serving))
 
     async def main():
         send, receive = trio.open_memory_channel(1)

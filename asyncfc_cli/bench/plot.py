@@ -5,7 +5,7 @@ and a cyan strip while an await_future blocks)
 and tool lanes below it (a future waiting for its dependencies or for program order as an outline,
 running as a filled bar, coloured by tool and labelled with its id and tool). Panels are stacked
 on one shared time axis, so sync and async of the same scenario compare at a glance. The timeline
-comes from the TUI's pure ``TimelineState`` fold of the event stream.
+comes from ``timeline_state.TimelineState``, the pure fold of the event stream the TUI draws too.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from html import escape
 from pathlib import Path
 
-from ..tui.state import FutureLane, TimelineState
+from ..timeline_state import FutureLane, TimelineState
 from .runner import CaseResult
 
 __all__ = ["Panel", "gantt_svg", "panel_for", "write_plot"]

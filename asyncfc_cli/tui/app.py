@@ -25,6 +25,7 @@ from textual.widgets import Footer
 
 from .. import events as ev
 from ..errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_TERMINATED
+from ..timeline_state import TimelineState
 from .approval_dialog import ApprovalDialog
 from .background_screen import BackgroundScreen
 from .engine_host import Engine, GuestHost
@@ -34,7 +35,7 @@ from .palette import SlashCommandsProvider
 from .prompt_actions import PromptActions
 from .prompt_box import PromptBox
 from .prompt_input import PromptInput
-from .state import SessionClock, TimelineState
+from .session_clock import SessionClock
 from .status_bar import StatusBar
 from .timeline import Timeline
 from .transcript_view import TranscriptView

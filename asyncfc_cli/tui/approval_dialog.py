@@ -15,7 +15,7 @@ from textual.widgets import Button, Static
 
 from ..allow_rules import suggest_rule
 from .formatting import preview_text
-from .state import args_summary
+from .summaries import args_summary
 
 __all__ = ["ApprovalDialog"]
 

@@ -10,7 +10,8 @@ from typing import Any
 from rich.console import Group, RenderableType
 from rich.text import Text
 
-from .state import FutureLane, args_summary, short_summary
+from ..timeline_state import FutureLane
+from .summaries import args_summary, short_summary
 from .timeline_render import PALETTE, STATE_ICONS, format_seconds
 
 __all__ = ["call_title", "call_body", "diff_text", "fold", "preview_text"]

@@ -15,7 +15,8 @@ from textual.message import Message
 from textual.widgets import DataTable
 
 from ..futures import AWAIT_FUTURE
-from .state import FutureLane, TimelineState, args_summary
+from ..timeline_state import FutureLane, TimelineState
+from .summaries import args_summary
 from .timeline_render import PALETTE, STATE_ICONS, format_seconds
 
 __all__ = ["FuturesTable"]

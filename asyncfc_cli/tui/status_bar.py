@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 from rich.text import Text
 from textual.widget import Widget
 
-from .state import TimelineState
+from ..timeline_state import TimelineState
 from .timeline_render import PALETTE, format_seconds
 
 __all__ = ["StatusBar", "status_text"]

@@ -18,7 +18,8 @@ from rich.segment import Segment
 from rich.style import Style
 
 from ..futures import AWAIT_FUTURE
-from .state import FutureLane, RequestBar, TimelineState, short_summary
+from ..timeline_state import FutureLane, RequestBar, TimelineState
+from .summaries import short_summary
 
 __all__ = ["PALETTE", "Viewport", "TimelineRenderer", "fit_viewport", "format_seconds", "tick_step"]
 

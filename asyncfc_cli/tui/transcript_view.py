@@ -11,7 +11,7 @@ from textual.widgets import Collapsible, Static
 
 from .. import events as ev
 from .formatting import call_body, call_title
-from .state import TimelineState
+from ..timeline_state import TimelineState
 from .timeline_render import PALETTE, format_seconds
 
 __all__ = ["TranscriptView"]
