@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from . import events as ev
-from .futures import AWAIT_FUTURE, FINISHED, State
+from .futures import AWAIT_FUTURE, FINISHED, State, last_line
 
 __all__ = ["FutureLane", "RequestBar", "SessionInfo", "TimelineState"]
 
@@ -291,8 +291,7 @@ class TimelineState:
         if lane is None or lane.final:
             return
         lane.live_output = (lane.live_output + e.text)[-LIVE_OUTPUT_CHARS:]
-        last = next((ln.strip() for ln in reversed(e.text.splitlines()) if ln.strip()), "")
-        lane.last_line = last or lane.last_line
+        lane.last_line = last_line(e.text) or lane.last_line
 
     def _background_started(self, e: ev.BackgroundStarted) -> None:
         lane = self.futures.get(e.id)

@@ -43,15 +43,22 @@ __all__ = [
     "open_private",
     "read_events",
     "sessions_dir",
+    "state_dir",
 ]
+
+
+def state_dir() -> Path:
+    """asyncfc's state folder, ``$XDG_STATE_HOME/asyncfc`` (default ``~/.local/state/asyncfc``):
+    transcripts, and what else asyncfc keeps of its own (screenshots)."""
+    base = os.environ.get("XDG_STATE_HOME") or os.path.join(os.path.expanduser("~"), ".local", "state")
+    return Path(base) / "asyncfc"
 
 
 def sessions_dir(root: Path) -> Path:
     """Where the transcripts of the repository at ``root`` live."""
-    base = os.environ.get("XDG_STATE_HOME") or os.path.join(os.path.expanduser("~"), ".local", "state")
     real = os.path.realpath(root)
     key = f"{Path(real).name or 'root'}-{hashlib.sha1(real.encode()).hexdigest()[:10]}"
-    return Path(base) / "asyncfc" / "sessions" / key
+    return state_dir() / "sessions" / key
 
 
 def default_transcript_path(root: Path, session_id: str) -> Path:

@@ -40,7 +40,7 @@ from collections.abc import Sequence
 from typing import Any, TextIO
 
 from ..events import Event
-from ..futures import Route, State
+from ..futures import Route, State, last_line
 from .changes import ChangeTally, diff_of, summary_lines
 from .lines import STATUS_MARK as _STATUS_MARK
 from .lines import outcome, printable
@@ -263,7 +263,7 @@ class TextRenderer:
 
     def _on_future_output(self, e: Any) -> None:
         started = self._started.get(e.id, e.t)
-        last = next((ln.strip() for ln in reversed(e.text.splitlines()) if ln.strip()), "")
+        last = last_line(e.text)
         shown = self._progress_at.get(e.id)
         if not last or e.t - started < PROGRESS_AFTER_S or (shown is not None and e.t - shown < PROGRESS_EVERY_S):
             return
