@@ -25,7 +25,7 @@ from asyncfc_tools import ToolContext, ToolError, ToolSpec
 from .config import Settings, paired_key_variable
 from .errors import EXIT_INTERRUPTED, EXIT_TERMINATED, AsyncfcError, ConfigError
 from .events import EventBus, Notice, SessionFinished, SessionStarted
-from .model.base import ModelClient, ToolCall
+from .model.base import Message, ModelClient, SystemMessage, ToolCall
 from .model.scenario import SCENARIO_SUFFIXES, scenario_source
 from .scheduler import Gate
 from .session import Session
@@ -187,7 +187,7 @@ def build_engine(
         model=model, tools=tools, bus=bus, settings=settings,
         workspace=workspace, gate=gate,
         system_prompt="" if resume else system_prompt(settings, workspace, sandbox),
-        history=resume.history if resume else (),
+        history=_resumed_history(resume, settings, workspace, sandbox) if resume else (),
         session_id=resume.session_id if resume else None,
         context=ContextBudget.for_model(settings.model, settings.context_tokens),
         duration_priors=duration_priors(tools.values()), ctx=ctx,
@@ -208,14 +208,31 @@ def build_engine(
         path = settings.transcript or (
             resume.transcript if resume else default_transcript_path(workspace.root, session.session_id))
         writer = TranscriptWriter(path)
+        for event in resume.carried if resume else ():  # an adopted transcript's session, first
+            writer(event)
         bus.subscribe(writer, nested=True)
+    warn = _warnings_from_start(bus)
+    if resume and resume.notice:
+        warn(resume.notice)
     return Engine(session, bus, gate, writer, controls=controls, sandbox=sandbox,
-                  hub=_mcp_hub(session, workspace), recording_ends=gate.recording_ends)
+                  hub=_mcp_hub(session, workspace, warn), recording_ends=gate.recording_ends)
 
 
-def _mcp_hub(session: Session, workspace: Workspace) -> McpHub | None:
+def _resumed_history(resume: Resumed, settings: Settings, workspace: Workspace,
+                     sandbox: Sandbox | None) -> tuple[Message, ...]:
+    """A resumed session's history, its system prompt written afresh if the session now runs in
+    another mode than the one it was written for (a /mode before it stopped, or ``--mode``):
+    the prompt teaches the mode's rules (the futures protocol or not), so it must match them."""
+    history = resume.history
+    if resume.prompt_mode == settings.mode or not history or not isinstance(history[0], SystemMessage):
+        return history
+    return (SystemMessage(system_prompt(settings, workspace, sandbox)), *history[1:])
+
+
+def _mcp_hub(session: Session, workspace: Workspace, warn: Callable[[str], None]) -> McpHub | None:
     """The configured MCP servers (the user's; a trusted repository's ``.mcp.json`` too), their
     remembered tools offered at once and the others as each server connects; None without any.
+    What to tell the user (configuration notices, name clashes) goes to ``warn``.
 
     Raises:
         ConfigError: a server is configured wrongly.
@@ -224,7 +241,6 @@ def _mcp_hub(session: Session, workspace: Workspace) -> McpHub | None:
     from .mcp.hub import listing_cache_dir
 
     config = load_mcp_config(workspace.root)
-    warn = _warnings_from_start(session.bus)
     for notice in config.notices:
         warn(notice)
     if not config.servers:
@@ -307,10 +323,10 @@ def open_session_sandbox(settings: Settings, workspace: Workspace, *, interactiv
 
     from .config import user_config_path
     from .repomap_tags import cache_dir
-    from .transcript import sessions_dir
+    from .transcript import state_dir
 
     hide_own_environment()
-    own = (user_config_path().parent, sessions_dir(workspace.root).parent.parent, cache_dir())
+    own = (user_config_path().parent, state_dir(), cache_dir())
     sandbox = open_sandbox(workspace.root, mode=settings.sandbox, network=settings.network, protected=own)
     if sandbox.unconfined and not interactive and settings.approval is None and not simulate:
         raise ConfigError(

@@ -11,8 +11,9 @@ The preview is the tool's to say (``ToolSpec.preview``): the gate knows no tool 
 command (of a tool declaring ``runs_command``: shell, run_tests) reach the network where the
 sandbox keeps the session off it; it is offered (``approval_requested.network``) only there, and
 never kept as a rule. "session" adds the call's suggested
-allow rule (``allow_rules.suggest_rule``: the tool, or for a shell command its prefix such as
-``npm test*``) for the rest of the session; "always" also saves it in the user's allow.toml. A call
+allow rule (``allow_rules.suggest_rule``: the tool, or for a command its prefix such as
+``npm test*``; ``approval_requested.rule`` names it) for the rest of the session; "always" also
+saves it in the user's allow.toml. A call
 an allow rule matches is let through without asking. With nobody to answer (headless), ``ask``
 refuses what no rule allows, with a message saying how to allow it.
 
@@ -78,6 +79,11 @@ def describe_call(spec: ToolSpec, args: Mapping[str, Any], ctx: ToolContext) -> 
     May read files (edit previews), so call it from a worker thread.
     """
     return spec.describe(ctx, args)
+
+
+def _command_line(request: GateRequest) -> str | None:
+    """The command line the call runs, as allow rules see it (None: its tool runs none)."""
+    return request.spec.facts.command_line(request.args)
 
 
 def _kept_offline(request: GateRequest) -> bool:
@@ -193,25 +199,25 @@ class ApprovalGate:
             raise ToolError(f"{request.tool} refused: the approval policy is read-only, which allows "
                             f"reading only; to let asyncfc change files or run commands, {_ALLOW_HINT}")
         grant = None
-        if self.policy == "ask" and self.rules.allows(request.tool, request.args) is None:
+        if self.policy == "ask" and self.rules.allows(request.tool, _command_line(request)) is None:
             grant = await self._ask(request)
         await self._ensure_checkpoint()
         return grant
 
     async def _ask(self, request: GateRequest) -> Grant | None:
+        rule = suggest_rule(request.tool, _command_line(request))
         if not self.interactive:
             raise ToolError(f"{request.tool} refused: the approval policy is ask, but this run has "
                             "nobody to answer (headless); use --approval auto to allow changes "
-                            "without asking, allow it in your allow.toml (e.g. "
-                            f"allow = [\"{suggest_rule(request.tool, request.args)}\"]), or run in the "
-                            "TUI to approve each one")
+                            f"without asking, allow it in your allow.toml (e.g. allow = [\"{rule}\"]), "
+                            "or run in the TUI to approve each one")
         preview = await trio.to_thread.run_sync(describe_call, request.spec, request.args, request.ctx)
         offline = _kept_offline(request)
         answered, answer = trio.Event(), list[Decision]()
         self._waiting[request.future_id] = (answered, answer)
         try:
             self._bus.emit(ApprovalRequested, id=request.future_id, tool=request.tool, preview=preview,
-                           network=offline)
+                           network=offline, rule=str(rule))
             await answered.wait()
         finally:
             self._waiting.pop(request.future_id, None)
@@ -221,7 +227,6 @@ class ApprovalGate:
             raise ToolError(f"the user denied this {request.tool} call; do not retry it unchanged "
                             "(ask the user, or take another approach)")
         if decision in (Decision.SESSION, Decision.ALWAYS):
-            rule = suggest_rule(request.tool, request.args)
             self.rules.add(rule)
             if decision is Decision.ALWAYS:
                 await self._keep(rule)

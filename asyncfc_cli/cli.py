@@ -6,18 +6,25 @@ tree-sitter, so every command imports what it needs inside its body.
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import gc
+import inspect
 import sys
 from collections.abc import Callable
+from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from .config import Mode, Settings, load_settings
 from .errors import EXIT_USAGE, AsyncfcError
 from .workspace import Workspace, find_root
+
+if TYPE_CHECKING:
+    from .saved_sessions import Resumed
 
 HELP_NAMES = ["-h", "--help"]
 
@@ -94,14 +101,6 @@ def _fail(exc: AsyncfcError) -> typer.Exit:
     return typer.Exit(exc.exit_code)
 
 
-def _settings(cwd: Path | None, *, trust_repo: bool = False, **flags: Any) -> tuple[Settings, Workspace]:
-    """Settings from flags > env > config files, and the workspace at ``cwd``. The repository's
-    own config applies in full only if it is trusted (the store, or ``trust_repo`` for now)."""
-    root = _root(cwd)
-    values = {k: (v.value if isinstance(v, Enum) else v) for k, v in flags.items()}
-    return load_settings(values, root=root, trusted=True if trust_repo else None), Workspace(root)
-
-
 def _root(cwd: Path | None) -> Path:
     start = (cwd or Path.cwd()).expanduser()
     if not start.is_dir():
@@ -130,45 +129,99 @@ def _start_model_import(settings: Settings) -> None:
 DispatchOpt = Annotated[Dispatch | None, typer.Option("--dispatch", help="Start calls mid-stream or when the response ends (default: stream in async, end in sync/serial).")]
 
 
+@dataclass(frozen=True, slots=True)
+class SessionFlags:
+    """The options of a session that ``asyncfc`` (chat) and ``asyncfc run`` share, declared once:
+    each field is an option (its type says which), and ``with_session_options`` gives them to
+    both commands. None: not given."""
+
+    model: ModelOpt = None
+    api_base: ApiBaseOpt = None
+    mode: ModeOpt = None
+    approval: ApprovalOpt = None
+    max_turns: MaxTurnsOpt = None
+    max_cost: MaxCostOpt = None
+    cwd: CwdOpt = None
+    transcript: TranscriptOpt = None
+    map_tokens: MapTokensOpt = None
+    resume: ResumeOpt = None
+    profile: ProfileOpt = None
+    dispatch: DispatchOpt = None
+    sandbox: SandboxOpt = None
+    no_sandbox: NoSandboxOpt = False
+    network: NetworkOpt = None
+    trust_repo: TrustRepoOpt = False
+
+    def settings(self, root: Path, *, trusted: bool = False) -> Settings:
+        """Settings from these flags > env > config files; the repository's own config applies
+        in full only if it is trusted (the store, ``--trust-repo``, or ``trusted`` now)."""
+        given = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name not in _NOT_SETTINGS}
+        if self.no_sandbox:
+            given["sandbox"] = SandboxMode.off
+        values = {k: (v.value if isinstance(v, Enum) else v) for k, v in given.items()}
+        return load_settings(values, root=root, trusted=True if trusted or self.trust_repo else None)
+
+
+_NOT_SETTINGS = ("cwd", "resume", "profile", "no_sandbox", "trust_repo")
+"""Session options that are not ``Settings`` fields: where, what to resume, and how."""
+_SESSION_PARAMETERS = tuple(inspect.signature(SessionFlags, eval_str=True).parameters.values())
+
+
+def with_session_options(command: Callable[..., None]) -> Callable[..., None]:
+    """``command`` with the session options added to its own: typer reads a command's options
+    from its signature, so the wrapper's signature is ``command``'s (less its ``flags``) followed
+    by ``SessionFlags``' fields; the wrapper gathers their values into ``flags``."""
+    own = [p for p in inspect.signature(command, eval_str=True).parameters.values() if p.name != "flags"]
+
+    @functools.wraps(command)
+    def with_flags(**values: Any) -> None:
+        flags = SessionFlags(**{p.name: values.pop(p.name) for p in _SESSION_PARAMETERS})
+        command(**values, flags=flags)
+
+    with_flags.__signature__ = inspect.Signature([*own, *_SESSION_PARAMETERS])  # type: ignore[attr-defined]
+    return with_flags
+
+
+def _session_settings(flags: SessionFlags, workspace: Workspace, resumed: Resumed | None, *,
+                      ask_trust: bool) -> Settings:
+    """The settings a session opens with: the flags' (``SessionFlags.settings``); then, when
+    ``ask_trust``, those the user chooses when asked about the repository's left-out keys
+    (``_offer_trust``); then the resumed session's model, endpoint and mode, unless flags name
+    them (``Resumed.settings_for``), applied last and once.
+
+    Raises:
+        AsyncfcError: bad configuration.
+    """
+    settings = flags.settings(workspace.root)
+    if ask_trust:
+        settings = _offer_trust(settings, workspace, lambda: flags.settings(workspace.root, trusted=True))
+    if resumed is not None:
+        settings = resumed.settings_for(settings, model_flag=flags.model, api_base_flag=flags.api_base,
+                                        mode_flag=flags.mode)
+    return settings
+
+
+@with_session_options
 def chat(
     ctx: typer.Context,
     version: Annotated[bool, typer.Option("--version", "-V", is_eager=True, callback=_print_version, help="Print the version and exit.")] = False,
-    model: ModelOpt = None,
-    api_base: ApiBaseOpt = None,
-    mode: ModeOpt = None,
-    approval: ApprovalOpt = None,
-    max_turns: MaxTurnsOpt = None,
-    max_cost: MaxCostOpt = None,
-    cwd: CwdOpt = None,
-    transcript: TranscriptOpt = None,
-    map_tokens: MapTokensOpt = None,
-    resume: ResumeOpt = None,
-    profile: ProfileOpt = None,
-    dispatch: DispatchOpt = None,
-    sandbox: SandboxOpt = None,
-    no_sandbox: NoSandboxOpt = False,
-    network: NetworkOpt = None,
-    trust_repo: TrustRepoOpt = False,
+    *,
+    flags: SessionFlags,
 ) -> None:
     """Open the interactive TUI (also what `asyncfc [OPTIONS]` does with no command)."""
     if ctx.invoked_subcommand is not None:
         return  # registered as the group callback too: a command was given, let it run
-    flags = dict(model=model, api_base=api_base, mode=mode, approval=approval, max_turns=max_turns,
-                 max_cost=max_cost, transcript=transcript, map_tokens=map_tokens, dispatch=dispatch,
-                 sandbox=SandboxMode.off if no_sandbox else sandbox, network=network)
     try:
-        settings, workspace = _settings(cwd, trust_repo=trust_repo, **flags)
+        workspace = Workspace(_root(flags.cwd))
         resumed = None
-        if resume is not None:
+        if flags.resume is not None:
             from .saved_sessions import find_session, load_resumed
 
-            resumed = load_resumed(find_session(workspace.root, resume), workspace.root)
-        settings = _offer_trust(settings, workspace, lambda: _settings(cwd, trust_repo=True, **flags)[0])
-        if resumed is not None:
-            settings = resumed.settings_for(settings, model_flag=model, api_base_flag=api_base)
+            resumed = load_resumed(find_session(workspace.root, flags.resume), workspace.root)
+        settings = _session_settings(flags, workspace, resumed, ask_trust=True)
     except AsyncfcError as exc:
         raise _fail(exc) from None
-    raise typer.Exit(_open_tui(settings, workspace, task=None, profile=profile, resume=resumed))
+    raise typer.Exit(_open_tui(settings, workspace, task=None, profile=flags.profile, resume=resumed))
 
 
 app.callback(invoke_without_command=True)(chat)
@@ -215,56 +268,35 @@ def _open_tui(settings: Settings, workspace: Workspace, *, task: str | None, pro
 
 
 @app.command()
+@with_session_options
 def run(
     task: Annotated[str | None, typer.Argument(help="What the agent should do (optional with --resume).")] = None,
-    model: ModelOpt = None,
-    api_base: ApiBaseOpt = None,
-    mode: ModeOpt = None,
-    approval: ApprovalOpt = None,
-    max_turns: MaxTurnsOpt = None,
-    max_cost: MaxCostOpt = None,
-    cwd: CwdOpt = None,
-    transcript: TranscriptOpt = None,
-    map_tokens: MapTokensOpt = None,
-    resume: ResumeOpt = None,
     output: Annotated[Output, typer.Option("--output", help="Headless output: live text or JSON lines.")] = Output.text,
     headless: Annotated[bool, typer.Option("--headless", help="Never open the TUI.")] = False,
-    profile: ProfileOpt = None,
     simulate_tools: Annotated[bool, typer.Option("--simulate-tools", hidden=True, help="Scripted models: simulated tools.")] = False,
-    dispatch: DispatchOpt = None,
-    sandbox: SandboxOpt = None,
-    no_sandbox: NoSandboxOpt = False,
-    network: NetworkOpt = None,
-    trust_repo: TrustRepoOpt = False,
+    *,
+    flags: SessionFlags,
 ) -> None:
     """Run one task. Headless (text or JSON lines) when stdout is not a terminal or with --headless.
 
     Exit codes: 0 finished; 1 stopped without finishing (turn, cost or output limit); 2 usage or
     configuration error; 3 model or provider error; 130 interrupted; 143 terminated (SIGTERM).
     """
-    flags = dict(model=model, api_base=api_base, mode=mode, approval=approval, max_turns=max_turns,
-                 max_cost=max_cost, transcript=transcript, map_tokens=map_tokens, dispatch=dispatch,
-                 sandbox=SandboxMode.off if no_sandbox else sandbox, network=network)
+    tui = not headless and output is Output.text and _terminal()
     try:
-        settings, workspace = _settings(cwd, trust_repo=trust_repo, **flags)
+        workspace = Workspace(_root(flags.cwd))
         resumed = None
-        if resume is not None:
+        if flags.resume is not None:
             from .saved_sessions import resolve_resume
 
-            resumed, task = resolve_resume(workspace.root, resume, task)
-            settings = resumed.settings_for(settings, model_flag=model, api_base_flag=api_base)
+            resumed, task = resolve_resume(workspace.root, flags.resume, task)
+        if task is None:
+            raise typer.BadParameter("give the task to run (or --resume a session)", param_hint="TASK")
+        settings = _session_settings(flags, workspace, resumed, ask_trust=tui)
     except AsyncfcError as exc:
         raise _fail(exc) from None
-    if task is None:
-        raise typer.BadParameter("give the task to run (or --resume a session)", param_hint="TASK")
-    if not headless and output is Output.text and _terminal():
-        try:
-            settings = _offer_trust(settings, workspace, lambda: _settings(cwd, trust_repo=True, **flags)[0])
-        except AsyncfcError as exc:
-            raise _fail(exc) from None
-        if resumed is not None:  # the trusted settings are read afresh: the session's model again
-            settings = resumed.settings_for(settings, model_flag=model, api_base_flag=api_base)
-        raise typer.Exit(_open_tui(settings, workspace, task=task, profile=profile, resume=resumed))
+    if tui:
+        raise typer.Exit(_open_tui(settings, workspace, task=task, profile=flags.profile, resume=resumed))
     _start_model_import(settings)
     from .app import run_headless
     from .render import JsonlRenderer, TextRenderer
@@ -275,7 +307,7 @@ def run(
         typer.echo(f"asyncfc: warning: {untrusted_notice(settings.ignored_repo_keys, workspace.root)}", err=True)
     renderer = JsonlRenderer() if output is Output.jsonl else TextRenderer()
     raise typer.Exit(
-        run_headless(task, settings, workspace, renderer=renderer, profile=profile,
+        run_headless(task, settings, workspace, renderer=renderer, profile=flags.profile,
                      simulate=simulate_tools, resume=resumed)
     )
 
@@ -344,7 +376,8 @@ def prompt(
     from .prompting import build_system_prompt
 
     try:
-        settings, workspace = _settings(cwd, mode=mode, map_tokens=map_tokens)
+        workspace = Workspace(_root(cwd))
+        settings = SessionFlags(mode=mode, map_tokens=map_tokens).settings(workspace.root)
         text = build_system_prompt(settings, workspace, mode=settings.mode)
     except AsyncfcError as exc:
         raise _fail(exc) from None

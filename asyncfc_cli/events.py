@@ -19,11 +19,14 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Concatenate, ParamSpec, TypeVar, cast
 
+from asyncfc_tools import Display
+
 from .futures import Route, State
 from .redaction import EventRedactor, secrets_in
 from .redaction import redact as redact_text
 
 __all__ = [
+    "Display",
     "Event",
     "EventBus",
     "event_from_dict",
@@ -187,6 +190,13 @@ class FutureCreated(Event):
     """pure, reads, writes, runs or exclusive."""
     call_id: str = ""
     turn: int = 0
+    display: str = Display.CALL
+    """How views show the call, as its tool declares (``Display``: call, command, tests, edit or
+    write). Views decide from this, never from the tool's name; "call" (name and arguments) for an
+    unknown tool. A transcript recorded before this field reads as declared (``transcript``)."""
+    subject: str = ""
+    """The argument that says what the call is about, as its tool declares (``path``,
+    ``command``, ``pattern``, ``url``, ``task``...); "" for none."""
 
 
 @_event("future_started")
@@ -297,6 +307,9 @@ class ApprovalRequested(Event):
     network: bool = False
     """The call runs a command the sandbox keeps off the network: the view may offer to run this
     one command with network access (the decision "network")."""
+    rule: str = ""
+    """The allow rule the decisions "session" and "always" add (``allow_rules.suggest_rule``: the
+    tool, or a prefix of a command such as ``shell(npm test*)``); "" before this field existed."""
 
 
 @_event("approval_resolved")

@@ -112,7 +112,7 @@ def declare_agent(run: Runner, candidates: Callable[[], Mapping[str, ToolSpec]])
             return Effect("exclusive")
         return Effect("reads", (".",))
 
-    @tool(effect=effect, context="engine", name=AGENT)
+    @tool(effect=effect, context="engine", name=AGENT, subject="task")
     async def agent(handle: EngineHandle, task: str, tools: list[str] | None = None) -> str:
         """Start a sub-agent: a helper with its own context that works on a task and answers.
 

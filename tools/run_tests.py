@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ._api import ToolContext, ToolError, tool
+from ._api import Display, ToolContext, ToolError, tool
 from ._words import positive_seconds
 from ._commands import test_run_effect
 from ._context import or_default
@@ -178,6 +178,7 @@ def _selection(args: Mapping[str, Any]) -> str:
 
 
 @tool(effect=test_run_effect(), preview=_preview, runs_command=True, duration_key=_selection,
+      display=Display.TESTS, subject="paths",
       duration_priors={"run_tests": "run_tests", "run_tests:some": "run_tests_file"},
       recall="run the tests again to see the current results")
 async def run_tests(ctx: ToolContext, paths: list[str] | None = None, args: list[str] | None = None,

@@ -87,7 +87,7 @@ def _candidates(ctx: ToolContext, real: Path, pattern: str | None) -> list[tuple
     return found
 
 
-@tool(effect=reads("path", default="."), recall=READ_AGAIN,
+@tool(effect=reads("path", default="."), recall=READ_AGAIN, subject="path",
       duration_priors={"list_files": "list_files"})
 def list_files(ctx: ToolContext, path: str = ".", pattern: str | None = None) -> str:
     """List the files under a folder (recursively), honouring .gitignore and skipping .git.
@@ -274,7 +274,7 @@ def format_matches(matches: list[Match], limit: int, pattern: str, *, total: int
     return "\n".join(lines)
 
 
-@tool(effect=reads("path", default="."), recall=READ_AGAIN,
+@tool(effect=reads("path", default="."), recall=READ_AGAIN, subject="pattern",
       duration_priors={"grep": "grep"})
 def grep(ctx: ToolContext, pattern: str, path: str = ".", glob: str | None = None,
          ignore_case: bool = False) -> str:

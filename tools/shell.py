@@ -13,7 +13,7 @@ from typing import Any
 
 import trio
 
-from ._api import ToolContext, ToolError, glob_base, tool
+from ._api import Display, ToolContext, ToolError, glob_base, tool
 from ._background import QUIET_S, START_CAP_S, Listening, run_in_background
 from ._words import positive_seconds
 from ._commands import command_effect, shell_effect
@@ -96,7 +96,7 @@ def _command_words(args: Mapping[str, Any]) -> str:
 
 
 @tool(effect=shell_effect(), preview=_preview, runs_command=True, duration_key=_command_words,
-      recall="re-run the command if you need it (mind its side effects): {args}")
+      display=Display.COMMAND, subject="command", recall="re-run the command if you need it (mind its side effects): {args}")
 async def shell(
     ctx: ToolContext,
     command: str,
