@@ -142,6 +142,14 @@ class Engine:
         async with self.recording_ends(), self.hub.running() if self.hub is not None else nullcontext():
             yield
 
+    def close(self) -> None:
+        """Flush and close the transcript and the sandbox (its network namespace): the session has
+        ended."""
+        if self.transcript is not None:
+            self.transcript.close()
+        if self.sandbox is not None:
+            self.sandbox.close()
+
 
 def build_engine(
     settings: Settings,
@@ -401,10 +409,7 @@ def run_headless(
             raise
         return code
     finally:
-        if engine.transcript is not None:
-            engine.transcript.close()
-        if engine.sandbox is not None:
-            engine.sandbox.close()
+        engine.close()
 
 
 def _abort_code(exc: BaseException) -> int | None:

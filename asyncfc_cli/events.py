@@ -10,6 +10,7 @@ Serialised form (JSON lines, transcripts): ``{"type": ..., "t": ..., **fields}``
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import json
 import math
@@ -494,6 +495,10 @@ class EventBus:
     Events of sub-agents (those with a ``parent``) go only to subscribers that asked for them
     (``nested=True``): a view written for one session never mistakes a sub-agent's ``f1`` or its
     ``session_finished`` for its own.
+
+    An event a subscriber emits while it is handed one goes out once that one has reached every
+    subscriber: all of them see every event in the same order (a notice prompted by the session's
+    start never comes before the start in a view subscribed after the one that emitted it).
     """
 
     def __init__(self, clock: Callable[[], float] = _session_clock, *, offset: float = 0.0,
@@ -507,6 +512,8 @@ class EventBus:
         self._resumed: dict[str, Any] | None = None
         self._subscribers: list[Subscriber] = []
         self._nested: list[Subscriber] = []
+        self._queue: collections.deque[Event] = collections.deque()
+        self._delivering = False
 
     def resume_at(self, continues_at: float, prior_turns: int = 0) -> None:
         """Serve a session that continues a recorded one (call before it starts).
@@ -581,6 +588,17 @@ class EventBus:
             self._fan_out(redacted)
 
     def _fan_out(self, event: Event) -> None:
+        self._queue.append(event)
+        if self._delivering:
+            return  # emitted by a subscriber: it goes out after the event being handed out
+        self._delivering = True
+        try:
+            while self._queue:
+                self._deliver(self._queue.popleft())
+        finally:
+            self._delivering = False
+
+    def _deliver(self, event: Event) -> None:
         for subscriber in list(self._subscribers):
             if event.parent is not None and subscriber not in self._nested:
                 continue
