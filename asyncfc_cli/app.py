@@ -22,7 +22,7 @@ import trio
 
 from asyncfc_tools import ToolContext, ToolError, ToolSpec
 
-from .config import Settings, paired_key_variable
+from .config import Approval, Settings, paired_key_variable
 from .errors import EXIT_INTERRUPTED, EXIT_TERMINATED, AsyncfcError, ConfigError
 from .events import EventBus, Notice, SessionFinished, SessionStarted
 from .model.base import Message, ModelClient, SystemMessage, ToolCall
@@ -179,7 +179,7 @@ def build_engine(
     from .approval import ApprovalGate
 
     sandbox = open_session_sandbox(settings, workspace, interactive=interactive, simulate=simulate)
-    approval = settings.approval or ("ask" if interactive else "auto")
+    approval = settings.approval or (Approval.ASK if interactive else Approval.AUTO)
     settings = settings.replace(approval=approval)
     gate = ApprovalGate(approval, bus, workspace.root, interactive=interactive,
                         rules=AllowRules(load_allow_rules()))
@@ -189,7 +189,7 @@ def build_engine(
 
     # The gate's policy, not the start's: the TUI's /approval changes it between tasks.
     ctx = workspace.tool_context(settings, sandbox,
-                                 approval_offers_network=lambda: gate.policy == "ask" and gate.interactive)
+                                 approval_offers_network=lambda: gate.policy == Approval.ASK and gate.interactive)
     tools = workspace_tools(model, simulate)
     session = Session(
         model=model, tools=tools, bus=bus, settings=settings,

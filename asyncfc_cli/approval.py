@@ -30,7 +30,7 @@ from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from enum import StrEnum
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import trio
 
@@ -38,6 +38,7 @@ from asyncfc_tools import ToolContext, ToolError, ToolSpec
 
 from .allow_rules import AllowRule, AllowRules, save_allow_rule, suggest_rule
 from .checkpoint import Checkpoint, create_checkpoint, record_end
+from .config import APPROVALS, Approval
 from .errors import AsyncfcError, CheckpointError, WorkspaceError
 from .events import (
     ApprovalRequested,
@@ -51,9 +52,6 @@ from .events import (
 from .scheduler import GateRequest, Grant
 
 __all__ = ["ApprovalGate", "Decision", "describe_call"]
-
-Policy = Literal["read-only", "ask", "auto"]
-
 
 class Decision(StrEnum):
     """How a person answered an approval request (``resolve``, ``approval_resolved.decision``)."""
@@ -112,7 +110,7 @@ class ApprovalGate:
 
     def __init__(
         self,
-        policy: Policy | str,
+        policy: Approval | str,
         bus: EventBus,
         root: Path,
         *,
@@ -123,9 +121,9 @@ class ApprovalGate:
         save_rule: Callable[[AllowRule], object] = save_allow_rule,
         end: Callable[[Path, Checkpoint], None] = record_end,
     ) -> None:
-        if policy not in ("read-only", "ask", "auto"):
+        if policy not in APPROVALS:
             raise ValueError(f"unknown approval policy {policy!r}")
-        self.policy = policy
+        self.policy = Approval(policy)
         self.interactive = interactive
         self._bus = bus
         self._root = root
@@ -195,11 +193,11 @@ class ApprovalGate:
         person's answer, or raise ToolError to refuse it."""
         if not request.effect.needs_approval:
             return None
-        if self.policy == "read-only":
+        if self.policy == Approval.READ_ONLY:
             raise ToolError(f"{request.tool} refused: the approval policy is read-only, which allows "
                             f"reading only; to let asyncfc change files or run commands, {_ALLOW_HINT}")
         grant = None
-        if self.policy == "ask" and self.rules.allows(request.tool, _command_line(request)) is None:
+        if self.policy == Approval.ASK and self.rules.allows(request.tool, _command_line(request)) is None:
             grant = await self._ask(request)
         await self._ensure_checkpoint()
         return grant

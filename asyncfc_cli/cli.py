@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from .config import Mode, Settings, load_settings
+from .config import Approval, Mode, Settings, load_settings
 from .errors import EXIT_USAGE, AsyncfcError
 from .workspace import Workspace, find_root
 
@@ -36,12 +36,6 @@ app = typer.Typer(
     context_settings={"help_option_names": HELP_NAMES},
     pretty_exceptions_enable=False,
 )
-
-
-class Approval(str, Enum):
-    read_only = "read-only"
-    ask = "ask"
-    auto = "auto"
 
 
 class Dispatch(str, Enum):

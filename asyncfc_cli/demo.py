@@ -17,7 +17,7 @@ from typing import TextIO
 
 import trio
 
-from .config import Mode, Settings
+from .config import Approval, Mode, Settings
 from .events import Event, EventBus, FutureCreated, FutureFinished, RequestStarted, SessionFinished
 from .outcomes import Outcome
 from .render import TextRenderer
@@ -118,7 +118,7 @@ def _play(root: Path, mode: Mode, renderer: Callable[[Event], None] | None) -> t
     if renderer is not None:
         bus.subscribe(renderer)
     bus.subscribe(collect)
-    settings = Settings(model="scripted:demo", mode=mode, approval="auto",
+    settings = Settings(model="scripted:demo", mode=mode, approval=Approval.AUTO,
                         transcript=root.parent / f"transcript-{mode}.jsonl", map_tokens=0)
     engine = build_engine(settings, Workspace(root), bus=bus)
 

@@ -31,7 +31,7 @@ import trio
 
 from asyncfc_tools import ToolContext, ToolSpec
 
-from .config import Settings
+from .config import Approval, Settings
 from .context import ContextBudget
 from .delivery import Deliveries
 from .early_wait import wait_if_about_to_finish
@@ -272,7 +272,7 @@ class Session:
         sandbox = self._ctx.sandbox
         self.bus.emit(
             SessionStarted, session_id=self.session_id, model=self.model.name,
-            mode=self.settings.mode, approval=self.settings.approval or "auto",
+            mode=self.settings.mode, approval=self.settings.approval or Approval.AUTO,
             root=str(self.workspace.root), scripted=self.model.scripted,
             api_base=self.settings.api_base or "",
             endpoint="" if self.model.scripted else effective_endpoint(
