@@ -142,7 +142,7 @@ def test_run_and_chat_share_one_declaration_of_the_session_options() -> None:
 
     group = typer.main.get_command(cli.app)
     chat, run = group.commands["chat"], group.commands["run"]
-    shared = {p.name for p in cli._SESSION_PARAMETERS}
+    shared = {p.name for p in cli.options._SESSION_PARAMETERS}
     assert shared <= {p.name for p in chat.params} and shared <= {p.name for p in run.params}
     assert {p.name for p in group.params} == {p.name for p in chat.params}  # `asyncfc` is chat
 
