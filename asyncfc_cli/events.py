@@ -12,10 +12,13 @@ from __future__ import annotations
 
 import collections
 import dataclasses
+import functools
 import json
 import math
 import sys
 import time
+import types
+import typing
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Concatenate, ParamSpec, TypeVar, cast
@@ -441,29 +444,82 @@ def _finite(value: Any) -> Any:
 def event_from_dict(data: Mapping[str, Any]) -> Event:
     """Rebuild an event from its serialised form (for replay and resume).
 
+    The trust boundary of recorded events: a transcript may come from anywhere (a repository can
+    ship one), so every field is checked against its declared type (``_field_value``) and views
+    can index with what they get (a ``subject`` is text, a ``usage`` an object of numbers...).
+
     Raises:
-        ValueError: unknown event type or fields that do not fit it.
+        ValueError: unknown event type, or fields that do not fit it (named, in words).
     """
     cls = EVENT_TYPES.get(str(data.get("type")))
     if cls is None:
         raise ValueError(f"unknown event type {data.get('type')!r}")
-    names = {f.name: f for f in dataclasses.fields(cls)}
-    kwargs = {k: v for k, v in data.items() if k in names}
-    for key in ("deps", "waits_on", "declared", "paths"):
-        if isinstance(kwargs.get(key), list):
-            kwargs[key] = tuple(kwargs[key])
+    kinds = _field_kinds(cls.type)
     try:
-        for key, vocabulary in _ENUM_FIELDS.items():
-            if key in kwargs:
-                kwargs[key] = vocabulary(kwargs[key])
+        kwargs = {k: _field_value(k, kinds[k], v) for k, v in data.items() if k in kinds}
         return cls(**kwargs)
     except (TypeError, ValueError) as exc:
         raise ValueError(f"bad {cls.type} event: {exc}") from None
 
 
-_ENUM_FIELDS: dict[str, type[State] | type[Route]] = {"status": State, "via": Route}
-"""Fields whose values are the futures protocol's vocabulary, read back as its enums (an unknown
-value raises ValueError, as a field that does not fit does)."""
+@functools.cache
+def _field_kinds(event_type: str) -> dict[str, Any]:
+    """The declared type of each field of the events of ``event_type`` (``t`` included), resolved."""
+    cls = EVENT_TYPES[event_type]
+    hints = typing.get_type_hints(cls)
+    return {f.name: hints[f.name] for f in dataclasses.fields(cls)}
+
+
+_KIND_NAMES: dict[Any, str] = {str: "text", int: "a whole number", float: "a finite number", bool: "true or false"}
+_SHAPE_NAMES: dict[Any, str] = {tuple: "a list of text", Mapping: "an object with text keys"}
+
+
+def _field_value(name: str, kind: Any, value: Any) -> Any:
+    """``value`` read back as a field of type ``kind``: lists become tuples, the futures protocol's
+    words its enums (``State``, ``Route``). A number must be finite (views draw and sleep by it;
+    ``event_to_json`` writes one that is not as null, which only an optional field takes).
+
+    Raises:
+        ValueError: ``value`` is not of that type.
+    """
+    if kind is Any:
+        return value
+    options = typing.get_args(kind) if isinstance(kind, types.UnionType) else ()
+    if options:  # ``X | None``
+        return None if value is None else _field_value(name, options[0], value)
+    if kind in (State, Route):
+        return kind(value)
+    origin = typing.get_origin(kind)
+    if origin is tuple and isinstance(value, list | tuple) and all(isinstance(v, str) for v in value):
+        return tuple(value)
+    if origin is Mapping and isinstance(value, dict) and all(isinstance(k, str) for k in value):
+        item = typing.get_args(kind)[1]
+        return {k: _field_value(f"{name}.{k}", item, v) for k, v in value.items()}
+    if kind in _KIND_NAMES and _is(kind, value):
+        return value
+    wanted = _SHAPE_NAMES.get(origin) or _KIND_NAMES.get(kind, str(kind))
+    raise ValueError(f"{name} should be {wanted}, not {_json_kind(value)}")
+
+
+def _is(kind: type, value: Any) -> bool:
+    """Whether JSON ``value`` is a ``kind`` (str, int, float or bool; a bool is no number, an
+    integer is a float, and a float is finite)."""
+    if isinstance(value, bool) or kind is bool:
+        return kind is bool and isinstance(value, bool)
+    if kind is float:
+        return isinstance(value, int | float) and math.isfinite(value)
+    return isinstance(value, kind)
+
+
+def _json_kind(value: Any) -> str:
+    """What a JSON value is, in words (``a list``, ``null``...)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    for kind, words in ((bool, "true or false"), (str, "text"), (int | float, "a number"),
+                        (list, "a list of other things"), (dict, "an object")):
+        if isinstance(value, kind):
+            return words
+    return "null" if value is None else type(value).__name__
 
 
 # --------------------------------------------------------------------------------------------------

@@ -223,10 +223,10 @@ def load_resumed(info: SessionInfo, root: Path | None = None) -> Resumed:
     """
     try:
         everything = list(read_events(info.path, nested=True))
+        events = [e for e in everything if e.parent is None]
+        history = history_from_events(events)
     except (OSError, ValueError) as exc:
         raise ConfigError(f"cannot resume {info.session_id}: {exc}") from None
-    events = [e for e in everything if e.parent is None]
-    history = history_from_events(events)
     if not history:
         raise ConfigError(f"cannot resume {info.session_id}: its transcript holds no messages")
     issued = [future_number(e.id) or 0 for e in events if isinstance(e, FutureCreated)]

@@ -265,7 +265,7 @@ class TimelineState:
     def _future_created(self, e: ev.FutureCreated) -> None:
         deps = tuple(e.deps)
         if not deps and e.tool == AWAIT_FUTURE and isinstance(e.args, dict):
-            deps = tuple(str(i) for i in e.args.get("ids") or ())  # what the model waits on
+            deps = _awaited(e.args.get("ids"))  # what the model waits on
         self.futures[e.id] = FutureLane(
             id=e.id, tool=e.tool, args=e.args, created=e.t, deps=deps,
             waits_on=tuple(e.waits_on), effect=e.effect, turn=e.turn,
@@ -391,3 +391,11 @@ _NESTED_HANDLERS: dict[type, Any] = {
     for kind in (ev.FutureCreated, ev.FutureStarted, ev.FutureFinished, ev.FutureDelivered)
 }
 """What a sub-agent's events show: its futures, as lanes of their own."""
+
+
+def _awaited(ids: Any) -> tuple[str, ...]:
+    """The futures an ``await_future`` call names, as the model wrote its ``ids`` (a list, one id,
+    or anything else: the model's arguments are unchecked here)."""
+    if isinstance(ids, str):
+        return (ids,)
+    return tuple(str(i) for i in ids) if isinstance(ids, list) else ()

@@ -183,13 +183,20 @@ def continuous(events: Iterable[Event]) -> Iterator[Event]:
 def history_from_events(events: Iterator[Event] | list[Event]) -> list[Message]:
     """The conversation a transcript recorded, message for message (for resume): after a
     ``conversation_cleared``, only its system prompt and what followed; sub-agents'
-    conversations are their own."""
+    conversations are their own.
+
+    Raises:
+        ValueError: a recorded message is not one asyncfc writes (a transcript is hostile input).
+    """
     history: list[Message] = []
     for event in events:
         if event.parent is not None:
             continue
         if isinstance(event, MessageAppended):
-            history.append(message_from_wire(event.message))
+            try:
+                history.append(message_from_wire(event.message))
+            except (KeyError, TypeError, AttributeError):
+                raise ValueError(f"the message recorded at {event.t:.2f}s is not one asyncfc writes") from None
         elif isinstance(event, ConversationCleared):
             history = [m for m in history[:1] if isinstance(m, SystemMessage)]
     return history
