@@ -27,7 +27,16 @@ from pathlib import Path
 
 from .config import MODES, Settings
 from .errors import ConfigError
-from .events import Event, FutureCreated, FutureFinished, RequestStarted, SessionStarted, SettingsChanged
+from .events import (
+    Event,
+    FutureCreated,
+    FutureFinished,
+    RequestStarted,
+    SessionResumed,
+    SessionStarted,
+    SettingsChanged,
+    event_from_dict,
+)
 from .futures import block_openings, delivery_text, future_block, future_number, parse_placeholder
 from .model.base import Message, ToolMessage, UserMessage
 from .transcript import default_transcript_path, history_from_events, read_events, sessions_dir
@@ -134,7 +143,8 @@ def _summarize(path: Path) -> SessionInfo | None:
     ``session_started``): turns are the requests recorded in all parts, even one that crashed; the
     outcome is the last part's.
     """
-    fields: dict[str, object] = {}
+    fields: dict[str, str] = {}
+    settings: list[Event] = []
     turns = messages = 0
     try:
         with path.open(encoding="utf-8") as handle:
@@ -148,13 +158,13 @@ def _summarize(path: Path) -> SessionInfo | None:
                     continue  # a sub-agent's event: not this session's story
                 if kind in ("session_started", "session_resumed"):
                     fields["outcome"] = ""  # this part has not finished (yet)
-                    if "session_id" not in fields:
-                        fields.update(session_id=event.get("session_id", ""),
-                                      model=event.get("model", ""), mode=event.get("mode", ""))
-                elif kind == "user_message" and "task" not in fields:
-                    fields["task"] = str(event.get("text", ""))
+                    fields.setdefault("session_id", _text(event, "session_id"))
+                elif kind == "user_message":
+                    fields.setdefault("task", _text(event, "text"))
                 elif kind == "session_finished":
-                    fields["outcome"] = event.get("outcome", "")
+                    fields["outcome"] = _text(event, "outcome")
+                if kind in _SETTINGS:
+                    settings.extend(_settings_event(event))
                 turns += kind == "request_started"
                 messages += kind == "message_appended"
         modified = path.stat().st_mtime
@@ -162,8 +172,35 @@ def _summarize(path: Path) -> SessionInfo | None:
         return None
     if not fields.get("session_id"):
         return None
+    last = _in_force(settings)
     return SessionInfo(path=path, modified=modified, turns=turns, messages=messages,
-                       **fields)  # type: ignore[arg-type]
+                       model=last.model if last else "", mode=last.mode if last else "", **fields)
+
+
+_SETTINGS = frozenset({SessionStarted.type, SessionResumed.type, SettingsChanged.type})
+"""The events that set the model and mode a session runs with (``_in_force``)."""
+
+
+def _text(event: dict[str, object], key: str) -> str:
+    """A text field of a skimmed line ('' if missing or not text: the file may say anything)."""
+    value = event.get(key, "")
+    return value if isinstance(value, str) else ""
+
+
+def _settings_event(line: dict[str, object]) -> list[Event]:
+    """A skimmed start, resume or settings change as its event (none if it is not a valid one)."""
+    try:
+        return [event_from_dict(line)]
+    except ValueError:
+        return []
+
+
+def _in_force(events: Sequence[Event]) -> SessionStarted | SettingsChanged | None:
+    """What set the model, endpoint and mode a session was running with when it stopped: its last
+    start, resume or settings change (a /model or /mode). A resume continues with them, and the
+    list of sessions shows them."""
+    return next((e for e in reversed(events) if isinstance(e, (SessionStarted, SettingsChanged))
+                 and e.parent is None), None)
 
 
 def list_sessions(root: Path, limit: int | None = 20) -> list[SessionInfo]:
@@ -213,10 +250,11 @@ def find_session(root: Path, ref: str | None = None, *, what: str = "--resume") 
                       f"({', '.join(s.session_id for s in matches[:5])}); give more of the id")
 
 
-def load_resumed(info: SessionInfo, root: Path | None = None) -> Resumed:
+def load_resumed(info: SessionInfo, root: Path) -> Resumed:
     """The session's id, transcript, history, model, endpoint and mode, ready to continue. Model
-    and endpoint only if the transcript lies in the sessions folder of ``root``; one elsewhere is
-    adopted (see the module docstring), when ``root`` is given.
+    and endpoint only if the transcript lies in the sessions folder of the repository at ``root``;
+    one elsewhere is adopted (see the module docstring): a file's word never chooses where the
+    user's key goes.
 
     Raises:
         ConfigError: the transcript cannot be read or holds no conversation.
@@ -231,8 +269,7 @@ def load_resumed(info: SessionInfo, root: Path | None = None) -> Resumed:
         raise ConfigError(f"cannot resume {info.session_id}: its transcript holds no messages")
     issued = [future_number(e.id) or 0 for e in events if isinstance(e, FutureCreated)]
     recovered = recovered_results(history, events)
-    in_force = [e for e in events if isinstance(e, (SessionStarted, SettingsChanged))]
-    last = in_force[-1] if in_force else None
+    last = _in_force(events)
     first_start = next((e for e in events if type(e) is SessionStarted), None)
     resumed = Resumed(
         info.session_id, info.path, tuple(history),
@@ -242,7 +279,7 @@ def load_resumed(info: SessionInfo, root: Path | None = None) -> Resumed:
         recovered=(recovered,) if recovered else (),
         model=last.model if last else "", api_base=last.api_base if last else "",
         mode=_mode(last.mode if last else ""), prompt_mode=_mode(first_start.mode if first_start else ""))
-    if root is None or _inside(info.path, sessions_dir(root)):
+    if _inside(info.path, sessions_dir(root)):
         return resumed
     return _adopted(resumed, everything, root)
 

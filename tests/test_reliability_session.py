@@ -177,7 +177,7 @@ async def test_a_resumed_session_knows_what_ran_and_its_ids_go_on(workspace, aut
     session, _ = session_for(first, workspace, transcript=True)
     assert (await session.run("write a.txt")).exit_code == EXIT_MODEL
 
-    resumed = load_resumed(find_session(workspace.root))
+    resumed = load_resumed(find_session(workspace.root), workspace.root)
     assert resumed.futures_issued == 2
     # f2 was a placeholder when the stream broke off; it finished (cancelled) after: delivered now.
     [late] = resumed.recovered

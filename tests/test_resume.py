@@ -80,7 +80,7 @@ async def test_resume_reproduces_the_history_exactly(workspace, autojump_clock):
     session, _ = await play(FIRST, workspace, "fix x")
     info = find_session(workspace.root)
     assert info.session_id == session.session_id
-    resumed = load_resumed(info)
+    resumed = load_resumed(info, workspace.root)
     assert list(resumed.history) == session.history
     # A rich history: system prompt, task, calls with placeholders, a delivery, the answer.
     assert isinstance(resumed.history[0], SystemMessage)
@@ -107,7 +107,7 @@ async def test_a_resumed_session_continues_with_the_same_id_transcript_and_futur
     assert info.session_id == first.session_id and info.task == "fix x"
     requests = len([e for e in [*first_events, *events] if e.type == "request_started"])
     assert info.turns == requests
-    assert list(load_resumed(find_session(workspace.root)).history) == second.history
+    assert list(load_resumed(find_session(workspace.root), workspace.root).history) == second.history
 
 
 @pytest.mark.trio
@@ -197,7 +197,7 @@ def test_the_tui_continues_a_resumed_session(workspace, tmp_path):
     from tui_helpers import run, wait_for
 
     first, _ = trio.run(play, FIRST, workspace, "fix x", clock=MockClock(autojump_threshold=0))
-    resumed = load_resumed(find_session(workspace.root))
+    resumed = load_resumed(find_session(workspace.root), workspace.root)
     scenario = tmp_path / "second.json"
     scenario.write_text(json.dumps({**SECOND, "profile": {"ttft_s": 0.01, "tokens_per_s": 4000},
                                     "steps": [{**SECOND["steps"][0], "duration": 0.05},
@@ -221,4 +221,4 @@ def test_the_tui_continues_a_resumed_session(workspace, tmp_path):
 
     run(main)
     # Everything is in the one transcript.
-    assert list(load_resumed(find_session(workspace.root)).history)[: len(first.history)] == first.history
+    assert list(load_resumed(find_session(workspace.root), workspace.root).history)[: len(first.history)] == first.history

@@ -92,7 +92,7 @@ def assert_one_clock(records: list[dict]) -> None:
 async def test_a_resumed_session_records_that_it_resumed_and_its_clock_goes_on(workspace, autojump_clock):
     first = await run_engine(workspace, FIRST, "fix x")
     info = find_session(workspace.root)
-    resumed = load_resumed(info)
+    resumed = load_resumed(info, workspace.root)
     assert resumed.continues_at == pytest.approx(first[-1].t) and first[-1].t > 1.0
     assert resumed.prior_turns == types(first).count("request_started") == 3
 
@@ -117,7 +117,7 @@ def test_a_resumed_run_names_its_checkpoint_after_the_session(workspace):
     """The gate takes the session id from the start event, a resumed one too (real time: the
     checkpoint is a git commit in a worker thread; nothing here depends on timing)."""
     trio.run(run_engine, workspace, WRITE, "write")
-    resumed = load_resumed(find_session(workspace.root))
+    resumed = load_resumed(find_session(workspace.root), workspace.root)
     trio.run(run_engine, workspace, WRITE, "write again", resumed)
     checkpoints = [r["ref"] for r in raw(resumed.transcript) if r["type"] == "checkpoint_created"]
     assert len(checkpoints) == 2 and all(ref.endswith("-" + resumed.session_id) for ref in checkpoints)
@@ -126,8 +126,8 @@ def test_a_resumed_run_names_its_checkpoint_after_the_session(workspace):
 @pytest.mark.trio
 async def test_resuming_twice_keeps_one_start_one_clock_and_the_whole_history(workspace, autojump_clock):
     await run_engine(workspace, FIRST, "fix x")
-    second = await run_engine(workspace, AGAIN, "again", resume=load_resumed(find_session(workspace.root)))
-    once = load_resumed(find_session(workspace.root))
+    second = await run_engine(workspace, AGAIN, "again", resume=load_resumed(find_session(workspace.root), workspace.root))
+    once = load_resumed(find_session(workspace.root), workspace.root)
     assert once.continues_at == pytest.approx(second[-1].t)
     assert once.prior_turns == 3 + types(second).count("request_started") == 5
     third = await run_engine(workspace, AGAIN, "and again", resume=once)
@@ -140,7 +140,7 @@ async def test_resuming_twice_keeps_one_start_one_clock_and_the_whole_history(wo
     assert types(records).count("session_resumed") == 2
     assert info.turns == types(records).count("request_started") == 7
     assert info.task == "fix x" and info.outcome == "finished"
-    history = load_resumed(info).history
+    history = load_resumed(info, workspace.root).history
     assert [m.text for m in history if isinstance(m, UserMessage) and not m.delivery] == [
         "fix x", "again", "and again"]
 
@@ -162,7 +162,7 @@ def test_a_resumed_part_that_crashed_counts_and_leaves_the_session_unfinished(tm
     writer.close()
     info = find_session(tmp_path, str(path))
     assert (info.session_id, info.turns, info.outcome) == ("abc", 2, "")
-    resumed = load_resumed(info)
+    resumed = load_resumed(info, tmp_path)
     assert (resumed.continues_at, resumed.prior_turns) == (2.5, 2)
 
 
@@ -190,7 +190,7 @@ def test_an_older_transcript_with_two_starts_reads_as_one_resumed_session(tmp_pa
     assert (again.session_id, again.t, again.continues_at, again.prior_turns) == ("old", 3.0, 3.0, 1)
     times = [e.t for e in events]
     assert times == sorted(times) and times[-1] == 6.0
-    resumed = load_resumed(find_session(tmp_path, str(path)))
+    resumed = load_resumed(find_session(tmp_path, str(path)), tmp_path)
     assert (resumed.continues_at, resumed.prior_turns, len(resumed.history)) == (6.0, 2, 4)
     assert find_session(tmp_path, str(path)).turns == 2
 
@@ -221,7 +221,7 @@ def test_the_tui_replays_a_resumed_transcript(workspace):
 
     async def record() -> None:
         await run_engine(workspace, FIRST, "fix x")
-        await run_engine(workspace, AGAIN, "again", resume=load_resumed(find_session(workspace.root)))
+        await run_engine(workspace, AGAIN, "again", resume=load_resumed(find_session(workspace.root), workspace.root))
 
     trio.run(record, clock=MockClock(autojump_threshold=0))
     events = list(read_events(find_session(workspace.root).path))
