@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from textual.widgets import Button, Static
 
 from asyncfc_cli.approval import ApprovalGate
@@ -114,3 +115,10 @@ def test_w_does_nothing_where_the_network_is_not_offered(tmp_path: Path) -> None
             await pilot.press("n")
             await wait_for(pilot, lambda: app.state.outcome is not None)
     run(main)
+
+
+def test_the_dialog_allows_only_the_rule_the_gate_gave_it() -> None:
+    """No fallback to the tool: for a command, "allow shell" would allow every command."""
+    with pytest.raises(TypeError):
+        ApprovalDialog("f1", "shell", "$ rm -rf build")  # type: ignore[call-arg]
+    assert ApprovalDialog("f1", "shell", "$ npm test", rule="shell(npm test*)").rule == "shell(npm test*)"

@@ -72,7 +72,7 @@ async def app_svg(t: float, size: tuple[int, int], dialog: bool = False, typed: 
             await pilot.press("ctrl+t")  # focus the timeline: no blinking cursor in the prompt
         if dialog:  # what an approval request shows (the app only opens it for a live engine)
             lane = app.state.futures["f4"]
-            app.push_screen(ApprovalDialog(lane.id, lane.tool, lane.approval_preview, lane.args))
+            app.push_screen(ApprovalDialog(lane.id, lane.tool, lane.approval_preview, lane.args, rule=lane.tool))
         if network_dialog:  # a command the sandbox keeps off the network: "w" runs it with network
             lane = app.state.futures["f6"]
             app.push_screen(ApprovalDialog(lane.id, lane.tool, "$ make docs", lane.args, network=True,

@@ -35,8 +35,9 @@ def short(value: Any, width: int = 70) -> str:
 _OWN_TIME = re.compile(r"^(exit code -?\d+) \(\d+(?:\.\d+)?s\)")
 
 
-def outcome(display: str, summary: str) -> str:
+def outcome(display: Display, summary: str) -> str:
     """A finished future's summary as its event line shows it: a command's result (``display``:
-    the call's ``future_created.display``) starts with its exit code and its own time (``exit code
-    0 (2.3s)``), and the line shows the future's duration already, so the second time goes."""
-    return _OWN_TIME.sub(r"\1", summary) if Display.of(display).opens_with_exit_code else summary
+    how its tool declared it is shown, ``ChangeTally.display_of``) starts with its exit code and
+    its own time (``exit code 0 (2.3s)``), and the line shows the future's duration already, so
+    the second time goes."""
+    return _OWN_TIME.sub(r"\1", summary) if display.opens_with_exit_code else summary

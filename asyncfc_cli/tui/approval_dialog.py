@@ -54,7 +54,7 @@ class ApprovalDialog(ModalScreen[Decision]):
     """
 
     def __init__(self, future_id: str, tool: str, preview: str, args: object = None, *,
-                 network: bool = False, rule: str = "") -> None:
+                 rule: str, network: bool = False) -> None:
         super().__init__()
         self.network = network
         """Whether to offer running this command with network access (``approval_requested``)."""
@@ -62,9 +62,10 @@ class ApprovalDialog(ModalScreen[Decision]):
         self.tool = tool
         self.preview = preview
         self.args = args
-        self.rule = rule or tool
-        """What "session" and "always" allow (the gate's ``approval_requested.rule``; the tool
-        when not given)."""
+        self.rule = rule
+        """What "session" and "always" allow: the gate's ``approval_requested.rule``, which every
+        live request carries (no fallback to the tool: for a command that would read "allow
+        shell", every command)."""
 
     def compose(self) -> ComposeResult:
         with Vertical():
