@@ -35,7 +35,8 @@ class SubAgentLines:
         line: writes one event line ``(t, text, body)`` (or holds it while a sentence is open).
         style: styles a piece of text by name (``id``, ``ok``, ``warn``...).
         diff_lines: an edit's diff as indented, styled lines.
-        changes: the run's change tally: a sub-agent's granted edits count in it too.
+        changes: the run's change tally: a sub-agent's granted edits count in it too, and it names
+            the tool of each of its futures.
     """
 
     nested_events = True
@@ -52,8 +53,6 @@ class SubAgentLines:
         self._style = style
         self._diff_lines = diff_lines
         self._changes = changes
-        self._tools: dict[str, str] = {}
-        """Tool by lane id (``f3/f1``)."""
         self._text: dict[str, str] = {}
         """Each sub-agent's text of its current response, by its agent future's id."""
 
@@ -71,12 +70,11 @@ class SubAgentLines:
         self._line(t, _INDENT + text, body)
 
     def _on_future_created(self, parent: str, e: Any) -> None:
-        self._tools[e.id] = e.tool
         if e.tool not in _QUIET:
             self._show(e.t, f"+ {self._style(e.id, 'id')} {e.tool} {short(e.args, 60)}")
 
     def _on_future_finished(self, parent: str, e: Any) -> None:
-        tool = self._tools.get(e.id, "")
+        tool = self._changes.tool_of(e.id)
         if tool in _QUIET:
             return
         mark, style = STATUS_MARK.get(e.status, ("?", "warn"))

@@ -142,7 +142,6 @@ class TextRenderer:
         """Event lines (already formatted) waiting for the open sentence to end."""
         self._since_deferred = 0
         """Characters of text written since the first deferred line."""
-        self._tools: dict[str, str] = {}
         self._started: dict[str, float] = {}
         self._progress_at: dict[str, float] = {}
         """When each running future last showed a progress line."""
@@ -252,14 +251,13 @@ class TextRenderer:
         self._line(e.t, self._style(f"retrying request {turn} in {e.delay:.1f}s: {e.reason}", "warn"))
 
     def _on_future_created(self, e: Any) -> None:
-        self._tools[e.id] = e.tool
         after = list(e.deps) + [w for w in e.waits_on if w not in e.deps]
         waits = f"  (after {', '.join(after)})" if after else ""
         self._line(e.t, f"+ {self._style(e.id, 'id')} {e.tool} {_short(e.args)}{waits}")
 
     def _on_future_started(self, e: Any) -> None:
         self._started[e.id] = e.t
-        self._line(e.t, f"> {self._style(e.id, 'id')} {self._tools.get(e.id, '')} started")
+        self._line(e.t, f"> {self._style(e.id, 'id')} {self.changes.tool_of(e.id)} started")
 
     def _on_future_output(self, e: Any) -> None:
         started = self._started.get(e.id, e.t)
@@ -268,12 +266,12 @@ class TextRenderer:
         if not last or e.t - started < PROGRESS_AFTER_S or (shown is not None and e.t - shown < PROGRESS_EVERY_S):
             return
         self._progress_at[e.id] = e.t
-        self._line(e.t, self._style(f"… {e.id} {self._tools.get(e.id, '')} {e.t - started:.1f}s: ", "dim")
+        self._line(e.t, self._style(f"… {e.id} {self.changes.tool_of(e.id)} {e.t - started:.1f}s: ", "dim")
                    + _short(last, 100))
 
     def _on_background_started(self, e: Any) -> None:
         first = next((ln.strip() for ln in e.output.splitlines() if ln.strip()), "no output yet")
-        self._line(e.t, f"⟳ {self._style(e.id, 'id')} {self._tools.get(e.id, '')} running in the background: "
+        self._line(e.t, f"⟳ {self._style(e.id, 'id')} {self.changes.tool_of(e.id)} running in the background: "
                         f"{_short(first, 100)}")
 
     def _on_background_stopped(self, e: Any) -> None:
@@ -287,7 +285,7 @@ class TextRenderer:
 
     def _on_future_finished(self, e: Any) -> None:
         mark, style = _STATUS_MARK.get(e.status, ("?", "warn"))
-        tool, display = self._tools.get(e.id, ""), self.changes.display_of(e.id)
+        tool, display = self.changes.tool_of(e.id), self.changes.display_of(e.id)
         diff = diff_of(e.output) if display.changes_file and e.status == State.DONE else ""
         self._line(e.t, f"{self._style(mark, style)} {self._style(e.id, 'id')} {tool} "
                         f"{e.duration:.2f}s  {_short(outcome(display, e.summary))}", self._diff_lines(diff))
