@@ -184,3 +184,68 @@ def test_the_person_is_told_what_was_cut_or_refused(tmp_path: Path) -> None:
             assert "outside the workspace" in refused and told[refused] == told[cut] == "warning"
             assert sent[0].startswith("see @../elsewhere.py and @big.log now\n\nFiles I mentioned:\n<file path=\"big.log\">")
     run(main)
+
+
+def test_a_failure_reading_mentions_is_told_and_later_prompts_still_go(tmp_path: Path, monkeypatch) -> None:
+    calls: list[str] = []
+
+    def broken_attach(prompt, root):
+        calls.append(prompt)
+        if len(calls) == 1:
+            raise RuntimeError("the disk went away")
+        return mentions.Attached(prompt + " [read]", ())
+
+    monkeypatch.setattr(mentions, "attach_mentions", broken_attach)
+
+    async def main() -> None:
+        app, _ = controlled_app(tmp_path)
+        sent: list[str] = []
+        app.submit_task = sent.append  # type: ignore[method-assign]
+        async with app.run_test(size=(120, 36)) as pilot:
+            await ready(pilot, app)
+            await pilot.press(*"fix @calc.py first", "enter")
+            await wait_for(pilot, lambda: len(sent) == 1)
+            assert sent == ["fix @calc.py first"]  # as typed, and the person is told why
+            told = [n.message for n in app._notifications]
+            assert "the files you mentioned were not attached: the disk went away" in told
+            await pilot.press(*"then @calc.py too", "enter")
+            await pilot.press(*"and this", "enter")
+            await wait_for(pilot, lambda: len(sent) == 3)
+            assert sent[1:] == ["then @calc.py too [read]", "and this"]
+    run(main)
+
+
+def test_a_task_takes_the_notes_pending_when_it_was_submitted_and_commands_wait_for_it(
+        tmp_path: Path, monkeypatch) -> None:
+    release = threading.Event()
+    real = mentions.attach_mentions
+    monkeypatch.setattr(mentions, "attach_mentions", lambda prompt, root: (release.wait(10), real(prompt, root))[1])
+
+    async def main() -> None:
+        app, _ = controlled_app(tmp_path)
+        sent: list[str] = []
+        commands: list[tuple[str, ...]] = []
+        app.submit_task = sent.append  # type: ignore[method-assign]
+        app.engine_command = lambda *args: commands.append(args)  # type: ignore[method-assign]
+        async with app.run_test(size=(120, 36)) as pilot:
+            await ready(pilot, app)
+            await pilot.press(*"!echo before", "enter")
+            await wait_for(pilot, lambda: "before" in notes(app))
+            await pilot.press(*"fix @calc.py now", "enter")  # its files are read slowly
+            await pilot.press(*"!echo after", "enter")  # typed after the task: goes with the next one
+            await wait_for(pilot, lambda: "after" in notes(app))
+            await pilot.press(*"/clear", "enter")
+            await pilot.press(*"/mode sync", "enter")
+            await pilot.pause(0.1)
+            assert commands == [] and sent == []  # nothing overtook the task
+            told = [n.message for n in app._notifications]
+            assert "/clear waits for the task being sent (its @ files are still being read)" in told
+            assert "/mode waits for the task being sent (its @ files are still being read)" in told
+            release.set()
+            await wait_for(pilot, lambda: len(sent) == 1)
+            assert "before" in sent[0] and "after" not in sent[0]
+            assert "fix @calc.py now\n\nFiles I mentioned:" in sent[0]
+            await pilot.press(*"next", "enter")
+            await wait_for(pilot, lambda: len(sent) == 2)
+            assert "after" in sent[1] and "before" not in sent[1] and sent[1].endswith("\n\nnext")
+    run(main)

@@ -55,9 +55,11 @@ class PromptActions:
         self.app = app
         self._paths: tuple[float, list[str]] = (-1e9, [])
         self.pending_notes: list[str] = []
-        """Output of ``!commands`` not yet sent: it goes ahead of the next task."""
-        self._outbox: deque[str] = deque()
-        """Tasks whose mentioned files are being read, in the order they were submitted."""
+        """Output of ``!commands`` not yet sent: it goes ahead of the next task submitted."""
+        self._outbox: deque[tuple[str, list[str]]] = deque()
+        """Tasks whose mentioned files are being read, in the order they were submitted, each with
+        the notes that were pending when it was submitted (a ``!command`` run after it goes with
+        the next one)."""
         self._reading = False
         """A worker is reading the outbox (set and cleared on the UI thread only)."""
 
@@ -101,51 +103,71 @@ class PromptActions:
         from ..mentions import mentioned_paths
 
         root = self.root
+        notes, self.pending_notes = self.pending_notes, []
         if root is None or not (self._outbox or mentioned_paths(text)):
-            self._send(text)
+            self._send(text, notes)
             return
-        self._outbox.append(text)
+        self._outbox.append((text, notes))
         if not self._reading:
             self._reading = True
             self.app.run_worker(functools.partial(self._read_mentions, root), thread=True, group="prompt")
 
     def _read_mentions(self, root: Path) -> None:
         """Worker thread: attach the mentioned files of each waiting task, oldest first, and hand
-        each to the UI thread to send. The outbox is only touched on the UI thread."""
-        from ..mentions import attach_mentions
-
+        each to the UI thread to send. The outbox is only touched on the UI thread; however the
+        worker ends, the next task submitted starts another (``_reading`` is cleared)."""
         call = self.app.call_from_thread
-        while (text := call(self._next_to_read)) is not None:
-            call(self._send_attached, attach_mentions(text, root))
+        try:
+            while (text := call(self._next_to_read)) is not None:
+                call(self._send_attached, _attach(text, root))
+        finally:
+            try:
+                call(self._stopped_reading)
+            except RuntimeError:
+                pass  # the app has closed: nothing waits any more
 
     def _next_to_read(self) -> str | None:
         if not self._outbox:
             self._reading = False
             return None
-        return self._outbox[0]
+        return self._outbox[0][0]
+
+    def _stopped_reading(self) -> None:
+        self._reading = False
 
     def _send_attached(self, attached: Attached) -> None:
-        self._outbox.popleft()
+        _, notes = self._outbox.popleft()
         for note in attached.notes:
             self.app.notify(note.text, severity="warning" if note.warning else "information")
-        self._send(attached.text)
+        self._send(attached.text, notes)
 
-    def _send(self, text: str) -> None:
+    def _send(self, text: str, notes: list[str]) -> None:
+        """Send a task, after the ``!command`` notes that were pending when it was submitted."""
         app = self.app
-        if self.pending_notes:
-            text = "\n\n".join([*self.pending_notes, text])
-            self.pending_notes.clear()
+        if notes:
+            text = "\n\n".join([*notes, text])
         if app.state.busy:
             app.notify("Queued: it runs when the current task ends.")
         app.submit_task(text)
+
+    def _task_ahead(self, name: str) -> bool:
+        """Whether a task is running or about to (its ``@`` files are being read), so that ``/name``
+        must wait for it: it would otherwise change the session under a task typed before it.
+        Says so when it is."""
+        if self._outbox:
+            why = "the task being sent (its @ files are still being read)"
+        elif self.app.state.busy:
+            why = "no task: finish or cancel (Esc) the running one first"
+        else:
+            return False
+        self.app.notify(f"/{name} waits for {why}", severity="warning")
+        return True
 
     def _session_command(self, name: str, argument: str) -> None:
         app = self.app
         if not app.can_command(f"/{name} changes nothing"):
             return
-        if app.state.busy and (argument or name in ("clear", "compact")):
-            app.notify(f"/{name} waits for no task: finish or cancel (Esc) the running one first",
-                       severity="warning")
+        if (argument or name in ("clear", "compact")) and self._task_ahead(name):
             return
         if name == "clear":
             app.transcript.clear_entries()
@@ -191,10 +213,7 @@ class PromptActions:
 
     def _undo(self, _: str, __: str) -> None:
         root, app = self.root, self.app
-        if root is None or not app.can_command("nothing is undone"):
-            return
-        if app.state.busy:
-            app.notify("/undo waits for no task: finish or cancel (Esc) the running one first", severity="warning")
+        if root is None or not app.can_command("nothing is undone") or self._task_ahead("undo"):
             return
         from ..tool_commands import undo_command
 
@@ -224,6 +243,19 @@ class PromptActions:
         self.app.transcript.note(Group(
             Text(f"$ {result.command}   ({status}; goes to the model with your next prompt)", style="bold"),
             Text(result.output.rstrip())))
+
+
+def _attach(text: str, root: Path) -> Attached:
+    """Worker thread: ``text`` with its mentioned files attached. A failure reading them that
+    ``attach_mentions`` does not turn into a note itself becomes one, and the task goes as typed:
+    a file asyncfc could not read must not stop every later prompt."""
+    from ..mentions import Attached, MentionNote, attach_mentions
+
+    try:
+        return attach_mentions(text, root)
+    except Exception as exc:  # noqa: BLE001 - any failure: the prompt goes on, the person is told
+        why = str(exc) or type(exc).__name__
+        return Attached(text, (MentionNote(f"the files you mentioned were not attached: {why}", warning=True),))
 
 
 def _git_diff(root: Path) -> str:
