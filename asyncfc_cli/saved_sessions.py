@@ -133,7 +133,21 @@ class Resumed:
             settings = settings.replace(mode=self.mode)
         if model_flag or not self.model:
             return settings
+        _check_reopenable(self.model, self.session_id)
         return settings.replace(model=self.model, api_base=api_base_flag or self.api_base or None)
+
+
+def _check_reopenable(model: str, session_id: str) -> None:
+    """Raise ConfigError, saying what to do, when ``model`` is the scripted model of a scenario
+    file: a transcript records it by the scenario's name (``scripted:NAME``), not by its file, so
+    a resume cannot open it again unless it is told the file."""
+    from .model.scenario import SCRIPTED_PREFIX, builtin_scenarios
+
+    name = model.removeprefix(SCRIPTED_PREFIX)
+    if model.startswith(SCRIPTED_PREFIX) and name not in builtin_scenarios():
+        raise ConfigError(f"session {session_id} ran the scripted model {model!r} of a scenario file, and its "
+                          "transcript records the scenario's name, not its file: resume it with --model "
+                          "path/to/that/scenario.yaml")
 
 
 def _summarize(path: Path) -> SessionInfo | None:

@@ -97,3 +97,18 @@ def test_an_adopted_sessions_model_is_listed(repo: Path) -> None:
     assert info.model == "scripted:answer"
     listed = asyncfc("sessions").stdout
     assert "scripted:answer" in listed and "openai/expensive" not in listed
+
+
+def test_resuming_a_scenario_files_session_says_to_name_the_file_again(repo: Path) -> None:
+    env = {**os.environ, "LITELLM_LOCAL_MODEL_COST_MAP": "True"}
+
+    def asyncfc(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "asyncfc_cli", *args, "--headless"], cwd=repo, env=env,
+                              capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
+
+    assert asyncfc("run", "--model", str(repo / "answer.yaml"), "do it").returncode == 0
+    again = asyncfc("run", "--resume", "last", "again")
+    assert again.returncode == 2 and "Traceback" not in again.stderr
+    assert "ran the scripted model 'scripted:answer' of a scenario file" in again.stderr
+    assert "resume it with --model path/to/that/scenario.yaml" in again.stderr
+    assert asyncfc("run", "--resume", "last", "--model", str(repo / "answer.yaml"), "again").returncode == 0
