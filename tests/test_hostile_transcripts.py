@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 from rich.console import Console
+from rich.text import Text
 
 from asyncfc_cli import events as ev
 from asyncfc_cli.render import TextRenderer
@@ -105,7 +106,7 @@ def show_everywhere(events: list[ev.Event]) -> None:
     now = max(e.t for e in events)
     console = Console(file=io.StringIO(), width=100)
     for lane in state.futures.values():
-        console.print(call_title(lane), call_body(lane))
+        console.print(Text(call_title(lane)), call_body(lane))  # a title is text, never markup
         _row(lane, now, 30)
     console.print(status_text(state, now))
     lanes = list(state.futures.values())
@@ -206,3 +207,35 @@ def test_resuming_a_transcript_with_a_message_asyncfc_never_writes_is_refused_in
     path = write(tmp_path / "t.jsonl", [*lines, BASE[-1]])
     with pytest.raises(ConfigError, match="cannot resume s1: the message recorded at 0.10s is not one asyncfc writes"):
         load_resumed(find_session(tmp_path, str(path)), tmp_path)
+
+
+MARKUP = "[/x] [bold]b[/bold] [link=file:///etc/passwd]l[/link] \x1b]52;c;aGk=\x07"
+"""Text that Rich would read as markup (a closing tag that opens nothing raises), and an escape
+sequence that would set the clipboard."""
+
+
+def test_markup_and_escapes_in_any_text_field_are_shown_as_text() -> None:
+    from asyncfc_cli.tui.app import AsyncfcApp
+    from asyncfc_cli.tui.engines import ReplayEngine
+    from tui_helpers import run, wait_for
+
+    kept = {"type", "id", "parent", "status", "via", "display", "subject", "effect"}  # what ties lines together
+    lines = [{k: MARKUP if isinstance(v, str) and k not in kept else v for k, v in line.items()} for line in BASE]
+    lines[-1]["outcome"] = "model_error"  # its message is shown
+    events = [ev.event_from_dict(line) for line in lines]
+    show_everywhere(events)
+    out = io.StringIO()
+    text = TextRenderer(out, color=False)
+    for event in events:
+        text(event)
+    text.flush_text()
+    assert "\x1b" not in out.getvalue() and "\x07" not in out.getvalue()  # the terminal gets no escapes
+
+    async def main() -> None:
+        app = AsyncfcApp(ReplayEngine(events, speed=100.0), rate=100.0)
+        async with app.run_test(size=(120, 36)) as pilot:
+            await wait_for(pilot, lambda: app.state.outcome is not None)
+            await pilot.pause()
+        assert app.return_code in (None, 0)
+
+    run(main)

@@ -32,7 +32,7 @@ def test_sub_agent_rows_sit_under_their_agent_row_with_whole_ids() -> None:
             assert [str(table.coordinate_to_cell_key((i, 0)).row_key.value) for i in range(table.row_count)] == FOLDED
             assert table.columns["id"].width == len("f1/f1")  # the columns grew: shown whole
             assert table.columns["tool"].width == len("↳ await_future")
-            assert table.get_cell("f2/f3", "tool") == "↳ shell" and table.get_cell("f2", "tool") == "agent"
+            assert table.get_cell("f2/f3", "tool").plain == "↳ shell" and table.get_cell("f2", "tool").plain == "agent"
             assert table.get_cell("f2/f4", "deps").plain == "f2/f3"  # the sub-agent's own f3, not the parent's
             assert table.selected_id() == "f5"  # following the newest still ends on the last row
 

@@ -33,6 +33,7 @@ consumes events.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import sys
 import unicodedata
@@ -120,6 +121,20 @@ def last_sentence_end(text: str) -> int | None:
     return ends[-1] if ends else None
 
 
+def _printable_fields(event: Event) -> Event:
+    """``event`` with the control characters taken out of its text (``printable``): a name, a
+    reason or a message in it may come from a model, a command or a transcript a repository
+    shipped, and goes to the user's terminal. The event itself when it has none (most)."""
+    changed: dict[str, Any] = {}
+    for f in dataclasses.fields(event):
+        value = getattr(event, f.name)
+        if isinstance(value, str) and printable(value) != value:
+            changed[f.name] = printable(value)
+        elif isinstance(value, tuple) and any(isinstance(v, str) and printable(v) != v for v in value):
+            changed[f.name] = tuple(printable(v) if isinstance(v, str) else v for v in value)
+    return dataclasses.replace(event, **changed) if changed else event
+
+
 class TextRenderer:
     """Prints a session as it happens. ``verbose`` adds deliveries and placeholders."""
 
@@ -176,6 +191,7 @@ class TextRenderer:
             self._print(deferred)
 
     def __call__(self, event: Event) -> None:
+        event = _printable_fields(event)
         if event.parent is not None:
             self._sub_agents(event)
             return

@@ -69,7 +69,7 @@ class ApprovalDialog(ModalScreen[Decision]):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Static(f"Approve {self.future_id} · {self.tool}?", classes="title")
+            yield Static(Text(f"Approve {self.future_id} · {self.tool}?"), classes="title")
             if self.args:
                 yield Static(Text(args_summary(self.args, 100), style="dim"))
             with VerticalScroll():

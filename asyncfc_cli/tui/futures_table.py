@@ -202,7 +202,7 @@ def _row(lane: FutureLane, now: float, args_width: int) -> tuple[object, ...]:
     deps = ",".join(lane.deps)
     return (
         Text(lane.id, style="bold"),
-        _tool_cell(lane),
+        Text(_tool_cell(lane)),  # a name the model wrote: text, never markup
         Text(args_summary(lane.args, args_width), style=PALETTE["label_dim"] if not lane.args else ""),
         Text(deps, style=PALETTE["deps"]),
         _state_text(lane),

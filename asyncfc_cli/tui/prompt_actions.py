@@ -138,7 +138,7 @@ class PromptActions:
     def _send_attached(self, attached: Attached) -> None:
         _, notes = self._outbox.popleft()
         for note in attached.notes:
-            self.app.notify(note.text, severity="warning" if note.warning else "information")
+            self.app.notify(note.text, severity="warning" if note.warning else "information", markup=False)
         self._send(attached.text, notes)
 
     def _send(self, text: str, notes: list[str]) -> None:

@@ -81,7 +81,7 @@ class TranscriptView(VerticalScroll):
             self.mount(Static(f"{event.id} background process stopped ({event.reason})", classes="notice",
                               markup=False))
         elif isinstance(event, ev.SessionFinished):
-            self.mount(Static(self._finished_line(event, state), classes="finished"))
+            self.mount(Static(self._finished_line(event, state), classes="finished", markup=False))
         else:
             return
         if self._follow:
@@ -103,7 +103,7 @@ class TranscriptView(VerticalScroll):
     def _stream(self, event: ev.TextDelta) -> None:
         entry = self._texts.get(event.turn)
         if entry is None:
-            entry = self._texts[event.turn] = (Static(classes="assistant"), [])
+            entry = self._texts[event.turn] = (Static(classes="assistant", markup=False), [])  # text, not markup
             self.mount(entry[0])
         widget, parts = entry
         parts.append(event.text)
