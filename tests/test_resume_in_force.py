@@ -16,9 +16,9 @@ from typer.testing import CliRunner
 from asyncfc_cli import cli
 from asyncfc_cli.app import build_engine, system_prompt
 from asyncfc_cli.config import Settings
-from asyncfc_cli.events import EventBus, SessionStarted, SettingsChanged, event_to_json
+from asyncfc_cli.events import EventBus, SessionResumed, SessionStarted, SettingsChanged, event_to_json
 from asyncfc_cli.model.base import SystemMessage
-from asyncfc_cli.saved_sessions import Resumed, find_session, load_resumed
+from asyncfc_cli.saved_sessions import Resumed, find_session, format_sessions, list_sessions, load_resumed
 from asyncfc_cli.transcript import read_events, sessions_dir
 from asyncfc_cli.workspace import Workspace
 
@@ -200,3 +200,75 @@ def test_mode_in_the_tui_then_resume_uses_that_modes_prompt(repo: Path) -> None:
     finally:
         if engine.sandbox is not None:
             engine.sandbox.close()
+
+
+# The list of sessions shows the model a session was running when it stopped, by the rule a resume
+# continues with (its last start, resume or settings change), also for a session adopted from a
+# foreign transcript; no transcript outside the sessions folder gives a resume its endpoint.
+
+def own_transcript(repo: Path, model: str, *later) -> Path:
+    """The user's own transcript of session abc123 run with ``model``, then the ``later`` events."""
+    path = sessions_dir(repo) / "20260101T000000Z-abc123.jsonl"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(transcript_lines(model=model) + "".join(event_to_json(e) + "\n" for e in later))
+    return path
+
+
+@pytest.mark.parametrize("later, shown", [
+    ([SettingsChanged(t=1.0, model="openai/b", mode="sync", approval="ask")], ("openai/b", "sync")),
+    ([SettingsChanged(t=1.0, model="openai/b", mode="sync", approval="ask"),
+      SessionResumed(t=2.0, session_id="abc123", model="openai/c", mode="serial")], ("openai/c", "serial")),
+    ([], ("openai/a", "async")),
+])
+def test_the_list_shows_the_model_a_resume_would_continue_with(repo: Path, later, shown) -> None:
+    own_transcript(repo, "openai/a", *later)
+    [info] = list_sessions(repo)
+    assert (info.model, info.mode) == shown
+    resumed = load_resumed(info, repo)
+    assert (resumed.model, resumed.mode) == shown
+    assert shown[0] in format_sessions([info])
+
+
+def test_a_start_with_a_model_that_is_not_text_is_skipped_by_the_list(repo: Path) -> None:
+    path = own_transcript(repo, "openai/a")
+    with path.open("a") as handle:
+        handle.write(json.dumps({"type": "settings_changed", "t": 1.0, "model": ["x"], "mode": "sync",
+                                 "approval": "ask"}) + "\n")
+        handle.write(json.dumps({"type": "session_finished", "t": 2.0, "outcome": ["x"], "exit_code": 0}) + "\n")
+    [info] = list_sessions(repo)
+    assert (info.model, info.outcome) == ("openai/a", "")
+    format_sessions([info])
+
+
+def test_no_resume_without_saying_whose_sessions_folder_is_trusted(repo: Path) -> None:
+    shipped = repo / "session.jsonl"
+    shipped.write_text(transcript_lines(model="openai/x", api_base="http://attacker.example/v1"))
+    info = find_session(repo, str(shipped))
+    with pytest.raises(TypeError):
+        load_resumed(info)  # type: ignore[call-arg]
+    resumed = load_resumed(info, repo)
+    assert (resumed.model, resumed.api_base) == ("", "") and resumed.adopted_from == shipped
+
+
+def test_an_adopted_sessions_model_is_listed(repo: Path) -> None:
+    shipped = repo / "docs" / "session.jsonl"
+    shipped.parent.mkdir()
+    shipped.write_text(transcript_lines(model="openai/expensive"))
+    env = {"ASYNCFC_MODEL": str(repo / "answer.yaml")}
+    assert asyncfc("run", "--resume", str(shipped), "--headless", "go on", cwd=repo, env=env).returncode == 0
+    [info] = list_sessions(repo)
+    assert info.model == "scripted:answer"
+    listed = asyncfc("sessions", cwd=repo, env=env).stdout
+    assert "scripted:answer" in listed and "openai/expensive" not in listed
+
+
+def test_resuming_a_scenario_files_session_says_to_name_the_file_again(repo: Path) -> None:
+    def run(*args: str) -> subprocess.CompletedProcess:
+        return asyncfc("run", *args, "--headless", cwd=repo, env={})
+
+    assert run("--model", str(repo / "answer.yaml"), "do it").returncode == 0
+    again = run("--resume", "last", "again")
+    assert again.returncode == 2 and "Traceback" not in again.stderr
+    assert "ran the scripted model 'scripted:answer' of a scenario file" in again.stderr
+    assert "resume it with --model path/to/that/scenario.yaml" in again.stderr
+    assert run("--resume", "last", "--model", str(repo / "answer.yaml"), "again").returncode == 0

@@ -12,6 +12,7 @@ import pytest
 
 from asyncfc_cli import mentions
 from asyncfc_cli.mentions import MAX_ATTACHED_BYTES, UserCommand, attach_mentions, command_note
+from asyncfc_cli.tui.app import AsyncfcApp
 from test_tui_slash import controlled_app, notes, ready
 from tui_helpers import run, wait_for
 
@@ -32,6 +33,14 @@ def quoted(text: str, opening: str) -> str:
             return "\n".join(body) + "\n"
         body.append(line)
     raise AssertionError("the fence is never closed")
+
+
+def sending_app(tmp_path: Path) -> tuple[AsyncfcApp, list[str]]:
+    """The controlled app, and the list the tasks it sends go to (in place of the session)."""
+    app, _ = controlled_app(tmp_path)
+    sent: list[str] = []
+    app.submit_task = sent.append  # type: ignore[method-assign]
+    return app, sent
 
 
 @pytest.fixture
@@ -122,9 +131,7 @@ def test_mentions_are_read_off_the_ui_thread_and_tasks_keep_their_order(tmp_path
     monkeypatch.setattr(mentions, "attach_mentions", slow_attach)
 
     async def main() -> None:
-        app, _ = controlled_app(tmp_path)
-        sent: list[str] = []
-        app.submit_task = sent.append  # type: ignore[method-assign]
+        app, sent = sending_app(tmp_path)
         async with app.run_test(size=(120, 36)) as pilot:
             await ready(pilot, app)
             await pilot.press(*"fix @calc.py now", "enter")
@@ -153,9 +160,7 @@ def test_a_commands_result_is_handed_to_the_ui_thread_and_fenced_for_the_model(t
     (tmp_path / "evil.md").write_text(HOSTILE)
 
     async def main() -> None:
-        app, _ = controlled_app(tmp_path)
-        sent: list[str] = []
-        app.submit_task = sent.append  # type: ignore[method-assign]
+        app, sent = sending_app(tmp_path)
         app.prompt_actions.pending_notes = kept = UiThreadOnly()
         async with app.run_test(size=(120, 36)) as pilot:
             await ready(pilot, app)
@@ -170,10 +175,8 @@ def test_a_commands_result_is_handed_to_the_ui_thread_and_fenced_for_the_model(t
 
 def test_the_person_is_told_what_was_cut_or_refused(tmp_path: Path) -> None:
     async def main() -> None:
-        app, _ = controlled_app(tmp_path)
+        app, sent = sending_app(tmp_path)
         (tmp_path / "big.log").write_text("x" * (MAX_ATTACHED_BYTES + 10))
-        sent: list[str] = []
-        app.submit_task = sent.append  # type: ignore[method-assign]
         async with app.run_test(size=(120, 36)) as pilot:
             await ready(pilot, app)
             await pilot.press(*"see @../elsewhere.py and @big.log now", "enter")
@@ -198,9 +201,7 @@ def test_a_failure_reading_mentions_is_told_and_later_prompts_still_go(tmp_path:
     monkeypatch.setattr(mentions, "attach_mentions", broken_attach)
 
     async def main() -> None:
-        app, _ = controlled_app(tmp_path)
-        sent: list[str] = []
-        app.submit_task = sent.append  # type: ignore[method-assign]
+        app, sent = sending_app(tmp_path)
         async with app.run_test(size=(120, 36)) as pilot:
             await ready(pilot, app)
             await pilot.press(*"fix @calc.py first", "enter")
@@ -222,10 +223,8 @@ def test_a_task_takes_the_notes_pending_when_it_was_submitted_and_commands_wait_
     monkeypatch.setattr(mentions, "attach_mentions", lambda prompt, root: (release.wait(10), real(prompt, root))[1])
 
     async def main() -> None:
-        app, _ = controlled_app(tmp_path)
-        sent: list[str] = []
+        app, sent = sending_app(tmp_path)
         commands: list[tuple[str, ...]] = []
-        app.submit_task = sent.append  # type: ignore[method-assign]
         app.engine_command = lambda *args: commands.append(args)  # type: ignore[method-assign]
         async with app.run_test(size=(120, 36)) as pilot:
             await ready(pilot, app)
