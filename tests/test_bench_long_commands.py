@@ -127,6 +127,21 @@ def test_the_paced_server_spends_the_ttft_and_each_segments_decode_time_in_order
     assert sum(f.delay_s for f in frames[:second]) == pytest.approx(0.5 + 2.0 + 1.0)
 
 
+def test_the_paced_server_sends_the_testing_servers_frames_with_their_options():
+    """The bench's server paces the OpenAI server's own frames: what it sends is what that server
+    would send (repeat_call_fields honoured), only ordered by the scenario and paced."""
+    scenario = parse_scenario({"name": "t", "steps": [
+        {"call": "read_file", "as": "a", "args": {"path": "a_rather_long_name.py"}, "tokens": 8},
+        {"need": ["a"]}, {"answer": "done", "tokens": 8}]})
+    server = PacedScenarioServer(scenario, Profile(0.5, 8.0))
+    server.repeat_call_fields = True
+    plan = ScenarioPlayer(scenario).respond([], {"read_file", "await_future"})
+    arguments = [json.loads(f.data.removeprefix(b"data: "))["choices"][0]["delta"]["tool_calls"][0]
+                 for f in server._paced(plan, 1) if f.kind == "args"]
+    assert len(arguments) > 2
+    assert all(a["id"] and a["type"] == "function" and a["function"]["name"] for a in arguments)
+
+
 def test_http_mode_refuses_scenarios_with_tools_a_real_run_lacks():
     assert http_problem(load_bench_scenario("fix_failing_test")) is None
     assert "fetch_url" in http_problem(load_bench_scenario("long_command"))
