@@ -14,7 +14,7 @@ from asyncfc_cli.bench.http import PacedScenarioServer, http_problem, split_time
 from asyncfc_cli.bench.runner import run_case
 from asyncfc_cli.bench.suite import load_bench_scenario, load_suite
 from asyncfc_cli.cli import app
-from asyncfc_cli.model.scripted import Profile, ScenarioPlayer, parse_scenario
+from asyncfc_cli.model.scripted import Profile, parse_scenario
 from asyncfc_tools import Effect
 
 EIGHT = Profile(0.0, 8.0)
@@ -108,6 +108,12 @@ def test_split_time_takes_start_up_and_the_first_ttft_out_of_the_wall_time():
     assert split.startup_s == pytest.approx(4.6)
 
 
+def first_reply(server):
+    """The server's reply to the first request of a conversation offering read_file and await_future."""
+    tools = [{"type": "function", "function": {"name": name}} for name in ("read_file", "await_future")]
+    return server.policy([{"role": "user", "content": "go"}], tools)
+
+
 def test_the_paced_server_spends_the_ttft_and_each_segments_decode_time_in_order():
     scenario = parse_scenario({"name": "t", "steps": [
         {"say": "reading both files now", "tokens": 16},
@@ -115,8 +121,9 @@ def test_the_paced_server_spends_the_ttft_and_each_segments_decode_time_in_order
         {"call": "read_file", "as": "b", "args": {"path": "b.py"}, "tokens": 4},
         {"need": ["a", "b"]}, {"answer": "done", "tokens": 8}]})
     server = PacedScenarioServer(scenario, Profile(0.5, 8.0))
-    plan = ScenarioPlayer(scenario).respond([], {"read_file", "await_future"})
-    frames = server._paced(plan, 1)
+    reply = first_reply(server)
+    plan = reply.plan
+    frames = server._paced(reply, 1)
     kinds = [f.kind for f in frames]
     # the text, the two reads, then the await_future the need in the same response calls for
     assert kinds.index("call_start") > kinds.index("text") and kinds.count("call_start") == 3
@@ -135,9 +142,8 @@ def test_the_paced_server_sends_the_testing_servers_frames_with_their_options():
         {"need": ["a"]}, {"answer": "done", "tokens": 8}]})
     server = PacedScenarioServer(scenario, Profile(0.5, 8.0))
     server.repeat_call_fields = True
-    plan = ScenarioPlayer(scenario).respond([], {"read_file", "await_future"})
     arguments = [json.loads(f.data.removeprefix(b"data: "))["choices"][0]["delta"]["tool_calls"][0]
-                 for f in server._paced(plan, 1) if f.kind == "args"]
+                 for f in server._paced(first_reply(server), 1) if f.kind == "args"]
     assert len(arguments) > 2
     assert all(a["id"] and a["type"] == "function" and a["function"]["name"] for a in arguments)
 

@@ -34,9 +34,9 @@ from asyncfc_tools import builtin_tools
 
 from ..errors import ScenarioError
 from ..events import Event, event_from_dict
-from ..model.scripted import PROFILES, PlannedResponse, Profile, Say, Scenario
+from ..model.scripted import PROFILES, Profile, Say, Scenario
 from ..testing._server import Frame
-from ..testing.openai_server import OpenAIServer, Reply, ReplyCall
+from ..testing.openai_server import OpenAIServer, Reply
 from .bound import critical_path_bound
 from .fixture import make_fixture_repo
 from .runner import CaseResult, effect_function, with_measured_durations, with_this_python
@@ -76,21 +76,21 @@ class PacedScenarioServer(OpenAIServer):
         frames = super().stream_frames(reply, prompt_tokens, number)
         if reply.plan is None:
             return frames
-        return [frames[0], *self._paced(reply.plan, number), *(f for f in frames if f.kind == "end")]
+        return [frames[0], *self._paced(reply, number), *(f for f in frames if f.kind == "end")]
 
-    def _paced(self, plan: PlannedResponse, number: int) -> list[_PacedFrame]:
-        """Each segment's frames, its decode time spread over them; the first also waits the TTFT.
-        A call's decode time is spent on its argument frames, so the next call starts (and the
-        client sees this one complete) when its decoding is over, as from the scripted client."""
+    def _paced(self, reply: Reply, number: int) -> list[_PacedFrame]:
+        """The frames of ``reply``'s plan, segment by segment, each segment's decode time spread
+        over its frames; the first also waits the TTFT. A call's decode time is spent on its
+        argument frames, so the next call starts (and the client sees this one complete) when its
+        decoding is over, as from the scripted client."""
         out: list[_PacedFrame] = []
         calls = 0
-        for segment in plan.segments:
+        for segment in reply.plan.segments if reply.plan else ():
             decode = self.profile.decode_s(segment.tokens)
             if isinstance(segment, Say):
                 out += _spread(self.text_frames(segment.text, number), decode)
                 continue
-            call = ReplyCall(segment.call.name, segment.call.arguments, segment.call.call_id)
-            start, *arguments = self.call_frames(call, calls, number)
+            start, *arguments = self.call_frames(reply.tool_calls[calls], calls, number)
             out += [*_spread([start], 0.0), *_spread(arguments, decode)]
             calls += 1
         if out:
