@@ -228,7 +228,8 @@ def _attach_subagents(session: Session, model: ModelClient, settings: Settings, 
     plays the scripts of its agent steps), under the session's approval gate."""
     from .model.scripted import ScriptedClient
     from .prompting import build_subagent_prompt
-    from .subagent import KitFactory, SubAgentKit, attach_subagents, scripted_kit
+    from .scripted_subagents import scripted_kit
+    from .subagent import KitFactory, SubAgentKit, attach_subagents
 
     kit: KitFactory
     if isinstance(model, ScriptedClient) and settings.subagent_model is None:

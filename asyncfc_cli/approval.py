@@ -5,8 +5,9 @@ The scheduler asks ``admit`` for every call whose effect needs approval: it muta
 the project's checks, or is exclusive) or is unconfined (any shell command, even a read-only one).
 Under ``ask`` the gate emits ``approval_requested`` with a preview (the unified diff of a
 write or edit, the command of a shell or test run) and waits until a view answers through
-``resolve(future_id, "once" | "network" | "session" | "always" | "deny")``. The preview is the
-tool's to say (``ToolSpec.preview``): the gate knows no tool by name. "network" lets this one
+``resolve(future_id, decision)`` with a ``Decision`` (once, network, session, always or deny).
+The preview is the tool's to say (``ToolSpec.preview``): the gate knows no tool by name.
+"network" lets this one
 command (of a tool declaring ``runs_command``: shell, run_tests) reach the network where the
 sandbox keeps the session off it; it is offered (``approval_requested.network``) only there, and
 never kept as a rule. "session" adds the call's suggested
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Mapping
+from enum import StrEnum
 from pathlib import Path
 from typing import Any, Literal
 
@@ -41,10 +43,25 @@ from .events import (
 )
 from .scheduler import GateRequest, Grant
 
-__all__ = ["ApprovalGate", "DECISIONS", "describe_call"]
+__all__ = ["ApprovalGate", "Decision", "describe_call"]
 
 Policy = Literal["read-only", "ask", "auto"]
-DECISIONS = ("once", "network", "session", "always", "deny")
+
+
+class Decision(StrEnum):
+    """How a person answered an approval request (``resolve``, ``approval_resolved.decision``)."""
+
+    ONCE = "once"
+    """Run this call."""
+    NETWORK = "network"
+    """Run this call, its command with network access (where offered; else as ``ONCE``)."""
+    SESSION = "session"
+    """Run it, and allow its suggested rule for the rest of the session."""
+    ALWAYS = "always"
+    """As ``SESSION``, and save the rule in the user's allow.toml."""
+    DENY = "deny"
+    """Refuse it: the model is told the user denied it."""
+
 _ALLOW_HINT = "use --approval auto to allow changes without asking, or --approval ask to confirm each one"
 
 
@@ -107,7 +124,7 @@ class ApprovalGate:
         """The checkpoint this session recorded, once it has."""
         self.rules = rules or AllowRules()
         self._save_rule = save_rule
-        self._waiting: dict[str, tuple[trio.Event, list[str]]] = {}
+        self._waiting: dict[str, tuple[trio.Event, list[Decision]]] = {}
         self._record_end = end
         if session_id is None:
             bus.subscribe(self._learn_session_id)
@@ -154,7 +171,7 @@ class ApprovalGate:
                             "TUI to approve each one")
         preview = await trio.to_thread.run_sync(describe_call, request.spec, request.args, request.ctx)
         offline = _kept_offline(request)
-        answered, answer = trio.Event(), []
+        answered, answer = trio.Event(), list[Decision]()
         self._waiting[request.future_id] = (answered, answer)
         try:
             self._bus.emit(ApprovalRequested, id=request.future_id, tool=request.tool, preview=preview,
@@ -164,15 +181,15 @@ class ApprovalGate:
             self._waiting.pop(request.future_id, None)
         decision = answer[0]
         self._bus.emit(ApprovalResolved, id=request.future_id, decision=decision)
-        if decision == "deny":
+        if decision is Decision.DENY:
             raise ToolError(f"the user denied this {request.tool} call; do not retry it unchanged "
                             "(ask the user, or take another approach)")
-        if decision in ("session", "always"):
+        if decision in (Decision.SESSION, Decision.ALWAYS):
             rule = suggest_rule(request.tool, request.args)
             self.rules.add(rule)
-            if decision == "always":
+            if decision is Decision.ALWAYS:
                 await self._keep(rule)
-        return Grant(network=True) if decision == "network" and offline else None
+        return Grant(network=True) if decision is Decision.NETWORK and offline else None
 
     async def _keep(self, rule: AllowRule) -> None:
         try:
@@ -182,7 +199,7 @@ class ApprovalGate:
             return
         self._bus.emit(Notice, level="info", message=f"allowed {rule} from now on (saved in {where})")
 
-    def resolve(self, future_id: str, decision: str) -> bool:
+    def resolve(self, future_id: str, decision: Decision | str) -> bool:
         """Answer a pending request: "once", "network" (once, with network access, where it was
         offered; else as "once"), "session" (its suggested rule, for this session),
         "always" (the rule, saved for later sessions too) or "deny".
@@ -192,8 +209,10 @@ class ApprovalGate:
         Raises:
             ValueError: an unknown decision.
         """
-        if decision not in DECISIONS:
-            raise ValueError(f"unknown decision {decision!r}; expected one of {', '.join(DECISIONS)}")
+        try:
+            decision = Decision(decision)
+        except ValueError:
+            raise ValueError(f"unknown decision {decision!r}; expected one of {', '.join(Decision)}") from None
         waiting = self._waiting.get(future_id)
         if waiting is None or waiting[0].is_set():
             return False

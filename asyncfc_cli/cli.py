@@ -203,9 +203,15 @@ def _offer_trust(settings: Settings, workspace: Workspace, trusted: Callable[[],
 
 def _open_tui(settings: Settings, workspace: Workspace, *, task: str | None, profile: str | None,
               resume: Any = None) -> int:
+    """The TUI on an engine wired here: the TUI is handed the factory and never builds one."""
+    from .app import Engine, build_engine
+    from .events import EventBus
     from .tui import run_tui
 
-    return run_tui(settings, workspace, task=task, profile=profile, resume=resume)
+    def make_engine(bus: EventBus) -> Engine:
+        return build_engine(settings, workspace, bus=bus, interactive=True, profile=profile, resume=resume)
+
+    return run_tui(make_engine, task=task)
 
 
 @app.command()

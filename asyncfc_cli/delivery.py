@@ -19,8 +19,9 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 
 from .events import EventBus, FutureDelivered, FuturePlaceholder
-from .futures import State, delivery_text, future_block, future_number, placeholder
+from .futures import Route, State, delivery_text, future_block, future_number, placeholder
 from .model.base import ToolMessage, UserMessage
+from .protocol_tools import Awaited
 from .scheduler import FutureRecord
 
 __all__ = ["Deliveries"]
@@ -48,16 +49,16 @@ class Deliveries:
         for rec in records:
             if rec.is_finished:
                 content = rec.text or ""
-                self._mark(rec.id, "tool", turn)
-                for fid in rec.awaited:
-                    self._mark(fid, "await", turn)
+                self._mark(rec.id, Route.TOOL, turn)
+                for fid in _carried(rec):
+                    self._mark(fid, Route.AWAIT, turn)
             elif rec.started_text is not None:
                 content = rec.started_text
                 self._placeholders.add(rec.id)  # its end, if it comes, is delivered like a value
             else:
                 content = placeholder(rec.id, rec.state)
                 self._placeholders.add(rec.id)
-                self._bus.emit(FuturePlaceholder, id=rec.id, status=rec.state.value, turn=turn)
+                self._bus.emit(FuturePlaceholder, id=rec.id, status=rec.state, turn=turn)
             messages.append(ToolMessage(rec.call.call_id, rec.tool, content))
         return messages
 
@@ -72,8 +73,8 @@ class Deliveries:
             if _cancelled_by_model(rec):
                 self._delivered.add(fid)
                 continue
-            blocks.append(future_block(fid, rec.state.value, rec.text or ""))
-            self._mark(fid, "delivery", turn)
+            blocks.append(future_block(fid, rec.state, rec.text or ""))
+            self._mark(fid, Route.DELIVERY, turn)
         return UserMessage(delivery_text(blocks), delivery=True) if blocks else None
 
     def outstanding(self, futures: Mapping[str, FutureRecord]) -> list[str]:
@@ -85,11 +86,16 @@ class Deliveries:
                 fid in self._placeholders and fid not in self._delivered and not _cancelled_by_model(rec)))
         ]
 
-    def _mark(self, fid: str, via: str, turn: int) -> None:
+    def _mark(self, fid: str, via: Route, turn: int) -> None:
         if fid in self._delivered:
             return
         self._delivered.add(fid)
         self._bus.emit(FutureDelivered, id=fid, via=via, turn=turn)
+
+
+def _carried(rec: FutureRecord) -> tuple[str, ...]:
+    """The futures whose values a finished call's result carries: an await_future's."""
+    return rec.returned.delivered if isinstance(rec.returned, Awaited) else ()
 
 
 def _cancelled_by_model(rec: FutureRecord) -> bool:

@@ -22,7 +22,7 @@ def duration_priors(tools: Iterable[ToolSpec]) -> dict[str, float]:
     """Typical seconds by duration key, as measured on the benchmark's fixture repository, for the
     keys ``tools`` declare measured (tools whose duration barely depends on their arguments, and
     test runs: the whole suite, or a selection), so the session can hold a request for a call
-    about to finish from its first use (see ``Session._wait_if_about_to_finish``)."""
+    about to finish from its first use (see ``early_wait.wait_if_about_to_finish``)."""
     from .tool_latencies import TOOL_LATENCIES
 
     return {key: TOOL_LATENCIES[measured] for spec in tools

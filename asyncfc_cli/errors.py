@@ -13,10 +13,14 @@
 
 Third-party exceptions (litellm, gitpython, tree-sitter) are translated into these at their adapter
 module and nowhere else. Each error class carries the exit code and the outcome a session that it
-stops ends with (``session_finished``), so start-up and a running task report it alike.
+stops ends with (``session_finished``), so start-up and a running task report it alike. How a run
+may end (``Ending``) is named here, beside the exit codes, because the errors carry it and this
+module is below everything; ``outcomes.py`` decides the endings that are not errors.
 """
 
 from __future__ import annotations
+
+from enum import StrEnum
 
 from asyncfc_tools._api import PathOutsideWorkspace, ToolError
 
@@ -30,6 +34,7 @@ __all__ = [
     "ScenarioError",
     "ToolError",
     "WorkspaceError",
+    "Ending",
     "EXIT_OK",
     "EXIT_UNFINISHED",
     "EXIT_USAGE",
@@ -53,11 +58,28 @@ EXIT_TERMINATED = 143
 """Stopped by SIGTERM (128 + 15), after the same clean-up as Ctrl-C."""
 
 
+class Ending(StrEnum):
+    """How a task ended: ``outcomes.Outcome.outcome`` and ``session_finished.outcome``."""
+
+    FINISHED = "finished"
+    """The model answered with nothing left in flight (exit 0)."""
+    TURN_LIMIT = "turn_limit"
+    COST_LIMIT = "cost_limit"
+    OUTPUT_LIMIT = "output_limit"
+    """Its replies kept being cut by the output limit."""
+    MODEL_ERROR = "model_error"
+    """The model or provider failed for good (exit 3)."""
+    CONFIG_ERROR = "config_error"
+    """A usage or setup problem (exit 2)."""
+    INTERRUPTED = "interrupted"
+    """Ctrl-C (130) or SIGTERM (143)."""
+
+
 class AsyncfcError(Exception):
     """Base of every error asyncfc raises on purpose. ``str(err)`` is the user-facing message."""
 
     exit_code: int = EXIT_USAGE
-    outcome: str = "config_error"
+    outcome: Ending = Ending.CONFIG_ERROR
     """What ``session_finished`` says a session this error stopped ended with: ``config_error``
     for a usage or setup problem (exit 2), ``model_error`` for the model or provider (exit 3)."""
 
@@ -78,7 +100,7 @@ class ModelError(AsyncfcError):
     """The model could not produce a response; the session stops with exit code 3."""
 
     exit_code = EXIT_MODEL
-    outcome = "model_error"
+    outcome = Ending.MODEL_ERROR
 
 
 class ProviderError(ModelError):

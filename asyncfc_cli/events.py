@@ -17,8 +17,9 @@ import sys
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar, Concatenate, ParamSpec, TypeVar, cast
 
+from .futures import Route, State
 from .redaction import EventRedactor, secrets_in
 from .redaction import redact as redact_text
 
@@ -33,15 +34,19 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, slots=True)
 class Event:
-    """Base of all events."""
+    """Base of all events.
+
+    ``t`` is the only positional field (every event's own fields are keyword-only): it is the one
+    the bus stamps, so ``EventBus.emit`` can type the rest of an event's fields as its parameters.
+    """
 
     type: ClassVar[str] = "event"
     t: float
     """Seconds since the session started, on trio's clock (a resumed session counts on from where its
     transcript stopped)."""
-    parent: str | None = None
+    parent: str | None = field(default=None, kw_only=True)
     """For an event of a sub-agent's nested session: the id of the ``agent`` future that started it
     (its own ids, ``f1``..., count within the sub-agent). None for the session's own events."""
 
@@ -50,6 +55,7 @@ EVENT_TYPES: dict[str, type[Event]] = {}
 """Event classes by their ``type`` string (filled by ``_event``)."""
 
 E = TypeVar("E", bound=Event)
+Fields = ParamSpec("Fields")
 
 
 def _event(name: str) -> Callable[[type[E]], type[E]]:
@@ -193,8 +199,8 @@ class FutureStarted(Event):
 @dataclass(frozen=True, slots=True, kw_only=True)
 class FutureFinished(Event):
     id: str
-    status: str
-    """done, failed or cancelled."""
+    status: State
+    """done, failed or cancelled (``futures.FINISHED``)."""
     duration: float
     """Seconds the tool ran (0 if it never started)."""
     summary: str
@@ -266,7 +272,7 @@ class FilesChanged(Event):
 @dataclass(frozen=True, slots=True, kw_only=True)
 class FuturePlaceholder(Event):
     id: str
-    status: str
+    status: State
     """pending or running: what the placeholder told the model."""
     turn: int
 
@@ -275,7 +281,7 @@ class FuturePlaceholder(Event):
 @dataclass(frozen=True, slots=True, kw_only=True)
 class FutureDelivered(Event):
     id: str
-    via: str
+    via: Route
     """tool (its own tool message), delivery (the user message before a request) or await."""
     turn: int
     """The request the value goes into (the next one)."""
@@ -298,7 +304,8 @@ class ApprovalRequested(Event):
 class ApprovalResolved(Event):
     id: str
     decision: str
-    """once, network (once, with network access), session, always or deny."""
+    """An ``approval.Decision``: once, network (once, with network access), session, always or
+    deny (the gate owns the decisions; the event carries the value)."""
 
 
 @_event("checkpoint_created")
@@ -359,7 +366,8 @@ class RequestFinished(Event):
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SessionFinished(Event):
     outcome: str
-    """finished, turn_limit, cost_limit, model_error, config_error or interrupted."""
+    """An ``errors.Ending``: finished, turn_limit, cost_limit, output_limit, model_error,
+    config_error or interrupted (read back from a transcript as the text it was written as)."""
     exit_code: int
     message: str = ""
     """What happened, in a sentence a user can act on."""
@@ -431,9 +439,17 @@ def event_from_dict(data: Mapping[str, Any]) -> Event:
         if isinstance(kwargs.get(key), list):
             kwargs[key] = tuple(kwargs[key])
     try:
+        for key, vocabulary in _ENUM_FIELDS.items():
+            if key in kwargs:
+                kwargs[key] = vocabulary(kwargs[key])
         return cls(**kwargs)
-    except TypeError as exc:
+    except (TypeError, ValueError) as exc:
         raise ValueError(f"bad {cls.type} event: {exc}") from None
+
+
+_ENUM_FIELDS: dict[str, type[State] | type[Route]] = {"status": State, "via": Route}
+"""Fields whose values are the futures protocol's vocabulary, read back as its enums (an unknown
+value raises ValueError, as a field that does not fit does)."""
 
 
 # --------------------------------------------------------------------------------------------------
@@ -524,13 +540,26 @@ class EventBus:
 
         return remove
 
-    def emit(self, cls: type[E], **fields: Any) -> E:
-        """Build an event stamped with the session clock and hand it to every subscriber."""
-        if cls is SessionStarted and self._resumed is not None:
-            cls, fields = SessionResumed, {**fields, **self._resumed}  # type: ignore[assignment]
-        event = cls(t=self.now(), **fields)
+    def emit(self, cls: Callable[Concatenate[float, Fields], E], *args: Fields.args,
+             **fields: Fields.kwargs) -> E:
+        """Build an event of class ``cls`` from ``fields``, stamped with the session clock, and hand
+        it to every subscriber.
+
+        Typed: ``t`` is the bus's, and the rest of ``cls``'s fields are this call's parameters, so
+        the type checker checks every ``emit`` like a constructor call (a misspelt or missing field,
+        a value of the wrong type, a ``t`` given by the caller). Events have no positional fields
+        but ``t``, so ``args`` is always empty.
+        """
+        event = cls(self.now(), *args, **fields)
+        if type(event) is SessionStarted and self._resumed is not None:
+            event = cast(E, self._resumed_start(event))  # a SessionStarted, as asked
         self.publish(event)
         return event
+
+    def _resumed_start(self, start: Event) -> SessionResumed:
+        """The start of a session that continues a recorded one (see ``resume_at``)."""
+        values = {f.name: getattr(start, f.name) for f in dataclasses.fields(start)}
+        return SessionResumed(**values, **self._resumed or {})
 
     def publish(self, event: Event) -> None:
         """Hand an already-built event (e.g. from a transcript being replayed) to every subscriber,

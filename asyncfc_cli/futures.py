@@ -24,6 +24,7 @@ __all__ = [
     "BlockOpening",
     "CANCEL_FUTURE",
     "FINISHED",
+    "Route",
     "State",
     "ToolCall",
     "background_started",
@@ -71,6 +72,20 @@ class State(StrEnum):
 
 
 FINISHED = frozenset({State.DONE, State.FAILED, State.CANCELLED})
+
+
+class Route(StrEnum):
+    """How a future's value reached the model (``future_delivered.via``): each value goes one way,
+    once. It is the protocol's vocabulary, so it lives here beside ``State``, where the events and
+    the renderers (which may import only the vocabulary) can name it; ``delivery.Deliveries`` is
+    the ledger that chooses the route."""
+
+    TOOL = "tool"
+    """In the call's own tool message: it had finished when the turn closed."""
+    AWAIT = "await"
+    """In the result of an ``await_future`` that waited for it."""
+    DELIVERY = "delivery"
+    """In the user message of ``<future>`` blocks before a request (it was a placeholder)."""
 
 AWAIT_FUTURE = "await_future"
 """The engine tool that blocks a turn until futures finish (DESIGN 6)."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .config import Settings
-from .errors import EXIT_INTERRUPTED, EXIT_TERMINATED, EXIT_UNFINISHED, AsyncfcError
+from .errors import EXIT_INTERRUPTED, EXIT_TERMINATED, EXIT_UNFINISHED, AsyncfcError, Ending
 
 __all__ = ["Outcome", "error_outcome", "first_error", "interruption", "limit_reached"]
 
@@ -22,7 +22,8 @@ class Outcome:
     reports."""
 
     outcome: str
-    """finished, turn_limit, cost_limit, output_limit, model_error, config_error or interrupted."""
+    """An ``errors.Ending``: finished, turn_limit, cost_limit, output_limit, model_error,
+    config_error or interrupted ("" only for a scenario not run yet, ``testing.harness``)."""
     exit_code: int
     """What the process exits with (``errors.EXIT_*``)."""
     message: str
@@ -48,8 +49,8 @@ def error_outcome(group: BaseExceptionGroup[AsyncfcError]) -> Outcome:
 def interruption(exit_code: int) -> Outcome:
     """The outcome of a task cancelled by Ctrl-C (130) or SIGTERM (143)."""
     if exit_code == EXIT_TERMINATED:
-        return Outcome("interrupted", EXIT_TERMINATED, "terminated (SIGTERM): the task was cancelled")
-    return Outcome("interrupted", EXIT_INTERRUPTED, "interrupted: the task was cancelled")
+        return Outcome(Ending.INTERRUPTED, EXIT_TERMINATED, "terminated (SIGTERM): the task was cancelled")
+    return Outcome(Ending.INTERRUPTED, EXIT_INTERRUPTED, "interrupted: the task was cancelled")
 
 
 def limit_reached(settings: Settings, turns: int, spent: float) -> Outcome | None:
@@ -57,13 +58,13 @@ def limit_reached(settings: Settings, turns: int, spent: float) -> Outcome | Non
     its turn or cost limit (exit 1, saying how to raise it); None while it may go on."""
     if turns >= settings.max_turns:
         return Outcome(
-            "turn_limit", EXIT_UNFINISHED,
+            Ending.TURN_LIMIT, EXIT_UNFINISHED,
             f"stopped: the turn limit was reached ({settings.max_turns} model requests); "
             "raise it with --max-turns N (or max_turns in .asyncfc.toml)",
         )
     if settings.max_cost is not None and spent >= settings.max_cost:
         return Outcome(
-            "cost_limit", EXIT_UNFINISHED,
+            Ending.COST_LIMIT, EXIT_UNFINISHED,
             f"stopped: the cost limit was reached (${spent:.4f} of ${settings.max_cost:g}); "
             "raise it with --max-cost USD (or max_cost in .asyncfc.toml)",
         )

@@ -8,15 +8,33 @@ blocks a turn: the session waits for its result before the next request.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import trio
 
 from asyncfc_tools import ToolError, ToolSpec, pure, tool
 
 from .futures import AWAIT_FUTURE, CANCEL_FUTURE, earlier_ids, future_block, future_number, running_view
-from .scheduler import Awaited, EngineHandle
+from .scheduler import EngineHandle
 
-__all__ = ["AWAIT_FUTURE", "CANCEL_FUTURE", "engine_tools"]  # the names are futures.py's
+__all__ = ["AWAIT_FUTURE", "Awaited", "CANCEL_FUTURE", "engine_tools"]  # the names are futures.py's
+
+
+@dataclass(frozen=True, slots=True)
+class Awaited:
+    """What await_future returns: its text, and the futures whose values that text carries.
+
+    The scheduler shows the model ``str()`` of a tool's result, as for any tool, and keeps this
+    typed result on the call's record (``FutureRecord.returned``); the delivery ledger reads
+    ``delivered`` from there, so those values count as delivered by this call's tool message.
+    """
+
+    text: str
+    delivered: tuple[str, ...]
+    """The futures that had finished, in the order asked: their values are in ``text``."""
+
+    def __str__(self) -> str:
+        return self.text
 
 
 def _known_earlier(handle: EngineHandle, ids: list[str]) -> list[str]:
@@ -76,7 +94,7 @@ async def await_future(
         rec = scheduler.get(fid)
         assert rec is not None
         if rec.is_finished:
-            blocks.append(future_block(fid, rec.state.value, rec.text or ""))
+            blocks.append(future_block(fid, rec.state, rec.text or ""))
             delivered.append(fid)
         else:
             blocks.append(running_view(fid, rec.state, rec.output_tail()))

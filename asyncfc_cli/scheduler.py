@@ -46,7 +46,7 @@ from .futures import (
 )
 from .live_output import CallReporter, OutputPump
 
-__all__ = ["Awaited", "EngineHandle", "FutureRecord", "Gate", "GateRequest", "Grant", "Scheduler", "current_future"]
+__all__ = ["EngineHandle", "FutureRecord", "Gate", "GateRequest", "Grant", "Scheduler", "current_future"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,9 +105,10 @@ class FutureRecord:
     cancel_reason: str | None = None
     cancelled_by: str | None = None
     """Who asked for the cancel: the id of a cancel_future call, or None (the user, the task)."""
-    awaited: tuple[str, ...] = ()
-    """For an engine tool that returned ``Awaited`` (await_future): the futures whose values its
-    result carries, so they count as delivered with it."""
+    returned: object = None
+    """What the tool returned when that is a typed result rather than text (await_future's
+    ``protocol_tools.Awaited``), for whoever reads the record; ``text`` is its text. None when
+    the tool returned text, or has not finished."""
     guard: CallGuard | None = None
     """For a sync tool running in a worker thread: decides, under a lock, between its cancel and
     its commit (so a cancelled call never changes the workspace afterwards)."""
@@ -357,8 +358,8 @@ class Scheduler:
         self._bus.emit(FutureStarted, id=rec.id)
         with trio.fail_after(math.inf if rec.background else self._call_timeout_s):
             result = await self._invoke(rec, args, grant or Grant())
-        if isinstance(result, Awaited):
-            rec.awaited, result = result.delivered, result.text
+        if not isinstance(result, str):
+            rec.returned = result  # a typed result: its str() is what the model is shown
         self._finish(rec, State.DONE, truncate(str(result), self._ctx.max_output_chars))
 
     async def _invoke(self, rec: FutureRecord, args: Mapping[str, Any], grant: Grant) -> Any:
@@ -385,7 +386,7 @@ class Scheduler:
             previous = self._durations.get(key)
             self._durations[key] = duration if previous is None else 0.5 * (previous + duration)
         self._bus.emit(
-            FutureFinished, id=rec.id, status=state.value, duration=duration,
+            FutureFinished, id=rec.id, status=state, duration=duration,
             summary=summarize(text), output=text,
         )
         rec.settled.set()
@@ -443,16 +444,6 @@ class Scheduler:
         """Wait until no future is unfinished (including ones submitted while waiting)."""
         while self._unfinished:
             await next(iter(self._unfinished.values())).finished.wait()
-
-
-@dataclass(frozen=True, slots=True)
-class Awaited:
-    """What an engine tool returns when its result hands the model the values of other futures
-    (await_future): the text, and which futures' values it carries. The scheduler records
-    ``delivered`` on the tool's future (``FutureRecord.awaited``), so they count as delivered."""
-
-    text: str
-    delivered: tuple[str, ...]
 
 
 @dataclass(frozen=True, slots=True)

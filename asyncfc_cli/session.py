@@ -12,9 +12,10 @@ One ``run(task)`` goes like this (DESIGN.md, "The futures protocol"):
 4. A response with no tool calls ends the task only when nothing is pending or undelivered;
    otherwise the session waits, delivers and lets the model go on.
 
-What the model holds as placeholders and what it has been given is ``delivery.Deliveries``'s; what
-differs between the modes is ``config.ModeRules``; the calls run in the scheduler's
-``serving()`` block, one per task.
+Streaming a response and dispatching its calls is ``streaming.ResponseReader``'s; holding a
+closing turn for calls about to finish is ``early_wait``'s; what the model holds as placeholders
+and what it has been given is ``delivery.Deliveries``'s; what differs between the modes is
+``config.ModeRules``; the calls run in the scheduler's ``serving()`` block, one per task.
 
 Everything is reported on the event bus; views command the session only through ``cancel_turn`` and
 ``cancel_future``.
@@ -25,8 +26,6 @@ from __future__ import annotations
 import os
 import secrets
 from collections.abc import Callable, Mapping, Sequence
-from contextlib import aclosing
-from dataclasses import dataclass
 
 import trio
 
@@ -35,20 +34,17 @@ from asyncfc_tools import ToolContext, ToolSpec
 from .config import Settings
 from .context import ContextBudget
 from .delivery import Deliveries
-from .errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_UNFINISHED, AsyncfcError, ConfigError
+from .early_wait import wait_if_about_to_finish
+from .errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_UNFINISHED, AsyncfcError, ConfigError, Ending
 from .events import (
     ConversationCleared,
     EventBus,
-    FirstToken,
     MessageAppended,
     Notice,
     RequestFinished,
-    RequestRetry,
     RequestStarted,
     SessionFinished,
     SessionStarted,
-    TextDelta,
-    ToolCallParsed,
 )
 from .events import UserMessage as UserMessageEvent
 from .model.base import (
@@ -56,13 +52,7 @@ from .model.base import (
     AssistantMessage,
     Message,
     ModelClient,
-    RequestSent,
-    ResponseEnd,
-    Retrying,
     SystemMessage,
-    TextChunk,
-    ToolCall,
-    ToolCallReady,
     Usage,
     UserMessage,
 )
@@ -73,17 +63,11 @@ from .output_limit import MAX_CONTINUATIONS, continuation_note, stop_message
 from .protocol_tools import AWAIT_FUTURE, engine_tools
 from .redaction import redact_value
 from .scheduler import FutureRecord, Gate, Scheduler
+from .streaming import Response, ResponseReader
 from .trust import untrusted_notice
 from .workspace import Workspace
 
 __all__ = ["Outcome", "Session"]
-
-
-@dataclass(slots=True)
-class _Response:
-    text: str
-    records: list[FutureRecord]
-    end: ResponseEnd
 
 
 class Session:
@@ -116,18 +100,16 @@ class Session:
         self._context = context
         self._ctx = ctx or workspace.tool_context(settings)
         self._tools = dict(tools)
-        self._call_ids = {
-            c.call_id for m in self.history if isinstance(m, AssistantMessage) for c in m.tool_calls
-        }
+        call_ids = {c.call_id for m in self.history if isinstance(m, AssistantMessage) for c in m.tool_calls}
         # A resumed session's ids go on after every future its transcript recorded, including
         # those of a response that was cut before its calls reached the history.
-        self._futures_issued = max(futures_issued, len(self._call_ids))
         self._scheduler = Scheduler(
             self._tools, bus, self._ctx, serial=settings.mode.rules.serial,
             call_timeout_s=settings.call_timeout_s, gate=gate,
-            first_number=self._futures_issued + 1, duration_priors=duration_priors,
+            first_number=max(futures_issued, len(call_ids)) + 1, duration_priors=duration_priors,
         )
         """One scheduler per session: future ids go on across tasks, each task a ``serving()``."""
+        self._reader = ResponseReader(bus, self._scheduler, call_ids)
         self._use_mode()
         self._system_prompt = system_prompt
         self._started = False
@@ -138,7 +120,6 @@ class Session:
         self.nested_cancel: Callable[[str, str], None] | None = None
         """Cancels a sub-agent's future (the agent future's id, the sub-agent's own id); set by
         whoever runs the sub-agents (``subagent.attach_subagents``)."""
-        self._ttft: float | None = None
         self._recovered = tuple(recovered)
         self._interrupt_code = EXIT_INTERRUPTED
         self._cut_replies = 0
@@ -229,7 +210,7 @@ class Session:
             else:
                 self._tools.pop(name, None)
         self._schemas = [spec.schema() for spec in self._tools.values()]
-        self._dispatch_mid_stream = (self.settings.dispatch or rules.dispatch) == "stream"
+        self._reader.dispatch_mid_stream = (self.settings.dispatch or rules.dispatch) == "stream"
         self._scheduler.serial = rules.serial
 
     # ------------------------------------------------------------------------------- running
@@ -281,7 +262,8 @@ class Session:
             api_base=self.settings.api_base or "",
             endpoint="" if self.model.scripted else effective_endpoint(
                 self.model.name, self.settings.api_base, os.environ),
-            **({"sandbox": sandbox.state, "network": sandbox.network} if sandbox else {}),
+            sandbox=sandbox.state if sandbox is not None else "off",  # no sandbox: commands run as they are
+            network=sandbox.network if sandbox is not None else True,
         )
         if self.settings.ignored_repo_keys:
             self.bus.emit(Notice, level="warning",
@@ -314,11 +296,11 @@ class Session:
             self._append(AssistantMessage(response.text))
             outstanding = self._deliveries.outstanding(self._scheduler.futures)
             if not outstanding:
-                return Outcome("finished", EXIT_OK, response.text.strip() or "finished")
+                return Outcome(Ending.FINISHED, EXIT_OK, response.text.strip() or "finished")
             # Never finish with work in flight: wait, deliver, and let the model go on.
             await self._scheduler.wait_finished(outstanding)
 
-    async def _continue_cut_reply(self, response: _Response) -> Outcome | None:
+    async def _continue_cut_reply(self, response: Response) -> Outcome | None:
         """A reply the output limit cut: keep what it said and ran, and ask the model to go on;
         after ``MAX_CONTINUATIONS`` cuts in a row, stop instead (exit 1) and say why."""
         self._cut_replies += 1
@@ -328,90 +310,39 @@ class Session:
             self._append(AssistantMessage(response.text))
         limit = self.settings.max_output_tokens
         if self._cut_replies > MAX_CONTINUATIONS:
-            return Outcome("output_limit", EXIT_UNFINISHED, stop_message(self._cut_replies, limit))
+            return Outcome(Ending.OUTPUT_LIMIT, EXIT_UNFINISHED, stop_message(self._cut_replies, limit))
         self._append(UserMessage(continuation_note(limit, response.end.dropped_call)))
         return None
 
     # ------------------------------------------------------------------------------- one request
 
-    async def _request(self) -> _Response:
+    async def _request(self) -> Response:
         self._turn += 1
         turn = self._turn
         started = self.bus.now()
         self.bus.emit(RequestStarted, turn=turn, messages=len(self.history))
-        text: list[str] = []
-        records: list[FutureRecord] = []
-        held: list[ToolCall] = []
+        await self.model.wait_ready()  # the client's start-up: tools that come up meanwhile go in
         messages: Sequence[Message] = self.history
         if self._context is not None:
             messages = await self._context.fit(self.history, self.recalls)
+        response = Response()
         try:
-            end = await self._consume(turn, started, messages, text, records, held)
+            await self._reader.read(response, self.model, messages, self._schemas, turn, started)
         except BaseException:
             # Cut (a provider error, Ctrl-C, SIGTERM): the calls already dispatched may have run,
             # so the history records them, with their values or placeholders, before unwinding.
-            if records or text:
-                self._record_turn("".join(text), records)
+            if response.records or response.pieces:
+                self._record_turn(response.text, response.records)
             raise
-        # Conventional dispatch: the calls start only once the whole response is in.
-        records.extend(self._scheduler.submit(call, turn) for call in held)
+        end = response.end
         self._usage = self._usage + end.usage
         self.bus.emit(
             RequestFinished, turn=turn, usage=end.usage.as_dict(), cost=end.usage.cost,
-            finish_reason=end.finish_reason, tool_calls=len(records),
+            finish_reason=end.finish_reason, tool_calls=len(response.records),
         )
-        return _Response("".join(text), records, end)
+        return response
 
-    async def _consume(self, turn: int, started: float, messages: Sequence[Message], text: list[str],
-                       records: list[FutureRecord], held: list[ToolCall]) -> ResponseEnd:
-        """Stream one response into ``text``, ``records`` (calls dispatched) and ``held`` (calls
-        waiting for the end of the response); returns how it ended."""
-        end = ResponseEnd()
-        first_token = False
-        sent = started
-        async with aclosing(self.model.stream(messages, self._schemas)) as stream:
-            async for item in stream:
-                if isinstance(item, (TextChunk, ToolCallReady)) and not first_token:
-                    first_token = True
-                    self._first_token(turn, started, sent)
-                if isinstance(item, RequestSent):
-                    sent = self.bus.now()  # the TTFT is the model's: the client's start-up is over
-                elif isinstance(item, TextChunk):
-                    text.append(item.text)
-                    self.bus.emit(TextDelta, turn=turn, text=item.text)
-                elif isinstance(item, ToolCallReady):
-                    call = self._parsed(item.call, len(records) + len(held), turn)
-                    if self._dispatch_mid_stream:
-                        records.append(self._scheduler.submit(call, turn))
-                    else:
-                        held.append(call)
-                elif isinstance(item, Retrying):
-                    self.bus.emit(RequestRetry, turn=turn, attempt=item.attempt, delay=item.delay,
-                                  reason=item.reason)
-                elif isinstance(item, ResponseEnd):
-                    end = item
-        return end
-
-    def _first_token(self, turn: int, started: float, sent: float) -> None:
-        """Record the model's time to first token (from the request being sent) in the estimate
-        the early-wait hold uses, and announce it."""
-        ttft = self.bus.now() - sent
-        self._ttft = ttft if self._ttft is None else 0.5 * (self._ttft + ttft)
-        self.bus.emit(FirstToken, turn=turn, ttft=ttft, client_s=sent - started)
-
-    def _parsed(self, call: ToolCall, index: int, turn: int) -> ToolCall:
-        """The call with a unique id and its index in the response, announced as parsed."""
-        call_id = call.call_id
-        if not call_id or call_id in self._call_ids:
-            # Some local servers send no ids, or repeat them; the provider needs them unique.
-            call_id = f"call_{turn}_{index}_{len(self._call_ids)}"
-        self._call_ids.add(call_id)
-        call = ToolCall(call_id, call.name, call.arguments, index)
-        self.bus.emit(ToolCallParsed, turn=turn, call_id=call.call_id, tool=call.name, index=index,
-                      arguments=call.arguments)
-        return call
-
-    async def _close_turn(self, response: _Response) -> None:
+    async def _close_turn(self, response: Response) -> None:
         """Wait as the mode requires, then append the assistant message and its tool messages."""
         records = response.records
         # Let calls dispatched at the very end of the stream take their first step: a tool that
@@ -430,7 +361,7 @@ class Session:
                 # A response that awaits has said what it needs now: holding for its other calls
                 # would only delay the values it asked for.
                 if self.settings.early_wait and not awaits:
-                    await self._wait_if_about_to_finish(records)
+                    await wait_if_about_to_finish(self._scheduler, records, self._reader.ttft, self.bus.now())
         finally:
             # Also when cancelled while waiting (Ctrl-C, SIGTERM): what ran stays in the history.
             self._record_turn(response.text, records)
@@ -442,29 +373,6 @@ class Session:
         self._append(AssistantMessage(text, tuple(r.call for r in records)))
         for message in tool_messages:
             self._append(message)
-
-    async def _wait_if_about_to_finish(self, records: Sequence[FutureRecord]) -> None:
-        """Hold the next request for up to one expected time to first token (TTFT) while the
-        running calls of this response finish, unless one of them is predicted (from its tool's
-        duration history in this session, or a prior) to run past that.
-
-        Values that arrive during the hold go to the model in the tool messages instead of
-        placeholders it may have to await, and an await costs a whole extra round trip; a wrong
-        guess costs at most one TTFT. Calls with no prediction yet are given the benefit of the
-        doubt: on the benchmark suite that beats holding only for predicted calls (worst case
-        against sync 0.98x instead of 0.93x, same geometric mean).
-        """
-        if self._ttft is None:
-            return
-        now = self.bus.now()
-        running = [rec for rec in records if not rec.is_finished and not rec.background]
-        for rec in running:
-            finish = self._scheduler.predicted_finish(rec)
-            if finish is not None and finish - now >= self._ttft:
-                return
-        if running:
-            with trio.move_on_at(trio.current_time() + self._ttft):
-                await self._scheduler.wait_finished([rec.id for rec in running])
 
     # ------------------------------------------------------------------------------- history
 

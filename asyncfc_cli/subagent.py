@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING
 from asyncfc_tools import Effect, ToolContext, ToolError, ToolSpec, tool
 
 from .config import Settings
+from .errors import Ending
 from .events import Event, EventBus, RequestFinished
 from .model.base import ModelClient, ToolCall, Usage
 from .protocol_tools import engine_tools
@@ -35,11 +36,10 @@ from .workspace import Workspace
 
 if TYPE_CHECKING:
     from .context import ContextBudget
-    from .model.scripted import ScriptedClient
     from .session import Session
 
-__all__ = ["AGENT", "SubAgentKit", "SubAgents", "attach_subagents", "declare_agent", "default_tools",
-           "scripted_kit", "select_tools"]
+__all__ = ["AGENT", "KitFactory", "SubAgentKit", "SubAgents", "attach_subagents", "declare_agent",
+           "default_tools", "select_tools"]
 
 AGENT = "agent"
 
@@ -55,8 +55,9 @@ class SubAgentKit:
 
 
 KitFactory = Callable[[ToolCall], SubAgentKit]
-"""The model and candidate tools for the sub-agent of one ``agent`` call (a scripted parent finds
-its sub-agent's script through the call's id). Raises ToolError when there is none."""
+"""The model and candidate tools for the sub-agent of one ``agent`` call, handed in by the wiring
+(``app.py``: a real model's; ``scripted_subagents.scripted_kit``: a scripted parent finds its
+sub-agent's script through the call's id). Raises ToolError when there is none."""
 
 
 def default_tools(candidates: Mapping[str, ToolSpec]) -> dict[str, ToolSpec]:
@@ -207,7 +208,7 @@ class SubAgents:
             outcome = await child.run(task)
         finally:
             del self._running[fid]
-        if outcome.outcome == "finished":
+        if outcome.outcome == Ending.FINISHED:
             return outcome.message
         raise ToolError(f"the sub-agent stopped without finishing ({outcome.outcome}): {outcome.message}")
 
@@ -223,30 +224,6 @@ class SubAgents:
             self._charge(Usage(event.usage.get("prompt_tokens", 0), event.usage.get("completion_tokens", 0),
                                event.cost))
         self._bus.publish(dataclasses.replace(event, t=self._bus.now(), parent=fid))
-
-
-def scripted_kit(
-    parent: ScriptedClient,
-    candidates: Callable[[], Mapping[str, ToolSpec]],
-    *,
-    simulate_from: Mapping[str, ToolSpec] | None = None,
-) -> KitFactory:
-    """Sub-agents of a scripted parent: each plays the ``agent:`` script of its call step, at the
-    parent's speed, with the parent's tools, or (``simulate_from``: real specs to copy) tools
-    simulated from that script, as the benchmark runs them."""
-
-    def kit(call: ToolCall) -> SubAgentKit:
-        from .model.scripted import ScriptedClient
-        from .simtools import simulated_tools
-
-        step = parent.scenario.step_for_call_id(call.call_id)
-        if step is None or step.agent is None:
-            raise ToolError("the scripted model has no script for this sub-agent: give its agent call "
-                            "step an `agent:` scenario")
-        tools = simulated_tools(step.agent, simulate_from) if simulate_from is not None else candidates()
-        return SubAgentKit(ScriptedClient(step.agent, parent.profile), tools)
-
-    return kit
 
 
 def attach_subagents(session: Session, kit: KitFactory, *, gate: Gate | None = None, system_prompt: str = "",

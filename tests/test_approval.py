@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import trio
 
-from asyncfc_cli.approval import ApprovalGate, describe_call
+from asyncfc_cli.approval import ApprovalGate, Decision, describe_call
 from asyncfc_cli.errors import CheckpointError
 from asyncfc_cli.events import (ApprovalRequested, ApprovalResolved, CheckpointCreated, EventBus,
                                 Notice, SessionStarted)
@@ -90,15 +90,15 @@ async def test_ask_once_session_and_deny(repo, bus):
         await wait_pending(gate, "f1")
         [asked] = of(bus, ApprovalRequested)
         assert asked.tool == "edit_file" and "-x = 1\n+x = 2" in asked.preview
-        assert gate.resolve("f1", "once")
-    assert of(bus, ApprovalResolved)[-1].decision == "once"
+        assert gate.resolve("f1", "once")  # a view may answer with the wire value
+    assert of(bus, ApprovalResolved)[-1].decision is Decision.ONCE
     assert len(of(bus, CheckpointCreated)) == 1
 
     async with trio.open_nursery() as nursery:
         nursery.start_soon(gate.admit, request(repo, "shell", "f2", command="make build"))
         await wait_pending(gate, "f2")
         assert of(bus, ApprovalRequested)[-1].preview == "$ make build"
-        gate.resolve("f2", "session")
+        gate.resolve("f2", Decision.SESSION)
     await gate.admit(request(repo, "shell", "f3", command="make build"))  # no question this time
     assert [e.id for e in of(bus, ApprovalRequested)] == ["f1", "f2"]
 
@@ -109,8 +109,8 @@ async def test_ask_once_session_and_deny(repo, bus):
     async with trio.open_nursery() as nursery:
         nursery.start_soon(denied)
         await wait_pending(gate, "f4")
-        gate.resolve("f4", "deny")
-    assert of(bus, ApprovalResolved)[-1].decision == "deny"
+        gate.resolve("f4", Decision.DENY)
+    assert of(bus, ApprovalResolved)[-1].decision is Decision.DENY
     assert (repo / "app.py").read_text() == "x = 1\n"
 
 
@@ -118,7 +118,7 @@ async def test_ask_once_session_and_deny(repo, bus):
 async def test_resolve_unknown_ids_and_bad_decisions(repo, bus):
     gate = ApprovalGate("ask", bus, repo, interactive=True)
     assert gate.resolve("f9", "once") is False
-    with pytest.raises(ValueError, match="unknown decision"):
+    with pytest.raises(ValueError, match="unknown decision 'maybe'; expected one of once, network, session, always, deny"):
         gate.resolve("f9", "maybe")
 
 

@@ -254,6 +254,9 @@ class Recording:
     def __init__(self, inner) -> None:
         self.inner, self.name, self.scripted, self.requests = inner, inner.name, True, []
 
+    async def wait_ready(self):
+        pass
+
     def stream(self, messages, tools):
         self.requests.append(list(messages))
         return self.inner.stream(messages, tools)

@@ -6,6 +6,7 @@ from asyncfc_tools import Effect
 from asyncfc_cli.delivery import Deliveries
 from asyncfc_cli.events import EventBus
 from asyncfc_cli.futures import State, ToolCall
+from asyncfc_cli.protocol_tools import Awaited
 from asyncfc_cli.scheduler import FutureRecord
 
 
@@ -54,7 +55,7 @@ def test_what_an_await_carried_counts_as_delivered_and_a_model_cancel_is_never_d
     deliveries.tool_messages([waited, cancelled], turn=2)
     waited.state, waited.text = State.DONE, "v"
     cancelled.state, cancelled.cancelled_by = State.CANCELLED, "f4"
-    awaiting = record("f3", State.DONE, "<future id=f1>", awaited=("f1",))
+    awaiting = record("f3", State.DONE, "<future id=f1>", returned=Awaited("<future id=f1>", ("f1",)))
     deliveries.tool_messages([awaiting], turn=3)
     recs = {"f1": waited, "f2": cancelled, "f3": awaiting}
     assert deliveries.due(recs.get, turn=4) is None and deliveries.outstanding(recs) == []

@@ -40,6 +40,9 @@ class StartUpClient:
         self.inner, self.startup_s, self.announce = inner, startup_s, announce
         self.name = inner.name
 
+    async def wait_ready(self) -> None:
+        pass  # its start-up is inside the request, as a client without the wait would have it
+
     async def stream(self, messages: Sequence[Message], tools: Sequence[Mapping[str, Any]]) -> AsyncIterator[StreamItem]:
         await trio.sleep(self.startup_s)
         self.startup_s = 0.0

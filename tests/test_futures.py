@@ -6,8 +6,10 @@ from pathlib import Path
 
 import pytest
 
+from asyncfc_cli import events
 from asyncfc_cli.futures import (
     AWAIT_FUTURE,
+    Route,
     State,
     block_openings,
     delivery_text,
@@ -24,6 +26,22 @@ from asyncfc_cli.futures import (
 def test_placeholder_is_exactly_the_contract_shape():
     assert placeholder("f3", State.RUNNING) == '{"future": "f3", "status": "running"}'
     assert json.loads(placeholder("f12", "pending")) == {"future": "f12", "status": "pending"}
+
+
+def test_statuses_and_routes_go_on_the_wire_as_their_values_and_read_back_as_the_enums():
+    """Events carry ``State`` and ``Route``; the JSON line is the one plain strings made, and an
+    older transcript's strings read back as the enums (an unknown one is an error in words)."""
+    finished = events.FutureFinished(t=1.0, id="f1", status=State.DONE, duration=0.5, summary="ok")
+    delivered = events.FutureDelivered(t=1.0, id="f1", via=Route.AWAIT, turn=2)
+    lines = [events.event_to_json(finished), events.event_to_json(delivered)]
+    assert lines == ['{"type": "future_finished", "t": 1.0, "id": "f1", "status": "done", "duration": 0.5, '
+                     '"summary": "ok", "output": ""}',
+                     '{"type": "future_delivered", "t": 1.0, "id": "f1", "via": "await", "turn": 2}']
+    read = [events.event_from_dict(json.loads(line)) for line in lines]
+    assert read == [finished, delivered]
+    assert read[0].status is State.DONE and read[1].via is Route.AWAIT
+    with pytest.raises(ValueError, match="bad future_finished event: 'finished' is not a valid State"):
+        events.event_from_dict({**json.loads(lines[0]), "status": "finished"})
 
 
 def test_future_block_and_delivery_message():
@@ -90,7 +108,6 @@ TOOL_NAMES = (AWAIT_FUTURE,)
 """Names code must take from futures.py (messages may still say them in words). ``cancel_future``
 is also the name of the views' cancel command and action, so only ``await_future`` is checked."""
 SPELLED_ELSEWHERE = {
-    "asyncfc_cli/bench/plot.py": "colours await_future bars by name (bench branch active; issue 15 item 1)",
     "asyncfc_cli/tui/synthetic.py": "made-up sessions for snapshots and frame timings: events as data, "
                                     "written as the stream carries them",
 }

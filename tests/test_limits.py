@@ -14,6 +14,7 @@ import pytest
 import trio
 
 from asyncfc_cli.config import Settings
+from asyncfc_cli.errors import Ending
 from asyncfc_cli.events import EventBus
 from asyncfc_cli.model.base import ResponseEnd
 from asyncfc_cli.model.scripted import ScriptedClient, parse_scenario
@@ -39,6 +40,9 @@ class Priced:
         self.inner, self.cost = ScriptedClient(scenario), cost
         self.name, self.scripted, self.requests = self.inner.name, True, 0
 
+    async def wait_ready(self):
+        pass
+
     async def stream(self, messages, tools):
         self.requests += 1
         async for item in self.inner.stream(messages, tools):
@@ -61,7 +65,7 @@ async def run_long(tmp_path: Path, settings: Settings, cost: float = 0.0):
 @pytest.mark.trio
 async def test_the_turn_limit_stops_with_exit_code_1_and_says_how_to_raise_it(tmp_path, autojump_clock):
     outcome, model, [finished] = await run_long(tmp_path, Settings(max_turns=3))
-    assert (outcome.outcome, outcome.exit_code) == ("turn_limit", 1)
+    assert (outcome.outcome, outcome.exit_code) == ("turn_limit", 1) and outcome.outcome is Ending.TURN_LIMIT
     assert model.requests == 3
     assert "turn limit" in outcome.message and "(3 model requests)" in outcome.message
     assert "--max-turns" in outcome.message and "max_turns" in outcome.message
@@ -72,7 +76,7 @@ async def test_the_turn_limit_stops_with_exit_code_1_and_says_how_to_raise_it(tm
 @pytest.mark.trio
 async def test_the_cost_limit_stops_with_exit_code_1_and_says_how_to_raise_it(tmp_path, autojump_clock):
     outcome, model, [finished] = await run_long(tmp_path, Settings(max_cost=0.05), cost=0.02)
-    assert (outcome.outcome, outcome.exit_code) == ("cost_limit", 1)
+    assert (outcome.outcome, outcome.exit_code) == ("cost_limit", 1) and outcome.outcome is Ending.COST_LIMIT
     assert model.requests == 3  # 0.02 + 0.02 < 0.05 <= 0.06
     assert "cost limit" in outcome.message and "$0.05" in outcome.message
     assert "--max-cost" in outcome.message and "max_cost" in outcome.message
@@ -82,7 +86,7 @@ async def test_the_cost_limit_stops_with_exit_code_1_and_says_how_to_raise_it(tm
 @pytest.mark.trio
 async def test_within_its_limits_the_task_finishes(tmp_path, autojump_clock):
     outcome, model, _ = await run_long(tmp_path, Settings(max_turns=6, max_cost=1.0), cost=0.02)
-    assert (outcome.outcome, outcome.exit_code) == ("finished", 0)
+    assert (outcome.outcome, outcome.exit_code) == ("finished", 0) and outcome.outcome is Ending.FINISHED
     assert model.requests == 6
 
 
@@ -152,6 +156,9 @@ class _StuckScript:
     name = "scripted:stuck"
     scripted = True
 
+    async def wait_ready(self):
+        pass
+
     async def stream(self, messages, tools):
         from asyncfc_cli.errors import ScenarioError
 
@@ -173,6 +180,6 @@ async def test_a_scenario_error_is_a_config_error_mid_run_and_at_start_up(tmp_pa
     code = await trio.to_thread.run_sync(lambda: run_headless(
         "go", Settings(model=str(bad)), Workspace(tmp_path), renderer=events.append))
     start_up = events[-1]
-    assert (mid_run.outcome, mid_run.exit_code) == ("config_error", 2)
+    assert (mid_run.outcome, mid_run.exit_code) == ("config_error", 2) and mid_run.outcome is Ending.CONFIG_ERROR
     assert (start_up.type, start_up.outcome, start_up.exit_code, code) == ("session_finished", "config_error", 2, 2)
     assert "a scenario is a mapping with a 'steps' list" in start_up.message

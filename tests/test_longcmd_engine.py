@@ -207,9 +207,12 @@ class Recorder:
         pass
 
 
-def printing(lines, then_exit_after=None):
-    """A fake command: prints each (delay, text) in turn, then runs on (or exits after a delay)."""
-    async def run(on_output):
+def printing(lines, then_exit_after=None, listens_at=None):
+    """A fake command: prints each (delay, text) in turn, then runs on (or exits after a delay);
+    from ``listens_at`` on it listens on 127.0.0.1:8000."""
+    async def run(on_output, listen):
+        if listens_at is not None:
+            listen(lambda: ["127.0.0.1:8000"] if trio.current_time() >= listens_at else [])
         for delay, text in lines:
             await trio.sleep(delay)
             on_output(text)
@@ -230,6 +233,22 @@ async def test_a_background_command_has_started_once_its_output_goes_quiet_or_at
     progress = Recorder()
     with trio.move_on_after(10):
         await run_in_background(printing(lines), progress, quiet_s=1.0, cap_s=3.0)
+    assert progress.started_at == pytest.approx(started_at) and progress.first == first
+
+
+@pytest.mark.trio
+@pytest.mark.parametrize("lines, listens_at, started_at, first", [
+    ([], 0.5, 0.7, "(listening on 127.0.0.1:8000)\n"),                    # silent: up when it listens
+    ([(0.55, "ready\n")], 0.5, 0.75, "ready\n(listening on 127.0.0.1:8000)\n"),  # and its line
+    ([(0.1, "x\n")] * 20, 0.5, 2.2, "x\n" * 20 + "(listening on 127.0.0.1:8000)\n"),  # once it pauses
+    ([(0.13, "x\n")] * 40, 0.5, 3.0, "x\n" * 23 + "(listening on 127.0.0.1:8000)\n"),  # chatty: the cap
+])
+async def test_a_background_server_has_started_once_it_listens(autojump_clock, lines, listens_at, started_at,
+                                                               first):
+    from asyncfc_tools._background import run_in_background
+    progress = Recorder()
+    with trio.move_on_after(10):
+        await run_in_background(printing(lines, listens_at=listens_at), progress, quiet_s=1.0, cap_s=3.0)
     assert progress.started_at == pytest.approx(started_at) and progress.first == first
 
 

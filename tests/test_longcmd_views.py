@@ -7,7 +7,7 @@ import io
 
 from asyncfc_cli import events as ev
 from asyncfc_cli.render.text import TextRenderer
-from asyncfc_cli.tui.state import TimelineState
+from asyncfc_cli.timeline_state import TimelineState
 from asyncfc_tools import ToolContext, builtin_tools, tool
 
 

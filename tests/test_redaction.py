@@ -15,7 +15,7 @@ from asyncfc_cli.cli import app
 from asyncfc_cli.events import EventBus, RequestFinished, TextDelta, ToolCallParsed
 from asyncfc_cli.redaction import MARK, EventRedactor, StreamRedactor, redact
 from asyncfc_cli.testing.openai_server import OpenAIServer, Reply, ReplyCall
-from asyncfc_cli.tui.state import TimelineState
+from asyncfc_cli.timeline_state import TimelineState
 
 KEY = "sk-proj-SPLITME-0123456789abcdef"
 SECRETS = (KEY, "ghp_shortertoken99")

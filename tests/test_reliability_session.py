@@ -60,6 +60,9 @@ class Replies:
         self._responses = list(responses)
         self.seen: list[list[Message]] = []
 
+    async def wait_ready(self) -> None:
+        pass
+
     async def stream(self, messages: Sequence[Message], tools: Sequence[Mapping[str, Any]]
                      ) -> AsyncIterator[StreamItem]:
         self.seen.append(list(messages))

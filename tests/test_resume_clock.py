@@ -21,7 +21,7 @@ from asyncfc_cli.config import Settings
 from asyncfc_cli.render.text import TextRenderer
 from asyncfc_cli.saved_sessions import find_session, list_sessions, load_resumed
 from asyncfc_cli.transcript import TranscriptWriter, read_events
-from asyncfc_cli.tui.state import TimelineState
+from asyncfc_cli.timeline_state import TimelineState
 from asyncfc_cli.workspace import Workspace
 from asyncfc_cli.model.base import UserMessage
 from asyncfc_cli.scheduler import GateRequest

@@ -74,6 +74,49 @@ async def test_commands_run_and_write_the_workspace(repo, sandbox):
     assert (repo / "made.txt").read_text() == "made\n"
 
 
+@pytest.mark.trio
+async def test_a_command_a_signal_ended_is_said_to_be_so(repo, sandbox):
+    """Unconfined, the process itself dies by the signal; in the sandbox its init exits 128+N,
+    which the result explains."""
+    out = await sh(repo, sandbox, "kill -SEGV $$")
+    assert out.startswith(("exit code 139 (", "killed by signal 11 after")) and "signal 11" in out
+
+
+class _Started:
+    def __init__(self) -> None:
+        self.up, self.text = trio.Event(), ""
+
+    def output(self, text: str) -> None:
+        pass
+
+    def started(self, text: str) -> None:
+        self.text = text
+        self.up.set()
+
+    def changed_outside(self, declared, paths) -> None:
+        pass
+
+    def changed(self, paths) -> None:
+        pass
+
+
+@pytest.mark.trio
+async def test_a_background_server_that_prints_nothing_is_up_when_it_listens(repo, sandbox):
+    """The start says where it listens (looked up in the command's own network namespace)."""
+    silent = ("import socket, time\ns = socket.socket(); s.bind(('127.0.0.1', 0)); s.listen(1)\n"
+              "open('port', 'w').write(str(s.getsockname()[1])); time.sleep(60)\n")
+    (repo / "silent.py").write_text(silent)
+    progress = _Started()
+    ctx = context(repo, sandbox=sandbox, shell_timeout_s=30.0, settings=ToolSettings(kill_grace_s=0.3),
+                  progress=progress)
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(lambda: shell.fn(ctx, f"{sys.executable} silent.py", background=True, writes=["port"]))
+        with trio.fail_after(20):
+            await progress.up.wait()
+        nursery.cancel_scope.cancel()
+    assert progress.text == f"(listening on 127.0.0.1:{(repo / 'port').read_text()})\n"
+
+
 SERVER = ("import socket\ns = socket.socket(); s.bind(('127.0.0.1', 0)); s.listen(1)\n"
           "open('port.tmp', 'w').write(str(s.getsockname()[1])); __import__('os').rename('port.tmp', 'port')\n"
           "c, _ = s.accept(); c.sendall(b'pong from the first command'); c.close()\n")
@@ -170,6 +213,32 @@ async def test_git_metadata_is_read_only_even_when_declared_writable(repo, confi
         assert "Read-only file system" in result.stderr
     assert (repo / ".git" / "config").read_text() == config
     assert not (repo / ".git" / "hooks" / "pre-commit").exists()
+
+
+@pytest.mark.trio
+async def test_a_command_judged_read_only_gets_nothing_to_write(repo, confined, monkeypatch):
+    """Defence in depth: were the classifier wrong about a command (or git to start something no
+    setting covers), a call that runs beside reads as read-only still could not change the tree."""
+    import importlib
+
+    from asyncfc_tools._effects import Effect
+
+    monkeypatch.setattr(importlib.import_module("asyncfc_tools.shell"), "command_effect", lambda command: Effect("reads", ("*",)))
+    out = await sh(repo, confined, "echo x > a.txt; echo y > new.txt; cat a.txt")
+    assert "Read-only file system" in out and "alpha" in out
+    assert (repo / "a.txt").read_text() == "alpha\n" and not (repo / "new.txt").exists()
+
+
+@pytest.mark.trio
+async def test_a_background_command_writes_only_what_it_declares(repo, confined):
+    """Its footprint is its ``writes``, default none (DESIGN.md): it is never ordered against later
+    calls, so it must not change what they read; a refused write is explained to the model."""
+    out = await sh(repo, confined, "echo x > a.txt", background=True)
+    assert "Read-only file system" in out and "write nothing (a background command" in out
+    assert (repo / "a.txt").read_text() == "alpha\n"
+    out = await sh(repo, confined, "echo y > cache/x; echo z > a.txt", background=True, writes=["cache/"])
+    assert (repo / "cache" / "x").read_text() == "y\n" and (repo / "a.txt").read_text() == "alpha\n"
+    assert "write only cache/ (its `writes`)" in out
 
 
 @needs_bwrap

@@ -17,6 +17,7 @@ from asyncfc_cli.repomap_tags import source_files
 from asyncfc_tools import PathOutsideWorkspace
 from asyncfc_tools.files import edit_file, read_file, write_file
 from asyncfc_tools.search import grep, list_files
+from asyncfc_tools.shell import shell
 from tools_repo import context, git, make_repo
 
 HOOKS = ("pre-commit", "post-commit", "post-checkout", "reference-transaction", "post-index-change",
@@ -98,6 +99,30 @@ def test_nothing_planted_runs_from_listing_grep_map_checkpoint_or_undo(hostile):
     assert not (repo / "new.py").exists()
     assert (marks / "elsewhere" / "victim.txt").read_text() == "keep me\n"  # core.worktree ignored
     assert list_checkpoints(repo) == []
+
+
+@pytest.mark.trio
+async def test_git_in_a_read_only_command_starts_nothing_the_repository_planted(hostile):
+    """``git status``/``diff``/``log``/``show`` are judged read-only, so they run unordered beside
+    reads, once approved: a planted fsmonitor, textconv, external diff or signature program must not
+    ride on that approval. The diff still shows the change (textconv as ``cat``)."""
+    repo, marks = hostile
+    git(repo, "config", "diff.evil.textconv", f"env > {marks}/textconv; cat")
+    git(repo, "config", "gpg.format", "ssh")
+    git(repo, "config", "gpg.ssh.program", f"env > {marks}/ssh-sign")
+    git(repo, "config", "log.showSignature", "true")
+    git(repo, "config", "--unset", "diff.external")
+    git(repo, "config", "--unset", "core.worktree")  # (a model's command may run git anywhere)
+    (repo / "app.py").write_text("def hello():\n    return 'changed'\n")
+    ctx = context(repo, shell_timeout_s=30.0)
+    outputs = [await shell.fn(ctx, command) for command in
+               ("git status --short", "git diff", "git log -p -1", "git show --stat HEAD")]
+    assert ran(marks) == []
+    assert "M app.py" in outputs[0]
+    assert "+    return 'changed'" in outputs[1]
+    git(repo, "config", "diff.external", f"env > {marks}/external")
+    refused = await shell.fn(ctx, "git diff")
+    assert ran(marks) == [] and "exit code 0" not in refused  # fails in words, runs nothing
 
 
 SCENARIO = """

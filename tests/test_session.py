@@ -357,7 +357,7 @@ def test_the_first_error_of_a_nested_group_is_the_error_itself():
 
 @pytest.mark.trio
 async def test_a_value_await_future_returned_counts_as_delivered_and_is_not_sent_again(autojump_clock):
-    """await_future returns its values (``scheduler.Awaited``): they are delivered by it, once."""
+    """await_future returns its values (``protocol_tools.Awaited``): they are delivered by it, once."""
     run = await run_scenario(OVERLAP, mode="async", tools=TOOLS, settings=Settings(early_wait=False))
     assert run.future("f2", "future_created").tool == "await_future"
     assert [(e.id, e.via) for e in run.of_type("future_delivered")] == [("f2", "tool"), ("f1", "await")]

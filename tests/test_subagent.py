@@ -168,7 +168,7 @@ def test_nested_events_serialise_to_one_json_tree():
 
 @pytest.mark.trio
 async def test_the_tui_state_folds_a_sub_agents_lanes_under_its_agent_future(autojump_clock):
-    from asyncfc_cli.tui.state import TimelineState
+    from asyncfc_cli.timeline_state import TimelineState
 
     run = await run_scenario(TWO_AGENTS, tools=TOOLS)
     state = TimelineState().apply_all(run.events)
@@ -289,7 +289,8 @@ async def test_the_user_cancels_one_future_of_a_sub_agent_by_its_lane_id(autojum
 @pytest.mark.trio
 async def test_sub_agents_run_in_the_sessions_own_tool_context(autojump_clock, tmp_path):
     """Its sandbox, limits and settings: a sub-agent's commands are confined like the parent's."""
-    from asyncfc_cli.subagent import attach_subagents, scripted_kit
+    from asyncfc_cli.scripted_subagents import scripted_kit
+    from asyncfc_cli.subagent import attach_subagents
     from asyncfc_cli.testing.harness import scenario_session
     from asyncfc_tools import ToolContext, ToolSettings, pure, tool
 

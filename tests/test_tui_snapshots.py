@@ -16,7 +16,7 @@ from rich.text import Text
 
 from asyncfc_cli.tui.app import AsyncfcApp
 from asyncfc_cli.tui.approval_dialog import ApprovalDialog
-from asyncfc_cli.tui.state import TimelineState
+from asyncfc_cli.timeline_state import TimelineState
 from asyncfc_cli.tui.synthetic import demo_events
 from asyncfc_cli.tui.timeline_render import TimelineRenderer, fit_viewport
 from tui_helpers import run

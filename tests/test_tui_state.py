@@ -7,7 +7,9 @@ import trio
 
 from asyncfc_cli import events as ev
 from asyncfc_cli.tui.engines import ReplayEngine
-from asyncfc_cli.tui.state import SessionClock, TimelineState, args_summary, short_summary
+from asyncfc_cli.timeline_state import TimelineState
+from asyncfc_cli.tui.session_clock import SessionClock
+from asyncfc_cli.tui.summaries import args_summary, short_summary
 from asyncfc_cli.tui.synthetic import demo_events, many_futures
 from asyncfc_cli.tui.timeline_render import TimelineRenderer, Viewport, fit_viewport, format_seconds, tick_step
 

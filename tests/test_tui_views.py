@@ -9,7 +9,7 @@ from asyncfc_cli.tui.app import AsyncfcApp
 from asyncfc_cli.tui.engines import ReplayEngine
 from asyncfc_cli.tui.futures_table import FuturesTable
 from asyncfc_cli.tui.prompt_input import PromptInput
-from asyncfc_cli.tui.state import TimelineState
+from asyncfc_cli.timeline_state import TimelineState
 from asyncfc_cli.tui.status_bar import status_text
 from asyncfc_cli.tui.synthetic import demo_events, many_futures
 from asyncfc_cli.tui.timeline import Timeline

@@ -29,8 +29,8 @@ import subprocess
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-__all__ = ["GIT_SAFETY_SETTINGS", "GitMissing", "git_environment", "is_git_work_tree", "run_git",
-           "work_tree_of"]
+__all__ = ["GIT_SAFETY_SETTINGS", "GitMissing", "git_environment", "is_git_work_tree", "reading_git_variables",
+           "run_git", "work_tree_of"]
 
 GIT_SAFETY_SETTINGS: tuple[tuple[str, str], ...] = (
     ("core.fsmonitor", "false"),
@@ -45,6 +45,10 @@ GIT_SAFETY_SETTINGS: tuple[tuple[str, str], ...] = (
     ("commit.gpgSign", "false"),
     ("tag.gpgSign", "false"),
     ("gpg.program", "false"),
+    ("gpg.openpgp.program", "false"),
+    ("gpg.ssh.program", "false"),
+    ("gpg.x509.program", "false"),
+    ("log.showSignature", "false"),
     ("protocol.allow", "never"),
     ("submodule.recurse", "false"),
     ("gc.auto", "0"),
@@ -90,15 +94,20 @@ def _with_settings(env: dict[str, str], settings: Sequence[tuple[str, str]]) -> 
     return env
 
 
-def _filter_drivers(git: str, env: dict[str, str]) -> list[str]:
-    """The filter drivers the repository's config (and files it includes) defines. ``git config``
-    only reads files; it starts nothing."""
-    done = subprocess.run([git, "config", "--null", "--name-only", "--get-regexp", r"^filter\."],
+def _configured_keys(git: str, env: dict[str, str], pattern: str) -> list[str]:
+    """The keys matching ``pattern`` that the repository's config (and files it includes, and the
+    user's) sets. ``git config`` only reads files; it starts nothing."""
+    done = subprocess.run([git, "config", "--null", "--name-only", "--get-regexp", pattern],
                           env=env, capture_output=True, timeout=30, check=False, stdin=subprocess.DEVNULL)
+    return [key for key in done.stdout.decode("utf-8", "surrogateescape").split("\0") if key]
+
+
+def _drivers(keys: list[str], section: str, leaves: Sequence[str]) -> list[str]:
+    """The driver names of ``section.NAME.LEAF`` keys (``filter.lfs.clean`` -> ``lfs``)."""
     names = set()
-    for key in done.stdout.decode("utf-8", "surrogateescape").split("\0"):
-        driver, _, leaf = key.removeprefix("filter.").rpartition(".")
-        if driver and leaf in _FILTER_KEYS:
+    for key in keys:
+        driver, _, leaf = key.removeprefix(f"{section}.").rpartition(".")
+        if driver and leaf in leaves:
             names.add(driver)
     return sorted(names)
 
@@ -119,9 +128,37 @@ def git_environment(root: Path, env: Mapping[str, str] | None = None) -> dict[st
     git = _git_program()
     root = Path(os.path.realpath(root))
     base = _with_settings(_base_environment(root, env), GIT_SAFETY_SETTINGS)
-    disarmed = [(f"filter.{name}.{leaf}", value) for name in _filter_drivers(git, base)
-                for leaf, value in (*((k, "") for k in _FILTER_KEYS), ("required", "false"))]
-    return _with_settings(base, [*GIT_SAFETY_SETTINGS, *disarmed])
+    return _with_settings(base, [*GIT_SAFETY_SETTINGS, *_disarmed_filters(git, base)])
+
+
+def _disarmed_filters(git: str, env: dict[str, str]) -> list[tuple[str, str]]:
+    keys = _configured_keys(git, env, r"^filter\.")
+    return [(f"filter.{name}.{leaf}", value) for name in _drivers(keys, "filter", _FILTER_KEYS)
+            for leaf, value in (*((k, "") for k in _FILTER_KEYS), ("required", "false"))]
+
+
+def reading_git_variables(root: Path) -> dict[str, str]:
+    """Variables for a command the model runs that was judged read-only (``git status``,
+    ``git diff``, ``git log``...): the same settings as asyncfc's own git calls, so the
+    repository's config starts no program in it (fsmonitor, hooks, filters, pager), and its diff
+    drivers are disarmed too: a textconv shows the file as it is (``cat``), and an external diff
+    fails in words instead of running (``false``; git has no setting that turns it off). Only
+    ``GIT_CONFIG_*`` variables: the command keeps its own environment and may run git anywhere.
+    Empty when git is missing.
+    """
+    try:
+        git = _git_program()
+    except GitMissing:
+        return {}
+    root = Path(os.path.realpath(root))
+    base = _with_settings(_base_environment(root, None), GIT_SAFETY_SETTINGS)
+    diff_keys = _configured_keys(git, base, r"^diff\.")
+    drivers = [(f"diff.{name}.textconv", "cat") for name in _drivers(diff_keys, "diff", ("textconv",))]
+    drivers += [(f"diff.{name}.command", "false") for name in _drivers(diff_keys, "diff", ("command",))]
+    if "diff.external" in diff_keys:
+        drivers.append(("diff.external", "false"))
+    settings = [*GIT_SAFETY_SETTINGS, *_disarmed_filters(git, base), *drivers]
+    return _with_settings({}, settings)
 
 
 def run_git(

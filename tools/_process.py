@@ -180,6 +180,7 @@ async def run_command(
     writable: Sequence[Path] | None = None,
     on_output: Callable[[str], None] | None = None,
     network: bool = False,
+    on_start: Callable[[ProcessTree], None] | None = None,
 ) -> CommandResult:
     """Run ``command`` (a shell string, or an argv list run without a shell) in ``cwd``.
 
@@ -196,6 +197,8 @@ async def run_command(
         on_output: called on trio's thread with the text of stdout and stderr as it arrives.
         network: the user allowed this command the network: a confining sandbox runs it on the
             host's network instead of the session's loopback-only one.
+        on_start: called once the command has started, with its process tree (to look at what
+            its processes do, e.g. which ports they listen on).
 
     Cancelling the caller kills the process group before the cancellation propagates.
 
@@ -210,6 +213,8 @@ async def run_command(
     process = await _start(command, cwd, env, sandbox, writable, network)
     pgid = process.pid
     tree = ProcessTree(pgid)
+    if on_start is not None:
+        on_start(tree)
     live = _output_decoder(on_output)
     timed_out = stopped = ended = False
     try:

@@ -85,6 +85,11 @@ class ProcessTree:
         return [pid for pid, started in self._known.items()
                 if pid in table and table[pid].started == started and table[pid].live]
 
+    def pids(self) -> list[int]:
+        """The leader and its descendants alive now (looked up afresh)."""
+        self.track()
+        return [self.leader, *self.alive()]
+
     def signal(self, sig: int) -> None:
         for pid in self.alive():
             try:

@@ -3,18 +3,25 @@
 from __future__ import annotations
 
 import math
+import re
+import signal
 from collections.abc import Callable, Mapping
 from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import trio
+
 from ._api import ToolContext, ToolError, glob_base, tool
-from ._background import QUIET_S, START_CAP_S, run_in_background
+from ._background import QUIET_S, START_CAP_S, Listening, run_in_background
 from ._words import positive_seconds
 from ._commands import command_effect, shell_effect
 from ._env import child_environment
+from ._git import reading_git_variables
+from ._listening import listening_addresses
 from ._process import KILL_GRACE_S, CommandResult, run_command
+from ._process_tree import ProcessTree
 from ._text import cap_text
 from ._watch import changes_note, outside_declaration, violation_note, watch_tree
 
@@ -33,7 +40,7 @@ def format_command_result(result: CommandResult, limit: int) -> str:
     elif result.exit_code is not None and result.exit_code < 0:
         head = f"killed by signal {-result.exit_code} after {result.duration:.1f}s"
     else:
-        head = f"exit code {result.exit_code} ({result.duration:.1f}s)"
+        head = f"exit code {result.exit_code} ({result.duration:.1f}s)" + _signal_note(result.exit_code)
     parts = [head]
     if result.stopped_children:
         parts.append("note: processes the command left running (started with `&`, or daemons) were "
@@ -51,6 +58,19 @@ def format_command_result(result: CommandResult, limit: int) -> str:
     if not stdout and not stderr:
         parts.append("(no output)")
     return "\n".join(parts)
+
+
+def _signal_note(exit_code: int | None) -> str:
+    """How a shell (and the sandbox's init) reports a process a signal ended: 128 + its number.
+    Said in words, since 137 (SIGKILL: often out of memory) and 139 (SIGSEGV) mean a crash, not a
+    failed check. (A command may exit with such a code itself, hence "probably".)"""
+    if exit_code is None or not 128 < exit_code < 128 + 32:
+        return ""
+    try:
+        name = signal.Signals(exit_code - 128).name
+    except ValueError:
+        return ""
+    return f"; probably killed by signal {exit_code - 128} ({name})"
 
 
 def _preview(ctx: ToolContext, args: Mapping[str, Any]) -> str:
@@ -112,23 +132,32 @@ async def shell(
             running while you work: you get its first output at once and its future stays
             running (its latest output: await_future with timeout_s; stop it with cancel_future
             when you no longer need it, where those tools are offered; it is stopped when the task
-            ends anyway).
+            ends anyway). It may write only what `writes` declares (default nothing), e.g.
+            writes=[".next/"] for a dev server that builds into .next.
     """
     if not command.strip():
         raise ToolError("command is empty")
     if "\0" in command:
         raise ToolError("the command contains a NUL character (\\0), which no command line can hold")
     settings = ctx.settings
+    kind = command_effect(command).kind
+    # A command judged read-only runs beside reads, unordered: it gets nothing to write (where the
+    # sandbox can enforce it), and git in it starts nothing the repository's config names (a
+    # planted fsmonitor or textconv would otherwise run under an approval given for `git diff`).
+    reading = writes is None and not background and kind == "reads"
     run = _Run(ctx, command, _timeout(ctx, timeout_s, background),
-               _or_default(settings.kill_grace_s, KILL_GRACE_S), _writable(ctx, writes))
+               _or_default(settings.kill_grace_s, KILL_GRACE_S),
+               # a background command's footprint is its declaration, by default none (DESIGN.md)
+               [] if reading else _writable(ctx, [] if background and writes is None else writes),
+               await trio.to_thread.run_sync(reading_git_variables, ctx.root) if reading else {},
+               _may_write(writes, reading, background))
     if background:
-        async def to_end(on_output: Callable[[str], None]) -> str:
-            return run.text(await run(on_output))
+        async def to_end(on_output: Callable[[str], None], listen: Callable[[Listening], None]) -> str:
+            return run.text(await run(on_output, lambda tree: listen(lambda: listening_addresses(tree.pids()))))
 
         return await run_in_background(
             to_end, ctx.progress, quiet_s=_or_default(settings.background_quiet_s, QUIET_S),
             cap_s=_or_default(settings.background_start_s, START_CAP_S))
-    kind = command_effect(command).kind
     async with watch_tree(ctx.root) if writes is not None or kind != "reads" else nullcontext([]) as changed:
         result = await run(ctx.progress.output)
     if changed:
@@ -151,25 +180,54 @@ class _Run:
     grace: float
     writable: list[Path] | None
     """The declared writes, resolved (None: undeclared)."""
+    git_variables: Mapping[str, str]
+    """Settings for git inside the command (``reading_git_variables``), or none."""
+    may_write: str
+    """What it may write, in words, for the note when the sandbox stopped it writing elsewhere."""
 
-    async def __call__(self, on_output: Callable[[str], None]) -> CommandResult:
+    async def __call__(self, on_output: Callable[[str], None],
+                       on_start: Callable[[ProcessTree], None] | None = None) -> CommandResult:
         ctx = self.ctx
-        env = ctx.env if ctx.env is not None else child_environment()
+        env = {**(ctx.env if ctx.env is not None else child_environment()), **self.git_variables}
         try:
             return await run_command(self.command, cwd=ctx.root, timeout_s=self.timeout, env=env,
                                      grace_s=self.grace, max_bytes=capture_budget(ctx.max_output_chars),
                                      writable=self.writable, on_output=on_output,
-                                     sandbox=ctx.sandbox, network=ctx.network)
+                                     sandbox=ctx.sandbox, network=ctx.network, on_start=on_start)
         except OSError as exc:
             raise ToolError(f"could not start the command: {exc}") from None
 
     def text(self, result: CommandResult, note: str = "") -> str:
         """The result for the model (raised as the failure when the timeout ended it)."""
         text = "\n".join(filter(None, [format_command_result(result, self.ctx.max_output_chars), note,
-                                        offline_hint(self.ctx, result)]))
+                                        offline_hint(self.ctx, result), self._read_only_hint(result)]))
         if result.timed_out:
             raise ToolError(text + f"\n(raise timeout_s above {self.timeout:g} if it needs longer)")
         return text
+
+
+    def _read_only_hint(self, result: CommandResult) -> str:
+        """For a command the sandbox kept from writing what it tried to: what it may write, and
+        how to let it write more."""
+        sandbox = self.ctx.sandbox
+        if self.writable is None or sandbox is None or not sandbox.confines or not _READ_ONLY.search(
+                result.stdout + result.stderr):
+            return ""
+        return (f"note: the sandbox let this command write {self.may_write}; if it must write "
+                "more (a build folder, a cache), run it again declaring those paths in `writes`")
+
+
+_READ_ONLY = re.compile(r"read-only file system|EROFS", re.IGNORECASE)
+
+
+def _may_write(writes: list[str] | None, reading: bool, background: bool) -> str:
+    if reading:
+        return "nothing (it was judged read-only)"
+    if writes:
+        return "only " + ", ".join(writes) + " (its `writes`)"
+    if writes is None and background:
+        return "nothing (a background command writes only what its `writes` declares)"
+    return "nothing (its `writes` is empty)" if writes is not None else "the workspace"
 
 
 def offline_hint(ctx: ToolContext, result: CommandResult) -> str:

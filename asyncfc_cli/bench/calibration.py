@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ..events import Event, FutureFinished, RequestFinished, RequestStarted
+from ..futures import State
 
 __all__ = ["PUBLIC", "FamilyFigures", "family_figures", "format_figures", "quantile"]
 
@@ -54,7 +55,7 @@ def family_figures(runs: Sequence[Sequence[Event]]) -> FamilyFigures:
         ValueError: no tool call or no model request in ``runs``.
     """
     # Done calls only: a background server is cancelled at the end, its duration is the session's.
-    durations = [e.duration for events in runs for e in events if isinstance(e, FutureFinished) and e.status == "done"]
+    durations = [e.duration for events in runs for e in events if isinstance(e, FutureFinished) and e.status == State.DONE]
     steps: list[float] = []
     for events in runs:
         started = {e.turn: e.t for e in events if isinstance(e, RequestStarted)}

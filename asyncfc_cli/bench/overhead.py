@@ -68,6 +68,9 @@ class _BurstModel:
         self._refs = refs
         self._responses = 0
 
+    async def wait_ready(self) -> None:
+        pass
+
     async def stream(self, messages: Sequence[Message], tools: Sequence[Mapping[str, Any]]) -> AsyncGenerator[StreamItem, None]:
         self._responses += 1
         if self._responses > 1:

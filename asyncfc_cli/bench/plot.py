@@ -5,7 +5,7 @@ and a cyan strip while an await_future blocks)
 and tool lanes below it (a future waiting for its dependencies or for program order as an outline,
 running as a filled bar, coloured by tool and labelled with its id and tool). Panels are stacked
 on one shared time axis, so sync and async of the same scenario compare at a glance. The timeline
-comes from the TUI's pure ``TimelineState`` fold of the event stream.
+comes from ``timeline_state.TimelineState``, the pure fold of the event stream the TUI draws too.
 """
 
 from __future__ import annotations
@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from html import escape
 from pathlib import Path
 
-from ..tui.state import FutureLane, TimelineState
+from ..futures import AWAIT_FUTURE
+from ..timeline_state import FutureLane, TimelineState
 from .runner import CaseResult
 
 __all__ = ["Panel", "gantt_svg", "panel_for", "write_plot"]
@@ -91,10 +92,10 @@ def _draw_panel(c: _Canvas, panel: Panel, y: float, colours: dict[str, str]) -> 
         c.rect(req.start, first, y, _LANE, _TTFT_FILL, f"request {req.turn}: waiting for the first token")
         c.rect(first, req.end_at(first), y, _LANE, _MODEL_FILL, f"request {req.turn}: decoding")
     for f in panel.state.futures.values():
-        if f.tool == "await_future" and f.finished is not None:
+        if f.tool == AWAIT_FUTURE and f.finished is not None:
             c.rect(f.created, f.finished, y + _LANE - 4, 4, _AWAIT_FILL, f"{f.id} await_future {' '.join(f.deps)}")
     y += _LANE + _GAP
-    rows = _pack([f for f in panel.state.futures.values() if f.tool != "await_future"])
+    rows = _pack([f for f in panel.state.futures.values() if f.tool != AWAIT_FUTURE])
     for number, row in enumerate(rows):
         c.text(_LEFT - 8, y + 13, f"tools {number + 1}", anchor="end", fill="#666")
         for f in row:
@@ -137,7 +138,7 @@ def gantt_svg(panels: Sequence[Panel], title: str = "") -> str:
         y = _draw_panel(c, panel, y, colours)
     y = _axis(c, y)
     x = _LEFT
-    for tool, colour in [("ttft", _TTFT_FILL), ("decode", _MODEL_FILL), ("await_future", _AWAIT_FILL), *colours.items()]:
+    for tool, colour in [("ttft", _TTFT_FILL), ("decode", _MODEL_FILL), (AWAIT_FUTURE, _AWAIT_FILL), *colours.items()]:
         c.parts.append(f'<rect x="{x}" y="{y}" width="12" height="12" fill="{colour}"/>')
         c.text(x + 16, y + 10, tool, size=11)
         x += 28 + 7 * len(tool)

@@ -9,7 +9,7 @@ In the user's config file (``$XDG_CONFIG_HOME/asyncfc/config.toml``)::
     env = { LOG_LEVEL = "warning" }    # added to a minimal environment (no provider keys)
     cwd = "/home/me"
 
-    [mcp_servers.tracker]              # a remote one over Streamable HTTP
+    [mcp_servers.tracker]              # a remote one over Streamable HTTP (type = "sse": HTTP+SSE)
     url = "https://mcp.example.com/mcp"
     headers = { Authorization = "Bearer ..." }
     effects = { search = "pure" }      # "*" for every tool; default: the tool's read-only hint
@@ -18,16 +18,25 @@ In the user's config file (``$XDG_CONFIG_HOME/asyncfc/config.toml``)::
 A repository's ``.mcp.json`` (``{"mcpServers": {NAME: {command, args, env, cwd | type, url,
 headers}}}``) adds servers the user's file does not name. This module stands on the user's side of
 the trust boundary: a repository's file is read only when ``trusted`` (it starts processes).
+
+In both, ``${VAR}`` and ``${VAR:-default}`` in ``command``, ``args``, ``env``, ``cwd``, ``url`` and
+``headers`` take the value of the user's environment variable (``$$`` is a plain ``$``); an unset
+variable without a default is an error naming it. A repository's file may not name a credential
+(``is_secret_name``: ``GITHUB_TOKEN``, ``*_API_KEY``...): trusting a repository lets it start
+servers, not send the user's keys where it likes; such a server belongs in the user's own file.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
+
+from asyncfc_tools._env import is_secret_name
 
 from ..errors import ConfigError
 
@@ -52,7 +61,9 @@ class McpServerConfig:
     env: Mapping[str, str] = field(default_factory=dict)
     cwd: str | None = None
     url: str | None = None
-    """Streamable HTTP: the endpoint (with ``headers`` on every request)."""
+    """Streamable HTTP (or SSE): the endpoint (with ``headers`` on every request)."""
+    sse: bool = False
+    """``url`` speaks the older HTTP+SSE transport (``type = "sse"``), not Streamable HTTP."""
     headers: Mapping[str, str] = field(default_factory=dict)
     effects: Mapping[str, str] = field(default_factory=dict)
     """Per tool name (or ``*``): ``pure`` or ``exclusive``, over the server's own read-only hint."""
@@ -68,7 +79,7 @@ class McpServerConfig:
 
     @property
     def transport(self) -> str:
-        return "stdio" if self.command else "http"
+        return "stdio" if self.command else "sse" if self.sse else "http"
 
     @property
     def target(self) -> str:
@@ -99,8 +110,41 @@ def _number(value: Any, where: str) -> float:
     return float(value)
 
 
-def parse_server(name: str, raw: Any, source: str) -> McpServerConfig:
-    """One server's table (TOML) or object (JSON), checked.
+_VARIABLE = re.compile(r"\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+_EXPANDED = ("command", "args", "env", "cwd", "url", "headers")
+
+
+def _expand(value: Any, where: str, environ: Mapping[str, str], from_repository: bool) -> Any:
+    """``value`` (a string, or a list or table of them) with ``${VAR}`` references filled in."""
+    if isinstance(value, list):
+        return [_expand(v, where, environ, from_repository) for v in value]
+    if isinstance(value, Mapping):
+        return {k: _expand(v, where, environ, from_repository) for k, v in value.items()}
+    if not isinstance(value, str):
+        return value
+
+    def fill(match: re.Match[str]) -> str:
+        name, default = match.group(1), match.group(2)
+        if name is None:
+            return "$"
+        if from_repository and is_secret_name(name):
+            raise ConfigError(f"{where}: ${{{name}}} names a credential, which a repository's "
+                              ".mcp.json may not read; configure this server in your own config "
+                              "file's [mcp_servers] instead")
+        if name in environ:
+            return environ[name]
+        if default is None:
+            raise ConfigError(f"{where}: the environment variable {name} is not set (write "
+                              f"${{{name}:-default}} for a default)")
+        return default
+
+    return _VARIABLE.sub(fill, value)
+
+
+def parse_server(name: str, raw: Any, source: str, *, environ: Mapping[str, str] | None = None,
+                 from_repository: bool = False) -> McpServerConfig:
+    """One server's table (TOML) or object (JSON), checked, its ``${VAR}`` references filled in
+    from ``environ`` (default: the process environment).
 
     Raises:
         ConfigError: naming the server, the key and what was expected.
@@ -111,6 +155,9 @@ def parse_server(name: str, raw: Any, source: str) -> McpServerConfig:
                           "since its tools are offered as NAME__TOOL")
     if not isinstance(raw, Mapping):
         raise ConfigError(f"{where} must be a table")
+    environ = os.environ if environ is None else environ
+    raw = {k: _expand(v, f"{where}: {k}", environ, from_repository) if k in _EXPANDED else v
+           for k, v in raw.items()}
     unknown = sorted(set(raw) - _KEYS)
     if unknown:
         raise ConfigError(f"{where}: unknown key(s) {', '.join(unknown)}; known: {', '.join(sorted(_KEYS))}")
@@ -118,9 +165,11 @@ def parse_server(name: str, raw: Any, source: str) -> McpServerConfig:
     if (command is None) == (url is None) or not isinstance(command or url, str):
         raise ConfigError(f"{where}: give either `command` (a local server over stdio) or `url` "
                           "(Streamable HTTP), as a string")
-    if raw.get("type") not in (None, "stdio", "http", "streamable-http", "streamable_http"):
-        raise ConfigError(f"{where}: type {raw['type']!r} is not supported; use stdio or http "
-                          "(Streamable HTTP; the older SSE transport is not supported)")
+    if raw.get("type") not in (None, "stdio", "http", "streamable-http", "streamable_http", "sse"):
+        raise ConfigError(f"{where}: type {raw['type']!r} is not supported; use stdio, http "
+                          "(Streamable HTTP) or sse (the older HTTP+SSE transport)")
+    if raw.get("type") == "sse" and url is None:
+        raise ConfigError(f"{where}: type sse needs a `url`")
     if url is not None and not str(url).startswith(("http://", "https://")):
         raise ConfigError(f"{where}: url must start with http:// or https://")
     effects = _strings(raw.get("effects", {}), f"{where}: effects", "table")
@@ -130,7 +179,7 @@ def parse_server(name: str, raw: Any, source: str) -> McpServerConfig:
     return McpServerConfig(
         name=name, command=command, args=_strings(raw.get("args", []), f"{where}: args", "list"),
         env=_strings(raw.get("env", {}), f"{where}: env", "table"),
-        cwd=str(raw["cwd"]) if raw.get("cwd") is not None else None, url=url,
+        cwd=str(raw["cwd"]) if raw.get("cwd") is not None else None, url=url, sse=raw.get("type") == "sse",
         headers=_strings(raw.get("headers", {}), f"{where}: headers", "table"), effects=effects,
         call_timeout_s=_number(raw.get("call_timeout_s", 120.0), f"{where}: call_timeout_s"),
         connect_timeout_s=_number(raw.get("connect_timeout_s", 30.0), f"{where}: connect_timeout_s"),
@@ -138,10 +187,11 @@ def parse_server(name: str, raw: Any, source: str) -> McpServerConfig:
     )
 
 
-def _servers(table: Any, source: str) -> list[McpServerConfig]:
+def _servers(table: Any, source: str, *, from_repository: bool = False) -> list[McpServerConfig]:
     if not isinstance(table, Mapping):
         raise ConfigError(f"{source}: the MCP servers must be a table of NAME = {{...}}")
-    return [parse_server(str(name), raw, source) for name, raw in table.items()]
+    return [parse_server(str(name), raw, source, from_repository=from_repository)
+            for name, raw in table.items()]
 
 
 def _user_servers(path: Path) -> list[McpServerConfig]:
@@ -165,7 +215,7 @@ def _repo_servers(path: Path) -> list[McpServerConfig]:
     if not isinstance(data, Mapping):
         raise ConfigError(f"{path}: expected an object with mcpServers")
     servers = [replace(s, effects={}, from_repository=True)
-               for s in _servers(data.get("mcpServers", {}), str(path))]
+               for s in _servers(data.get("mcpServers", {}), str(path), from_repository=True)]
     return [replace(s, cwd=_repository_cwd(path, s)) if s.command else s for s in servers]
 
 

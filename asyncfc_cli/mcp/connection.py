@@ -45,7 +45,8 @@ _STDERR_TAIL = 300
 
 @asynccontextmanager
 async def open_client(config: McpServerConfig, errlog: TextIO) -> AsyncIterator[Any]:
-    """The SDK client for ``config``: a process over stdio, or Streamable HTTP with its headers."""
+    """The SDK client for ``config``: a process over stdio, or Streamable HTTP (or HTTP+SSE) with
+    its headers."""
     from mcp import Client
     from mcp.types import Implementation
 
@@ -57,6 +58,10 @@ async def open_client(config: McpServerConfig, errlog: TextIO) -> AsyncIterator[
             params = StdioServerParameters(command=config.command, args=list(config.args),
                                            env=dict(config.env) or None, cwd=config.cwd)
             transport = stdio_client(params, errlog=errlog)
+        elif config.sse:
+            from mcp.client.sse import sse_client
+
+            transport = sse_client(str(config.url), headers=dict(config.headers))
         else:
             import httpx2
             from mcp.client.streamable_http import streamable_http_client

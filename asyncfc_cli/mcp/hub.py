@@ -2,9 +2,10 @@
 
 ``running()`` starts a connection per server in its own nursery and returns at once: servers
 never delay the first model request. A server's tools are handed to the listeners (the session's
-``add_tools``) when it connects, and its listing is remembered (``listing_cache_dir``), so the
-next session offers them from its first request and a call that comes before the server is up
-simply waits for it, like any future that has not started yet.
+``add_tools``) when it connects (the session builds each request once its client is ready, so a
+server up within the client's start-up is in the first request), and its listing is remembered
+(``listing_cache_dir``), so the next session offers them from its first request and a call that
+comes before the server is up simply waits for it, like any future that has not started yet.
 """
 
 from __future__ import annotations

@@ -159,6 +159,12 @@ class ModelClient(Protocol):
     scripted: bool
     """True for the offline scripted client."""
 
+    async def wait_ready(self) -> None:
+        """Return once a request can leave without waiting for the client's own start-up (a
+        library's import). The session awaits it before it builds a request, so what came up
+        meanwhile (an MCP server's tools) is in that request; the wait is counted in it, as the
+        client's start-up (``first_token.client_s``)."""
+
     def stream(
         self, messages: Sequence[Message], tools: Sequence[Mapping[str, Any]]
     ) -> AsyncGenerator[StreamItem, None]: ...

@@ -32,7 +32,7 @@ from .base import (
     TextChunk,
     ToolCallReady,
 )
-from .litellm_worker import StreamFinished, StreamLink, import_litellm, prewarm_litellm, run_request
+from .litellm_worker import StreamFinished, StreamLink, import_litellm, prewarm_litellm, run_request, wait_prewarmed
 from .provider import (
     KEY_VARIABLES,
     ToolCallAssembler,
@@ -277,6 +277,10 @@ class LiteLLMClient:
 
     def __repr__(self) -> str:
         return f"LiteLLMClient({self.name!r}, api_base={self._api_base!r})"
+
+    async def wait_ready(self) -> None:
+        """Wait for litellm's import and warm-up (started when the client was opened)."""
+        await trio.to_thread.run_sync(wait_prewarmed, abandon_on_cancel=True)
 
     async def stream(
         self, messages: Sequence[Message], tools: Sequence[Mapping[str, Any]]

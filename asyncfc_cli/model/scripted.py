@@ -274,6 +274,9 @@ class ScriptedClient:
         self.player = ScenarioPlayer(scenario)
         self.name = f"scripted:{scenario.name}"
 
+    async def wait_ready(self) -> None:
+        """Ready at once: nothing to start."""
+
     async def stream(
         self, messages: Sequence[Message], tools: Sequence[Mapping[str, Any]]
     ) -> AsyncGenerator[StreamItem, None]:

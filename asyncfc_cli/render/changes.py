@@ -15,6 +15,7 @@ import re
 from dataclasses import dataclass, field
 
 from ..events import Event, FilesChanged, FutureCreated, FutureFinished
+from ..futures import State
 
 __all__ = ["ChangeTally", "FileChange", "TestRun", "diff_of", "summary_lines", "runner_counts"]
 
@@ -48,7 +49,7 @@ class TestRun:
     future_id: str
     command: str
     """What ran: the shell command, or ``run_tests`` with its paths."""
-    status: str
+    status: State
     """done or failed (a failing suite is a done future whose summary counts failures)."""
     summary: str
     """The counts read from its output (``2 failed, 2 passed``), else the result's first line."""
@@ -108,10 +109,10 @@ class ChangeTally:
                     commands.append(event.id)
         elif isinstance(event, FutureFinished) and event.id in self._calls:
             call = self._calls[event.id]
-            if call.effect == "runs" and event.status != "cancelled":
+            if call.effect == "runs" and event.status != State.CANCELLED:
                 counts = runner_counts(event.output) or event.summary
                 self.last_test = TestRun(event.id, _command_of(call), event.status, counts, event.t)
-            elif call.tool in FILE_TOOLS and event.status == "done":
+            elif call.tool in FILE_TOOLS and event.status == State.DONE:
                 self._count_edit(call, event.output)
 
     def tool_of(self, future_id: str) -> str:
@@ -182,6 +183,6 @@ def summary_lines(tally: ChangeTally) -> list[str]:
         lines.append("no files changed")
     test = tally.last_test
     if test is not None:
-        failed = "" if test.status == "done" else " (failed)"
+        failed = "" if test.status == State.DONE else " (failed)"
         lines.append(f"tests last run: {test.future_id} {test.command}: {test.summary}{failed}")
     return lines

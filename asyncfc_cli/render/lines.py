@@ -6,9 +6,11 @@ import json
 import re
 from typing import Any
 
+from ..futures import State
+
 __all__ = ["STATUS_MARK", "outcome", "printable", "short"]
 
-STATUS_MARK = {"done": ("✓", "ok"), "failed": ("✗", "bad"), "cancelled": ("⊘", "warn")}
+STATUS_MARK = {State.DONE: ("✓", "ok"), State.FAILED: ("✗", "bad"), State.CANCELLED: ("⊘", "warn")}
 """A finished future's mark and its style, by status."""
 
 

@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from ..events import Event
-from ..futures import AWAIT_FUTURE
+from ..futures import AWAIT_FUTURE, State
 from .changes import FILE_TOOLS, ChangeTally, diff_of
 from .lines import STATUS_MARK, outcome, short
 
@@ -80,7 +80,7 @@ class SubAgentLines:
         if tool in _QUIET:
             return
         mark, style = STATUS_MARK.get(e.status, ("?", "warn"))
-        diff = diff_of(e.output) if tool in FILE_TOOLS and e.status == "done" else ""
+        diff = diff_of(e.output) if tool in FILE_TOOLS and e.status == State.DONE else ""
         self._show(e.t, f"{self._style(mark, style)} {self._style(e.id, 'id')} {tool} "
                         f"{e.duration:.2f}s  {short(outcome(tool, e.summary), 60)}", self._diff_lines(diff))
 

@@ -40,6 +40,7 @@ from collections.abc import Sequence
 from typing import Any, TextIO
 
 from ..events import Event
+from ..futures import Route, State
 from .changes import FILE_TOOLS, ChangeTally, diff_of, summary_lines
 from .lines import STATUS_MARK as _STATUS_MARK
 from .lines import outcome, printable
@@ -287,7 +288,7 @@ class TextRenderer:
     def _on_future_finished(self, e: Any) -> None:
         mark, style = _STATUS_MARK.get(e.status, ("?", "warn"))
         tool = self._tools.get(e.id, "")
-        diff = diff_of(e.output) if tool in FILE_TOOLS and e.status == "done" else ""
+        diff = diff_of(e.output) if tool in FILE_TOOLS and e.status == State.DONE else ""
         self._line(e.t, f"{self._style(mark, style)} {self._style(e.id, 'id')} {tool} "
                         f"{e.duration:.2f}s  {_short(outcome(tool, e.summary))}", self._diff_lines(diff))
 
@@ -306,7 +307,7 @@ class TextRenderer:
                                         "decoding goes on", "dim"))
 
     def _on_future_delivered(self, e: Any) -> None:
-        if self._verbose and e.via != "tool":
+        if self._verbose and e.via != Route.TOOL:
             self._line(e.t, self._style(f"  {e.id} value delivered ({e.via})", "dim"))
 
     def _on_approval_requested(self, e: Any) -> None:

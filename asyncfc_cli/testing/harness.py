@@ -18,9 +18,10 @@ from ..config import Settings
 from ..events import Event, EventBus
 from ..model.scripted import Profile, Scenario, ScriptedClient, parse_scenario
 from ..scheduler import Gate
+from ..scripted_subagents import scripted_kit
 from ..session import Outcome, Session
 from ..simtools import simulated_tools
-from ..subagent import AGENT, attach_subagents, scripted_kit
+from ..subagent import AGENT, attach_subagents
 from ..workspace import Workspace
 
 __all__ = ["ScenarioRun", "run_scenario", "scenario_session"]

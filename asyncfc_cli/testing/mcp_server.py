@@ -102,11 +102,13 @@ async def connect_in_process(config: Any, errlog: Any) -> AsyncIterator[Any]:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Serve over stdio, or with ``--http PORT`` over Streamable HTTP at
-    ``http://127.0.0.1:PORT/mcp``."""
+    """Serve over stdio, with ``--http PORT`` over Streamable HTTP at ``http://127.0.0.1:PORT/mcp``,
+    or with ``--sse PORT`` over HTTP+SSE at ``http://127.0.0.1:PORT/sse``."""
     args = sys.argv[1:] if argv is None else argv
     if args[:1] == ["--http"] and len(args) == 2:
         build_server().run("streamable-http", host="127.0.0.1", port=int(args[1]))
+    elif args[:1] == ["--sse"] and len(args) == 2:
+        build_server().run("sse", host="127.0.0.1", port=int(args[1]))
     else:
         build_server().run("stdio")
 

@@ -25,7 +25,9 @@ from textual.message import Message
 from textual.widgets import Footer
 
 from .. import events as ev
+from ..approval import Decision
 from ..errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_TERMINATED
+from ..timeline_state import TimelineState
 from .approval_dialog import ApprovalDialog
 from .background_screen import BackgroundScreen
 from .engine_host import Engine, GuestHost
@@ -35,7 +37,7 @@ from .palette import SlashCommandsProvider
 from .prompt_actions import PromptActions
 from .prompt_box import PromptBox
 from .prompt_input import PromptInput
-from .state import SessionClock, TimelineState
+from .session_clock import SessionClock
 from .status_bar import StatusBar
 from .timeline import Timeline
 from .transcript_view import TranscriptView
@@ -264,7 +266,7 @@ class AsyncfcApp(App[int]):
                                 network=event.network)
         self._dialogs[event.id] = dialog
 
-        def answered(decision: str | None) -> None:
+        def answered(decision: Decision | None) -> None:
             if self._dialogs.pop(event.id, None) is not None and decision:
                 self._command("resolve", event.id, decision)
 

@@ -14,22 +14,23 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
 from ..allow_rules import suggest_rule
+from ..approval import Decision
 from .formatting import preview_text
-from .state import args_summary
+from .summaries import args_summary
 
 __all__ = ["ApprovalDialog"]
 
 
-class ApprovalDialog(ModalScreen[str]):
-    """Dismisses with the decision: ``once``, ``network`` (once, with network access; only when
-    offered), ``session``, ``always`` or ``deny`` (Esc denies)."""
+class ApprovalDialog(ModalScreen[Decision]):
+    """Dismisses with the ``approval.Decision``: once, network (once, with network access; only
+    when offered), session, always or deny (Esc denies)."""
 
     BINDINGS = [
-        Binding("y,a", "decide('once')", "Allow once"),
-        Binding("w", "decide('network')", "Allow once with network"),
-        Binding("s", "decide('session')", "Allow for session"),
-        Binding("A", "decide('always')", "Always allow"),
-        Binding("n,d,escape", "decide('deny')", "Deny"),
+        Binding("y,a", f"decide('{Decision.ONCE}')", "Allow once"),
+        Binding("w", f"decide('{Decision.NETWORK}')", "Allow once with network"),
+        Binding("s", f"decide('{Decision.SESSION}')", "Allow for session"),
+        Binding("A", f"decide('{Decision.ALWAYS}')", "Always allow"),
+        Binding("n,d,escape", f"decide('{Decision.DENY}')", "Deny"),
     ]
 
     DEFAULT_CSS = """
@@ -78,20 +79,20 @@ class ApprovalDialog(ModalScreen[str]):
                 yield Static(Text.assemble("w runs this command once ", ("with network access", "bold"),
                                            " (the sandbox keeps commands off the network)"), classes="rule")
             with Horizontal():
-                yield Button("Once (y)", id="once", variant="success")
+                yield Button("Once (y)", id=Decision.ONCE, variant="success")
                 if self.network:
-                    yield Button("+net (w)", id="network", variant="success")
-                yield Button("Session (s)", id="session", variant="primary")
-                yield Button("Always (A)", id="always", variant="warning")
-                yield Button("Deny (n)", id="deny", variant="error")
+                    yield Button("+net (w)", id=Decision.NETWORK, variant="success")
+                yield Button("Session (s)", id=Decision.SESSION, variant="primary")
+                yield Button("Always (A)", id=Decision.ALWAYS, variant="warning")
+                yield Button("Deny (n)", id=Decision.DENY, variant="error")
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         event.stop()
-        self.dismiss(str(event.button.id))
+        self.dismiss(Decision(str(event.button.id)))
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """"w" only where the network is offered."""
-        return self.network or parameters != ("network",)
+        return self.network or parameters != (Decision.NETWORK,)
 
     def action_decide(self, decision: str) -> None:
-        self.dismiss(decision)
+        self.dismiss(Decision(decision))

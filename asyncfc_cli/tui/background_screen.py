@@ -10,8 +10,8 @@ from textual.screen import ModalScreen
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
+from ..timeline_state import FutureLane
 from .formatting import call_title
-from .state import FutureLane
 
 __all__ = ["BackgroundScreen"]
 

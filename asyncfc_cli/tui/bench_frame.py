@@ -13,7 +13,7 @@ import statistics
 import time
 from dataclasses import dataclass
 
-from .state import TimelineState
+from ..timeline_state import TimelineState
 from .synthetic import many_futures
 from .timeline_render import TimelineRenderer, fit_viewport
 

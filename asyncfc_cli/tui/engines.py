@@ -4,14 +4,44 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from contextlib import AbstractAsyncContextManager, nullcontext
-from typing import Any
+from typing import Any, Protocol
 
 import trio
 
 from .. import events as ev
 from ..errors import EXIT_INTERRUPTED
 
-__all__ = ["ReplayEngine", "SessionEngine"]
+__all__ = ["ReplayEngine", "SessionEngine", "WiredSession"]
+
+
+class _Closable(Protocol):
+    def close(self) -> object: ...
+
+
+class WiredSession(Protocol):
+    """What the TUI's engine factory builds (``app.Engine`` is one): the TUI is handed it, and
+    never wires a model, tools or a gate itself (only the command line does)."""
+
+    @property
+    def session(self) -> Any:
+        """Has ``serve(inbox)``, ``cancel_turn(exit_code=)`` and ``cancel_future(id)``."""
+
+    @property
+    def gate(self) -> Any:
+        """The approval gate the session's scheduler asks (``resolve(id, decision)``), or None."""
+
+    @property
+    def transcript(self) -> _Closable | None:
+        """Closed when the app ends."""
+
+    @property
+    def controls(self) -> Any:
+        """Carries out /model, /mode, /approval, /clear, /compact, or None."""
+
+    def serving(self) -> AbstractAsyncContextManager[object]:
+        """Keeps the session's services (MCP servers) running while it serves."""
+        ...
+
 
 class SessionEngine:
     """A live ``Session`` serving the prompts the user submits; commands go straight to it.

@@ -10,7 +10,9 @@ from typing import Any
 from rich.console import Group, RenderableType
 from rich.text import Text
 
-from .state import FutureLane, args_summary, short_summary
+from ..futures import State
+from ..timeline_state import FutureLane
+from .summaries import args_summary, short_summary
 from .timeline_render import PALETTE, STATE_ICONS, format_seconds
 
 __all__ = ["call_title", "call_body", "diff_text", "fold", "preview_text"]
@@ -59,13 +61,13 @@ def preview_text(text: str) -> Text:
         if line.startswith(("+++", "---")):
             style = "bold"
         elif line.startswith("+"):
-            style = PALETTE["done"]
+            style = PALETTE[State.DONE]
         elif line.startswith("-"):
-            style = PALETTE["failed"]
+            style = PALETTE[State.FAILED]
         elif line.startswith("@@"):
             style = PALETTE["now"]
         elif line.startswith("$ "):
-            style = "bold " + PALETTE["running"]
+            style = "bold " + PALETTE[State.RUNNING]
         else:
             style = ""
         out.append(line + "\n", style=style)
@@ -107,7 +109,7 @@ def call_body(lane: FutureLane, max_lines: int = FOLD_LINES) -> RenderableType:
         parts.append(Text(f"── output so far ({what}) ", PALETTE["label_dim"]))
         parts.append(Text("\n".join(shown)))
     if lane.final:
-        colour = PALETTE["failed"] if lane.state == "failed" else ""
+        colour = PALETTE[State.FAILED] if lane.state == State.FAILED else ""
         output = lane.output or lane.summary
         parts.append(Text.assemble(("── output ", PALETTE["label_dim"]), (f"({lane.state})", colour)))
         parts.append(fold(output, max_lines) if max_lines else Text(output))

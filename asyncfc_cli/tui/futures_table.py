@@ -14,8 +14,9 @@ from textual.binding import Binding
 from textual.message import Message
 from textual.widgets import DataTable
 
-from ..futures import AWAIT_FUTURE
-from .state import FutureLane, TimelineState, args_summary
+from ..futures import AWAIT_FUTURE, State
+from ..timeline_state import FutureLane, TimelineState
+from .summaries import args_summary
 from .timeline_render import PALETTE, STATE_ICONS, format_seconds
 
 __all__ = ["FuturesTable"]
@@ -185,8 +186,8 @@ def _state_text(lane: FutureLane) -> Text:
     if lane.approval == "asked" and not lane.final:
         return Text("? approve", style=PALETTE["approval"])
     colour = PALETTE["await"] if lane.tool == AWAIT_FUTURE and not lane.final else PALETTE[lane.state]
-    if lane.state == "cancelled":
-        colour = PALETTE["pending"]
+    if lane.state == State.CANCELLED:
+        colour = PALETTE[State.PENDING]
     return Text(f"{STATE_ICONS.get(lane.state, '?')} {lane.state}", style=colour)
 
 

@@ -10,8 +10,8 @@ from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
+from ..timeline_state import FutureLane
 from .formatting import call_body, call_title
-from .state import FutureLane
 
 __all__ = ["OutputScreen"]
 

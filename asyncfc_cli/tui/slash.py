@@ -11,6 +11,8 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from ..config import MODES
+
 __all__ = [
     "COMMANDS",
     "Completion",
@@ -37,7 +39,7 @@ class SlashCommand:
 COMMANDS: tuple[SlashCommand, ...] = (
     SlashCommand("help", "list the commands, mentions and keys"),
     SlashCommand("model", "show the model, or switch to another for the next task", "[NAME]"),
-    SlashCommand("mode", "show or set the execution mode", "[MODE]", ("async", "sync", "serial")),
+    SlashCommand("mode", "show or set the execution mode", "[MODE]", MODES),
     SlashCommand("approval", "show or set when to ask before changes", "[POLICY]", ("ask", "auto", "read-only")),
     SlashCommand("clear", "start the conversation afresh (the model forgets it)"),
     SlashCommand("compact", "shrink what the next request sends: old tool results become notes"),

@@ -9,7 +9,8 @@ from urllib.parse import urlsplit
 from rich.text import Text
 from textual.widget import Widget
 
-from .state import TimelineState
+from ..futures import State
+from ..timeline_state import TimelineState
 from .timeline_render import PALETTE, format_seconds
 
 __all__ = ["StatusBar", "status_text"]
@@ -56,7 +57,7 @@ def _parts(state: TimelineState, now: float, short: bool) -> dict[str, tuple[str
         if s.endpoint:  # where the requests (and the key) go: the host, in full when there is room
             model = f"{model} @ {urlsplit(s.endpoint).netloc or s.endpoint if short else s.endpoint}"
     counts = state.counts()
-    live = counts.get("running", 0) + counts.get("pending", 0)
+    live = counts.get(State.RUNNING, 0) + counts.get(State.PENDING, 0)
     if state.busy:
         flight = (f"·{live}" if short else f" · {live} in flight") if live else ""
         activity = ("decoding" if state.decoding else "tools") + flight
@@ -80,7 +81,7 @@ def _parts(state: TimelineState, now: float, short: bool) -> dict[str, tuple[str
     }
 
 
-_SANDBOX_STYLES = {"on": PALETTE["done"], "off": PALETTE["label"], "unavailable": PALETTE["failed"]}
+_SANDBOX_STYLES = {"on": PALETTE[State.DONE], "off": PALETTE["label"], "unavailable": PALETTE[State.FAILED]}
 
 
 def _sandbox_part(sandbox: str, network: bool, short: bool) -> dict[str, tuple[str, str]]:
@@ -96,9 +97,9 @@ def _sandbox_part(sandbox: str, network: bool, short: bool) -> dict[str, tuple[s
 
 def _dot(state: TimelineState) -> tuple[str, str]:
     if state.busy:
-        return ("● ", PALETTE["running"])
+        return ("● ", PALETTE[State.RUNNING])
     if state.outcome is not None:
-        return ("● ", PALETTE["done"] if state.outcome.exit_code == 0 else PALETTE["failed"])
+        return ("● ", PALETTE[State.DONE] if state.outcome.exit_code == 0 else PALETTE[State.FAILED])
     return ("○ ", PALETTE["label_dim"])
 
 

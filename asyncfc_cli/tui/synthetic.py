@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from .. import events as ev
+from ..approval import Decision
+from ..futures import State
 
 __all__ = ["demo_events", "many_futures", "subagent_events"]
 
@@ -49,13 +51,13 @@ def demo_events() -> list[ev.Event]:
         ev.FutureStarted(t=1.1, id="f2"),
         ev.FutureCreated(t=1.3, id="f3", tool="grep", args={"pattern": "def parse_date", "path": "src"}, effect="reads", turn=1),
         ev.FutureStarted(t=1.3, id="f3"),
-        ev.FutureFinished(t=1.4, id="f1", status="done", duration=0.5, summary="48 lines", output="def test_parse():\n    ..."),
+        ev.FutureFinished(t=1.4, id="f1", status=State.DONE, duration=0.5, summary="48 lines", output="def test_parse():\n    ..."),
     ]
     out += _request(2, 1.5, 0.4, "The bug is an off-by-one in parse_date; fixing it while the tests run.",
                     [("edit_file", 2.6), ("run_tests", 2.8), ("shell", 3.0)], 3.2, 95)
     out += [
-        ev.FutureFinished(t=1.9, id="f2", status="done", duration=0.8, summary="212 lines", output="..."),
-        ev.FutureFinished(t=2.2, id="f3", status="done", duration=0.9, summary="src/parse.py:41", output="src/parse.py:41: def parse_date(s):"),
+        ev.FutureFinished(t=1.9, id="f2", status=State.DONE, duration=0.8, summary="212 lines", output="..."),
+        ev.FutureFinished(t=2.2, id="f3", status=State.DONE, duration=0.9, summary="src/parse.py:41", output="src/parse.py:41: def parse_date(s):"),
         ev.FutureCreated(t=2.6, id="f4", tool="edit_file", deps=("f3",), effect="writes", turn=2,
                          args={"path": "src/parse.py", "old": "s[:-1]", "new": "s", "at": "$f3"}),
         ev.ApprovalRequested(t=2.6, id="f4", tool="edit_file", preview="--- a/src/parse.py\n+++ b/src/parse.py\n-    return s[:-1]\n+    return s"),
@@ -63,25 +65,25 @@ def demo_events() -> list[ev.Event]:
                          waits_on=("f4",), effect="runs", turn=2),
         ev.FutureCreated(t=3.0, id="f6", tool="shell", args={"command": "make docs"}, effect="exclusive", turn=2,
                          waits_on=("f5",)),
-        ev.ApprovalResolved(t=4.1, id="f4", decision="once"),
+        ev.ApprovalResolved(t=4.1, id="f4", decision=Decision.ONCE),
         ev.FutureStarted(t=4.1, id="f4"),
-        ev.FutureFinished(t=4.2, id="f4", status="done", duration=0.1, summary="1 edit in src/parse.py", output="@@ -41 +41 @@"),
+        ev.FutureFinished(t=4.2, id="f4", status=State.DONE, duration=0.1, summary="1 edit in src/parse.py", output="@@ -41 +41 @@"),
         ev.FutureStarted(t=4.2, id="f5"),
     ]
     out += _request(3, 3.2, 0.45, "Waiting for the tests.", [("await_future", 4.4)], 4.5, 30)
     out += [
         ev.FutureCreated(t=4.4, id="f7", tool="await_future", args={"ids": ["f5"]}, deps=("f5",), turn=3),
         ev.FutureStarted(t=4.4, id="f7"),
-        ev.FutureFinished(t=6.9, id="f5", status="failed", duration=2.7, summary="1 failed, 11 passed", output="FAILED tests/test_parse.py::test_tz"),
-        ev.FutureFinished(t=6.9, id="f7", status="done", duration=2.5, summary="f5 failed"),
-        ev.FutureFinished(t=6.9, id="f6", status="cancelled", duration=0.0, summary="cancelled by the model"),
+        ev.FutureFinished(t=6.9, id="f5", status=State.FAILED, duration=2.7, summary="1 failed, 11 passed", output="FAILED tests/test_parse.py::test_tz"),
+        ev.FutureFinished(t=6.9, id="f7", status=State.DONE, duration=2.5, summary="f5 failed"),
+        ev.FutureFinished(t=6.9, id="f6", status=State.CANCELLED, duration=0.0, summary="cancelled by the model"),
     ]
     out += _request(4, 7.0, 0.5, "One timezone case left; reading it and re-running.",
                     [("read_file", 7.9), ("run_tests", 8.2)], 8.4, 70)
     out += [
         ev.FutureCreated(t=7.9, id="f8", tool="read_file", args={"path": "tests/test_parse.py", "offset": 60}, effect="reads", turn=4),
         ev.FutureStarted(t=7.9, id="f8"),
-        ev.FutureFinished(t=8.0, id="f8", status="done", duration=0.1, summary="20 lines"),
+        ev.FutureFinished(t=8.0, id="f8", status=State.DONE, duration=0.1, summary="20 lines"),
         ev.FutureCreated(t=8.2, id="f9", tool="run_tests", args={"paths": ["tests/test_parse.py"], "args": "-k tz"}, effect="runs", turn=4),
         ev.FutureStarted(t=8.2, id="f9"),
         ev.RequestStarted(t=8.5, turn=5, messages=12),
@@ -124,7 +126,7 @@ def subagent_events() -> list[ev.Event]:
         ev.FutureStarted(t=1.0, id="f2"),
         ev.FutureCreated(t=1.2, id="f3", tool="read_file", args={"path": "NOTES.md"}, effect="reads", turn=1),
         ev.FutureStarted(t=1.2, id="f3"),
-        ev.FutureFinished(t=1.3, id="f3", status="done", duration=0.1, summary="30 lines"),
+        ev.FutureFinished(t=1.3, id="f3", status=State.DONE, duration=0.1, summary="30 lines"),
     ]
     for parent, path, t in (("f1", "src/dates.py", 1.5), ("f2", "src/times.py", 1.7)):
         out += [
@@ -133,8 +135,8 @@ def subagent_events() -> list[ev.Event]:
             ev.FutureCreated(t=t + 0.1, id="f2", tool="grep", args={"pattern": "def parse", "path": path},
                              effect="reads", turn=1, parent=parent),
             ev.FutureStarted(t=t + 0.1, id="f2", parent=parent),
-            ev.FutureFinished(t=t + 0.4, id="f1", status="done", duration=0.4, summary="6 functions", parent=parent),
-            ev.FutureFinished(t=t + 0.3, id="f2", status="done", duration=0.2, summary="2 matches", parent=parent),
+            ev.FutureFinished(t=t + 0.4, id="f1", status=State.DONE, duration=0.4, summary="6 functions", parent=parent),
+            ev.FutureFinished(t=t + 0.3, id="f2", status=State.DONE, duration=0.2, summary="2 matches", parent=parent),
             ev.RequestFinished(t=t + 1.0, turn=1, usage={"prompt_tokens": 700, "completion_tokens": 40},
                                cost=0.0003, tool_calls=2, parent=parent),
         ]
@@ -143,12 +145,12 @@ def subagent_events() -> list[ev.Event]:
         ev.FutureCreated(t=2.4, id="f4", tool="grep", args={"pattern": "parse_time", "path": "tests"},
                          effect="reads", turn=2),
         ev.FutureStarted(t=2.4, id="f4"),
-        ev.FutureFinished(t=2.5, id="f4", status="done", duration=0.1, summary="3 matches"),
+        ev.FutureFinished(t=2.5, id="f4", status=State.DONE, duration=0.1, summary="3 matches"),
         ev.FutureCreated(t=3.0, id="f3", tool="read_file", args={"path": "src/dates.py", "offset": 40},
                          effect="reads", turn=2, parent="f1"),
         ev.FutureStarted(t=3.0, id="f3", parent="f1"),
-        ev.FutureFinished(t=3.1, id="f3", status="done", duration=0.1, summary="40 lines", parent="f1"),
-        ev.FutureFinished(t=4.0, id="f1", status="done", duration=3.2, summary="dates go through strptime"),
+        ev.FutureFinished(t=3.1, id="f3", status=State.DONE, duration=0.1, summary="40 lines", parent="f1"),
+        ev.FutureFinished(t=4.0, id="f1", status=State.DONE, duration=3.2, summary="dates go through strptime"),
         ev.FutureCreated(t=4.2, id="f3", tool="shell", args={"command": "python -c 'import src.times'"},
                          effect="exclusive", turn=2, parent="f2"),
         ev.FutureStarted(t=4.2, id="f3", parent="f2"),

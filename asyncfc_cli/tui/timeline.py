@@ -14,7 +14,7 @@ from textual.reactive import reactive
 from textual.strip import Strip
 from textual.widget import Widget
 
-from .state import TimelineState
+from ..timeline_state import TimelineState
 from .timeline_render import MIN_SPC, TimelineRenderer, Viewport, fit_viewport
 
 __all__ = ["Timeline"]

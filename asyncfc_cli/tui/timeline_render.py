@@ -17,8 +17,10 @@ from dataclasses import dataclass
 from rich.segment import Segment
 from rich.style import Style
 
-from ..futures import AWAIT_FUTURE
-from .state import FutureLane, RequestBar, TimelineState, short_summary
+from ..approval import Decision
+from ..futures import AWAIT_FUTURE, State
+from ..timeline_state import FutureLane, RequestBar, TimelineState
+from .summaries import short_summary
 
 __all__ = ["PALETTE", "Viewport", "TimelineRenderer", "fit_viewport", "format_seconds", "tick_step"]
 
@@ -32,20 +34,21 @@ PALETTE: dict[str, str] = {
     "model_text": "#1e1e2e",
     "mark": "#ffffff",
     "call": "#ffd866",
-    "pending": "#5c6370",
+    State.PENDING: "#5c6370",
     "deps": "#d19a66",
     "approval": "#e06cdf",
-    "running": "#e5c07b",
-    "done": "#98c379",
-    "failed": "#e06c75",
-    "cancelled": "#4b5263",
+    State.RUNNING: "#e5c07b",
+    State.DONE: "#98c379",
+    State.FAILED: "#e06c75",
+    State.CANCELLED: "#4b5263",
     "await": "#61afef",
     "bar_text": "#1e1e2e",
     "grid": "#3e4451",
     "highlight": "#3e4451",
 }
 
-STATE_ICONS = {"pending": "○", "running": "◐", "done": "✓", "failed": "✗", "cancelled": "⊘"}
+STATE_ICONS = {State.PENDING: "○", State.RUNNING: "◐", State.DONE: "✓", State.FAILED: "✗",
+               State.CANCELLED: "⊘"}
 _EIGHTHS = " ▏▎▍▌▋▊▉"
 _NICE_STEPS = (0.01, 0.02, 0.05, 0.1, 0.2, 0.25, 0.5, 1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 1800, 3600)
 MIN_SPC = 0.01
@@ -277,7 +280,7 @@ class TimelineRenderer:
         wait_end = lane.started if lane.started is not None else (lane.finished if lane.finished is not None else now)
         asked = lane.approval_asked
         order_end = asked if asked is not None else wait_end
-        order_colour = p["deps"] if lane.deps else p["pending"]
+        order_colour = p["deps"] if lane.deps else p[State.PENDING]
         a, b = int(vp.col(lane.created)), int(math.ceil(vp.col(order_end)))
         row.fill(a, b, "╌", order_colour, None)
         if a >= 0 and lane.deps and b - a > 2:
@@ -288,20 +291,21 @@ class TimelineRenderer:
             answered = lane.approval_answered if lane.approval_answered is not None else wait_end
             a, b = int(vp.col(asked)), int(math.ceil(vp.col(answered)))
             row.fill(a, b, "╌", p["approval"], None)
-            label = {"asked": "? approve", "deny": "denied", "network": "approved +net"}.get(lane.approval,
-                                                                                           "approved")
+            label = {"asked": "? approve", Decision.DENY: "denied",
+                     Decision.NETWORK: "approved +net"}.get(lane.approval, "approved")
             if a >= 0 and b - a > len(label):
                 row.put(a, label, p["approval"])
         if lane.started is not None:
             end = lane.finished if lane.finished is not None else now
-            colour = p["await"] if lane.tool == AWAIT_FUTURE and lane.state in ("running", "done") else p[lane.state]
+            awaiting = lane.tool == AWAIT_FUTURE and lane.state in (State.RUNNING, State.DONE)
+            colour = p["await"] if awaiting else p[lane.state]
             a, b = self._bar(row, vp, lane.started, end, colour)
             run = format_seconds(lane.run_time(now), 0.1 if lane.run_time(now) < 10 else 1)
             live = f"background · {lane.last_line}" if lane.background else ""
             self._bar_label(row, a, b, run, short_summary(lane.summary) if lane.final else live)
-        if lane.state in ("failed", "cancelled"):
+        if lane.state in (State.FAILED, State.CANCELLED):
             x = int(math.ceil(vp.col(lane.finished if lane.finished is not None else now)))
-            row.put(x, STATE_ICONS[lane.state], p[lane.state] if lane.state == "failed" else p["pending"])
+            row.put(x, STATE_ICONS[lane.state], p[lane.state] if lane.state == State.FAILED else p[State.PENDING])
 
     def _bar_label(self, row: _Row, a: int, b: int, run: str, summary: str) -> None:
         """``2.2s exit code 1`` inside the bar when it fits; else beside it, to the right, in the
@@ -322,8 +326,8 @@ class TimelineRenderer:
     def _future_label(self, lane: FutureLane, width: int, highlight: bool) -> list[Segment]:
         p = self.palette
         state_colour = p["await"] if lane.tool == AWAIT_FUTURE and not lane.final else p[lane.state]
-        if lane.state == "cancelled":
-            state_colour = p["pending"]
+        if lane.state == State.CANCELLED:
+            state_colour = p[State.PENDING]
         icon = Segment(f" {STATE_ICONS.get(lane.state, '?')} ", self.styles.get(state_colour, None))
         deps = (" ⇠" + ",".join(lane.deps)) if lane.deps else ""
         room = width - 4  # the icon, and the gutter that keeps bars off the name

@@ -10,8 +10,10 @@ from textual.content import Content
 from textual.widgets import Collapsible, Static
 
 from .. import events as ev
+from ..errors import Ending
+from ..futures import State
 from .formatting import call_body, call_title
-from .state import TimelineState
+from ..timeline_state import TimelineState
 from .timeline_render import PALETTE, format_seconds
 
 __all__ = ["TranscriptView"]
@@ -122,8 +124,8 @@ class TranscriptView(VerticalScroll):
             self.mount(box)
         box, body = entry
         box.title = Content(call_title(lane, self._title_width))  # type: ignore[assignment]
-        box.set_class(lane.state == "failed", "-failed")
-        box.set_class(lane.state == "done", "-done")
+        box.set_class(lane.state == State.FAILED, "-failed")
+        box.set_class(lane.state == State.DONE, "-done")
         body.update(call_body(lane))
         if lane.approval == "asked" and box.collapsed:
             box.collapsed = False  # show what is being asked about ...
@@ -141,5 +143,5 @@ class TranscriptView(VerticalScroll):
         took = format_seconds(event.t - state.task_start, 0.1)
         cost = f" · ${event.cost:.4f}" if event.cost else ""
         # A finished task's message is its answer, already shown above; other outcomes say why.
-        why = "" if event.outcome == "finished" else f" {event.message}"
+        why = "" if event.outcome == Ending.FINISHED else f" {event.message}"
         return f"── {event.outcome} in {took} · {event.turns} turns{cost} · exit {event.exit_code} ──{why}"

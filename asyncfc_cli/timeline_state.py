@@ -1,10 +1,12 @@
-"""What the TUI shows, as plain data: a pure state model fed one event at a time.
+"""The timeline of a session as plain data: a pure state model fed one event at a time.
 
 ``TimelineState.apply(event)`` folds the session's event stream into a model lane (one bar per
 request: start, first token, streamed text, end, and the moments tool calls were dispatched), one
 lane per future (created, started, finished, state, dependencies) and running totals (turns, tokens,
-cost). Widgets render this state at a time ``now``; the benchmark's Gantt plot can read it too. No
-Textual, no Rich, no clock: the caller says what time it is.
+cost). It is the view model the front ends share: the TUI draws it at a time ``now`` (its timeline,
+futures table and status bar), the benchmark's Gantt plot (``bench/plot.py``) draws it after the
+fact. No Textual, no Rich, no clock: the caller says what time it is. It reads only the vocabulary
+(events, the futures protocol), so it sits below every front end and none needs another's.
 
 The records are mutable for speed (hundreds of updates per second under load); views must treat
 them as read-only.
@@ -17,20 +19,11 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from .. import events as ev
-from ..futures import AWAIT_FUTURE, BLOCK_CLOSE, block_openings
+from . import events as ev
+from .futures import AWAIT_FUTURE, FINISHED, State
 
-__all__ = [
-    "FutureLane",
-    "RequestBar",
-    "SessionClock",
-    "SessionInfo",
-    "TimelineState",
-    "args_summary",
-    "short_summary",
-]
+__all__ = ["FutureLane", "RequestBar", "SessionInfo", "TimelineState"]
 
-FINAL_STATES = frozenset({"done", "failed", "cancelled"})
 LIVE_OUTPUT_CHARS = 64_000
 
 
@@ -71,15 +64,16 @@ class FutureLane:
     """Earlier futures it waits for to keep program order."""
     effect: str = "pure"
     turn: int = 0
-    state: str = "pending"
-    """pending, running, done, failed or cancelled."""
+    state: State = State.PENDING
+    """pending, running, done, failed or cancelled (a ``future_finished`` or the task's end)."""
     started: float | None = None
     finished: float | None = None
     duration: float = 0.0
     summary: str = ""
     output: str = ""
     approval: str = ""
-    """"" (none asked), "asked", or the decision: once, session, deny."""
+    """"" (none asked), "asked", or the answer (an ``approval.Decision``: once, network, session,
+    always or deny)."""
     approval_preview: str = ""
     approval_asked: float | None = None
     """When the user was asked to approve it (None: never asked)."""
@@ -96,7 +90,7 @@ class FutureLane:
 
     @property
     def final(self) -> bool:
-        return self.state in FINAL_STATES
+        return self.state in FINISHED
 
     def run_time(self, now: float) -> float:
         """Seconds the tool has run (so far, at ``now``)."""
@@ -276,7 +270,7 @@ class TimelineState:
     def _future_started(self, e: ev.FutureStarted) -> None:
         lane = self.futures.get(e.id)
         if lane is not None and not lane.final:
-            lane.state, lane.started = "running", e.t
+            lane.state, lane.started = State.RUNNING, e.t
 
     def _future_finished(self, e: ev.FutureFinished) -> None:
         lane = self.futures.get(e.id)
@@ -324,7 +318,7 @@ class TimelineState:
             # The task ended without telling us: never draw its calls as live. Background
             # processes of a chat outlive the task (headless ones were stopped before this).
             if not lane.final and not lane.background:
-                lane.state, lane.finished = "cancelled", e.t
+                lane.state, lane.finished = State.CANCELLED, e.t
 
     # -- queries -----------------------------------------------------------------------------------
 
@@ -393,78 +387,3 @@ _NESTED_HANDLERS: dict[type, Any] = {
     for kind in (ev.FutureCreated, ev.FutureStarted, ev.FutureFinished, ev.FutureDelivered)
 }
 """What a sub-agent's events show: its futures, as lanes of their own."""
-
-
-class SessionClock:
-    """Maps the host's wall clock to session time, so views can draw "now" between events.
-
-    Each observed event anchors the mapping (events are stamped on the session clock); in between,
-    session time advances at ``rate`` session seconds per wall second (the replay speed, or 1). It
-    never runs backwards, and ``freeze`` pins it (idle sessions and snapshot tests).
-    """
-
-    def __init__(self, rate: float = 1.0) -> None:
-        self.rate = rate
-        self._anchor_t: float | None = None
-        self._anchor_wall = 0.0
-        self._last = 0.0
-        self._frozen: float | None = None
-
-    def observe(self, t: float, wall: float) -> None:
-        if self._anchor_t is None or self._frozen is not None or t >= self._project(wall):
-            self._anchor_t, self._anchor_wall = t, wall
-        self._frozen = None
-
-    def freeze(self, t: float | None = None) -> None:
-        """Stop the clock at ``t`` (default: where it is now); the next event starts it again."""
-        self._frozen = self._last if t is None else t
-
-    def _project(self, wall: float) -> float:
-        if self._anchor_t is None:
-            return 0.0
-        return self._anchor_t + (wall - self._anchor_wall) * self.rate
-
-    def now(self, wall: float) -> float:
-        if self._frozen is not None:
-            return self._frozen
-        self._last = max(self._last, self._project(wall))
-        return self._last
-
-
-def args_summary(args: Any, width: int = 60) -> str:
-    """One line describing a call's arguments, e.g. ``path=src/app.py limit=40``.
-
-    Long values are cut, multi-line values show their first line; ``$fN`` references stay visible.
-    """
-    if not isinstance(args, dict):
-        text = str(args)
-    else:
-        parts = []
-        for key, value in args.items():
-            shown = value if isinstance(value, str) else _compact(value)
-            first = shown.splitlines()[0] if shown else ""
-            if first != shown:
-                first += "…"
-            parts.append(f"{key}={_clip(first, 40)}")
-        text = " ".join(parts)
-    return _clip(text.replace("\n", " "), width)
-
-
-def _compact(value: Any) -> str:
-    if isinstance(value, list):
-        return ",".join(str(v) for v in value)
-    return str(value)
-
-
-def _clip(text: str, width: int) -> str:
-    return text if len(text) <= width else text[: max(0, width - 1)] + "…"
-
-
-def short_summary(text: str) -> str:
-    """A result's one-liner for views: ``<future id="f1" status="done">x`` reads ``f1 done: x``."""
-    parts, last = [], 0
-    for opening in block_openings(text):
-        parts += [text[last:opening.start], f"{opening.id} {opening.state}: "]
-        last = opening.end
-    parts.append(text[last:])
-    return " ".join("".join(parts).replace(BLOCK_CLOSE, " ").split())
