@@ -1,11 +1,13 @@
 """Allow rules: calls the approval gate lets through under ``ask`` without asking.
 
-A rule is ``TOOL`` (every call of the tool) or ``shell(COMMAND)``: a shell command, matched word by
+A rule is ``TOOL`` (every call of the tool) or ``TOOL(COMMAND)`` for a tool whose calls run a
+command line (its declared display is ``Display.COMMAND``: ``shell``): the command, matched word by
 word, where a trailing ``*`` allows any further words (``shell(npm test*)`` allows ``npm test`` and
 ``npm test -- -u``, not ``npm testing``; ``shell(git status)`` allows exactly that command). A
 command with shell operators (``;``, ``&&``, ``|``, redirections, substitutions...) is matched only
 by a rule that spells out the same whole command, so ``npm test*`` never lets ``npm test && rm -rf
-~`` through.
+~`` through. Rules see a call as its tool's name and its command line (``ToolFacts.command_line``;
+None for a tool that runs none), never its other arguments.
 
 Rules are kept for the session (the approval dialog's "allow for session") and, when the user
 chooses "always", in the user's own ``allow.toml`` beside config.toml. Trust boundary: they come only
@@ -14,17 +16,20 @@ from the person (the dialog, their own config folder); nothing a repository hold
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import shlex
 import tomllib
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+
+from asyncfc_tools import Display
 
 from .config import user_config_path
 from .errors import ConfigError
+from .trust import write_user_file
 
 __all__ = ["AllowRule", "AllowRules", "allow_file", "load_allow_rules", "save_allow_rule", "suggest_rule"]
 
@@ -32,10 +37,25 @@ _OPERATORS = re.compile(r"[;&|<>`\n]|\$\(")
 _RULE = re.compile(r"^([A-Za-z_][\w.-]*)(?:\((.*)\))?$", re.DOTALL)
 
 
+@functools.cache
+def _builtin_displays() -> dict[str, Display]:
+    from asyncfc_tools import builtin_tools
+
+    return {name: spec.facts.display for name, spec in builtin_tools().items()}
+
+
+def takes_pattern(tool: str) -> bool:
+    """Whether a rule may give ``tool`` a command pattern: not a built-in tool whose calls run no
+    command line (``edit_file(x)`` is a mistake); a built-in that runs one (declared
+    ``Display.COMMAND``: shell), or a tool that is not built in, whose calls the pattern matches
+    only if they run one."""
+    return _builtin_displays().get(tool, Display.COMMAND) is Display.COMMAND
+
+
 @dataclass(frozen=True, slots=True)
 class AllowRule:
-    """``tool`` with no ``command``: every call of it; ``shell`` with a command pattern: see the
-    module docstring."""
+    """``tool`` with no ``command``: every call of it; a tool that runs command lines with a command
+    pattern: see the module docstring."""
 
     tool: str
     command: str = ""
@@ -45,23 +65,29 @@ class AllowRule:
         """``AllowRule.parse("shell(npm test*)")``.
 
         Raises:
-            ConfigError: not ``TOOL`` or ``TOOL(PATTERN)``, or a pattern on a tool other than shell.
+            ConfigError: not ``TOOL`` or ``TOOL(PATTERN)``, or a pattern on a built-in tool
+                that runs no command line (``takes_pattern``).
         """
         match = _RULE.match(text.strip())
-        if match is None or (match[2] is not None and match[1] != "shell") or match[2] == "":
-            raise ConfigError(f"allow rule {text!r}: write TOOL (e.g. edit_file) or shell(COMMAND), "
-                              "e.g. shell(npm test*)")
+        if match is None or (match[2] is not None and not takes_pattern(match[1])) or match[2] == "":
+            forms = "".join(f" or {name}(COMMAND), e.g. {name}(npm test*)"
+                            for name, display in _builtin_displays().items() if display is Display.COMMAND)
+            raise ConfigError(f"allow rule {text!r}: write TOOL (e.g. edit_file){forms}")
         return cls(match[1], (match[2] or "").strip())
 
     def __str__(self) -> str:
         return f"{self.tool}({self.command})" if self.command else self.tool
 
-    def allows(self, tool: str, args: Mapping[str, Any]) -> bool:
+    def allows(self, tool: str, command: str | None) -> bool:
+        """Whether this rule lets a call of ``tool`` through; ``command``: the command line the call
+        runs (None: its tool runs none, so only a rule without a pattern can allow it)."""
         if tool != self.tool:
             return False
         if not self.command:
             return True
-        command = str(args.get("command", "")).strip()
+        if command is None:
+            return False
+        command = command.strip()
         if _OPERATORS.search(command) or _OPERATORS.search(self.command.rstrip("*")):
             return command == self.command
         wanted, rest = _words(self.command.removesuffix("*")), self.command.endswith("*")
@@ -88,9 +114,10 @@ class AllowRules:
         if rule not in self.rules:
             self.rules.append(rule)
 
-    def allows(self, tool: str, args: Mapping[str, Any]) -> AllowRule | None:
-        """The rule that lets this call through without asking, if any."""
-        return next((rule for rule in self.rules if rule.allows(tool, args)), None)
+    def allows(self, tool: str, command: str | None) -> AllowRule | None:
+        """The rule that lets this call through without asking, if any (``command``: the command
+        line it runs, None if its tool runs none)."""
+        return next((rule for rule in self.rules if rule.allows(tool, command)), None)
 
 
 _INTERPRETER = re.compile(r"(?:python|pypy|node|ruby|perl|php)[\d.]*|bash|sh|zsh|dash|deno|bun")
@@ -106,21 +133,22 @@ _WRAPPERS = frozenset({"run", "exec", "x", "dlx"})
 """Subcommands that run another program (``npm run test``, ``uv run pytest``): the rule keeps it."""
 
 
-def suggest_rule(tool: str, args: Mapping[str, Any]) -> AllowRule:
-    """The rule the approval dialog offers for a call: the tool for most tools; for a shell
-    command, its program and subcommand with ``*`` (``npm test*`` for ``npm test -- -u``,
-    ``npm run lint*``, ``python3 -m pytest*``), or the command itself when it is that short, has
-    shell operators, or names no subcommand an allowance could stop at (``python3 -c ...``)."""
-    if tool != "shell":
+def suggest_rule(tool: str, command: str | None) -> AllowRule:
+    """The rule the approval dialog offers for a call: the tool for a tool that runs no command
+    line (``command`` None); for a command, its program and subcommand with ``*`` (``npm test*``
+    for ``npm test -- -u``, ``npm run lint*``, ``python3 -m pytest*``), or the command itself when
+    it is that short, has shell operators, or names no subcommand an allowance could stop at
+    (``python3 -c ...``)."""
+    if command is None:
         return AllowRule(tool)
-    command = " ".join(str(args.get("command", "")).split())
+    command = " ".join(command.split())
     words = _words(command)
     if _OPERATORS.search(command) or words is None or len(words) <= 2:
-        return AllowRule("shell", command)
+        return AllowRule(tool, command)
     keep = _prefix_words(words)
     if keep is None:
-        return AllowRule("shell", command)
-    return AllowRule("shell", shlex.join(words[:keep]) + "*")
+        return AllowRule(tool, command)
+    return AllowRule(tool, shlex.join(words[:keep]) + "*")
 
 
 def _prefix_words(words: list[str]) -> int | None:
@@ -161,7 +189,8 @@ def load_allow_rules(path: Path | None = None) -> list[AllowRule]:
 
 
 def save_allow_rule(rule: AllowRule, path: Path | None = None) -> Path:
-    """Add ``rule`` to the user's allow.toml (created owner-only if missing); returns its path.
+    """Add ``rule`` to the user's allow.toml (replaced atomically, owner-only:
+    ``trust.write_user_file``); returns its path.
 
     Raises:
         ConfigError: the file exists but cannot be read, or cannot be written.
@@ -174,9 +203,8 @@ def save_allow_rule(rule: AllowRule, path: Path | None = None) -> Path:
             "# TOOL allows every call of it; shell(COMMAND*) a command and any further words.\n"
             "allow = [\n" + "".join(f"    {json.dumps(r, ensure_ascii=False)},\n" for r in rules) + "]\n")
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.touch(mode=0o600, exist_ok=True)
-        path.write_text(body, encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"cannot save the allow rule to {path}: {exc}") from None
+        data = body.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ConfigError(f"cannot save the allow rule {rule}: it holds text that is not valid UTF-8") from None
+    write_user_file(path, data, "the allow rules")
     return path

@@ -12,8 +12,8 @@ from __future__ import annotations
 import os
 import signal
 import sys
-from collections.abc import Callable
-from contextlib import AbstractAsyncContextManager, nullcontext
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -22,10 +22,10 @@ import trio
 
 from asyncfc_tools import ToolContext, ToolError, ToolSpec
 
-from .config import Settings, paired_key_variable
+from .config import Approval, Settings, paired_key_variable
 from .errors import EXIT_INTERRUPTED, EXIT_TERMINATED, AsyncfcError, ConfigError
 from .events import EventBus, Notice, SessionFinished, SessionStarted
-from .model.base import ModelClient, ToolCall
+from .model.base import Message, ModelClient, SystemMessage, ToolCall
 from .model.scenario import SCENARIO_SUFFIXES, scenario_source
 from .scheduler import Gate
 from .session import Session
@@ -42,11 +42,14 @@ if TYPE_CHECKING:
 
 __all__ = ["Engine", "build_engine", "open_model", "run_headless"]
 
-def open_model(settings: Settings, *, profile: str | None = None, root: Path | None = None) -> ModelClient:
+def open_model(settings: Settings, *, profile: str | None = None, root: Path | None = None,
+               paired_variable: str | None = None) -> ModelClient:
     """The model client for ``settings.model``: scripted (offline) or litellm.
 
     ``root``: the workspace a scripted model's real tools would change; a script written for
     another repository (its ``workspace``) refuses it. None: the tools are simulated.
+    ``paired_variable``: the variable whose key the user paired with ``settings.api_base``
+    (``config.paired_key_variable``, which the caller looks up, once: it reads the user config).
 
     Raises:
         ConfigError: no model configured, an unknown scripted scenario/profile, or a script
@@ -87,7 +90,7 @@ def open_model(settings: Settings, *, profile: str | None = None, root: Path | N
     # goes there) and starts importing litellm in the background, overlapping the ~3 s import
     # with the rest of the set-up.
     return open_litellm(model, settings.api_base,
-                        paired_variable=paired_key_variable(settings.api_base),
+                        paired_variable=paired_variable,
                         max_output_tokens=settings.max_output_tokens,
                         stall_timeout_s=settings.stall_timeout_s)
 
@@ -127,11 +130,25 @@ class Engine:
     """The OS sandbox of the session's commands; ``close()`` it when the session ends."""
     hub: McpHub | None = None
     """The session's MCP servers, if any are configured: they run while ``serving()`` is open."""
+    recording_ends: Callable[[], AbstractAsyncContextManager[object]] = nullcontext
+    """Records where each task left the tree beside the session's checkpoint, off the event loop,
+    while open (``ApprovalGate.recording_ends``)."""
 
-    def serving(self) -> AbstractAsyncContextManager[object]:
-        """Keep the session's services (its MCP servers) running; open it around the session's
-        tasks (the servers outlive each task in the TUI, and stop with it headless)."""
-        return self.hub.running() if self.hub is not None else nullcontext()
+    @asynccontextmanager
+    async def serving(self) -> AsyncIterator[None]:
+        """Keep the session's services (its MCP servers, the recording of task ends) running; open
+        it around the session's tasks (they outlive each task in the TUI, and stop with it
+        headless)."""
+        async with self.recording_ends(), self.hub.running() if self.hub is not None else nullcontext():
+            yield
+
+    def close(self) -> None:
+        """Flush and close the transcript and the sandbox (its network namespace): the session has
+        ended."""
+        if self.transcript is not None:
+            self.transcript.close()
+        if self.sandbox is not None:
+            self.sandbox.close()
 
 
 def build_engine(
@@ -154,15 +171,15 @@ def build_engine(
         ConfigError: bad model/profile/approval configuration.
     """
     bus = bus or EventBus()
-    model = open_model(settings, profile=profile, root=None if simulate else workspace.root)
     paired = paired_key_variable(settings.api_base)
+    model = open_model(settings, profile=profile, root=None if simulate else workspace.root, paired_variable=paired)
     if paired and os.environ.get(paired):  # a key under any name is still a key
         bus.keep_secret(os.environ[paired])
     from .allow_rules import AllowRules, load_allow_rules
     from .approval import ApprovalGate
 
     sandbox = open_session_sandbox(settings, workspace, interactive=interactive, simulate=simulate)
-    approval = settings.approval or ("ask" if interactive else "auto")
+    approval = settings.approval or (Approval.ASK if interactive else Approval.AUTO)
     settings = settings.replace(approval=approval)
     gate = ApprovalGate(approval, bus, workspace.root, interactive=interactive,
                         rules=AllowRules(load_allow_rules()))
@@ -170,40 +187,60 @@ def build_engine(
     from .durations import duration_priors
     from .session import Session
 
-    ctx = workspace.tool_context(settings, sandbox)
+    # The gate's policy, not the start's: the TUI's /approval changes it between tasks.
+    ctx = workspace.tool_context(settings, sandbox,
+                                 approval_offers_network=lambda: gate.policy == Approval.ASK and gate.interactive)
     tools = workspace_tools(model, simulate)
     session = Session(
         model=model, tools=tools, bus=bus, settings=settings,
         workspace=workspace, gate=gate,
         system_prompt="" if resume else system_prompt(settings, workspace, sandbox),
-        history=resume.history if resume else (),
+        history=_resumed_history(resume, settings, workspace, sandbox) if resume else (),
         session_id=resume.session_id if resume else None,
         context=ContextBudget.for_model(settings.model, settings.context_tokens),
         duration_priors=duration_priors(tools.values()), ctx=ctx,
         futures_issued=resume.futures_issued if resume else 0,
         recovered=resume.recovered if resume else (),
     )
-    _attach_subagents(session, model, settings, workspace, gate, simulate, ctx)
+    _attach_subagents(session, model, settings, workspace, gate, simulate, ctx, paired)
     if resume:  # one start per transcript, and a clock that never runs back
         bus.resume_at(resume.continues_at, resume.prior_turns)
     from .controls import SessionControls
 
     controls = SessionControls(
-        session, gate, open_model=lambda changed: open_model(changed, root=None if simulate else workspace.root),
+        session, gate, open_model=lambda changed: open_model(
+            changed, root=None if simulate else workspace.root, paired_variable=paired_key_variable(changed.api_base)),
         system_prompt=lambda changed: system_prompt(changed, workspace, sandbox))
     writer = None
     if write_transcript:
         path = settings.transcript or (
             resume.transcript if resume else default_transcript_path(workspace.root, session.session_id))
         writer = TranscriptWriter(path)
+        for event in resume.carried if resume else ():  # an adopted transcript's session, first
+            writer(event)
         bus.subscribe(writer, nested=True)
+    warn = _warnings_from_start(bus)
+    if resume and resume.notice:
+        warn(resume.notice)
     return Engine(session, bus, gate, writer, controls=controls, sandbox=sandbox,
-                  hub=_mcp_hub(session, workspace))
+                  hub=_mcp_hub(session, workspace, warn), recording_ends=gate.recording_ends)
 
 
-def _mcp_hub(session: Session, workspace: Workspace) -> McpHub | None:
+def _resumed_history(resume: Resumed, settings: Settings, workspace: Workspace,
+                     sandbox: Sandbox | None) -> tuple[Message, ...]:
+    """A resumed session's history, its system prompt written afresh if the session now runs in
+    another mode than the one it was written for (a /mode before it stopped, or ``--mode``):
+    the prompt teaches the mode's rules (the futures protocol or not), so it must match them."""
+    history = resume.history
+    if resume.prompt_mode == settings.mode or not history or not isinstance(history[0], SystemMessage):
+        return history
+    return (SystemMessage(system_prompt(settings, workspace, sandbox)), *history[1:])
+
+
+def _mcp_hub(session: Session, workspace: Workspace, warn: Callable[[str], None]) -> McpHub | None:
     """The configured MCP servers (the user's; a trusted repository's ``.mcp.json`` too), their
     remembered tools offered at once and the others as each server connects; None without any.
+    What to tell the user (configuration notices, name clashes) goes to ``warn``.
 
     Raises:
         ConfigError: a server is configured wrongly.
@@ -212,20 +249,21 @@ def _mcp_hub(session: Session, workspace: Workspace) -> McpHub | None:
     from .mcp.hub import listing_cache_dir
 
     config = load_mcp_config(workspace.root)
-    if config.notices:
-        _notify_after_start(session.bus, config.notices)
+    for notice in config.notices:
+        warn(notice)
     if not config.servers:
         return None
-    hub = McpHub(config.servers, listing_cache_dir=listing_cache_dir())
+    hub = McpHub(config.servers, listing_cache_dir=listing_cache_dir(), reserved=set(session.tools), warn=warn)
     session.add_tools(hub.specs())
     hub.subscribe(session.add_tools)
     return hub
 
 
 def _attach_subagents(session: Session, model: ModelClient, settings: Settings, workspace: Workspace,
-                      gate: Gate, simulate: bool, ctx: ToolContext) -> None:
+                      gate: Gate, simulate: bool, ctx: ToolContext, paired: str | None) -> None:
     """Offer ``agent``: sub-agents on ``subagent_model`` or the session's model (a scripted model
-    plays the scripts of its agent steps), under the session's approval gate."""
+    plays the scripts of its agent steps), under the session's approval gate, with the key paired
+    with the session's ``api_base`` (``paired``)."""
     from .model.scripted import ScriptedClient
     from .prompting import build_subagent_prompt
     from .scripted_subagents import scripted_kit
@@ -241,7 +279,7 @@ def _attach_subagents(session: Session, model: ModelClient, settings: Settings, 
 
         def kit(call: ToolCall) -> SubAgentKit:
             try:
-                return SubAgentKit(open_model(sub_settings), session.tools)
+                return SubAgentKit(open_model(sub_settings, paired_variable=paired), session.tools)
             except AsyncfcError as exc:
                 raise ToolError(f"the sub-agent's model cannot start: {exc}") from None
 
@@ -253,16 +291,27 @@ def _attach_subagents(session: Session, model: ModelClient, settings: Settings, 
                      context=lambda: ContextBudget.for_model(model_name, settings.context_tokens))
 
 
-def _notify_after_start(bus: EventBus, notices: tuple[str, ...]) -> None:
-    """Emit ``notices`` as warnings right after the session's start (a log begins with it)."""
+def _warnings_from_start(bus: EventBus) -> Callable[[str], None]:
+    """Something to say warnings with: each becomes a ``notice``, those said before the session's
+    start right after it (a log begins with it), the others at once."""
+    held: list[str] | None = []
 
-    def emit_once(event: object) -> None:
-        if isinstance(event, SessionStarted):
+    def emit_held(event: object) -> None:
+        nonlocal held
+        if isinstance(event, SessionStarted) and held is not None:
             remove()
-            for text in notices:
+            texts, held = held, None
+            for text in texts:
                 bus.emit(Notice, level="warning", message=text)
 
-    remove = bus.subscribe(emit_once)
+    def warn(text: str) -> None:
+        if held is None:
+            bus.emit(Notice, level="warning", message=text)
+        else:
+            held.append(text)
+
+    remove = bus.subscribe(emit_held)
+    return warn
 
 
 def open_session_sandbox(settings: Settings, workspace: Workspace, *, interactive: bool,
@@ -282,10 +331,10 @@ def open_session_sandbox(settings: Settings, workspace: Workspace, *, interactiv
 
     from .config import user_config_path
     from .repomap_tags import cache_dir
-    from .transcript import sessions_dir
+    from .transcript import state_dir
 
     hide_own_environment()
-    own = (user_config_path().parent, sessions_dir(workspace.root).parent.parent, cache_dir())
+    own = (user_config_path().parent, state_dir(), cache_dir())
     sandbox = open_sandbox(workspace.root, mode=settings.sandbox, network=settings.network, protected=own)
     if sandbox.unconfined and not interactive and settings.approval is None and not simulate:
         raise ConfigError(
@@ -360,10 +409,7 @@ def run_headless(
             raise
         return code
     finally:
-        if engine.transcript is not None:
-            engine.transcript.close()
-        if engine.sandbox is not None:
-            engine.sandbox.close()
+        engine.close()
 
 
 def _abort_code(exc: BaseException) -> int | None:

@@ -11,19 +11,26 @@ The preview is the tool's to say (``ToolSpec.preview``): the gate knows no tool 
 command (of a tool declaring ``runs_command``: shell, run_tests) reach the network where the
 sandbox keeps the session off it; it is offered (``approval_requested.network``) only there, and
 never kept as a rule. "session" adds the call's suggested
-allow rule (``allow_rules.suggest_rule``: the tool, or for a shell command its prefix such as
-``npm test*``) for the rest of the session; "always" also saves it in the user's allow.toml. A call
+allow rule (``allow_rules.suggest_rule``: the tool, or for a command its prefix such as
+``npm test*``; ``approval_requested.rule`` names it) for the rest of the session; "always" also
+saves it in the user's allow.toml. A call
 an allow rule matches is let through without asking. With nobody to answer (headless), ``ask``
 refuses what no rule allows, with a message saying how to allow it.
+
+After each task of a session that made a checkpoint the gate records where the task left the tree
+(``record_end``), in a worker thread, from ``recording_ends()``: the session's services
+(``app.Engine.serving``) keep it open, so a task's end never waits for git on the event loop.
 """
 
 from __future__ import annotations
 
+import math
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
+from contextlib import asynccontextmanager
 from enum import StrEnum
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import trio
 
@@ -31,6 +38,7 @@ from asyncfc_tools import ToolContext, ToolError, ToolSpec
 
 from .allow_rules import AllowRule, AllowRules, save_allow_rule, suggest_rule
 from .checkpoint import Checkpoint, create_checkpoint, record_end
+from .config import APPROVALS, Approval
 from .errors import AsyncfcError, CheckpointError, WorkspaceError
 from .events import (
     ApprovalRequested,
@@ -44,9 +52,6 @@ from .events import (
 from .scheduler import GateRequest, Grant
 
 __all__ = ["ApprovalGate", "Decision", "describe_call"]
-
-Policy = Literal["read-only", "ask", "auto"]
-
 
 class Decision(StrEnum):
     """How a person answered an approval request (``resolve``, ``approval_resolved.decision``)."""
@@ -74,6 +79,11 @@ def describe_call(spec: ToolSpec, args: Mapping[str, Any], ctx: ToolContext) -> 
     return spec.describe(ctx, args)
 
 
+def _command_line(request: GateRequest) -> str | None:
+    """The command line the call runs, as allow rules see it (None: its tool runs none)."""
+    return request.spec.facts.command_line(request.args)
+
+
 def _kept_offline(request: GateRequest) -> bool:
     """Whether the call runs a command the session's sandbox keeps off the network."""
     sandbox = request.ctx.sandbox
@@ -94,12 +104,13 @@ class ApprovalGate:
         rules: the allow rules in force (the user's saved ones); "session" and "always" add to them.
         save_rule: keeps an "always" rule (default: the user's allow.toml; a test seam).
         end: records the end of the session beside its checkpoint when a task finishes, so undo
-            takes back the session's changes only (a test seam; default ``checkpoint.record_end``).
+            takes back the session's changes only; blocking, so run in a worker thread (a test
+            seam; default ``checkpoint.record_end``).
     """
 
     def __init__(
         self,
-        policy: Policy | str,
+        policy: Approval | str,
         bus: EventBus,
         root: Path,
         *,
@@ -110,9 +121,9 @@ class ApprovalGate:
         save_rule: Callable[[AllowRule], object] = save_allow_rule,
         end: Callable[[Path, Checkpoint], None] = record_end,
     ) -> None:
-        if policy not in ("read-only", "ask", "auto"):
+        if policy not in APPROVALS:
             raise ValueError(f"unknown approval policy {policy!r}")
-        self.policy = policy
+        self.policy = Approval(policy)
         self.interactive = interactive
         self._bus = bus
         self._root = root
@@ -126,6 +137,8 @@ class ApprovalGate:
         self._save_rule = save_rule
         self._waiting: dict[str, tuple[trio.Event, list[Decision]]] = {}
         self._record_end = end
+        self._ends: trio.MemorySendChannel[None] | None = None
+        """Where task ends are queued while ``recording_ends()`` is open."""
         if session_id is None:
             bus.subscribe(self._learn_session_id)
         bus.subscribe(self._on_task_finished)
@@ -135,13 +148,40 @@ class ApprovalGate:
             self._session_id = event.session_id
 
     def _on_task_finished(self, event: object) -> None:
-        """After each task of a session that made a checkpoint: snapshot where it left the tree.
-        Best effort: without it, undo takes back everything since the checkpoint, as before."""
-        if isinstance(event, SessionFinished) and self.checkpoint is not None:
+        if isinstance(event, SessionFinished) and self.checkpoint is not None and self._ends is not None:
+            self._ends.send_nowait(None)
+
+    @asynccontextmanager
+    async def recording_ends(self) -> AsyncIterator[None]:
+        """While open, record the end of each task (``record_end``) in the background. On the way
+        out the ends still queued are recorded first, unless the way out is a cancellation or an
+        error, which abandons them."""
+        send, receive = trio.open_memory_channel[None](math.inf)
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(self._record_ends, receive)
+            self._ends = send
             try:
-                self._record_end(self._root, self.checkpoint)
-            except (WorkspaceError, CheckpointError):
-                pass
+                yield
+            finally:
+                self._ends = None
+                send.close()
+
+    async def _record_ends(self, ends: trio.MemoryReceiveChannel[None]) -> None:
+        async for _ in ends:
+            await self.record_end()
+
+    async def record_end(self) -> None:
+        """Snapshot where the last task left the tree beside the session's checkpoint (nothing
+        without one), git running in a worker thread. Best effort: without it, undo takes back
+        everything since the checkpoint. Cancelling abandons the thread, which is safe: git
+        writes only objects (through a private index) and then one private ref."""
+        checkpoint = self.checkpoint
+        if checkpoint is None:
+            return
+        try:
+            await trio.to_thread.run_sync(self._record_end, self._root, checkpoint, abandon_on_cancel=True)
+        except (WorkspaceError, CheckpointError, OSError):
+            pass  # e.g. a full disk: it must not end the session, which goes on serving
 
     @property
     def pending(self) -> tuple[str, ...]:
@@ -153,29 +193,29 @@ class ApprovalGate:
         person's answer, or raise ToolError to refuse it."""
         if not request.effect.needs_approval:
             return None
-        if self.policy == "read-only":
+        if self.policy == Approval.READ_ONLY:
             raise ToolError(f"{request.tool} refused: the approval policy is read-only, which allows "
                             f"reading only; to let asyncfc change files or run commands, {_ALLOW_HINT}")
         grant = None
-        if self.policy == "ask" and self.rules.allows(request.tool, request.args) is None:
+        if self.policy == Approval.ASK and self.rules.allows(request.tool, _command_line(request)) is None:
             grant = await self._ask(request)
         await self._ensure_checkpoint()
         return grant
 
     async def _ask(self, request: GateRequest) -> Grant | None:
+        rule = suggest_rule(request.tool, _command_line(request))
         if not self.interactive:
             raise ToolError(f"{request.tool} refused: the approval policy is ask, but this run has "
                             "nobody to answer (headless); use --approval auto to allow changes "
-                            "without asking, allow it in your allow.toml (e.g. "
-                            f"allow = [\"{suggest_rule(request.tool, request.args)}\"]), or run in the "
-                            "TUI to approve each one")
+                            f"without asking, allow it in your allow.toml (e.g. allow = [\"{rule}\"]), "
+                            "or run in the TUI to approve each one")
         preview = await trio.to_thread.run_sync(describe_call, request.spec, request.args, request.ctx)
         offline = _kept_offline(request)
         answered, answer = trio.Event(), list[Decision]()
         self._waiting[request.future_id] = (answered, answer)
         try:
             self._bus.emit(ApprovalRequested, id=request.future_id, tool=request.tool, preview=preview,
-                           network=offline)
+                           network=offline, rule=str(rule))
             await answered.wait()
         finally:
             self._waiting.pop(request.future_id, None)
@@ -185,7 +225,6 @@ class ApprovalGate:
             raise ToolError(f"the user denied this {request.tool} call; do not retry it unchanged "
                             "(ask the user, or take another approach)")
         if decision in (Decision.SESSION, Decision.ALWAYS):
-            rule = suggest_rule(request.tool, request.args)
             self.rules.add(rule)
             if decision is Decision.ALWAYS:
                 await self._keep(rule)

@@ -25,7 +25,7 @@ from typing import Any, Literal
 
 from .errors import ConfigError
 
-__all__ = ["MODES", "Mode", "ModeRules", "APPROVALS", "SANDBOXES", "Settings", "load_settings", "paired_key_variable", "user_config_path"]
+__all__ = ["MODES", "Mode", "ModeRules", "APPROVALS", "Approval", "SANDBOXES", "Settings", "load_settings", "paired_key_variable", "user_config_path"]
 
 @dataclass(frozen=True, slots=True)
 class ModeRules:
@@ -70,7 +70,21 @@ DEFAULT_MAX_OUTPUT_TOKENS = 8192
 """Output limit per model request unless configured (lowered to a model's own maximum)."""
 DEFAULT_STALL_TIMEOUT_S = 180.0
 """Longest silence of a model's stream before it counts as stalled and is retried."""
-APPROVALS = ("read-only", "ask", "auto")
+
+
+class Approval(StrEnum):
+    """When a person is asked before a call that changes something or runs a command
+    (``approval.ApprovalGate``). A member is its own text, as with ``Mode``."""
+
+    READ_ONLY = "read-only"
+    """Reads only: every such call is refused."""
+    ASK = "ask"
+    """A person decides on each one (the TUI), unless an allow rule lets it through."""
+    AUTO = "auto"
+    """All run without asking (inside the sandbox where there is one)."""
+
+
+APPROVALS: tuple[Approval, ...] = tuple(Approval)
 SANDBOXES = ("auto", "on", "off")
 
 
@@ -84,8 +98,8 @@ class Settings:
     """Base URL of an OpenAI-compatible (or other provider's) endpoint."""
     mode: Mode = Mode.ASYNC
     """Futures protocol (async), or the sync/serial baselines (text is turned into a ``Mode``)."""
-    approval: Literal["read-only", "ask", "auto"] | None = None
-    """None: ``ask`` in the TUI, ``auto`` headless."""
+    approval: Approval | None = None
+    """None: ``ask`` in the TUI, ``auto`` headless (text is turned into an ``Approval``)."""
     max_turns: int = 50
     """Most model requests one task may make."""
     max_cost: float | None = None
@@ -141,6 +155,12 @@ class Settings:
                 object.__setattr__(self, "mode", Mode(self.mode))
             except ValueError:
                 raise ConfigError(f"mode {self.mode!r}; expected one of {', '.join(MODES)}") from None
+        if self.approval is not None and not isinstance(self.approval, Approval):
+            try:
+                object.__setattr__(self, "approval", Approval(self.approval))
+            except ValueError:
+                raise ConfigError(f"approval {self.approval!r}; expected one of "
+                                  f"{', '.join(APPROVALS)}") from None
 
     def replace(self, **changes: Any) -> Settings:
         return dataclasses.replace(self, **changes)

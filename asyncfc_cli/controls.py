@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from .config import APPROVALS, MODES, Settings
+from .config import APPROVALS, MODES, Approval, Settings
 from .context import ContextBudget
 from .errors import AsyncfcError, ConfigError
 from .events import Notice, SettingsChanged
@@ -57,7 +57,7 @@ class SessionControls:
                               api_base=settings.api_base or "")
 
     def _policy(self) -> str:
-        return getattr(self.gate, "policy", None) or self.session.settings.approval or "auto"
+        return getattr(self.gate, "policy", None) or self.session.settings.approval or Approval.AUTO
 
     def _model(self, name: str) -> None:
         if not name:
@@ -91,8 +91,8 @@ class SessionControls:
             return
         if self.gate is None:
             raise ConfigError("this session has no approval gate")
-        self.gate.policy = policy
-        self.session.reconfigure(self.session.settings.replace(approval=policy))
+        self.gate.policy = Approval(policy)
+        self.session.reconfigure(self.session.settings.replace(approval=Approval(policy)))
         self._changed()
 
     def _clear(self, _: str) -> None:

@@ -17,8 +17,9 @@ from typing import TextIO
 
 import trio
 
-from .config import Mode, Settings
+from .config import Approval, Mode, Settings
 from .events import Event, EventBus, FutureCreated, FutureFinished, RequestStarted, SessionFinished
+from .outcomes import Outcome
 from .render import TextRenderer
 from .workspace import Workspace
 
@@ -117,14 +118,18 @@ def _play(root: Path, mode: Mode, renderer: Callable[[Event], None] | None) -> t
     if renderer is not None:
         bus.subscribe(renderer)
     bus.subscribe(collect)
-    settings = Settings(model="scripted:demo", mode=mode, approval="auto",
+    settings = Settings(model="scripted:demo", mode=mode, approval=Approval.AUTO,
                         transcript=root.parent / f"transcript-{mode}.jsonl", map_tokens=0)
     engine = build_engine(settings, Workspace(root), bus=bus)
+
+    async def play() -> Outcome:
+        async with engine.serving():
+            return await engine.session.run(TASK)
+
     try:
-        outcome = trio.run(engine.session.run, TASK)
+        outcome = trio.run(play)
     finally:
-        if engine.transcript is not None:
-            engine.transcript.close()
+        engine.close()
     return outcome.exit_code, finished[-1].t if finished else 0.0
 
 

@@ -10,6 +10,7 @@ Serialised form (JSON lines, transcripts): ``{"type": ..., "t": ..., **fields}``
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import json
 import math
@@ -19,11 +20,14 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Concatenate, ParamSpec, TypeVar, cast
 
+from asyncfc_tools import Display
+
 from .futures import Route, State
 from .redaction import EventRedactor, secrets_in
 from .redaction import redact as redact_text
 
 __all__ = [
+    "Display",
     "Event",
     "EventBus",
     "event_from_dict",
@@ -187,6 +191,13 @@ class FutureCreated(Event):
     """pure, reads, writes, runs or exclusive."""
     call_id: str = ""
     turn: int = 0
+    display: str = Display.CALL
+    """How views show the call, as its tool declares (``Display``: call, command, tests, edit or
+    write). Views decide from this, never from the tool's name; "call" (name and arguments) for an
+    unknown tool. A transcript recorded before this field reads as declared (``transcript``)."""
+    subject: str = ""
+    """The argument that says what the call is about, as its tool declares (``path``,
+    ``command``, ``pattern``, ``url``, ``task``...); "" for none."""
 
 
 @_event("future_started")
@@ -297,6 +308,9 @@ class ApprovalRequested(Event):
     network: bool = False
     """The call runs a command the sandbox keeps off the network: the view may offer to run this
     one command with network access (the decision "network")."""
+    rule: str = ""
+    """The allow rule the decisions "session" and "always" add (``allow_rules.suggest_rule``: the
+    tool, or a prefix of a command such as ``shell(npm test*)``); "" before this field existed."""
 
 
 @_event("approval_resolved")
@@ -481,6 +495,10 @@ class EventBus:
     Events of sub-agents (those with a ``parent``) go only to subscribers that asked for them
     (``nested=True``): a view written for one session never mistakes a sub-agent's ``f1`` or its
     ``session_finished`` for its own.
+
+    An event a subscriber emits while it is handed one goes out once that one has reached every
+    subscriber: all of them see every event in the same order (a notice prompted by the session's
+    start never comes before the start in a view subscribed after the one that emitted it).
     """
 
     def __init__(self, clock: Callable[[], float] = _session_clock, *, offset: float = 0.0,
@@ -494,6 +512,8 @@ class EventBus:
         self._resumed: dict[str, Any] | None = None
         self._subscribers: list[Subscriber] = []
         self._nested: list[Subscriber] = []
+        self._queue: collections.deque[Event] = collections.deque()
+        self._delivering = False
 
     def resume_at(self, continues_at: float, prior_turns: int = 0) -> None:
         """Serve a session that continues a recorded one (call before it starts).
@@ -568,6 +588,17 @@ class EventBus:
             self._fan_out(redacted)
 
     def _fan_out(self, event: Event) -> None:
+        self._queue.append(event)
+        if self._delivering:
+            return  # emitted by a subscriber: it goes out after the event being handed out
+        self._delivering = True
+        try:
+            while self._queue:
+                self._deliver(self._queue.popleft())
+        finally:
+            self._delivering = False
+
+    def _deliver(self, event: Event) -> None:
         for subscriber in list(self._subscribers):
             if event.parent is not None and subscriber not in self._nested:
                 continue

@@ -37,6 +37,7 @@ __all__ = [
     "future_number",
     "gap_note_calls",
     "gap_note_text",
+    "last_line",
     "parse_placeholder",
     "placeholder",
     "running_view",
@@ -232,6 +233,12 @@ def summarize(text: str, width: int = 100) -> str:
     """The first non-empty line, cut to ``width`` characters (for views)."""
     line = next((ln.strip() for ln in text.splitlines() if ln.strip()), "")
     return line if len(line) <= width else line[: width - 1] + "…"
+
+
+def last_line(text: str) -> str:
+    """The last non-empty line, stripped ('' if there is none): what a running command printed
+    last, as the views show it."""
+    return next((ln.strip() for ln in reversed(text.splitlines()) if ln.strip()), "")
 
 
 def truncate(text: str, limit: int) -> str:

@@ -1,25 +1,33 @@
 """What a person adds to the conversation by hand: ``@path`` files and ``!command`` output.
 
-The person at the prompt is trusted (unlike the model and the repository), but paths still resolve
-inside the workspace (``resolve_in_root``: no ``..``, no symlink out, nothing in ``.git``) and the
-command runs without provider keys in its environment, like every command asyncfc starts. Blocking:
-call from a worker thread.
+The person at the prompt is trusted (unlike the model and the repository), but a mention is
+checked as the file tools check a path (``Workspace.resolve``: nothing outside the workspace,
+through a symlink or in ``.git``, nothing in the user's asyncfc config folder), only regular files
+are opened (a FIFO would block), binary files are refused, and at most MAX_ATTACHED_BYTES of a file
+are read. The command runs without provider keys in its environment, like every command asyncfc
+starts. What goes to the model is fenced so that no content can end its own block (``fenced``).
+Blocking: call from a worker thread.
 """
 
 from __future__ import annotations
 
+import html
+import os
 import re
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
 from asyncfc_tools import ToolError, child_environment
-from asyncfc_tools._api import resolve_in_root
+from asyncfc_tools._fs import SNIFF_BYTES, looks_binary, open_regular
 
-__all__ = ["Attached", "UserCommand", "attach_mentions", "command_note", "mentioned_paths", "run_user_command"]
+from .workspace import Workspace
 
-MAX_ATTACHED_CHARS = 60_000
-"""A mentioned file longer than this is attached in part, with a note saying where it was cut."""
+__all__ = ["Attached", "MentionNote", "UserCommand", "attach_mentions", "command_note", "fenced",
+           "mentioned_paths", "run_user_command"]
+
+MAX_ATTACHED_BYTES = 60_000
+"""At most this much of a mentioned file is read and attached, with a note saying where it was cut."""
 MAX_COMMAND_CHARS = 20_000
 """The tail of a command's output kept for the model (the view shows the same)."""
 
@@ -38,43 +46,86 @@ def mentioned_paths(text: str) -> list[str]:
     return found
 
 
+def fenced(text: str) -> str:
+    """``text`` in a Markdown code fence that nothing in it can close: the fence is one backtick
+    longer than the longest run of backticks in ``text`` (at least three). Quoted file content
+    and command output may hold fences and tags of their own (hostile ones, even)."""
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    bar = "`" * max(3, longest + 1)
+    body = text[:-1] if text.endswith("\n") else text
+    return f"{bar}\n{body}\n{bar}"
+
+
+@dataclass(frozen=True, slots=True)
+class MentionNote:
+    """What happened to one mention, for the person."""
+
+    text: str
+    """``attached calc.py (42 lines)``, or what was cut or why nothing was attached."""
+    warning: bool = False
+    """Not attached, or attached in part: the view shows it as a warning."""
+
+
 @dataclass(frozen=True, slots=True)
 class Attached:
     """A prompt with its mentioned files appended, and what happened to each mention."""
 
     text: str
     """What goes to the model."""
-    notes: tuple[str, ...]
-    """One line per mention for the person: ``attached calc.py (42 lines)`` or why not."""
+    notes: tuple[MentionNote, ...]
+    """One per mention."""
 
 
 def attach_mentions(prompt: str, root: Path) -> Attached:
-    """``prompt`` with each ``@path`` file's content appended as a ``<file path="...">`` block.
+    """``prompt`` with each ``@path`` file's content appended as a ``<file path="...">`` block
+    holding a fence (``fenced``), so neither ``</file>`` nor a fence in the content ends it.
 
-    A mention that names no file of the workspace (a folder, a missing path, one outside the
-    root) is left as written and noted."""
+    A mention that names no readable text file of the workspace (a folder, a missing path, one
+    refused, a binary file) is left as written and noted."""
+    workspace = Workspace(root)
     blocks: list[str] = []
-    notes: list[str] = []
+    notes: list[MentionNote] = []
     for mention in mentioned_paths(prompt):
         try:
-            real = resolve_in_root(root, mention)
-            text = real.read_text(encoding="utf-8", errors="replace") if real.is_file() else None
-        except (ToolError, OSError) as exc:
-            notes.append(f"@{mention}: not attached ({exc})")
+            block, note = _attach(workspace, mention)
+        except ToolError as exc:
+            notes.append(MentionNote(f"@{mention}: not attached: {exc}", warning=True))
             continue
-        if text is None:
-            notes.append(f"@{mention}: not attached (no such file in the workspace)")
-            continue
-        cut = ""
-        if len(text) > MAX_ATTACHED_CHARS:
-            text = text[:MAX_ATTACHED_CHARS]
-            cut = f"\n[cut at {MAX_ATTACHED_CHARS:,} characters: read_file shows the rest]"
-        lines = text.count("\n") + (not text.endswith("\n"))
-        blocks.append(f'<file path="{mention}">\n{text}{cut}\n</file>')
-        notes.append(f"attached {mention} ({lines} line{'' if lines == 1 else 's'})")
+        blocks.append(block)
+        notes.append(note)
     if not blocks:
         return Attached(prompt, tuple(notes))
     return Attached(prompt + "\n\nFiles I mentioned:\n" + "\n".join(blocks), tuple(notes))
+
+
+def _attach(workspace: Workspace, mention: str) -> tuple[str, MentionNote]:
+    """The block and note of one mention, reading at most MAX_ATTACHED_BYTES.
+
+    Raises:
+        ToolError: refused (outside the workspace, ``.git``, the config folder), missing, a
+            folder, a special file, unreadable, or binary; in words.
+    """
+    real = workspace.resolve(mention)
+    with open_regular(real, mention) as handle:
+        try:
+            data = handle.read(MAX_ATTACHED_BYTES + 1)
+        except OSError as exc:
+            raise ToolError(f"{mention}: cannot be read: {exc.strerror or exc}") from None
+        size = max(len(data), os.fstat(handle.fileno()).st_size)
+    if looks_binary(data[:SNIFF_BYTES]):
+        raise ToolError(f"{mention} is a binary file ({size:,} bytes); only text is attached")
+    cut = len(data) > MAX_ATTACHED_BYTES
+    text = data[:MAX_ATTACHED_BYTES].decode("utf-8", errors="replace")
+    if cut:
+        text = text.rstrip("\ufffd")  # the cut may fall inside a character
+    lines = text.count("\n") + bool(text and not text.endswith("\n"))
+    tail = (f"\n[cut: the first {MAX_ATTACHED_BYTES:,} of {size:,} bytes are shown; "
+            "read_file shows the rest]") if cut else ""
+    block = f'<file path="{html.escape(mention, quote=True)}">\n{fenced(text)}{tail}\n</file>'
+    if cut:
+        return block, MentionNote(f"attached the first {MAX_ATTACHED_BYTES:,} of {size:,} bytes of "
+                                  f"{mention} (too long: the model can read the rest)", warning=True)
+    return block, MentionNote(f"attached {mention} ({lines} line{'' if lines == 1 else 's'})")
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,4 +162,4 @@ def command_note(result: UserCommand) -> str:
     """How the model is told about it, ahead of the person's next prompt."""
     status = "did not finish" if result.exit_code is None else f"exited with code {result.exit_code}"
     return (f"I ran `{result.command}` myself in the workspace; it {status}. Its output:\n"
-            f"```\n{result.output.rstrip()}\n```")
+            f"{fenced(result.output.rstrip())}")

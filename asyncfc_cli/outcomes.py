@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from .config import Settings
 from .errors import EXIT_INTERRUPTED, EXIT_TERMINATED, EXIT_UNFINISHED, AsyncfcError, Ending
 
-__all__ = ["Outcome", "error_outcome", "first_error", "interruption", "limit_reached"]
+__all__ = ["Outcome", "cost_limit", "error_outcome", "first_error", "interruption", "limit_reached"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,9 +63,15 @@ def limit_reached(settings: Settings, turns: int, spent: float) -> Outcome | Non
             "raise it with --max-turns N (or max_turns in .asyncfc.toml)",
         )
     if settings.max_cost is not None and spent >= settings.max_cost:
-        return Outcome(
-            Ending.COST_LIMIT, EXIT_UNFINISHED,
-            f"stopped: the cost limit was reached (${spent:.4f} of ${settings.max_cost:g}); "
-            "raise it with --max-cost USD (or max_cost in .asyncfc.toml)",
-        )
+        return cost_limit(settings.max_cost, spent)
     return None
+
+
+def cost_limit(max_cost: float, spent: float) -> Outcome:
+    """The outcome of a task that spent ``spent`` USD of its ``max_cost`` (exit 1, saying how to
+    raise it)."""
+    return Outcome(
+        Ending.COST_LIMIT, EXIT_UNFINISHED,
+        f"stopped: the cost limit was reached (${spent:.4f} of ${max_cost:g}); "
+        "raise it with --max-cost USD (or max_cost in .asyncfc.toml)",
+    )

@@ -57,7 +57,7 @@ def _check_timeout(timeout_s: object) -> None:
                         "omit it to wait until the futures finish")
 
 
-@tool(effect=pure(), context="engine")
+@tool(effect=pure(), context="engine", subject="ids")
 async def await_future(
     handle: EngineHandle, ids: list[str] | None = None, timeout_s: float | None = None
 ) -> Awaited:
@@ -101,7 +101,7 @@ async def await_future(
     return Awaited("\n".join(blocks), tuple(delivered))
 
 
-@tool(effect=pure(), context="engine")
+@tool(effect=pure(), context="engine", subject="ids")
 async def cancel_future(handle: EngineHandle, ids: list[str]) -> str:
     """Stop futures whose results you no longer need (a running command, or a background process,
     is killed with every process it started).

@@ -3,25 +3,34 @@
 A session's transcript (``transcript.sessions_dir(root)``) records every history message as a
 ``message_appended`` event, so reading those back gives the conversation exactly as the model last
 saw it. Resuming continues the same session: same id, same transcript file (appended to), the
-restored history, future ids that keep counting where they stopped, and a clock that counts on from
-the transcript's last time; the transcript records the resume as ``session_resumed``.
+restored history, future ids that keep counting where they stopped, a clock that counts on from
+the transcript's last time, and the model, endpoint and mode in force when it stopped (after any
+/model or /mode); the transcript records the resume as ``session_resumed``.
+
+A transcript from elsewhere (``--resume FILE`` outside the user's sessions folder: one a repository
+ships, say) is the repository's word, not the user's: it is never appended to, its session goes
+on under a new id in a new transcript in the sessions folder that starts with the file's events,
+and its model and endpoint are not taken (they choose where the user's key goes and what it
+spends); a notice says so.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
+import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from .config import Settings
+from .config import MODES, Settings
 from .errors import ConfigError
-from .events import Event, FutureCreated, FutureFinished, RequestStarted, SessionStarted
+from .events import Event, FutureCreated, FutureFinished, RequestStarted, SessionStarted, SettingsChanged
 from .futures import block_openings, delivery_text, future_block, future_number, parse_placeholder
 from .model.base import Message, ToolMessage, UserMessage
-from .transcript import history_from_events, read_events, sessions_dir
+from .transcript import default_transcript_path, history_from_events, read_events, sessions_dir
 
 __all__ = [
     "CONTINUE_TASK",
@@ -80,14 +89,39 @@ class Resumed:
     """Messages the resumed session appends before anything else: the values of futures that were
     handed out as placeholders and finished (or were cancelled) after the model last saw them."""
     model: str = ""
-    """The model the session ran with (its last start)."""
+    """The model in force when the session stopped (its last start, or a later /model)."""
     api_base: str = ""
     """Its endpoint, restored only from a transcript in the user's own sessions folder: a file
     elsewhere (one a repository ships) must not choose where the user's key is sent."""
+    mode: str = ""
+    """The mode in force when the session stopped (its last start, or a later /mode)."""
+    prompt_mode: str = ""
+    """The mode the recorded system prompt was written for (the first start's): when the resumed
+    session runs in another mode, its system prompt is written afresh (``app.build_engine``)."""
+    adopted_from: Path | None = None
+    """The transcript outside the sessions folder this session was read from; the session then
+    has an id of its own, and ``transcript`` is a new one in the sessions folder, which starts
+    with ``carried``."""
+    carried: tuple[Event, ...] = ()
+    """The adopted transcript's events, without its model and endpoint, written first to the new
+    transcript: it holds the whole session, as a resumed one of the user's own does."""
 
-    def settings_for(self, settings: Settings, *, model_flag: str | None, api_base_flag: str | None) -> Settings:
-        """``settings`` with the session's model and endpoint, unless ``--model`` names another
-        model (then the flags and configuration decide both, as for a new session)."""
+    @property
+    def notice(self) -> str:
+        """What the person is told about the resume ('' when there is nothing to say)."""
+        if self.adopted_from is None:
+            return ""
+        return (f"{self.adopted_from} is not one of your transcripts: its session goes on as session "
+                f"{self.session_id}, in a new transcript ({self.transcript}), with the model and "
+                "endpoint of your flags and configuration, not that file's")
+
+    def settings_for(self, settings: Settings, *, model_flag: str | None, api_base_flag: str | None,
+                     mode_flag: str | None = None) -> Settings:
+        """``settings`` with the session's mode (unless ``--mode`` names one), and its model and
+        endpoint, unless ``--model`` names another model (then the flags and configuration decide
+        both, as for a new session)."""
+        if self.mode and not mode_flag:
+            settings = settings.replace(mode=self.mode)
         if model_flag or not self.model:
             return settings
         return settings.replace(model=self.model, api_base=api_base_flag or self.api_base or None)
@@ -180,30 +214,66 @@ def find_session(root: Path, ref: str | None = None, *, what: str = "--resume") 
 
 
 def load_resumed(info: SessionInfo, root: Path | None = None) -> Resumed:
-    """The session's id, transcript, history, model and endpoint, ready to continue (the endpoint
-    only if the transcript lies in the sessions folder of ``root``).
+    """The session's id, transcript, history, model, endpoint and mode, ready to continue. Model
+    and endpoint only if the transcript lies in the sessions folder of ``root``; one elsewhere is
+    adopted (see the module docstring), when ``root`` is given.
 
     Raises:
         ConfigError: the transcript cannot be read or holds no conversation.
     """
     try:
-        events = list(read_events(info.path))
+        everything = list(read_events(info.path, nested=True))
     except (OSError, ValueError) as exc:
         raise ConfigError(f"cannot resume {info.session_id}: {exc}") from None
+    events = [e for e in everything if e.parent is None]
     history = history_from_events(events)
     if not history:
         raise ConfigError(f"cannot resume {info.session_id}: its transcript holds no messages")
     issued = [future_number(e.id) or 0 for e in events if isinstance(e, FutureCreated)]
     recovered = recovered_results(history, events)
-    starts = [e for e in events if isinstance(e, SessionStarted)]
-    own = _inside(info.path, sessions_dir(root)) if root is not None else False
-    return Resumed(info.session_id, info.path, tuple(history),
-                   continues_at=max(e.t for e in events),
-                   prior_turns=sum(isinstance(e, RequestStarted) for e in events),
-                   futures_issued=max(issued, default=0),
-                   recovered=(recovered,) if recovered else (),
-                   model=starts[-1].model if starts else "",
-                   api_base=starts[-1].api_base if starts and own else "")
+    in_force = [e for e in events if isinstance(e, (SessionStarted, SettingsChanged))]
+    last = in_force[-1] if in_force else None
+    first_start = next((e for e in events if type(e) is SessionStarted), None)
+    resumed = Resumed(
+        info.session_id, info.path, tuple(history),
+        continues_at=max(e.t for e in events),
+        prior_turns=sum(isinstance(e, RequestStarted) for e in events),
+        futures_issued=max(issued, default=0),
+        recovered=(recovered,) if recovered else (),
+        model=last.model if last else "", api_base=last.api_base if last else "",
+        mode=_mode(last.mode if last else ""), prompt_mode=_mode(first_start.mode if first_start else ""))
+    if root is None or _inside(info.path, sessions_dir(root)):
+        return resumed
+    return _adopted(resumed, everything, root)
+
+
+def _adopted(resumed: Resumed, events: Sequence[Event], root: Path) -> Resumed:
+    """``resumed``, read from a transcript outside the sessions folder, as a session of its own:
+    a new id (the file chose the old one, which may be one of the user's own sessions), a new
+    transcript in the sessions folder that starts with the file's events, and no model or
+    endpoint from the file."""
+    session_id = secrets.token_hex(6)
+    carried = tuple(_as_adopted(e, session_id) for e in events)
+    return dataclasses.replace(resumed, session_id=session_id, transcript=default_transcript_path(root, session_id),
+                               adopted_from=resumed.transcript, model="", api_base="", carried=carried)
+
+
+def _mode(text: str) -> str:
+    """A recorded mode, or '' if it names none (a transcript from elsewhere may say anything)."""
+    return text if text in MODES else ""
+
+
+def _as_adopted(event: Event, session_id: str) -> Event:
+    """``event`` of an adopted transcript: its starts under the new ``session_id``, and no model or
+    endpoint anywhere, so that the adopted file cannot choose them for a later resume either."""
+    if isinstance(event, SessionStarted) and event.parent is None:
+        event = dataclasses.replace(event, session_id=session_id)
+    if isinstance(event, (SessionStarted, SettingsChanged)):
+        fields = {"model": "", "api_base": ""}
+        if isinstance(event, SessionStarted):
+            fields["endpoint"] = ""
+        return dataclasses.replace(event, **fields)  # type: ignore[arg-type]
+    return event
 
 
 def recovered_results(history: Sequence[Message], events: Sequence[Event]) -> UserMessage | None:

@@ -30,7 +30,7 @@ from typing import Any, Protocol
 
 import trio
 
-from asyncfc_tools import Effect, ToolContext, ToolError, ToolSpec, describe_exception
+from asyncfc_tools import Effect, ToolContext, ToolError, ToolFacts, ToolSpec, describe_exception
 from asyncfc_tools._commit import CallGuard, run_in_worker
 
 from .admission import admit, not_earlier
@@ -297,9 +297,11 @@ class Scheduler:
         )
         self._futures[fid] = rec
         self._unfinished[fid] = rec
+        facts = admission.spec.facts if admission.spec is not None else ToolFacts()  # unknown: generic
         self._bus.emit(
             FutureCreated, id=fid, tool=call.name, args=args if args is not None else call.arguments,
             deps=rec.deps, waits_on=rec.waits_on, effect=effect.kind, call_id=call.call_id, turn=turn,
+            display=facts.display, subject=facts.subject,
         )
         if admission.problem is not None:
             self._finish(rec, State.FAILED, admission.problem)

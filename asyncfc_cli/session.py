@@ -31,7 +31,7 @@ import trio
 
 from asyncfc_tools import ToolContext, ToolSpec
 
-from .config import Settings
+from .config import Approval, Settings
 from .context import ContextBudget
 from .delivery import Deliveries
 from .early_wait import wait_if_about_to_finish
@@ -122,16 +122,20 @@ class Session:
         whoever runs the sub-agents (``subagent.attach_subagents``)."""
         self._recovered = tuple(recovered)
         self._interrupt_code = EXIT_INTERRUPTED
+        self._stopped_with: Outcome | None = None
+        self._task_usage_before = Usage()
         self._cut_replies = 0
 
     # ------------------------------------------------------------------------------- commands
 
-    def cancel_turn(self, *, exit_code: int = EXIT_INTERRUPTED) -> None:
+    def cancel_turn(self, *, exit_code: int = EXIT_INTERRUPTED, outcome: Outcome | None = None) -> None:
         """Stop the running task: its futures are cancelled (children killed); history stays valid
         and records every call that was dispatched. ``exit_code`` is what the task ends with:
-        130 for Ctrl-C, 143 for SIGTERM."""
+        130 for Ctrl-C, 143 for SIGTERM; ``outcome``, if given, is how it ends instead of an
+        interruption (a sub-agent stopped by its parent's cost limit)."""
         self._interrupt_code = exit_code
         if self._run_scope is not None:
+            self._stopped_with = outcome
             self._run_scope.cancel()
 
     def cancel_future(self, future_id: str) -> None:
@@ -160,9 +164,19 @@ class Session:
         self._tools.update(specs)
         self._schemas = [spec.schema() for spec in self._tools.values()]
 
-    def charge(self, usage: Usage) -> None:
-        """Count a sub-agent's tokens and cost in this session's totals (and its cost limit)."""
+    def charge(self, usage: Usage) -> float:
+        """Count a sub-agent's tokens and cost in this session's totals (and its cost limit).
+
+        Returns:
+            What the running task has spent so far (USD, its sub-agents' requests included): the
+            sum its ``max_cost`` bounds.
+        """
         self._usage = self._usage + usage
+        return self._task_cost()
+
+    def _task_cost(self) -> float:
+        """USD the running task has spent so far, its sub-agents' requests included."""
+        return (self._usage.cost or 0.0) - (self._task_usage_before.cost or 0.0)
 
     def reconfigure(self, settings: Settings, *, model: ModelClient | None = None,
                     system_prompt: str | None = None, context: ContextBudget | None = None) -> None:
@@ -228,7 +242,7 @@ class Session:
         self._announce()
         self.bus.emit(UserMessageEvent, text=task)
         self._append(UserMessage(task))
-        turns_before, usage_before = self._turn, self._usage
+        turns_before, self._task_usage_before = self._turn, self._usage
         self._cut_replies = 0
         outcome: Outcome | None = None
         with trio.CancelScope() as scope:
@@ -237,11 +251,12 @@ class Session:
                 # A limit can stop the loop with futures still running: they end with the task,
                 # and so do background processes unless a chat keeps them (``serve``).
                 async with self._scheduler.serving():
-                    outcome = await self._loop(turns_before, usage_before)
+                    outcome = await self._loop(turns_before)
             except* AsyncfcError as group:
                 outcome = error_outcome(group)
         self._run_scope = None
-        outcome = outcome or interruption(self._interrupt_code)
+        outcome = outcome or self._stopped_with or interruption(self._interrupt_code)
+        self._stopped_with = None
         self.bus.emit(
             SessionFinished, outcome=outcome.outcome, exit_code=outcome.exit_code,
             message=outcome.message, turns=self._turn, usage=self._usage.as_dict(),
@@ -257,7 +272,7 @@ class Session:
         sandbox = self._ctx.sandbox
         self.bus.emit(
             SessionStarted, session_id=self.session_id, model=self.model.name,
-            mode=self.settings.mode, approval=self.settings.approval or "auto",
+            mode=self.settings.mode, approval=self.settings.approval or Approval.AUTO,
             root=str(self.workspace.root), scripted=self.model.scripted,
             api_base=self.settings.api_base or "",
             endpoint="" if self.model.scripted else effective_endpoint(
@@ -275,10 +290,9 @@ class Session:
         for message in self._recovered:  # a resumed session's late values, recorded as they go in
             self._append(message)
 
-    async def _loop(self, turns_before: int, usage_before: Usage) -> Outcome:
+    async def _loop(self, turns_before: int) -> Outcome:
         while True:
-            spent = (self._usage.cost or 0.0) - (usage_before.cost or 0.0)
-            limit = limit_reached(self.settings, self._turn - turns_before, spent)
+            limit = limit_reached(self.settings, self._turn - turns_before, self._task_cost())
             if limit is not None:
                 return limit
             if (delivery := self._deliveries.due(self._scheduler.get, self._turn + 1)) is not None:

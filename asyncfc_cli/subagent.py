@@ -15,6 +15,11 @@ parent's policy allows. Sub-agents do not start sub-agents of their own.
 Events: the nested session's events are published on the parent's bus with ``parent`` set to the
 ``agent`` future's id (only to subscribers that asked for nested events: the JSON-lines log and the
 transcript show the tree); its requests' tokens and cost are charged to the parent as they happen.
+
+Cost: the parent's ``max_cost`` bounds the parent and all its sub-agents together, not each
+alone. Every sub-agent request is charged to the parent's task at once; when the task's spending
+reaches the limit, every running sub-agent is stopped (``cost_limit``) and no new one starts, and
+the parent stops at its next turn, as its own limit check says.
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ from .config import Settings
 from .errors import Ending
 from .events import Event, EventBus, RequestFinished
 from .model.base import ModelClient, ToolCall, Usage
+from .outcomes import Outcome, cost_limit
 from .protocol_tools import engine_tools
 from .scheduler import EngineHandle, Gate, GateRequest, Grant
 from .workspace import Workspace
@@ -106,7 +112,7 @@ def declare_agent(run: Runner, candidates: Callable[[], Mapping[str, ToolSpec]])
             return Effect("exclusive")
         return Effect("reads", (".",))
 
-    @tool(effect=effect, context="engine", name=AGENT)
+    @tool(effect=effect, context="engine", name=AGENT, subject="task")
     async def agent(handle: EngineHandle, task: str, tools: list[str] | None = None) -> str:
         """Start a sub-agent: a helper with its own context that works on a task and answers.
 
@@ -146,7 +152,9 @@ class SubAgents:
         settings: the parent's settings; the sub-agent's budget comes from its ``subagent_*`` keys.
         workspace: shared with the parent.
         kit: the model and candidate tools for each ``agent`` call.
-        charge: adds a sub-agent request's usage to the parent's totals (``Session.charge``).
+        charge: adds a sub-agent request's usage to the parent's totals and returns what the
+            parent's task has spent so far, USD (``Session.charge``; charging an empty ``Usage``
+            only reads it).
         gate: the parent's approval gate, or None (tests).
         system_prompt: what each sub-agent's conversation starts with.
         ctx: the tool context (default: the workspace's for ``settings``).
@@ -160,13 +168,15 @@ class SubAgents:
         settings: Settings,
         workspace: Workspace,
         kit: KitFactory,
-        charge: Callable[[Usage], None],
+        charge: Callable[[Usage], float],
         gate: Gate | None = None,
         system_prompt: str = "",
         ctx: ToolContext | None = None,
         context: Callable[[], ContextBudget] | None = None,
     ) -> None:
         self._bus = bus
+        self._max_cost = settings.max_cost
+        """The whole task's limit: the parent's and its sub-agents' spending together."""
         # Its own budget, never more than the whole task's (its spending counts there too).
         costs = [c for c in (settings.subagent_max_cost, settings.max_cost) if c is not None]
         self._settings = settings.replace(
@@ -192,6 +202,8 @@ class SubAgents:
         from .session import Session  # the session imports the scheduler; we are one of its tools
 
         fid = handle.record.id
+        if (stop := self._budget_stop(self._charge(Usage()))) is not None:
+            raise ToolError(f"the sub-agent was not started: {stop.message}")
         kit = self._kit(handle.record.call)
         child_bus = EventBus()
         for secret in self._bus.secrets:  # a key paired with an endpoint stays out of its history too
@@ -221,9 +233,19 @@ class SubAgents:
 
     def _forward(self, fid: str, event: Event) -> None:
         if isinstance(event, RequestFinished):
-            self._charge(Usage(event.usage.get("prompt_tokens", 0), event.usage.get("completion_tokens", 0),
-                               event.cost))
+            spent = self._charge(Usage(event.usage.get("prompt_tokens", 0),
+                                       event.usage.get("completion_tokens", 0), event.cost))
+            if (stop := self._budget_stop(spent)) is not None:
+                for child in self._running.values():  # the one that spent it and all the others
+                    child.cancel_turn(outcome=stop)
         self._bus.publish(dataclasses.replace(event, t=self._bus.now(), parent=fid))
+
+    def _budget_stop(self, spent: float) -> Outcome | None:
+        """The outcome that stops the sub-agents once the whole task has spent ``spent`` USD, or
+        None while that is under the parent's cost limit."""
+        if self._max_cost is None or spent < self._max_cost:
+            return None
+        return cost_limit(self._max_cost, spent)
 
 
 def attach_subagents(session: Session, kit: KitFactory, *, gate: Gate | None = None, system_prompt: str = "",

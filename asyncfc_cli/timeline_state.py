@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from . import events as ev
-from .futures import AWAIT_FUTURE, FINISHED, State
+from .futures import AWAIT_FUTURE, FINISHED, State, last_line
 
 __all__ = ["FutureLane", "RequestBar", "SessionInfo", "TimelineState"]
 
@@ -87,6 +87,10 @@ class FutureLane:
     """What the command printed so far while it runs (its last LIVE_OUTPUT_CHARS)."""
     last_line: str = ""
     """The last non-empty line it printed (the transcript shows it while it runs)."""
+    display: ev.Display = ev.Display.CALL
+    """How views show it, as its tool declares (``future_created.display``)."""
+    subject: str = ""
+    """The argument that says what it is about (``future_created.subject``)."""
 
     @property
     def final(self) -> bool:
@@ -265,6 +269,7 @@ class TimelineState:
         self.futures[e.id] = FutureLane(
             id=e.id, tool=e.tool, args=e.args, created=e.t, deps=deps,
             waits_on=tuple(e.waits_on), effect=e.effect, turn=e.turn,
+            display=ev.Display.of(e.display), subject=e.subject,
         )
 
     def _future_started(self, e: ev.FutureStarted) -> None:
@@ -286,8 +291,7 @@ class TimelineState:
         if lane is None or lane.final:
             return
         lane.live_output = (lane.live_output + e.text)[-LIVE_OUTPUT_CHARS:]
-        last = next((ln.strip() for ln in reversed(e.text.splitlines()) if ln.strip()), "")
-        lane.last_line = last or lane.last_line
+        lane.last_line = last_line(e.text) or lane.last_line
 
     def _background_started(self, e: ev.BackgroundStarted) -> None:
         lane = self.futures.get(e.id)

@@ -10,13 +10,16 @@ only: files 0600, and the folders asyncfc creates for them 0700.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import json
 import os
 import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
+
+from asyncfc_tools import ToolFacts
 
 from .events import (
     ConversationCleared,
@@ -33,21 +36,29 @@ from .model.wire import message_from_wire
 
 __all__ = [
     "TranscriptWriter",
+    "as_declared",
     "continuous",
     "default_transcript_path",
     "history_from_events",
     "open_private",
     "read_events",
     "sessions_dir",
+    "state_dir",
 ]
+
+
+def state_dir() -> Path:
+    """asyncfc's state folder, ``$XDG_STATE_HOME/asyncfc`` (default ``~/.local/state/asyncfc``):
+    transcripts, and what else asyncfc keeps of its own (screenshots)."""
+    base = os.environ.get("XDG_STATE_HOME") or os.path.join(os.path.expanduser("~"), ".local", "state")
+    return Path(base) / "asyncfc"
 
 
 def sessions_dir(root: Path) -> Path:
     """Where the transcripts of the repository at ``root`` live."""
-    base = os.environ.get("XDG_STATE_HOME") or os.path.join(os.path.expanduser("~"), ".local", "state")
     real = os.path.realpath(root)
     key = f"{Path(real).name or 'root'}-{hashlib.sha1(real.encode()).hexdigest()[:10]}"
-    return Path(base) / "asyncfc" / "sessions" / key
+    return state_dir() / "sessions" / key
 
 
 def default_transcript_path(root: Path, session_id: str) -> Path:
@@ -100,7 +111,8 @@ class TranscriptWriter:
 
 def read_events(path: Path, *, nested: bool = False) -> Iterator[Event]:
     """The events of a transcript, in order. A torn last line (a crash mid-write) is skipped.
-    Transcripts written before ``session_resumed`` existed read as if written now (``continuous``).
+    Transcripts written before ``session_resumed`` existed read as if written now (``continuous``),
+    and so do those written before ``future_created`` carried ``display`` (``as_declared``).
     Sub-agents' events (with a ``parent``) are left out unless ``nested``: the session's own
     history, turns and clock are what resume and replay read.
 
@@ -118,11 +130,31 @@ def _parse(path: Path, lines: list[str]) -> Iterator[Event]:
         if not line.strip():
             continue
         try:
-            yield event_from_dict(json.loads(line))
+            yield event_from_dict(as_declared(json.loads(line)))
         except (json.JSONDecodeError, ValueError) as exc:
             if number == len(lines):
                 return
             raise ValueError(f"{path}:{number}: not a transcript event: {exc}") from None
+
+
+def as_declared(data: Any) -> Any:
+    """A recorded event as this version writes it: a ``future_created`` written before tools
+    declared how views show them (no ``display`` field) gets what a built-in tool of its name
+    declares (``ToolFacts.display``, ``.subject``), so an old session replays as it looked; any
+    other record, and a call of a tool that is not built in, is left as it is (shown generically)."""
+    if not isinstance(data, dict) or data.get("type") != "future_created" or "display" in data:
+        return data
+    facts = _builtin_facts().get(str(data.get("tool")))
+    return data if facts is None else {**data, "display": facts.display.value, "subject": facts.subject}
+
+
+@functools.cache
+def _builtin_facts() -> dict[str, ToolFacts]:
+    from asyncfc_tools import builtin_tools
+
+    from .protocol_tools import engine_tools
+
+    return {name: spec.facts for name, spec in {**builtin_tools(), **engine_tools()}.items()}
 
 
 def continuous(events: Iterable[Event]) -> Iterator[Event]:

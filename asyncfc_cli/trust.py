@@ -11,7 +11,7 @@ agent works in, so the agent cannot grant trust by writing files. It holds one l
 Trust is by exact real path of the workspace root (the git top level): trusting a folder does not
 trust the repositories below it, and a symlink to a trusted repository is the same repository.
 The file is written atomically and readable by its owner only (0600; its folder 0700 when created
-here).
+here): ``write_user_file``, which the user's allow rules (``allow_rules.py``) are written with too.
 
 This module stands on the user's side of the trust boundary: it reads only the user's files.
 """
@@ -35,6 +35,7 @@ __all__ = [
     "trusted_roots",
     "untrust",
     "untrusted_notice",
+    "write_user_file",
 ]
 
 SAFE_REPO_KEYS = frozenset({
@@ -106,26 +107,39 @@ def untrust(root: Path, *, user_config: Path | None = None) -> bool:
 
 
 def _write(path: Path, roots: list[str]) -> None:
-    """Replace the store atomically, owner-only. JSON string literals are TOML basic strings."""
+    """Replace the store. JSON string literals are TOML basic strings."""
     try:
         lines = "".join(f"  {json.dumps(r, ensure_ascii=False)},\n" for r in roots)
         text = ("# Repositories whose .asyncfc.toml asyncfc applies in full (`asyncfc trust`).\n"
                 f"trusted = [\n{lines}]\n").encode("utf-8")
     except UnicodeEncodeError:
         raise ConfigError("a folder whose name is not valid UTF-8 cannot be trusted") from None
+    write_user_file(path, text, "the trust store")
+
+
+def write_user_file(path: Path, data: bytes, what: str) -> None:
+    """Replace one of the user's own asyncfc files (what grants trust or approval) with ``data``:
+    atomically (a reader sees the old file or the new one, never half of it) and owner-only (0600;
+    a missing folder is created 0700). A link is followed: the file it points to is replaced
+    (dotfiles kept elsewhere stay linked).
+
+    Raises:
+        ConfigError: it cannot be written, saying ``what`` and where.
+    """
+    path = Path(os.path.realpath(path))
     try:
         if not path.parent.is_dir():
             path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        fd, temp = tempfile.mkstemp(dir=path.parent, prefix=".trusted.", suffix=".tmp")  # 0600
+        fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".tmp")  # 0600
         try:
             with os.fdopen(fd, "wb") as handle:
-                handle.write(text)
+                handle.write(data)
             os.replace(temp, path)
         except BaseException:
             Path(temp).unlink(missing_ok=True)
             raise
     except OSError as exc:
-        raise ConfigError(f"cannot write the trust store {path}: {exc.strerror or exc}") from None
+        raise ConfigError(f"cannot write {what} {path}: {exc.strerror or exc}") from None
 
 
 def untrusted_notice(keys: tuple[str, ...] | list[str], root: Path) -> str:

@@ -6,6 +6,7 @@ Checkpoints (git snapshots on a private ref, and undo) live in ``checkpoint.py``
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -39,24 +40,37 @@ class Workspace:
     def discover(cls, cwd: Path | None = None) -> Workspace:
         return cls(find_root(cwd or Path.cwd()))
 
+    @property
+    def off_limits(self) -> tuple[Path, ...]:
+        """Folders refused even inside the workspace: the user's asyncfc config folder (when the
+        workspace holds it, e.g. a session in the home folder), where the trust store and key
+        pairings live, which the agent must not be able to change."""
+        return (user_config_path().parent,)
+
     def resolve(self, path: str | os.PathLike[str]) -> Path:
-        """See ``asyncfc_tools.resolve_in_root``."""
-        return resolve_in_root(self.root, path)
+        """The real path of ``path`` in the workspace, checked as the file tools check it (see
+        ``asyncfc_tools.resolve_in_root``; ``off_limits`` refused too).
+
+        Raises:
+            PathOutsideWorkspace: outside the root, in ``.git``, or in ``off_limits``.
+        """
+        return resolve_in_root(self.root, path, self.off_limits)
 
     @property
     def is_git(self) -> bool:
         return (self.root / ".git").exists()
 
-    def tool_context(self, settings: Settings, sandbox: Sandbox | None = None) -> ToolContext:
-        """What the tools get. The user's asyncfc config folder is off limits even when the
-        workspace holds it (a session in the home folder): the trust store and key pairings live
-        there, and the agent must not be able to change them."""
+    def tool_context(self, settings: Settings, sandbox: Sandbox | None = None, *,
+                     approval_offers_network: Callable[[], bool] = lambda: False) -> ToolContext:
+        """What the tools get; ``off_limits`` are off limits to them too. ``approval_offers_network``:
+        see ``ToolContext``."""
         return ToolContext(
             root=self.root,
             shell_timeout_s=settings.shell_timeout_s,
             max_output_chars=settings.max_output_chars,
             env=child_environment(),
-            off_limits=(user_config_path().parent,),
+            off_limits=self.off_limits,
             sandbox=sandbox,
             settings=ToolSettings(web_allow_local=settings.web_allow_local),
+            approval_offers_network=approval_offers_network,
         )

@@ -22,10 +22,6 @@ def repo(tmp_path):
     return make_repo(tmp_path / "repo", {"app.py": "x = 1\n"})
 
 
-def shell(command: str) -> dict[str, str]:
-    return {"command": command}
-
-
 @pytest.mark.parametrize("rule, command, allowed", [
     ("shell(npm test*)", "npm test", True),
     ("shell(npm test*)", "npm test -- -u", True),
@@ -42,39 +38,40 @@ def shell(command: str) -> dict[str, str]:
     ("edit_file", "anything", False),
 ])
 def test_a_shell_rule_matches_its_words_and_never_a_compound_command(rule, command, allowed):
-    assert AllowRule.parse(rule).allows("shell", shell(command)) is allowed
+    assert AllowRule.parse(rule).allows("shell", command) is allowed
 
 
 def test_tool_rules_and_bad_rules():
-    assert AllowRule.parse("edit_file").allows("edit_file", {"path": "a"})
-    assert not AllowRule.parse("edit_file").allows("write_file", {"path": "a"})
+    assert AllowRule.parse("edit_file").allows("edit_file", None)
+    assert not AllowRule.parse("edit_file").allows("write_file", None)
+    assert not AllowRule.parse("shell(npm test*)").allows("shell", None)
     for bad in ("edit_file(x)", "shell()", "rm -rf", ""):
         with pytest.raises(ConfigError, match="allow rule"):
             AllowRule.parse(bad)
 
 
-@pytest.mark.parametrize("tool, args, suggested", [
-    ("shell", shell("npm test -- -u"), "shell(npm test*)"),
-    ("shell", shell("git status"), "shell(git status)"),
-    ("shell", shell("pytest -q tests/test_a.py"), "shell(pytest*)"),
-    ("shell", shell("python3 -m unittest -v"), "shell(python3 -m unittest*)"),
-    ("shell", shell("python3 -c 'import os; os.remove(1)'"), "shell(python3 -c 'import os; os.remove(1)')"),
-    ("shell", shell("npm run lint -- --fix"), "shell(npm run lint*)"),
-    ("shell", shell("uv run pytest -q"), "shell(uv run pytest*)"),
-    ("shell", shell("make test && make lint"), "shell(make test && make lint)"),
+@pytest.mark.parametrize("tool, command, suggested", [
+    ("shell", "npm test -- -u", "shell(npm test*)"),
+    ("shell", "git status", "shell(git status)"),
+    ("shell", "pytest -q tests/test_a.py", "shell(pytest*)"),
+    ("shell", "python3 -m unittest -v", "shell(python3 -m unittest*)"),
+    ("shell", "python3 -c 'import os; os.remove(1)'", "shell(python3 -c 'import os; os.remove(1)')"),
+    ("shell", "npm run lint -- --fix", "shell(npm run lint*)"),
+    ("shell", "uv run pytest -q", "shell(uv run pytest*)"),
+    ("shell", "make test && make lint", "shell(make test && make lint)"),
     # No rule for a program that runs or deletes whatever its arguments say.
-    ("shell", shell("find . -name '*.pyc'"), "shell(find . -name '*.pyc')"),
-    ("shell", shell("git -C sub status -s"), "shell(git -C sub status -s)"),
-    ("shell", shell("git diff --stat HEAD"), "shell(git diff*)"),
-    ("shell", shell("rm -rf build dist"), "shell(rm -rf build dist)"),
-    ("shell", shell("env X=1 make test"), "shell(env X=1 make test)"),
-    ("shell", shell("python3.12 -c 'print(1)'"), "shell(python3.12 -c 'print(1)')"),
-    ("shell", shell("uv run python -c 'print(1)'"), "shell(uv run python -c 'print(1)')"),
-    ("shell", shell("uv run python -m pytest -q"), "shell(uv run python -m pytest*)"),
-    ("edit_file", {"path": "a"}, "edit_file"),
+    ("shell", "find . -name '*.pyc'", "shell(find . -name '*.pyc')"),
+    ("shell", "git -C sub status -s", "shell(git -C sub status -s)"),
+    ("shell", "git diff --stat HEAD", "shell(git diff*)"),
+    ("shell", "rm -rf build dist", "shell(rm -rf build dist)"),
+    ("shell", "env X=1 make test", "shell(env X=1 make test)"),
+    ("shell", "python3.12 -c 'print(1)'", "shell(python3.12 -c 'print(1)')"),
+    ("shell", "uv run python -c 'print(1)'", "shell(uv run python -c 'print(1)')"),
+    ("shell", "uv run python -m pytest -q", "shell(uv run python -m pytest*)"),
+    ("edit_file", None, "edit_file"),
 ])
-def test_the_dialog_suggests_the_programs_prefix_not_every_shell_command(tool, args, suggested):
-    assert str(suggest_rule(tool, args)) == suggested
+def test_the_dialog_suggests_the_programs_prefix_not_every_shell_command(tool, command, suggested):
+    assert str(suggest_rule(tool, command)) == suggested
 
 
 async def answer(gate, repo, fid: str, command: str, decision: str) -> None:
@@ -122,6 +119,28 @@ def test_saving_keeps_earlier_rules_and_escapes_them(tmp_path):
     save_allow_rule(AllowRule("edit_file"), path)
     save_allow_rule(AllowRule("edit_file"), path)
     assert load_allow_rules(path) == [AllowRule("shell", 'echo "a\\b"'), AllowRule("edit_file")]
+
+
+def test_saving_replaces_the_file_whole_and_owner_only(tmp_path):
+    """One writer for the user's files that grant something (``trust.write_user_file``): a rule is
+    never readable by others, even where the file was, and a linked file stays linked."""
+    import os
+    import stat
+
+    fresh = tmp_path / "new" / "allow.toml"
+    save_allow_rule(AllowRule("edit_file"), fresh)
+    assert stat.S_IMODE(fresh.stat().st_mode) == 0o600 and stat.S_IMODE(fresh.parent.stat().st_mode) == 0o700
+    kept = tmp_path / "dotfiles" / "allow.toml"
+    kept.parent.mkdir()
+    kept.write_text('allow = ["write_file"]\n')
+    os.chmod(kept, 0o644)
+    link = tmp_path / "config" / "allow.toml"
+    link.parent.mkdir()
+    link.symlink_to(kept)
+    save_allow_rule(AllowRule("edit_file"), link)
+    assert link.is_symlink() and load_allow_rules(link) == [AllowRule("write_file"), AllowRule("edit_file")]
+    assert stat.S_IMODE(kept.stat().st_mode) == 0o600
+    assert sorted(p.name for p in kept.parent.iterdir()) == ["allow.toml"]  # no temporary file left
 
 
 def test_a_repository_cannot_add_allow_rules(tmp_path, monkeypatch):

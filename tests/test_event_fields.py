@@ -57,3 +57,21 @@ def test_the_bus_stamps_its_own_time_and_tells_a_resumed_start_apart():
     start = bus.emit(SessionStarted, session_id="s", model="m", mode="async")
     assert start == SessionResumed(12.0, session_id="s", model="m", mode="async", continues_at=12.0,
                                    prior_turns=3)
+
+
+def test_an_event_a_subscriber_emits_reaches_everyone_after_the_one_being_handed_out():
+    """The start's notices (held until ``session_started``) must not reach a view subscribed later
+    before the start itself."""
+    bus = EventBus(lambda: 0.0)
+    seen: dict[str, list[str]] = {"first": [], "second": []}
+
+    def first(event) -> None:
+        seen["first"].append(event.type)
+        if isinstance(event, SessionStarted):
+            bus.emit(Notice, level="warning", message="held until the start")
+            bus.emit(Notice, level="info", message="and another")
+
+    bus.subscribe(first)
+    bus.subscribe(lambda event: seen["second"].append(event.type))
+    bus.emit(SessionStarted, session_id="s", model="m", mode="async")
+    assert seen["first"] == seen["second"] == ["session_started", "notice", "notice"]

@@ -455,7 +455,7 @@ def test_the_tui_keeps_the_servers_running_while_the_session_serves():
         async def serve(self, inbox):
             seen.append("serving")
 
-    engine = session_engine(SimpleNamespace(session=Served(), gate=None, transcript=None, controls=None,
+    engine = session_engine(SimpleNamespace(session=Served(), gate=None, close=lambda: None, controls=None,
                                             serving=serving))
 
     async def main():

@@ -83,3 +83,50 @@ async def test_network_is_not_offered_where_commands_have_it_or_for_file_edits(r
     assert asked[0].network is False and grant is None  # "network" for an edit grants nothing more
     if confined is not None:
         confined.close()
+
+
+# ----------------------------------------------------------------------------- the offline hint
+
+LOOKUP = "python3 -c \"import socket; socket.getaddrinfo('pypi.org', 443)\""
+
+
+@pytest.mark.skipif(not SUPPORT.works, reason=f"bubblewrap cannot run here: {SUPPORT.problem}")
+@pytest.mark.trio
+async def test_the_offline_hint_offers_approval_only_where_a_person_can_give_it(repo):
+    sandbox = open_sandbox(repo, mode="on")
+    shell = builtin_tools()["shell"]
+    try:
+        unasked = await shell.fn(context(repo, sandbox=sandbox, shell_timeout_s=30.0), LOOKUP)
+        asked = await shell.fn(context(repo, sandbox=sandbox, shell_timeout_s=30.0,
+                                       approval_offers_network=lambda: True), LOOKUP)
+    finally:
+        sandbox.close()
+    # auto, read-only or nobody to answer: only the session's setting can give the network.
+    assert unasked.splitlines()[-1] == ("note: the sandbox has no network (only loopback); the user can allow "
+                                        "it for the session with --network (or `network = true` in their "
+                                        "asyncfc config)")
+    # ask with someone to answer: also one command, when it is asked about.
+    assert asked.splitlines()[-1].endswith(
+        "or for one command when asked to approve it (a command an allow rule lets through is not asked about)")
+
+
+@pytest.mark.skipif(not SUPPORT.works, reason=f"bubblewrap cannot run here: {SUPPORT.problem}")
+def test_a_headless_auto_run_is_not_told_to_ask_for_an_approval(tmp_path):
+    """`asyncfc run --approval auto` has no dialog: the hint names --network and nothing else."""
+    from typer.testing import CliRunner
+
+    from asyncfc_cli.cli import app
+
+    scenario = tmp_path / "lookup.json"
+    scenario.write_text(json.dumps({"name": "lookup", "steps": [
+        {"call": "shell", "as": "s", "args": {"command": LOOKUP}}, {"need": ["s"]}, {"answer": "done"}]}))
+    repo = make_repo(tmp_path / "work", {"a.txt": "a\n"})
+    env = {"XDG_STATE_HOME": str(tmp_path / "state"), "XDG_CONFIG_HOME": str(tmp_path / "config")}
+    result = CliRunner().invoke(app, ["run", "look it up", "--model", str(scenario), "--cwd", str(repo),
+                                      "--approval", "auto", "--output", "jsonl"], env=env, catch_exceptions=False)
+    assert result.exit_code == 0, result.stdout + result.stderr
+    finished = [json.loads(line) for line in result.stdout.splitlines()
+                if line.startswith("{") and '"future_finished"' in line]
+    output = finished[0]["output"]
+    assert "the user can allow it for the session with --network" in output, output
+    assert "approv" not in output

@@ -107,10 +107,35 @@ async def test_the_approval_gate_records_the_sessions_end_when_a_task_finishes(r
     effect = builtin_tools()["write_file"].effect_of(args, repo)
     await gate.admit(GateRequest("f1", builtin_tools()["write_file"], args, effect, context(repo)))
     write_file.fn(context(repo), "new.txt", "n\n")
-    bus.emit(SessionFinished, outcome="finished", exit_code=0)
+    async with gate.recording_ends():  # what the engine keeps open while it serves
+        bus.emit(SessionFinished, outcome="finished", exit_code=0)
     (repo / "later.txt").write_text("mine\n")
     [checkpoint] = list_checkpoints(repo)
     assert git(repo, "for-each-ref", "refs/asyncfc/ends/").strip()
     report = undo(repo)
     assert report is not None and report.checkpoint == checkpoint and report.deleted == ("new.txt",)
     assert (repo / "later.txt").exists()
+
+
+@pytest.mark.trio
+async def test_the_end_of_a_task_is_recorded_off_the_event_loop(repo):
+    """git snapshots the whole tree at every task's end: that must never stall the event loop (the
+    TUI's frames, other sessions' clocks) while it runs."""
+    import threading
+
+    ran_in = []
+
+    def end(root, checkpoint):
+        ran_in.append(threading.current_thread())
+        record_end(root, checkpoint)
+
+    bus = EventBus()
+    gate = ApprovalGate("auto", bus, repo, session_id="s1", end=end)
+    args = {"path": "new.txt", "content": "n\n"}
+    effect = builtin_tools()["write_file"].effect_of(args, repo)
+    await gate.admit(GateRequest("f1", builtin_tools()["write_file"], args, effect, context(repo)))
+    async with gate.recording_ends():
+        bus.emit(SessionFinished, outcome="finished", exit_code=0)
+        assert ran_in == []  # the task's end went on at once; git runs in the background
+    assert len(ran_in) == 1 and ran_in[0] is not threading.main_thread()
+    assert git(repo, "for-each-ref", "refs/asyncfc/ends/").strip()

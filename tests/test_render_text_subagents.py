@@ -90,7 +90,8 @@ async def test_replay_as_text_shows_the_sub_agents_too(autojump_clock, tmp_path)
 
 
 def test_a_sub_agents_command_line_shows_its_time_once():
-    nested = [ev.FutureCreated(t=0.1, id="f1", tool="shell", args={"command": "make"}, effect="exclusive", parent="f2"),
+    nested = [ev.FutureCreated(t=0.1, id="f1", tool="shell", args={"command": "make"}, effect="exclusive", parent="f2",
+                               display=ev.Display.COMMAND, subject="command"),
               ev.FutureFinished(t=2.5, id="f1", status="done", duration=2.41, summary="exit code 0 (2.3s)",
                                 parent="f2")]
     lines = [line.split("] ", 1)[1] for line in other_lines(render(nested))]

@@ -203,10 +203,12 @@ def test_an_abbreviation_inside_a_sentence_does_not_end_it(abbreviation):
 
 
 def test_a_commands_line_shows_its_time_once():
-    created = ev.FutureCreated(t=0.1, id="f1", tool="shell", args={"command": "make"}, effect="exclusive")
+    created = ev.FutureCreated(t=0.1, id="f1", tool="shell", args={"command": "make"}, effect="exclusive",
+                               display=ev.Display.COMMAND, subject="command")
     done = ev.FutureFinished(t=2.5, id="f1", status="done", duration=2.41, summary="exit code 0 (2.3s)",
                              output="exit code 0 (2.3s)\n(no output)")
     failed = ev.FutureFinished(t=3.0, id="f2", status="done", duration=0.52, summary="exit code 2 (0.5s)")
-    lines = render([created, done, ev.FutureCreated(t=2.6, id="f2", tool="run_tests", args={}), failed]).split("\n")
+    tests = ev.FutureCreated(t=2.6, id="f2", tool="run_tests", args={}, display=ev.Display.TESTS, subject="paths")
+    lines = render([created, done, tests, failed]).split("\n")
     assert lines[1] == "[   2.50s] ✓ f1 shell 2.41s  exit code 0"
     assert lines[3] == "[   3.00s] ✓ f2 run_tests 0.52s  exit code 2"

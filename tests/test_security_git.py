@@ -153,6 +153,9 @@ def test_nothing_planted_runs_in_a_whole_session_and_its_undo(hostile, tmp_path)
                                  "--output", "jsonl"], env=env, catch_exceptions=False)
     assert result.exit_code == 0, result.stdout + result.stderr
     assert '"checkpoint_created"' in result.stdout and (repo / "notes.txt").exists()
+    ends = subprocess.run(["git", "-C", str(repo), "for-each-ref", "refs/asyncfc/ends/"], capture_output=True,
+                          text=True, check=True).stdout
+    assert ends.strip()  # the end of the task was recorded too (in the background, before the exit)
     result = runner.invoke(app, ["undo", "--cwd", str(repo)], env=env, catch_exceptions=False)
     assert result.exit_code == 0, result.stderr
     assert not (repo / "notes.txt").exists()

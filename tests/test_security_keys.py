@@ -110,3 +110,37 @@ def test_what_commands_may_not_see_and_what_is_redacted_follow_one_rule():
     kept = child_environment(env)
     assert set(kept) == {"HOME", "PATH"}
     assert set(secrets_in(env)) == {v for k, v in env.items() if k not in kept}
+
+
+def test_the_engine_looks_up_the_paired_key_once(tmp_path, monkeypatch):
+    """Start-up reads the user config once for the key paired with ``api_base`` (the model client
+    and the redaction of that key share the one look-up), and once for the MCP servers."""
+    import os
+    import sys
+
+    from asyncfc_cli.app import build_engine
+    from asyncfc_cli.config import Settings
+    from asyncfc_cli.workspace import Workspace
+
+    config = tmp_path / "config" / "asyncfc" / "config.toml"
+    config.parent.mkdir(parents=True)
+    config.write_text('[endpoints."https://llm.example.com/v1"]\napi_key_env = "MY_PROXY"\n')
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    monkeypatch.setenv("MY_PROXY", OTHER)
+    opened: list[str] | None = []
+
+    def count(event, args):
+        if event == "open" and opened is not None and isinstance(args[0], (str, Path)) and \
+                os.fspath(args[0]) == str(config):
+            opened.append(event)
+
+    sys.addaudithook(count)  # an audit hook cannot be removed: it stops counting below
+    try:
+        engine = build_engine(Settings(model="openai/test-model", api_base="https://llm.example.com/v1",
+                                       approval="auto"), Workspace(repo_with_config(tmp_path, "")),
+                              write_transcript=False)
+        reads = len(opened)
+    finally:
+        opened = None
+    assert reads == 2
+    assert OTHER in engine.bus.secrets

@@ -77,10 +77,28 @@ def test_the_screenshot_is_saved_where_downloads_is_missing(tmp_path: Path, monk
             await fed(pilot, app)
             app.action_screenshot()
             folder = tmp_path / "state" / "asyncfc" / "screenshots"
-            for _ in range(100):
-                if list(folder.glob("*.svg")):
+            for _ in range(250):  # written by a worker: wait for the whole file, not its name
+                if any("</svg>" in path.read_text() for path in folder.glob("*.svg")):
                     break
                 await pilot.pause(0.02)
             [saved] = list(folder.glob("*.svg"))
             assert "<svg" in saved.read_text()
+    run(main)
+
+
+def test_at_80x24_the_footer_shows_every_key_that_matters_unclipped() -> None:
+    from textual.widgets import Footer
+    from textual.widgets._footer import FooterKey
+
+    async def main() -> None:
+        app = AsyncfcApp(None, wall=lambda: 0.0)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.pause(0.1)
+            keys = sorted(app.query(FooterKey), key=lambda k: k.region.x)
+            shown = {k.key for k in keys}
+            assert {"ctrl+c", "escape", "ctrl+t", "ctrl+f", "ctrl+b", "ctrl+p"} <= shown, shown
+            assert app.query_one(Footer).max_scroll_x == 0
+            for key, following in zip(keys, keys[1:]):
+                assert key.region.right <= following.region.x, (key.key, following.key)  # no overlap
+            assert all(k.region.right <= 80 and k.region.width == k.outer_size.width for k in keys)
     run(main)

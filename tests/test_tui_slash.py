@@ -132,7 +132,7 @@ def test_at_completes_workspace_paths_and_attaches_the_file(tmp_path: Path) -> N
             await pilot.press(*"now", "enter")
             await wait_for(pilot, lambda: app.state.outcome is not None)
             sent = session.history[1].text
-            assert sent.startswith("fix @calc.py now") and '<file path="calc.py">\ndef add(a, b):' in sent
+            assert sent.startswith("fix @calc.py now") and '<file path="calc.py">\n```\ndef add(a, b):' in sent
     run(main)
 
 

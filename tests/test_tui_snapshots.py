@@ -75,7 +75,8 @@ async def app_svg(t: float, size: tuple[int, int], dialog: bool = False, typed: 
             app.push_screen(ApprovalDialog(lane.id, lane.tool, lane.approval_preview, lane.args))
         if network_dialog:  # a command the sandbox keeps off the network: "w" runs it with network
             lane = app.state.futures["f6"]
-            app.push_screen(ApprovalDialog(lane.id, lane.tool, "$ make docs", lane.args, network=True))
+            app.push_screen(ApprovalDialog(lane.id, lane.tool, "$ make docs", lane.args, network=True,
+                                           rule="shell(make docs)"))
         app.refresh_views()
         for _ in range(3):  # let layout, scrolling to the cursor and repaints settle, even under load
             await pilot.pause(0.05)

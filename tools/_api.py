@@ -22,7 +22,7 @@ other way round.
 This module is the declaration API in one place; its parts live along their seams: ``_errors``
 (ToolError and its kinds), ``_effects`` (effects and effect specs), ``_context`` (ToolContext,
 ToolSettings, path confinement), ``_schema`` (schema from signature and docstring, argument
-checking) and ``_spec`` (ToolSpec, ToolFacts and ``@tool``).
+checking) and ``_spec`` (ToolSpec, ToolFacts, Display and ``@tool``).
 """
 
 from __future__ import annotations
@@ -57,7 +57,7 @@ from ._effects import (
 )
 from ._errors import ArgumentError, PathOutsideWorkspace, ToolError
 from ._schema import derive_schema, validate_arguments
-from ._spec import READ_AGAIN, RECALL, DurationKey, Preview, ToolFacts, ToolSpec, tool
+from ._spec import READ_AGAIN, RECALL, Display, DurationKey, Preview, ToolFacts, ToolSpec, tool
 
 __all__ = [
     "AGENT_SETTINGS",
@@ -70,6 +70,7 @@ __all__ = [
     "WHOLE_TREE",
     "ArgumentError",
     "CallProgress",
+    "Display",
     "DurationKey",
     "Effect",
     "EffectKind",

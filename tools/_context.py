@@ -4,10 +4,10 @@ progress reporting) and the confinement of paths to the workspace (``resolve_in_
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
 from ._errors import PathOutsideWorkspace, ToolError
 
@@ -137,6 +137,14 @@ AGENT_SETTINGS = (".asyncfc.toml", ".mcp.json")
 and, where it runs, the OS sandbox)."""
 
 
+_T = TypeVar("_T")
+
+
+def or_default(setting: _T | None, default: _T) -> _T:
+    """A ``ToolSettings`` value, or the tool's own default where it is not set."""
+    return default if setting is None else setting
+
+
 @dataclass(frozen=True, slots=True)
 class ToolSettings:
     """Settings of individual tools (the application's from ``Settings``, or a test's). None: the
@@ -155,6 +163,10 @@ class ToolSettings:
     ``_background.START_CAP_S``)."""
     web_allow_local: bool = False
     """web_fetch may reach loopback and private addresses (``Settings.web_allow_local``)."""
+
+
+def _never() -> bool:
+    return False
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,6 +193,10 @@ class ToolContext:
     network: bool = False
     """The user allowed this one call the network (an approval, set per call by the engine): its
     command runs on the host's network even where the sandbox keeps the session's off it."""
+    approval_offers_network: Callable[[], bool] = _never
+    """Whether a person approving a command can now give it the network for that one run (under
+    ``--approval ask`` with someone to answer; the TUI's /approval changes it), so the hint after a
+    command failed offline says what the user can really do."""
 
     def resolve(self, path: str | os.PathLike[str]) -> Path:
         """The real path of ``path`` inside the workspace; raises PathOutsideWorkspace otherwise."""

@@ -6,7 +6,7 @@ import os
 import re
 from collections.abc import Mapping
 
-__all__ = ["NON_INTERACTIVE", "child_environment", "is_secret_name"]
+__all__ = ["NON_INTERACTIVE", "child_environment", "command_environment", "is_secret_name"]
 
 NON_INTERACTIVE = {"PAGER": "cat", "GIT_PAGER": "cat", "GIT_TERMINAL_PROMPT": "0", "GIT_EDITOR": "true",
                    "PYTHONUNBUFFERED": "1"}
@@ -32,3 +32,9 @@ def child_environment(env: Mapping[str, str] | None = None) -> dict[str, str]:
     """
     env = os.environ if env is None else env
     return {k: v for k, v in env.items() if not is_secret_name(k)}
+
+
+def command_environment(env: Mapping[str, str] | None) -> dict[str, str]:
+    """The environment a command gets from a tool context's ``env``: a copy of it (the engine's,
+    already without keys), or os.environ minus keys where there is none (``ToolContext.env``)."""
+    return dict(env) if env is not None else child_environment()

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 
 import trio
 
-from ._env import NON_INTERACTIVE, child_environment
+from ._env import NON_INTERACTIVE, command_environment
 from ._process_tree import ProcessTree, proc_table, stop_descendants, track_descendants
 from ._text import HeadTail
 from ._tracking import marked_environment, new_mark, stop_marked
@@ -144,7 +144,7 @@ async def _drain(stream: trio.abc.ReceiveStream | None, sink: HeadTail, live: Ca
             live(chunk)
 
 
-async def _start(command: str | Sequence[str], cwd: Path, env: Mapping[str, str] | None,
+async def _start(command: str | Sequence[str], cwd: Path, env: Mapping[str, str],
                  sandbox: Sandbox | None = None, writable: Sequence[Path] | None = None,
                  network: bool = False) -> trio.Process:
     """Start ``command`` as the leader of a new session (so of its own process group), with no
@@ -159,7 +159,7 @@ async def _start(command: str | Sequence[str], cwd: Path, env: Mapping[str, str]
         command,
         shell=isinstance(command, str),
         cwd=os.fspath(cwd),
-        env={**(env if env is not None else child_environment()), **NON_INTERACTIVE},
+        env={**env, **NON_INTERACTIVE},
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -209,7 +209,7 @@ async def run_command(
     out, err = HeadTail(max_bytes), HeadTail(max_bytes)
     start = trio.current_time()
     mark = new_mark()
-    env = marked_environment(env if env is not None else child_environment(), mark)
+    env = marked_environment(command_environment(env), mark)
     process = await _start(command, cwd, env, sandbox, writable, network)
     pgid = process.pid
     tree = ProcessTree(pgid)

@@ -362,14 +362,20 @@ class Sandbox:
         prefix, fds = ([], ()) if online else self._shared_net or ([], ())
         return Launch([*prefix, self._bwrap, *self._options(cwd, writable, online), "--", *argv], fds)
 
-    def offline_note(self, output: str, *, network: bool = False) -> str:
+    def offline_note(self, output: str, *, network: bool = False, approvable: bool = False) -> str:
         """A one-line hint for the model when a command failed the way a command without network
         fails (a host it could not resolve or reach) and the sandbox kept it off the network;
-        "" otherwise. ``network``: the user allowed this command the network."""
+        "" otherwise. ``network``: the user allowed this command the network. ``approvable``: a
+        person approving a command can give it the network (``ToolContext.approval_offers_network``);
+        else only the session's setting can."""
         if self.network or network or not _OFFLINE.search(output):
             return ""
-        return ("note: the sandbox has no network (only loopback); the user can allow it "
-                "(for one command when approving it, or for the session with --network)")
+        session = "for the session with --network (or `network = true` in their asyncfc config)"
+        if not approvable:
+            return f"note: the sandbox has no network (only loopback); the user can allow it {session}"
+        return (f"note: the sandbox has no network (only loopback); the user can allow it {session}, "
+                "or for one command when asked to approve it (a command an allow rule lets through "
+                "is not asked about)")
 
     def _options(self, cwd: Path, writable: Sequence[Path] | None, online: bool) -> list[str]:
         options = [*_NAMESPACES, *_SYSTEM]

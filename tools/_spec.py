@@ -1,5 +1,6 @@
 """A tool as the engine sees it: ``ToolSpec`` (callable, schema, effect) and ``ToolFacts`` (what the
-engine needs to know of it: approval preview, compaction's recall, durations), made by ``@tool``."""
+engine needs to know of it: approval preview, compaction's recall, durations, how views show a call),
+made by ``@tool``."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import inspect
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from enum import StrEnum
 from pathlib import Path
 from typing import Any, Literal
 
@@ -23,6 +25,47 @@ RECALL = "call {tool} with {args} to see it again"
 """What compaction says of a removed output by default (``ToolFacts.recall``)."""
 READ_AGAIN = "to see it again, call {tool} with {args}"
 """The recall of a tool that only reads: calling it again shows the output again."""
+
+
+class Display(StrEnum):
+    """How views show a call of a tool beyond its name and arguments (``ToolFacts.display``).
+
+    The engine copies it into ``future_created.display`` so that views, which see only events,
+    decide from it (and from ``subject``) instead of from the tool's name."""
+
+    CALL = "call"
+    """Its name and arguments: the default (MCP tools, sub-agents, a call of an unknown tool)."""
+    COMMAND = "command"
+    """Runs the command line its subject holds: a view shows that line (``$ make``), and an allow
+    rule may match a prefix of it. Its output streams while it runs and its result opens with its
+    exit code and its own time (``exit code 0 (2.3s)``)."""
+    TESTS = "tests"
+    """Runs the project's tests or checks (a command the tool builds from its subject and other
+    arguments); output and result as for COMMAND."""
+    EDIT = "edit"
+    """Replaces ``old`` with ``new`` in the file its subject names: a view shows the diff of the two.
+    Its result holds the unified diff of the file."""
+    WRITE = "write"
+    """Writes the file its subject names whole (``content``). Its result holds the unified diff of
+    the file, or says it created it (``created PATH (N lines, ...)``)."""
+
+    @classmethod
+    def of(cls, value: str) -> Display:
+        """The display a recorded value names; CALL for one this version does not know (or "")."""
+        try:
+            return cls(value)
+        except ValueError:
+            return cls.CALL
+
+    @property
+    def opens_with_exit_code(self) -> bool:
+        """Whether a call runs a command whose result opens with its exit code and own time."""
+        return self in (Display.COMMAND, Display.TESTS)
+
+    @property
+    def changes_file(self) -> bool:
+        """Whether a call's result holds the unified diff of the file it changed."""
+        return self in (Display.EDIT, Display.WRITE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +89,18 @@ class ToolFacts:
     """The benchmark's measurements (``tool_latencies``, by measurement name) that are a fair first
     guess of a call's duration, by the duration key they stand for. Empty: the session learns the
     tool's durations as it goes (shell commands vary too much for a first guess)."""
+    display: Display = Display.CALL
+    """How views show a call (``Display``)."""
+    subject: str = ""
+    """The argument that says what a call is about (``path``, ``command``, ``pattern``, ``url``,
+    ``task``...): the command line of a COMMAND, the file of an EDIT or WRITE. "" for none."""
+
+    def command_line(self, args: Mapping[str, Any]) -> str | None:
+        """The command line a call runs, for a tool whose display is COMMAND (its subject's value);
+        None for any other tool (so no allow rule can match a prefix of its arguments)."""
+        if self.display is not Display.COMMAND:
+            return None
+        return str(args.get(self.subject, ""))
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,14 +172,23 @@ def tool(
     recall: str = RECALL,
     duration_key: DurationKey | None = None,
     duration_priors: Mapping[str, str] | None = None,
+    display: Display = Display.CALL,
+    subject: str = "",
 ) -> Callable[[Callable[..., Any]], ToolSpec]:
     """Declare a plain function as a tool. See the module docstring; the keywords after ``context``
-    are what the engine needs to know of it beyond its schema and effect (``ToolFacts``)."""
+    are what the engine needs to know of it beyond its schema and effect (``ToolFacts``).
+
+    Raises:
+        TypeError: ``subject`` names no parameter of the function, or a display that shows its
+            subject (COMMAND, EDIT, WRITE) has none.
+    """
     facts = ToolFacts(preview=preview, runs_command=runs_command, recall=recall,
-                      duration_key=duration_key, duration_priors=dict(duration_priors or {}))
+                      duration_key=duration_key, duration_priors=dict(duration_priors or {}),
+                      display=display, subject=subject)
 
     def wrap(fn: Callable[..., Any]) -> ToolSpec:
         description, parameters = derive_schema(fn)
+        _check_subject(name or fn.__name__, facts, parameters)
         return ToolSpec(
             name=name or fn.__name__,
             description=description,
@@ -137,3 +201,11 @@ def tool(
         )
 
     return wrap
+
+
+def _check_subject(name: str, facts: ToolFacts, parameters: Mapping[str, Any]) -> None:
+    """A declared subject is one of the tool's parameters; a display that shows it has one."""
+    if facts.subject and facts.subject not in parameters.get("properties", {}):
+        raise TypeError(f"tool {name}: its subject {facts.subject!r} is not one of its parameters")
+    if not facts.subject and facts.display in (Display.COMMAND, Display.EDIT, Display.WRITE):
+        raise TypeError(f"tool {name}: display {facts.display.value} shows its subject; declare subject=")

@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from ._api import READ_AGAIN, Preview, ToolContext, ToolError, reads, tool, writes
+from ._api import READ_AGAIN, Display, Preview, ToolContext, ToolError, reads, tool, writes
 from ._edit import apply_edit
 from ._fs import SNIFF_BYTES, atomic_write, looks_binary, open_regular, read_text, require_file
 from ._text import cap_line, cap_text, plural, unified_diff
@@ -80,7 +80,7 @@ _CHANGE_MADE = "the change was made: read_file {args} shows it"
 """What compaction says of a removed write or edit output."""
 
 
-@tool(effect=reads("path"), recall=READ_AGAIN,
+@tool(effect=reads("path"), recall=READ_AGAIN, subject="path",
       duration_priors={"read_file": "read_file"})
 def read_file(ctx: ToolContext, path: str, offset: int = 1, limit: int | None = None) -> str:
     """Read a text file, with line numbers (like `cat -n`).
@@ -136,6 +136,7 @@ def _read_numbered(real: Path, shown: str, size: int, offset: int, limit: int | 
 
 
 @tool(effect=writes("path"), preview=_diff_preview("write_file"), recall=_CHANGE_MADE,
+      display=Display.WRITE, subject="path",
       duration_priors={"write_file": "write_file"})
 def write_file(ctx: ToolContext, path: str, content: str) -> str:
     """Create or overwrite a text file with exactly `content`.
@@ -163,6 +164,7 @@ def write_file(ctx: ToolContext, path: str, content: str) -> str:
 
 
 @tool(effect=writes("path"), preview=_diff_preview("edit_file"), recall=_CHANGE_MADE,
+      display=Display.EDIT, subject="path",
       duration_priors={"edit_file": "edit_file"})
 def edit_file(ctx: ToolContext, path: str, old: str, new: str, replace_all: bool = False) -> str:
     """Replace an exact passage of a file: `old` becomes `new`.

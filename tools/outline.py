@@ -52,7 +52,7 @@ def _outline_file(real: Path, shown: str) -> list[str]:
     return [f"{shown}:", *(body or ["  (no classes or functions)"])]
 
 
-@tool(effect=reads("path"), recall=READ_AGAIN,
+@tool(effect=reads("path"), recall=READ_AGAIN, subject="path",
       duration_priors={"outline": "outline"})
 def outline(ctx: ToolContext, path: str) -> str:
     """Show the classes, functions and methods of a source file or folder, with their signature

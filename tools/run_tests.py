@@ -18,10 +18,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ._api import ToolContext, ToolError, tool
+from ._api import Display, ToolContext, ToolError, tool
 from ._words import positive_seconds
 from ._commands import test_run_effect
-from ._env import child_environment
+from ._context import or_default
+from ._env import command_environment
 from ._fs import read_regular_text
 from ._listing import workspace_files
 from ._npm_tests import detect_framework, npm_cases, npm_test_argv
@@ -89,7 +90,7 @@ def _npm_scripts(root: Path) -> dict[str, object] | None:
 def plan_tests(ctx: ToolContext, paths: Sequence[str], args: Sequence[str], report_dir: Path) -> TestPlan | None:
     """The runner and command for the workspace, or None if it has no tests we can run."""
     root = ctx.resolve(".")
-    env = dict(ctx.env) if ctx.env is not None else child_environment()
+    env = command_environment(ctx.env)
     if _uses_pytest(root):
         report = report_dir / _REPORT_NAME
         argv = [_python(root, env), "-m", "pytest", "-q", "-rfE", "--tb=short",
@@ -177,6 +178,7 @@ def _selection(args: Mapping[str, Any]) -> str:
 
 
 @tool(effect=test_run_effect(), preview=_preview, runs_command=True, duration_key=_selection,
+      display=Display.TESTS, subject="paths",
       duration_priors={"run_tests": "run_tests", "run_tests:some": "run_tests_file"},
       recall="run the tests again to see the current results")
 async def run_tests(ctx: ToolContext, paths: list[str] | None = None, args: list[str] | None = None,
@@ -196,8 +198,8 @@ async def run_tests(ctx: ToolContext, paths: list[str] | None = None, args: list
     paths, args = list(paths or []), list(args or [])
     _check_paths(ctx, paths)
     timeout = positive_seconds(timeout_s, ctx.shell_timeout_s)
-    env = dict(ctx.env) if ctx.env is not None else child_environment()
-    grace = KILL_GRACE_S if ctx.settings.kill_grace_s is None else ctx.settings.kill_grace_s
+    env = command_environment(ctx.env)
+    grace = or_default(ctx.settings.kill_grace_s, KILL_GRACE_S)
     with tempfile.TemporaryDirectory(prefix="asyncfc-tests-") as scratch:
         plan = plan_tests(ctx, paths, args, Path(scratch))
         if plan is None:

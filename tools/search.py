@@ -27,6 +27,8 @@ from typing import Any
 
 from ._api import READ_AGAIN, ToolContext, ToolError, reads, tool
 from ._commit import CallStopped, check_live, on_stop
+from ._context import or_default
+from ._env import command_environment
 from ._fs import SNIFF_BYTES, looks_binary, open_regular, special_kind
 from ._listing import glob_matcher, workspace_files
 from ._text import cap_line, plural
@@ -85,7 +87,7 @@ def _candidates(ctx: ToolContext, real: Path, pattern: str | None) -> list[tuple
     return found
 
 
-@tool(effect=reads("path", default="."), recall=READ_AGAIN,
+@tool(effect=reads("path", default="."), recall=READ_AGAIN, subject="path",
       duration_priors={"list_files": "list_files"})
 def list_files(ctx: ToolContext, path: str = ".", pattern: str | None = None) -> str:
     """List the files under a folder (recursively), honouring .gitignore and skipping .git.
@@ -205,7 +207,7 @@ def ripgrep(rg: str, ctx: ToolContext, real: Path, pattern: str, glob: str | Non
     root = ctx.resolve(".")
     found = MatchCollector(limit)
     try:
-        process = subprocess.Popen(argv, cwd=ctx.root, env=ctx.env, stdout=subprocess.PIPE,
+        process = subprocess.Popen(argv, cwd=ctx.root, env=command_environment(ctx.env), stdout=subprocess.PIPE,
                                    stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
     except OSError:
         return None
@@ -272,7 +274,7 @@ def format_matches(matches: list[Match], limit: int, pattern: str, *, total: int
     return "\n".join(lines)
 
 
-@tool(effect=reads("path", default="."), recall=READ_AGAIN,
+@tool(effect=reads("path", default="."), recall=READ_AGAIN, subject="pattern",
       duration_priors={"grep": "grep"})
 def grep(ctx: ToolContext, pattern: str, path: str = ".", glob: str | None = None,
          ignore_case: bool = False) -> str:
@@ -289,7 +291,7 @@ def grep(ctx: ToolContext, pattern: str, path: str = ".", glob: str | None = Non
     """
     regex = _compile(pattern, ignore_case)
     real, shown = _scope(ctx, path)
-    limit = MAX_MATCHES if ctx.settings.grep_max_matches is None else ctx.settings.grep_max_matches
+    limit = or_default(ctx.settings.grep_max_matches, MAX_MATCHES)
     candidates = _candidates(ctx, real, glob)  # listed once: git ls-files or a walk, and a stat each
     rg = shutil.which("rg", path=(ctx.env or {}).get("PATH"))
     found = ripgrep(rg, ctx, real, pattern, glob, ignore_case, limit, candidates) if rg else None

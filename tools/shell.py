@@ -13,11 +13,12 @@ from typing import Any
 
 import trio
 
-from ._api import ToolContext, ToolError, glob_base, tool
+from ._api import Display, ToolContext, ToolError, glob_base, tool
 from ._background import QUIET_S, START_CAP_S, Listening, run_in_background
 from ._words import positive_seconds
 from ._commands import command_effect, shell_effect
-from ._env import child_environment
+from ._context import or_default
+from ._env import command_environment
 from ._git import reading_git_variables
 from ._listening import listening_addresses
 from ._process import KILL_GRACE_S, CommandResult, run_command
@@ -87,11 +88,6 @@ def _preview(ctx: ToolContext, args: Mapping[str, Any]) -> str:
     return "\n".join(notes)
 
 
-def _or_default(setting: float | None, default: float) -> float:
-    """A ``ToolSettings`` value, or the tool's own default where it is not set."""
-    return default if setting is None else setting
-
-
 def _command_words(args: Mapping[str, Any]) -> str:
     """What predicts a command's duration: its first two words that are not flags (``git diff``
     and ``python -m pytest`` take very different times)."""
@@ -100,7 +96,7 @@ def _command_words(args: Mapping[str, Any]) -> str:
 
 
 @tool(effect=shell_effect(), preview=_preview, runs_command=True, duration_key=_command_words,
-      recall="re-run the command if you need it (mind its side effects): {args}")
+      display=Display.COMMAND, subject="command", recall="re-run the command if you need it (mind its side effects): {args}")
 async def shell(
     ctx: ToolContext,
     command: str,
@@ -146,7 +142,7 @@ async def shell(
     # planted fsmonitor or textconv would otherwise run under an approval given for `git diff`).
     reading = writes is None and not background and kind == "reads"
     run = _Run(ctx, command, _timeout(ctx, timeout_s, background),
-               _or_default(settings.kill_grace_s, KILL_GRACE_S),
+               or_default(settings.kill_grace_s, KILL_GRACE_S),
                # a background command's footprint is its declaration, by default none (DESIGN.md)
                [] if reading else _writable(ctx, [] if background and writes is None else writes),
                await trio.to_thread.run_sync(reading_git_variables, ctx.root) if reading else {},
@@ -156,8 +152,8 @@ async def shell(
             return run.text(await run(on_output, lambda tree: listen(lambda: listening_addresses(tree.pids()))))
 
         return await run_in_background(
-            to_end, ctx.progress, quiet_s=_or_default(settings.background_quiet_s, QUIET_S),
-            cap_s=_or_default(settings.background_start_s, START_CAP_S))
+            to_end, ctx.progress, quiet_s=or_default(settings.background_quiet_s, QUIET_S),
+            cap_s=or_default(settings.background_start_s, START_CAP_S))
     async with watch_tree(ctx.root) if writes is not None or kind != "reads" else nullcontext([]) as changed:
         result = await run(ctx.progress.output)
     if changed:
@@ -188,9 +184,9 @@ class _Run:
     async def __call__(self, on_output: Callable[[str], None],
                        on_start: Callable[[ProcessTree], None] | None = None) -> CommandResult:
         ctx = self.ctx
-        env = {**(ctx.env if ctx.env is not None else child_environment()), **self.git_variables}
         try:
-            return await run_command(self.command, cwd=ctx.root, timeout_s=self.timeout, env=env,
+            return await run_command(self.command, cwd=ctx.root, timeout_s=self.timeout,
+                                     env={**command_environment(ctx.env), **self.git_variables},
                                      grace_s=self.grace, max_bytes=capture_budget(ctx.max_output_chars),
                                      writable=self.writable, on_output=on_output,
                                      sandbox=ctx.sandbox, network=ctx.network, on_start=on_start)
@@ -235,7 +231,8 @@ def offline_hint(ctx: ToolContext, result: CommandResult) -> str:
     the network: a one-line note saying so and how the user can allow it; "" otherwise."""
     if ctx.sandbox is None or result.exit_code == 0:
         return ""
-    return ctx.sandbox.offline_note(result.stdout + result.stderr, network=ctx.network)
+    return ctx.sandbox.offline_note(result.stdout + result.stderr, network=ctx.network,
+                                    approvable=ctx.approval_offers_network())
 
 
 def _timeout(ctx: ToolContext, timeout_s: float | None, background: bool) -> float:

@@ -178,7 +178,7 @@ async def _fetch(client: Any, url: str, max_bytes: int) -> str:
     raise ToolError(f"web_fetch: more than {MAX_REDIRECTS} redirects, stopped at {url}")
 
 
-@tool(effect=lambda args, root: Effect("pure", unconfined=True))
+@tool(effect=lambda args, root: Effect("pure", unconfined=True), subject="url")
 async def web_fetch(ctx: ToolContext, url: str, max_bytes: int = DEFAULT_MAX_BYTES) -> str:
     """Fetch a web page: HTML comes back as markdown, text files as they are.
 

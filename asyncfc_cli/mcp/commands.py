@@ -39,7 +39,8 @@ def list_servers(root: Path, *, user_config: Path | None = None, connector: Conn
     if not config.servers:
         lines.append(_HOW_TO.format(path=user_config or user_config_path()))
         return "\n".join(lines), EXIT_OK
-    hub = McpHub(config.servers, connector=connector, listing_cache_dir=listing_cache_dir())
+    clashes: list[str] = []
+    hub = McpHub(config.servers, connector=connector, listing_cache_dir=listing_cache_dir(), warn=clashes.append)
     states = trio.run(_settle, hub)
     for connection in hub.connections.values():
         lines.append(_server_line(connection.config, states[connection.name]))
@@ -49,6 +50,7 @@ def list_servers(root: Path, *, user_config: Path | None = None, connector: Conn
         for name, spec in specs.items():
             summary = spec.description.strip().split("\n")[0][:80]
             lines.append(f"  {name:<{width}}  {spec.effect_of({}, None).kind:<9}  {summary}")
+    lines.extend(f"warning: {clash}" for clash in clashes)
     ready = all(state == "ready" for state in states.values())
     return "\n".join(lines), EXIT_OK if ready else EXIT_UNFINISHED
 

@@ -6,6 +6,13 @@ never delay the first model request. A server's tools are handed to the listener
 server up within the client's start-up is in the first request), and its listing is remembered
 (``listing_cache_dir``), so the next session offers them from its first request and a call that
 comes before the server is up simply waits for it, like any future that has not started yet.
+
+Names: each offered name (``NAME__TOOL``) belongs to one tool, whatever order the servers connect
+in. A built-in tool's name is never taken (``reserved``). Two servers whose tools come out as the
+same name (``a_`` with ``x`` and ``a`` with ``_x``): the server named first in the configuration
+offers it; if the other connected first, its tool is replaced when the first one connects. Two
+tools of one server under one name (``look.up`` and ``look_up``): the first listed is offered. The
+tool that loses is not offered, and each clash is said once, naming both sides (``warn``).
 """
 
 from __future__ import annotations
@@ -13,7 +20,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Collection, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -69,15 +76,22 @@ class McpHub:
         servers: what to connect to.
         connector: opens each server's SDK client (a test seam; default: process or HTTP).
         listing_cache_dir: where each server's last tool listing is kept (None: not kept).
+        reserved: the names of the session's own tools, never offered for a server's.
+        warn: told each name clash once, in words (see the module docstring).
     """
 
     def __init__(self, servers: Sequence[McpServerConfig], *, connector: Connector = open_client,
-                 listing_cache_dir: Path | None = None) -> None:
+                 listing_cache_dir: Path | None = None, reserved: Collection[str] = (),
+                 warn: Callable[[str], None] | None = None) -> None:
         self.connections = {c.name: McpConnection(c, on_tools=self._connected, connector=connector)
                             for c in servers}
         self._cache_dir = listing_cache_dir
         self._listeners: list[ToolsListener] = []
-        self._specs: dict[str, ToolSpec] = {}
+        self._specs: dict[str, McpToolSpec] = {}
+        self._reserved = frozenset(reserved)
+        self._rank = {c.name: place for place, c in enumerate(servers)}
+        self._warn = warn
+        self._said: set[str] = set()
         for connection in self.connections.values():
             cached = self._cached(connection.config)
             if cached is not None:
@@ -115,10 +129,12 @@ class McpHub:
         for listener in self._listeners:
             listener(specs)
 
-    def _declare(self, connection: McpConnection, listing: Sequence[ToolListing]) -> dict[str, ToolSpec]:
-        specs: dict[str, ToolSpec] = {}
+    def _declare(self, connection: McpConnection, listing: Sequence[ToolListing]) -> dict[str, McpToolSpec]:
+        specs: dict[str, McpToolSpec] = {}
         for tool in listing:
             name = offered_name(connection.name, tool.name)
+            if not self._may_offer(name, connection.name, tool.name, specs):
+                continue
             specs[name] = McpToolSpec(
                 name=name,
                 description=tool.description or f"{tool.name} (from the MCP server {connection.name})",
@@ -127,6 +143,33 @@ class McpHub:
                 server=connection.name, remote_name=tool.name, read_only=tool.read_only,
             )
         return specs
+
+    def _may_offer(self, name: str, server: str, tool: str, listed: Mapping[str, McpToolSpec]) -> bool:
+        """Whether ``server``'s ``tool`` may be offered as ``name``, by the rules of the module
+        docstring (``listed``: the tools of the same listing offered so far); a clash is said."""
+        if name in self._reserved:
+            self._say(f"the MCP server {server!r} offers its tool {tool!r} as {name!r}, the name of a "
+                      "built-in tool: it is not offered")
+            return False
+        if name in listed:
+            first = listed[name].remote_name
+            self._say(f"the MCP server {server!r} offers both {first!r} and {tool!r} as {name!r}: only "
+                      f"{first!r} is offered")
+            return False
+        holder = self._specs.get(name)
+        if holder is None or holder.server == server:
+            return True
+        (winner, won), (loser, lost) = sorted(
+            [(holder.server, holder.remote_name), (server, tool)], key=lambda side: self._rank[side[0]])
+        self._say(f"the MCP servers {winner!r} and {loser!r} both offer a tool as {name!r} ({won!r} and "
+                  f"{lost!r}): only {winner!r}'s is offered, as that server comes first in the configuration")
+        return server == winner
+
+    def _say(self, clash: str) -> None:
+        if clash not in self._said:
+            self._said.add(clash)
+            if self._warn is not None:
+                self._warn(clash)
 
     # ------------------------------------------------------------------------ the listing cache
 

@@ -14,12 +14,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from ..events import Event, FilesChanged, FutureCreated, FutureFinished
+from ..events import Display, Event, FilesChanged, FutureCreated, FutureFinished
 from ..futures import State
 
 __all__ = ["ChangeTally", "FileChange", "TestRun", "diff_of", "summary_lines", "runner_counts"]
 
-FILE_TOOLS = frozenset({"write_file", "edit_file"})
 _RUNNER_COUNT = re.compile(r"\b(\d+) (passed|failed|errors?|skipped|xfailed|xpassed)\b")
 _UNITTEST_RAN = re.compile(r"^Ran (\d+) tests? in ", re.MULTILINE)
 _UNITTEST_VERDICT = re.compile(r"^(OK|FAILED)\b(?: \((.*)\))?", re.MULTILINE)
@@ -112,13 +111,19 @@ class ChangeTally:
             if call.effect == "runs" and event.status != State.CANCELLED:
                 counts = runner_counts(event.output) or event.summary
                 self.last_test = TestRun(event.id, _command_of(call), event.status, counts, event.t)
-            elif call.tool in FILE_TOOLS and event.status == State.DONE:
+            elif Display.of(call.display).changes_file and event.status == State.DONE:
                 self._count_edit(call, event.output)
 
     def tool_of(self, future_id: str) -> str:
         """The tool the future called ("" if its creation was not seen)."""
         call = self._calls.get(future_id)
         return call.tool if call is not None else ""
+
+    def display_of(self, future_id: str) -> Display:
+        """How views show the future's call, as its tool declared (CALL if its creation was not
+        seen, or did not say)."""
+        call = self._calls.get(future_id)
+        return Display.of(call.display if call is not None else "")
 
     def _count_edit(self, call: FutureCreated, output: str) -> None:
         created = _CREATED.match(output)
@@ -138,11 +143,13 @@ class ChangeTally:
 
 
 def _command_of(call: FutureCreated) -> str:
+    """What a test run ran: a command's command line, else its tool and its subject (the paths)."""
     args = call.args if isinstance(call.args, dict) else {}
-    if call.tool == "shell":
-        return str(args.get("command", "shell"))
-    paths = args.get("paths") or []
-    return " ".join([call.tool, *map(str, paths if isinstance(paths, list) else [paths])])
+    subject = args.get(call.subject) if call.subject else None
+    if Display.of(call.display) is Display.COMMAND:
+        return str(subject if subject is not None else call.tool)
+    subject = subject or []
+    return " ".join([call.tool, *map(str, subject if isinstance(subject, list) else [subject])])
 
 
 def _counts(change: FileChange, tally: ChangeTally) -> str:

@@ -6,6 +6,7 @@ import json
 import re
 from typing import Any
 
+from ..events import Display
 from ..futures import State
 
 __all__ = ["STATUS_MARK", "outcome", "printable", "short"]
@@ -31,12 +32,11 @@ def short(value: Any, width: int = 70) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-_COMMAND_TOOLS = frozenset({"shell", "run_tests"})
 _OWN_TIME = re.compile(r"^(exit code -?\d+) \(\d+(?:\.\d+)?s\)")
 
 
-def outcome(tool: str, summary: str) -> str:
-    """A finished future's summary as its event line shows it: a command's result starts with its
-    exit code and its own time (``exit code 0 (2.3s)``), and the line shows the future's duration
-    already, so the second time goes."""
-    return _OWN_TIME.sub(r"\1", summary) if tool in _COMMAND_TOOLS else summary
+def outcome(display: str, summary: str) -> str:
+    """A finished future's summary as its event line shows it: a command's result (``display``:
+    the call's ``future_created.display``) starts with its exit code and its own time (``exit code
+    0 (2.3s)``), and the line shows the future's duration already, so the second time goes."""
+    return _OWN_TIME.sub(r"\1", summary) if Display.of(display).opens_with_exit_code else summary

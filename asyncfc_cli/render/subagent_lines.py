@@ -16,7 +16,7 @@ from typing import Any
 
 from ..events import Event
 from ..futures import AWAIT_FUTURE, State
-from .changes import FILE_TOOLS, ChangeTally, diff_of
+from .changes import ChangeTally, diff_of
 from .lines import STATUS_MARK, outcome, short
 
 __all__ = ["NESTED_TEXT_CHARS", "SubAgentLines"]
@@ -80,9 +80,10 @@ class SubAgentLines:
         if tool in _QUIET:
             return
         mark, style = STATUS_MARK.get(e.status, ("?", "warn"))
-        diff = diff_of(e.output) if tool in FILE_TOOLS and e.status == State.DONE else ""
+        display = self._changes.display_of(e.id)
+        diff = diff_of(e.output) if display.changes_file and e.status == State.DONE else ""
         self._show(e.t, f"{self._style(mark, style)} {self._style(e.id, 'id')} {tool} "
-                        f"{e.duration:.2f}s  {short(outcome(tool, e.summary), 60)}", self._diff_lines(diff))
+                        f"{e.duration:.2f}s  {short(outcome(display, e.summary), 60)}", self._diff_lines(diff))
 
     def _on_approval_requested(self, parent: str, e: Any) -> None:
         self._show(e.t, self._style(f"? {e.id} {e.tool} needs approval", "warn"))

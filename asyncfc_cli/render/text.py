@@ -40,8 +40,8 @@ from collections.abc import Sequence
 from typing import Any, TextIO
 
 from ..events import Event
-from ..futures import Route, State
-from .changes import FILE_TOOLS, ChangeTally, diff_of, summary_lines
+from ..futures import Route, State, last_line
+from .changes import ChangeTally, diff_of, summary_lines
 from .lines import STATUS_MARK as _STATUS_MARK
 from .lines import outcome, printable
 from .lines import short as _short
@@ -263,7 +263,7 @@ class TextRenderer:
 
     def _on_future_output(self, e: Any) -> None:
         started = self._started.get(e.id, e.t)
-        last = next((ln.strip() for ln in reversed(e.text.splitlines()) if ln.strip()), "")
+        last = last_line(e.text)
         shown = self._progress_at.get(e.id)
         if not last or e.t - started < PROGRESS_AFTER_S or (shown is not None and e.t - shown < PROGRESS_EVERY_S):
             return
@@ -287,10 +287,10 @@ class TextRenderer:
 
     def _on_future_finished(self, e: Any) -> None:
         mark, style = _STATUS_MARK.get(e.status, ("?", "warn"))
-        tool = self._tools.get(e.id, "")
-        diff = diff_of(e.output) if tool in FILE_TOOLS and e.status == State.DONE else ""
+        tool, display = self._tools.get(e.id, ""), self.changes.display_of(e.id)
+        diff = diff_of(e.output) if display.changes_file and e.status == State.DONE else ""
         self._line(e.t, f"{self._style(mark, style)} {self._style(e.id, 'id')} {tool} "
-                        f"{e.duration:.2f}s  {_short(outcome(tool, e.summary))}", self._diff_lines(diff))
+                        f"{e.duration:.2f}s  {_short(outcome(display, e.summary))}", self._diff_lines(diff))
 
     def _diff_lines(self, diff: str) -> list[str]:
         """A diff indented under its event line, coloured by line kind, cut at MAX_DIFF_LINES."""

@@ -56,8 +56,7 @@ def session_engine(wired: WiredSession) -> SessionEngine:
     """The ``SessionEngine`` the app hosts, from what an engine factory built."""
     from .engines import SessionEngine
 
-    closer = wired.transcript.close if wired.transcript is not None else None
-    return SessionEngine(wired.session, wired.gate, on_close=closer, controls=wired.controls,
+    return SessionEngine(wired.session, wired.gate, on_close=wired.close, controls=wired.controls,
                          serving=wired.serving)
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import os
 import signal
 import time
 from collections.abc import Callable
@@ -57,9 +56,11 @@ class AsyncfcApp(App[int]):
     """See the module docstring. ``engine`` None shows only what is fed through ``feed`` (tests)."""
 
     BINDINGS = [
-        Binding("ctrl+c", "interrupt", "Cancel / quit", priority=True),
+        # The footer fits 80 columns: Ctrl-Q is left out of it (Ctrl-C's "quit" says how to quit;
+        # /help lists Ctrl-Q with the other keys).
+        Binding("ctrl+c", "interrupt", "Cancel/quit", priority=True),
         Binding("escape", "cancel_turn", "Cancel turn"),
-        Binding("ctrl+q", "quit", "Quit", priority=True),
+        Binding("ctrl+q", "quit", "Quit", priority=True, show=False),
         Binding("ctrl+t", "show_panel('timeline')", "Timeline"),
         Binding("ctrl+f", "show_panel('futures')", "Futures"),
         Binding("ctrl+o", "focus('transcript')", "Transcript", show=False),
@@ -192,8 +193,9 @@ class AsyncfcApp(App[int]):
 
         folder = Path(path) if path else user_downloads_path()
         if not folder.is_dir():
-            base = os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state"
-            folder = Path(base) / "asyncfc" / "screenshots"
+            from ..transcript import state_dir
+
+            folder = state_dir() / "screenshots"
         try:
             folder.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -263,7 +265,7 @@ class AsyncfcApp(App[int]):
             return
         lane = self.state.futures.get(event.id)
         dialog = ApprovalDialog(event.id, event.tool, event.preview, lane.args if lane else None,
-                                network=event.network)
+                                network=event.network, rule=event.rule)
         self._dialogs[event.id] = dialog
 
         def answered(decision: Decision | None) -> None:

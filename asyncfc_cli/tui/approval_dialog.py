@@ -1,6 +1,6 @@
 """The approval dialog: what a mutating call will do, and allow once / allow its rule for the session
-or always / deny. The rule is the one the gate will add (``allow_rules.suggest_rule``): the tool, or
-for a shell command its prefix (``npm test*``), never every shell command. For a command the
+or always / deny. The rule is the one the gate will add (``approval_requested.rule``): the tool, or
+for a command its prefix (``npm test*``), never every shell command. For a command the
 sandbox keeps off the network it also offers to run this one command with network access ("w";
 not "n", which has always meant no)."""
 
@@ -13,7 +13,6 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
-from ..allow_rules import suggest_rule
 from ..approval import Decision
 from .formatting import preview_text
 from .summaries import args_summary
@@ -55,7 +54,7 @@ class ApprovalDialog(ModalScreen[Decision]):
     """
 
     def __init__(self, future_id: str, tool: str, preview: str, args: object = None, *,
-                 network: bool = False) -> None:
+                 network: bool = False, rule: str = "") -> None:
         super().__init__()
         self.network = network
         """Whether to offer running this command with network access (``approval_requested``)."""
@@ -63,8 +62,9 @@ class ApprovalDialog(ModalScreen[Decision]):
         self.tool = tool
         self.preview = preview
         self.args = args
-        self.rule = suggest_rule(tool, args if isinstance(args, dict) else {})
-        """What "session" and "always" allow."""
+        self.rule = rule or tool
+        """What "session" and "always" allow (the gate's ``approval_requested.rule``; the tool
+        when not given)."""
 
     def compose(self) -> ComposeResult:
         with Vertical():
@@ -73,7 +73,7 @@ class ApprovalDialog(ModalScreen[Decision]):
                 yield Static(Text(args_summary(self.args, 100), style="dim"))
             with VerticalScroll():
                 yield Static(preview_text(self.preview or "(no preview)"))
-            yield Static(Text.assemble("s / A allow ", (str(self.rule), "bold"),
+            yield Static(Text.assemble("s / A allow ", (self.rule, "bold"),
                                        " for this session / always (saved in your allow.toml)"), classes="rule")
             if self.network:
                 yield Static(Text.assemble("w runs this command once ", ("with network access", "bold"),

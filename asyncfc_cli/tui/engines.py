@@ -14,10 +14,6 @@ from ..errors import EXIT_INTERRUPTED
 __all__ = ["ReplayEngine", "SessionEngine", "WiredSession"]
 
 
-class _Closable(Protocol):
-    def close(self) -> object: ...
-
-
 class WiredSession(Protocol):
     """What the TUI's engine factory builds (``app.Engine`` is one): the TUI is handed it, and
     never wires a model, tools or a gate itself (only the command line does)."""
@@ -30,9 +26,8 @@ class WiredSession(Protocol):
     def gate(self) -> Any:
         """The approval gate the session's scheduler asks (``resolve(id, decision)``), or None."""
 
-    @property
-    def transcript(self) -> _Closable | None:
-        """Closed when the app ends."""
+    def close(self) -> None:
+        """Closes its transcript and sandbox: called when the app ends."""
 
     @property
     def controls(self) -> Any:

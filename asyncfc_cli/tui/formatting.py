@@ -10,12 +10,13 @@ from typing import Any
 from rich.console import Group, RenderableType
 from rich.text import Text
 
+from ..events import Display
 from ..futures import State
 from ..timeline_state import FutureLane
 from .summaries import args_summary, short_summary
 from .timeline_render import PALETTE, STATE_ICONS, format_seconds
 
-__all__ = ["call_title", "call_body", "diff_text", "fold", "preview_text"]
+__all__ = ["call_title", "call_body", "diff_text", "fold", "opens_unfolded", "preview_text"]
 
 FOLD_LINES = 12
 _OWN_TIME = re.compile(r"\(\d+(?:\.\d+)?s\)|\(\d+m\d\ds\)")
@@ -86,16 +87,25 @@ def fold(text: str, max_lines: int = FOLD_LINES) -> Text:
 
 
 def _arguments(lane: FutureLane) -> RenderableType:
+    """What the call was asked to do, as its tool's display says (``Display``): an edit's diff, a
+    command line, a written file's content; else its arguments as JSON."""
     args: Any = lane.args
     if isinstance(args, dict):
-        if lane.tool == "edit_file" and isinstance(args.get("old"), str) and isinstance(args.get("new"), str):
-            return diff_text(args["old"], args["new"], str(args.get("path", "")))
-        if lane.tool == "shell" and "command" in args:
-            return preview_text(f"$ {args['command']}")
-        if lane.tool == "write_file" and isinstance(args.get("content"), str):
-            return Text.assemble((f"{args.get('path', '')}\n", "bold"), fold(args["content"], 8))
+        subject = args.get(lane.subject, "") if lane.subject else ""
+        if lane.display is Display.EDIT and isinstance(args.get("old"), str) and isinstance(args.get("new"), str):
+            return diff_text(args["old"], args["new"], str(subject))
+        if lane.display is Display.COMMAND and lane.subject in args:
+            return preview_text(f"$ {subject}")
+        if lane.display is Display.WRITE and isinstance(args.get("content"), str):
+            return Text.assemble((f"{subject}\n", "bold"), fold(args["content"], 8))
         return Text(json.dumps(args, ensure_ascii=False, indent=None)[:400], style=PALETTE["label_dim"])
     return Text(str(args)[:400], style=PALETTE["label_dim"])
+
+
+def opens_unfolded(lane: FutureLane) -> bool:
+    """Whether the transcript shows a call open (its body visible) rather than folded to its title:
+    an edit, whose diff is what a reader wants to see."""
+    return lane.display is Display.EDIT
 
 
 def call_body(lane: FutureLane, max_lines: int = FOLD_LINES) -> RenderableType:

@@ -4,17 +4,21 @@
 Session commands (/model, /mode, /approval, /clear, /compact) go to the engine through the app's
 command interface and report back as events; the rest only read (the workspace, git, the sessions
 folder, the state the views already hold) or, for /undo and ``!command``, do what the user asked
-at once, in a worker thread so the screen never waits.
+at once, in a worker thread so the screen never waits; ``@path`` files are read in one too. A
+worker hands its result back to the UI thread (``call_from_thread``), which alone touches the
+screen and the notes and tasks waiting to be sent.
 """
 
 from __future__ import annotations
 
+import functools
 import subprocess
 import time
+from collections import deque
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from rich.console import Group, RenderableType
+from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
@@ -22,6 +26,7 @@ from .formatting import preview_text
 from .slash import COMMANDS, Completion, completions, parse_command
 
 if TYPE_CHECKING:
+    from ..mentions import Attached, UserCommand
     from .app import AsyncfcApp
 
 __all__ = ["PromptActions"]
@@ -36,6 +41,8 @@ KEYS = (
     ("Tab", "accept a completion (/ commands, @ files)"),
     ("Esc", "close the completions, or cancel the running turn"),
     ("Ctrl-C", "cancel the turn; twice: quit"),
+    ("Ctrl-Q", "quit at once"),
+    ("Ctrl-B", "the background processes still running (choose one to stop it)"),
     ("Ctrl-T / Ctrl-F", "focus the timeline / the futures table"),
     ("Ctrl-P", "command palette (screenshot, theme, keys)"),
 )
@@ -49,6 +56,10 @@ class PromptActions:
         self._paths: tuple[float, list[str]] = (-1e9, [])
         self.pending_notes: list[str] = []
         """Output of ``!commands`` not yet sent: it goes ahead of the next task."""
+        self._outbox: deque[str] = deque()
+        """Tasks whose mentioned files are being read, in the order they were submitted."""
+        self._reading = False
+        """A worker is reading the outbox (set and cleared on the UI thread only)."""
 
     @property
     def root(self) -> Path | None:
@@ -82,16 +93,45 @@ class PromptActions:
             self._task(text)
 
     def _task(self, text: str) -> None:
-        app = self.app
-        if not app.can_command("prompts are not sent"):
+        """Send a task. Its ``@path`` files are read in a worker thread (a big file or a slow disk
+        must not freeze the screen); tasks go out in the order they were submitted, so one
+        without mentions waits for those ahead of it."""
+        if not self.app.can_command("prompts are not sent"):
             return
-        if self.root is not None:
-            from ..mentions import attach_mentions
+        from ..mentions import mentioned_paths
 
-            attached = attach_mentions(text, self.root)
-            text = attached.text
-            for note in attached.notes:
-                app.notify(note, severity="warning" if "not attached" in note else "information")
+        root = self.root
+        if root is None or not (self._outbox or mentioned_paths(text)):
+            self._send(text)
+            return
+        self._outbox.append(text)
+        if not self._reading:
+            self._reading = True
+            self.app.run_worker(functools.partial(self._read_mentions, root), thread=True, group="prompt")
+
+    def _read_mentions(self, root: Path) -> None:
+        """Worker thread: attach the mentioned files of each waiting task, oldest first, and hand
+        each to the UI thread to send. The outbox is only touched on the UI thread."""
+        from ..mentions import attach_mentions
+
+        call = self.app.call_from_thread
+        while (text := call(self._next_to_read)) is not None:
+            call(self._send_attached, attach_mentions(text, root))
+
+    def _next_to_read(self) -> str | None:
+        if not self._outbox:
+            self._reading = False
+            return None
+        return self._outbox[0]
+
+    def _send_attached(self, attached: Attached) -> None:
+        self._outbox.popleft()
+        for note in attached.notes:
+            self.app.notify(note.text, severity="warning" if note.warning else "information")
+        self._send(attached.text)
+
+    def _send(self, text: str) -> None:
+        app = self.app
         if self.pending_notes:
             text = "\n\n".join([*self.pending_notes, text])
             self.pending_notes.clear()
@@ -168,17 +208,22 @@ class PromptActions:
         root, app = self.root, self.app
         if root is None or not app.can_command("commands are not run"):
             return
-        from ..mentions import command_note, run_user_command
+        from ..mentions import run_user_command
 
         def run() -> None:
-            result = run_user_command(command, root)
-            self.pending_notes.append(command_note(result))
-            status = "stopped (too slow)" if result.exit_code is None else f"exit {result.exit_code}"
-            shown: RenderableType = Group(Text(f"$ {command}   ({status}; goes to the model with your next prompt)",
-                                               style="bold"), Text(result.output.rstrip()))
-            app.call_from_thread(app.transcript.note, shown)
+            app.call_from_thread(self._command_finished, run_user_command(command, root))
 
         app.run_worker(run, thread=True, group="prompt")
+
+    def _command_finished(self, result: UserCommand) -> None:
+        """On the UI thread: keep the command's output for the next task, and show it."""
+        from ..mentions import command_note
+
+        self.pending_notes.append(command_note(result))
+        status = "stopped (too slow)" if result.exit_code is None else f"exit {result.exit_code}"
+        self.app.transcript.note(Group(
+            Text(f"$ {result.command}   ({status}; goes to the model with your next prompt)", style="bold"),
+            Text(result.output.rstrip())))
 
 
 def _git_diff(root: Path) -> str:

@@ -11,7 +11,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from ..config import MODES
+from ..config import APPROVALS, MODES
 
 __all__ = [
     "COMMANDS",
@@ -40,7 +40,7 @@ COMMANDS: tuple[SlashCommand, ...] = (
     SlashCommand("help", "list the commands, mentions and keys"),
     SlashCommand("model", "show the model, or switch to another for the next task", "[NAME]"),
     SlashCommand("mode", "show or set the execution mode", "[MODE]", MODES),
-    SlashCommand("approval", "show or set when to ask before changes", "[POLICY]", ("ask", "auto", "read-only")),
+    SlashCommand("approval", "show or set when to ask before changes", "[POLICY]", APPROVALS),
     SlashCommand("clear", "start the conversation afresh (the model forgets it)"),
     SlashCommand("compact", "shrink what the next request sends: old tool results become notes"),
     SlashCommand("diff", "show what changed in the working tree (git diff)"),

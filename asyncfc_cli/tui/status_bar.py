@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 from rich.text import Text
 from textual.widget import Widget
 
+from ..config import Approval
 from ..futures import State
 from ..timeline_state import TimelineState
 from .timeline_render import PALETTE, format_seconds
@@ -72,7 +73,7 @@ def _parts(state: TimelineState, now: float, short: bool) -> dict[str, tuple[str
         "model": (model, PALETTE["call"] if s.scripted else PALETTE["label"]),
         "mode": (s.mode or "–", PALETTE["now"]),
         "approval": (approval if short else f"approval {approval}",
-                     PALETTE["approval"] if approval == "ask" else PALETTE["label"]),
+                     PALETTE["approval"] if approval == Approval.ASK else PALETTE["label"]),
         **_sandbox_part(s.sandbox, s.network, short),
         "turn": (f"t{state.turns}" if short else f"turn {state.turns}", ""),
         "tokens": (f"{_tokens(state.total_tokens)} tok", ""),

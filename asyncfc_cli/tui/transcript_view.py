@@ -12,7 +12,7 @@ from textual.widgets import Collapsible, Static
 from .. import events as ev
 from ..errors import Ending
 from ..futures import State
-from .formatting import call_body, call_title
+from .formatting import call_body, call_title, opens_unfolded
 from ..timeline_state import TimelineState
 from .timeline_render import PALETTE, format_seconds
 
@@ -119,7 +119,7 @@ class TranscriptView(VerticalScroll):
             # Content, not str: a str title is read as markup, and a title shows what a command
             # printed ("[100%]", "[/x]"). Textual's annotation says str; the label takes Content.
             box = Collapsible(body, title=Content(call_title(lane, self._title_width)),  # type: ignore[arg-type]
-                              collapsed=lane.tool != "edit_file")
+                              collapsed=not opens_unfolded(lane))
             entry = self._calls[future_id] = (box, body)
             self.mount(box)
         box, body = entry
@@ -132,7 +132,7 @@ class TranscriptView(VerticalScroll):
             self._opened_for_approval.add(lane.id)
         elif lane.approval != "asked" and lane.id in self._opened_for_approval:
             self._opened_for_approval.discard(lane.id)
-            box.collapsed = lane.tool != "edit_file"  # ... and fold it again once answered
+            box.collapsed = not opens_unfolded(lane)  # ... and fold it again once answered
 
     @property
     def _title_width(self) -> int:
