@@ -453,17 +453,18 @@ def event_from_dict(data: Mapping[str, Any]) -> Event:
         if isinstance(kwargs.get(key), list):
             kwargs[key] = tuple(kwargs[key])
     try:
-        for key, vocabulary in _ENUM_FIELDS.items():
-            if key in kwargs:
-                kwargs[key] = vocabulary(kwargs[key])
+        for key, value in kwargs.items():
+            vocabulary = _ENUMS.get(str(names[key].type))
+            if vocabulary is not None:
+                kwargs[key] = vocabulary(value)
         return cls(**kwargs)
     except (TypeError, ValueError) as exc:
         raise ValueError(f"bad {cls.type} event: {exc}") from None
 
 
-_ENUM_FIELDS: dict[str, type[State] | type[Route]] = {"status": State, "via": Route}
-"""Fields whose values are the futures protocol's vocabulary, read back as its enums (an unknown
-value raises ValueError, as a field that does not fit does)."""
+_ENUMS: dict[str, type[State] | type[Route]] = {"State": State, "Route": Route}
+"""The futures protocol's vocabularies, by their names: a field annotated with one is read back as
+its enum (an unknown value raises ValueError, as a field that does not fit does)."""
 
 
 # --------------------------------------------------------------------------------------------------
@@ -595,6 +596,9 @@ class EventBus:
         try:
             while self._queue:
                 self._deliver(self._queue.popleft())
+        except BaseException:
+            self._queue.clear()  # (a subscriber's Exception is caught in _deliver: this is an abort)
+            raise
         finally:
             self._delivering = False
 
