@@ -142,6 +142,8 @@ def suggest_rule(tool: str, command: str | None) -> AllowRule:
     if command is None:
         return AllowRule(tool)
     command = " ".join(command.split())
+    if not command:
+        raise ValueError("an empty command line has no rule (one for the tool would allow every command)")
     words = _words(command)
     if _OPERATORS.search(command) or words is None or len(words) <= 2:
         return AllowRule(tool, command)

@@ -25,6 +25,7 @@ After each task of a session that made a checkpoint the gate records where the t
 from __future__ import annotations
 
 import math
+import threading
 import uuid
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
@@ -67,6 +68,8 @@ class Decision(StrEnum):
     DENY = "deny"
     """Refuse it: the model is told the user denied it."""
 
+_LAST_ENDS_S = 10.0
+"""How long the way out of a session waits for the task ends still being recorded."""
 _ALLOW_HINT = "use --approval auto to allow changes without asking, or --approval ask to confirm each one"
 
 
@@ -139,6 +142,10 @@ class ApprovalGate:
         self._record_end = end
         self._ends: trio.MemorySendChannel[None] | None = None
         """Where task ends are queued while ``recording_ends()`` is open."""
+        self._unrecorded = 0
+        self._all_recorded = threading.Event()
+        """Set while no queued task end waits to be recorded (``wait_ends_recorded``)."""
+        self._all_recorded.set()
         if session_id is None:
             bus.subscribe(self._learn_session_id)
         bus.subscribe(self._on_task_finished)
@@ -149,26 +156,50 @@ class ApprovalGate:
 
     def _on_task_finished(self, event: object) -> None:
         if isinstance(event, SessionFinished) and self.checkpoint is not None and self._ends is not None:
+            self._unrecorded += 1
+            self._all_recorded.clear()
             self._ends.send_nowait(None)
 
     @asynccontextmanager
     async def recording_ends(self) -> AsyncIterator[None]:
         """While open, record the end of each task (``record_end``) in the background. On the way
-        out the ends still queued are recorded first, unless the way out is a cancellation or an
-        error, which abandons them."""
+        out the ends still queued are recorded first, also when the way out is a cancellation (the
+        TUI quitting), for at most ``_LAST_ENDS_S``: an end left out would make undo take back
+        the user's own edits made during the session."""
         send, receive = trio.open_memory_channel[None](math.inf)
-        async with trio.open_nursery() as nursery:
-            nursery.start_soon(self._record_ends, receive)
-            self._ends = send
-            try:
-                yield
-            finally:
-                self._ends = None
-                send.close()
+        # Shielded, so a cancellation of the session does not abandon an end being recorded; the
+        # way out bounds it instead.
+        recorder = trio.CancelScope(shield=True)
+        try:
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(self._record_ends, receive, recorder)
+                self._ends = send
+                try:
+                    yield
+                finally:
+                    self._ends = None
+                    send.close()
+                    recorder.deadline = trio.current_time() + _LAST_ENDS_S
+        finally:
+            self._unrecorded = 0
+            self._all_recorded.set()  # what is left is abandoned: nobody waits for it
 
-    async def _record_ends(self, ends: trio.MemoryReceiveChannel[None]) -> None:
-        async for _ in ends:
-            await self.record_end()
+    async def _record_ends(self, ends: trio.MemoryReceiveChannel[None], scope: trio.CancelScope) -> None:
+        with scope:
+            async for _ in ends:
+                await self._record_one()
+
+    async def _record_one(self) -> None:
+        await self.record_end()
+        self._unrecorded -= 1
+        if self._unrecorded <= 0:
+            self._all_recorded.set()
+
+    def wait_ends_recorded(self, timeout: float) -> bool:
+        """Block (in a worker thread, never trio's) until every task end queued so far has been
+        recorded, at most ``timeout`` seconds; whether they were. ``undo`` waits for it, or it
+        would take back edits the user made while the last task ran."""
+        return self._all_recorded.wait(timeout)
 
     async def record_end(self) -> None:
         """Snapshot where the last task left the tree beside the session's checkpoint (nothing
@@ -196,8 +227,12 @@ class ApprovalGate:
         if self.policy == Approval.READ_ONLY:
             raise ToolError(f"{request.tool} refused: the approval policy is read-only, which allows "
                             f"reading only; to let asyncfc change files or run commands, {_ALLOW_HINT}")
+        command = _command_line(request)
+        if command is not None and not command.strip():
+            # Nothing to run, and nothing a rule could name: its rule would allow every command.
+            raise ToolError(f"{request.tool} refused: the command line is empty")
         grant = None
-        if self.policy == Approval.ASK and self.rules.allows(request.tool, _command_line(request)) is None:
+        if self.policy == Approval.ASK and self.rules.allows(request.tool, command) is None:
             grant = await self._ask(request)
         await self._ensure_checkpoint()
         return grant

@@ -201,8 +201,11 @@ def _snapshot_tree(repo: Any, *, staged_only: bool = False) -> str:
         index = Path(scratch) / "index"
         real_index = Path(repo.git_dir) / "index"
         if real_index.is_file():
-            # Start from the real index: it knows tracked-but-ignored files and has stat data.
-            shutil.copyfile(real_index, index)
+            # Start from the real index: it knows tracked-but-ignored files and has stat data. Its
+            # time is kept (copy2): git rechecks by content an entry as new as the index file (a
+            # file rewritten in the second its stat data was taken, "racy git"); a copy stamped
+            # now would make such a change look unchanged, and undo miss it.
+            shutil.copy2(real_index, index)
         env = {"GIT_INDEX_FILE": str(index)}
         if not staged_only:
             repo.git.execute(["git", "add", "--all", "--", "."], env=env)

@@ -651,6 +651,9 @@ class EventBus:
         try:
             while self._queue:
                 self._deliver(self._queue.popleft())
+        except BaseException:
+            self._queue.clear()  # (a subscriber's Exception is caught in _deliver: this is an abort)
+            raise
         finally:
             self._delivering = False
 

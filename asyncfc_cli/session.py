@@ -189,6 +189,8 @@ class Session:
         """
         if self._run_scope is not None:
             raise ConfigError("a task is running: wait for it to finish, or press Esc to cancel it")
+        if model is not None and model is not self.model:
+            self._reader.ttft = None  # the early wait is sized from this model's replies, not the last's
         self.settings, self.model = settings, model or self.model
         self._context = context or self._context
         self._use_mode()
@@ -335,7 +337,9 @@ class Session:
         turn = self._turn
         started = self.bus.now()
         self.bus.emit(RequestStarted, turn=turn, messages=len(self.history))
-        await self.model.wait_ready()  # the client's start-up: tools that come up meanwhile go in
+        ready = getattr(self.model, "wait_ready", None)  # (a client written before it may lack it)
+        if ready is not None:
+            await ready()  # the client's start-up: tools that come up meanwhile go in
         messages: Sequence[Message] = self.history
         if self._context is not None:
             messages = await self._context.fit(self.history, self.recalls)

@@ -149,3 +149,18 @@ def test_a_repository_cannot_add_allow_rules(tmp_path, monkeypatch):
     with pytest.raises(ConfigError, match="allow"):
         load_settings({}, root=tmp_path)
     assert load_allow_rules() == []  # only the user's own allow.toml holds rules
+
+
+@pytest.mark.trio
+@pytest.mark.parametrize("blank", ["", "   ", "\n\t"])
+async def test_a_blank_command_is_refused_before_anyone_is_asked(repo, blank):
+    """Its rule would be the tool's own ("shell"): answering "session" would allow every command."""
+    bus = EventBus()
+    asked: list[str] = []
+    bus.subscribe(lambda e: asked.append(e.id) if isinstance(e, ApprovalRequested) else None)
+    gate = ApprovalGate("ask", bus, repo, interactive=True, session_id="s1")
+    with pytest.raises(ToolError, match="the command line is empty"):
+        await gate.admit(request(repo, "shell", "f1", command=blank))
+    assert asked == [] and gate.rules.rules == []
+    with pytest.raises(ValueError, match="empty command line"):
+        suggest_rule("shell", blank)

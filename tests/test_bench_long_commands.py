@@ -14,7 +14,7 @@ from asyncfc_cli.bench.http import PacedScenarioServer, http_problem, split_time
 from asyncfc_cli.bench.runner import run_case
 from asyncfc_cli.bench.suite import load_bench_scenario, load_suite
 from asyncfc_cli.cli import app
-from asyncfc_cli.model.scripted import Profile, ScenarioPlayer, parse_scenario
+from asyncfc_cli.model.scripted import Profile, parse_scenario
 from asyncfc_tools import Effect
 
 EIGHT = Profile(0.0, 8.0)
@@ -108,6 +108,12 @@ def test_split_time_takes_start_up_and_the_first_ttft_out_of_the_wall_time():
     assert split.startup_s == pytest.approx(4.6)
 
 
+def first_reply(server):
+    """The server's reply to the first request of a conversation offering read_file and await_future."""
+    tools = [{"type": "function", "function": {"name": name}} for name in ("read_file", "await_future")]
+    return server.policy([{"role": "user", "content": "go"}], tools)
+
+
 def test_the_paced_server_spends_the_ttft_and_each_segments_decode_time_in_order():
     scenario = parse_scenario({"name": "t", "steps": [
         {"say": "reading both files now", "tokens": 16},
@@ -115,8 +121,9 @@ def test_the_paced_server_spends_the_ttft_and_each_segments_decode_time_in_order
         {"call": "read_file", "as": "b", "args": {"path": "b.py"}, "tokens": 4},
         {"need": ["a", "b"]}, {"answer": "done", "tokens": 8}]})
     server = PacedScenarioServer(scenario, Profile(0.5, 8.0))
-    plan = ScenarioPlayer(scenario).respond([], {"read_file", "await_future"})
-    frames = server._paced(plan, 1)
+    reply = first_reply(server)
+    plan = reply.plan
+    frames = server._paced(reply, 1)
     kinds = [f.kind for f in frames]
     # the text, the two reads, then the await_future the need in the same response calls for
     assert kinds.index("call_start") > kinds.index("text") and kinds.count("call_start") == 3
@@ -125,6 +132,20 @@ def test_the_paced_server_spends_the_ttft_and_each_segments_decode_time_in_order
     # a call's decode time comes before the next call starts (that is when the client sees it complete)
     second = kinds.index("call_start", kinds.index("call_start") + 1)
     assert sum(f.delay_s for f in frames[:second]) == pytest.approx(0.5 + 2.0 + 1.0)
+
+
+def test_the_paced_server_sends_the_testing_servers_frames_with_their_options():
+    """The bench's server paces the OpenAI server's own frames: what it sends is what that server
+    would send (repeat_call_fields honoured), only ordered by the scenario and paced."""
+    scenario = parse_scenario({"name": "t", "steps": [
+        {"call": "read_file", "as": "a", "args": {"path": "a_rather_long_name.py"}, "tokens": 8},
+        {"need": ["a"]}, {"answer": "done", "tokens": 8}]})
+    server = PacedScenarioServer(scenario, Profile(0.5, 8.0))
+    server.repeat_call_fields = True
+    arguments = [json.loads(f.data.removeprefix(b"data: "))["choices"][0]["delta"]["tool_calls"][0]
+                 for f in server._paced(first_reply(server), 1) if f.kind == "args"]
+    assert len(arguments) > 2
+    assert all(a["id"] and a["type"] == "function" and a["function"]["name"] for a in arguments)
 
 
 def test_http_mode_refuses_scenarios_with_tools_a_real_run_lacks():

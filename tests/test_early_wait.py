@@ -161,3 +161,16 @@ def test_over_http_the_second_request_is_not_held_for_the_clients_start_up(tmp_p
     assert shell in [e["id"] for e in of("future_placeholder")]
     first = of("first_token")[0]
     assert first["client_s"] > first["ttft"]  # the import was measured apart, not as the model's
+
+
+@pytest.mark.trio
+async def test_a_new_model_starts_without_the_last_ones_time_to_first_token(autojump_clock):
+    """/model: the early wait is sized from the model's own replies (DESIGN 2), not the last's."""
+    run = await play_with_startup(announce=True)
+    session = run.session
+    assert session is not None and session._reader.ttft is not None
+    learned = session._reader.ttft
+    session.reconfigure(session.settings)  # the same model (e.g. /mode): what it learned stays
+    assert session._reader.ttft == learned
+    session.reconfigure(session.settings, model=StartUpClient(session.model.inner, 0.0))
+    assert session._reader.ttft is None

@@ -75,3 +75,25 @@ def test_an_event_a_subscriber_emits_reaches_everyone_after_the_one_being_handed
     bus.subscribe(lambda event: seen["second"].append(event.type))
     bus.emit(SessionStarted, session_id="s", model="m", mode="async")
     assert seen["first"] == seen["second"] == ["session_started", "notice", "notice"]
+
+
+def test_an_aborted_delivery_leaves_no_event_to_go_out_later_out_of_order():
+    bus = EventBus(lambda: 0.0)
+    seen: list[str] = []
+
+    def first(event) -> None:
+        if isinstance(event, SessionStarted):
+            bus.emit(Notice, level="info", message="one")
+            bus.emit(Notice, level="info", message="two")
+
+    def second(event) -> None:
+        seen.append(getattr(event, "message", event.type))
+        if getattr(event, "message", "") == "one":
+            raise KeyboardInterrupt  # an abort, not a broken view: it propagates
+
+    bus.subscribe(first)
+    bus.subscribe(second)
+    with pytest.raises(KeyboardInterrupt):
+        bus.emit(SessionStarted, session_id="s", model="m", mode="async")
+    bus.emit(Notice, level="info", message="later")
+    assert seen == ["session_started", "one", "later"]

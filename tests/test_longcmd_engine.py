@@ -211,8 +211,11 @@ def printing(lines, then_exit_after=None, listens_at=None):
     """A fake command: prints each (delay, text) in turn, then runs on (or exits after a delay);
     from ``listens_at`` on it listens on 127.0.0.1:8000."""
     async def run(on_output, listen):
+        async def probe():
+            return ["127.0.0.1:8000"] if trio.current_time() >= listens_at else []
+
         if listens_at is not None:
-            listen(lambda: ["127.0.0.1:8000"] if trio.current_time() >= listens_at else [])
+            listen(probe)
         for delay, text in lines:
             await trio.sleep(delay)
             on_output(text)

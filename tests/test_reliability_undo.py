@@ -5,6 +5,7 @@ untracked work into it) is taken back, with the user's staging as it was."""
 from __future__ import annotations
 
 import pytest
+import trio
 
 from asyncfc_cli.approval import ApprovalGate
 from asyncfc_cli.checkpoint import create_checkpoint, list_checkpoints, record_end, undo
@@ -139,3 +140,45 @@ async def test_the_end_of_a_task_is_recorded_off_the_event_loop(repo):
         assert ran_in == []  # the task's end went on at once; git runs in the background
     assert len(ran_in) == 1 and ran_in[0] is not threading.main_thread()
     assert git(repo, "for-each-ref", "refs/asyncfc/ends/").strip()
+
+
+async def _admitted_write(repo, **options):
+    bus = EventBus()
+    gate = ApprovalGate("auto", bus, repo, session_id="s1", **options)
+    args = {"path": "new.txt", "content": "n\n"}
+    effect = builtin_tools()["write_file"].effect_of(args, repo)
+    await gate.admit(GateRequest("f1", builtin_tools()["write_file"], args, effect, context(repo)))
+    write_file.fn(context(repo), "new.txt", "n\n")
+    return bus, gate
+
+
+@pytest.mark.trio
+async def test_a_session_cancelled_on_its_way_out_still_records_the_end_it_queued(repo):
+    """Quitting the TUI cancels the session: the last task's end must still be recorded, or a
+    later undo takes back the user's own edits."""
+    bus, gate = await _admitted_write(repo)
+    with trio.CancelScope() as scope:
+        async with gate.recording_ends():
+            bus.emit(SessionFinished, outcome="finished", exit_code=0)
+            scope.cancel()
+            await trio.sleep(1)
+    assert git(repo, "for-each-ref", "refs/asyncfc/ends/").strip()
+    assert gate.wait_ends_recorded(0)
+
+
+@pytest.mark.trio
+async def test_undo_can_wait_until_the_last_tasks_end_is_recorded(repo):
+    import threading
+
+    release = threading.Event()
+
+    def slow_end(root, checkpoint):
+        release.wait(10)
+        record_end(root, checkpoint)
+
+    bus, gate = await _admitted_write(repo, end=slow_end)
+    async with gate.recording_ends():
+        bus.emit(SessionFinished, outcome="finished", exit_code=0)
+        assert not await trio.to_thread.run_sync(gate.wait_ends_recorded, 0.05)
+        release.set()
+        assert await trio.to_thread.run_sync(gate.wait_ends_recorded, 10)

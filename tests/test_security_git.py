@@ -125,6 +125,25 @@ async def test_git_in_a_read_only_command_starts_nothing_the_repository_planted(
     assert ran(marks) == [] and "exit code 0" not in refused  # fails in words, runs nothing
 
 
+@pytest.mark.trio
+async def test_a_workspace_inside_a_hostile_repository_disarms_that_repositorys_drivers(hostile):
+    """A subfolder workspace: the ``git diff`` it runs finds the repository above it, whose config
+    is the one to disarm."""
+    repo, marks = hostile
+    git(repo, "config", "diff.evil.textconv", f"env > {marks}/textconv; cat")
+    git(repo, "config", "--unset", "diff.external")
+    git(repo, "config", "--unset", "core.worktree")
+    (repo / ".gitattributes").write_text("*.txt diff=evil\n")  # (the planted filter would stop add)
+    (repo / "ws").mkdir()
+    (repo / "ws" / "notes.txt").write_text("one\n")
+    git(repo, "add", "ws/notes.txt")
+    (repo / "ws" / "notes.txt").write_text("two\n")
+    for mark in (marks / name for name in ran(marks)):
+        mark.unlink()  # (what the set-up's own git ran)
+    out = await shell.fn(context(repo / "ws", shell_timeout_s=30.0), "git diff")
+    assert ran(marks) == [] and "+two" in out
+
+
 SCENARIO = """
 name: probe
 steps:

@@ -29,6 +29,9 @@ READS = Effect("reads", (".",), unconfined=True)
     "echo $(sed -i s/a/b/ x)", "ls <(rm -rf x)", "if true; then rm x; fi", "for f in *; do rm $f; done",
     "cat <<EOF\n$(rm x)\nEOF\n", "cat <<EOF > out.txt\nhi\nEOF\n", "f() { ls; }; f", "export A=1",
     "ls; rm x", "ls\nrm x", "{ ls; rm x; }", "$CMD status", "cat x &",
+    # variables that make a reader run or read something else
+    "GIT_EXTERNAL_DIFF=./evil git diff", "GIT_DIR=evil/.git git log", "PAGER=./evil git log",
+    "GIT_PAGER=./evil git log", "LD_PRELOAD=./evil.so cat a", "PATH=.:$PATH ls", "BASH_ENV=x ls",
 ])
 def test_writes_are_seen(command):
     assert command_effect(command).kind == "exclusive", command
@@ -40,7 +43,7 @@ def test_writes_are_seen(command):
     "git log -- --output", "echo $(git rev-parse HEAD)", "(cd src && ls)", "ls `pwd`",
     "if [[ -f a ]]; then cat a; else ls; fi", "for f in *.py; do wc -l \"$f\"; done",
     "cat <<'EOF'\nhi\nEOF\n", "grep x < a.txt", "cat a 2>/dev/null | head -3 >&2", "ls 2>&-",
-    "! grep -q x a", "cat <<< hi", "diff <(ls a) <(ls b)",
+    "! grep -q x a", "cat <<< hi", "diff <(ls a) <(ls b)", "LC_ALL=C sort a.txt", "TZ=UTC date",
 ])
 def test_reads_stay_reads(command):
     assert command_effect(command) == READS, command

@@ -22,8 +22,9 @@ from ._api import CallProgress
 __all__ = ["LISTEN_POLL_S", "LISTEN_QUIET_S", "Listening", "QUIET_S", "START_CAP_S", "StartWatch",
            "run_in_background"]
 
-Listening = Callable[[], list[str]]
-"""Looks up the addresses a command's processes listen on now (``_listening``)."""
+Listening = Callable[[], Awaitable[list[str]]]
+"""Looks up the addresses a command's processes listen on now (``_listening``, in a worker thread:
+it reads /proc)."""
 
 QUIET_S = 1.0
 """A background command has started once its output has been quiet this long."""
@@ -70,11 +71,11 @@ class StartWatch:
             return self.deadline
         return min(self.deadline, self.last_output + self.quiet_s)
 
-    def _look(self) -> float:
+    async def _look(self) -> float:
         """Look for a listening socket (once it has one, no more); when to look next."""
         if self._probe is None or self._listened_at is not None:
             return math.inf
-        self.listening = self._probe()
+        self.listening = await self._probe()
         if self.listening:
             self._listened_at = trio.current_time()
             return math.inf
@@ -83,13 +84,13 @@ class StartWatch:
     async def wait_started(self) -> None:
         """Return once it listens (and its output paused), its output has been quiet for
         ``quiet_s``, or the cap has passed."""
-        look_at = self._look()
+        look_at = await self._look()
         while (at := self.settles_at()) > trio.current_time():
             with trio.move_on_at(min(at, look_at)):
                 await self._fed.wait()  # more output (or a probe to look with) moves the moment on
             self._fed = trio.Event()
             if trio.current_time() >= look_at or look_at == math.inf:
-                look_at = self._look()
+                look_at = await self._look()
 
     def start_text(self) -> str:
         """The first output, and where it listens."""

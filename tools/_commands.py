@@ -73,6 +73,20 @@ _WRITE_FLAGS = re.compile(r"^(?:--fix\b|--unsafe-fixes|--write|-w$|-i|--in-place
                           r".*update|.*snapshot|-u$|--inplace)")
 
 
+_BENIGN_VARIABLE = re.compile(r"^(?:LC_[A-Z]+|LANG|LANGUAGE|TZ|COLUMNS|LINES|TERM|NO_COLOR|FORCE_COLOR|"
+                              r"CLICOLOR(?:_FORCE)?|GREP_COLORS?|LS_COLORS)$")
+"""Variables a read-only command may be given (``LC_ALL=C sort``, ``TZ=UTC date``); any other
+(``PAGER``, ``GIT_EXTERNAL_DIFF``, ``GIT_DIR``, ``LD_PRELOAD``, ``PATH``...) can make the program
+run or read something else, so the command is no longer judged read-only."""
+
+
+def runs_program(command: str, program: str) -> bool:
+    """Whether one of the command line's simple commands runs ``program`` by that bare name
+    (after quote removal: ``gi''t log`` runs git). Unparsable lines count as running it."""
+    commands = simple_commands(command)
+    return commands is None or any(s.words and s.words[0] == program for s in commands)
+
+
 def _flags(words: Sequence[str]) -> list[str]:
     return [w for w in words if w.startswith("-")]
 
@@ -216,7 +230,8 @@ def _simple_effect(simple: SimpleCommand) -> Effect:
     if not simple.words or simple.words[0] is None:
         return _EXCLUSIVE
     program, args = simple.words[0], simple.words[1:]
-    if "/" not in program and _read_only(program, args):
+    benign = all(_BENIGN_VARIABLE.match(name) for name, _ in simple.assignments)
+    if "/" not in program and benign and _read_only(program, args):
         return _READS
     known = [a for a in args if a is not None]
     found = _check_caches(program, known) if len(known) == len(args) else None

@@ -150,7 +150,8 @@ def reading_git_variables(root: Path) -> dict[str, str]:
         git = _git_program()
     except GitMissing:
         return {}
-    root = Path(os.path.realpath(root))
+    # The repository git finds from the workspace: its own, or one it sits in (a subfolder).
+    root = work_tree_of(Path(root)) or Path(os.path.realpath(root))
     base = _with_settings(_base_environment(root, None), GIT_SAFETY_SETTINGS)
     diff_keys = _configured_keys(git, base, r"^diff\.")
     drivers = [(f"diff.{name}.textconv", "cat") for name in _drivers(diff_keys, "diff", ("textconv",))]

@@ -69,9 +69,7 @@ class ProcessTree:
     def track(self) -> None:
         """Look up the descendants now (of the leader and of every one seen before)."""
         table = proc_table() or {}
-        children: dict[int, list[int]] = {}
-        for pid, entry in table.items():
-            children.setdefault(entry.ppid, []).append(pid)
+        children = _children(table)
         stack = [self.leader, *self._known]
         while stack:
             for child in children.get(stack.pop(), ()):
@@ -86,9 +84,17 @@ class ProcessTree:
                 if pid in table and table[pid].started == started and table[pid].live]
 
     def pids(self) -> list[int]:
-        """The leader and its descendants alive now (looked up afresh)."""
-        self.track()
-        return [self.leader, *self.alive()]
+        """The leader and its descendants alive now, from one look at /proc. It changes nothing,
+        so a worker thread may call it while the command is being tracked."""
+        table = proc_table() or {}
+        children = _children(table)
+        found, stack = [self.leader], [self.leader]
+        while stack:
+            for child in children.get(stack.pop(), ()):
+                if table[child].live:
+                    found.append(child)
+                    stack.append(child)
+        return found
 
     def signal(self, sig: int) -> None:
         for pid in self.alive():
@@ -96,6 +102,14 @@ class ProcessTree:
                 os.kill(pid, sig)
             except (ProcessLookupError, PermissionError):
                 pass
+
+
+def _children(table: dict[int, ProcEntry]) -> dict[int, list[int]]:
+    """Each process's children, by pid."""
+    children: dict[int, list[int]] = {}
+    for pid, entry in table.items():
+        children.setdefault(entry.ppid, []).append(pid)
+    return children
 
 
 async def track_descendants(tree: ProcessTree, wait: Callable[[], Awaitable[object]]) -> None:

@@ -16,7 +16,7 @@ import trio
 from ._api import Display, ToolContext, ToolError, glob_base, tool
 from ._background import QUIET_S, START_CAP_S, Listening, run_in_background
 from ._words import positive_seconds
-from ._commands import command_effect, shell_effect
+from ._commands import command_effect, runs_program, shell_effect
 from ._context import or_default
 from ._env import command_environment
 from ._git import reading_git_variables
@@ -145,11 +145,14 @@ async def shell(
                or_default(settings.kill_grace_s, KILL_GRACE_S),
                # a background command's footprint is its declaration, by default none (DESIGN.md)
                [] if reading else _writable(ctx, [] if background and writes is None else writes),
-               await trio.to_thread.run_sync(reading_git_variables, ctx.root) if reading else {},
+               await trio.to_thread.run_sync(reading_git_variables, ctx.root) if reading and runs_program(command, "git") else {},
                _may_write(writes, reading, background))
     if background:
         async def to_end(on_output: Callable[[str], None], listen: Callable[[Listening], None]) -> str:
-            return run.text(await run(on_output, lambda tree: listen(lambda: listening_addresses(tree.pids()))))
+            def probe(tree: ProcessTree) -> None:
+                listen(lambda: trio.to_thread.run_sync(lambda: listening_addresses(tree.pids())))
+
+            return run.text(await run(on_output, probe))
 
         return await run_in_background(
             to_end, ctx.progress, quiet_s=or_default(settings.background_quiet_s, QUIET_S),
@@ -217,13 +220,15 @@ _READ_ONLY = re.compile(r"read-only file system|EROFS", re.IGNORECASE)
 
 
 def _may_write(writes: list[str] | None, reading: bool, background: bool) -> str:
+    """What a command the sandbox confines to a declaration may write, in words (a command with
+    none, ``writes`` None and not in the background, may write the whole workspace)."""
     if reading:
         return "nothing (it was judged read-only)"
     if writes:
         return "only " + ", ".join(writes) + " (its `writes`)"
-    if writes is None and background:
+    if background and writes is None:
         return "nothing (a background command writes only what its `writes` declares)"
-    return "nothing (its `writes` is empty)" if writes is not None else "the workspace"
+    return "nothing (its `writes` is empty)"
 
 
 def offline_hint(ctx: ToolContext, result: CommandResult) -> str:

@@ -83,17 +83,22 @@ def _check(names: Sequence[str], known: Sequence[str], what: str) -> str | None:
     return f"unknown {what} {', '.join(bad)}; choose from {', '.join(known)}" if bad else None
 
 
-def _http_problem(scenarios: Sequence[str], ablation: bool, plot: Path | None, overhead: bool) -> str | None:
-    """Why the HTTP clock cannot run what the flags ask for, or None."""
-    from .http import http_problem
-
+def _http_flags_problem(ablation: bool, plot: Path | None, overhead: bool) -> str | None:
+    """Why the HTTP clock cannot run what the flags ask for, or None (its scenarios are checked
+    once their suite is loaded, ``_http_suite``)."""
     if ablation or plot is not None or overhead:
         return "--clock http runs the table only (no --plot, --overhead or --early-wait-ablation)"
-    for name in scenarios:
-        why = http_problem(load_bench_scenario(name))
-        if why:
-            return f"{why}; --clock http plays scenarios whose calls are all real tools"
     return None
+
+
+def _http_suite(suite: Sequence[BenchScenario], named: bool) -> tuple[list[BenchScenario], str | None]:
+    """The scenarios the HTTP clock plays (the named ones, else those marked ``http: true``), or
+    why one of them cannot be played: the one check, before any case runs."""
+    from .http import http_problem
+
+    chosen = [b for b in suite if named or b.http]
+    why = next((why for why in map(http_problem, chosen) if why), None)
+    return chosen, (f"{why}; --clock http plays scenarios whose calls are all real tools" if why else None)
 
 
 def run_bench(
@@ -127,7 +132,7 @@ def run_bench(
     elif tool_scale != 1.0 and (tools == "real" or clock == "http"):
         problem = "--tool-scale applies to simulated tools only (real tools take the time they take)"
     if clock == "http" and not problem:
-        problem = _http_problem(scenarios, ablation, plot, overhead)
+        problem = _http_flags_problem(ablation, plot, overhead)
     if problem:
         print(f"asyncfc bench: {problem}", file=sys.stderr)
         return EXIT_USAGE
@@ -150,7 +155,10 @@ def run_bench(
     if clock == "http":
         from .http import HTTP_MODES
 
-        suite = [b for b in suite if scenarios or b.http]
+        suite, problem = _http_suite(suite, bool(scenarios))
+        if problem:
+            print(f"asyncfc bench: {problem}", file=sys.stderr)
+            return EXIT_USAGE
         modes = [m for m in modes if m in HTTP_MODES]
     total = len(suite) * len(profiles) * (len(modes) + (1 if ablation else 0))
     progress = Progress(total)

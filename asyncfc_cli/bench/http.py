@@ -34,10 +34,9 @@ from asyncfc_tools import builtin_tools
 
 from ..errors import ScenarioError
 from ..events import Event, event_from_dict
-from ..model.scripted import PROFILES, PlannedResponse, Profile, Say, Scenario, ScenarioPlayer
-from ..model.wire import message_from_wire
-from ..testing._server import Frame, split_text
-from ..testing.openai_server import BadRequest, OpenAIServer, Reply, ReplyCall
+from ..model.scripted import PROFILES, Profile, Say, Scenario
+from ..testing._server import Frame
+from ..testing.openai_server import OpenAIServer, Reply
 from .bound import critical_path_bound
 from .fixture import make_fixture_repo
 from .runner import CaseResult, effect_function, with_measured_durations, with_this_python
@@ -48,8 +47,6 @@ __all__ = ["HTTP_MODES", "PacedScenarioServer", "SplitTime", "http_problem", "ru
 
 HTTP_MODES = ("serial", "sync", "async")
 """sync-stream is left out: an ablation of the engine, the virtual clock measures it exactly."""
-_TEXT_PIECE = 12
-_ARGS_PIECE = 10
 _RUN_TIMEOUT_S = 600
 MODEL = "openai/bench-model"
 
@@ -60,73 +57,55 @@ class _PacedFrame(Frame):
     """Pause before this frame is sent."""
 
 
-@dataclass(frozen=True, slots=True)
-class _PlannedReply(Reply):
-    plan: PlannedResponse | None = None
-    """The player's response, segment by segment: what the frames are paced by."""
-
-
 class PacedScenarioServer(OpenAIServer):
     """The local OpenAI-format server playing ``scenario`` at ``profile``'s pace.
 
-    The decision logic is the scripted model's (``ScenarioPlayer``), so the replies depend on what
-    the conversation shows (placeholders, delivered values) exactly as over the scripted client. A
-    tool call is complete for the client when the next one starts or the response ends, as with
-    any OpenAI-style stream.
+    The replies are the testing servers' own (``scenario_policy``: the scripted model's decisions,
+    so they depend on what the conversation shows, placeholders and delivered values, exactly as
+    over the scripted client), and so are the frames (``text_frames``, ``call_frames``, with the
+    server's options such as ``repeat_call_fields``); this server only orders them as the scenario
+    does and spreads each segment's decode time over its frames. A tool call is complete for the
+    client when the next one starts or the response ends, as with any OpenAI-style stream.
     """
 
     def __init__(self, scenario: Scenario, profile: Profile, **options: Any) -> None:
-        super().__init__(self._play, on_frame=self._pace, model="bench-model", **options)
+        super().__init__(scenario, on_frame=self._pace, model="bench-model", **options)
         self.profile = profile
-        self._player = ScenarioPlayer(scenario)
-
-    def _play(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]]) -> Reply:
-        names = {tool.get("function", {}).get("name", "") for tool in tools}
-        try:
-            plan = self._player.respond([message_from_wire(m) for m in messages], names)
-        except ScenarioError as exc:
-            raise BadRequest(str(exc)) from None
-        text = " ".join(s.text for s in plan.segments if isinstance(s, Say))
-        calls = tuple(ReplyCall(c.name, c.arguments, c.call_id) for c in plan.calls)
-        return _PlannedReply(text, calls, plan.tokens or None, plan=plan)
 
     def stream_frames(self, reply: Reply, prompt_tokens: int, number: int) -> list[Frame]:
-        plan = getattr(reply, "plan", None)
         frames = super().stream_frames(reply, prompt_tokens, number)
-        if plan is None:
+        if reply.plan is None:
             return frames
-        return [frames[0], *self._paced(plan, number), *(f for f in frames if f.kind == "end")]
+        return [frames[0], *self._paced(reply, number), *(f for f in frames if f.kind == "end")]
 
-    def _paced(self, plan: PlannedResponse, number: int) -> list[Frame]:
-        """Each segment's frames, its decode time spread over them; the first also waits the TTFT.
-        A call's decode time is spent on its argument frames, so the next call starts (and the
-        client sees this one complete) when its decoding is over, as from the scripted client."""
+    def _paced(self, reply: Reply, number: int) -> list[_PacedFrame]:
+        """The frames of ``reply``'s plan, segment by segment, each segment's decode time spread
+        over its frames; the first also waits the TTFT. A call's decode time is spent on its
+        argument frames, so the next call starts (and the client sees this one complete) when its
+        decoding is over, as from the scripted client."""
         out: list[_PacedFrame] = []
         calls = 0
-        for segment in plan.segments:
+        for segment in reply.plan.segments if reply.plan else ():
             decode = self.profile.decode_s(segment.tokens)
             if isinstance(segment, Say):
-                pieces = split_text(segment.text, _TEXT_PIECE)
-                out += [_PacedFrame("text", self._chunk(number, {"content": p}), delay_s=decode / len(pieces))
-                        for p in pieces]
+                out += _spread(self.text_frames(segment.text, number), decode)
                 continue
-            call = segment.call
-            start = {"index": calls, "id": call.call_id, "type": "function",
-                     "function": {"name": call.name, "arguments": ""}}
-            out.append(_PacedFrame("call_start", self._chunk(number, {"tool_calls": [start]}), calls))
-            pieces = split_text(call.arguments, _ARGS_PIECE)
-            for piece in pieces:
-                delta = {"tool_calls": [{"index": calls, "function": {"arguments": piece}}]}
-                out.append(_PacedFrame("args", self._chunk(number, delta), calls, decode / len(pieces)))
+            start, *arguments = self.call_frames(reply.tool_calls[calls], calls, number)
+            out += [*_spread([start], 0.0), *_spread(arguments, decode)]
             calls += 1
         if out:
             out[0] = dataclasses.replace(out[0], delay_s=out[0].delay_s + self.profile.ttft_s)
-        return list(out)
+        return out
 
     def _pace(self, frame: Frame) -> None:
         delay = getattr(frame, "delay_s", 0.0)
         if delay > 0:
             self._stopping.wait(delay)
+
+
+def _spread(frames: Sequence[Frame], seconds: float) -> list[_PacedFrame]:
+    """``frames``, ``seconds`` shared evenly as the pause before each."""
+    return [_PacedFrame(f.kind, f.data, f.call, seconds / len(frames)) for f in frames]
 
 
 def http_problem(bench: BenchScenario) -> str | None:
@@ -195,15 +174,12 @@ def split_time(wall_s: float, events: Sequence[Mapping[str, Any]]) -> SplitTime:
 
 
 def run_http_case(bench: BenchScenario, profile: str, mode: str) -> CaseResult:
-    """Play one case as its own ``asyncfc run`` process over HTTP and measure it.
+    """Play one case as its own ``asyncfc run`` process over HTTP and measure it. ``bench`` is one
+    ``http_problem`` has nothing against (``asyncfc bench`` checks its suite before it starts).
 
     Raises:
-        ScenarioError: the scenario calls tools a real run does not have, or the run did not finish
-            (the benchmark times finished runs only).
+        ScenarioError: the run did not finish (the benchmark times finished runs only).
     """
-    problem = http_problem(bench)
-    if problem:
-        raise ScenarioError(problem)
     prof = PROFILES[profile]
     scenario = with_this_python(bench.scenario)
     with tempfile.TemporaryDirectory(prefix="asyncfc-bench-http-") as tmp:

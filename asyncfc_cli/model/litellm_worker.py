@@ -9,12 +9,14 @@ blocked in ``recv`` does not notice its socket being closed by another thread.
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import logging
 import os
 import socket
 import threading
 import warnings
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -58,13 +60,32 @@ def import_litellm() -> Any:
     with _import_lock:
         if _litellm is None:
             os.environ["LITELLM_LOCAL_MODEL_COST_MAP"] = "True"
-            with warnings.catch_warnings():
+            with _no_collection_then_frozen(), warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 import litellm
 
             _silence(litellm)
             _litellm = litellm
     return _litellm
+
+
+@contextlib.contextmanager
+def _no_collection_then_frozen() -> Iterator[None]:
+    """No cyclic garbage collection inside the block, and everything alive at its end frozen.
+
+    Importing litellm makes ~390,000 objects that live as long as the process and only ~2,000 of
+    garbage. The collector's full passes over them during the import were a fifth of its CPU time
+    (~0.45 s of ~2.1 s, on the way to the first request), and every later full pass walked them
+    again (~0.15 s each). Frozen (``gc.freeze``), they are never walked; the import's little
+    garbage stays. Collection is switched back on only if it was on."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.freeze()
+        if enabled:
+            gc.enable()
 
 
 def _silence(litellm: Any) -> None:

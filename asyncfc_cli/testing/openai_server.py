@@ -88,27 +88,33 @@ class OpenAIServer(LocalModelServer):
     def stream_frames(self, reply: Reply, prompt_tokens: int, number: int) -> list[Frame]:
         frames = [Frame("head", self._chunk(number, {"role": "assistant", "content": ""}))]
         if reply.text:
-            frames += [
-                Frame("text", self._chunk(number, {"content": piece}))
-                for piece in split_text(reply.text, _TEXT_PIECE)
-            ]
+            frames += self.text_frames(reply.text, number)
         for index, call in enumerate(reply.tool_calls):
-            start = {"index": index, "id": _call_id(call, number, index), "type": "function",
-                     "function": {"name": call.name, "arguments": ""}}
-            frames.append(Frame("call_start", self._chunk(number, {"tool_calls": [start]}), index))
-            for piece in split_text(call.arguments, _ARGS_PIECE):
-                part: dict[str, Any] = {"index": index, "function": {"arguments": piece}}
-                if self.repeat_call_fields:
-                    part.update(id=start["id"], type="function")
-                    part["function"]["name"] = call.name
-                delta = {"tool_calls": [part]}
-                frames.append(Frame("args", self._chunk(number, delta), index))
+            frames += self.call_frames(call, index, number)
         finish = self._chunk(number, {})
         finish_body = json.loads(finish[len(b"data: "):])
         finish_body["choices"][0]["finish_reason"] = _finish_reason(reply)
         frames.append(Frame("end", b"data: " + json.dumps(finish_body).encode() + b"\n\n"))
         frames.append(Frame("end", self._chunk(number, None, usage=_usage(reply, prompt_tokens))))
         frames.append(Frame("end", b"data: [DONE]\n\n"))
+        return frames
+
+    def text_frames(self, text: str, number: int) -> list[Frame]:
+        """``text`` as the content deltas of response ``number`` (at least one)."""
+        return [Frame("text", self._chunk(number, {"content": piece})) for piece in split_text(text, _TEXT_PIECE)]
+
+    def call_frames(self, call: ReplyCall, index: int, number: int) -> list[Frame]:
+        """Call ``index`` of response ``number``: its start (id, type, name), then its arguments in
+        pieces (each repeating the id, type and name under ``repeat_call_fields``)."""
+        start = {"index": index, "id": _call_id(call, number, index), "type": "function",
+                 "function": {"name": call.name, "arguments": ""}}
+        frames = [Frame("call_start", self._chunk(number, {"tool_calls": [start]}), index)]
+        for piece in split_text(call.arguments, _ARGS_PIECE):
+            part: dict[str, Any] = {"index": index, "function": {"arguments": piece}}
+            if self.repeat_call_fields:
+                part.update(id=start["id"], type="function")
+                part["function"]["name"] = call.name
+            frames.append(Frame("args", self._chunk(number, {"tool_calls": [part]}), index))
         return frames
 
     def complete_body(self, reply: Reply, prompt_tokens: int, number: int) -> dict[str, Any]:

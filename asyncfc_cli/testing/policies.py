@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from ..model.scripted import Scenario, ScenarioPlayer
+    from ..model.scripted import PlannedResponse, Scenario, ScenarioPlayer
 
 __all__ = [
     "BadRequest",
@@ -53,6 +53,10 @@ class Reply:
     cut_by_limit: bool = False
     """The reply was cut by the request's output limit (``max_tokens``): the servers finish it with
     ``length`` (OpenAI) or ``max_tokens`` (Anthropic), as real ones do."""
+    plan: PlannedResponse | None = None
+    """The scripted model's response this reply was played from (``scenario_policy``): its text and
+    calls in the scenario's order, each with its tokens, for a server that paces its stream by them
+    (the benchmark's). None for any other reply, and for one a fault or an output limit changed."""
 
 
 Policy = Callable[[list[dict[str, Any]], list[dict[str, Any]]], Reply]
@@ -176,7 +180,7 @@ def _respond(player: ScenarioPlayer, messages: list[dict[str, Any]], tools: list
         raise BadRequest(str(exc)) from None
     text = " ".join(s.text for s in planned.segments if isinstance(s, Say))
     calls = tuple(ReplyCall(c.name, c.arguments, c.call_id) for c in planned.calls)
-    return Reply(text, calls, planned.tokens or None)
+    return Reply(text, calls, planned.tokens or None, plan=planned)
 
 
 def as_policy(policy: Policy | Scenario | str | Path | None) -> Policy:

@@ -217,7 +217,11 @@ class PromptActions:
             return
         from ..tool_commands import undo_command
 
+        gate = getattr(app.engine, "gate", None)
+
         def undo() -> None:
+            if gate is not None and hasattr(gate, "wait_ends_recorded"):
+                gate.wait_ends_recorded(30.0)  # the last task's end, or undo takes back the user's edits
             text, code = undo_command(root)
             app.call_from_thread(app.transcript.note, Text(text, style="" if code == 0 else "yellow"))
 
