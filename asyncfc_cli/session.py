@@ -172,9 +172,10 @@ class Session:
             sum its ``max_cost`` bounds.
         """
         self._usage = self._usage + usage
-        return self._task_cost()
+        return self.task_cost
 
-    def _task_cost(self) -> float:
+    @property
+    def task_cost(self) -> float:
         """USD the running task has spent so far, its sub-agents' requests included."""
         return (self._usage.cost or 0.0) - (self._task_usage_before.cost or 0.0)
 
@@ -294,7 +295,7 @@ class Session:
 
     async def _loop(self, turns_before: int) -> Outcome:
         while True:
-            limit = limit_reached(self.settings, self._turn - turns_before, self._task_cost())
+            limit = limit_reached(self.settings, self._turn - turns_before, self.task_cost)
             if limit is not None:
                 return limit
             if (delivery := self._deliveries.due(self._scheduler.get, self._turn + 1)) is not None:

@@ -153,8 +153,8 @@ class SubAgents:
         workspace: shared with the parent.
         kit: the model and candidate tools for each ``agent`` call.
         charge: adds a sub-agent request's usage to the parent's totals and returns what the
-            parent's task has spent so far, USD (``Session.charge``; charging an empty ``Usage``
-            only reads it).
+            parent's task has spent so far, USD (``Session.charge``).
+        spent: what the parent's task has spent so far, USD (``Session.task_cost``).
         gate: the parent's approval gate, or None (tests).
         system_prompt: what each sub-agent's conversation starts with.
         ctx: the tool context (default: the workspace's for ``settings``).
@@ -169,6 +169,7 @@ class SubAgents:
         workspace: Workspace,
         kit: KitFactory,
         charge: Callable[[Usage], float],
+        spent: Callable[[], float],
         gate: Gate | None = None,
         system_prompt: str = "",
         ctx: ToolContext | None = None,
@@ -185,6 +186,7 @@ class SubAgents:
         self._workspace = workspace
         self._kit = kit
         self._charge = charge
+        self._spent = spent
         self._gate = gate
         self._system_prompt = system_prompt
         self._ctx = ctx
@@ -202,7 +204,7 @@ class SubAgents:
         from .session import Session  # the session imports the scheduler; we are one of its tools
 
         fid = handle.record.id
-        if (stop := self._budget_stop(self._charge(Usage()))) is not None:
+        if (stop := self._budget_stop(self._spent())) is not None:
             raise ToolError(f"the sub-agent was not started: {stop.message}")
         kit = self._kit(handle.record.call)
         child_bus = EventBus()
@@ -254,6 +256,6 @@ def attach_subagents(session: Session, kit: KitFactory, *, gate: Gate | None = N
     session's own approval gate) in ``ctx`` (the session's own tool context: its sandbox too),
     and are charged to it."""
     agents = SubAgents(bus=session.bus, settings=session.settings, workspace=session.workspace, kit=kit,
-                       charge=session.charge, gate=gate, system_prompt=system_prompt, context=context, ctx=ctx)
+                       charge=session.charge, spent=lambda: session.task_cost, gate=gate, system_prompt=system_prompt, context=context, ctx=ctx)
     session.add_tools(agents.tools(lambda: session.tools))
     session.nested_cancel = agents.cancel
