@@ -227,3 +227,17 @@ def test_what_a_command_prints_is_shown_as_text_never_read_as_markup() -> None:
             assert any("odd [/b] name" in n for n in notices)
 
     run(main)
+
+
+def test_status_bar_folds_a_cost_the_provider_does_not_report_before_the_tokens() -> None:
+    """A local model reports no cost: ``$–`` says nothing, the tokens do."""
+    state = TimelineState()
+    state.apply(ev.SessionStarted(t=0.0, session_id="x", model="openai/local", mode="async", approval="ask",
+                                  sandbox="on", endpoint="http://127.0.0.1:8000/v1"))
+    state.apply(ev.RequestFinished(t=1.0, turn=1, usage={"prompt_tokens": 8000, "completion_tokens": 500},
+                                   cost=None, finish_reason="stop"))
+    wide = status_text(state, 1.0).plain
+    assert "$–" in wide and "8.5k tok" in wide
+    fitted = [status_text(state, 1.0, width).plain for width in range(len(wide), 30, -1)]
+    narrowest_with_tokens = [line for line in fitted if "tok" in line][-1]
+    assert "$–" not in narrowest_with_tokens, fitted

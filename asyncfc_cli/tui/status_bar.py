@@ -25,15 +25,17 @@ def status_text(state: TimelineState, now: float, width: int = 200) -> Text:
     """One line: what runs where, and what it has cost so far; it always fits ``width``.
 
     The long form when there is room; else short words; else the least needed parts fold away,
-    in this order: tokens, turn, sandbox, approval policy, mode, elapsed time, cost. Activity and model
-    always stay (the model clipped at the end if it must be).
+    in this order: tokens, turn, sandbox, approval policy, mode, elapsed time, cost (a cost the
+    provider does not report, ``$–``, folds first: it says nothing). Activity and model always stay
+    (the model clipped at the end if it must be).
     """
     dot = _dot(state)
     line = _assemble(_parts(state, now, short=False), False, dot)
     if line.cell_len <= width:
         return line
     parts = _parts(state, now, short=True)
-    for drop in _FOLD_ORDER:
+    order = _FOLD_ORDER if state.cost is not None else ("cost", *_FOLD_ORDER)
+    for drop in order:
         line = _assemble(parts, True, dot)
         if line.cell_len <= width:
             return line
