@@ -19,7 +19,7 @@ from ._words import positive_seconds
 from ._commands import command_effect, runs_program, shell_effect
 from ._context import or_default
 from ._env import command_environment
-from ._git import reading_git_variables
+from ._git import command_git_variables
 from ._listening import listening_addresses
 from ._process import KILL_GRACE_S, CommandResult, run_command
 from ._process_tree import ProcessTree
@@ -138,14 +138,18 @@ async def shell(
     settings = ctx.settings
     kind = command_effect(command).kind
     # A command judged read-only runs beside reads, unordered: it gets nothing to write (where the
-    # sandbox can enforce it), and git in it starts nothing the repository's config names (a
-    # planted fsmonitor or textconv would otherwise run under an approval given for `git diff`).
+    # sandbox can enforce it). In a repository the user has not trusted, git in any command starts
+    # nothing the repository's config names (a planted fsmonitor, hook or textconv would otherwise
+    # run under an approval or allow rule given for `git diff`).
     reading = writes is None and not background and kind == "reads"
+    git_variables: dict[str, str] = {}
+    if not settings.repo_trusted and runs_program(command, "git"):
+        git_variables = await trio.to_thread.run_sync(command_git_variables, ctx.root)
     run = _Run(ctx, command, _timeout(ctx, timeout_s, background),
                or_default(settings.kill_grace_s, KILL_GRACE_S),
                # a background command's footprint is its declaration, by default none (DESIGN.md)
                [] if reading else _writable(ctx, [] if background and writes is None else writes),
-               await trio.to_thread.run_sync(reading_git_variables, ctx.root) if reading and runs_program(command, "git") else {},
+               git_variables,
                _may_write(writes, reading, background))
     if background:
         async def to_end(on_output: Callable[[str], None], listen: Callable[[Listening], None]) -> str:
@@ -180,7 +184,7 @@ class _Run:
     writable: list[Path] | None
     """The declared writes, resolved (None: undeclared)."""
     git_variables: Mapping[str, str]
-    """Settings for git inside the command (``reading_git_variables``), or none."""
+    """Settings for git inside the command (``command_git_variables``), or none."""
     may_write: str
     """What it may write, in words, for the note when the sandbox stopped it writing elsewhere."""
 
