@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import re
 import signal
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
@@ -154,7 +154,11 @@ async def shell(
     if background:
         async def to_end(on_output: Callable[[str], None], listen: Callable[[Listening], None]) -> str:
             def probe(tree: ProcessTree) -> None:
-                listen(lambda: trio.to_thread.run_sync(lambda: listening_addresses(tree.pids())))
+                def look() -> Awaitable[list[str]]:
+                    seen = tree.seen()  # here, on the thread that tracks the tree
+                    return trio.to_thread.run_sync(lambda: listening_addresses(tree.pids(seen)))
+
+                listen(look)
 
             return run.text(await run(on_output, probe))
 
