@@ -145,12 +145,23 @@ async def shell(
     git_variables: dict[str, str] = {}
     if not settings.repo_trusted and runs_program(command, "git"):
         git_variables = await trio.to_thread.run_sync(command_git_variables, ctx.root)
+    made: list[tuple[Path, int]] = []
     run = _Run(ctx, command, _timeout(ctx, timeout_s, background),
                or_default(settings.kill_grace_s, KILL_GRACE_S),
                # a background command's footprint is its declaration, by default none (DESIGN.md)
-               [] if reading else _writable(ctx, [] if background and writes is None else writes),
+               [] if reading else _writable(ctx, [] if background and writes is None else writes, made),
                git_variables,
                _may_write(writes, reading, background))
+    try:
+        return await _run_and_report(ctx, run, kind, writes, background)
+    finally:
+        _tidy(made)
+
+
+async def _run_and_report(ctx: ToolContext, run: _Run, kind: str, writes: list[str] | None,
+                          background: bool) -> str:
+    """Run it (in the background, or to its end watching what it changes) and say how it went."""
+    settings = ctx.settings
     if background:
         async def to_end(on_output: Callable[[str], None], listen: Callable[[Listening], None]) -> str:
             def probe(tree: ProcessTree) -> None:
@@ -254,16 +265,36 @@ def _timeout(ctx: ToolContext, timeout_s: float | None, background: bool) -> flo
     return positive_seconds(timeout_s, ctx.shell_timeout_s)
 
 
-def _writable(ctx: ToolContext, writes: list[str] | None) -> list[Path] | None:
+def _writable(ctx: ToolContext, writes: list[str] | None, made: list[tuple[Path, int]]) -> list[Path] | None:
     """The declared paths, resolved, for the OS sandbox (a glob stands for its folder); refuses a
-    declaration that reaches outside the workspace."""
+    declaration that reaches outside the workspace.
+
+    The sandbox can only open a path that exists, and opening the nearest existing folder instead
+    could open the whole workspace: so a declared folder the command will create is made first,
+    and a declared file too (empty, with its folders), noted in ``made`` (file, its time) for
+    ``_tidy`` to take away again if the command leaves it untouched."""
     if writes is None:
         return None
     paths = [ctx.resolve(glob_base(pattern)) for pattern in writes]
     if ctx.sandbox is not None and ctx.sandbox.confines:
         for pattern, path in zip(writes, paths):
-            # The sandbox can only open a path that exists: a declared folder the command will
-            # create is made first, so that it alone (not its parent) becomes writable.
-            if (pattern.endswith("/") or glob_base(pattern) != pattern) and not path.exists():
+            if path.exists() or path.is_symlink():
+                continue
+            if pattern.endswith("/") or glob_base(pattern) != pattern:
                 path.mkdir(parents=True, exist_ok=True)
+            else:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.touch()
+                made.append((path, path.stat().st_mtime_ns))
     return paths
+
+
+def _tidy(made: list[tuple[Path, int]]) -> None:
+    """Take away the declared files made for the sandbox that the command left empty and untouched."""
+    for path, stamp in made:
+        try:
+            info = path.stat()
+            if info.st_size == 0 and info.st_mtime_ns == stamp:
+                path.unlink()
+        except OSError:
+            pass
