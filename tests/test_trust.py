@@ -234,3 +234,21 @@ def test_an_untrusted_repository_may_lower_the_limits_that_bound_spending_never_
     assert (untrusted.max_turns, untrusted.map_tokens, untrusted.max_output_chars) == (50, 2048, 500)
     trusted = load_settings({}, root=repo, env={}, user_config=user_config, trusted=True)
     assert (trusted.max_turns, trusted.map_tokens) == (100000, 999999)
+
+
+def test_settings_say_whether_the_repository_is_trusted(tmp_path):
+    """The tools learn it (``ToolSettings.repo_trusted``): git in the model's commands runs the
+    repository's own programs only in a repository the user trusts."""
+    from asyncfc_cli.config import load_settings
+    from asyncfc_cli.trust import trust
+    from asyncfc_cli.workspace import Workspace
+
+    repo, user = tmp_path / "repo", tmp_path / "user" / "config.toml"
+    repo.mkdir()
+    user.parent.mkdir()
+    assert load_settings(root=repo, user_config=user).repo_trusted is False
+    assert load_settings(root=repo, user_config=user, trusted=True).repo_trusted is True  # --trust-repo
+    trust(repo, user_config=user)
+    settings = load_settings(root=repo, user_config=user)
+    assert settings.repo_trusted is True
+    assert Workspace(repo).tool_context(settings).settings.repo_trusted is True
