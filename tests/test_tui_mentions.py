@@ -248,3 +248,55 @@ def test_a_task_takes_the_notes_pending_when_it_was_submitted_and_commands_wait_
             await wait_for(pilot, lambda: len(sent) == 2)
             assert "after" in sent[1] and "before" not in sent[1] and sent[1].endswith("\n\nnext")
     run(main)
+
+
+class ReaderApp:
+    """Stands in for the app around ``PromptActions``: workers are kept to be run by the test, and
+    ``call_from_thread`` runs the call at once (the test is the UI thread), then ``after`` hooks
+    keyed by the name of the call, so that a user can act between two steps of a worker."""
+
+    def __init__(self, root: Path) -> None:
+        import types
+
+        self.state = types.SimpleNamespace(session=types.SimpleNamespace(root=str(root)), busy=False)
+        self.workers: list = []
+        self.sent: list[str] = []
+        self.after: dict[str, list] = {}
+
+    def can_command(self, _: str) -> bool:
+        return True
+
+    def run_worker(self, work, **_) -> None:
+        self.workers.append(work)
+
+    def notify(self, *_, **__) -> None:
+        pass
+
+    def submit_task(self, text: str) -> None:
+        self.sent.append(text.split("\n")[0])
+
+    def call_from_thread(self, call, *args):
+        result = call(*args)
+        hooks = self.after.get(call.__name__)
+        if hooks:
+            hooks.pop(0)()
+        return result
+
+
+def test_a_task_submitted_as_the_reader_stops_starts_one_reader_and_each_task_goes_once(root: Path) -> None:
+    from asyncfc_cli.tui.prompt_actions import PromptActions
+
+    app = ReaderApp(root)
+    actions = PromptActions(app)  # type: ignore[arg-type]
+    actions._task("T1 @calc.py")
+    # The first reader finds the outbox empty; before it ends the user submits T2, then T3.
+    app.after["_next_to_read"] = [lambda: None, lambda: actions._task("T2 @calc.py")]
+    app.workers[0]()
+    actions._task("T3 @calc.py")
+    assert len(app.workers) == 2  # one reader for T2 and T3, not one each reading the same task
+    app.workers[1]()
+    assert app.sent == ["T1 @calc.py", "T2 @calc.py", "T3 @calc.py"]
+    actions._task("T4 @calc.py")  # the reader has stopped: the next task starts another
+    assert len(app.workers) == 3
+    app.workers[2]()
+    assert app.sent[3:] == ["T4 @calc.py"]

@@ -184,3 +184,58 @@ def test_the_palette_offers_the_slash_commands(tmp_path: Path) -> None:
             await pilot.press("enter")
             await wait_for(pilot, lambda: app.query_one(PromptInput).text == "/mode ")
     run(main)
+
+
+def undoing_app(tmp_path: Path, monkeypatch, *, recorded: bool) -> tuple[AsyncfcApp, list[Path], list[float]]:
+    """The controlled app with its engine saying whether the last task's end is ``recorded``, and
+    the lists of the roots undone and of the timeouts the engine was asked to wait."""
+    from asyncfc_cli import tool_commands
+
+    app, _ = controlled_app(tmp_path)
+    undone: list[Path] = []
+    waits: list[float] = []
+    monkeypatch.setattr(tool_commands, "undo_command", lambda root: (undone.append(root), ("undid session s1", 0))[1])
+    monkeypatch.setattr(app.engine, "wait_ends_recorded", lambda timeout: (waits.append(timeout), recorded)[1],
+                        raising=False)
+    return app, undone, waits
+
+
+def test_undo_waits_for_the_last_tasks_end_through_the_engine_then_undoes(tmp_path: Path, monkeypatch) -> None:
+    async def main() -> None:
+        app, undone, waits = undoing_app(tmp_path, monkeypatch, recorded=True)
+        async with app.run_test(size=SIZE) as pilot:
+            await ready(pilot, app)
+            await pilot.press(*"/undo", "enter")
+            await wait_for(pilot, lambda: "undid session s1" in notes(app))
+            assert undone == [tmp_path] and len(waits) == 1 and waits[0] > 0
+    run(main)
+
+
+def test_undo_does_nothing_while_the_last_tasks_end_is_still_being_recorded(tmp_path: Path, monkeypatch) -> None:
+    async def main() -> None:
+        app, undone, waits = undoing_app(tmp_path, monkeypatch, recorded=False)
+        async with app.run_test(size=SIZE) as pilot:
+            await ready(pilot, app)
+            await pilot.press(*"/undo", "enter")
+            await wait_for(pilot, lambda: "still being recorded" in notes(app))
+            assert undone == [] and len(waits) == 1  # it would take back the user's own edits
+            assert "Nothing undone: the last task's end is still being recorded. Try /undo again" in notes(app)
+    run(main)
+
+
+def test_the_engines_say_whether_the_ends_are_recorded(tmp_path: Path) -> None:
+    from asyncfc_cli.tui.engines import ReplayEngine
+
+    class Gate:
+        def __init__(self, recorded: bool) -> None:
+            self.recorded, self.waits = recorded, []
+
+        def wait_ends_recorded(self, timeout: float) -> bool:
+            self.waits.append(timeout)
+            return self.recorded
+
+    busy, done = Gate(False), Gate(True)
+    assert SessionEngine(None, busy).wait_ends_recorded(2.5) is False and busy.waits == [2.5]
+    assert SessionEngine(None, done).wait_ends_recorded(1.0) is True
+    assert SessionEngine(None).wait_ends_recorded(1.0) is True  # no gate: nothing records ends
+    assert ReplayEngine([]).wait_ends_recorded(1.0) is True

@@ -46,6 +46,11 @@ class Engine(Protocol):
         """A between-task command from the prompt (``/model NAME``); reports through the bus."""
         ...
 
+    def wait_ends_recorded(self, timeout: float) -> bool:
+        """Block (in a worker thread, never on the trio side) until the end of every task finished
+        so far is recorded, at most ``timeout`` seconds; whether it is. /undo waits for it."""
+        ...
+
 
 class GuestHost:
     """Runs one ``Engine`` as a trio guest of the running asyncio loop. See the module docstring."""

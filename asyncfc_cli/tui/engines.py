@@ -24,7 +24,8 @@ class WiredSession(Protocol):
 
     @property
     def gate(self) -> Any:
-        """The approval gate the session's scheduler asks (``resolve(id, decision)``), or None."""
+        """The approval gate the session's scheduler asks (``resolve(id, decision)``,
+        ``wait_ends_recorded(timeout)``), or None."""
 
     def close(self) -> None:
         """Closes its transcript and sandbox: called when the app ends."""
@@ -85,6 +86,11 @@ class SessionEngine:
         if self.controls is not None:
             self.controls.run(name, argument)
 
+    def wait_ends_recorded(self, timeout: float) -> bool:
+        """Worker thread: whether the end of every finished task is recorded within ``timeout``
+        seconds (the gate records them; without a gate there is nothing to wait for)."""
+        return self.gate is None or bool(self.gate.wait_ends_recorded(timeout))
+
 
 class ReplayEngine:
     """Publishes recorded events at their recorded pace divided by ``speed``.
@@ -142,4 +148,7 @@ class ReplayEngine:
 
     def command(self, name: str, argument: str) -> None:
         pass
+
+    def wait_ends_recorded(self, timeout: float) -> bool:
+        return True  # a replay records nothing
 

@@ -33,6 +33,8 @@ __all__ = ["PromptActions"]
 
 SESSION_COMMANDS = frozenset({"model", "mode", "approval", "clear", "compact"})
 """Carried out by the session itself (``controls.SessionControls``), between tasks only."""
+ENDS_RECORDED_WAIT_S = 30.0
+"""How long /undo waits for the end of the last task to be recorded before it gives up."""
 PATHS_FRESH_S = 5.0
 """How long the list of workspace paths offered after ``@`` is reused before it is read again."""
 
@@ -60,8 +62,11 @@ class PromptActions:
         """Tasks whose mentioned files are being read, in the order they were submitted, each with
         the notes that were pending when it was submitted (a ``!command`` run after it goes with
         the next one)."""
-        self._reading = False
-        """A worker is reading the outbox (set and cleared on the UI thread only)."""
+        self._reader: object | None = None
+        """The token of the one worker reading the outbox, None while none is (set and cleared on
+        the UI thread only). A worker clears it only while it is still its own: a worker that has
+        found the outbox empty may end after the next task started another, and clearing that
+        one's token would let a third start beside it (both sending the same task)."""
 
     @property
     def root(self) -> Path | None:
@@ -108,32 +113,36 @@ class PromptActions:
             self._send(text, notes)
             return
         self._outbox.append((text, notes))
-        if not self._reading:
-            self._reading = True
-            self.app.run_worker(functools.partial(self._read_mentions, root), thread=True, group="prompt")
+        if self._reader is None:
+            reader = self._reader = object()
+            self.app.run_worker(functools.partial(self._read_mentions, root, reader), thread=True, group="prompt")
 
-    def _read_mentions(self, root: Path) -> None:
+    def _read_mentions(self, root: Path, reader: object) -> None:
         """Worker thread: attach the mentioned files of each waiting task, oldest first, and hand
         each to the UI thread to send. The outbox is only touched on the UI thread; however the
-        worker ends, the next task submitted starts another (``_reading`` is cleared)."""
+        worker ends, the next task submitted starts another (its ``reader`` token is cleared)."""
         call = self.app.call_from_thread
         try:
-            while (text := call(self._next_to_read)) is not None:
+            while (text := call(self._next_to_read, reader)) is not None:
                 call(self._send_attached, _attach(text, root))
         finally:
             try:
-                call(self._stopped_reading)
+                call(self._stopped_reading, reader)
             except RuntimeError:
                 pass  # the app has closed: nothing waits any more
 
-    def _next_to_read(self) -> str | None:
+    def _next_to_read(self, reader: object) -> str | None:
+        """On the UI thread: the task ``reader`` attaches next, or None (and it stops) when none waits."""
         if not self._outbox:
-            self._reading = False
+            self._stopped_reading(reader)
             return None
         return self._outbox[0][0]
 
-    def _stopped_reading(self) -> None:
-        self._reading = False
+    def _stopped_reading(self, reader: object) -> None:
+        """On the UI thread: ``reader`` has stopped; the next task submitted starts a worker unless
+        another already reads the outbox."""
+        if self._reader is reader:
+            self._reader = None
 
     def _send_attached(self, attached: Attached) -> None:
         _, notes = self._outbox.popleft()
@@ -217,12 +226,17 @@ class PromptActions:
             return
         from ..tool_commands import undo_command
 
-        gate = getattr(app.engine, "gate", None)
+        engine = app.engine
+        assert engine is not None  # can_command: a live session
 
         def undo() -> None:
-            if gate is not None and hasattr(gate, "wait_ends_recorded"):
-                gate.wait_ends_recorded(30.0)  # the last task's end, or undo takes back the user's edits
-            text, code = undo_command(root)
+            # Undo goes back to where the last task left the tree: before that end is recorded it
+            # would take back the user's own edits made since the task began.
+            if not engine.wait_ends_recorded(ENDS_RECORDED_WAIT_S):
+                text, code = ("Nothing undone: the last task's end is still being recorded. "
+                              "Try /undo again in a moment."), 1
+            else:
+                text, code = undo_command(root)
             app.call_from_thread(app.transcript.note, Text(text, style="" if code == 0 else "yellow"))
 
         app.run_worker(undo, thread=True, group="prompt")
