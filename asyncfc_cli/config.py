@@ -148,6 +148,9 @@ class Settings:
     ignored_repo_keys: tuple[str, ...] = field(default=(), metadata={"config": False})
     """Keys the untrusted repository's ``.asyncfc.toml`` set and that were not applied (not a
     setting itself: the session reports them, see ``trust.untrusted_notice``)."""
+    repo_trust_notice: str = field(default="", metadata={"config": False})
+    """Why a repository in the trust store is not trusted this session (its settings files changed
+    since it was trusted: ``trust.TrustState.notice``); empty otherwise. Not a setting either."""
 
     def __post_init__(self) -> None:
         if not isinstance(self.mode, Mode):
@@ -355,11 +358,13 @@ def _repo_settings(path: Path, trusted: bool | None, user_config: Path,
     """The repository file's settings: all of them when trusted, else the safe ones (the growth
     keys only as far as ``below``, the settings so far, or the defaults allow) plus
     ``ignored_repo_keys`` naming the rest (checked all the same, so a typo is still reported)."""
-    from .trust import SAFE_REPO_KEYS, is_trusted
+    from .trust import SAFE_REPO_KEYS, trust_state
 
     values = _from_toml(path)
+    stale = ""
     if trusted is None:
-        trusted = is_trusted(path.parent, user_config=user_config)
+        state = trust_state(path.parent, user_config=user_config)
+        trusted, stale = state.trusted, state.notice
     if trusted:
         return values
     ignored = tuple(sorted(k for k in values if k not in SAFE_REPO_KEYS))
@@ -369,7 +374,8 @@ def _repo_settings(path: Path, trusted: bool | None, user_config: Path,
         limit = below.get(key, getattr(defaults, key))
         if key in safe and limit is not None:
             safe[key] = min(safe[key], limit)
-    return {**safe, "ignored_repo_keys": ignored} if ignored else safe
+    return {**safe, **({"ignored_repo_keys": ignored} if ignored else {}),
+            **({"repo_trust_notice": stale} if stale else {})}
 
 
 def paired_key_variable(api_base: str | None, *, user_config: Path | None = None) -> str | None:

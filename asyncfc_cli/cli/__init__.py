@@ -112,6 +112,8 @@ def _offer_trust(settings: Settings, workspace: Workspace, trusted: Callable[[],
     from ..trust import trust
 
     keys = ", ".join(settings.ignored_repo_keys)
+    if settings.repo_trust_notice:
+        typer.echo(settings.repo_trust_notice, err=True)
     typer.echo(f"{workspace.root}/.asyncfc.toml sets {keys}: settings that decide where requests "
                "(and your key) go, what runs without asking, or where files are written.\n"
                "asyncfc applies them only in repositories you trust.", err=True)
@@ -171,10 +173,11 @@ def run(
     from ..app import run_headless
     from ..render import JsonlRenderer, TextRenderer
 
-    if settings.ignored_repo_keys and output is Output.jsonl:  # the text view prints the notice
-        from ..trust import untrusted_notice
+    if (settings.ignored_repo_keys or settings.repo_trust_notice) and output is Output.jsonl:
+        from ..trust import untrusted_notice  # the text view prints the notice
 
-        typer.echo(f"asyncfc: warning: {untrusted_notice(settings.ignored_repo_keys, workspace.root)}", err=True)
+        notice = untrusted_notice(settings.ignored_repo_keys, workspace.root, settings.repo_trust_notice)
+        typer.echo(f"asyncfc: warning: {notice}", err=True)
     renderer = JsonlRenderer() if output is Output.jsonl else TextRenderer()
     raise typer.Exit(
         run_headless(task, settings, workspace, renderer=renderer, profile=flags.profile,

@@ -247,13 +247,17 @@ def load_mcp_config(root: Path | None, *, user_config: Path | None = None,
     notices: list[str] = []
     repo_file = root / ".mcp.json" if root is not None else None
     if root is not None and repo_file is not None and repo_file.is_file():
+        stale = ""
         if trusted is None:
-            from ..trust import is_trusted
+            from ..trust import trust_state
 
-            trusted = is_trusted(root, user_config=user_config)
+            state = trust_state(root, user_config=user_config)
+            trusted, stale = state.trusted, state.notice
         if trusted:
             for server in _repo_servers(repo_file):
                 servers.setdefault(server.name, server)
+        elif stale:
+            notices.append(f"{repo_file} names MCP servers, which were not started: {stale}")
         else:
             notices.append(f"{repo_file} names MCP servers, but this repository is not trusted, so "
                            "they were not started (`asyncfc trust` trusts it)")
