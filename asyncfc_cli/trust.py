@@ -285,7 +285,8 @@ def _describe_servers(data: bytes) -> list[str]:
     out = []
     for name, raw in table.items():
         raw = raw if isinstance(raw, dict) else {}
-        args = raw.get("args") if isinstance(raw.get("args"), list) else []
+        args = raw.get("args")
+        args = args if isinstance(args, list) else []
         if isinstance(raw.get("command"), str):
             target = "runs " + shlex.join([raw["command"], *map(str, args)])
         else:

