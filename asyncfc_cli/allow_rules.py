@@ -124,7 +124,11 @@ _INTERPRETER = re.compile(r"(?:python|pypy|node|ruby|perl|php)[\d.]*|bash|sh|zsh
 """Programs whose first word says nothing about what runs (``python3.12 -c ...``): only their
 ``-m MODULE`` form gets a prefix rule."""
 _LAUNCHERS = frozenset({"env", "sudo", "doas", "xargs", "timeout", "nice", "nohup", "time", "command",
-                        "exec", "find", "git", "rm", "sed", "awk", "dd", "mv", "cp", "chmod", "chown"})
+                        "exec", "find", "git", "rm", "sed", "awk", "dd", "mv", "cp", "chmod", "chown",
+                        # options that run a program: rg --pre, sort --compress-program, tar
+                        # --to-command, rsync -e, less/man (their pagers, LESSOPEN), watch, ssh...
+                        "rg", "sort", "tar", "zip", "rsync", "ssh", "scp", "less", "more", "man", "watch",
+                        "parallel", "strace", "gdb", "bash", "sh", "zsh", "dash"})
 """Programs that run other commands or change anything their arguments name (``env X=1 CMD``,
 ``find . -exec ...``, ``git -c alias.x='!...'``, ``rm -rf ...``): a rule for the program alone
 would allow all of that, so they get the exact command (a subcommand still stops a git rule:

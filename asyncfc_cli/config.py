@@ -148,6 +148,9 @@ class Settings:
     ignored_repo_keys: tuple[str, ...] = field(default=(), metadata={"config": False})
     """Keys the untrusted repository's ``.asyncfc.toml`` set and that were not applied (not a
     setting itself: the session reports them, see ``trust.untrusted_notice``)."""
+    repo_trusted: bool = field(default=False, metadata={"config": False})
+    """Whether the user trusts the workspace's repository (the trust store or ``--trust-repo``; not
+    a setting itself). Untrusted, git in the model's commands starts nothing its config names."""
     repo_trust_notice: str = field(default="", metadata={"config": False})
     """Why a repository in the trust store is not trusted this session (its settings files changed
     since it was trusted: ``trust.TrustState.notice``); empty otherwise. Not a setting either."""
@@ -339,6 +342,10 @@ def load_settings(
     if repo_file is not None and repo_file.is_file():
         merged.update(_repo_settings(repo_file, trusted, user_config, below=merged))
     merged.update(_from_env(env))
+    if root is not None:
+        from .trust import is_trusted
+
+        merged["repo_trusted"] = trusted if trusted is not None else is_trusted(root, user_config=user_config)
     known = _field_kinds()
     for name, value in (flags or {}).items():
         if name not in known:

@@ -165,8 +165,8 @@ def _summarize(path: Path) -> SessionInfo | None:
             for line in handle:
                 try:
                     event = json.loads(line)
-                except ValueError:
-                    continue  # a torn line: skimming must not fail on it
+                except (ValueError, RecursionError):
+                    continue  # a torn (or hostile) line: skimming must not fail on it
                 kind = event.get("type") if isinstance(event, dict) else None
                 if kind and event.get("parent"):
                     continue  # a sub-agent's event: not this session's story

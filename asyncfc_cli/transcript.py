@@ -131,6 +131,8 @@ def _parse(path: Path, lines: list[str]) -> Iterator[Event]:
             continue
         try:
             yield event_from_dict(as_declared(json.loads(line)))
+        except RecursionError:  # a hostile file nesting lists 100,000 deep
+            raise ValueError(f"{path}:{number}: not a transcript event: nested too deeply") from None
         except (json.JSONDecodeError, ValueError) as exc:
             if number == len(lines):
                 return

@@ -71,6 +71,6 @@ class Workspace:
             env=child_environment(),
             off_limits=self.off_limits,
             sandbox=sandbox,
-            settings=ToolSettings(web_allow_local=settings.web_allow_local),
+            settings=ToolSettings(web_allow_local=settings.web_allow_local, repo_trusted=settings.repo_trusted),
             approval_offers_network=approval_offers_network,
         )

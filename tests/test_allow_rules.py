@@ -64,6 +64,8 @@ def test_tool_rules_and_bad_rules():
     ("shell", "git -C sub status -s", "shell(git -C sub status -s)"),
     ("shell", "git diff --stat HEAD", "shell(git diff*)"),
     ("shell", "rm -rf build dist", "shell(rm -rf build dist)"),
+    ("shell", "rg -n TODO src", "shell(rg -n TODO src)"),  # rg --pre runs a program
+    ("shell", "sort -n data.txt big.txt", "shell(sort -n data.txt big.txt)"),  # --compress-program
     ("shell", "env X=1 make test", "shell(env X=1 make test)"),
     ("shell", "python3.12 -c 'print(1)'", "shell(python3.12 -c 'print(1)')"),
     ("shell", "uv run python -c 'print(1)'", "shell(uv run python -c 'print(1)')"),

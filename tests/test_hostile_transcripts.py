@@ -239,3 +239,14 @@ def test_markup_and_escapes_in_any_text_field_are_shown_as_text() -> None:
         assert app.return_code in (None, 0)
 
     run(main)
+
+
+def test_a_transcript_nested_too_deeply_is_refused_in_words(tmp_path):
+    from asyncfc_cli.transcript import read_events
+
+    path = tmp_path / "deep.jsonl"
+    deep = '{"type": "user_message", "t": 0.1, "text": ' + "[" * 100_000 + "]" * 100_000 + "}\n"
+    path.write_text('{"type": "notice", "t": 0.0, "level": "info", "message": "x"}\n' + deep +
+                    '{"type": "notice", "t": 0.2, "level": "info", "message": "y"}\n')
+    with pytest.raises(ValueError, match="nested too deeply"):
+        list(read_events(path))

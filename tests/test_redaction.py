@@ -129,3 +129,13 @@ def test_streams_of_different_sessions_on_one_bus_are_redacted_apart():
     parent_text = "".join(e.text for e in out if not isinstance(e, ChildDelta))
     assert parent_text == f"key: {MARK}!"
     assert [e.text for e in out if isinstance(e, ChildDelta)] == ["SPLITME"]
+
+
+def test_credential_names_litellm_and_users_choose_are_secrets():
+    from asyncfc_tools._env import child_environment, is_secret_name
+
+    for name in ("WATSONX_APIKEY", "CLARIFAI_PAT", "MY_LLM_APIKEY", "DB_PASSWD", "OPENAI_API_KEY", "GH_TOKEN"):
+        assert is_secret_name(name), name
+    for name in ("PATH", "HOME", "PYTHONPATH", "LS_COLORS", "KEYPATH", "COMPAT"):
+        assert not is_secret_name(name), name
+    assert child_environment({"WATSONX_APIKEY": "k", "PATH": "/bin"}) == {"PATH": "/bin"}

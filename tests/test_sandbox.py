@@ -82,6 +82,18 @@ async def test_a_command_a_signal_ended_is_said_to_be_so(repo, sandbox):
     assert out.startswith(("exit code 139 (", "killed by signal 11 after")) and "signal 11" in out
 
 
+@pytest.mark.trio
+async def test_a_declared_file_that_does_not_exist_yet_opens_only_itself(repo, confined):
+    """Opening its nearest existing folder would have opened the whole workspace."""
+    out = await sh(repo, confined, "echo made > out/deep/new.txt; echo x > a.txt; echo y > out/other.txt",
+                   writes=["out/deep/new.txt"])
+    assert (repo / "out" / "deep" / "new.txt").read_text() == "made\n"
+    assert (repo / "a.txt").read_text() == "alpha\n" and not (repo / "out" / "other.txt").exists()
+    assert "Read-only file system" in out
+    await sh(repo, confined, "true", writes=["never.txt", "gen/never.txt"])  # untouched: taken away
+    assert not (repo / "never.txt").exists() and not (repo / "gen" / "never.txt").exists()
+
+
 class _Started:
     def __init__(self) -> None:
         self.up, self.text = trio.Event(), ""

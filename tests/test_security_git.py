@@ -126,6 +126,27 @@ async def test_git_in_a_read_only_command_starts_nothing_the_repository_planted(
 
 
 @pytest.mark.trio
+async def test_git_in_any_command_starts_nothing_planted_until_the_repository_is_trusted(hostile):
+    """An approval or allow rule names a command line (``git log*``, ``git status`` with
+    ``writes``), not what the repository's config makes git start: in an untrusted repository every
+    git gets the safety settings; a trusted one runs the user's own hooks and drivers."""
+    from asyncfc_tools import ToolSettings
+
+    repo, marks = hostile
+    git(repo, "config", "--unset", "core.worktree")
+    git(repo, "config", "diff.external", f"env > {marks}/external")
+    (repo / "app.py").write_text("def hello():\n    return 'changed'\n")
+    ctx = context(repo, shell_timeout_s=30.0)
+    for command, extra in (("git status --short", {"writes": []}), ("git log -1 -p --ext-diff", {}),
+                           ("git diff --ext-diff; true", {}), ("git add app.py && git commit -qm x", {})):
+        await shell.fn(ctx, command, **extra)
+    assert ran(marks) == []
+    trusted = context(repo, shell_timeout_s=30.0, settings=ToolSettings(repo_trusted=True))
+    await shell.fn(trusted, "git status --short", writes=[])
+    assert ran(marks) != []  # the user's trust: the repository's own fsmonitor runs
+
+
+@pytest.mark.trio
 async def test_a_workspace_inside_a_hostile_repository_disarms_that_repositorys_drivers(hostile):
     """A subfolder workspace: the ``git diff`` it runs finds the repository above it, whose config
     is the one to disarm."""

@@ -374,3 +374,26 @@ def test_ignore_rules_follow_git_for_escapes_and_classes():
     rules = IgnoreRules("\\!important.txt\n\\#notes\nlog[!s].txt\n")
     assert rules.ignored("!important.txt", False) is True and rules.ignored("#notes", False) is True
     assert rules.ignored("logx.txt", False) is True and rules.ignored("logs.txt", False) is None
+
+
+def test_the_listening_probe_sees_a_reparented_server_that_tracking_saw():
+    """A server that double-forked is no longer its command's descendant; the probe looks at what
+    the tree's tracking saw (pid and start time, so a reused pid is never mistaken for it)."""
+    from asyncfc_tools._listening import listening_addresses
+    from asyncfc_tools._process_tree import ProcessTree, proc_table
+
+    leader = subprocess.Popen(["sleep", "30"])
+    server = subprocess.Popen([sys.executable, "-c", "import socket, time; s = socket.socket(); "
+                               "s.bind(('127.0.0.1', 0)); s.listen(1); print(s.getsockname()[1], flush=True); "
+                               "time.sleep(30)"], stdout=subprocess.PIPE, text=True)
+    try:
+        port = server.stdout.readline().strip()
+        tree = ProcessTree(leader.pid)
+        started = (proc_table() or {})[server.pid].started
+        assert server.pid not in tree.pids()  # not the leader's descendant
+        assert listening_addresses(tree.pids({server.pid: started})) == [f"127.0.0.1:{port}"]
+        assert server.pid not in tree.pids({server.pid: started + b"0"})  # another process's pid
+    finally:
+        for process in (leader, server):
+            process.kill()
+            process.wait()

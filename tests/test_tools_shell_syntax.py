@@ -32,6 +32,9 @@ READS = Effect("reads", (".",), unconfined=True)
     # variables that make a reader run or read something else
     "GIT_EXTERNAL_DIFF=./evil git diff", "GIT_DIR=evil/.git git log", "PAGER=./evil git log",
     "GIT_PAGER=./evil git log", "LD_PRELOAD=./evil.so cat a", "PATH=.:$PATH ls", "BASH_ENV=x ls",
+    # options that run a program, or change the machine
+    "rg --pre ./evil x", "rg --pre=./evil --pre-glob '*' x", "sort -S1K --compress-program=./evil big",
+    "date -s 2020-01-01", "date --set=tomorrow", "hostname evil",
 ])
 def test_writes_are_seen(command):
     assert command_effect(command).kind == "exclusive", command
@@ -44,6 +47,7 @@ def test_writes_are_seen(command):
     "if [[ -f a ]]; then cat a; else ls; fi", "for f in *.py; do wc -l \"$f\"; done",
     "cat <<'EOF'\nhi\nEOF\n", "grep x < a.txt", "cat a 2>/dev/null | head -3 >&2", "ls 2>&-",
     "! grep -q x a", "cat <<< hi", "diff <(ls a) <(ls b)", "LC_ALL=C sort a.txt", "TZ=UTC date",
+    "rg -n TODO src", "date +%s", "hostname", "hostname -f",
 ])
 def test_reads_stay_reads(command):
     assert command_effect(command) == READS, command

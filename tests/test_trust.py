@@ -303,7 +303,7 @@ def test_servers_written_into_a_trusted_repository_are_not_started_and_the_notic
     assert ".mcp.json (created) changed since you trusted it" in config.notices[0]
     settings = load_settings({}, root=repo, env={}, user_config=user_config)
     assert settings.approval is None and settings.ignored_repo_keys == ("approval",)
-    assert ".mcp.json (created)" in settings.repo_trust_notice
+    assert ".mcp.json (created)" in settings.repo_trust_notice and settings.repo_trusted is False
     (repo / ".mcp.json").write_text(json.dumps({"mcpServers": {"other": {"command": "node"}}}))
     assert load_mcp_config(repo, user_config=user_config).servers == ()  # any change, not only creation
     trust(repo, user_config=user_config)
@@ -374,3 +374,21 @@ def test_the_trust_command_shows_what_it_lets_the_repository_do(tmp_path):
     (repo / ".mcp.json").write_text("{}")
     listed = CliRunner().invoke(app, ["trust", "--list"], env=env).stdout
     assert listed.startswith(f"{repo.resolve()}  (not trusted now")
+
+
+def test_settings_say_whether_the_repository_is_trusted(tmp_path):
+    """The tools learn it (``ToolSettings.repo_trusted``): git in the model's commands runs the
+    repository's own programs only in a repository the user trusts."""
+    from asyncfc_cli.config import load_settings
+    from asyncfc_cli.trust import trust
+    from asyncfc_cli.workspace import Workspace
+
+    repo, user = tmp_path / "repo", tmp_path / "user" / "config.toml"
+    repo.mkdir()
+    user.parent.mkdir()
+    assert load_settings(root=repo, user_config=user).repo_trusted is False
+    assert load_settings(root=repo, user_config=user, trusted=True).repo_trusted is True  # --trust-repo
+    trust(repo, user_config=user)
+    settings = load_settings(root=repo, user_config=user)
+    assert settings.repo_trusted is True
+    assert Workspace(repo).tool_context(settings).settings.repo_trusted is True

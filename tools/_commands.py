@@ -45,12 +45,12 @@ _EXCLUSIVE = Effect("exclusive")
 _READS = Effect("reads", (WHOLE_TREE,), unconfined=True)
 
 _READ_ONLY = frozenset({
-    "ls", "cat", "head", "tail", "wc", "grep", "egrep", "fgrep", "rg", "pwd", "echo",
+    "ls", "cat", "head", "tail", "wc", "grep", "egrep", "fgrep", "pwd", "echo",
     "printf", "which", "file", "stat", "du", "df", "diff", "cmp", "cut", "tr", "nl", "basename",
-    "dirname", "realpath", "readlink", "date", "true", "false", "uname", "whoami", "cd", "column",
+    "dirname", "realpath", "readlink", "true", "false", "uname", "whoami", "cd", "column",
     "comm", "md5sum", "sha1sum", "sha256sum", "jq",
     # They change nothing either (waiting, printing, counting), so they run beside everything.
-    "sleep", "seq", "yes", "printenv", "id", "hostname", "nproc", "expr", "test", "type",
+    "sleep", "seq", "yes", "printenv", "id", "nproc", "expr", "test", "type",
 })
 _GIT_READ_ONLY = frozenset({
     "status", "diff", "log", "show", "blame", "rev-parse", "ls-files", "ls-tree", "grep",
@@ -123,7 +123,7 @@ def _read_only(program: str, args: Sequence[str | None]) -> bool:
 
 
 def _sort_read_only(args: Sequence[str]) -> bool:
-    return not any(a.startswith(("-o", "--output")) for a in args) and \
+    return not any(a.startswith(("-o", "--output", "--compress-prog")) for a in args) and \
         len([a for a in args if not a.startswith("-")]) <= 1
 
 
@@ -132,6 +132,11 @@ _ARGUMENT_RULES = {
     "find": lambda args: not any(a.startswith(_FIND_WRITES) for a in args),
     "sed": lambda args: not sed_may_write(args),
     "sort": _sort_read_only,
+    # ``--pre CMD`` runs a program on every file searched
+    "rg": lambda args: not any(a.startswith("--pre") for a in args),
+    # ``date -s`` and ``hostname NAME`` set the machine's clock and name
+    "date": lambda args: not any(a.startswith(("-s", "--set")) for a in args),
+    "hostname": lambda args: all(a.startswith("-") and a not in ("-F", "--file", "-b", "--boot") for a in args),
     "uniq": _sort_read_only,
     # printing the environment; ``env NAME=v prog`` or ``env -S ...`` runs one
     "env": lambda args: all(a in ("-0", "--null") or is_assignment(a) for a in args),

@@ -162,6 +162,9 @@ class ToolSettings:
     """A background command counts as up after this long at the latest (default
     ``_background.START_CAP_S``)."""
     web_allow_local: bool = False
+    repo_trusted: bool = False
+    """The user trusts the repository: git in the model's commands may run what its config names
+    (the user's own hooks); otherwise it gets ``_git.command_git_variables``."""
     """web_fetch may reach loopback and private addresses (``Settings.web_allow_local``)."""
 
 

@@ -15,7 +15,7 @@ and editors must not wait for a person (``git commit`` without ``-m`` aborts ins
 and Python programs print as they go (their output is shown live, not when their pipe's buffer
 fills)."""
 
-_SECRET_NAME = re.compile(r"(API_KEY|_KEY|_TOKEN|_SECRET|PASSWORD|ACCESS_KEY)$")
+_SECRET_NAME = re.compile(r"(API_?KEY|_KEY|_TOKEN|_SECRET|PASSWORD|PASSWD|ACCESS_KEY|_PAT)$")
 
 
 def is_secret_name(name: str) -> bool:

@@ -29,7 +29,7 @@ import subprocess
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-__all__ = ["GIT_SAFETY_SETTINGS", "GitMissing", "git_environment", "is_git_work_tree", "reading_git_variables",
+__all__ = ["GIT_SAFETY_SETTINGS", "GitMissing", "git_environment", "is_git_work_tree", "command_git_variables",
            "run_git", "work_tree_of"]
 
 GIT_SAFETY_SETTINGS: tuple[tuple[str, str], ...] = (
@@ -137,14 +137,15 @@ def _disarmed_filters(git: str, env: dict[str, str]) -> list[tuple[str, str]]:
             for leaf, value in (*((k, "") for k in _FILTER_KEYS), ("required", "false"))]
 
 
-def reading_git_variables(root: Path) -> dict[str, str]:
-    """Variables for a command the model runs that was judged read-only (``git status``,
-    ``git diff``, ``git log``...): the same settings as asyncfc's own git calls, so the
-    repository's config starts no program in it (fsmonitor, hooks, filters, pager), and its diff
-    drivers are disarmed too: a textconv shows the file as it is (``cat``), and an external diff
-    fails in words instead of running (``false``; git has no setting that turns it off). Only
-    ``GIT_CONFIG_*`` variables: the command keeps its own environment and may run git anywhere.
-    Empty when git is missing.
+def command_git_variables(root: Path) -> dict[str, str]:
+    """Variables for a command the model runs with git in a repository the user has not trusted
+    (``git status``, ``git diff``, ``git commit``... under an approval or an allow rule that named
+    the command, not what the repository's config makes git start): the same settings as asyncfc's
+    own git calls, so the repository's config starts no program in it (fsmonitor, hooks, filters,
+    pager, signing), and its diff drivers are disarmed too: a textconv shows the file as it is
+    (``cat``), and an external diff fails in words instead of running (``false``; git has no
+    setting that turns it off). Only ``GIT_CONFIG_*`` variables: the command keeps its own
+    environment and may run git anywhere. Empty when git is missing.
     """
     try:
         git = _git_program()

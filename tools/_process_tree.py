@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 import signal
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import NamedTuple
 
 import trio
@@ -83,15 +83,23 @@ class ProcessTree:
         return [pid for pid, started in self._known.items()
                 if pid in table and table[pid].started == started and table[pid].live]
 
-    def pids(self) -> list[int]:
-        """The leader and its descendants alive now, from one look at /proc. It changes nothing,
-        so a worker thread may call it while the command is being tracked."""
+    def seen(self) -> dict[int, bytes]:
+        """A copy of the descendants tracking has seen (pid -> start time): take it on the thread
+        that tracks, for ``pids`` in another."""
+        return dict(self._known)
+
+    def pids(self, seen: Mapping[int, bytes] | None = None) -> list[int]:
+        """The leader and its descendants alive now, from one look at /proc, with those in
+        ``seen`` (``seen()``: reparented ones too, a server that double-forked) that still run. It
+        changes nothing, so a worker thread may call it while the command is being tracked."""
         table = proc_table() or {}
         children = _children(table)
-        found, stack = [self.leader], [self.leader]
+        roots = [self.leader, *(pid for pid, started in (seen or {}).items()
+                                if pid in table and table[pid].started == started and table[pid].live)]
+        found, stack = list(dict.fromkeys(roots)), list(roots)
         while stack:
             for child in children.get(stack.pop(), ()):
-                if table[child].live:
+                if table[child].live and child not in found:
                     found.append(child)
                     stack.append(child)
         return found

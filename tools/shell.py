@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import re
 import signal
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,7 +19,7 @@ from ._words import positive_seconds
 from ._commands import command_effect, runs_program, shell_effect
 from ._context import or_default
 from ._env import command_environment
-from ._git import reading_git_variables
+from ._git import command_git_variables
 from ._listening import listening_addresses
 from ._process import KILL_GRACE_S, CommandResult, run_command
 from ._process_tree import ProcessTree
@@ -138,19 +138,38 @@ async def shell(
     settings = ctx.settings
     kind = command_effect(command).kind
     # A command judged read-only runs beside reads, unordered: it gets nothing to write (where the
-    # sandbox can enforce it), and git in it starts nothing the repository's config names (a
-    # planted fsmonitor or textconv would otherwise run under an approval given for `git diff`).
+    # sandbox can enforce it). In a repository the user has not trusted, git in any command starts
+    # nothing the repository's config names (a planted fsmonitor, hook or textconv would otherwise
+    # run under an approval or allow rule given for `git diff`).
     reading = writes is None and not background and kind == "reads"
+    git_variables: dict[str, str] = {}
+    if not settings.repo_trusted and runs_program(command, "git"):
+        git_variables = await trio.to_thread.run_sync(command_git_variables, ctx.root)
+    made: list[tuple[Path, int]] = []
     run = _Run(ctx, command, _timeout(ctx, timeout_s, background),
                or_default(settings.kill_grace_s, KILL_GRACE_S),
                # a background command's footprint is its declaration, by default none (DESIGN.md)
-               [] if reading else _writable(ctx, [] if background and writes is None else writes),
-               await trio.to_thread.run_sync(reading_git_variables, ctx.root) if reading and runs_program(command, "git") else {},
+               [] if reading else _writable(ctx, [] if background and writes is None else writes, made),
+               git_variables,
                _may_write(writes, reading, background))
+    try:
+        return await _run_and_report(ctx, run, kind, writes, background)
+    finally:
+        _tidy(made)
+
+
+async def _run_and_report(ctx: ToolContext, run: _Run, kind: str, writes: list[str] | None,
+                          background: bool) -> str:
+    """Run it (in the background, or to its end watching what it changes) and say how it went."""
+    settings = ctx.settings
     if background:
         async def to_end(on_output: Callable[[str], None], listen: Callable[[Listening], None]) -> str:
             def probe(tree: ProcessTree) -> None:
-                listen(lambda: trio.to_thread.run_sync(lambda: listening_addresses(tree.pids())))
+                def look() -> Awaitable[list[str]]:
+                    seen = tree.seen()  # here, on the thread that tracks the tree
+                    return trio.to_thread.run_sync(lambda: listening_addresses(tree.pids(seen)))
+
+                listen(look)
 
             return run.text(await run(on_output, probe))
 
@@ -180,7 +199,7 @@ class _Run:
     writable: list[Path] | None
     """The declared writes, resolved (None: undeclared)."""
     git_variables: Mapping[str, str]
-    """Settings for git inside the command (``reading_git_variables``), or none."""
+    """Settings for git inside the command (``command_git_variables``), or none."""
     may_write: str
     """What it may write, in words, for the note when the sandbox stopped it writing elsewhere."""
 
@@ -246,16 +265,36 @@ def _timeout(ctx: ToolContext, timeout_s: float | None, background: bool) -> flo
     return positive_seconds(timeout_s, ctx.shell_timeout_s)
 
 
-def _writable(ctx: ToolContext, writes: list[str] | None) -> list[Path] | None:
+def _writable(ctx: ToolContext, writes: list[str] | None, made: list[tuple[Path, int]]) -> list[Path] | None:
     """The declared paths, resolved, for the OS sandbox (a glob stands for its folder); refuses a
-    declaration that reaches outside the workspace."""
+    declaration that reaches outside the workspace.
+
+    The sandbox can only open a path that exists, and opening the nearest existing folder instead
+    could open the whole workspace: so a declared folder the command will create is made first,
+    and a declared file too (empty, with its folders), noted in ``made`` (file, its time) for
+    ``_tidy`` to take away again if the command leaves it untouched."""
     if writes is None:
         return None
     paths = [ctx.resolve(glob_base(pattern)) for pattern in writes]
     if ctx.sandbox is not None and ctx.sandbox.confines:
         for pattern, path in zip(writes, paths):
-            # The sandbox can only open a path that exists: a declared folder the command will
-            # create is made first, so that it alone (not its parent) becomes writable.
-            if (pattern.endswith("/") or glob_base(pattern) != pattern) and not path.exists():
+            if path.exists() or path.is_symlink():
+                continue
+            if pattern.endswith("/") or glob_base(pattern) != pattern:
                 path.mkdir(parents=True, exist_ok=True)
+            else:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.touch()
+                made.append((path, path.stat().st_mtime_ns))
     return paths
+
+
+def _tidy(made: list[tuple[Path, int]]) -> None:
+    """Take away the declared files made for the sandbox that the command left empty and untouched."""
+    for path, stamp in made:
+        try:
+            info = path.stat()
+            if info.st_size == 0 and info.st_mtime_ns == stamp:
+                path.unlink()
+        except OSError:
+            pass
