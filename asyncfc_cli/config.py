@@ -268,9 +268,10 @@ def _check_choice(name: str, text: str, source: str) -> str:
     return text
 
 
-def _read_toml(path: Path) -> dict[str, Any]:
+def _read_toml(path: Path, data: bytes | None = None) -> dict[str, Any]:
+    """The file at ``path`` as a table; ``data``, when given, is its content already read."""
     try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
+        return tomllib.loads(path.read_text(encoding="utf-8") if data is None else data.decode("utf-8"))
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
     except (OSError, UnicodeDecodeError) as exc:
@@ -281,8 +282,8 @@ _USER_ONLY_TABLES = ("endpoints", "mcp_servers")
 """Tables only the user's own config file may hold (read by their own readers, not Settings)."""
 
 
-def _from_toml(path: Path, *, user_file: bool = False) -> dict[str, Any]:
-    data = _read_toml(path)
+def _from_toml(path: Path, *, user_file: bool = False, content: bytes | None = None) -> dict[str, Any]:
+    data = _read_toml(path, content)
     known = _field_kinds()
     out: dict[str, Any] = {}
     for key, value in data.items():
@@ -367,11 +368,14 @@ def _repo_settings(path: Path, trusted: bool | None, user_config: Path,
     ``ignored_repo_keys`` naming the rest (checked all the same, so a typo is still reported)."""
     from .trust import SAFE_REPO_KEYS, trust_state
 
-    values = _from_toml(path)
     stale = ""
     if trusted is None:
         state = trust_state(path.parent, user_config=user_config)
         trusted, stale = state.trusted, state.notice
+        if trusted:  # what was checked against the pins is what applies, not a later read
+            verified = state.contents.get(path.name)
+            return {} if verified is None else _from_toml(path, content=verified)
+    values = _from_toml(path)
     if trusted:
         return values
     ignored = tuple(sorted(k for k in values if k not in SAFE_REPO_KEYS))

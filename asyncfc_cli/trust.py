@@ -35,7 +35,7 @@ import shlex
 import tempfile
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import ConfigError
@@ -95,6 +95,9 @@ class TrustState:
 
     trusted: bool
     notice: str = ""
+    contents: Contents = field(default_factory=dict, compare=False)
+    """Trusted: the settings files as read and found to match the pins. The loaders apply these
+    bytes, not a later read, so a file swapped right after the check is not what applies."""
 
 
 def _read_store(user_config: Path | None) -> tuple[list[str], dict[str, dict[str, str]]]:
@@ -164,11 +167,11 @@ def trust_state(root: Path, *, user_config: Path | None = None) -> TrustState:
         return TrustState(False, (
             f"{key} was trusted before asyncfc recorded what it trusted, so this session treats "
             f"it as not trusted; check its {' and '.join(SETTINGS_FILES)}, then {again}"))
-    now = _pins(read_settings_files(root))
+    contents = read_settings_files(root)
     changed = [f"{name} ({_change(pinned.get(name, _ABSENT), state)})"
-               for name, state in now.items() if pinned.get(name, _ABSENT) != state]
+               for name, state in _pins(contents).items() if pinned.get(name, _ABSENT) != state]
     if not changed:
-        return TrustState(True)
+        return TrustState(True, contents=contents)
     return TrustState(False, (
         f"{key} is trusted, but its {', '.join(changed)} changed since you trusted it, so this "
         f"session treats the repository as not trusted; check what it holds, then {again}"))

@@ -392,3 +392,21 @@ def test_settings_say_whether_the_repository_is_trusted(tmp_path):
     settings = load_settings(root=repo, user_config=user)
     assert settings.repo_trusted is True
     assert Workspace(repo).tool_context(settings).settings.repo_trusted is True
+
+
+def test_what_applies_is_what_was_checked_against_the_pins(tmp_path, monkeypatch):
+    """A file swapped between the check and the read (a command looping in another session) must
+    not apply: the loaders use the bytes that matched the pins."""
+    from asyncfc_cli import trust as trust_module
+    from asyncfc_cli.config import load_settings
+    from asyncfc_cli.mcp import load_mcp_config
+
+    repo, user_config = _repo_with_config(tmp_path)
+    (repo / ".mcp.json").write_text(json.dumps({"mcpServers": {"good": {"command": "node"}}}))
+    trust(repo, user_config=user_config)
+    checked = trust_module.read_settings_files(repo)
+    (repo / ".mcp.json").write_text(json.dumps(SERVERS))  # swapped right after the check:
+    (repo / ".asyncfc.toml").write_text('approval = "auto"\n')
+    monkeypatch.setattr(trust_module, "read_settings_files", lambda root: checked)
+    assert [s.name for s in load_mcp_config(repo, user_config=user_config).servers] == ["good"]
+    assert load_settings({}, root=repo, env={}, user_config=user_config).approval == "ask"
