@@ -146,11 +146,14 @@ class Settings:
     """A model stream that sends nothing for this long counts as stalled: it is abandoned and
     retried (``request_retry``). Raise it for slow local models with long prompts."""
     ignored_repo_keys: tuple[str, ...] = field(default=(), metadata={"config": False})
+    """Keys the untrusted repository's ``.asyncfc.toml`` set and that were not applied (not a
+    setting itself: the session reports them, see ``trust.untrusted_notice``)."""
     repo_trusted: bool = field(default=False, metadata={"config": False})
     """Whether the user trusts the workspace's repository (the trust store or ``--trust-repo``; not
     a setting itself). Untrusted, git in the model's commands starts nothing its config names."""
-    """Keys the untrusted repository's ``.asyncfc.toml`` set and that were not applied (not a
-    setting itself: the session reports them, see ``trust.untrusted_notice``)."""
+    repo_trust_notice: str = field(default="", metadata={"config": False})
+    """Why a repository in the trust store is not trusted this session (its settings files changed
+    since it was trusted: ``trust.TrustState.notice``); empty otherwise. Not a setting either."""
 
     def __post_init__(self) -> None:
         if not isinstance(self.mode, Mode):
@@ -265,9 +268,10 @@ def _check_choice(name: str, text: str, source: str) -> str:
     return text
 
 
-def _read_toml(path: Path) -> dict[str, Any]:
+def _read_toml(path: Path, data: bytes | None = None) -> dict[str, Any]:
+    """The file at ``path`` as a table; ``data``, when given, is its content already read."""
     try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
+        return tomllib.loads(path.read_text(encoding="utf-8") if data is None else data.decode("utf-8"))
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
     except (OSError, UnicodeDecodeError) as exc:
@@ -278,8 +282,8 @@ _USER_ONLY_TABLES = ("endpoints", "mcp_servers")
 """Tables only the user's own config file may hold (read by their own readers, not Settings)."""
 
 
-def _from_toml(path: Path, *, user_file: bool = False) -> dict[str, Any]:
-    data = _read_toml(path)
+def _from_toml(path: Path, *, user_file: bool = False, content: bytes | None = None) -> dict[str, Any]:
+    data = _read_toml(path, content)
     known = _field_kinds()
     out: dict[str, Any] = {}
     for key, value in data.items():
@@ -362,11 +366,16 @@ def _repo_settings(path: Path, trusted: bool | None, user_config: Path,
     """The repository file's settings: all of them when trusted, else the safe ones (the growth
     keys only as far as ``below``, the settings so far, or the defaults allow) plus
     ``ignored_repo_keys`` naming the rest (checked all the same, so a typo is still reported)."""
-    from .trust import SAFE_REPO_KEYS, is_trusted
+    from .trust import SAFE_REPO_KEYS, trust_state
 
-    values = _from_toml(path)
+    stale = ""
     if trusted is None:
-        trusted = is_trusted(path.parent, user_config=user_config)
+        state = trust_state(path.parent, user_config=user_config)
+        trusted, stale = state.trusted, state.notice
+        if trusted:  # what was checked against the pins is what applies, not a later read
+            verified = state.contents.get(path.name)
+            return {} if verified is None else _from_toml(path, content=verified)
+    values = _from_toml(path)
     if trusted:
         return values
     ignored = tuple(sorted(k for k in values if k not in SAFE_REPO_KEYS))
@@ -376,7 +385,8 @@ def _repo_settings(path: Path, trusted: bool | None, user_config: Path,
         limit = below.get(key, getattr(defaults, key))
         if key in safe and limit is not None:
             safe[key] = min(safe[key], limit)
-    return {**safe, "ignored_repo_keys": ignored} if ignored else safe
+    return {**safe, **({"ignored_repo_keys": ignored} if ignored else {}),
+            **({"repo_trust_notice": stale} if stale else {})}
 
 
 def paired_key_variable(api_base: str | None, *, user_config: Path | None = None) -> str | None:

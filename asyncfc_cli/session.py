@@ -283,9 +283,9 @@ class Session:
             sandbox=sandbox.state if sandbox is not None else "off",  # no sandbox: commands run as they are
             network=sandbox.network if sandbox is not None else True,
         )
-        if self.settings.ignored_repo_keys:
-            self.bus.emit(Notice, level="warning",
-                          message=untrusted_notice(self.settings.ignored_repo_keys, self.workspace.root))
+        if self.settings.ignored_repo_keys or self.settings.repo_trust_notice:
+            self.bus.emit(Notice, level="warning", message=untrusted_notice(
+                self.settings.ignored_repo_keys, self.workspace.root, self.settings.repo_trust_notice))
         if sandbox is not None and (notice := sandbox.notice()) is not None:
             self.bus.emit(Notice, level=notice.level, message=notice.message)  # said once, at the start
         if self._system_prompt and not self.history:

@@ -182,7 +182,7 @@ class SubAgents:
         costs = [c for c in (settings.subagent_max_cost, settings.max_cost) if c is not None]
         self._settings = settings.replace(
             max_turns=settings.subagent_max_turns, max_cost=min(costs, default=None), transcript=None,
-            ignored_repo_keys=())  # the parent has said it
+            ignored_repo_keys=(), repo_trust_notice="")  # the parent has said them
         self._workspace = workspace
         self._kit = kit
         self._charge = charge

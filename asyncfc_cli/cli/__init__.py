@@ -109,16 +109,21 @@ def _offer_trust(settings: Settings, workspace: Workspace, trusted: Callable[[],
     when nothing was left out, ``settings`` stay as they are (the session reports the keys)."""
     if not settings.ignored_repo_keys or not _terminal():
         return settings
-    from ..trust import trust
+    from ..trust import describe_trust, read_settings_files, trust
 
     keys = ", ".join(settings.ignored_repo_keys)
+    if settings.repo_trust_notice:
+        typer.echo(settings.repo_trust_notice, err=True)
+    contents = read_settings_files(workspace.root)  # what "always" pins is what is shown
     typer.echo(f"{workspace.root}/.asyncfc.toml sets {keys}: settings that decide where requests "
                "(and your key) go, what runs without asking, or where files are written.\n"
-               "asyncfc applies them only in repositories you trust.", err=True)
+               "asyncfc applies them only in repositories you trust. Trusting it always applies, "
+               "as they are now:\n" + "".join(f"  {line}\n" for line in describe_trust(contents)),
+               err=True, nl=False)
     answer = typer.prompt("Trust this repository? [a]lways / [o]nce, this session / [N]o, ignore them",
                           default="n", show_default=False, err=True).strip().lower()
     if answer in ("a", "always"):
-        trust(workspace.root)
+        trust(workspace.root, contents=contents)
         return trusted()
     # A bare "yes" is not the strongest grant: it trusts the repository for this session only.
     return trusted() if answer in ("o", "once", "y", "yes") else settings
@@ -171,10 +176,11 @@ def run(
     from ..app import run_headless
     from ..render import JsonlRenderer, TextRenderer
 
-    if settings.ignored_repo_keys and output is Output.jsonl:  # the text view prints the notice
-        from ..trust import untrusted_notice
+    if (settings.ignored_repo_keys or settings.repo_trust_notice) and output is Output.jsonl:
+        from ..trust import untrusted_notice  # the text view prints the notice
 
-        typer.echo(f"asyncfc: warning: {untrusted_notice(settings.ignored_repo_keys, workspace.root)}", err=True)
+        notice = untrusted_notice(settings.ignored_repo_keys, workspace.root, settings.repo_trust_notice)
+        typer.echo(f"asyncfc: warning: {notice}", err=True)
     renderer = JsonlRenderer() if output is Output.jsonl else TextRenderer()
     raise typer.Exit(
         run_headless(task, settings, workspace, renderer=renderer, profile=flags.profile,

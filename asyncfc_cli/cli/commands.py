@@ -116,27 +116,44 @@ def trust_command(
     remove: Annotated[bool, typer.Option("--untrust", help="Stop trusting it.")] = False,
     show: Annotated[bool, typer.Option("--list", help="List the trusted repositories.")] = False,
 ) -> None:
-    """Trust a repository: its .asyncfc.toml may then set model, api_base, approval, transcript...
+    """Trust a repository as it is now: its .asyncfc.toml and .mcp.json then apply in full.
 
     Untrusted, a repository's config may set only harmless keys (mode, max_turns, map_tokens...);
-    the rest is reported and ignored. Trust is kept in your config folder, out of the agent's reach.
+    the rest is reported and ignored, and its MCP servers are not started. Trust holds while those
+    files stay as they were when trusted. It is kept in your config folder, out of the agent's reach.
     """
-    from ..trust import trust, trust_store_path, trusted_roots, untrust
+    from ..trust import describe_trust, read_settings_files, trust, trust_store_path, trusted_roots, untrust
 
     try:
         if show:
             roots = trusted_roots()
-            typer.echo("\n".join(map(str, roots)) if roots else f"no trusted repositories ({trust_store_path()})")
+            typer.echo("\n".join(map(_listed, roots)) if roots else f"no trusted repositories ({trust_store_path()})")
             return
         root = root_of(path)
         if remove:
             was = untrust(root)
             typer.echo(f"no longer trusted: {root}" if was else f"{root} was not trusted")
         else:
-            typer.echo(f"trusted: {trust(root)} (its .asyncfc.toml now applies in full; "
-                       "`asyncfc trust --untrust` undoes this)")
+            contents = read_settings_files(root)  # what is shown is what is pinned
+            typer.echo(f"trusted: {trust(root, contents=contents)}, as it is now:")
+            for line in describe_trust(contents):
+                typer.echo(f"  {line}")
+            typer.echo("These apply in full while .asyncfc.toml and .mcp.json stay as they are now; "
+                       "changed, they are ignored until you trust them again. "
+                       "`asyncfc trust --untrust` undoes this.")
     except AsyncfcError as exc:
         raise fail(exc) from None
+
+
+def _listed(root: Path) -> str:
+    """A trusted root for ``trust --list``, marked when it is not trusted now (``trust_state``)."""
+    from ..trust import trust_state
+
+    try:
+        trusted = trust_state(root).trusted
+    except AsyncfcError:
+        trusted = False
+    return str(root) if trusted else f"{root}  (not trusted now: its settings changed since, or it predates pins; `asyncfc trust` it again)"
 
 
 @commands.command()

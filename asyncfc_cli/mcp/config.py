@@ -206,10 +206,11 @@ def _user_servers(path: Path) -> list[McpServerConfig]:
     return _servers(data.get("mcp_servers", {}), str(path))
 
 
-def _repo_servers(path: Path) -> list[McpServerConfig]:
-    """A repository's servers; a stdio server starts in the repository root (or ``cwd`` below it)."""
+def _repo_servers(path: Path, content: bytes | None = None) -> list[McpServerConfig]:
+    """A repository's servers; a stdio server starts in the repository root (or ``cwd`` below it).
+    ``content``, when given, is the file as already read (and checked against the trust pins)."""
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = json.loads(path.read_text(encoding="utf-8") if content is None else content.decode("utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ConfigError(f"{path}: not valid JSON: {exc}") from None
     if not isinstance(data, Mapping):
@@ -247,13 +248,19 @@ def load_mcp_config(root: Path | None, *, user_config: Path | None = None,
     notices: list[str] = []
     repo_file = root / ".mcp.json" if root is not None else None
     if root is not None and repo_file is not None and repo_file.is_file():
+        stale, content = "", None
         if trusted is None:
-            from ..trust import is_trusted
+            from ..trust import trust_state
 
-            trusted = is_trusted(root, user_config=user_config)
+            state = trust_state(root, user_config=user_config)
+            trusted, stale = state.trusted, state.notice
+            checked = state.contents.get(repo_file.name)  # what was checked against the pins
+            content = b"{}" if checked is None else checked
         if trusted:
-            for server in _repo_servers(repo_file):
+            for server in _repo_servers(repo_file, content):
                 servers.setdefault(server.name, server)
+        elif stale:
+            notices.append(f"{repo_file} names MCP servers, which were not started: {stale}")
         else:
             notices.append(f"{repo_file} names MCP servers, but this repository is not trusted, so "
                            "they were not started (`asyncfc trust` trusts it)")
