@@ -7,6 +7,8 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
+import pytest
+
 from asyncfc_tools import builtin_tools
 from rich.console import Console
 from textual.widgets import Static
@@ -200,26 +202,20 @@ def undoing_app(tmp_path: Path, monkeypatch, *, recorded: bool) -> tuple[Asyncfc
     return app, undone, waits
 
 
-def test_undo_waits_for_the_last_tasks_end_through_the_engine_then_undoes(tmp_path: Path, monkeypatch) -> None:
+@pytest.mark.parametrize(("recorded", "said", "undoes"), [
+    (True, "undid session s1", True),
+    # not yet recorded: undoing now would take back the user's own edits of the last task's time
+    (False, "Nothing undone: the last task's end is still being recorded. Try /undo again", False),
+])
+def test_undo_waits_for_the_last_tasks_end_through_the_engine(tmp_path: Path, monkeypatch, recorded, said,
+                                                             undoes) -> None:
     async def main() -> None:
-        app, undone, waits = undoing_app(tmp_path, monkeypatch, recorded=True)
+        app, undone, waits = undoing_app(tmp_path, monkeypatch, recorded=recorded)
         async with app.run_test(size=SIZE) as pilot:
             await ready(pilot, app)
             await pilot.press(*"/undo", "enter")
-            await wait_for(pilot, lambda: "undid session s1" in notes(app))
-            assert undone == [tmp_path] and len(waits) == 1 and waits[0] > 0
-    run(main)
-
-
-def test_undo_does_nothing_while_the_last_tasks_end_is_still_being_recorded(tmp_path: Path, monkeypatch) -> None:
-    async def main() -> None:
-        app, undone, waits = undoing_app(tmp_path, monkeypatch, recorded=False)
-        async with app.run_test(size=SIZE) as pilot:
-            await ready(pilot, app)
-            await pilot.press(*"/undo", "enter")
-            await wait_for(pilot, lambda: "still being recorded" in notes(app))
-            assert undone == [] and len(waits) == 1  # it would take back the user's own edits
-            assert "Nothing undone: the last task's end is still being recorded. Try /undo again" in notes(app)
+            await wait_for(pilot, lambda: said in notes(app))
+            assert undone == ([tmp_path] if undoes else []) and len(waits) == 1 and waits[0] > 0
     run(main)
 
 
