@@ -506,3 +506,31 @@ async def test_a_server_that_connects_during_the_clients_start_up_is_in_the_firs
         await run.session.run("task")
     assert [n for n in client.offered[0] if "__" in n or n == "read_file"] == ["docs__fetch", "read_file"]
     assert len(client.offered) == 1
+
+
+def test_trusting_a_repository_for_one_session_starts_its_servers(tmp_path):
+    """``--trust-repo`` trusts the repository's .mcp.json for the session as it is now (as it does
+    its .asyncfc.toml); without it the servers are not started and the call names no tool."""
+    import os
+    import subprocess
+
+    (tmp_path / ".mcp.json").write_text(json.dumps({"mcpServers": {"test": {
+        "command": sys.executable, "args": ["-m", "asyncfc_cli.testing.mcp_server"]}}}))
+    (tmp_path / "task.yaml").write_text(json.dumps({"name": "mcp", "profile": "instant", "steps": [
+        # a first session has no remembered listing: the server's tools come with the next request
+        {"call": "shell", "as": "s", "args": {"command": "sleep 3"}}, {"need": ["s"]},
+        {"call": "test__echo", "as": "e", "args": {"text": "from the repository's server"}}, {"need": ["e"]},
+        {"answer": "done"}]}))
+    env = {**os.environ, "LITELLM_LOCAL_MODEL_COST_MAP": "True", "XDG_CACHE_HOME": str(tmp_path / "cache")}
+
+    def echo(*flags):
+        out = subprocess.run([sys.executable, "-m", "asyncfc_cli", "run", "echo", "--model", "task.yaml",
+                              "--headless", "--output", "jsonl", "--approval", "auto", *flags], cwd=tmp_path,
+                             env=env, capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+        events = [json.loads(line) for line in out.stdout.splitlines()]
+        fid = next(e["id"] for e in events if e["type"] == "future_created" and e["tool"] == "test__echo")
+        return next(e for e in events if e["type"] == "future_finished" and e["id"] == fid)
+
+    assert echo()["status"] == "failed"
+    trusted = echo("--trust-repo")
+    assert (trusted["status"], trusted["output"]) == ("done", "from the repository's server")
