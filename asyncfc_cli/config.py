@@ -21,9 +21,12 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from .errors import ConfigError
+
+if TYPE_CHECKING:
+    from .trust import TrustState
 
 __all__ = ["MODES", "Mode", "ModeRules", "APPROVALS", "Approval", "SANDBOXES", "Settings", "load_settings", "paired_key_variable", "user_config_path"]
 
@@ -339,14 +342,17 @@ def load_settings(
     merged: dict[str, Any] = {}
     if user_config.is_file():
         merged.update(_from_toml(user_config, user_file=True))
+    state = None
+    if root is not None and trusted is None:
+        from .trust import trust_state
+
+        state = trust_state(root, user_config=user_config)  # once: the store read, the files hashed
     repo_file = (root / ".asyncfc.toml") if root else None
     if repo_file is not None and repo_file.is_file():
-        merged.update(_repo_settings(repo_file, trusted, user_config, below=merged))
+        merged.update(_repo_settings(repo_file, trusted, state, below=merged))
     merged.update(_from_env(env))
     if root is not None:
-        from .trust import is_trusted
-
-        merged["repo_trusted"] = trusted if trusted is not None else is_trusted(root, user_config=user_config)
+        merged["repo_trusted"] = trusted if state is None else state.trusted
     known = _field_kinds()
     for name, value in (flags or {}).items():
         if name not in known:
@@ -361,16 +367,16 @@ _GROWTH_KEYS = ("max_turns", "map_tokens", "context_tokens", "max_output_chars")
 never raise them above what the user's config (or the default) says."""
 
 
-def _repo_settings(path: Path, trusted: bool | None, user_config: Path,
+def _repo_settings(path: Path, trusted: bool | None, state: TrustState | None,
                    below: Mapping[str, Any]) -> dict[str, Any]:
-    """The repository file's settings: all of them when trusted, else the safe ones (the growth
-    keys only as far as ``below``, the settings so far, or the defaults allow) plus
-    ``ignored_repo_keys`` naming the rest (checked all the same, so a typo is still reported)."""
-    from .trust import SAFE_REPO_KEYS, trust_state
+    """The repository file's settings: all of them when trusted (``trusted``, else the trust
+    store's ``state``), else the safe ones (the growth keys only as far as ``below``, the settings
+    so far, or the defaults allow) plus ``ignored_repo_keys`` naming the rest (checked all the
+    same, so a typo is still reported)."""
+    from .trust import SAFE_REPO_KEYS
 
     stale = ""
-    if trusted is None:
-        state = trust_state(path.parent, user_config=user_config)
+    if state is not None:
         trusted, stale = state.trusted, state.notice
         if trusted:  # what was checked against the pins is what applies, not a later read
             verified = state.contents.get(path.name)
