@@ -128,10 +128,14 @@ def _printable_fields(event: Event) -> Event:
     changed: dict[str, Any] = {}
     for f in dataclasses.fields(event):
         value = getattr(event, f.name)
-        if isinstance(value, str) and printable(value) != value:
-            changed[f.name] = printable(value)
-        elif isinstance(value, tuple) and any(isinstance(v, str) and printable(v) != v for v in value):
-            changed[f.name] = tuple(printable(v) if isinstance(v, str) else v for v in value)
+        if isinstance(value, str):
+            cleaned: Any = printable(value)
+        elif isinstance(value, tuple):
+            cleaned = tuple(printable(v) if isinstance(v, str) else v for v in value)
+        else:
+            continue
+        if cleaned != value:
+            changed[f.name] = cleaned
     return dataclasses.replace(event, **changed) if changed else event
 
 
@@ -231,7 +235,7 @@ class TextRenderer:
         self._line(e.t, self._style(f"model request {self._turns_before + e.turn}", "model"))
 
     def _on_text_delta(self, e: Any) -> None:
-        ready, self._held = split_partial_word(self._held + printable(e.text))
+        ready, self._held = split_partial_word(self._held + e.text)  # (made printable in __call__)
         if self._deferred:
             self._since_deferred += len(ready)
             cut = last_sentence_end(ready)
