@@ -247,12 +247,8 @@ def _mcp_hub(session: Session, workspace: Workspace, warn: Callable[[str], None]
     """
     from .mcp import McpHub, load_mcp_config
     from .mcp.hub import listing_cache_dir
-    from .trust import is_trusted
 
-    # Trusted in the store: the loader checks the file against what was trusted, as it reads it.
-    # Trusted for this session only (--trust-repo, the TUI's "once"): the file as it is now.
-    in_store = is_trusted(workspace.root)
-    config = load_mcp_config(workspace.root, trusted=None if in_store else session.settings.repo_trusted)
+    config = load_mcp_config(workspace.root, session_trust=session.settings.repo_trusted)
     for notice in config.notices:
         warn(notice)
     if not config.servers:

@@ -230,13 +230,15 @@ def _repository_cwd(path: Path, server: McpServerConfig) -> str:
 
 
 def load_mcp_config(root: Path | None, *, user_config: Path | None = None,
-                    trusted: bool | None = None) -> McpConfig:
+                    trusted: bool | None = None, session_trust: bool = False) -> McpConfig:
     """The servers to connect to: the user's, then the repository's that the user's do not name.
 
     Args:
         root: the workspace root, whose ``.mcp.json`` counts only when trusted.
         user_config: the user's config file (default ``config.user_config_path()``).
         trusted: whether the repository is trusted; None asks the trust store.
+        session_trust: the user trusts it for this session (``--trust-repo``, the TUI's "once"):
+            where the store does not, the file counts as it is now.
 
     Raises:
         ConfigError: a server's configuration is wrong (in words, naming the file and server).
@@ -254,8 +256,11 @@ def load_mcp_config(root: Path | None, *, user_config: Path | None = None,
 
             state = trust_state(root, user_config=user_config)
             trusted, stale = state.trusted, state.notice
-            checked = state.contents.get(repo_file.name)  # what was checked against the pins
-            content = b"{}" if checked is None else checked
+            if state.trusted:
+                checked = state.contents.get(repo_file.name)  # what was checked against the pins
+                content = b"{}" if checked is None else checked
+            elif session_trust:
+                trusted, stale = True, ""
         if trusted:
             for server in _repo_servers(repo_file, content):
                 servers.setdefault(server.name, server)
