@@ -18,7 +18,7 @@ import typer
 from ..config import Settings
 from ..errors import EXIT_USAGE, AsyncfcError
 from ..workspace import Workspace
-from .commands import register
+from .commands import commands
 from .options import HELP_NAMES, Output, SessionFlags, fail, print_version, root_of, with_session_options
 
 if TYPE_CHECKING:
@@ -188,7 +188,7 @@ def run(
     )
 
 
-register(app)
+app.add_typer(commands)  # demo, replay, sessions, ... mcp: at the top level
 
 
 def command() -> Any:

@@ -1,6 +1,6 @@
 """The commands of ``asyncfc`` beside its sessions: demo, replay, sessions, prompt, tools, trust,
 undo, bench and mcp. Each imports what it needs inside its body (``asyncfc --help`` stays fast).
-They are declared on ``commands``, a group the command line's app takes in (``register``).
+They are declared on ``commands``, a group the command line's app takes in as its own.
 """
 
 from __future__ import annotations
@@ -17,15 +17,7 @@ from .options import (BenchTools, Clock, CwdOpt, MapTokensOpt, ModeOpt, SessionF
                       root_of)
 
 commands = typer.Typer()
-"""The commands, registered onto the main app by ``register``."""
-
-
-def register(app: typer.Typer) -> None:
-    """Add these commands to ``app`` (in the order they are declared here)."""
-    for info in commands.registered_commands:
-        app.registered_commands.append(info)
-    for group in commands.registered_groups:
-        app.registered_groups.append(group)
+"""The commands; the main app takes them in as its own (``app.add_typer(commands)``)."""
 
 
 @commands.command()
