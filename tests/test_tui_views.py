@@ -92,14 +92,21 @@ def test_transcript_keeps_the_latest_in_view_until_scrolled_up() -> None:
     async def main() -> None:
         app = fed_app(demo_events(), 9.0)
         async with app.run_test(size=(80, 24)) as pilot:
-            await pilot.pause(0.2)
             transcript = app.query_one(TranscriptView)
-            assert transcript.max_scroll_y > 0 and transcript.scroll_y == transcript.max_scroll_y
+            at_end = lambda: transcript.max_scroll_y > 0 and transcript.scroll_y == transcript.max_scroll_y  # noqa: E731
+            await wait_for(pilot, at_end)
             transcript.scroll_home(animate=False)
-            await pilot.pause()
+            await wait_for(pilot, lambda: transcript.scroll_y == 0)
+            grown = transcript.max_scroll_y
             app.feed(ev.Notice(t=9.1, level="warning", message="late"))
-            await pilot.pause(0.2)
+            await wait_for(pilot, lambda: transcript.max_scroll_y > grown)
+            await pilot.pause()
             assert transcript.scroll_y == 0  # the user is reading: do not yank the view
+            transcript.scroll_end(animate=False)  # back at the bottom: follow again
+            await wait_for(pilot, at_end)
+            grown = transcript.max_scroll_y
+            app.feed(ev.Notice(t=9.2, level="warning", message="later"))
+            await wait_for(pilot, lambda: transcript.max_scroll_y > grown and at_end())
 
     run(main)
 

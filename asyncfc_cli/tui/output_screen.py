@@ -49,6 +49,7 @@ class OutputScreen(ModalScreen[None]):
 
     def on_mount(self) -> None:
         self._shown = self._version()
+        self.query_one(VerticalScroll).anchor()  # at the bottom as it grows, until the user scrolls up
         self.set_interval(self.FOLLOW_S, self._follow)
 
     def _version(self) -> tuple[str, int, str, int]:
@@ -56,15 +57,12 @@ class OutputScreen(ModalScreen[None]):
         return self.lane.state, len(live), live[-80:], len(self.lane.output)
 
     def _follow(self) -> None:
-        """Redraw when the call printed more or ended; stay at the bottom if it was there."""
+        """Redraw when the call printed more or ended."""
         if self._version() == self._shown:
             return
         self._shown = self._version()
         self.query_one(".title", Static).update(Text(call_title(self.lane, 80)))
         self.query_one("#body", Static).update(call_body(self.lane, max_lines=0))
-        scroll = self.query_one(VerticalScroll)
-        if scroll.scroll_y >= scroll.max_scroll_y - 1:
-            scroll.call_after_refresh(scroll.scroll_end, animate=False)
 
     def action_close(self) -> None:
         self.dismiss(None)

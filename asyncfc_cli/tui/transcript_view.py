@@ -21,7 +21,8 @@ __all__ = ["TranscriptView"]
 
 class TranscriptView(VerticalScroll):
     """Appends one entry per prompt, response text and call; follows the end while it grows, until
-    the user scrolls up (scrolling back to the bottom follows again).
+    the user scrolls up (scrolling back to the bottom follows again). Following is Textual's anchor:
+    the layout itself keeps an anchored view at its end, whenever the content's size settles.
 
     Fed events by the app (``show``) with the state that already folded them; posts nothing.
     """
@@ -49,11 +50,9 @@ class TranscriptView(VerticalScroll):
         self._calls: dict[str, tuple[Collapsible, Static]] = {}
         self._texts: dict[int, tuple[Static, list[str]]] = {}
         self._opened_for_approval: set[str] = set()
-        self._follow = True
 
-    def watch_scroll_y(self, old_value: float, new_value: float) -> None:
-        super().watch_scroll_y(old_value, new_value)
-        self._follow = new_value >= self.max_scroll_y - 1  # only scrolling moves this, not growth
+    def on_mount(self) -> None:
+        self.anchor()
 
     def show(self, event: ev.Event, state: TimelineState) -> None:
         """Reflect one event (already applied to ``state``)."""
@@ -82,16 +81,12 @@ class TranscriptView(VerticalScroll):
                               markup=False))
         elif isinstance(event, ev.SessionFinished):
             self.mount(Static(self._finished_line(event, state), classes="finished", markup=False))
-        else:
-            return
-        if self._follow:
-            self.call_after_refresh(self.scroll_end, animate=False, immediate=True)
 
     def note(self, content: RenderableType) -> None:
         """Show something the user asked for at the prompt (/help, /diff, a ``!command``'s
         output): part of the view, not of the conversation."""
         self.mount(Static(content, classes="note"))
-        self.call_after_refresh(self.scroll_end, animate=False, immediate=True)
+        self.scroll_end(animate=False)  # after the next refresh; anchors the view again
 
     def clear_entries(self) -> None:
         """Empty the pane (/clear): the conversation starts afresh."""
