@@ -1,0 +1,68 @@
+"""A prompt-injected model against the user's secrets and approval: each test plays the attacker's
+tool calls through the real front door (``asyncfc run`` with a scenario file standing for the
+model) and looks at what reached the commands, the event stream and the transcript."""
+
+from __future__ import annotations
+
+import base64
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from asyncfc_cli.cli import app
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(120)]
+
+PAIRED = "sk-paired-under-a-plain-name-5f3e"
+
+
+def scenario(tmp_path: Path, *steps: str) -> Path:
+    path = tmp_path / "attacker.yaml"
+    path.write_text("name: attacker\nprofile: {ttft_s: 0, tokens_per_s: 1000}\nsteps:\n" + "".join(steps)
+                    + "  - answer: done\n")
+    return path
+
+
+def shell_step(label: str, command: str) -> str:
+    return f"  - call: shell\n    as: {label}\n    args: {{command: {json.dumps(command)}}}\n  - need: [{label}]\n"
+
+
+def repo(tmp_path: Path) -> Path:
+    root = tmp_path / "repo"
+    root.mkdir()
+    subprocess.run(["git", "init", "-q"], cwd=root, check=True)
+    return root
+
+
+def run(tmp_path: Path, root: Path, model: Path, *flags: str, env: dict | None = None):
+    result = CliRunner().invoke(app, ["run", "go", "--output", "jsonl", "--cwd", str(root), "--model", str(model),
+                                      *flags], env={"LITELLM_LOCAL_MODEL_COST_MAP": "True", **(env or {})},
+                                catch_exceptions=False)
+    return result, [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
+
+
+def outputs(events: list[dict]) -> str:
+    return "\n".join(e.get("output", "") for e in events if e["type"] == "future_finished")
+
+
+def test_a_key_paired_under_a_plain_name_never_reaches_a_command(tmp_path, monkeypatch):
+    """The user pairs an endpoint with a variable whose name does not look like a key
+    (``api_key_env = "MYCO_LLM"``): redaction hid its value, but commands still had it, so
+    ``printenv MYCO_LLM | base64`` carried it past redaction to the model and the transcript."""
+    config = tmp_path / "config"
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(config))
+    (config / "asyncfc").mkdir(parents=True)
+    (config / "asyncfc" / "config.toml").write_text(
+        '[endpoints."http://127.0.0.1:9/v1"]\napi_key_env = "MYCO_LLM"\n'
+        '[endpoints."http://127.0.0.1:10/v1"]\napi_key_env = "OTHER_LLM"\n')
+    model = scenario(tmp_path, shell_step("s", "printenv MYCO_LLM | base64; printenv OTHER_LLM | base64; echo end"))
+    result, events = run(tmp_path, repo(tmp_path), model, "--api-base", "http://127.0.0.1:9/v1",
+                         env={"MYCO_LLM": PAIRED, "OTHER_LLM": PAIRED + "-other"})
+    assert result.exit_code == 0, result.stderr
+    shown = outputs(events)
+    assert "end" in shown
+    for value in (PAIRED, PAIRED + "-other"):
+        assert base64.b64encode(value.encode()).decode()[:16] not in shown
