@@ -66,3 +66,17 @@ def test_a_key_paired_under_a_plain_name_never_reaches_a_command(tmp_path, monke
     assert "end" in shown
     for value in (PAIRED, PAIRED + "-other"):
         assert base64.b64encode(value.encode()).decode()[:16] not in shown
+
+
+@pytest.mark.parametrize("name", ["AWS_BEARER_TOKEN_BEDROCK", "VERTEXAI_CREDENTIALS", "VERTEX_CREDENTIALS",
+                                  "GIGACHAT_CREDENTIALS", "SNOWFLAKE_JWT", "OPENAI_API_KEY"])
+def test_credentials_litellm_reads_are_kept_from_commands(name):
+    """Variables litellm takes credentials from, whose names do not end in _KEY or _TOKEN (a
+    Bedrock API key is AWS_BEARER_TOKEN_BEDROCK), reached every command and every result."""
+    from asyncfc_cli.redaction import secrets_in
+    from asyncfc_tools._env import child_environment
+
+    env = {name: "credential-value-0123456789", "GOOGLE_APPLICATION_CREDENTIALS": "/home/me/adc.json",
+           "TOKENIZERS_PARALLELISM": "false"}
+    assert set(child_environment(env)) == {"GOOGLE_APPLICATION_CREDENTIALS", "TOKENIZERS_PARALLELISM"}
+    assert secrets_in(env) == ("credential-value-0123456789",)
