@@ -140,3 +140,25 @@ def test_a_folder_swapped_for_a_link_after_the_check_is_not_written_through(tmp_
         spec.fn(ToolContext(root=root), **args)
     assert sorted(p.name for p in outside.iterdir()) == [".bashrc"]
     assert (outside / ".bashrc").read_text() == "# mine\n"
+
+
+@pytest.mark.parametrize("planted", [".local/state/asyncfc/sessions/planted.jsonl",
+                                     ".cache/asyncfc/mcp/planted.json", ".config/asyncfc/allow.toml"])
+def test_a_session_in_the_home_folder_cannot_write_asyncfcs_own_folders(tmp_path, monkeypatch, planted):
+    """In a session whose workspace holds asyncfc's state folder (one run in the home folder),
+    write_file planted a transcript there; 'asyncfc run --resume' believes the model and endpoint
+    of a transcript in the sessions folder, so the user's ASYNCFC_API_KEY went to the planted
+    endpoint (reproduced with a local server). The sandbox kept these folders read-only for
+    commands; the file tools refused only the config folder."""
+    home = tmp_path / "home"
+    home.mkdir()
+    for name in ("XDG_CONFIG_HOME", "XDG_STATE_HOME", "XDG_CACHE_HOME"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HOME", str(home))
+    subprocess.run(["git", "init", "-q"], cwd=home, check=True)
+    model = scenario(tmp_path, f"  - call: write_file\n    as: w\n    args: {{path: {planted}, content: x}}\n"
+                               "  - need: [w]\n")
+    result, events = run(tmp_path, home, model, "--no-sandbox")
+    assert result.exit_code == 0, result.stderr
+    assert "asyncfc's own configuration, sessions or caches" in outputs(events)
+    assert not (home / planted).exists()
