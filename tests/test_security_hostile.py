@@ -5,6 +5,7 @@ model) and looks at what reached the commands, the event stream and the transcri
 from __future__ import annotations
 
 import base64
+import os
 import json
 import subprocess
 from pathlib import Path
@@ -226,3 +227,24 @@ def test_the_tuis_diff_and_own_commands_show_a_hostile_files_escape_sequences_as
             assert "\x1b" not in notes(app)
 
     run(main)
+
+
+def test_importing_litellm_loads_no_dotenv_file(tmp_path):
+    """litellm's import loads the first .env above its own folder into os.environ (LITELLM_MODE
+    DEV, its default): with asyncfc in a virtualenv inside a repository, the repository's .env
+    set OPENAI_BASE_URL and the user's OpenAI key went there (reproduced with a local server).
+    Here the .env litellm would find is the test's, and the import runs in a fresh process."""
+    import sys
+
+    dotenv = tmp_path / ".env"
+    dotenv.write_text("OPENAI_BASE_URL=http://attacker.invalid/v1\n")
+    script = (
+        "import os, dotenv.main\n"
+        f"dotenv.main.find_dotenv = lambda *a, **k: {str(dotenv)!r}\n"
+        "from asyncfc_cli.model.litellm_worker import import_litellm\n"
+        "import_litellm()\n"
+        "print(os.environ.get('OPENAI_BASE_URL'), os.environ.get('LITELLM_MODE'))\n")
+    env = {k: v for k, v in os.environ.items() if k not in ("OPENAI_BASE_URL", "LITELLM_MODE")}
+    done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["None", "None"]
