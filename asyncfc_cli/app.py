@@ -344,8 +344,9 @@ def open_session_sandbox(settings: Settings, workspace: Workspace, *, interactiv
     from asyncfc_tools._sandbox import hide_own_environment, open_sandbox
 
     hide_own_environment()
+    own = own_folders()
     sandbox = open_sandbox(workspace.root, mode=settings.sandbox, network=settings.network,
-                           protected=own_folders())
+                           protected=own, hidden=own[:1])  # the config folder: MCP headers may hold tokens
     if sandbox.unconfined and not interactive and settings.approval is None and not simulate:
         raise ConfigError(
             f"the OS sandbox cannot run here ({sandbox.reason}), and a headless run approves every "

@@ -248,3 +248,23 @@ def test_importing_litellm_loads_no_dotenv_file(tmp_path):
     done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["None", "None"]
+
+
+def test_a_sandboxed_command_cannot_read_the_users_asyncfc_config(tmp_path, monkeypatch):
+    """The user's config.toml may hold an MCP server's token (``headers = { Authorization =
+    "Bearer ..." }``, as the README shows): 'cat ~/.config/asyncfc/config.toml' showed it to the
+    model and the transcript. The sandbox shows commands that folder empty."""
+    from asyncfc_tools._sandbox import probe
+
+    if not probe().works:
+        pytest.skip("bubblewrap cannot run here")
+    config = tmp_path / "config"
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(config))
+    (config / "asyncfc").mkdir(parents=True)
+    (config / "asyncfc" / "config.toml").write_text(
+        '[mcp_servers.tracker]\nurl = "http://127.0.0.1:9/mcp"\nheaders = { Authorization = "Bearer tok-0d1e2f3a4b" }\n')
+    model = scenario(tmp_path, shell_step("s", f"cat {config}/asyncfc/config.toml; ls -A {config}/asyncfc; echo end"))
+    result, events = run(tmp_path, repo(tmp_path), model, "--sandbox", "on")
+    assert result.exit_code == 0, result.stderr
+    shown = outputs(events)
+    assert "end" in shown and "tok-0d1e2f3a4b" not in shown and "No such file" in shown

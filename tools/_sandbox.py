@@ -290,7 +290,7 @@ class Sandbox:
     def __init__(self, state: SandboxState, root: Path, *, network: bool = False, required: bool = False,
                  reason: str = "", bwrap: str | None = None, caches: Sequence[Path] = (),
                  shared_net: tuple[list[str], tuple[int, ...]] | None = None,
-                 protected: Sequence[Path] = ()) -> None:
+                 protected: Sequence[Path] = (), hidden: Sequence[Path] = ()) -> None:
         self.state = state
         """on, off or unavailable: what session_started reports."""
         self.root = Path(os.path.realpath(root))
@@ -303,6 +303,7 @@ class Sandbox:
         self._caches = tuple(caches)
         self._shared_net = shared_net
         self._protected = tuple(Path(os.path.realpath(p)) for p in protected)
+        self._hidden = tuple(Path(os.path.realpath(p)) for p in hidden)
 
     @property
     def confines(self) -> bool:
@@ -395,6 +396,9 @@ class Sandbox:
         for kept in (self.root / ".git", *settings, *self._protected):  # read-only even inside what is writable
             if os.path.lexists(kept):
                 options += ["--ro-bind", str(kept), str(kept)]
+        for folder in self._hidden:  # an empty folder in its place, wherever it lies
+            if os.path.isdir(folder):
+                options += ["--tmpfs", str(folder)]
         return [*options, "--chdir", os.fspath(cwd), "--setenv", "TMPDIR", "/tmp"]
 
     def close(self) -> None:
@@ -405,7 +409,7 @@ class Sandbox:
 
 
 def open_sandbox(root: Path, *, mode: SandboxMode = "auto", network: bool = False,
-                 protected: Sequence[Path] = ()) -> Sandbox:
+                 protected: Sequence[Path] = (), hidden: Sequence[Path] = ()) -> Sandbox:
     """The sandbox a session's commands run in, as the settings ask and the machine allows.
 
     ``mode``: "auto" confines commands where bubblewrap works and runs them unconfined elsewhere;
@@ -413,6 +417,8 @@ def open_sandbox(root: Path, *, mode: SandboxMode = "auto", network: bool = Fals
     commands reach the network (by default they share a loopback-only namespace). ``protected``:
     folders that stay read-only even where they lie inside the workspace or a cache (asyncfc's own
     config, trust store, transcripts and caches, when the workspace is the home folder).
+    ``hidden``: folders commands see empty (the user's asyncfc config: an MCP server's headers or
+    env there may hold a token).
     """
     if mode == "off":
         return Sandbox("off", root)
@@ -427,7 +433,7 @@ def open_sandbox(root: Path, *, mode: SandboxMode = "auto", network: bool = Fals
             pass
     shared = None if network else _shared_loopback(support.bwrap)
     return Sandbox("on", root, network=network, bwrap=support.bwrap, caches=toolchain_caches(),
-                   shared_net=shared, protected=protected)
+                   shared_net=shared, protected=protected, hidden=hidden)
 
 
 _PR_SET_DUMPABLE = 4
