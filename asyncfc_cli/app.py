@@ -24,7 +24,7 @@ from asyncfc_tools import ToolContext, ToolError, ToolSpec
 
 from .config import Approval, Settings, endpoint_keys, paired_key_variable
 from .errors import EXIT_INTERRUPTED, EXIT_TERMINATED, AsyncfcError, ConfigError
-from .events import EventBus, Notice, SessionFinished, SessionStarted
+from .events import EventBus, Notice, SessionFinished, SessionStarted, printable
 from .model.base import Message, ModelClient, SystemMessage, ToolCall
 from .model.scenario import SCENARIO_SUFFIXES, scenario_source
 from .scheduler import Gate
@@ -450,5 +450,5 @@ def _report_setup_error(bus: EventBus, exc: AsyncfcError, *, echo: bool = True) 
     output with ``2>&1``), so the reason reaches a person once."""
     bus.emit(SessionFinished, outcome=exc.outcome, exit_code=exc.exit_code, message=str(exc))
     if echo:
-        print(f"asyncfc: {exc}", file=sys.stderr)
+        print(f"asyncfc: {printable(str(exc))}", file=sys.stderr)
     return exc.exit_code

@@ -297,3 +297,14 @@ def test_asyncfc_undo_prints_a_hostile_file_name_without_its_escape_sequence(tmp
     text, code = tool_commands.undo_command(root)
     assert code == 0 and "restored" in text and "\x1b" not in text
     assert (root / name).read_text() == "old\n"
+
+
+def test_the_untrusted_settings_warning_prints_a_hostile_folder_name_without_escapes(tmp_path):
+    """A repository unpacked from an archive chooses its folder's name; the warning about its
+    untrusted settings (on stderr beside JSON lines) quoted the path as it is."""
+    root = tmp_path / f"r{OSC_TITLE}"
+    root.mkdir()
+    subprocess.run(["git", "init", "-q"], cwd=root, check=True)
+    (root / ".asyncfc.toml").write_text('approval = "auto"\n')
+    result, _ = run(tmp_path, root, scenario(tmp_path))
+    assert "asyncfc trust" in result.stderr and "\x1b" not in result.stderr
