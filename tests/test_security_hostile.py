@@ -308,3 +308,21 @@ def test_the_untrusted_settings_warning_prints_a_hostile_folder_name_without_esc
     (root / ".asyncfc.toml").write_text('approval = "auto"\n')
     result, _ = run(tmp_path, root, scenario(tmp_path))
     assert "asyncfc trust" in result.stderr and "\x1b" not in result.stderr
+
+
+@pytest.mark.parametrize("command", ["docker --version", "npm -v", "make -C sub test", "curl -s https://example.com",
+                                     "kubectl -n prod get pods", "terraform -chdir=infra plan", "cargo -q test"])
+def test_an_option_before_the_subcommand_does_not_stage_a_rule_for_the_whole_program(command):
+    """With an option where the subcommand goes, the dialog offered the program alone: approving
+    'docker --version' for the session allowed 'docker run -v /:/host ...' unasked."""
+    from asyncfc_cli.allow_rules import suggest_rule
+
+    assert not suggest_rule("shell", command).command.endswith("*")
+
+
+@pytest.mark.parametrize("command, rule", [("pytest -q tests/test_a.py", "pytest*"), ("ls -la src", "ls*"),
+                                           ("mypy --strict src", "mypy*"), ("ruff check --fix .", "ruff check*")])
+def test_a_program_that_reads_or_checks_still_gets_its_rule(command, rule):
+    from asyncfc_cli.allow_rules import suggest_rule
+
+    assert suggest_rule("shell", command).command == rule
