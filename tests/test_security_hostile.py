@@ -326,3 +326,29 @@ def test_a_program_that_reads_or_checks_still_gets_its_rule(command, rule):
     from asyncfc_cli.allow_rules import suggest_rule
 
     assert suggest_rule("shell", command).command == rule
+
+
+def test_a_relative_path_entry_never_runs_the_repositorys_own_git_or_rg(tmp_path):
+    """With a relative entry in PATH (``bin``, ``./node_modules/.bin``), the repository's
+    ``bin/git`` and ``bin/rg`` ran for asyncfc's own file listing, grep and checkpoints, unasked,
+    even under --approval read-only."""
+    import sys
+
+    root = repo(tmp_path)
+    marker = tmp_path / "ran"
+    (root / "bin").mkdir()
+    for name in ("git", "rg", "env"):
+        (root / "bin" / name).write_text(f"#!/bin/sh\necho {name} >> {marker}\nexit 1\n")
+        (root / "bin" / name).chmod(0o755)
+    model = scenario(tmp_path, "  - call: grep\n    as: g\n    args: {pattern: x}\n  - need: [g]\n"
+                               "  - call: write_file\n    as: w\n    args: {path: x.txt, content: x}\n  - need: [w]\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_PYTHON")}
+    env.update(PATH="bin:" + os.environ["PATH"], LITELLM_LOCAL_MODEL_COST_MAP="True")
+    done = subprocess.run([sys.executable, "-m", "asyncfc_cli", "run", "go", "--model", str(model), "--no-sandbox"],
+                          cwd=root, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "checkpoint" in done.stdout
+    assert not marker.exists(), marker.read_text()
+    undone = subprocess.run([sys.executable, "-m", "asyncfc_cli", "undo"], cwd=root, env=env, capture_output=True,
+                            text=True, timeout=120)
+    assert undone.returncode == 0 and not marker.exists()

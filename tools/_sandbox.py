@@ -33,7 +33,6 @@ import json
 import os
 import re
 import select
-import shutil
 import subprocess
 import sys
 from collections.abc import Mapping, Sequence
@@ -42,7 +41,7 @@ from pathlib import Path
 from typing import Literal
 
 from ._api import AGENT_SETTINGS, ToolError
-from ._env import child_environment
+from ._env import child_environment, find_program
 
 __all__ = [
     "Launch",
@@ -121,7 +120,7 @@ def bwrap_candidates() -> list[str]:
         found.append(str(bwrap_path()))
     except (ImportError, RuntimeError, OSError):
         pass
-    if (system := shutil.which("bwrap")) is not None and system not in found:
+    if (system := find_program("bwrap")) is not None and system not in found:
         found.append(system)
     return found
 
@@ -233,7 +232,7 @@ def _shared_loopback(bwrap: str) -> tuple[list[str], tuple[int, ...]] | None:
     Unprivileged, bwrap puts the namespace under a user namespace of its own: joining the network
     namespace needs joining that user namespace first (credentials kept), then bwrap nests its own.
     """
-    nsenter = shutil.which("nsenter")
+    nsenter = find_program("nsenter")
     if nsenter is None:
         return None
     try:

@@ -16,7 +16,6 @@ from __future__ import annotations
 import io
 import json
 import re
-import shutil
 import subprocess
 import threading
 from collections.abc import Callable, Iterable, Iterator
@@ -28,7 +27,7 @@ from typing import Any
 from ._api import READ_AGAIN, ToolContext, ToolError, reads, tool
 from ._commit import CallStopped, check_live, on_stop
 from ._context import or_default
-from ._env import command_environment
+from ._env import command_environment, find_program
 from ._fs import SNIFF_BYTES, looks_binary, open_regular, special_kind
 from ._listing import glob_matcher, workspace_files
 from ._text import cap_line, plural
@@ -293,7 +292,7 @@ def grep(ctx: ToolContext, pattern: str, path: str = ".", glob: str | None = Non
     real, shown = _scope(ctx, path)
     limit = or_default(ctx.settings.grep_max_matches, MAX_MATCHES)
     candidates = _candidates(ctx, real, glob)  # listed once: git ls-files or a walk, and a stat each
-    rg = shutil.which("rg", path=(ctx.env or {}).get("PATH"))
+    rg = find_program("rg", (ctx.env or {}).get("PATH"))
     found = ripgrep(rg, ctx, real, pattern, glob, ignore_case, limit, candidates) if rg else None
     if found is None:
         found = MatchCollector(limit)
