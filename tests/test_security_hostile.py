@@ -372,3 +372,20 @@ def test_a_trusted_repositorys_mcp_json_cannot_read_a_key_paired_under_a_plain_n
     with pytest.raises(ConfigError, match=r"\$\{MYCO_LLM\} names a credential") as caught:
         load_mcp_config(root, user_config=user, trusted=True)
     assert PAIRED not in str(caught.value)
+
+
+@pytest.mark.parametrize("command", ["test -v 'a[$(touch pwned)]'", "printf -v 'a[$(touch pwned)]' x",
+                                     "[[ 1 -eq 'a[$(touch pwned)]' ]] || ls", "[[ -v 'a[$(touch pwned)]' ]] && ls"])
+def test_bash_evaluating_a_quoted_subscript_is_not_a_read(command, tmp_path):
+    """Where /bin/sh is bash (Fedora, Arch, macOS...), these run the command inside the quoted
+    word; judged read-only, they passed a 'test*' or 'printf*' rule the person kept for reading."""
+    import shutil as sh
+
+    from asyncfc_cli.allow_rules import AllowRule
+    from asyncfc_tools._commands import command_effect
+
+    assert command_effect(command).kind == "exclusive"
+    assert not AllowRule("shell", f"{command.split()[0]}*").allows("shell", command)
+    if sh.which("bash"):  # the behaviour the rule guards against, on this machine's bash
+        subprocess.run(["bash", "--posix", "-c", command], cwd=tmp_path, capture_output=True)
+        assert (tmp_path / "pwned").exists()

@@ -140,6 +140,10 @@ _ARGUMENT_RULES = {
     "uniq": _sort_read_only,
     # printing the environment; ``env NAME=v prog`` or ``env -S ...`` runs one
     "env": lambda args: all(a in ("-0", "--null") or is_assignment(a) for a in args),
+    # where /bin/sh is bash, ``test -v 'a[$(cmd)]'`` and ``printf -v 'a[$(cmd)]' x`` evaluate the
+    # subscript of a quoted word, running the command inside it
+    "test": lambda args: not any(a in ("-v", "-R") for a in args),
+    "printf": lambda args: not any(a.startswith("-v") for a in args),
 }
 """Programs that only read unless some argument says otherwise: every argument must be known."""
 
