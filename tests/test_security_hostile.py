@@ -389,3 +389,27 @@ def test_bash_evaluating_a_quoted_subscript_is_not_a_read(command, tmp_path):
     if sh.which("bash"):  # the behaviour the rule guards against, on this machine's bash
         subprocess.run(["bash", "--posix", "-c", command], cwd=tmp_path, capture_output=True)
         assert (tmp_path / "pwned").exists()
+
+
+def test_a_writable_folder_turned_into_a_link_after_the_check_is_not_opened(tmp_path):
+    """A command declared it writes ``a/d``; a background command allowed to write ``a`` swapped
+    ``a/d`` for a link to a folder outside between the check and bwrap's start, and the sandbox
+    opened that folder for writing (reproduced: files landed outside from 30 such commands). The
+    folder is now handed to bwrap as a descriptor opened without following links."""
+    from asyncfc_tools import ToolError
+    from asyncfc_tools._sandbox import open_sandbox, probe
+
+    if not probe().works:
+        pytest.skip("bubblewrap cannot run here")
+    root, outside = repo(tmp_path), tmp_path / "outside"
+    outside.mkdir()
+    checked = root / "a" / "d"
+    checked.mkdir(parents=True)
+    sandbox = open_sandbox(root, mode="on")
+    try:
+        checked.rename(root / "a" / "x")
+        checked.symlink_to(outside)
+        with pytest.raises(ToolError, match="changed since it was checked"):
+            sandbox.launch("true", cwd=root, writable=[checked])
+    finally:
+        sandbox.close()

@@ -18,7 +18,7 @@ from typing import BinaryIO
 from ._api import ToolError
 from ._commit import commit_point
 
-__all__ = ["SNIFF_BYTES", "atomic_write", "is_binary", "is_regular", "looks_binary", "open_regular",
+__all__ = ["SNIFF_BYTES", "LinkOnPath", "atomic_write", "open_path_no_links", "is_binary", "is_regular", "looks_binary", "open_regular",
            "read_regular_text", "read_text", "require_file", "special_kind"]
 
 SNIFF_BYTES = 8192
@@ -166,6 +166,34 @@ def atomic_write(path: Path, text: str, shown: str, *, root: Path) -> bool:
 
 
 _FOLDER = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+
+
+class LinkOnPath(OSError):
+    """A name on a path that was resolved and checked is now a symbolic link."""
+
+
+def open_path_no_links(path: Path) -> int:
+    """An ``O_PATH`` descriptor of ``path`` (an absolute real path), reached from ``/`` one name at
+    a time, following no symbolic link: what to hand bubblewrap (``--bind-fd``) instead of the path,
+    which it would follow, so a folder a command running beside turned into a link since the path
+    was checked cannot open anything else. The caller closes it.
+
+    Raises:
+        LinkOnPath: a name on the path is a link now.
+        OSError: a name on it is missing or cannot be opened.
+    """
+    fd = os.open("/", os.O_PATH | os.O_CLOEXEC)
+    try:
+        for name in path.parts[1:]:
+            opened = os.open(name, os.O_PATH | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=fd)
+            os.close(fd)
+            fd = opened
+            if stat.S_ISLNK(os.fstat(fd).st_mode):
+                raise LinkOnPath(f"{path}: {name} on it is now a symbolic link")
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
 
 
 def _open_existing(opened: list[int], folders: tuple[str, ...], shown: str) -> tuple[str, ...]:

@@ -42,6 +42,7 @@ from typing import Literal
 
 from ._api import AGENT_SETTINGS, ToolError
 from ._env import child_environment, find_program
+from ._fs import open_path_no_links
 
 __all__ = [
     "Launch",
@@ -96,7 +97,10 @@ class Launch:
     command: str | list[str]
     """A shell string (unsandboxed, run by /bin/sh) or the full argv."""
     pass_fds: tuple[int, ...] = ()
-    """Descriptors the started program needs (the shared network namespace)."""
+    """Descriptors the started program needs (the shared network namespace, the folders it may
+    write)."""
+    owned: tuple[int, ...] = ()
+    """Those of ``pass_fds`` made for this one start: the starter closes them once it started."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -273,9 +277,11 @@ def toolchains_in_tmp() -> tuple[Path, ...]:
 
 
 def _existing(path: Path, root: Path) -> Path:
-    """``path``, or its nearest existing folder (never above ``root`` if it lies inside it): a file
-    a command declared it will create can only be made writable through its folder."""
-    path = Path(os.path.realpath(path))
+    """``path`` (resolved and checked already: not resolved again, which would follow a folder
+    turned into a link since), or its nearest existing folder (never above ``root`` if it lies
+    inside it): a file a command declared it will create can only be made writable through its
+    folder."""
+    path = Path(os.path.abspath(path))
     while not path.exists() and path != root and path.parent != path:
         path = path.parent
     return path
@@ -299,7 +305,7 @@ class Sandbox:
         """Why it is unavailable, in words."""
         self._network = network
         self._bwrap = bwrap
-        self._caches = tuple(caches)
+        self._caches = tuple(Path(os.path.realpath(c)) for c in caches)
         self._shared_net = shared_net
         self._protected = tuple(Path(os.path.realpath(p)) for p in protected)
         self._hidden = tuple(Path(os.path.realpath(p)) for p in hidden)
@@ -360,7 +366,15 @@ class Sandbox:
         argv = ["/bin/sh", "-c", command] if isinstance(command, str) else list(command)
         online = network or self._network
         prefix, fds = ([], ()) if online else self._shared_net or ([], ())
-        return Launch([*prefix, self._bwrap, *self._options(cwd, writable, online), "--", *argv], fds)
+        binds: list[int] = []
+        try:
+            options = self._options(cwd, writable, online, binds)
+        except OSError as exc:
+            for fd in binds:
+                os.close(fd)
+            raise ToolError(f"refused: a path the command may write changed since it was checked ({exc}); "
+                            "nothing ran") from None
+        return Launch([*prefix, self._bwrap, *options, "--", *argv], (*fds, *binds), tuple(binds))
 
     def offline_note(self, output: str, *, network: bool = False, approvable: bool = False) -> str:
         """A one-line hint for the model when a command failed the way a command without network
@@ -377,7 +391,9 @@ class Sandbox:
                 "or for one command when asked to approve it (a command an allow rule lets through "
                 "is not asked about)")
 
-    def _options(self, cwd: Path, writable: Sequence[Path] | None, online: bool) -> list[str]:
+    def _options(self, cwd: Path, writable: Sequence[Path] | None, online: bool, binds: list[int]) -> list[str]:
+        """bwrap's options; the writable paths are bound through descriptors opened without
+        following links (``open_path_no_links``), appended to ``binds``."""
         options = [*_NAMESPACES, *_SYSTEM]
         if not online and self._shared_net is None:
             options.append("--unshare-net")
@@ -390,7 +406,8 @@ class Sandbox:
         targets = [self.root] if writable is None else [_existing(Path(p), self.root) for p in writable]
         for path in (*self._caches, *targets):
             if path != Path("/"):  # a declared path with no existing folder short of the root
-                options += ["--bind", str(path), str(path)]
+                binds.append(open_path_no_links(path))
+                options += ["--bind-fd", str(binds[-1]), str(path)]
         settings = (self.root / name for name in AGENT_SETTINGS)
         for kept in (self.root / ".git", *settings, *self._protected):  # read-only even inside what is writable
             if os.path.lexists(kept):
