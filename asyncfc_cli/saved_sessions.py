@@ -138,16 +138,21 @@ class Resumed:
 
 
 def _check_reopenable(model: str, session_id: str) -> None:
-    """Raise ConfigError, saying what to do, when ``model`` is the scripted model of a scenario
-    file: a transcript records it by the scenario's name (``scripted:NAME``), not by its file, so
-    a resume cannot open it again unless it is told the file."""
-    from .model.scenario import SCRIPTED_PREFIX, builtin_scenarios
+    """Raise ConfigError, saying what to do, when ``model`` is a scripted model a resume cannot
+    open again: a scenario file that is no longer there (a transcript records a file by its
+    absolute path: ``scripted_model_name``), or, in a transcript written before that, a file's
+    scenario recorded by its name alone."""
+    from .model.scenario import SCENARIO_SUFFIXES, SCRIPTED_PREFIX, builtin_scenarios
 
     name = model.removeprefix(SCRIPTED_PREFIX)
-    if model.startswith(SCRIPTED_PREFIX) and name not in builtin_scenarios():
-        raise ConfigError(f"session {session_id} ran the scripted model {model!r} of a scenario file, and its "
-                          "transcript records the scenario's name, not its file: resume it with --model "
-                          "path/to/that/scenario.yaml")
+    if not model.startswith(SCRIPTED_PREFIX) or name in builtin_scenarios() or Path(name).is_file():
+        return
+    if name.endswith(SCENARIO_SUFFIXES):
+        raise ConfigError(f"session {session_id} ran the scripted model of the scenario file {name}, which "
+                          "is no longer there: resume it with --model path/to/that/scenario.yaml")
+    raise ConfigError(f"session {session_id} ran the scripted model {model!r} of a scenario file, and its "
+                      "transcript (from an older asyncfc) records the scenario's name, not its file: "
+                      "resume it with --model path/to/that/scenario.yaml")
 
 
 def _summarize(path: Path) -> SessionInfo | None:
@@ -368,6 +373,13 @@ def _when(seconds: float) -> str:
     return datetime.fromtimestamp(seconds).strftime("%Y-%m-%d %H:%M")
 
 
+def _model_label(model: str) -> str:
+    """A model as the table shows it: a scenario file by its file name, not its whole path."""
+    from .model.scenario import SCRIPTED_PREFIX, scenario_label
+
+    return SCRIPTED_PREFIX + scenario_label(model) if model.startswith(SCRIPTED_PREFIX) else model
+
+
 def format_sessions(sessions: Sequence[SessionInfo], width: int = 100) -> str:
     """A table of sessions for ``asyncfc sessions`` (most recent first)."""
     if not sessions:
@@ -376,7 +388,7 @@ def format_sessions(sessions: Sequence[SessionInfo], width: int = 100) -> str:
     rows = [header]
     for s in sessions:
         task = " ".join(s.task.split())
-        row = (f"{s.session_id:<14}{_when(s.modified):<18}{s.model[:21]:<22}{s.turns:>5}  "
+        row = (f"{s.session_id:<14}{_when(s.modified):<18}{_model_label(s.model)[:21]:<22}{s.turns:>5}  "
                f"{(s.outcome or 'unfinished'):<12}{task}")
         rows.append(row if len(row) <= width else row[: width - 1] + "…")
     rows.append("\nResume one with: asyncfc run --resume [SESSION] [TASK]  (default: the latest)")

@@ -264,15 +264,17 @@ class ScriptedClient:
     Args:
         scenario: what to play.
         profile: decode speed; default the scenario's own.
+        name: the model name it goes by (what a resume opens again: ``scripted_model_name``);
+            default ``scripted:`` and the scenario's name.
     """
 
     scripted = True
 
-    def __init__(self, scenario: Scenario, profile: Profile | None = None) -> None:
+    def __init__(self, scenario: Scenario, profile: Profile | None = None, *, name: str | None = None) -> None:
         self.scenario = scenario
         self.profile = profile or scenario.profile
         self.player = ScenarioPlayer(scenario)
-        self.name = f"scripted:{scenario.name}"
+        self.name = name or f"scripted:{scenario.name}"
 
     async def wait_ready(self) -> None:
         """Ready at once: nothing to start."""
