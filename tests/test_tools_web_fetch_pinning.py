@@ -7,13 +7,12 @@ The seams are ``fetch_page``'s client (``web_client(transport)``) and its resolv
 from __future__ import annotations
 
 import ssl
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import httpx
 import pytest
 import trustme
+from web_pages import PageServer
 
 from asyncfc_tools import ToolContext, ToolError, ToolSettings
 from asyncfc_tools.web_fetch import fetch_page, web_client, web_fetch
@@ -134,48 +133,33 @@ async def test_an_octal_address_is_refused_in_words() -> None:
 
 # Over real TLS: the certificate is checked against the name, not the address connected to.
 
-class Handler(BaseHTTPRequestHandler):
-    def do_GET(self):  # noqa: N802 - the stdlib's name
-        body = f"host={self.headers['Host']}".encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "text/plain")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args):
-        pass
-
-
 @pytest.fixture
 def tls_server():
-    """An https server on loopback with a certificate for docs.example only; yields its port, the
+    """An https server on loopback with a certificate for docs.example only; yields it, the
     client's context trusting its authority, and the SNI names it was sent."""
     authority = trustme.CA()
     server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     authority.issue_cert("docs.example").configure_cert(server_context)
     names: list[str | None] = []
     server_context.sni_callback = lambda sock, name, context: names.append(name)
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    httpd = PageServer({"/": (200, {"Content-Type": "text/plain"}, b"the page")})
     httpd.socket = server_context.wrap_socket(httpd.socket, server_side=True)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
     client_context = ssl.create_default_context()
     authority.configure_trust(client_context)
-    yield httpd.server_address[1], client_context, names
-    httpd.shutdown()
-    httpd.server_close()
+    with httpd.serving():
+        yield httpd, client_context, names
 
 
 @pytest.mark.trio
 async def test_tls_verifies_the_name_while_connecting_to_the_vetted_address(tls_server) -> None:
-    port, trust, names = tls_server
+    httpd, trust, names = tls_server
+    port = httpd.port
     transport = httpx.AsyncHTTPTransport(verify=trust, trust_env=False)
     async with web_client(transport) as client:
         text = await fetch_page(client, f"https://docs.example:{port}/", 1000, allow_local=True,
                                 resolve=resolver(["127.0.0.1"]))
-        assert text == f"https://docs.example:{port}/\n\nhost=docs.example:{port}"
-        assert names == ["docs.example"]
+        assert text == f"https://docs.example:{port}/\n\nthe page"
+        assert names == ["docs.example"] and httpd.hosts == [f"docs.example:{port}"]
         with pytest.raises(httpx.ConnectError) as wrong_name:
             await fetch_page(client, f"https://elsewhere.example:{port}/", 1000, allow_local=True,
                              resolve=resolver(["127.0.0.1"]))
@@ -184,7 +168,7 @@ async def test_tls_verifies_the_name_while_connecting_to_the_vetted_address(tls_
 
 @pytest.mark.trio
 async def test_a_failed_handshake_is_explained_in_words(tls_server) -> None:
-    port, _, _ = tls_server
+    port = tls_server[0].port
     context = ToolContext(Path.cwd(), settings=ToolSettings(web_allow_local=True))
     with pytest.raises(ToolError, match=rf"cannot fetch https://127.0.0.1:{port}/: .*certificate verify failed"):
         await web_fetch.fn(context, url=f"https://127.0.0.1:{port}/")
