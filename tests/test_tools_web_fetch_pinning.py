@@ -104,7 +104,8 @@ async def test_an_address_that_refuses_the_connection_gives_way_to_the_next_vett
 
 @pytest.mark.trio
 @pytest.mark.parametrize("url", [
-    "http://2130706433/", "http://0x7f.1/", "http://127.1/", "http://0/", "http://[::1]/", "http://[::]/",
+    "http://2130706433/", "http://017700000001/", "http://0177.1/", "http://0x7f.1/", "http://127.1/", "http://0/",
+    "http://[::1]/", "http://[::]/",
     "http://[::ffff:127.0.0.1]/", "http://[0:0:0:0:0:0:0:1]:8080/", "http://[::ffff:7f00:1]/",
     "http://[fe80::1]/", "http://169.254.169.254/latest/meta-data/",
 ])
