@@ -318,28 +318,46 @@ class ContextBudget:
             return await trio.to_thread.run_sync(self._fit, history, recalls)
         return self._fit(history, recalls)
 
-    def _fit(self, history: Sequence[Message], recalls: Recalls) -> list[Message]:
+    def _request(self, history: Sequence[Message]) -> list[Message]:
+        """What the next request sends for ``history`` before any new compaction: the last
+        request's messages plus what was appended since (or ``history`` itself when it was
+        rewritten: a different history starts again from it)."""
         known = len(self._source)
         if known and len(history) >= known and list(history[:known]) == self._source:
-            request = [*self._sent, *history[known:]]
-        else:  # a different or rewritten history: start again from it
-            request = list(history)
+            return [*self._sent, *history[known:]]
+        return list(history)
+
+    def _over_trigger(self, request: Sequence[Message]) -> bool:
         limit = self.window * self.trigger
-        if byte_bound(request) > limit and self.count(request) > limit:
+        return byte_bound(request) > limit and self.count(request) > limit
+
+    async def nears_window(self, history: Sequence[Message]) -> bool:
+        """Whether the next request for ``history`` would exceed ``trigger`` (so ``fit`` would
+        compact it): the moment to ask the model for a summary first. May wait, as ``fit``."""
+        if self.blocking:
+            return await trio.to_thread.run_sync(lambda: self._over_trigger(self._request(history)))
+        return self._over_trigger(self._request(history))
+
+    def _fit(self, history: Sequence[Message], recalls: Recalls) -> list[Message]:
+        request = self._request(history)
+        if self._over_trigger(request):
             request = compact(request, int(self.window * self.target), self.count, recalls=recalls)
         self._source, self._sent = list(history), request
         return list(request)
 
-    def compact_now(self, history: Sequence[Message], recalls: Recalls = NO_RECALLS) -> tuple[int, int]:
-        """Compact what the next request sends to half its size now (the TUI's /compact), even
-        below ``trigger``; later requests extend the result as usual. Sizes are estimated
+    def compact_now(self, history: Sequence[Message], recalls: Recalls = NO_RECALLS,
+                    target_tokens: int | None = None) -> tuple[int, int]:
+        """Compact what the next request sends now, even below ``trigger``, to ``target_tokens``
+        (default: half its size): the deterministic compaction of /compact, and the fallback when
+        a model summary fails. Later requests extend the result as usual. Sizes are estimated
         (characters), so this never waits for a tokenizer.
 
         Returns:
             The estimated tokens before and after.
         """
-        request = [*self._sent, *history[len(self._source):]] if self._source else list(history)
+        request = self._request(history)
         before = estimate_message_tokens(request)
-        after = compact(request, before // 2, estimate_message_tokens, recalls=recalls)
+        target = before // 2 if target_tokens is None else target_tokens
+        after = compact(request, target, estimate_message_tokens, recalls=recalls)
         self._source, self._sent = list(history), after
         return before, estimate_message_tokens(after)

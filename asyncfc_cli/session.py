@@ -31,6 +31,7 @@ import trio
 
 from asyncfc_tools import ToolContext, ToolSpec
 
+from .compaction import Compactor
 from .config import Approval, Settings
 from .context import ContextBudget
 from .delivery import Deliveries
@@ -38,6 +39,7 @@ from .early_wait import wait_if_about_to_finish
 from .errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_UNFINISHED, AsyncfcError, ConfigError, Ending
 from .events import (
     ConversationCleared,
+    ConversationCompacted,
     EventBus,
     MessageAppended,
     Notice,
@@ -64,6 +66,7 @@ from .protocol_tools import AWAIT_FUTURE, engine_tools
 from .redaction import redact_value
 from .scheduler import FutureRecord, Gate, Scheduler
 from .streaming import Response, ResponseReader
+from .summary import Owed
 from .trust import untrusted_notice
 from .workspace import Workspace
 
@@ -125,6 +128,11 @@ class Session:
         self._stopped_with: Outcome | None = None
         self._task_usage_before = Usage()
         self._cut_replies = 0
+        self._compactor = Compactor(self)
+        self._compacting: trio.Event | None = None
+        """Set when a /compact started between tasks has ended (None: none is under way)."""
+        self._side: trio.Nursery | None = None
+        """Where ``serve`` runs a /compact between tasks."""
 
     # ------------------------------------------------------------------------------- commands
 
@@ -201,6 +209,60 @@ class Session:
                 self.history[0] = SystemMessage(system_prompt)
 
     @property
+    def usage(self) -> Usage:
+        """Tokens and cost of the session's requests so far (sub-agents' and summaries' included)."""
+        return self._usage
+
+    def next_turn(self) -> int:
+        """Number the next model request (a summary request is one too)."""
+        self._turn += 1
+        return self._turn
+
+    def owed(self) -> list[Owed]:
+        """The futures the model is still owed: unfinished (background ones included), or finished
+        behind a placeholder and not yet delivered; in id order."""
+        futures = self._scheduler.futures
+        owed = set(self._deliveries.outstanding(futures))
+        owed |= {fid for fid, rec in futures.items() if rec.background and not rec.is_finished}
+        return [Owed(fid, rec.tool, rec.call.arguments, str(rec.state), rec.background)
+                for fid, rec in futures.items() if fid in owed]
+
+    def start_compaction(self, focus: str = "") -> None:
+        """/compact between tasks: the model summarises the conversation now (``compact``); a task
+        sent meanwhile waits for it, and Esc (``cancel_turn``) stops it, changing nothing.
+
+        Raises:
+            ConfigError: a task or another compaction is running, or the session is not serving.
+        """
+        if self._run_scope is not None or self._compacting is not None:
+            raise ConfigError("a task is running: wait for it to finish, or press Esc to cancel it")
+        if self._side is None:
+            raise ConfigError("the session is not taking commands yet")
+        self._compacting = trio.Event()
+        self._side.start_soon(self._compact_between_tasks, focus)
+
+    async def _compact_between_tasks(self, focus: str) -> None:
+        with trio.CancelScope() as scope:
+            self._run_scope = scope
+            try:
+                await self.compact(focus)
+            finally:
+                self._run_scope = None
+        if scope.cancelled_caught:
+            self.bus.emit(ConversationCompacted, by="none", reason="user", focus=focus,
+                          messages_before=len(self.history), messages_after=len(self.history),
+                          why="cancelled: the conversation is as it was")
+        self._stopped_with = None
+        assert self._compacting is not None
+        self._compacting.set()
+        self._compacting = None
+
+    async def compact(self, focus: str = "", *, reason: str = "user") -> None:
+        """Compact the conversation now (``compaction.Compactor.compact``): the model's summary,
+        ``focus`` what it should dwell on; the deterministic compaction if that fails."""
+        await self._compactor.compact(focus, reason=reason)
+
+    @property
     def context(self) -> ContextBudget | None:
         """What decides the messages each request sends (None: the whole history)."""
         return self._context
@@ -236,13 +298,20 @@ class Session:
         """Chat: run each message received as a task, in order, until the channel closes.
         Background processes outlive the task that started them; they stop when this ends."""
         self._announce()
-        async with self._scheduler.keeping_background():
-            async for text in inbox:
-                await self.run(text)
+        async with self._scheduler.keeping_background(), trio.open_nursery() as side:
+            self._side = side
+            try:
+                async for text in inbox:
+                    await self.run(text)
+            finally:
+                self._side = None
 
     async def run(self, task: str) -> Outcome:
         """Run one task to its end and report how it ended (also as ``session_finished``)."""
         self._announce()
+        if self._compacting is not None:
+            await self._compacting.wait()  # a /compact typed before this task ends first
+        self._compactor.task_started()
         self.bus.emit(UserMessageEvent, text=task)
         self._append(UserMessage(task))
         turns_before, self._task_usage_before = self._turn, self._usage
@@ -300,6 +369,7 @@ class Session:
                 return limit
             if (delivery := self._deliveries.due(self._scheduler.get, self._turn + 1)) is not None:
                 self._append(delivery)
+            await self._compactor.compact_near_window()  # the model's summary first, if due
             response = await self._request()
             if response.end.finish_reason == OUTPUT_LIMIT:
                 stop = await self._continue_cut_reply(response)
