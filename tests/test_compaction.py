@@ -357,3 +357,30 @@ def test_a_resume_knows_the_futures_a_summary_still_owed_will_not_come():
     message = summary_message(SUMMARY, split, [Owed("f2", "shell", "{}", "running")])
     history = [SystemMessage("sys"), message, AssistantMessage("Done.")]
     assert unfinished_futures(history) == ["f2"]
+
+
+# --------------------------------------------------------------------------------------------------
+# Views
+
+
+def test_the_text_view_says_a_summary_is_requested_and_what_compaction_did():
+    import io
+
+    from asyncfc_cli.events import ConversationCompacted, RequestStarted, TextDelta, event_from_dict, event_to_dict
+    from asyncfc_cli.render.text import TextRenderer
+
+    out = io.StringIO()
+    view = TextRenderer(out, color=False)
+    model = ConversationCompacted(3.0, by="model", reason="user", messages_before=40, messages_after=4,
+                                  tokens_before=31_000, tokens_after=2_100, summary=SUMMARY)
+    fallback = ConversationCompacted(9.0, by="fallback", reason="auto", tokens_before=90_000, tokens_after=50_000,
+                                     why="the model request failed: HTTP 500")
+    for event in (RequestStarted(1.0, turn=7, purpose="summary"), TextDelta(2.0, turn=7, text="## Task\nfix it"),
+                  model, fallback):
+        view(event)
+    view.flush_text()
+    text = out.getvalue()
+    assert "model request 7 (summarising the conversation to compact it)" in text and "fix it" in text
+    assert "compacted by the model's summary (as you asked): 40 -> 4 messages, about 31,000 -> 2,100" in text
+    assert "compacted without a summary (near the context window)" in text
+    assert event_from_dict(event_to_dict(model)) == model  # the JSON-lines log and transcripts carry it whole
