@@ -29,6 +29,7 @@ from typing import Any, Protocol
 import trio
 
 from .context import ContextBudget, estimate_message_tokens
+from .errors import ConfigError
 from .events import ConversationCompacted, EventBus, Notice
 from .model.base import Message, ModelClient, Usage
 from .model.tokens import DEFAULT_WINDOW
@@ -95,6 +96,50 @@ class Compactor:
     def __init__(self, host: CompactionHost) -> None:
         self._host = host
         self._failed_this_task = False
+        self._between: tuple[trio.CancelScope, trio.Event] | None = None
+        """A /compact under way between tasks: its scope (Esc cancels it) and its end."""
+
+    @property
+    def running(self) -> bool:
+        """A /compact between tasks is under way (the session takes no other command meanwhile)."""
+        return self._between is not None
+
+    def start(self, nursery: trio.Nursery, focus: str) -> None:
+        """/compact between tasks: ``compact(focus)`` in ``nursery``; ``cancel`` stops it, changing
+        nothing (reported as ``conversation_compacted`` by none).
+
+        Raises:
+            ConfigError: one is under way already.
+        """
+        if self._between is not None:
+            raise ConfigError("a compaction is running: wait for it to finish, or press Esc to cancel it")
+        self._between = (trio.CancelScope(), trio.Event())
+        nursery.start_soon(self._compact_between_tasks, focus)
+
+    async def _compact_between_tasks(self, focus: str) -> None:
+        assert self._between is not None
+        scope, ended = self._between
+        try:
+            with scope:
+                await self.compact(focus)
+            if scope.cancelled_caught:
+                history = self._host.history
+                self._host.bus.emit(ConversationCompacted, by="none", reason="user", focus=focus,
+                                    messages_before=len(history), messages_after=len(history),
+                                    why="cancelled: the conversation is as it was")
+        finally:
+            self._between = None
+            ended.set()
+
+    def cancel(self) -> None:
+        """Stop a /compact under way (Esc); nothing happens if none is."""
+        if self._between is not None:
+            self._between[0].cancel()
+
+    async def wait_idle(self) -> None:
+        """Return once no /compact is under way (a task waits for the one typed before it)."""
+        if self._between is not None:
+            await self._between[1].wait()
 
     def task_started(self) -> None:
         """A new task: automatic compaction may ask the model again."""

@@ -11,6 +11,10 @@ deliveries after it) dropped, again as units, so pairing still holds.
 ``compact`` is pure; ``ContextBudget`` binds it to a model's window and token counter, which the
 model package knows (``model.tokens``: litellm's tokenizers are the model's business, not this
 module's).
+
+This is the deterministic compaction. Before it, a session asks the model for a summary that
+replaces the older history (``compaction.py``, ``summary.py``); this one is the fallback when the
+summary fails, and what fits the last turn when a summary is not worth asking for.
 """
 
 from __future__ import annotations
@@ -256,7 +260,7 @@ class ContextBudget:
     """What a session sends the model: its history, compacted once it nears the window.
 
     One per session. The history stays complete (transcripts and resume see every message); only
-    the requests are compacted. A compaction is remembered and later requests extend it with the
+    the requests are compacted (a model's summary, ``compaction.py``, is what rewrites the history). A compaction is remembered and later requests extend it with the
     new messages, so the request prefix (and the provider's prompt cache) stays stable until the
     next compaction, which happens only when the request grows past ``trigger`` again.
     """

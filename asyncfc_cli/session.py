@@ -39,7 +39,6 @@ from .early_wait import wait_if_about_to_finish
 from .errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_UNFINISHED, AsyncfcError, ConfigError, Ending
 from .events import (
     ConversationCleared,
-    ConversationCompacted,
     EventBus,
     MessageAppended,
     Notice,
@@ -129,8 +128,6 @@ class Session:
         self._task_usage_before = Usage()
         self._cut_replies = 0
         self._compactor = Compactor(self)
-        self._compacting: trio.Event | None = None
-        """Set when a /compact started between tasks has ended (None: none is under way)."""
         self._side: trio.Nursery | None = None
         """Where ``serve`` runs a /compact between tasks."""
 
@@ -142,6 +139,7 @@ class Session:
         130 for Ctrl-C, 143 for SIGTERM; ``outcome``, if given, is how it ends instead of an
         interruption (a sub-agent stopped by its parent's cost limit)."""
         self._interrupt_code = exit_code
+        self._compactor.cancel()
         if self._run_scope is not None:
             self._stopped_with = outcome
             self._run_scope.cancel()
@@ -196,7 +194,7 @@ class Session:
         Raises:
             ConfigError: a task is running.
         """
-        if self._run_scope is not None:
+        if self._run_scope is not None or self._compactor.running:
             raise ConfigError("a task is running: wait for it to finish, or press Esc to cancel it")
         if model is not None and model is not self.model:
             self._reader.ttft = None  # the early wait is sized from this model's replies, not the last's
@@ -228,39 +226,17 @@ class Session:
                 for fid, rec in futures.items() if fid in owed]
 
     def start_compaction(self, focus: str = "") -> None:
-        """/compact between tasks: the model summarises the conversation now (``compact``); a task
-        sent meanwhile waits for it, and Esc (``cancel_turn``) stops it, changing nothing.
+        """/compact between tasks: the model summarises the conversation now, in the background
+        of ``serve`` (``compaction.Compactor.start``); a task sent meanwhile waits for it.
 
         Raises:
             ConfigError: a task or another compaction is running, or the session is not serving.
         """
-        if self._run_scope is not None or self._compacting is not None:
+        if self._run_scope is not None:
             raise ConfigError("a task is running: wait for it to finish, or press Esc to cancel it")
         if self._side is None:
             raise ConfigError("the session is not taking commands yet")
-        self._compacting = trio.Event()
-        self._side.start_soon(self._compact_between_tasks, focus)
-
-    async def _compact_between_tasks(self, focus: str) -> None:
-        with trio.CancelScope() as scope:
-            self._run_scope = scope
-            try:
-                await self.compact(focus)
-            finally:
-                self._run_scope = None
-        if scope.cancelled_caught:
-            self.bus.emit(ConversationCompacted, by="none", reason="user", focus=focus,
-                          messages_before=len(self.history), messages_after=len(self.history),
-                          why="cancelled: the conversation is as it was")
-        self._stopped_with = None
-        assert self._compacting is not None
-        self._compacting.set()
-        self._compacting = None
-
-    async def compact(self, focus: str = "", *, reason: str = "user") -> None:
-        """Compact the conversation now (``compaction.Compactor.compact``): the model's summary,
-        ``focus`` what it should dwell on; the deterministic compaction if that fails."""
-        await self._compactor.compact(focus, reason=reason)
+        self._compactor.start(self._side, focus)
 
     @property
     def context(self) -> ContextBudget | None:
@@ -274,7 +250,7 @@ class Session:
         Raises:
             ConfigError: a task is running.
         """
-        if self._run_scope is not None:
+        if self._run_scope is not None or self._compactor.running:
             raise ConfigError("a task is running: wait for it to finish, or press Esc to cancel it")
         self.history = [m for m in self.history[:1] if isinstance(m, SystemMessage)]
         self._deliveries.clear()
@@ -309,8 +285,7 @@ class Session:
     async def run(self, task: str) -> Outcome:
         """Run one task to its end and report how it ended (also as ``session_finished``)."""
         self._announce()
-        if self._compacting is not None:
-            await self._compacting.wait()  # a /compact typed before this task ends first
+        await self._compactor.wait_idle()  # a /compact typed before this task ends first
         self._compactor.task_started()
         self.bus.emit(UserMessageEvent, text=task)
         self._append(UserMessage(task))

@@ -17,7 +17,7 @@ opens with the gap note (``futures.gap_note_text``) saying how many calls the su
 so the model, the scripted model and the next compaction keep counting future ids.
 
 Pure, except ``request_summary``, which streams the request and reports it on the bus. The
-session decides when to compact and what to do when a summary fails (``Session.compact``).
+session decides when to compact and what to do when a summary fails (``compaction.Compactor``).
 """
 
 from __future__ import annotations

@@ -14,6 +14,7 @@ import trio
 
 from asyncfc_cli.config import Settings
 from asyncfc_cli.context import ContextBudget, estimate_message_tokens
+from asyncfc_cli.errors import ConfigError
 from asyncfc_cli.events import EventBus
 from asyncfc_cli.futures import gap_note_calls, placeholder
 from asyncfc_cli.model.base import (
@@ -309,7 +310,7 @@ async def test_compact_with_a_focus_summarises_between_tasks_and_a_task_sent_mea
         await trio.sleep(1000)
         assert of_type(events, "session_finished")
         session.start_compaction("the helper functions")
-        with pytest.raises(Exception, match="running"):
+        with pytest.raises(ConfigError, match="a compaction is running"):
             session.start_compaction("")  # one at a time
         await send.send("what next?")
         await trio.sleep(1000)
