@@ -19,26 +19,15 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(180)]
 
 SUMMARY = "## Task\\nRead the four data files.\\n\\n## Next steps\\nRead what is left, then answer."
 
+READS = "".join(f"""
+  - call: read_file
+    as: r{n}
+    args: {{path: data{n}.txt}}
+  - need: [r{n}]""" for n in range(4))
 SCENARIO = f"""
 name: big_reads
 summary: "{SUMMARY}"
-steps:
-  - call: read_file
-    as: a
-    args: {{path: data0.txt}}
-  - need: [a]
-  - call: read_file
-    as: b
-    args: {{path: data1.txt}}
-  - need: [b]
-  - call: read_file
-    as: c
-    args: {{path: data2.txt}}
-  - need: [c]
-  - call: read_file
-    as: d
-    args: {{path: data3.txt}}
-  - need: [d]
+steps:{READS}
   - answer: "Read all four files."
 """
 
