@@ -385,3 +385,11 @@ def test_the_text_view_says_a_summary_is_requested_and_what_compaction_did():
     assert "compacted by the model's summary (as you asked): 40 -> 4 messages, about 31,000 -> 2,100" in text
     assert "compacted without a summary (near the context window)" in text
     assert event_from_dict(event_to_dict(model)) == model  # the JSON-lines log and transcripts carry it whole
+
+
+def test_the_demo_scenario_answers_compact_with_its_own_summary():
+    from asyncfc_cli.model.scripted import load_scenario
+
+    player = ScenarioPlayer(load_scenario("demo"))
+    answer = player.respond(summary_request([UserMessage("fix the tests")], (), "", 8000), set())
+    assert answer.segments[0].text.startswith("## Task\nFix the failing tests")

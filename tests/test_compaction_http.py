@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from asyncfc_cli.testing.anthropic_server import AnthropicServer
 from asyncfc_cli.testing.openai_server import Fault, OpenAIServer
 from asyncfc_prompts import is_summary_request
 
@@ -45,17 +46,21 @@ def make_repo(folder: Path) -> Path:
     return folder
 
 
-def asyncfc(tmp_path: Path, repo: Path, server: OpenAIServer, *extra: str) -> tuple[int, list[dict]]:
+def asyncfc(tmp_path: Path, repo: Path, server: OpenAIServer | AnthropicServer,
+            *extra: str) -> tuple[int, list[dict]]:
     """``asyncfc run`` in this process (litellm is imported once): exit code and JSON-lines events."""
     from typer.testing import CliRunner
 
     from asyncfc_cli.cli import app
 
+    anthropic = isinstance(server, AnthropicServer)
     env = {"LITELLM_LOCAL_MODEL_COST_MAP": "True", "OPENAI_API_KEY": "sk-compaction-test",
+           "ANTHROPIC_API_KEY": "sk-compaction-test",
            "ASYNCFC_MODEL": None, "ASYNCFC_API_KEY": None, "ASYNCFC_CONTEXT_TOKENS": str(WINDOW),
            "XDG_STATE_HOME": str(tmp_path / "state"), "XDG_CONFIG_HOME": str(tmp_path / "config")}
-    args = ["run", *extra, "--model", "openai/test-model", "--api-base", server.base_url + "/v1",
-            "--output", "jsonl", "--cwd", str(repo)]
+    model, base = ("anthropic/claude-sonnet-4-5", server.base_url) if anthropic else (
+        "openai/test-model", server.base_url + "/v1")
+    args = ["run", *extra, "--model", model, "--api-base", base, "--output", "jsonl", "--cwd", str(repo)]
     result = CliRunner().invoke(app, args, env=env, catch_exceptions=False)
     return result.exit_code, [json.loads(line) for line in result.stdout.splitlines()]
 
@@ -126,3 +131,15 @@ def test_a_failed_summary_over_http_falls_back_and_the_task_finishes(tmp_path, f
     notice = next(e for e in of(events, "notice") if "did not summarise" in e["message"])
     assert compacted["why"] in notice["message"]
     assert len(summary_numbers(server)) == 1  # not asked again within the task
+
+
+def test_over_the_anthropic_format_too_the_model_summarises(tmp_path):
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    (tmp_path / "big_reads.yaml").write_text(SCENARIO)
+    repo = make_repo(tmp_path / "anthropic")
+    with AnthropicServer(str(tmp_path / "big_reads.yaml")) as server:
+        code, events = asyncfc(tmp_path, repo, server, "read the data files")
+    assert code == 0, events[-3:]
+    assert [e["by"] for e in of(events, "conversation_compacted")][:1] == ["model"]
+    summaries = [body for body in server.requests if not body.get("tools")]
+    assert len(summaries) == len(of(events, "conversation_compacted"))
