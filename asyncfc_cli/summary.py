@@ -185,7 +185,7 @@ def owed_note(owed: Sequence[Owed]) -> str:
         else:
             what = f"finished ({item.state}); its value is delivered before your next turn"
         lines.append(f"- {item.id} {item.tool} {_arguments(item.arguments)}: {what}")
-    lines.append('Their values arrive as <future id="fN" status="..."> blocks before a later turn. '
+    lines.append("Their values are delivered before a later turn, one block per future, as any value is. "
                  'You can still pass "$fN" to a call, wait with await_future, or stop one with '
                  "cancel_future.")
     return "\n".join(lines)
