@@ -30,7 +30,7 @@ from dataclasses import dataclass
 
 from asyncfc_prompts import SUMMARY_TAG, load_prompt
 
-from .errors import ModelError
+from .errors import AsyncfcError
 from .events import EventBus, RequestFinished, RequestRetry, RequestStarted, TextDelta
 from .futures import gap_note_calls, gap_note_text, future_id, truncate
 from .model.base import (
@@ -268,7 +268,7 @@ async def request_summary(model: ModelClient, messages: Sequence[Message], bus: 
                     bus.emit(RequestRetry, turn=turn, attempt=item.attempt, delay=item.delay, reason=item.reason)
                 elif isinstance(item, ResponseEnd):
                     end = item
-    except ModelError as exc:
+    except AsyncfcError as exc:  # a provider's failure (ModelError), or any other of ours, in words
         failure = f"the model request failed: {exc}"
     finally:
         usage = end.usage if end is not None else Usage()

@@ -35,6 +35,7 @@ from asyncfc_cli.summary import (
     Owed,
     is_summary_message,
     owed_in,
+    owed_note,
     render_conversation,
     split_history,
     summary_message,
@@ -152,6 +153,14 @@ def test_the_request_offers_the_conversation_the_futures_owed_and_the_focus():
     assert user.text.startswith(f"<{SUMMARY_TAG}>") and is_summary_request(user.text)
     assert OWED_HEADER in user.text and "- f2 shell" in user.text and "still running" in user.text
     assert "focus on: the parser bug" in user.text
+
+
+def test_the_owed_note_tells_a_background_process_from_a_value_on_its_way():
+    note = owed_note([Owed("f4", "shell", '{"command": "npm run dev", "background": true}', "running", True),
+                      Owed("f6", "grep", '{"pattern": "x"}', "done")])
+    assert "- f4 shell" in note and "still running in the background" in note
+    assert "- f6 grep" in note and "finished (done); its value is delivered before your next turn" in note
+    assert "await_future" in note and '"$fN"' in note
 
 
 def test_the_scripted_model_answers_a_summary_request_without_moving_its_script_on():
@@ -324,6 +333,28 @@ async def test_compact_with_a_focus_summarises_between_tasks_and_a_task_sent_mea
     assert second.t >= compacted[0].t
     after = [m for m, tools in model.requests if tools][-1]
     assert is_summary_message(after[1]) and after[-1].text == "what next?"
+
+
+@pytest.mark.trio
+async def test_compact_whose_summary_fails_turns_old_results_into_notes_and_says_why(tmp_path, autojump_clock):
+    session, model, events = make_session(tmp_path, reading_scenario(3, summary=""), window=100_000)
+
+    async def body(send):
+        await send.send("read")
+        await trio.sleep(1000)
+        session.start_compaction("")
+        await trio.sleep(10)
+        await send.send("go on")
+        await trio.sleep(10)
+
+    await serving(session, body)
+    compacted = of_type(events, "conversation_compacted")
+    assert [(e.by, e.reason, e.why) for e in compacted] == [("fallback", "user", "the model's summary was empty")]
+    assert compacted[0].tokens_after < compacted[0].tokens_before
+    assert any("did not summarise" in e.message for e in of_type(events, "notice"))
+    last = [m for m, tools in model.requests if tools][-1]
+    assert any(isinstance(m, ToolMessage) and m.content.startswith("[compacted") for m in last)
+    assert not any(is_summary_message(m) for m in session.history)
 
 
 @pytest.mark.trio
