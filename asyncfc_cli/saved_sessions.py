@@ -39,6 +39,7 @@ from .events import (
 )
 from .futures import block_openings, delivery_text, future_block, future_number, parse_placeholder
 from .model.base import Message, ToolMessage, UserMessage
+from .summary import owed_in
 from .transcript import default_transcript_path, history_from_events, read_events, sessions_dir
 
 __all__ = [
@@ -396,9 +397,11 @@ def format_sessions(sessions: Sequence[SessionInfo], width: int = 100) -> str:
 
 
 def unfinished_futures(history: Sequence[Message]) -> list[str]:
-    """Futures the model was handed as placeholders and never got a value for: the session stopped
-    (a limit, Ctrl-C, a crash) while they ran, and a resumed session cannot deliver them."""
+    """Futures the model was handed as placeholders (or that a compaction summary lists as still
+    owed) and never got a value for: the session stopped (a limit, Ctrl-C, a crash) while they ran,
+    and a resumed session cannot deliver them."""
     handed = [p[0] for m in history if isinstance(m, ToolMessage) and (p := parse_placeholder(m.content))]
+    handed = [*(fid for m in history for fid in owed_in(m) if fid not in handed), *handed]
     shown = {opening.id for m in history if isinstance(m, (UserMessage, ToolMessage))
              for opening in block_openings(m.text if isinstance(m, UserMessage) else m.content)}
     return [fid for fid in handed if fid not in shown]

@@ -92,6 +92,9 @@ class Scenario:
     workspace: Mapping[str, str] = field(default_factory=dict)
     """The repository the script is written for, as a line each of some files holds (path ->
     line). A script's claims are true only there, so with real tools it runs nowhere else."""
+    summary: str | None = None
+    """What the scripted model answers a summary request with (key ``summary``; "" answers
+    nothing, to exercise the fallback); None: a summary of its own making (``ScenarioPlayer``)."""
 
     def foreign_to(self, root: Path) -> str | None:
         """Why ``root`` is not the repository this script is written for (None if it is, or if
@@ -185,8 +188,10 @@ def parse_scenario(data: Mapping[str, Any], source: str = "scenario") -> Scenari
     workspace = data.get("workspace") or {}
     if not isinstance(workspace, Mapping):
         raise ScenarioError(f"{source}: workspace must map file paths to a line each holds")
+    summary = data.get("summary")
     return Scenario(str(data.get("name", source)), steps, str(data.get("description", "")), profile,
-                    {str(k): str(v) for k, v in workspace.items()})
+                    {str(k): str(v) for k, v in workspace.items()},
+                    None if summary is None else str(summary))
 
 
 def _parse_profile(raw: Any, source: str) -> Profile:
