@@ -413,3 +413,24 @@ def test_a_writable_folder_turned_into_a_link_after_the_check_is_not_opened(tmp_
             sandbox.launch("true", cwd=root, writable=[checked])
     finally:
         sandbox.close()
+
+
+def test_a_relative_path_entry_never_starts_the_repositorys_program_for_the_users_mcp_server(tmp_path):
+    """The user's config names a server by a bare program name (``command = "mcp-docs"``, or
+    ``npx``, which looks up ``node``): with a relative PATH entry, the repository's own
+    ``bin/mcp-docs`` started at every session, untrusted."""
+    import sys
+
+    root, marker = repo(tmp_path), tmp_path / "ran"
+    (root / "bin").mkdir()
+    (root / "bin" / "mcp-docs").write_text(f"#!/bin/sh\necho repository >> {marker}\nexit 1\n")
+    (root / "bin" / "mcp-docs").chmod(0o755)
+    config = tmp_path / "config"
+    (config / "asyncfc").mkdir(parents=True)
+    (config / "asyncfc" / "config.toml").write_text('[mcp_servers.docs]\ncommand = "mcp-docs"\n')
+    env = dict(os.environ, PATH="bin:" + os.environ["PATH"], XDG_CONFIG_HOME=str(config),
+               XDG_CACHE_HOME=str(tmp_path / "cache"))
+    done = subprocess.run([sys.executable, "-m", "asyncfc_cli", "mcp", "list"], cwd=root, env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert "docs" in done.stdout + done.stderr
+    assert not marker.exists()

@@ -28,7 +28,7 @@ import subprocess
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from ._env import find_program
+from ._env import absolute_path, find_program
 
 __all__ = ["GIT_SAFETY_SETTINGS", "GitMissing", "git_environment", "is_git_work_tree", "command_git_variables",
            "run_git", "work_tree_of"]
@@ -81,7 +81,7 @@ def _base_environment(root: Path, env: Mapping[str, str] | None) -> dict[str, st
     env = os.environ if env is None else env
     clean = {name: env[name] for name in _KEPT_VARIABLES if name in env}
     if "PATH" in clean:  # git is found on it (``env -i ... git``): never in the work tree
-        clean["PATH"] = os.pathsep.join(d for d in clean["PATH"].split(os.pathsep) if os.path.isabs(d))
+        clean["PATH"] = absolute_path(clean["PATH"])
     clean.update({
         "LC_ALL": "C", "LANGUAGE": "C", "GIT_CONFIG_NOSYSTEM": "1", "GIT_ATTR_NOSYSTEM": "1",
         "GIT_TERMINAL_PROMPT": "0", "GIT_DIR": str(root / ".git"), "GIT_WORK_TREE": str(root),
