@@ -102,7 +102,8 @@ class AllowRule:
             return True
         # A rule for reading allows further words that still only read: `git grep*` is not
         # `git grep -O'sh -c ...'` (runs a program), `git log*` not `git log --output=~/.bashrc`.
-        return rest and (not _reads_only(shlex.join(wanted)) or _reads_only(line.text))
+        # (The call's own line first: it is parsed already; the rule's only when that is not a read.)
+        return rest and (_reads_only(line.text) or not _reads_only(shlex.join(wanted)))
 
 
 def _reads_only(command: str) -> bool:
