@@ -1,12 +1,14 @@
-"""A prompt-injected model against the user's secrets and approval: each test plays the attacker's
-tool calls through the real front door (``asyncfc run`` with a scenario file standing for the
-model) and looks at what reached the commands, the event stream and the transcript."""
+"""A hostile repository and a prompt-injected model against the user's keys, approval and
+confinement. Where it can, a test plays the attacker's tool calls through the real front door
+(``asyncfc run`` with a scenario file standing for the model) and looks at what reached the
+commands, the event stream, the transcript and the files outside the workspace; races are played
+exactly (the swap made between the check and the use)."""
 
 from __future__ import annotations
 
 import base64
-import os
 import json
+import os
 import subprocess
 from pathlib import Path
 
