@@ -331,3 +331,14 @@ def test_a_relative_path_entry_never_starts_the_repositorys_program_for_the_user
                           capture_output=True, text=True, timeout=120)
     assert "docs" in done.stdout + done.stderr
     assert not marker.exists()
+
+
+@pytest.mark.parametrize("address", ["64:ff9b::10.0.0.5", "64:ff9b::a9fe:a9fe", "64:ff9b::127.0.0.1",
+                                     "::10.0.0.5", "::127.0.0.1"])
+def test_web_fetch_judges_an_ipv4_address_translated_or_carried_in_ipv6_as_itself(address):
+    """On a host with NAT64 (IPv6-only cloud subnets), 64:ff9b::10.0.0.5 reaches 10.0.0.5 through
+    the gateway; the well-known prefix is global to Python, so web_fetch let it through."""
+    from asyncfc_tools.web_fetch import is_public_address
+
+    assert not is_public_address(address)
+    assert is_public_address("64:ff9b::8.8.8.8") and is_public_address("2606:4700::1111")

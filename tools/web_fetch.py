@@ -55,11 +55,19 @@ class LocalAddressRefused(ToolError):
 def is_public_address(address: str) -> bool:
     """Whether ``address`` (an IP) is on the public internet: not loopback, private, link-local
     (cloud metadata lives there), shared, multicast, reserved or unspecified. An IPv4 address
-    mapped into IPv6 is judged as itself."""
+    carried in IPv6 is judged as itself: mapped (``::ffff:a.b.c.d``), compatible (``::a.b.c.d``)
+    or translated by NAT64 (``64:ff9b::a.b.c.d``, which a NAT64 gateway forwards to that IPv4
+    address, private ones on its network included)."""
     ip = ipaddress.ip_address(address.split("%", 1)[0])
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            ip = ip.ipv4_mapped
+        elif any(ip in network for network in _CARRYING_IPV4):
+            ip = ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
     return ip.is_global and not ip.is_multicast
+
+
+_CARRYING_IPV4 = ipaddress.IPv6Network("64:ff9b::/96"), ipaddress.IPv6Network("::/96")
 
 
 Resolve = Callable[[str, int], Awaitable[list[str]]]
