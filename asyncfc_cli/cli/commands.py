@@ -196,5 +196,5 @@ def mcp_list(cwd: CwdOpt = None) -> None:
     from ..mcp.commands import list_servers
 
     text, code = list_servers(find_root((cwd or Path.cwd()).expanduser()))
-    typer.echo(text)
+    typer.echo(printable(text))  # tool names, descriptions and errors are the servers' words
     raise typer.Exit(code)
