@@ -18,7 +18,14 @@ from .config import Settings, user_config_path
 if TYPE_CHECKING:
     from asyncfc_tools._sandbox import Sandbox
 
-__all__ = ["Workspace", "child_environment", "find_root"]
+__all__ = ["Workspace", "child_environment", "find_root", "keyless_environment"]
+
+
+def keyless_environment(keys: Collection[str] = ()) -> dict[str, str]:
+    """The environment of a command: ours without provider keys (``child_environment``) and
+    without ``keys``, variables holding a key whatever their name (the user's endpoint pairings,
+    ``config.endpoint_keys``)."""
+    return {name: value for name, value in child_environment().items() if name not in keys}
 
 
 def find_root(start: Path) -> Path:
@@ -72,7 +79,7 @@ class Workspace:
             root=self.root,
             shell_timeout_s=settings.shell_timeout_s,
             max_output_chars=settings.max_output_chars,
-            env={name: value for name, value in child_environment().items() if name not in keys},
+            env=keyless_environment(keys),
             off_limits=tuple(dict.fromkeys((*self.off_limits, *protected))),
             sandbox=sandbox,
             settings=ToolSettings(web_allow_local=settings.web_allow_local, repo_trusted=settings.repo_trusted),

@@ -342,3 +342,16 @@ def test_web_fetch_judges_an_ipv4_address_translated_or_carried_in_ipv6_as_itsel
 
     assert not is_public_address(address)
     assert is_public_address("64:ff9b::8.8.8.8") and is_public_address("2606:4700::1111")
+
+
+def test_a_key_paired_under_a_plain_name_never_reaches_a_bang_command(tmp_path, monkeypatch):
+    """The TUI's '!command' is the person's own, but its output goes to the model: a repository's
+    'make setup' printed the paired key base64-encoded, past redaction."""
+    from asyncfc_cli.config import user_config_path
+    from asyncfc_cli.mentions import run_user_command
+
+    monkeypatch.setenv("MYCO_LLM", PAIRED)
+    user_config_path().parent.mkdir(parents=True, exist_ok=True)
+    user_config_path().write_text('[endpoints."https://llm.example.com/v1"]\napi_key_env = "MYCO_LLM"\n')
+    result = run_user_command("printenv MYCO_LLM | base64; echo end", repo(tmp_path))
+    assert "end" in result.output and base64.b64encode(PAIRED.encode()).decode()[:16] not in result.output
