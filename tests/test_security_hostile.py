@@ -355,3 +355,20 @@ def test_a_key_paired_under_a_plain_name_never_reaches_a_bang_command(tmp_path, 
     user_config_path().write_text('[endpoints."https://llm.example.com/v1"]\napi_key_env = "MYCO_LLM"\n')
     result = run_user_command("printenv MYCO_LLM | base64; echo end", repo(tmp_path))
     assert "end" in result.output and base64.b64encode(PAIRED.encode()).decode()[:16] not in result.output
+
+
+def test_grep_over_a_home_folder_workspace_finds_nothing_in_asyncfcs_own_folders(tmp_path):
+    """read_file refuses asyncfc's config, sessions and caches inside the workspace, but grep over
+    the tree read them: 'grep Bearer' showed an MCP server's token from config.toml."""
+    from asyncfc_tools import ToolContext, builtin_tools
+
+    home = repo(tmp_path)
+    (home / ".config" / "asyncfc").mkdir(parents=True)
+    (home / ".config" / "asyncfc" / "config.toml").write_text('headers = { Authorization = "Bearer tok-77aa" }\n')
+    (home / "notes.txt").write_text("Bearer is a word\n")
+    (home / "link.txt").symlink_to(home / ".config" / "asyncfc" / "config.toml")
+    ctx = ToolContext(root=home, off_limits=(home / ".config" / "asyncfc",))
+    tools = builtin_tools()
+    found = tools["grep"].fn(ctx, pattern="Bearer")
+    assert "notes.txt" in found and "tok-77aa" not in found
+    assert "config.toml" not in tools["list_files"].fn(ctx)

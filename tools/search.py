@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import re
 import subprocess
 import threading
@@ -70,17 +71,21 @@ def _scope(ctx: ToolContext, path: str) -> tuple[Path, str]:
 def _candidates(ctx: ToolContext, real: Path, pattern: str | None) -> list[tuple[Path, str]]:
     """(path, shown path) of the non-ignored files under ``real`` matching ``pattern``.
 
-    Symlinks that lead out of the workspace are left out: their content is not ours to show.
+    Symlinks that lead out of the workspace are left out: their content is not ours to show; so
+    are files in its ``off_limits`` folders (asyncfc's own config, sessions and caches, when the
+    workspace holds them), which read_file refuses too.
     """
     root = ctx.resolve(".")
     files = [real] if real.is_file() else workspace_files(real)
     matches = glob_matcher(pattern) if pattern else None
+    refused = [folder for folder in map(Path, map(os.path.realpath, ctx.off_limits)) if folder.is_relative_to(root)]
     found = []
     for file in files:
         scoped = file.name if file == real else file.relative_to(real).as_posix()
         if matches is not None and not matches(scoped):
             continue
-        if file.is_symlink() and not file.resolve().is_relative_to(root):
+        target = file.resolve() if file.is_symlink() else file
+        if not target.is_relative_to(root) or any(target.is_relative_to(folder) for folder in refused):
             continue
         found.append((file, file.relative_to(root).as_posix()))
     return found
