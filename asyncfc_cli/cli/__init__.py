@@ -84,10 +84,10 @@ def chat(
     try:
         workspace = Workspace(root_of(flags.cwd))
         resumed = None
-        if flags.resume is not None:
+        if (ref := flags.resume_ref()) is not None:
             from ..saved_sessions import find_session, load_resumed
 
-            resumed = load_resumed(find_session(workspace.root, flags.resume), workspace.root)
+            resumed = load_resumed(find_session(workspace.root, ref), workspace.root)
         settings = _session_settings(flags, workspace, resumed, ask_trust=True)
     except AsyncfcError as exc:
         raise fail(exc) from None
@@ -145,7 +145,7 @@ def _open_tui(settings: Settings, workspace: Workspace, *, task: str | None, pro
 @app.command()
 @with_session_options
 def run(
-    task: Annotated[str | None, typer.Argument(help="What the agent should do (optional with --resume).")] = None,
+    task: Annotated[str | None, typer.Argument(help="What the agent should do (optional with --resume); - or none with stdin piped: read it from stdin.")] = None,
     output: Annotated[Output, typer.Option("--output", help="Headless output: live text or JSON lines.")] = Output.text,
     headless: Annotated[bool, typer.Option("--headless", help="Never open the TUI.")] = False,
     simulate_tools: Annotated[bool, typer.Option("--simulate-tools", hidden=True, help="Scripted models: simulated tools.")] = False,
@@ -161,10 +161,12 @@ def run(
     try:
         workspace = Workspace(root_of(flags.cwd))
         resumed = None
-        if flags.resume is not None:
+        ref = flags.resume_ref()
+        task = _task_from_stdin(task, resuming=ref is not None)
+        if ref is not None:
             from ..saved_sessions import resolve_resume
 
-            resumed, task = resolve_resume(workspace.root, flags.resume, task)
+            resumed, task = resolve_resume(workspace.root, ref, task)
         if task is None:
             raise typer.BadParameter("give the task to run (or --resume a session)", param_hint="TASK")
         settings = _session_settings(flags, workspace, resumed, ask_trust=tui)
@@ -186,6 +188,27 @@ def run(
         run_headless(task, settings, workspace, renderer=renderer, profile=flags.profile,
                      simulate=simulate_tools, resume=resumed)
     )
+
+
+def _task_from_stdin(task: str | None, *, resuming: bool) -> str | None:
+    """The task to run: ``task``, or stdin read to its end when ``task`` is ``-``, or when none is
+    given, nothing is resumed and stdin is not a terminal (``echo "fix it" | asyncfc run``; an
+    empty stdin then gives no task). A resume without a task never reads stdin: a CI job's stdin
+    may be a pipe that never closes.
+
+    Raises:
+        typer.BadParameter: ``-`` and stdin held no text.
+    """
+    explicit = task == "-"
+    if not explicit and (task is not None or resuming or sys.stdin is None or sys.stdin.isatty()):
+        return task
+    try:
+        text = sys.stdin.read().strip() if sys.stdin is not None else ""
+    except UnicodeDecodeError:
+        raise typer.BadParameter("stdin is not text", param_hint="TASK") from None
+    if explicit and not text:
+        raise typer.BadParameter("the task read from stdin (-) is empty", param_hint="TASK")
+    return text or None
 
 
 app.add_typer(commands)  # demo, replay, sessions, ... mcp: at the top level
