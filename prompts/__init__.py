@@ -3,7 +3,8 @@
 ``system.md`` is the system prompt of every mode; ``futures.md`` explains the futures protocol and
 is added only in async mode (in sync and serial modes the model never sees a placeholder);
 ``sandbox.md`` is added when commands run in the OS sandbox.
-``subagent.md`` is what a sub-agent (an ``agent`` call's nested session) starts with. The text
+``subagent.md`` is what a sub-agent (an ``agent`` call's nested session) starts with. ``init.md``
+and ``review.md`` are the tasks the TUI's /init and /review send. The text
 is read at run time, so editing a prompt needs no code change.
 """
 
@@ -14,7 +15,7 @@ from importlib import resources
 
 __all__ = ["PROMPT_NAMES", "load_prompt"]
 
-PROMPT_NAMES = ("system", "futures", "sandbox", "subagent")
+PROMPT_NAMES = ("system", "futures", "sandbox", "subagent", "init", "review")
 """The prompts this package ships, by name (file ``<name>.md``)."""
 
 

@@ -22,7 +22,9 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
+from ..memory import memory_line
 from .formatting import preview_text
+from .project_commands import ProjectCommands
 from .slash import COMMANDS, Completion, completions, parse_command
 
 if TYPE_CHECKING:
@@ -31,7 +33,7 @@ if TYPE_CHECKING:
 
 __all__ = ["PromptActions"]
 
-SESSION_COMMANDS = frozenset({"model", "mode", "approval", "clear", "compact"})
+SESSION_COMMANDS = frozenset({"model", "mode", "approval", "clear", "compact", "status", "mcp", "allow", "disallow"})
 """Carried out by the session itself (``controls.SessionControls``), between tasks only."""
 ENDS_RECORDED_WAIT_S = 30.0
 """How long /undo waits for the end of the last task to be recorded before it gives up."""
@@ -67,6 +69,8 @@ class PromptActions:
         the UI thread only). A worker clears it only while it is still its own: a worker that has
         found the outbox empty may end after the next task started another, and clearing that
         one's token would let a third start beside it (both sending the same task)."""
+        self.project = ProjectCommands(self)
+        """/init, /review, /memory, ``# note`` and /exit."""
 
     @property
     def root(self) -> Path | None:
@@ -93,11 +97,18 @@ class PromptActions:
     def submit(self, text: str) -> None:
         command = parse_command(text)
         if command is not None:
-            getattr(self, f"_{command[0]}", self._session_command)(*command)
+            if not self.project.run(*command):
+                getattr(self, f"_{command[0]}", self._session_command)(*command)
+        elif (note := memory_line(text)) is not None:
+            self.project.remember(note)
         elif text.startswith("!") and text[1:].strip():
             self._shell(text[1:].strip())
         else:
             self._task(text)
+
+    def send_task(self, text: str) -> None:
+        """Send ``text`` as a task, as if it had been typed (what /init and /review send)."""
+        self._task(text)
 
     def _task(self, text: str) -> None:
         """Send a task. Its ``@path`` files are read in a worker thread (a big file or a slow disk
@@ -188,6 +199,7 @@ class PromptActions:
             table.add_row(Text(f"/{command.name} {command.args}".rstrip(), style="bold"), command.help)
         table.add_row(Text("@path", style="bold"), "attach a workspace file to the prompt (Tab completes)")
         table.add_row(Text("!command", style="bold"), "run a shell command yourself; its output goes to the model with your next prompt")
+        table.add_row(Text("# note", style="bold"), "add a line to the project instructions (AGENTS.md): every later session reads it")
         keys = Table.grid(padding=(0, 2))
         for key, what in KEYS:
             keys.add_row(Text(key, style="bold"), what)

@@ -47,7 +47,17 @@ COMMANDS: tuple[SlashCommand, ...] = (
     SlashCommand("undo", "restore the working tree to the session's checkpoint"),
     SlashCommand("sessions", "list this repository's recent sessions"),
     SlashCommand("cost", "show requests, tokens and cost so far"),
+    SlashCommand("status", "show the session: model, endpoint, sandbox, trust, instructions, servers"),
+    SlashCommand("init", "have the model study the repository and write AGENTS.md", "[NOTES]"),
+    SlashCommand("review", "have the model review the uncommitted changes (it changes nothing)", "[FOCUS]"),
+    SlashCommand("memory", "list the project instructions files, or add a line to them", "[TEXT]"),
+    SlashCommand("allow", "list the allow rules, or allow one for this session", "[RULE]"),
+    SlashCommand("disallow", "stop allowing a rule (also removed from allow.toml)", "RULE"),
+    SlashCommand("mcp", "list the MCP servers, their state and their tools"),
+    SlashCommand("exit", "quit asyncfc (also /quit)"),
 )
+ALIASES = {"quit": "exit"}
+"""Other names a command answers to (not listed, not completed)."""
 BY_NAME = {command.name: command for command in COMMANDS}
 
 MAX_SHOWN = 8
@@ -70,9 +80,10 @@ def parse_command(text: str) -> tuple[str, str] | None:
     """``("model", "openai/gpt-4.1")`` for ``/model openai/gpt-4.1``; None when ``text`` is not a
     command line (a path like ``/etc/hosts`` in a task is not one: the word must be a command)."""
     match = re.fullmatch(r"/(\w[\w-]*)(?:\s+(.*))?", text.strip(), re.DOTALL)
-    if match is None or match[1] not in BY_NAME:
+    if match is None:
         return None
-    return match[1], (match[2] or "").strip()
+    name = ALIASES.get(match[1], match[1])
+    return (name, (match[2] or "").strip()) if name in BY_NAME else None
 
 
 def _token_before(text: str, cursor: int) -> tuple[int, str]:

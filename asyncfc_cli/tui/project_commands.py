@@ -1,0 +1,129 @@
+"""The prompt's commands about the project rather than the session: /init and /review (model tasks
+with a fixed prompt from ``asyncfc_prompts``), /memory and ``# note`` lines (the project
+instructions), and /exit (/quit).
+
+/init and /review go out as ordinary tasks, through ``PromptActions`` (queued behind a running
+task, ``!command`` notes ahead of them), so the model does the work under the session's approval
+policy like any other task. A memory is written at once, in a worker thread (``memory.add_memory``),
+and the conversation learns it with the next prompt, as a ``!command``'s output does: the system
+prompt is not rewritten mid-session (it would throw away the provider's prompt cache), while every
+later session reads the file.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from rich.text import Text
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from ..memory import Remembered
+    from .prompt_actions import PromptActions
+
+__all__ = ["ProjectCommands"]
+
+
+class ProjectCommands:
+    """Carries out /init, /review, /memory, ``# note`` and /exit for ``actions``' app."""
+
+    def __init__(self, actions: PromptActions) -> None:
+        self.actions = actions
+        self.app = actions.app
+
+    def run(self, name: str, argument: str) -> bool:
+        """Carry out ``/name argument`` if it is one of these; whether it was."""
+        handler = getattr(self, f"_{name}", None)
+        if handler is None:
+            return False
+        handler(argument)
+        return True
+
+    def _init(self, argument: str) -> None:
+        root = self.actions.root
+        if root is not None:
+            self.actions.send_task(init_task(root, argument))
+
+    def _review(self, argument: str) -> None:
+        from asyncfc_prompts import load_prompt
+
+        focus = f"\nThe user asks you to focus on: {argument}" if argument else ""
+        self.actions.send_task(load_prompt("review").replace("{focus}", focus).rstrip())
+
+    def _memory(self, argument: str) -> None:
+        """``/memory TEXT`` remembers TEXT; ``/memory`` says which files the model is given."""
+        if argument:
+            self.remember(argument)
+            return
+        root = self.actions.root
+        if root is None:
+            return
+        from ..memory import memory_target
+        from ..prompting import project_instructions
+
+        found = project_instructions(root)
+        listed = "\n".join(f"  {item.path}  ({len(item.text.splitlines())} lines)" for item in found)
+        self.app.transcript.note(
+            (f"Project instructions the model is given:\n{listed}\n" if found else
+             "No project instructions yet (/init has the model write AGENTS.md).\n")
+            + f"`# TEXT` (or /memory TEXT) adds a line to {memory_target(root)}.")
+
+    def remember(self, text: str) -> None:
+        """Add ``text`` to the project instructions in a worker thread, then say so."""
+        root, app = self.actions.root, self.app
+        if root is None or not app.can_command("nothing is remembered"):
+            return
+        from ..memory import add_memory
+        from ..workspace import Workspace
+
+        def write() -> None:
+            from ..errors import WorkspaceError
+
+            try:
+                done: Remembered | str = add_memory(Workspace(root), text)
+            except WorkspaceError as exc:
+                done = str(exc)
+            app.call_from_thread(self._remembered, done)
+
+        app.run_worker(write, thread=True, group="prompt")
+
+    def _remembered(self, done: Remembered | str) -> None:
+        """On the UI thread: say what was written (or why not); the conversation hears of it with
+        the next prompt."""
+        if isinstance(done, str):
+            self.app.transcript.note(Text(f"Not remembered: {done}", style="yellow"))
+            return
+        self.actions.pending_notes.append(
+            f"(I added this line to the project instructions in {done.path}; follow it from now on: "
+            f"{done.line[2:]})")
+        verb = "created" if done.created else "added to"
+        self.app.transcript.note(f"Remembered ({verb} {done.path}): {done.line}")
+
+    def _exit(self, _: str) -> None:
+        self.app.run_worker(self.app.action_quit(), exclusive=True)
+
+    _quit = _exit
+
+
+def init_task(root: Path, argument: str) -> str:
+    """The task /init sends: ``init.md``, told which instructions files the repository already has
+    (the model improves AGENTS.md rather than starting over), and what the user added."""
+    from asyncfc_prompts import load_prompt
+
+    from ..prompting import INSTRUCTION_FILES
+
+    present = [rel for rel in INSTRUCTION_FILES if (root / rel).is_file()]
+    if "AGENTS.md" in present:
+        existing = ("`AGENTS.md` exists already: read it first and improve it (keep what is right, fix "
+                    "what is stale, add what is missing) rather than starting over.\n")
+    elif present:
+        named = ", ".join(f"`{rel}`" for rel in present)
+        existing = (f"The repository has {named} but no `AGENTS.md`: read {'it' if len(present) == 1 else 'them'} "
+                    "first and carry over what is right; leave those files as they are.\n")
+    else:
+        existing = ""
+    task = load_prompt("init").replace("{existing}", existing)
+    return f"{task}\n\nThe user adds: {argument}" if argument else task
+
+
