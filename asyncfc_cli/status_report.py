@@ -80,8 +80,8 @@ def status_text(facts: StatusFacts) -> str:
 
 def _commands(sandbox: str, network: bool) -> str:
     if sandbox == "on":
-        reach = "with the network" if network else "no network (a loopback shared by the session)"
-        return f"in the OS sandbox, writing only in the workspace, {reach}"
+        reach = "network allowed" if network else "no network beyond the session's loopback"
+        return f"sandbox on: write only in the workspace; {reach}"
     if sandbox == "unavailable":
         return "unconfined: the OS sandbox cannot run here"
     return "unconfined: the sandbox is off"

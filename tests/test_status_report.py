@@ -16,7 +16,7 @@ def test_status_names_each_fact_and_the_command_that_changes_it() -> None:
     lines = status_text(FACTS).splitlines()
     assert lines[1] == "model         openai/gpt-4.1 at https://api.openai.com/v1  (/model)"
     assert lines[3] == "approval      ask, 1 allow rule (/allow lists them)  (/approval)"
-    assert "no network (a loopback shared by the session)" in lines[4]
+    assert lines[4] == "commands      sandbox on: write only in the workspace; no network beyond the session's loopback"
     assert lines[5] == ("workspace     /r (git), not trusted (left out: api_base; `asyncfc trust` applies them)")
     assert lines[6] == "instructions  none (/init writes AGENTS.md)"
     assert lines[-1] == "transcript    not recorded"

@@ -151,7 +151,7 @@ def test_a_hash_line_is_remembered_in_agents_md_and_told_to_the_model(repo: Path
             await wait_for(pilot, lambda: "Remembered (created AGENTS.md)" in text_of(app))
             assert (repo / "AGENTS.md").read_text() == "- always run the tests with -q\n"
             await typed(pilot, app, "/memory")
-            await wait_for(pilot, lambda: "AGENTS.md  (1 lines)" in text_of(app))
+            await wait_for(pilot, lambda: "AGENTS.md  (1 line)" in text_of(app))
             await typed(pilot, app, "go on")
             await wait_for(pilot, lambda: app.state.outcome is not None)
         [task] = sent_tasks(engine)

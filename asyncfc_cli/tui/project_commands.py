@@ -63,9 +63,9 @@ class ProjectCommands:
         from ..prompting import project_instructions
 
         found = project_instructions(root)
-        listed = "\n".join(f"  {item.path}  ({len(item.text.splitlines())} lines)" for item in found)
+        listed = "\n".join(f"  {item.path}  ({_lines(item.text)})" for item in found)
         self.app.transcript.note(
-            (f"Project instructions the model is given:\n{listed}\n" if found else
+            (f"Project instructions (each new session's system prompt holds them):\n{listed}\n" if found else
              "No project instructions yet (/init has the model write AGENTS.md).\n")
             + f"`# TEXT` (or /memory TEXT) adds a line to {memory_target(root)}.")
 
@@ -104,6 +104,11 @@ class ProjectCommands:
         self.app.run_worker(self.app.action_quit(), exclusive=True)
 
     _quit = _exit
+
+
+def _lines(text: str) -> str:
+    count = len(text.splitlines())
+    return f"{count} line{'s' * (count != 1)}"
 
 
 def init_task(root: Path, argument: str) -> str:
