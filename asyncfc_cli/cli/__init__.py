@@ -146,7 +146,7 @@ def _open_tui(settings: Settings, workspace: Workspace, *, task: str | None, pro
 @with_session_options
 def run(
     task: Annotated[str | None, typer.Argument(help="What the agent should do (optional with --resume); - or none with stdin piped: read it from stdin.")] = None,
-    output: Annotated[Output, typer.Option("--output", help="Headless output: live text or JSON lines.")] = Output.text,
+    output: Annotated[Output, typer.Option("--output", help="Headless output: live text, JSON lines (every event), or json (one result object at the end).")] = Output.text,
     headless: Annotated[bool, typer.Option("--headless", help="Never open the TUI.")] = False,
     simulate_tools: Annotated[bool, typer.Option("--simulate-tools", hidden=True, help="Scripted models: simulated tools.")] = False,
     *,
@@ -176,14 +176,14 @@ def run(
         raise typer.Exit(_open_tui(settings, workspace, task=task, profile=flags.profile, resume=resumed))
     _start_model_import(settings)
     from ..app import run_headless
-    from ..render import JsonlRenderer, TextRenderer
+    from ..render import JsonlRenderer, ResultRenderer, TextRenderer
 
-    if (settings.ignored_repo_keys or settings.repo_trust_notice) and output is Output.jsonl:
+    if (settings.ignored_repo_keys or settings.repo_trust_notice) and output is not Output.text:
         from ..trust import untrusted_notice  # the text view prints the notice
 
         notice = untrusted_notice(settings.ignored_repo_keys, workspace.root, settings.repo_trust_notice)
         typer.echo(f"asyncfc: warning: {notice}", err=True)
-    renderer = JsonlRenderer() if output is Output.jsonl else TextRenderer()
+    renderer = {Output.jsonl: JsonlRenderer, Output.json: ResultRenderer}.get(output, TextRenderer)()
     raise typer.Exit(
         run_headless(task, settings, workspace, renderer=renderer, profile=flags.profile,
                      simulate=simulate_tools, resume=resumed)

@@ -37,6 +37,7 @@ class SandboxMode(str, Enum):
 class Output(str, Enum):
     text = "text"
     jsonl = "jsonl"
+    json = "json"
 
 
 class Clock(str, Enum):
