@@ -218,3 +218,17 @@ def test_mcp_and_status_show_a_configured_servers_state_and_tools(repo: Path, tm
             await wait_for(pilot, lambda: "mcp           test ready  (/mcp lists their tools)" in text_of(app))
         engine.transcript.close()
     run(main)
+
+
+def test_sessions_lists_this_one_and_says_how_to_continue_one(repo: Path) -> None:
+    async def main() -> None:
+        app, engine = wired_app(repo)
+        async with app.run_test(size=SIZE) as pilot:
+            await typed(pilot, app, "hello")
+            await wait_for(pilot, lambda: app.state.outcome is not None)
+            await typed(pilot, app, "/sessions")
+            await wait_for(pilot, lambda: "asyncfc -c" in text_of(app))
+            assert engine.session.session_id in text_of(app)
+            assert "Continue one with `asyncfc --resume ID` (`asyncfc -c`: the latest)." in text_of(app)
+        engine.transcript.close()
+    run(main)

@@ -218,7 +218,9 @@ class PromptActions:
             return
         from ..saved_sessions import format_sessions, list_sessions
 
-        self.app.transcript.note(Text(format_sessions(list_sessions(self.root, limit=10))))
+        sessions = list_sessions(self.root, limit=10)
+        hint = "\nContinue one with `asyncfc --resume ID` (`asyncfc -c`: the latest)." if sessions else ""
+        self.app.transcript.note(Text(format_sessions(sessions) + hint))
 
     def _diff(self, _: str, __: str) -> None:
         root = self.root
