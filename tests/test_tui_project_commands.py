@@ -232,3 +232,28 @@ def test_sessions_lists_this_one_and_says_how_to_continue_one(repo: Path) -> Non
             assert "Continue one with `asyncfc --resume ID` (`asyncfc -c`: the latest)." in text_of(app)
         engine.transcript.close()
     run(main)
+
+
+def test_a_custom_command_is_completed_listed_and_sent_with_its_arguments(repo: Path, tmp_path: Path) -> None:
+    commands = repo / ".claude" / "commands"
+    commands.mkdir(parents=True)
+    (commands / "fix-issue.md").write_text("---\ndescription: Fix an issue\nargument-hint: NUMBER\n---\n"
+                                           "Fix issue #$ARGUMENTS and add a test.\n")
+
+    async def main() -> None:
+        from asyncfc_cli.tui.prompt_box import CompletionMenu
+
+        app, engine = wired_app(repo)
+        async with app.run_test(size=SIZE) as pilot:
+            await wait_for(pilot, lambda: bool(app.state.session.root))
+            await pilot.click("#prompt")
+            await pilot.press(*"/fix")
+            menu = app.query_one(CompletionMenu)
+            assert [c.label for c in menu.items] == ["/fix-issue NUMBER"]
+            await pilot.press("tab", *"42", "enter")
+            await wait_for(pilot, lambda: app.state.outcome is not None)
+            await typed(pilot, app, "/help")
+            await wait_for(pilot, lambda: "Fix an issue (repository)" in text_of(app))
+        assert sent_tasks(engine) == ["Fix issue #42 and add a test."]
+        engine.transcript.close()
+    run(main)

@@ -1,8 +1,9 @@
 """The prompt's commands about the project rather than the session: /init and /review (model tasks
-with a fixed prompt from ``asyncfc_prompts``), /memory and ``# note`` lines (the project
+with a fixed prompt from ``asyncfc_prompts``), custom commands (prompts the person or the
+repository keeps as Markdown files: ``custom_commands``), /memory and ``# note`` lines (the project
 instructions), and /exit (/quit).
 
-/init and /review go out as ordinary tasks, through ``PromptActions`` (queued behind a running
+/init, /review and custom commands go out as ordinary tasks, through ``PromptActions`` (queued behind a running
 task, ``!command`` notes ahead of them), so the model does the work under the session's approval
 policy like any other task. A memory is written at once, in a worker thread (``memory.add_memory``),
 and the conversation learns it with the next prompt, as a ``!command``'s output does: the system
@@ -12,6 +13,7 @@ later session reads the file.
 
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING
 
 from rich.text import Text
@@ -19,10 +21,15 @@ from rich.text import Text
 if TYPE_CHECKING:
     from pathlib import Path
 
+    from ..custom_commands import CustomCommand
     from ..memory import Remembered
     from .prompt_actions import PromptActions
+    from .slash import SlashCommand
 
 __all__ = ["ProjectCommands"]
+
+FRESH_S = 5.0
+"""How long the custom commands read are reused before their folders are read again."""
 
 
 class ProjectCommands:
@@ -31,14 +38,45 @@ class ProjectCommands:
     def __init__(self, actions: PromptActions) -> None:
         self.actions = actions
         self.app = actions.app
+        self._custom: tuple[float, dict[str, CustomCommand]] = (-1e9, {})
 
     def run(self, name: str, argument: str) -> bool:
-        """Carry out ``/name argument`` if it is one of these; whether it was."""
+        """Carry out ``/name argument`` if it is one of these or a custom command; whether it was."""
         handler = getattr(self, f"_{name}", None)
-        if handler is None:
+        if handler is not None:
+            handler(argument)
+            return True
+        custom = self.custom_commands().get(name)
+        if custom is None:
             return False
-        handler(argument)
+        from ..custom_commands import expand
+
+        self.actions.send_task(expand(custom, argument))
         return True
+
+    # -- custom commands ---------------------------------------------------------------------------
+
+    def custom_commands(self) -> dict[str, CustomCommand]:
+        """The custom commands (``custom_commands``), read again when older than ``FRESH_S``: a
+        file added while the TUI runs shows up in the menu."""
+        read_at, found = self._custom
+        if time.monotonic() - read_at > FRESH_S:
+            from ..config import user_config_path
+            from ..custom_commands import load_custom_commands
+            from .slash import ALIASES, BY_NAME
+
+            found = load_custom_commands(user_config_path().parent / "commands", self.actions.root,
+                                         reserved={*BY_NAME, *ALIASES})
+            self._custom = (time.monotonic(), found)
+        return found
+
+    def slash_commands(self) -> list[SlashCommand]:
+        """The custom commands as the completion menu and /help show them."""
+        from .slash import SlashCommand
+
+        return [SlashCommand(c.name, c.description + (" (repository)" if c.source == "repository" else ""),
+                             c.argument_hint or ("[ARGUMENTS]" if "$ARGUMENTS" in c.text else ""))
+                for c in self.custom_commands().values()]
 
     def _init(self, argument: str) -> None:
         root = self.actions.root

@@ -80,7 +80,7 @@ class PromptActions:
     # -- completion --------------------------------------------------------------------------------
 
     def complete(self, text: str, cursor: int) -> list[Completion]:
-        return completions(text, cursor, self._workspace_paths)
+        return completions(text, cursor, self._workspace_paths, self.project.slash_commands)
 
     def _workspace_paths(self) -> list[str]:
         read_at, paths = self._paths
@@ -95,7 +95,7 @@ class PromptActions:
     # -- submitting --------------------------------------------------------------------------------
 
     def submit(self, text: str) -> None:
-        command = parse_command(text)
+        command = parse_command(text, self.project.slash_commands() if text.startswith("/") else ())
         if command is not None:
             if not self.project.run(*command):
                 getattr(self, f"_{command[0]}", self._session_command)(*command)
@@ -195,7 +195,7 @@ class PromptActions:
 
     def _help(self, _: str, __: str) -> None:
         table = Table.grid(padding=(0, 2))
-        for command in COMMANDS:
+        for command in (*COMMANDS, *self.project.slash_commands()):
             table.add_row(Text(f"/{command.name} {command.args}".rstrip(), style="bold"), command.help)
         table.add_row(Text("@path", style="bold"), "attach a workspace file to the prompt (Tab completes)")
         table.add_row(Text("!command", style="bold"), "run a shell command yourself; its output goes to the model with your next prompt")

@@ -76,14 +76,16 @@ class Completion:
     help: str = ""
 
 
-def parse_command(text: str) -> tuple[str, str] | None:
+def parse_command(text: str, extra: Sequence[SlashCommand] = ()) -> tuple[str, str] | None:
     """``("model", "openai/gpt-4.1")`` for ``/model openai/gpt-4.1``; None when ``text`` is not a
-    command line (a path like ``/etc/hosts`` in a task is not one: the word must be a command)."""
+    command line (a path like ``/etc/hosts`` in a task is not one: the word must be a command, a
+    built-in one or one of ``extra``, the custom commands)."""
     match = re.fullmatch(r"/(\w[\w-]*)(?:\s+(.*))?", text.strip(), re.DOTALL)
     if match is None:
         return None
     name = ALIASES.get(match[1], match[1])
-    return (name, (match[2] or "").strip()) if name in BY_NAME else None
+    known = name in BY_NAME or any(command.name == name for command in extra)
+    return (name, (match[2] or "").strip()) if known else None
 
 
 def _token_before(text: str, cursor: int) -> tuple[int, str]:
@@ -94,14 +96,17 @@ def _token_before(text: str, cursor: int) -> tuple[int, str]:
     return start, text[start:cursor]
 
 
-def completions(text: str, cursor: int, paths: Callable[[], Sequence[str]]) -> list[Completion]:
+def completions(text: str, cursor: int, paths: Callable[[], Sequence[str]],
+                extra: Callable[[], Sequence[SlashCommand]] = tuple) -> list[Completion]:
     """What to offer for the word being typed at ``cursor``: command names after a leading
-    ``/``, a command's argument choices, or workspace paths after ``@`` (``paths`` is called only
-    then). Best first: prefix matches, then matches anywhere (paths: in the file name first)."""
+    ``/`` (the built-in ones, then ``extra()``, the custom ones), a command's argument choices, or
+    workspace paths after ``@`` (``paths`` is called only then). Best first: prefix matches, then
+    matches anywhere (paths: in the file name first)."""
     start, word = _token_before(text, cursor)
     if start == 0 and word.startswith("/"):
         typed = word[1:]
-        matching = sorted((c for c in COMMANDS if c.name.startswith(typed)), key=lambda c: c.name != typed)
+        matching = sorted((c for c in (*COMMANDS, *extra()) if c.name.startswith(typed)),
+                          key=lambda c: c.name != typed)
         return [Completion(f"/{c.name} {c.args}".rstrip(), f"/{c.name} " if c.args else f"/{c.name}",
                            0, cursor, c.help)
                 for c in matching][:MAX_SHOWN]
