@@ -114,33 +114,33 @@ def test_allow_adds_lists_and_disallow_removes_rules_saved_and_not(repo: Path, t
     run(main)
 
 
-def test_init_sends_the_init_task_told_what_exists_and_what_the_user_adds(repo: Path) -> None:
-    (repo / "CLAUDE.md").write_text("old notes\n")
+def tasks_sent_for(repo: Path, line: str) -> list[str]:
+    """The tasks the session was sent after ``line`` was typed, once the task it started ended."""
+    sent: list[str] = []
 
     async def main() -> None:
         app, engine = wired_app(repo)
         async with app.run_test(size=SIZE) as pilot:
-            await typed(pilot, app, "/init mention the Makefile")
+            await typed(pilot, app, line)
             await wait_for(pilot, lambda: app.state.outcome is not None)
-        [task] = sent_tasks(engine)
-        assert task.startswith(load_prompt("init").split("{existing}")[0])
-        assert "The repository has `CLAUDE.md` but no `AGENTS.md`: read it first" in task
-        assert task.endswith("The user adds: mention the Makefile")
+        sent.extend(sent_tasks(engine))
         engine.transcript.close()
     run(main)
+    return sent
+
+
+def test_init_sends_the_init_task_told_what_exists_and_what_the_user_adds(repo: Path) -> None:
+    (repo / "CLAUDE.md").write_text("old notes\n")
+    [task] = tasks_sent_for(repo, "/init mention the Makefile")
+    assert task.startswith(load_prompt("init").split("{existing}")[0])
+    assert "The repository has `CLAUDE.md` but no `AGENTS.md`: read it first" in task
+    assert task.endswith("The user adds: mention the Makefile")
 
 
 def test_review_sends_the_review_task_with_its_focus(repo: Path) -> None:
-    async def main() -> None:
-        app, engine = wired_app(repo)
-        async with app.run_test(size=SIZE) as pilot:
-            await typed(pilot, app, "/review the error handling")
-            await wait_for(pilot, lambda: app.state.outcome is not None)
-        [task] = sent_tasks(engine)
-        assert task.startswith("Review the uncommitted changes") and "git diff HEAD" in task
-        assert task.endswith("The user asks you to focus on: the error handling")
-        engine.transcript.close()
-    run(main)
+    [task] = tasks_sent_for(repo, "/review the error handling")
+    assert task.startswith("Review the uncommitted changes") and "git diff HEAD" in task
+    assert task.endswith("The user asks you to focus on: the error handling")
 
 
 def test_a_hash_line_is_remembered_in_agents_md_and_told_to_the_model(repo: Path) -> None:
