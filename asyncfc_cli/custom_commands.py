@@ -20,7 +20,7 @@ from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["CustomCommand", "expand", "load_custom_commands", "parse_command_file"]
+__all__ = ["CustomCommand", "expand", "load_custom_commands", "parse_command_file", "user_commands_folder"]
 
 REPOSITORY_FOLDERS = (".asyncfc/commands", ".claude/commands")
 """Where a repository keeps its commands, relative to its root, first match wins."""
@@ -68,6 +68,13 @@ def expand(command: CustomCommand, arguments: str) -> str:
     if "$ARGUMENTS" in command.text:
         return command.text.replace("$ARGUMENTS", arguments)
     return f"{command.text}\n\n{arguments}" if arguments else command.text
+
+
+def user_commands_folder() -> Path:
+    """The person's own commands: ``commands/`` beside their config.toml."""
+    from .config import user_config_path
+
+    return user_config_path().parent / "commands"
 
 
 def load_custom_commands(user_folder: Path | None, root: Path | None, *,

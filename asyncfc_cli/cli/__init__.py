@@ -11,6 +11,7 @@ from __future__ import annotations
 import gc
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -169,6 +170,7 @@ def run(
             resumed, task = resolve_resume(workspace.root, ref, task)
         if task is None:
             raise typer.BadParameter("give the task to run (or --resume a session)", param_hint="TASK")
+        task = _command_task(task, workspace.root)
         settings = _session_settings(flags, workspace, resumed, ask_trust=tui)
     except AsyncfcError as exc:
         raise fail(exc) from None
@@ -209,6 +211,32 @@ def _task_from_stdin(task: str | None, *, resuming: bool) -> str | None:
     if explicit and not text:
         raise typer.BadParameter("the task read from stdin (-) is empty", param_hint="TASK")
     return text or None
+
+
+def _command_task(task: str, root: Path) -> str:
+    """The task a ``/name ARGS`` line stands for (``asyncfc run "/review"``): /init, /review or a
+    custom command becomes its task, as in the TUI; another TUI command is refused in words; any
+    other text (``/etc/hosts is wrong``) is the task as written.
+
+    Raises:
+        typer.BadParameter: a TUI command that is not a task (``/status``).
+    """
+    if not task.startswith("/"):
+        return task
+    from ..custom_commands import load_custom_commands, user_commands_folder
+    from ..task_commands import TASK_COMMANDS, task_for
+    from ..tui.slash import ALIASES, BY_NAME, SlashCommand, parse_command
+
+    custom = load_custom_commands(user_commands_folder(), root, reserved={*BY_NAME, *ALIASES})
+    command = parse_command(task, [SlashCommand(name, "") for name in custom])
+    if command is None:
+        return task
+    made = task_for(*command, root, custom)
+    if made is None:
+        takes = ", ".join(f"/{name}" for name in (*TASK_COMMANDS, *custom))
+        raise typer.BadParameter(f"/{command[0]} is a command of the TUI (`asyncfc`); `asyncfc run` takes "
+                                 f"a task, or a command that stands for one: {takes}", param_hint="TASK")
+    return made
 
 
 app.add_typer(commands)  # demo, replay, sessions, ... mcp: at the top level

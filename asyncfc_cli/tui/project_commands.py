@@ -19,8 +19,6 @@ from typing import TYPE_CHECKING
 from rich.text import Text
 
 if TYPE_CHECKING:
-    from pathlib import Path
-
     from ..custom_commands import CustomCommand
     from ..memory import Remembered
     from .prompt_actions import PromptActions
@@ -46,12 +44,15 @@ class ProjectCommands:
         if handler is not None:
             handler(argument)
             return True
-        custom = self.custom_commands().get(name)
-        if custom is None:
+        root = self.actions.root
+        if root is None:
             return False
-        from ..custom_commands import expand
+        from ..task_commands import task_for
 
-        self.actions.send_task(expand(custom, argument))
+        task = task_for(name, argument, root, self.custom_commands())
+        if task is None:
+            return False
+        self.actions.send_task(task)
         return True
 
     # -- custom commands ---------------------------------------------------------------------------
@@ -61,12 +62,10 @@ class ProjectCommands:
         file added while the TUI runs shows up in the menu."""
         read_at, found = self._custom
         if time.monotonic() - read_at > FRESH_S:
-            from ..config import user_config_path
-            from ..custom_commands import load_custom_commands
+            from ..custom_commands import load_custom_commands, user_commands_folder
             from .slash import ALIASES, BY_NAME
 
-            found = load_custom_commands(user_config_path().parent / "commands", self.actions.root,
-                                         reserved={*BY_NAME, *ALIASES})
+            found = load_custom_commands(user_commands_folder(), self.actions.root, reserved={*BY_NAME, *ALIASES})
             self._custom = (time.monotonic(), found)
         return found
 
@@ -77,17 +76,6 @@ class ProjectCommands:
         return [SlashCommand(c.name, c.description + (" (repository)" if c.source == "repository" else ""),
                              c.argument_hint or ("[ARGUMENTS]" if "$ARGUMENTS" in c.text else ""))
                 for c in self.custom_commands().values()]
-
-    def _init(self, argument: str) -> None:
-        root = self.actions.root
-        if root is not None:
-            self.actions.send_task(init_task(root, argument))
-
-    def _review(self, argument: str) -> None:
-        from asyncfc_prompts import load_prompt
-
-        focus = f"\nThe user asks you to focus on: {argument}" if argument else ""
-        self.actions.send_task(load_prompt("review").replace("{focus}", focus).rstrip())
 
     def _memory(self, argument: str) -> None:
         """``/memory TEXT`` remembers TEXT; ``/memory`` says which files the model is given."""
@@ -147,26 +135,3 @@ class ProjectCommands:
 def _lines(text: str) -> str:
     count = len(text.splitlines())
     return f"{count} line{'s' * (count != 1)}"
-
-
-def init_task(root: Path, argument: str) -> str:
-    """The task /init sends: ``init.md``, told which instructions files the repository already has
-    (the model improves AGENTS.md rather than starting over), and what the user added."""
-    from asyncfc_prompts import load_prompt
-
-    from ..prompting import INSTRUCTION_FILES
-
-    present = [rel for rel in INSTRUCTION_FILES if (root / rel).is_file()]
-    if "AGENTS.md" in present:
-        existing = ("`AGENTS.md` exists already: read it first and improve it (keep what is right, fix "
-                    "what is stale, add what is missing) rather than starting over.\n")
-    elif present:
-        named = ", ".join(f"`{rel}`" for rel in present)
-        existing = (f"The repository has {named} but no `AGENTS.md`: read {'it' if len(present) == 1 else 'them'} "
-                    "first and carry over what is right; leave those files as they are.\n")
-    else:
-        existing = ""
-    task = load_prompt("init").replace("{existing}", existing)
-    return f"{task}\n\nThe user adds: {argument}" if argument else task
-
-

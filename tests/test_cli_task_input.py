@@ -1,5 +1,6 @@
-"""`asyncfc run` as scripts use it: the task read from stdin (`-`, or piped with no task), and
-`-c/--continue` for the latest session, run as a user runs them (a process each)."""
+"""`asyncfc run` as scripts use it: the task read from stdin (`-`, or piped with no task),
+`-c/--continue` for the latest session, and `/review`, `/init` or a custom command standing for
+their task; run as a user runs them (a process each)."""
 
 from __future__ import annotations
 
@@ -84,3 +85,19 @@ def test_continue_means_the_latest_session() -> None:
     assert SessionFlags(continue_latest=True, resume="last").resume_ref() == "last"  # `-c --resume`
     assert SessionFlags(resume="ab12").resume_ref() == "ab12"
     assert SessionFlags().resume_ref() is None
+
+
+def test_a_command_line_stands_for_its_task_as_in_the_tui(repo: Path) -> None:
+    (repo / ".asyncfc" / "commands").mkdir(parents=True)
+    (repo / ".asyncfc" / "commands" / "explain.md").write_text("Explain $ARGUMENTS to a newcomer.\n")
+    model = ("--model", str(repo / "scenario.yaml"), "--output", "jsonl")
+    [review] = user_messages(asyncfc("run", "/review the parser", *model, cwd=repo, stdin=None))
+    assert review.startswith("Review the uncommitted changes")
+    assert review.endswith("The user asks you to focus on: the parser")
+    assert user_messages(asyncfc("run", "/explain hello.txt", *model, cwd=repo, stdin=None)) == [
+        "Explain hello.txt to a newcomer."]
+    assert user_messages(asyncfc("run", "/etc/hosts looks wrong", *model, cwd=repo, stdin=None)) == [
+        "/etc/hosts looks wrong"]
+    status = asyncfc("run", "/status", *model, cwd=repo, stdin=None)
+    assert status.returncode == 2 and "/status is a command of the TUI" in status.stderr
+    assert "/explain" in status.stderr  # the commands it takes, custom ones too
