@@ -4,6 +4,8 @@
 
 Each is sync and quick (called on the trio side by the TUI's engine host) and reports on the event
 bus, like everything else: a change as ``settings_changed``, a result or a refusal as a ``notice``.
+/status reads the project instructions and /allow and /disallow the person's ``allow.toml`` (and
+/disallow rewrites it) right there: small files, read between tasks, as /model opens a client.
 Nothing here reads the repository's configuration: the person typed the command.
 """
 

@@ -19,6 +19,8 @@ from typing import TYPE_CHECKING
 from rich.text import Text
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from ..custom_commands import CustomCommand
     from ..memory import Remembered
     from .prompt_actions import PromptActions
@@ -36,7 +38,8 @@ class ProjectCommands:
     def __init__(self, actions: PromptActions) -> None:
         self.actions = actions
         self.app = actions.app
-        self._custom: tuple[float, dict[str, CustomCommand]] = (-1e9, {})
+        self._custom: tuple[float, Path | None, dict[str, CustomCommand]] = (-1e9, None, {})
+        """When the custom commands were read, for which workspace root, and what was found."""
 
     def run(self, name: str, argument: str) -> bool:
         """Carry out ``/name argument`` if it is one of these or a custom command; whether it was."""
@@ -44,14 +47,17 @@ class ProjectCommands:
         if handler is not None:
             handler(argument)
             return True
-        root = self.actions.root
-        if root is None:
-            return False
-        from ..task_commands import task_for
+        from ..task_commands import TASK_COMMANDS, task_for
 
-        task = task_for(name, argument, root, self.custom_commands())
-        if task is None:
+        custom = self.custom_commands()
+        if name not in TASK_COMMANDS and name not in custom:
             return False
+        root = self.actions.root
+        if root is None:  # the session has not said where it works yet
+            self.app.notify(f"/{name} waits for the session to start: try again in a moment.", severity="warning")
+            return True
+        task = task_for(name, argument, root, custom)
+        assert task is not None  # a task command or a custom one
         self.actions.send_task(task)
         return True
 
@@ -59,14 +65,16 @@ class ProjectCommands:
 
     def custom_commands(self) -> dict[str, CustomCommand]:
         """The custom commands (``custom_commands``), read again when older than ``FRESH_S``: a
-        file added while the TUI runs shows up in the menu."""
-        read_at, found = self._custom
-        if time.monotonic() - read_at > FRESH_S:
+        file added while the TUI runs shows up in the menu. Before the session has said where it
+        works, only the person's own."""
+        read_at, read_for, found = self._custom
+        root = self.actions.root
+        if time.monotonic() - read_at > FRESH_S or read_for != root:
             from ..custom_commands import load_custom_commands, user_commands_folder
             from .slash import ALIASES, BY_NAME
 
-            found = load_custom_commands(user_commands_folder(), self.actions.root, reserved={*BY_NAME, *ALIASES})
-            self._custom = (time.monotonic(), found)
+            found = load_custom_commands(user_commands_folder(), root, reserved={*BY_NAME, *ALIASES})
+            self._custom = (time.monotonic(), root, found)
         return found
 
     def slash_commands(self) -> list[SlashCommand]:
