@@ -257,3 +257,22 @@ def test_a_custom_command_is_completed_listed_and_sent_with_its_arguments(repo: 
         assert sent_tasks(engine) == ["Fix issue #42 and add a test."]
         engine.transcript.close()
     run(main)
+
+
+def test_shift_tab_walks_the_approval_policies_between_tasks(repo: Path) -> None:
+    from asyncfc_cli.config import APPROVALS
+    from asyncfc_cli.tui.app import APPROVAL_CYCLE
+
+    assert sorted(APPROVAL_CYCLE) == sorted(APPROVALS)
+
+    async def main() -> None:
+        app, engine = wired_app(repo)
+        async with app.run_test(size=SIZE) as pilot:
+            await wait_for(pilot, lambda: bool(app.state.session.root))
+            await pilot.click("#prompt")
+            for policy in ("auto", "read-only", "ask"):
+                await pilot.press("shift+tab")
+                await wait_for(pilot, lambda: app.state.session.approval == policy)
+                assert engine.gate.policy == policy and engine.session.settings.approval == policy
+        engine.transcript.close()
+    run(main)

@@ -43,6 +43,7 @@ PATHS_FRESH_S = 5.0
 KEYS = (
     ("Enter", "send the prompt (Ctrl-J: new line; ↑/↓: history)"),
     ("Tab", "accept a completion (/ commands, @ files)"),
+    ("Shift-Tab", "the next approval policy: ask, auto, read-only (between tasks)"),
     ("Esc", "close the completions, or cancel the running turn"),
     ("Ctrl-C", "cancel the turn; twice: quit"),
     ("Ctrl-Q", "quit at once"),

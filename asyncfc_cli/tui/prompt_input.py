@@ -21,6 +21,7 @@ class PromptInput(TextArea):
 
     BINDINGS = [
         Binding("ctrl+j,shift+enter", "newline", "New line", show=False),
+        Binding("shift+tab", "app.cycle_approval", "Next approval policy", show=False),
     ]
 
     DEFAULT_CSS = """
