@@ -276,3 +276,37 @@ def test_shift_tab_walks_the_approval_policies_between_tasks(repo: Path) -> None
                 assert engine.gate.policy == policy and engine.session.settings.approval == policy
         engine.transcript.close()
     run(main)
+
+
+def test_up_finds_the_prompts_of_an_earlier_session_with_secrets_redacted(repo: Path, monkeypatch) -> None:
+    from asyncfc_cli.prompt_history import history_path
+    from asyncfc_cli.tui.prompt_input import PromptInput
+
+    monkeypatch.setenv("EXAMPLE_API_KEY", "sk-example-secret-123")
+
+    async def first() -> None:
+        app, engine = wired_app(repo)
+        async with app.run_test(size=SIZE) as pilot:
+            await typed(pilot, app, "fix it with sk-example-secret-123")
+            await wait_for(pilot, lambda: app.state.outcome is not None)
+            await typed(pilot, app, "/cost")
+            await wait_for(pilot, lambda: "0 requests" in text_of(app) or "requests" in text_of(app))
+        engine.transcript.close()
+
+    async def second() -> None:
+        app, engine = wired_app(repo)
+        async with app.run_test(size=SIZE) as pilot:
+            await wait_for(pilot, lambda: bool(app.state.session.root))
+            prompt = app.query_one(PromptInput)
+            await wait_for(pilot, lambda: len(prompt.prompts) == 2)
+            await pilot.click("#prompt")
+            await pilot.press("up")
+            assert prompt.text == "/cost"
+            await pilot.press("up")
+            assert prompt.text == "fix it with [redacted]"
+        engine.transcript.close()
+
+    run(first)
+    assert "sk-example-secret-123" not in history_path(repo).read_text()
+    assert history_path(repo).stat().st_mode & 0o777 == 0o600
+    run(second)

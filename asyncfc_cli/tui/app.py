@@ -223,6 +223,8 @@ class AsyncfcApp(App[int]):
                 self._dialogs.pop(lane).dismiss()  # its approval asked under that id
             return
         self.query_one(TranscriptView).show(event, self.state)
+        if isinstance(event, ev.SessionStarted):  # a resume's too: ↑ gets the earlier prompts
+            self.prompt_actions.session_started()
         if isinstance(event, ev.ApprovalRequested):
             self._ask(event)
         elif isinstance(event, (ev.ApprovalResolved, ev.FutureFinished)) and event.id in self._dialogs:

@@ -25,6 +25,7 @@ from rich.text import Text
 from ..memory import memory_line
 from .formatting import preview_text
 from .project_commands import ProjectCommands
+from .prompt_input import PromptInput
 from .slash import COMMANDS, Completion, completions, parse_command
 
 if TYPE_CHECKING:
@@ -70,6 +71,9 @@ class PromptActions:
         the UI thread only). A worker clears it only while it is still its own: a worker that has
         found the outbox empty may end after the next task started another, and clearing that
         one's token would let a third start beside it (both sending the same task)."""
+        self._history_loaded = False
+        """The earlier sessions' prompts were asked for (once, when the session starts); prompts
+        are kept only from then on (and never in a replay)."""
         self.project = ProjectCommands(self)
         """/init, /review, /memory, ``# note`` and /exit."""
 
@@ -93,9 +97,34 @@ class PromptActions:
             self._paths = (time.monotonic(), paths)
         return paths
 
+    # -- prompt history ----------------------------------------------------------------------------
+
+    def session_started(self) -> None:
+        """The session said where it works: give ↑ the prompts typed there in earlier sessions
+        (read in a worker thread). A replay keeps no history."""
+        root, app = self.root, self.app
+        if root is None or self._history_loaded or app.engine is None or not app.engine.interactive:
+            return
+        self._history_loaded = True
+        from ..prompt_history import history_path, load_history
+
+        def load() -> None:
+            app.call_from_thread(app.query_one(PromptInput).add_earlier, load_history(history_path(root)))
+
+        app.run_worker(load, thread=True, group="history")
+
+    def _keep(self, text: str) -> None:
+        """Keep a submitted prompt for later sessions' ↑ (a line appended to a file of the user's,
+        here so that prompts are kept in the order they were typed)."""
+        if self.root is not None and self._history_loaded:
+            from ..prompt_history import append_history, history_path
+
+            append_history(history_path(self.root), text)
+
     # -- submitting --------------------------------------------------------------------------------
 
     def submit(self, text: str) -> None:
+        self._keep(text)
         command = parse_command(text, self.project.slash_commands() if text.startswith("/") else ())
         if command is not None:
             if not self.project.run(*command):
