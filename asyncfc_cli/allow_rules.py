@@ -82,20 +82,47 @@ class AllowRule:
     def allows(self, tool: str, command: str | None) -> bool:
         """Whether this rule lets a call of ``tool`` through; ``command``: the command line the call
         runs (None: its tool runs none, so only a rule without a pattern can allow it)."""
+        return self.matches(tool, _CallLine.read(command))
+
+    def matches(self, tool: str, line: _CallLine | None) -> bool:
+        """``allows``, for a command line read already (``AllowRules`` reads it once for all its
+        rules)."""
         if tool != self.tool:
             return False
         if not self.command:
             return True
-        if command is None:
+        if line is None:
             return False
-        command = command.strip()
-        if _OPERATORS.search(command) or _OPERATORS.search(self.command.rstrip("*")):
-            return command == self.command
+        if line.has_operators or _OPERATORS.search(self.command.rstrip("*")):
+            return line.text == self.command
         wanted, rest = _words(self.command.removesuffix("*")), self.command.endswith("*")
-        words = _words(command)
+        words = line.words
         if wanted is None or words is None:
             return False
-        return words[:len(wanted)] == wanted and (rest or len(words) == len(wanted))
+        return list(words[:len(wanted)]) == wanted and (rest or len(words) == len(wanted))
+
+
+@dataclass(frozen=True, slots=True)
+class _CallLine:
+    """A call's command line as rules compare it, read once."""
+
+    text: str
+    """The line, stripped."""
+    has_operators: bool
+    """It holds shell operators: only a rule spelling out the whole line matches it."""
+    words: tuple[str, ...] | None
+    """Its words as the shell splits them; None if its quotes do not balance or it has
+    operators (no rule compares its words then)."""
+
+    @classmethod
+    def read(cls, command: str | None) -> _CallLine | None:
+        if command is None:
+            return None
+        text = command.strip()
+        if _OPERATORS.search(text):
+            return cls(text, True, None)
+        words = _words(text)
+        return cls(text, False, None if words is None else tuple(words))
 
 
 def _words(command: str) -> list[str] | None:
@@ -125,7 +152,8 @@ class AllowRules:
     def allows(self, tool: str, command: str | None) -> AllowRule | None:
         """The rule that lets this call through without asking, if any (``command``: the command
         line it runs, None if its tool runs none)."""
-        return next((rule for rule in self.rules if rule.allows(tool, command)), None)
+        line = _CallLine.read(command)
+        return next((rule for rule in self.rules if rule.matches(tool, line)), None)
 
 
 _INTERPRETER = re.compile(r"(?:python|pypy|node|ruby|perl|php)[\d.]*|bash|sh|zsh|dash|deno|bun")

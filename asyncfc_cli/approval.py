@@ -233,12 +233,12 @@ class ApprovalGate:
             raise ToolError(f"{request.tool} refused: the command line is empty")
         grant = None
         if self.policy == Approval.ASK and self.rules.allows(request.tool, command) is None:
-            grant = await self._ask(request)
+            grant = await self._ask(request, command)
         await self._ensure_checkpoint()
         return grant
 
-    async def _ask(self, request: GateRequest) -> Grant | None:
-        rule = suggest_rule(request.tool, _command_line(request))
+    async def _ask(self, request: GateRequest, command: str | None) -> Grant | None:
+        rule = suggest_rule(request.tool, command)
         if not self.interactive:
             raise ToolError(f"{request.tool} refused: the approval policy is ask, but this run has "
                             "nobody to answer (headless); use --approval auto to allow changes "

@@ -76,7 +76,7 @@ def test_status_shows_the_session_as_wired(repo: Path) -> None:
             await wait_for(pilot, lambda: "transcript" in text_of(app))
             text = text_of(app)
             assert f"session       {engine.session.session_id}" in text
-            assert "model         scripted:answer (scripted model)  (/model)" in text
+            assert f"model         {engine.session.model.name} (scripted model)  (/model)" in text
             assert "approval      ask, 0 allow rules (/allow lists them)" in text
             assert "unconfined: the sandbox is off" in text
             assert f"{repo} (git), not trusted" in text

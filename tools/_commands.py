@@ -32,7 +32,7 @@ from typing import Any
 
 from ._api import WHOLE_TREE, Effect, EffectSpec, declared_footprint, runs
 from ._sed import sed_may_write
-from ._shell_syntax import SimpleCommand, simple_commands
+from ._shell_syntax import CommandLine, SimpleCommand, read_command_line
 
 __all__ = ["command_effect", "declared_effect", "is_assignment", "shell_effect", "shell_words", "test_run_effect"]
 
@@ -78,13 +78,6 @@ _BENIGN_VARIABLE = re.compile(r"^(?:LC_[A-Z]+|LANG|LANGUAGE|TZ|COLUMNS|LINES|TER
 """Variables a read-only command may be given (``LC_ALL=C sort``, ``TZ=UTC date``); any other
 (``PAGER``, ``GIT_EXTERNAL_DIFF``, ``GIT_DIR``, ``LD_PRELOAD``, ``PATH``...) can make the program
 run or read something else, so the command is no longer judged read-only."""
-
-
-def runs_program(command: str, program: str) -> bool:
-    """Whether one of the command line's simple commands runs ``program`` by that bare name
-    (after quote removal: ``gi''t log`` runs git). Unparsable lines count as running it."""
-    commands = simple_commands(command)
-    return commands is None or any(s.words and s.words[0] == program for s in commands)
 
 
 def _flags(words: Sequence[str]) -> list[str]:
@@ -214,9 +207,11 @@ def is_assignment(word: str) -> bool:
     return _ASSIGNMENT.match(word) is not None
 
 
-def command_effect(command: str) -> Effect:
-    """The effect of running ``command`` with ``/bin/sh`` in the workspace root (see module doc)."""
-    commands = simple_commands(command) if command.strip() else None
+def command_effect(command: str | CommandLine) -> Effect:
+    """The effect of running ``command`` with ``/bin/sh`` in the workspace root (see module doc);
+    ``command`` as text, or as read already (``read_command_line``)."""
+    line = read_command_line(command) if isinstance(command, str) else command
+    commands = line.commands if line.text.strip() else None
     if not commands:
         return _EXCLUSIVE
     effects = [_simple_effect(simple) for simple in commands]

@@ -65,6 +65,9 @@ class TranscriptView(FollowScroll):
         elif isinstance(event, ev.SessionResumed):
             self._texts.clear()  # its requests count from 1 again: never extend an earlier text
             self.mount(Static(f"── resumed session {event.session_id} ──", classes="finished", markup=False))
+        elif isinstance(event, ev.ConversationCompacted):
+            self.mount(Static(f"── {event.headline()} ──", classes="finished" if event.by == "model" else "notice",
+                              markup=False))
         elif isinstance(event, ev.Notice):
             text = event.message if event.level == "info" else f"{event.level}: {event.message}"
             self.mount(Static(text, classes="info" if event.level == "info" else "notice", markup=False))
