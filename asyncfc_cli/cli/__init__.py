@@ -185,7 +185,9 @@ def run(
 
         notice = untrusted_notice(settings.ignored_repo_keys, workspace.root, settings.repo_trust_notice)
         typer.echo(f"asyncfc: warning: {notice}", err=True)
-    renderer = {Output.jsonl: JsonlRenderer, Output.json: ResultRenderer}.get(output, TextRenderer)()
+    kinds: dict[Output, type[JsonlRenderer | ResultRenderer | TextRenderer]] = {
+        Output.jsonl: JsonlRenderer, Output.json: ResultRenderer, Output.text: TextRenderer}
+    renderer = kinds[output]()
     raise typer.Exit(
         run_headless(task, settings, workspace, renderer=renderer, profile=flags.profile,
                      simulate=simulate_tools, resume=resumed)
