@@ -31,7 +31,8 @@ from .config import user_config_path
 from .errors import ConfigError
 from .trust import write_user_file
 
-__all__ = ["AllowRule", "AllowRules", "allow_file", "load_allow_rules", "save_allow_rule", "suggest_rule"]
+__all__ = ["AllowRule", "AllowRules", "allow_file", "load_allow_rules", "remove_saved_allow_rule", "save_allow_rule",
+           "suggest_rule"]
 
 _OPERATORS = re.compile(r"[;&|<>`\n]|\$\(")
 _RULE = re.compile(r"^([A-Za-z_][\w.-]*)(?:\((.*)\))?$", re.DOTALL)
@@ -160,6 +161,13 @@ class AllowRules:
         if rule not in self.rules:
             self.rules.append(rule)
 
+    def remove(self, rule: AllowRule) -> bool:
+        """Stop allowing ``rule`` in this session; whether it was in force."""
+        if rule not in self.rules:
+            return False
+        self.rules.remove(rule)
+        return True
+
     def allows(self, tool: str, command: str | None) -> AllowRule | None:
         """The rule that lets this call through without asking, if any (``command``: the command
         line it runs, None if its tool runs none)."""
@@ -262,12 +270,31 @@ def save_allow_rule(rule: AllowRule, path: Path | None = None) -> Path:
     rules = [str(r) for r in load_allow_rules(path)]
     if str(rule) not in rules:
         rules.append(str(rule))
+    _write_rules(path, rules, f"cannot save the allow rule {rule}")
+    return path
+
+
+def remove_saved_allow_rule(rule: AllowRule, path: Path | None = None) -> bool:
+    """Take ``rule`` out of the user's allow.toml (rewritten as ``save_allow_rule`` writes it);
+    whether it was there.
+
+    Raises:
+        ConfigError: the file cannot be read or written.
+    """
+    path = path or allow_file()
+    rules = [str(r) for r in load_allow_rules(path)]
+    if str(rule) not in rules:
+        return False
+    _write_rules(path, [r for r in rules if r != str(rule)], f"cannot remove the allow rule {rule}")
+    return True
+
+
+def _write_rules(path: Path, rules: list[str], failing: str) -> None:
     body = ("# Calls asyncfc runs without asking under --approval ask (see `asyncfc` /help).\n"
             "# TOOL allows every call of it; shell(COMMAND*) a command and any further words.\n"
             "allow = [\n" + "".join(f"    {json.dumps(r, ensure_ascii=False)},\n" for r in rules) + "]\n")
     try:
         data = body.encode("utf-8")
     except UnicodeEncodeError:
-        raise ConfigError(f"cannot save the allow rule {rule}: it holds text that is not valid UTF-8") from None
+        raise ConfigError(f"{failing}: it holds text that is not valid UTF-8") from None
     write_user_file(path, data, "the allow rules")
-    return path
