@@ -92,9 +92,20 @@ class AllowRule:
             return command == self.command
         wanted, rest = _words(self.command.removesuffix("*")), self.command.endswith("*")
         words = _words(command)
-        if wanted is None or words is None:
+        if wanted is None or words is None or words[:len(wanted)] != wanted:
             return False
-        return words[:len(wanted)] == wanted and (rest or len(words) == len(wanted))
+        if len(words) == len(wanted):
+            return True
+        # A rule for reading allows further words that still only read: `git grep*` is not
+        # `git grep -O'sh -c ...'` (runs a program), `git log*` not `git log --output=~/.bashrc`.
+        return rest and (not _reads_only(shlex.join(wanted)) or _reads_only(command))
+
+
+def _reads_only(command: str) -> bool:
+    """Whether the shell command line only reads, as the scheduler judges it (``command_effect``)."""
+    from asyncfc_tools._commands import command_effect
+
+    return command_effect(command).kind == "reads"
 
 
 def _words(command: str) -> list[str] | None:
@@ -133,6 +144,12 @@ _LAUNCHERS = frozenset({"env", "sudo", "doas", "xargs", "timeout", "nice", "nohu
 ``find . -exec ...``, ``git -c alias.x='!...'``, ``rm -rf ...``): a rule for the program alone
 would allow all of that, so they get the exact command (a subcommand still stops a git rule:
 ``git diff*``)."""
+_GIT_PREFIXED = frozenset({"add", "commit"})
+"""git subcommands that change the tree and take a rule up to their name (``git commit*``): their
+options run nothing but what git's config names. A read-only subcommand takes one too, and its
+rule allows only commands that still read (``AllowRule.allows``). Any other gets the exact command:
+``git rebase -x``, ``git fetch --upload-pack``, ``git submodule foreach``, ``git bisect run`` and
+``git config core.fsmonitor`` run whatever they are given."""
 _WRAPPERS = frozenset({"run", "exec", "x", "dlx"})
 """Subcommands that run another program (``npm run test``, ``uv run pytest``): the rule keeps it."""
 
@@ -163,7 +180,9 @@ def _prefix_words(words: list[str]) -> int | None:
         return 3 if second == "-m" else None
     if second.startswith("-") or "/" in second or "." in second or "=" in second:
         return None if program in _LAUNCHERS else 1
-    if program in _LAUNCHERS and program != "git":
+    if program == "git":  # a rule up to its subcommand: see _GIT_PREFIXED
+        return 2 if second in _GIT_PREFIXED or _reads_only(shlex.join(words[:2])) else None
+    if program in _LAUNCHERS:
         return None
     if second in _WRAPPERS and _INTERPRETER.fullmatch(words[2]):  # uv run python -c ...
         return 5 if len(words) > 4 and words[3] == "-m" else None

@@ -22,7 +22,7 @@ import trio
 
 from asyncfc_tools import ToolContext, ToolError, ToolSpec
 
-from .config import Approval, Settings, paired_key_variable
+from .config import Approval, Settings, endpoint_keys, paired_key_variable
 from .errors import EXIT_INTERRUPTED, EXIT_TERMINATED, AsyncfcError, ConfigError
 from .events import EventBus, Notice, SessionFinished, SessionStarted
 from .model.base import Message, ModelClient, SystemMessage, ToolCall
@@ -171,10 +171,12 @@ def build_engine(
         ConfigError: bad model/profile/approval configuration.
     """
     bus = bus or EventBus()
-    paired = paired_key_variable(settings.api_base)
+    pairings = endpoint_keys()
+    paired = paired_key_variable(settings.api_base, pairings=pairings)
     model = open_model(settings, profile=profile, root=None if simulate else workspace.root, paired_variable=paired)
-    if paired and os.environ.get(paired):  # a key under any name is still a key
-        bus.keep_secret(os.environ[paired])
+    for variable in pairings.values():  # a key under any name is still a key
+        if os.environ.get(variable):
+            bus.keep_secret(os.environ[variable])
     from .allow_rules import AllowRules, load_allow_rules
     from .approval import ApprovalGate
 
@@ -188,7 +190,7 @@ def build_engine(
     from .session import Session
 
     # The gate's policy, not the start's: the TUI's /approval changes it between tasks.
-    ctx = workspace.tool_context(settings, sandbox,
+    ctx = workspace.tool_context(settings, sandbox, keys=set(pairings.values()),
                                  approval_offers_network=lambda: gate.policy == Approval.ASK and gate.interactive)
     tools = workspace_tools(model, simulate)
     session = Session(
