@@ -98,7 +98,10 @@ class AllowRule:
             return True
         # A rule for reading allows further words that still only read: `git grep*` is not
         # `git grep -O'sh -c ...'` (runs a program), `git log*` not `git log --output=~/.bashrc`.
-        return rest and (not _reads_only(shlex.join(wanted)) or _reads_only(command))
+        # No prefix lets through an option that writes a file it names or runs a program
+        # (`pytest*` is not `pytest --basetemp=~`) unless the rule itself spells it out.
+        return rest and not _risky_beyond(wanted, words) and (
+            not _reads_only(shlex.join(wanted)) or _reads_only(command))
 
 
 def _reads_only(command: str) -> bool:
@@ -106,6 +109,15 @@ def _reads_only(command: str) -> bool:
     from asyncfc_tools._commands import command_effect
 
     return command_effect(command).kind == "reads"
+
+
+def _risky_beyond(wanted: list[str], words: list[str]) -> bool:
+    """Whether ``words`` carry an option that writes or runs something (the one list,
+    ``asyncfc_tools._commands.RISKY_LONG_OPTIONS``) beyond those the rule's own words carry."""
+    from asyncfc_tools._commands import risky_options
+
+    spelled = risky_options(wanted)
+    return any(option not in spelled for option in risky_options(words))
 
 
 def _words(command: str) -> list[str] | None:
