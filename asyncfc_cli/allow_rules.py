@@ -10,7 +10,9 @@ by a rule that spells out the same whole command, so ``npm test*`` never lets ``
 None for a tool that runs none), never its other arguments.
 
 Rules are kept for the session (the approval dialog's "allow for session") and, when the user
-chooses "always", in the user's own ``allow.toml`` beside config.toml. Trust boundary: they come only
+chooses "always", in the user's own ``allow.toml`` beside config.toml. A *network* rule (the
+dialog's "with network" answers; allow.toml's ``network`` list) also gives the commands it matches
+the host's network where the sandbox keeps the session's commands off it, under ``auto`` too. Trust boundary: they come only
 from the person (the dialog, their own config folder); nothing a repository holds can add one.
 """
 
@@ -22,7 +24,7 @@ import re
 import shlex
 import tomllib
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from asyncfc_tools import Display
@@ -59,6 +61,8 @@ class AllowRule:
 
     tool: str
     command: str = ""
+    network: bool = False
+    """The commands it allows also get the network (where the sandbox keeps the session off it)."""
 
     @classmethod
     def parse(cls, text: str) -> AllowRule:
@@ -77,6 +81,10 @@ class AllowRule:
 
     def __str__(self) -> str:
         return f"{self.tool}({self.command})" if self.command else self.tool
+
+    def described(self) -> str:
+        """The rule for a person: its text, and "with network" for a network rule."""
+        return f"{self} with network" if self.network else str(self)
 
     def allows(self, tool: str, command: str | None) -> bool:
         """Whether this rule lets a call of ``tool`` through; ``command``: the command line the call
@@ -139,8 +147,9 @@ class AllowRules:
 
     def allows(self, tool: str, command: str | None) -> AllowRule | None:
         """The rule that lets this call through without asking, if any (``command``: the command
-        line it runs, None if its tool runs none)."""
-        return next((rule for rule in self.rules if rule.allows(tool, command)), None)
+        line it runs, None if its tool runs none); a network rule before one without."""
+        matching = [rule for rule in self.rules if rule.allows(tool, command)]
+        return next((rule for rule in matching if rule.network), matching[0] if matching else None)
 
 
 _INTERPRETER = re.compile(r"(?:python|pypy|node|ruby|perl|php)[\d.]*|bash|sh|zsh|dash|deno|bun")
@@ -217,12 +226,29 @@ def load_allow_rules(path: Path | None = None) -> list[AllowRule]:
         return []
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
-        raw = data.get("allow", [])
-        if not isinstance(raw, list):
-            raise ConfigError("allow must be a list of rules")
-        return [AllowRule.parse(str(item)) for item in raw]
+        return [*_rules(data, "allow"), *(replace(rule, network=True) for rule in _rules(data, "network"))]
     except (tomllib.TOMLDecodeError, ConfigError, OSError) as exc:
         raise ConfigError(f"{path}: {exc}") from None
+
+
+def _rules(data: dict[str, object], key: str) -> list[AllowRule]:
+    """The rules under ``key`` (``allow``, or ``network``: only for tools that run commands).
+
+    Raises:
+        ConfigError: not a list of rules, or a network rule for a tool that runs no command.
+    """
+    raw = data.get(key, [])
+    if not isinstance(raw, list):
+        raise ConfigError(f"{key} must be a list of rules")
+    rules = [AllowRule.parse(str(item)) for item in raw]
+    for rule in rules:
+        if key == "network" and not takes_pattern(rule.tool):
+            raise ConfigError(f"network rule {rule}: {rule.tool} runs no command, so the network is not its to give")
+    return rules
+
+
+def _toml_list(key: str, rules: list[AllowRule]) -> str:
+    return f"{key} = [\n" + "".join(f"    {json.dumps(str(r), ensure_ascii=False)},\n" for r in rules) + "]\n"
 
 
 def save_allow_rule(rule: AllowRule, path: Path | None = None) -> Path:
@@ -233,12 +259,13 @@ def save_allow_rule(rule: AllowRule, path: Path | None = None) -> Path:
         ConfigError: the file exists but cannot be read, or cannot be written.
     """
     path = path or allow_file()
-    rules = [str(r) for r in load_allow_rules(path)]
-    if str(rule) not in rules:
-        rules.append(str(rule))
+    rules = list(dict.fromkeys([*load_allow_rules(path), rule]))
     body = ("# Calls asyncfc runs without asking under --approval ask (see `asyncfc` /help).\n"
             "# TOOL allows every call of it; shell(COMMAND*) a command and any further words.\n"
-            "allow = [\n" + "".join(f"    {json.dumps(r, ensure_ascii=False)},\n" for r in rules) + "]\n")
+            + _toml_list("allow", [r for r in rules if not r.network]))
+    if networked := [r for r in rules if r.network]:
+        body += ("# Commands these allow also get the network where the sandbox keeps commands off it.\n"
+                 + _toml_list("network", networked))
     try:
         data = body.encode("utf-8")
     except UnicodeEncodeError:

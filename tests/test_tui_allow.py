@@ -100,6 +100,34 @@ def test_the_dialog_offers_one_command_the_network_where_the_sandbox_keeps_it_of
     assert decisions == ["network", "once"]
 
 
+RULE_NET_SCENARIO = {"name": "net-rule", "profile": FAST, "steps": [
+    {"call": "shell", "as": "a", "args": {"command": "pip download six"}, "duration": 0.05, "result": "ok"},
+    {"need": ["a"]},
+    {"call": "shell", "as": "b", "args": {"command": "pip download requests"}, "duration": 0.05, "result": "ok"},
+    {"need": ["b"]},
+    {"answer": "Done."},
+]}
+
+
+def test_shift_w_gives_the_commands_rule_the_network_for_the_session(tmp_path: Path) -> None:
+    decisions = []
+
+    async def main() -> None:
+        app = _confined_app(tmp_path, RULE_NET_SCENARIO)
+        app.bus.subscribe(lambda e: decisions.append(e.decision) if isinstance(e, ApprovalResolved) else None)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await submit(pilot, "fetch them")
+            await approval_asked(pilot, app)
+            dialog = app.screen
+            assert isinstance(dialog, ApprovalDialog) and dialog.rule == "shell(pip download*)"
+            assert dialog.query_one("#network_always", Button).region.right <= 80
+            await pilot.press("W")
+            await wait_for(pilot, lambda: app.state.outcome is not None)
+            assert app.state.futures["f2"].approval == "" and app.state.futures["f2"].state == "done"
+    run(main)
+    assert decisions == ["network_session"]  # the second download was not asked about
+
+
 def test_w_does_nothing_where_the_network_is_not_offered(tmp_path: Path) -> None:
     async def main() -> None:
         app = scripted_app(tmp_path, NET_SCENARIO)  # no sandbox: commands have the network anyway
@@ -107,7 +135,7 @@ def test_w_does_nothing_where_the_network_is_not_offered(tmp_path: Path) -> None
             await submit(pilot, "fetch it")
             first = await approval_asked(pilot, app)
             assert not app.screen.network and not app.screen.query("#network")
-            await pilot.press("w")
+            await pilot.press("w", "W", "ctrl+w")
             await pilot.pause(0.1)
             assert isinstance(app.screen, ApprovalDialog) and app.screen.future_id == first
             await pilot.press("y")

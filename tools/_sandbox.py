@@ -375,12 +375,13 @@ class Sandbox:
         else only the session's setting can."""
         if self.network or network or not _OFFLINE.search(output):
             return ""
-        session = "for the session with --network (or `network = true` in their asyncfc config)"
+        session = ("for the session with --network (or `network = true` in their asyncfc config), or for "
+                   "commands like this one with a `network` rule in their allow.toml")
         if not approvable:
             return f"note: the sandbox has no network (only loopback); the user can allow it {session}"
         return (f"note: the sandbox has no network (only loopback); the user can allow it {session}, "
-                "or for one command when asked to approve it (a command an allow rule lets through "
-                "is not asked about)")
+                "or for one command or its rule when asked to approve it (a command an allow rule "
+                "lets through is not asked about)")
 
     def _options(self, cwd: Path, writable: Sequence[Path] | None, online: bool) -> list[str]:
         options = [*_NAMESPACES, *_SYSTEM]
