@@ -40,6 +40,20 @@ _RULE = re.compile(r"^([A-Za-z_][\w.-]*)(?:\((.*)\))?$", re.DOTALL)
 
 
 @functools.cache
+def _builtin_runners() -> frozenset[str]:
+    """The built-in tools that run commands (``ToolFacts.runs_command``: shell, run_tests)."""
+    from asyncfc_tools import builtin_tools
+
+    return frozenset(name for name, spec in builtin_tools().items() if spec.facts.runs_command)
+
+
+def runs_commands(tool: str) -> bool:
+    """Whether a network rule may name ``tool``: a built-in that runs commands, or a tool that is not
+    built in (the network goes only to calls that run a command the sandbox keeps off it)."""
+    return tool in _builtin_runners() or tool not in _builtin_displays()
+
+
+@functools.cache
 def _builtin_displays() -> dict[str, Display]:
     from asyncfc_tools import builtin_tools
 
@@ -242,7 +256,7 @@ def _rules(data: dict[str, object], key: str) -> list[AllowRule]:
         raise ConfigError(f"{key} must be a list of rules")
     rules = [AllowRule.parse(str(item)) for item in raw]
     for rule in rules:
-        if key == "network" and not takes_pattern(rule.tool):
+        if key == "network" and not runs_commands(rule.tool):
             raise ConfigError(f"network rule {rule}: {rule.tool} runs no command, so the network is not its to give")
     return rules
 

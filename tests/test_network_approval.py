@@ -197,9 +197,10 @@ async def test_a_saved_network_rule_gives_its_commands_the_network_headless_too(
 
 def test_a_network_rule_is_only_for_tools_that_run_commands(tmp_path):
     path = tmp_path / "allow.toml"
-    path.write_text('allow = ["edit_file"]\nnetwork = ["shell(npm ci*)"]\n')
+    path.write_text('allow = ["edit_file"]\nnetwork = ["shell(npm ci*)", "run_tests"]\n')
     rules = load_allow_rules(path)
-    assert [(str(r), r.network) for r in rules] == [("edit_file", False), ("shell(npm ci*)", True)]
+    assert [(str(r), r.network) for r in rules] == [
+        ("edit_file", False), ("shell(npm ci*)", True), ("run_tests", True)]
     assert AllowRules(rules).allows("shell", "npm ci --quiet").network
     path.write_text('network = ["edit_file"]\n')
     with pytest.raises(ConfigError, match="edit_file runs no command"):
