@@ -20,13 +20,17 @@ from pathlib import Path
 
 __all__ = ["hidden_folders", "hidden_sockets"]
 
-_KNOWN_SOCKETS = ("/run/docker.sock", "/var/run/docker.sock", "/run/podman/podman.sock",
-                  "/run/containerd/containerd.sock", "/run/dbus/system_bus_socket", "/run/snapd.socket")
+_KNOWN_SOCKETS = ("/run/docker.sock", "/var/run/docker.sock", "/run/dbus/system_bus_socket",
+                  "/run/snapd.socket")
 """Sockets that grant much (a container engine is root; the system bus reaches systemd and polkit)
 and may belong to another network namespace, so that ``/proc/net/unix`` does not list them (a
 container given the host's docker.sock)."""
-_HIDDEN_FOLDERS = ("/run/user",)
-"""Every user's runtime folder: session bus, ssh and gpg agents, keyrings, the desktop's sockets."""
+_HIDDEN_FOLDERS = ("/run/user", "/run/containerd", "/run/docker", "/run/podman")
+"""Every user's runtime folder (session bus, ssh and gpg agents, keyrings, the desktop's sockets)
+and the container engines' (their API sockets, and a socket per running container that comes and
+goes: a socket hidden one by one must still exist when the sandbox starts)."""
+_LISTENING = 0x10000
+"""``__SO_ACCEPTCON`` in /proc/net/unix's Flags: a socket that accepts connections (a server)."""
 
 
 def hidden_folders(env: Mapping[str, str] | None = None) -> list[str]:
@@ -49,29 +53,36 @@ def _socket_variables(env: Mapping[str, str]) -> list[str]:
     return [path for path in named if path.startswith("/")]
 
 
-def _bound_sockets() -> list[str]:
-    """The paths Unix sockets of this network namespace are bound to (``/proc/net/unix``; abstract
-    ones, ``@name``, have no path)."""
+def _listening_sockets() -> list[str]:
+    """The paths of the Unix sockets that servers of this network namespace listen on
+    (``/proc/net/unix``; abstract ones, ``@name``, have no path). Only servers: a client's or a
+    datagram socket's path grants nothing, and comes and goes more often."""
     try:
         with open("/proc/net/unix", encoding="utf-8", errors="replace") as table:
-            rows = table.read().splitlines()[1:]
+            rows = [row.split(None, 7) for row in table.read().splitlines()[1:]]
     except OSError:
         return []
-    paths = (row.split(None, 7)[7] for row in rows if len(row.split(None, 7)) == 8)
-    return [path for path in paths if path.startswith("/")]
+    return [row[7] for row in rows if len(row) == 8 and row[7].startswith("/") and _listens(row[3])]
+
+
+def _listens(flags: str) -> bool:
+    try:
+        return bool(int(flags, 16) & _LISTENING)
+    except ValueError:
+        return True  # unreadable: hiding it costs nothing
 
 
 def hidden_sockets(root: Path, env: Mapping[str, str] | None = None) -> tuple[Path, ...]:
-    """The Unix sockets a sandboxed command must not reach, whatever they grant: every socket bound
-    on this machine's network namespace, the ones the environment names (ssh agent, session bus,
-    DOCKER_HOST) and the well-known ones (docker, podman, containerd, the system bus), as real
-    paths that exist. Left out: those in the workspace (a test server's), and those under /tmp or
-    a folder hidden whole (the sandbox has its own /tmp; ``_HIDDEN_FOLDERS``, XDG_RUNTIME_DIR)."""
+    """The Unix sockets a sandboxed command must not reach, whatever they grant: every socket a
+    server listens on in this machine's network namespace, the ones the environment names (ssh
+    agent, session bus, DOCKER_HOST) and the well-known ones (docker, the system bus), as real
+    paths that exist now. Left out: those in the workspace (a test server's), and those under
+    /tmp, /dev or a folder hidden whole (the sandbox has its own; ``hidden_folders``)."""
     env = os.environ if env is None else env
     root = Path(os.path.realpath(root))
-    covered = [Path(os.path.realpath("/tmp")), *map(Path, hidden_folders(env))]
+    covered = [Path(os.path.realpath(f)) for f in ("/tmp", "/dev")] + [*map(Path, hidden_folders(env))]
     found: list[Path] = []
-    for candidate in (*_KNOWN_SOCKETS, *_socket_variables(env), *_bound_sockets()):
+    for candidate in (*_KNOWN_SOCKETS, *_socket_variables(env), *_listening_sockets()):
         path = Path(os.path.realpath(candidate))
         try:
             if not stat.S_ISSOCK(path.lstat().st_mode):
