@@ -77,7 +77,9 @@ def hidden_sockets(root: Path, env: Mapping[str, str] | None = None) -> tuple[Pa
     server listens on in this machine's network namespace, the ones the environment names (ssh
     agent, session bus, DOCKER_HOST) and the well-known ones (docker, the system bus), as real
     paths that exist now. Left out: those in the workspace (a test server's), and those under
-    /tmp, /dev or a folder hidden whole (the sandbox has its own; ``hidden_folders``)."""
+    /tmp, /dev or a folder hidden whole (the sandbox has its own; ``hidden_folders``). A socket
+    removed in the moment between this look and the sandbox's start fails that start (bubblewrap
+    cannot mount over nothing in a read-only tree): servers' sockets live long, so it is rare."""
     env = os.environ if env is None else env
     root = Path(os.path.realpath(root))
     covered = [Path(os.path.realpath(f)) for f in ("/tmp", "/dev")] + [*map(Path, hidden_folders(env))]
