@@ -103,17 +103,21 @@ class AllowRule:
     def allows(self, tool: str, command: str | None) -> bool:
         """Whether this rule lets a call of ``tool`` through; ``command``: the command line the call
         runs (None: its tool runs none, so only a rule without a pattern can allow it)."""
+        return self.matches(tool, _CallLine.read(command))
+
+    def matches(self, tool: str, line: _CallLine | None) -> bool:
+        """``allows``, for a command line read already (``AllowRules`` reads it once for all its
+        rules)."""
         if tool != self.tool:
             return False
         if not self.command:
             return True
-        if command is None:
+        if line is None:
             return False
-        command = command.strip()
-        if _OPERATORS.search(command) or _OPERATORS.search(self.command.rstrip("*")):
-            return command == self.command
+        if line.has_operators or _OPERATORS.search(self.command.rstrip("*")):
+            return line.text == self.command
         wanted, rest = _words(self.command.removesuffix("*")), self.command.endswith("*")
-        words = _words(command)
+        words = list(line.words) if line.words is not None else None
         if wanted is None or words is None or words[:len(wanted)] != wanted:
             return False
         if len(words) == len(wanted):
@@ -123,7 +127,7 @@ class AllowRule:
         # No prefix lets through an option that writes a file it names or runs a program
         # (`pytest*` is not `pytest --basetemp=~`) unless the rule itself spells it out.
         return rest and not _risky_beyond(wanted, words) and (
-            not _reads_only(shlex.join(wanted)) or _reads_only(command))
+            not _prefix_reads_only(wanted) or _reads_only(line.text))
 
 
 def _reads_only(command: str) -> bool:
@@ -133,6 +137,14 @@ def _reads_only(command: str) -> bool:
     return command_effect(command).kind == "reads"
 
 
+def _prefix_reads_only(words: list[str]) -> bool:
+    """Whether a rule's own words (no operators: checked before) make a command that only reads;
+    judged from the words, so a call's check parses only the call's line."""
+    from asyncfc_tools._commands import words_only_read
+
+    return words_only_read(words)
+
+
 def _risky_beyond(wanted: list[str], words: list[str]) -> bool:
     """Whether ``words`` carry an option that writes or runs something (the one list,
     ``asyncfc_tools._commands.RISKY_LONG_OPTIONS``) beyond those the rule's own words carry."""
@@ -140,6 +152,29 @@ def _risky_beyond(wanted: list[str], words: list[str]) -> bool:
 
     spelled = risky_options(wanted)
     return any(option not in spelled for option in risky_options(words))
+
+
+@dataclass(frozen=True, slots=True)
+class _CallLine:
+    """A call's command line as rules compare it, read once."""
+
+    text: str
+    """The line, stripped."""
+    has_operators: bool
+    """It holds shell operators: only a rule spelling out the whole line matches it."""
+    words: tuple[str, ...] | None
+    """Its words as the shell splits them; None if its quotes do not balance or it has
+    operators (no rule compares its words then)."""
+
+    @classmethod
+    def read(cls, command: str | None) -> _CallLine | None:
+        if command is None:
+            return None
+        text = command.strip()
+        if _OPERATORS.search(text):
+            return cls(text, True, None)
+        words = _words(text)
+        return cls(text, False, None if words is None else tuple(words))
 
 
 def _words(command: str) -> list[str] | None:
@@ -162,7 +197,8 @@ class AllowRules:
     def allows(self, tool: str, command: str | None) -> AllowRule | None:
         """The rule that lets this call through without asking, if any (``command``: the command
         line it runs, None if its tool runs none); a network rule before one without."""
-        matching = [rule for rule in self.rules if rule.allows(tool, command)]
+        line = _CallLine.read(command)
+        matching = [rule for rule in self.rules if rule.matches(tool, line)]
         return next((rule for rule in matching if rule.network), matching[0] if matching else None)
 
 
@@ -216,7 +252,7 @@ def _prefix_words(words: list[str]) -> int | None:
     if second.startswith("-") or "/" in second or "." in second or "=" in second:
         return None if program in _LAUNCHERS else 1
     if program == "git":  # a rule up to its subcommand: see _GIT_PREFIXED
-        return 2 if second in _GIT_PREFIXED or _reads_only(shlex.join(words[:2])) else None
+        return 2 if second in _GIT_PREFIXED or _prefix_reads_only(words[:2]) else None
     if program in _LAUNCHERS:
         return None
     if second in _WRAPPERS and _INTERPRETER.fullmatch(words[2]):  # uv run python -c ...

@@ -26,7 +26,7 @@ from .config import Approval, Settings, endpoint_keys, paired_key_variable
 from .errors import EXIT_INTERRUPTED, EXIT_TERMINATED, AsyncfcError, ConfigError
 from .events import EventBus, Notice, SessionFinished, SessionStarted
 from .model.base import Message, ModelClient, SystemMessage, ToolCall
-from .model.scenario import SCENARIO_SUFFIXES, scenario_source
+from .model.scenario import SCENARIO_SUFFIXES, scenario_source, scripted_model_name
 from .scheduler import Gate
 from .session import Session
 from .transcript import TranscriptWriter, default_transcript_path
@@ -83,7 +83,7 @@ def open_model(settings: Settings, *, profile: str | None = None, root: Path | N
                 "would write into it and claim results it never saw. Watch it with `asyncfc demo` "
                 "(a throwaway repository), or give a scenario file of your own: --model path/to/scenario.yaml"
             )
-        return ScriptedClient(scenario, PROFILES[profile] if profile else None)
+        return ScriptedClient(scenario, PROFILES[profile] if profile else None, name=scripted_model_name(source))
     from .model.litellm_client import open_litellm
 
     # Resolves the key (a ConfigError if it is missing; only a key paired with settings.api_base

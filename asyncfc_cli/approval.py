@@ -244,12 +244,12 @@ class ApprovalGate:
         rule = self.rules.allows(request.tool, command)
         grant = Grant(network=True) if rule is not None and rule.network and _kept_offline(request) else None
         if self.policy == Approval.ASK and rule is None:
-            grant = await self._ask(request)
+            grant = await self._ask(request, command)
         await self._ensure_checkpoint()
         return grant
 
-    async def _ask(self, request: GateRequest) -> Grant | None:
-        rule = suggest_rule(request.tool, _command_line(request))
+    async def _ask(self, request: GateRequest, command: str | None) -> Grant | None:
+        rule = suggest_rule(request.tool, command)
         if not self.interactive:
             raise ToolError(f"{request.tool} refused: the approval policy is ask, but this run has "
                             "nobody to answer (headless); use --approval auto to allow changes "

@@ -3,6 +3,7 @@
 
 Each is sync and quick (called on the trio side by the TUI's engine host) and reports on the event
 bus, like everything else: a change as ``settings_changed``, a result or a refusal as a ``notice``.
+/compact only starts the session's compaction (a model request): ``conversation_compacted`` ends it.
 Nothing here reads the repository's configuration: the person typed the command.
 """
 
@@ -99,10 +100,7 @@ class SessionControls:
         self.session.clear()
         self._notice("conversation cleared: the model starts afresh (future ids go on)")
 
-    def _compact(self, _: str) -> None:
-        budget = self.session.context
-        if budget is None:
-            raise ConfigError("this session has no context budget to compact")
-        before, after = budget.compact_now(self.session.history, self.session.recalls)
-        self._notice(f"compacted what the next request sends: about {before:,} -> {after:,} tokens "
-                     "(old tool results became notes; the transcript keeps everything)")
+    def _compact(self, focus: str) -> None:
+        """/compact [FOCUS]: the model summarises the conversation (dwelling on FOCUS), in the
+        background of the session; its events, and ``conversation_compacted``, report it."""
+        self.session.start_compaction(focus)

@@ -131,6 +131,9 @@ class RequestStarted(Event):
     """1-based number of this model request within the session."""
     messages: int = 0
     """How many messages the request carries."""
+    purpose: str = "turn"
+    """turn: a step of the task; summary: the model summarises the conversation to compact it
+    (its text is the summary; ``conversation_compacted`` follows)."""
 
 
 @_event("request_retry")
@@ -359,6 +362,46 @@ class SettingsChanged(Event):
 class ConversationCleared(Event):
     """The user started the conversation afresh (/clear): the history is the system prompt alone,
     so a resume rebuilds only the messages recorded after this."""
+
+
+@_event("conversation_compacted")
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ConversationCompacted(Event):
+    """The conversation was compacted (/compact, or a request nearing the context window). By the
+    model: its summary replaced the older messages of the history, so a resume rebuilds the
+    history as ``message`` plus the last ``kept`` messages. By the fallback: old tool results
+    became notes in what requests send (the history stays whole). None: nothing changed."""
+
+    by: str
+    """model, fallback or none."""
+    reason: str = "user"
+    """user (/compact) or auto (a request neared the context window)."""
+    messages_before: int = 0
+    messages_after: int = 0
+    tokens_before: int = 0
+    """Estimated tokens of what the next request would send, before and after."""
+    tokens_after: int = 0
+    summary: str = ""
+    """The model's summary ('' unless ``by`` is model)."""
+    focus: str = ""
+    """What the user asked the summary to focus on (/compact FOCUS)."""
+    why: str = ""
+    """Why the model did not summarise, in words ('' when it did)."""
+    kept: int = 0
+    """How many of the last messages of the history were kept after the summary message."""
+    message: Mapping[str, Any] = field(default_factory=dict)
+    """The summary message as the model is given it (wire form; empty unless ``by`` is model)."""
+
+    def headline(self) -> str:
+        """One line for views: who compacted, why, and the sizes before and after."""
+        when = "as you asked" if self.reason == "user" else "near the context window"
+        if self.by == "none":
+            return f"conversation not compacted ({when}): {self.why}"
+        sizes = f"about {self.tokens_before:,} -> {self.tokens_after:,} tokens"
+        if self.by == "model":
+            return (f"conversation compacted by the model's summary ({when}): {self.messages_before} -> "
+                    f"{self.messages_after} messages, {sizes}")
+        return f"conversation compacted without a summary ({when}): old tool results became notes, {sizes}"
 
 
 @_event("notice")

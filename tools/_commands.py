@@ -32,10 +32,10 @@ from typing import Any
 
 from ._api import WHOLE_TREE, Effect, EffectSpec, declared_footprint, runs
 from ._sed import sed_may_write
-from ._shell_syntax import SimpleCommand, simple_commands
+from ._shell_syntax import CommandLine, SimpleCommand, read_command_line
 
 __all__ = ["RISKY_LONG_OPTIONS", "RISKY_SHORT_OPTIONS", "command_effect", "declared_effect", "is_assignment",
-           "risky_options", "shell_effect", "shell_words", "test_run_effect"]
+           "risky_options", "shell_effect", "shell_words", "test_run_effect", "words_only_read"]
 
 _ASSIGNMENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=")
 
@@ -99,13 +99,6 @@ _BENIGN_VARIABLE = re.compile(r"^(?:LC_[A-Z]+|LANG|LANGUAGE|TZ|COLUMNS|LINES|TER
 run or read something else, so the command is no longer judged read-only."""
 
 
-def runs_program(command: str, program: str) -> bool:
-    """Whether one of the command line's simple commands runs ``program`` by that bare name
-    (after quote removal: ``gi''t log`` runs git). Unparsable lines count as running it."""
-    commands = simple_commands(command)
-    return commands is None or any(s.words and s.words[0] == program for s in commands)
-
-
 def _flags(words: Sequence[str]) -> list[str]:
     return [w for w in words if w.startswith("-")]
 
@@ -162,6 +155,12 @@ def risky_options(words: Sequence[str]) -> list[str]:
         elif arg[:1] == "-" and arg[1:2] != "-" and any(letter in arg[1:] for letter in short):
             found.append(arg)
     return found
+
+
+def words_only_read(words: Sequence[str]) -> bool:
+    """Whether one simple command, given as its words (no operators, no assignments), only reads:
+    ``command_effect`` of it is ``reads``, judged without parsing a line."""
+    return bool(words) and "/" not in words[0] and not is_assignment(words[0]) and _read_only(words[0], words[1:])
 
 
 def _read_only(program: str, args: Sequence[str | None]) -> bool:
@@ -257,9 +256,11 @@ def is_assignment(word: str) -> bool:
     return _ASSIGNMENT.match(word) is not None
 
 
-def command_effect(command: str) -> Effect:
-    """The effect of running ``command`` with ``/bin/sh`` in the workspace root (see module doc)."""
-    commands = simple_commands(command) if command.strip() else None
+def command_effect(command: str | CommandLine) -> Effect:
+    """The effect of running ``command`` with ``/bin/sh`` in the workspace root (see module doc);
+    ``command`` as text, or as read already (``read_command_line``)."""
+    line = read_command_line(command) if isinstance(command, str) else command
+    commands = line.commands if line.text.strip() else None
     if not commands:
         return _EXCLUSIVE
     effects = [_simple_effect(simple) for simple in commands]

@@ -17,13 +17,14 @@ import trio
 from ._api import Display, ToolContext, ToolError, glob_base, tool
 from ._background import QUIET_S, START_CAP_S, Listening, run_in_background
 from ._words import positive_seconds
-from ._commands import command_effect, runs_program, shell_effect
+from ._commands import command_effect, shell_effect
 from ._context import or_default
 from ._env import command_environment
 from ._git import command_git_variables
 from ._listening import listening_addresses
 from ._process import KILL_GRACE_S, CommandResult, run_command
 from ._process_tree import ProcessTree
+from ._shell_syntax import read_command_line
 from ._text import cap_text
 from ._watch import changes_note, outside_declaration, violation_note, watch_tree
 
@@ -137,14 +138,15 @@ async def shell(
     if "\0" in command:
         raise ToolError("the command contains a NUL character (\\0), which no command line can hold")
     settings = ctx.settings
-    kind = command_effect(command).kind
+    line = read_command_line(command)  # the parse the engine's judgement of this call made
+    kind = command_effect(line).kind
     # A command judged read-only runs beside reads, unordered: it gets nothing to write (where the
     # sandbox can enforce it). In a repository the user has not trusted, git in any command starts
     # nothing the repository's config names (a planted fsmonitor, hook or textconv would otherwise
     # run under an approval or allow rule given for `git diff`).
     reading = writes is None and not background and kind == "reads"
     git_variables: dict[str, str] = {}
-    if not settings.repo_trusted and runs_program(command, "git"):
+    if not settings.repo_trusted and line.runs("git"):
         git_variables = await trio.to_thread.run_sync(command_git_variables, ctx.root)
     made: list[tuple[Path, int]] = []
     run = _Run(ctx, command, _timeout(ctx, timeout_s, background),

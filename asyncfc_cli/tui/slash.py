@@ -42,7 +42,7 @@ COMMANDS: tuple[SlashCommand, ...] = (
     SlashCommand("mode", "show or set the execution mode", "[MODE]", MODES),
     SlashCommand("approval", "show or set when to ask before changes", "[POLICY]", APPROVALS),
     SlashCommand("clear", "start the conversation afresh (the model forgets it)"),
-    SlashCommand("compact", "shrink what the next request sends: old tool results become notes"),
+    SlashCommand("compact", "the model summarises the conversation; the summary replaces it", "[FOCUS]"),
     SlashCommand("diff", "show what changed in the working tree (git diff)"),
     SlashCommand("undo", "restore the working tree to the session's checkpoint"),
     SlashCommand("sessions", "list this repository's recent sessions"),
