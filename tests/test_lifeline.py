@@ -10,13 +10,13 @@ import signal
 import subprocess
 import sys
 import textwrap
-import time
 from pathlib import Path
 
 import pytest
 
 from asyncfc_tools import _tracking, _watchdog
 from asyncfc_tools._sandbox import probe
+from test_reliability_signals import _wait_until
 
 SUPPORT = probe()
 TESTS = Path(__file__).parent
@@ -56,16 +56,6 @@ def _running(marker: str) -> list[int]:
     return found
 
 
-def _wait_for(condition, timeout: float = 60.0) -> bool:
-    """Poll ``condition`` until it holds (a generous bound, not a timing assertion)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.1)
-    return condition()
-
-
 @pytest.mark.parametrize("mode", ["on", "off"])
 def test_a_sigkilled_agent_takes_its_commands_with_it(tmp_path, mode):
     if mode == "on" and not SUPPORT.works:
@@ -80,11 +70,11 @@ def test_a_sigkilled_agent_takes_its_commands_with_it(tmp_path, mode):
     agent = subprocess.Popen([sys.executable, str(script), str(root), mode, command], env=env,
                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
-        started = _wait_for(lambda: all(_running(f"sleep {s}") for s in seconds) or agent.poll() is not None)
+        started = _wait_until(lambda: all(_running(f"sleep {s}") for s in seconds) or agent.poll() is not None, 60.0)
         assert started and agent.poll() is None, agent.stderr.read().decode() if agent.poll() is not None else ""
         agent.send_signal(signal.SIGKILL)
         agent.wait()
-        assert _wait_for(lambda: not any(_running(f"sleep {s}") for s in seconds)), "left running"
+        assert _wait_until(lambda: not any(_running(f"sleep {s}") for s in seconds), 60.0), "left running"
     finally:
         agent.kill()
         agent.wait()
