@@ -86,3 +86,27 @@ def test_the_watchdog_stops_only_what_is_still_listed_when_the_pipe_ends():
     lines = [b"+ 10 aa\n", b"+ 11 bb\n", b"- 10\n", b"garbage\n", b"+ x cc\n", b"+ 12 dd\n"]
     assert _watchdog.read_commands(lines) == {11: b"bb", 12: b"dd"}
     assert _watchdog.MARK_VARIABLE == _tracking.MARK_VARIABLE
+
+
+def test_a_watchdog_that_died_is_replaced_and_told_what_still_runs():
+    """Killed on its own (the agent lives on), the watchdog is started again before the next
+    command, and hears of the commands listed with the first one."""
+    import trio
+
+    from asyncfc_tools import _lifeline
+
+    watchdog = _lifeline._WATCHDOG
+    trio.run(_lifeline.start_watchdog)
+    first = watchdog.process
+    assert first is not None and first.poll() is None
+    _lifeline.list_command(999_999_991, "aa")
+    first.kill()
+    first.wait()
+    _lifeline.list_command(999_999_992, "bb")  # the pipe is broken: noticed here
+    trio.run(_lifeline.start_watchdog)
+    second = watchdog.process
+    assert second is not None and second is not first and second.poll() is None
+    assert watchdog.running == {999_999_991: "aa", 999_999_992: "bb"}
+    _lifeline.cross_off(999_999_991)
+    _lifeline.cross_off(999_999_992)
+    assert watchdog.running == {}

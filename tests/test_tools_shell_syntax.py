@@ -37,7 +37,7 @@ READS = Effect("reads", (".",), unconfined=True)
     "date -s 2020-01-01", "date --set=tomorrow", "hostname evil",
     # read-only git subcommands given an option that writes a file or runs a driver
     "git log -p --output=notes.txt", "git show --outp=x HEAD", "git diff --textconv", "git log --ext",
-    "git cat-file --filters HEAD:a.txt", "git show --textconv HEAD:a.bin",
+    "git cat-file --filters HEAD:a.txt", "git show --textconv HEAD:a.bin", "git log --show-signature -1",
     # checks given an option that deletes, writes elsewhere or loads other code
     "pytest --basetemp=/home/me", "python -m pytest --junitxml=/etc/x.xml", "pytest -p evil_plugin",
     "pytest -pevil", "pytest -c other.ini", "pytest -o cache_dir=/x", "pytest --rootdir=/",

@@ -64,9 +64,10 @@ _GIT_GLOBAL_READ_ONLY = frozenset({
 """Options before a git subcommand that change nothing; any other (``-c``, ``-C``, ``--git-dir``,
 ``--exec-path``, ``--paginate``...) may point git at other files or run configured commands."""
 RISKY_LONG_OPTIONS: dict[str, tuple[str, ...]] = {
-    # --output=FILE (diff, log, show...), grep's pager, external diff and textconv drivers, and
-    # cat-file's filters: they write the file named or run a program.
-    "git": ("output", "open-files-in-pager", "ext-diff", "textconv", "filters"),
+    # --output=FILE (diff, log, show...), grep's pager, external diff and textconv drivers,
+    # cat-file's filters and the signature checker (gpg.program): they write the file named or
+    # run a program.
+    "git": ("output", "open-files-in-pager", "ext-diff", "textconv", "filters", "show-signature"),
     # --basetemp=DIR is deleted and re-made; reports and logs are written where named; -p, --pdbcls
     # and a config file (-c, --config-file, -o/--override-ini) load and run other code; --pastebin
     # sends the output away; --rootdir moves its caches.
