@@ -33,7 +33,8 @@ from .config import user_config_path
 from .errors import ConfigError
 from .trust import write_user_file
 
-__all__ = ["AllowRule", "AllowRules", "allow_file", "load_allow_rules", "save_allow_rule", "suggest_rule"]
+__all__ = ["AllowRule", "AllowRules", "allow_file", "load_allow_rules", "remove_saved_allow_rule", "save_allow_rule",
+           "suggest_rule"]
 
 _OPERATORS = re.compile(r"[;&|<>`\n]|\$\(")
 _RULE = re.compile(r"^([A-Za-z_][\w.-]*)(?:\((.*)\))?$", re.DOTALL)
@@ -194,6 +195,13 @@ class AllowRules:
         if rule not in self.rules:
             self.rules.append(rule)
 
+    def remove(self, rule: AllowRule) -> bool:
+        """Stop allowing ``rule`` in this session, with or without the network; whether it was in
+        force."""
+        kept = [r for r in self.rules if str(r) != str(rule)]
+        removed, self.rules = len(kept) < len(self.rules), kept
+        return removed
+
     def allows(self, tool: str, command: str | None) -> AllowRule | None:
         """The rule that lets this call through without asking, if any (``command``: the command
         line it runs, None if its tool runs none); a network rule before one without."""
@@ -310,6 +318,27 @@ def save_allow_rule(rule: AllowRule, path: Path | None = None) -> Path:
     """
     path = path or allow_file()
     rules = list(dict.fromkeys([*load_allow_rules(path), rule]))
+    _write_rules(path, rules, f"cannot save the allow rule {rule}")
+    return path
+
+
+def remove_saved_allow_rule(rule: AllowRule, path: Path | None = None) -> bool:
+    """Take ``rule`` out of the user's allow.toml (rewritten as ``save_allow_rule`` writes it),
+    from its ``network`` list too; whether it was there.
+
+    Raises:
+        ConfigError: the file cannot be read or written.
+    """
+    path = path or allow_file()
+    rules = load_allow_rules(path)
+    kept = [r for r in rules if str(r) != str(rule)]
+    if len(kept) == len(rules):
+        return False
+    _write_rules(path, kept, f"cannot remove the allow rule {rule}")
+    return True
+
+
+def _write_rules(path: Path, rules: list[AllowRule], failing: str) -> None:
     body = ("# Calls asyncfc runs without asking under --approval ask (see `asyncfc` /help).\n"
             "# TOOL allows every call of it; shell(COMMAND*) a command and any further words.\n"
             + _toml_list("allow", [r for r in rules if not r.network]))
@@ -319,6 +348,5 @@ def save_allow_rule(rule: AllowRule, path: Path | None = None) -> Path:
     try:
         data = body.encode("utf-8")
     except UnicodeEncodeError:
-        raise ConfigError(f"cannot save the allow rule {rule}: it holds text that is not valid UTF-8") from None
+        raise ConfigError(f"{failing}: it holds text that is not valid UTF-8") from None
     write_user_file(path, data, "the allow rules")
-    return path

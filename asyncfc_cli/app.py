@@ -224,8 +224,11 @@ def build_engine(
     warn = _warnings_from_start(bus)
     if resume and resume.notice:
         warn(resume.notice)
+    hub = _mcp_hub(session, workspace, warn)
+    controls.sandbox, controls.hub = sandbox, hub  # what /status and /mcp report
+    controls.transcript = writer.path if writer is not None else None
     return Engine(session, bus, gate, writer, controls=controls, sandbox=sandbox,
-                  hub=_mcp_hub(session, workspace, warn), recording_ends=gate.recording_ends)
+                  hub=hub, recording_ends=gate.recording_ends)
 
 
 def _resumed_history(resume: Resumed, settings: Settings, workspace: Workspace,

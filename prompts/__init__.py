@@ -6,7 +6,8 @@ is added only in async mode (in sync and serial modes the model never sees a pla
 ``subagent.md`` is what a sub-agent (an ``agent`` call's nested session) starts with.
 ``compact.md`` is the system prompt of a summary request (``asyncfc_cli.summary``): the model
 summarises the conversation, which it is given inside ``<conversation-to-summarise>`` tags
-(``SUMMARY_TAG``). The text is read at run time, so editing a prompt needs no code change.
+(``SUMMARY_TAG``). ``init.md`` and ``review.md`` are the tasks /init and /review send.
+The text is read at run time, so editing a prompt needs no code change.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from importlib import resources
 
 __all__ = ["PROMPT_NAMES", "SUMMARY_TAG", "is_summary_request", "load_prompt"]
 
-PROMPT_NAMES = ("system", "futures", "sandbox", "subagent", "compact")
+PROMPT_NAMES = ("system", "futures", "sandbox", "subagent", "compact", "init", "review")
 """The prompts this package ships, by name (file ``<name>.md``)."""
 
 

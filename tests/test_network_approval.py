@@ -9,7 +9,7 @@ import socket
 
 import pytest
 
-from asyncfc_cli.allow_rules import AllowRules, allow_file, load_allow_rules
+from asyncfc_cli.allow_rules import AllowRule, AllowRules, allow_file, load_allow_rules, remove_saved_allow_rule
 from asyncfc_cli.approval import ApprovalGate
 from asyncfc_cli.errors import ConfigError
 from asyncfc_cli.events import ApprovalRequested, ApprovalResolved, EventBus
@@ -205,3 +205,14 @@ def test_a_network_rule_is_only_for_tools_that_run_commands(tmp_path):
     path.write_text('network = ["edit_file"]\n')
     with pytest.raises(ConfigError, match="edit_file runs no command"):
         load_allow_rules(path)
+
+
+def test_a_network_rule_is_stopped_by_its_text_in_the_session_and_the_file(tmp_path):
+    """/disallow names a rule by its text: a network rule goes too, from both of allow.toml's lists."""
+    path = tmp_path / "allow.toml"
+    path.write_text('allow = ["shell(git status)"]\nnetwork = ["shell(npm ci*)"]\n')
+    rules = AllowRules(load_allow_rules(path))
+    assert [r.described() for r in rules.rules] == ["shell(git status)", "shell(npm ci*) with network"]
+    assert rules.remove(AllowRule.parse("shell(npm ci*)")) and rules.allows("shell", "npm ci") is None
+    assert remove_saved_allow_rule(AllowRule.parse("shell(npm ci*)"), path)
+    assert [str(r) for r in load_allow_rules(path)] == ["shell(git status)"] and "network" not in path.read_text()
