@@ -43,8 +43,12 @@ def read_commands(lines: object) -> dict[int, bytes]:
 def marked(marks: list[bytes]) -> list[int]:
     """The processes (but this one) whose environment carries one of ``marks``."""
     needles = [b"\0" + MARK_VARIABLE.encode() + b"=" + mark + b"\0" for mark in marks]
-    found = []
-    for name in os.listdir("/proc"):
+    found: list[int] = []
+    try:
+        names = os.listdir("/proc")
+    except OSError:  # no /proc (not Linux): the process groups are all it can reach
+        return found
+    for name in names:
         if not name.isdigit() or int(name) == os.getpid():
             continue
         try:
