@@ -10,7 +10,9 @@ by a rule that spells out the same whole command, so ``npm test*`` never lets ``
 None for a tool that runs none), never its other arguments.
 
 Rules are kept for the session (the approval dialog's "allow for session") and, when the user
-chooses "always", in the user's own ``allow.toml`` beside config.toml. Trust boundary: they come only
+chooses "always", in the user's own ``allow.toml`` beside config.toml. A *network* rule (the
+dialog's "with network" answers; allow.toml's ``network`` list) also gives the commands it matches
+the host's network where the sandbox keeps the session's commands off it, under ``auto`` too. Trust boundary: they come only
 from the person (the dialog, their own config folder); nothing a repository holds can add one.
 """
 
@@ -22,7 +24,7 @@ import re
 import shlex
 import tomllib
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from asyncfc_tools import Display
@@ -36,6 +38,20 @@ __all__ = ["AllowRule", "AllowRules", "allow_file", "load_allow_rules", "remove_
 
 _OPERATORS = re.compile(r"[;&|<>`\n]|\$\(")
 _RULE = re.compile(r"^([A-Za-z_][\w.-]*)(?:\((.*)\))?$", re.DOTALL)
+
+
+@functools.cache
+def _builtin_runners() -> frozenset[str]:
+    """The built-in tools that run commands (``ToolFacts.runs_command``: shell, run_tests)."""
+    from asyncfc_tools import builtin_tools
+
+    return frozenset(name for name, spec in builtin_tools().items() if spec.facts.runs_command)
+
+
+def runs_commands(tool: str) -> bool:
+    """Whether a network rule may name ``tool``: a built-in that runs commands, or a tool that is not
+    built in (the network goes only to calls that run a command the sandbox keeps off it)."""
+    return tool in _builtin_runners() or tool not in _builtin_displays()
 
 
 @functools.cache
@@ -60,6 +76,8 @@ class AllowRule:
 
     tool: str
     command: str = ""
+    network: bool = False
+    """The commands it allows also get the network (where the sandbox keeps the session off it)."""
 
     @classmethod
     def parse(cls, text: str) -> AllowRule:
@@ -79,6 +97,10 @@ class AllowRule:
     def __str__(self) -> str:
         return f"{self.tool}({self.command})" if self.command else self.tool
 
+    def described(self) -> str:
+        """The rule for a person: its text, and "with network" for a network rule."""
+        return f"{self} with network" if self.network else str(self)
+
     def allows(self, tool: str, command: str | None) -> bool:
         """Whether this rule lets a call of ``tool`` through; ``command``: the command line the call
         runs (None: its tool runs none, so only a rule without a pattern can allow it)."""
@@ -96,15 +118,17 @@ class AllowRule:
         if line.has_operators or _OPERATORS.search(self.command.rstrip("*")):
             return line.text == self.command
         wanted, rest = _words(self.command.removesuffix("*")), self.command.endswith("*")
-        words = line.words
-        if wanted is None or words is None or list(words[:len(wanted)]) != wanted:
+        words = list(line.words) if line.words is not None else None
+        if wanted is None or words is None or words[:len(wanted)] != wanted:
             return False
         if len(words) == len(wanted):
             return True
         # A rule for reading allows further words that still only read: `git grep*` is not
         # `git grep -O'sh -c ...'` (runs a program), `git log*` not `git log --output=~/.bashrc`.
-        # (The call's own line first: it is parsed already; the rule's only when that is not a read.)
-        return rest and (_reads_only(line.text) or not _reads_only(shlex.join(wanted)))
+        # No prefix lets through an option that writes a file it names or runs a program
+        # (`pytest*` is not `pytest --basetemp=~`) unless the rule itself spells it out.
+        return rest and not _risky_beyond(wanted, words) and (
+            not _prefix_reads_only(wanted) or _reads_only(line.text))
 
 
 def _reads_only(command: str) -> bool:
@@ -119,6 +143,23 @@ def _reads_or_checks(program: str) -> bool:
     from asyncfc_tools._commands import command_effect
 
     return command_effect(shlex.quote(program)).kind != "exclusive"
+
+
+def _prefix_reads_only(words: list[str]) -> bool:
+    """Whether a rule's own words (no operators: checked before) make a command that only reads;
+    judged from the words, so a call's check parses only the call's line."""
+    from asyncfc_tools._commands import words_only_read
+
+    return words_only_read(words)
+
+
+def _risky_beyond(wanted: list[str], words: list[str]) -> bool:
+    """Whether ``words`` carry an option that writes or runs something (the one list,
+    ``asyncfc_tools._commands.RISKY_LONG_OPTIONS``) beyond those the rule's own words carry."""
+    from asyncfc_tools._commands import risky_options
+
+    spelled = risky_options(wanted)
+    return any(option not in spelled for option in risky_options(words))
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,17 +203,18 @@ class AllowRules:
             self.rules.append(rule)
 
     def remove(self, rule: AllowRule) -> bool:
-        """Stop allowing ``rule`` in this session; whether it was in force."""
-        if rule not in self.rules:
-            return False
-        self.rules.remove(rule)
-        return True
+        """Stop allowing ``rule`` in this session, with or without the network; whether it was in
+        force."""
+        kept = [r for r in self.rules if str(r) != str(rule)]
+        removed, self.rules = len(kept) < len(self.rules), kept
+        return removed
 
     def allows(self, tool: str, command: str | None) -> AllowRule | None:
         """The rule that lets this call through without asking, if any (``command``: the command
-        line it runs, None if its tool runs none)."""
+        line it runs, None if its tool runs none); a network rule before one without."""
         line = _CallLine.read(command)
-        return next((rule for rule in self.rules if rule.matches(tool, line)), None)
+        matching = [rule for rule in self.rules if rule.matches(tool, line)]
+        return next((rule for rule in matching if rule.network), matching[0] if matching else None)
 
 
 _INTERPRETER = re.compile(r"(?:python|pypy|node|ruby|perl|php)[\d.]*|bash|sh|zsh|dash|deno|bun")
@@ -227,7 +269,7 @@ def _prefix_words(words: list[str]) -> int | None:
         # runs checks (``pytest*``, ``ls*``); ``docker --version`` must not give ``docker*``.
         return None if program in _LAUNCHERS or not _reads_or_checks(words[0]) else 1
     if program == "git":  # a rule up to its subcommand: see _GIT_PREFIXED
-        return 2 if second in _GIT_PREFIXED or _reads_only(shlex.join(words[:2])) else None
+        return 2 if second in _GIT_PREFIXED or _prefix_reads_only(words[:2]) else None
     if program in _LAUNCHERS:
         return None
     if second in _WRAPPERS and _INTERPRETER.fullmatch(words[2]):  # uv run python -c ...
@@ -251,12 +293,29 @@ def load_allow_rules(path: Path | None = None) -> list[AllowRule]:
         return []
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
-        raw = data.get("allow", [])
-        if not isinstance(raw, list):
-            raise ConfigError("allow must be a list of rules")
-        return [AllowRule.parse(str(item)) for item in raw]
+        return [*_rules(data, "allow"), *(replace(rule, network=True) for rule in _rules(data, "network"))]
     except (tomllib.TOMLDecodeError, ConfigError, OSError) as exc:
         raise ConfigError(f"{path}: {exc}") from None
+
+
+def _rules(data: dict[str, object], key: str) -> list[AllowRule]:
+    """The rules under ``key`` (``allow``, or ``network``: only for tools that run commands).
+
+    Raises:
+        ConfigError: not a list of rules, or a network rule for a tool that runs no command.
+    """
+    raw = data.get(key, [])
+    if not isinstance(raw, list):
+        raise ConfigError(f"{key} must be a list of rules")
+    rules = [AllowRule.parse(str(item)) for item in raw]
+    for rule in rules:
+        if key == "network" and not runs_commands(rule.tool):
+            raise ConfigError(f"network rule {rule}: {rule.tool} runs no command, so the network is not its to give")
+    return rules
+
+
+def _toml_list(key: str, rules: list[AllowRule]) -> str:
+    return f"{key} = [\n" + "".join(f"    {json.dumps(str(r), ensure_ascii=False)},\n" for r in rules) + "]\n"
 
 
 def save_allow_rule(rule: AllowRule, path: Path | None = None) -> Path:
@@ -267,32 +326,34 @@ def save_allow_rule(rule: AllowRule, path: Path | None = None) -> Path:
         ConfigError: the file exists but cannot be read, or cannot be written.
     """
     path = path or allow_file()
-    rules = [str(r) for r in load_allow_rules(path)]
-    if str(rule) not in rules:
-        rules.append(str(rule))
+    rules = list(dict.fromkeys([*load_allow_rules(path), rule]))
     _write_rules(path, rules, f"cannot save the allow rule {rule}")
     return path
 
 
 def remove_saved_allow_rule(rule: AllowRule, path: Path | None = None) -> bool:
-    """Take ``rule`` out of the user's allow.toml (rewritten as ``save_allow_rule`` writes it);
-    whether it was there.
+    """Take ``rule`` out of the user's allow.toml (rewritten as ``save_allow_rule`` writes it),
+    from its ``network`` list too; whether it was there.
 
     Raises:
         ConfigError: the file cannot be read or written.
     """
     path = path or allow_file()
-    rules = [str(r) for r in load_allow_rules(path)]
-    if str(rule) not in rules:
+    rules = load_allow_rules(path)
+    kept = [r for r in rules if str(r) != str(rule)]
+    if len(kept) == len(rules):
         return False
-    _write_rules(path, [r for r in rules if r != str(rule)], f"cannot remove the allow rule {rule}")
+    _write_rules(path, kept, f"cannot remove the allow rule {rule}")
     return True
 
 
-def _write_rules(path: Path, rules: list[str], failing: str) -> None:
+def _write_rules(path: Path, rules: list[AllowRule], failing: str) -> None:
     body = ("# Calls asyncfc runs without asking under --approval ask (see `asyncfc` /help).\n"
             "# TOOL allows every call of it; shell(COMMAND*) a command and any further words.\n"
-            "allow = [\n" + "".join(f"    {json.dumps(r, ensure_ascii=False)},\n" for r in rules) + "]\n")
+            + _toml_list("allow", [r for r in rules if not r.network]))
+    if networked := [r for r in rules if r.network]:
+        body += ("# Commands these allow also get the network where the sandbox keeps commands off it.\n"
+                 + _toml_list("network", networked))
     try:
         data = body.encode("utf-8")
     except UnicodeEncodeError:

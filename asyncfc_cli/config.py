@@ -431,7 +431,7 @@ def endpoint_keys(*, user_config: Path | None = None) -> dict[str, str]:
     endpoints = _read_toml(path).get("endpoints", {})
     if not isinstance(endpoints, dict):
         raise ConfigError(f"{path}: [endpoints] must be a table of URL = {{ api_key_env = ... }}")
-    pairs = {}
+    pairs: dict[str, str] = {}
     for url, entry in endpoints.items():
         variable = entry.get("api_key_env") if isinstance(entry, dict) else None
         if not isinstance(variable, str) or not variable:

@@ -160,8 +160,8 @@ class SessionControls:
             rules.add(rule)
             self._notice(f"allowed for this session: {rule} (/disallow {rule} stops it)")
             return
-        saved = [str(rule) for rule in load_allow_rules()]
-        self._notice(allow_rules_text([str(rule) for rule in rules.rules], saved, str(allow_file())))
+        saved = [rule.described() for rule in load_allow_rules()]
+        self._notice(allow_rules_text([rule.described() for rule in rules.rules], saved, str(allow_file())))
 
     def _disallow(self, text: str) -> None:
         """``/disallow RULE``: stop allowing RULE, in this session and in the user's allow.toml."""

@@ -315,8 +315,9 @@ class ApprovalRequested(Event):
     preview: str
     """What will happen: the diff, the content or the command."""
     network: bool = False
-    """The call runs a command the sandbox keeps off the network: the view may offer to run this
-    one command with network access (the decision "network")."""
+    """The call runs a command the sandbox keeps off the network: the view may offer network
+    access, to this one command (the decision "network") or to its rule (network_session,
+    network_always)."""
     rule: str = ""
     """The allow rule the decisions "session" and "always" add (``allow_rules.suggest_rule``: the
     tool, or a prefix of a command such as ``shell(npm test*)``); "" before this field existed."""
@@ -327,8 +328,9 @@ class ApprovalRequested(Event):
 class ApprovalResolved(Event):
     id: str
     decision: str
-    """An ``approval.Decision``: once, network (once, with network access), session, always or
-    deny (the gate owns the decisions; the event carries the value)."""
+    """An ``approval.Decision``: once, network (once, with network access), session, always,
+    network_session, network_always (the rule with network access) or deny (the gate owns the
+    decisions; the event carries the value)."""
 
 
 @_event("checkpoint_created")

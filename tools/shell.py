@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import re
 import signal
+import stat
 from collections.abc import Awaitable, Callable, Mapping
 from contextlib import nullcontext
 from dataclasses import dataclass
@@ -285,8 +286,9 @@ def _writable(ctx: ToolContext, writes: list[str] | None, made: list[tuple[Path,
 
     The sandbox can only open a path that exists, and opening the nearest existing folder instead
     could open the whole workspace: so a declared folder the command will create is made first,
-    and a declared file too (empty, with its folders), noted in ``made`` (file, its time) for
-    ``_tidy`` to take away again if the command leaves it untouched."""
+    and a declared file too (empty, with its folders). Each file and folder made is noted in
+    ``made`` (path, modification time), in the order made, for ``_tidy`` to take away again if the
+    command leaves it untouched."""
     if writes is None:
         return None
     paths = [ctx.resolve(glob_base(pattern)) for pattern in writes]
@@ -294,21 +296,32 @@ def _writable(ctx: ToolContext, writes: list[str] | None, made: list[tuple[Path,
         for pattern, path in zip(writes, paths):
             if path.exists() or path.is_symlink():
                 continue
-            if pattern.endswith("/") or glob_base(pattern) != pattern:
-                path.mkdir(parents=True, exist_ok=True)
-            else:
-                path.parent.mkdir(parents=True, exist_ok=True)
+            folder = path if pattern.endswith("/") or glob_base(pattern) != pattern else path.parent
+            _make_folders(folder, made)
+            if folder != path:
                 path.touch()
                 made.append((path, path.stat().st_mtime_ns))
     return paths
 
 
+def _make_folders(folder: Path, made: list[tuple[Path, int]]) -> None:
+    """``mkdir -p folder``, noting in ``made`` each folder this made (outermost first; a folder's
+    time is not kept: making the declared file in it changes it)."""
+    missing = [p for p in (folder, *folder.parents) if not p.exists()][::-1]
+    folder.mkdir(parents=True, exist_ok=True)
+    made.extend((p, 0) for p in missing)
+
+
 def _tidy(made: list[tuple[Path, int]]) -> None:
-    """Take away the declared files made for the sandbox that the command left empty and untouched."""
-    for path, stamp in made:
+    """Take away what ``_writable`` made for the sandbox that the command left untouched: declared
+    files still empty with their time unchanged, then the folders it made that are empty now
+    (innermost first). What the command wrote, and folders that existed before, stay."""
+    for path, stamp in reversed(made):
         try:
-            info = path.stat()
-            if info.st_size == 0 and info.st_mtime_ns == stamp:
+            info = path.lstat()
+            if stat.S_ISDIR(info.st_mode):
+                path.rmdir()  # refuses a folder that is not empty
+            elif info.st_size == 0 and info.st_mtime_ns == stamp:
                 path.unlink()
         except OSError:
             pass
