@@ -137,7 +137,8 @@ def _safe_repo_type() -> type:
     hooks, filters, gpg... off, the work tree named explicitly, and an environment built from an
     allowlist. gitpython always hands a command our whole environment (keys included) and can only
     add to it, so the command is started through ``env -i`` with the safe environment instead."""
-    git = _gitpython()
+    _gitpython()  # before the import below: it tells gitpython which git to run
+    import git
 
     env_program = find_program("env") or "/usr/bin/env"
 

@@ -417,9 +417,9 @@ class Sandbox:
         for kept in (self.root / ".git", *settings, *self._protected):  # read-only even inside what is writable
             if os.path.lexists(kept):
                 options += ["--ro-bind", str(kept), str(kept)]
-        for folder in self._hidden:  # an empty folder in its place, wherever it lies
-            if os.path.isdir(folder):
-                options += ["--tmpfs", str(folder)]
+        for hidden in self._hidden:  # an empty folder in its place, wherever it lies
+            if os.path.isdir(hidden):
+                options += ["--tmpfs", str(hidden)]
         for socket in hidden_sockets(self.root):  # last: over what is bound above too
             options += ["--ro-bind", "/dev/null", str(socket)]
         return [*options, "--chdir", os.fspath(cwd), "--setenv", "TMPDIR", "/tmp"]
