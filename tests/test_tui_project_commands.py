@@ -274,8 +274,13 @@ def test_shift_tab_walks_the_approval_policies_between_tasks(repo: Path) -> None
                 await pilot.press("shift+tab")
                 await wait_for(pilot, lambda: app.state.session.approval == policy)
                 assert engine.gate.policy == policy and engine.session.settings.approval == policy
+            await typed(pilot, app, "/cost")
+            await wait_for(pilot, lambda: "completion tokens · cost" in text_of(app))
         engine.transcript.close()
     run(main)
+    # A key is not a typed prompt: a later session's ↑ must not bring back "/approval ask".
+    from asyncfc_cli.prompt_history import history_path, load_history
+    assert load_history(history_path(repo)) == ["/cost"]
 
 
 def test_up_finds_the_prompts_of_an_earlier_session_with_secrets_redacted(repo: Path, monkeypatch) -> None:

@@ -361,7 +361,7 @@ class AsyncfcApp(App[int]):
         following = order[(order.index(current) + 1) % len(order)] if current in order else order[0]
         if not self.state.busy:
             self.notify(f"Approval policy: {following} (Shift-Tab: the next one)")
-        self.prompt_actions.submit(f"/approval {following}")
+        self.prompt_actions.perform(f"/approval {following}")
 
     def action_cancel_turn(self) -> None:
         if self.state.busy:

@@ -125,7 +125,13 @@ class PromptActions:
     # -- submitting --------------------------------------------------------------------------------
 
     def submit(self, text: str) -> None:
+        """Carry out a prompt the user typed, kept for later sessions' ↑."""
         self._keep(text)
+        self.perform(text)
+
+    def perform(self, text: str) -> None:
+        """Carry out ``text`` as if typed, without keeping it in the history (what a key such as
+        Shift-Tab does: its ``/approval`` is no prompt the user wrote)."""
         command = parse_command(text, self.project.slash_commands() if text.startswith("/") else ())
         if command is not None:
             if not self.project.run(*command):
