@@ -67,3 +67,19 @@ def test_run_output_json_prints_one_object_a_script_can_read(tmp_path: Path) -> 
     [line] = done.stdout.splitlines()
     result = json.loads(line)
     assert (result["result"], result["outcome"], result["exit_code"], result["turns"]) == ("It says hi.", "finished", 0, 2)
+
+
+def test_a_run_that_cannot_start_still_prints_its_result_object(tmp_path: Path) -> None:
+    """``-c`` with no session to continue is stopped before any session: a script piping the
+    output to ``jq`` still gets the object the README promises, with the reason."""
+    subprocess.run(["git", "init", "-q"], cwd=tmp_path, check=True)
+    env = {**os.environ, "LITELLM_LOCAL_MODEL_COST_MAP": "True", "XDG_STATE_HOME": str(tmp_path / ".state"),
+           "XDG_CONFIG_HOME": str(tmp_path / ".config")}
+    done = subprocess.run([sys.executable, "-m", "asyncfc_cli", "run", "-c", "go on", "--model", "scripted:demo",
+                           "--output", "json"], cwd=tmp_path, env=env, capture_output=True, text=True,
+                          timeout=60, stdin=subprocess.DEVNULL)
+    assert done.returncode == 2
+    [line] = done.stdout.splitlines()
+    result = json.loads(line)
+    assert (result["outcome"], result["exit_code"], result["result"]) == ("config_error", 2, "")
+    assert "no sessions recorded" in result["message"]

@@ -174,6 +174,8 @@ def run(
         task = _command_task(task, workspace.root)
         settings = _session_settings(flags, workspace, resumed, ask_trust=tui)
     except AsyncfcError as exc:
+        if output is Output.json:
+            _print_unstarted_result(exc)
         raise fail(exc) from None
     if tui:
         raise typer.Exit(_open_tui(settings, workspace, task=task, profile=flags.profile, resume=resumed))
@@ -193,6 +195,15 @@ def run(
         run_headless(task, settings, workspace, renderer=renderer, profile=flags.profile,
                      simulate=simulate_tools, resume=resumed)
     )
+
+
+def _print_unstarted_result(exc: AsyncfcError) -> None:
+    """``--output json`` for a run stopped before its session (``-c`` with none to continue):
+    the result object a script reads, as a session that could not start prints it."""
+    from ..events import SessionFinished
+    from ..render import ResultRenderer
+
+    ResultRenderer()(SessionFinished(0.0, outcome=exc.outcome, exit_code=exc.exit_code, message=str(exc)))
 
 
 def _task_from_stdin(task: str | None, *, resuming: bool) -> str | None:
