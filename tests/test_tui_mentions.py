@@ -238,8 +238,8 @@ def test_a_task_takes_the_notes_pending_when_it_was_submitted_and_commands_wait_
             await pilot.pause(0.1)
             assert commands == [] and sent == []  # nothing overtook the task
             told = [n.message for n in app._notifications]
-            assert "/clear waits for the task being sent (its @ files are still being read)" in told
-            assert "/mode waits for the task being sent (its @ files are still being read)" in told
+            assert "/clear not run: the task before it is still being sent (its @ files are being read). Type it again in a moment." in told
+            assert "/mode not run: the task before it is still being sent (its @ files are being read). Type it again in a moment." in told
             release.set()
             await wait_for(pilot, lambda: len(sent) == 1)
             assert "before" in sent[0] and "after" not in sent[0]
@@ -300,3 +300,19 @@ def test_a_task_submitted_as_the_reader_stops_starts_one_reader_and_each_task_go
     assert len(app.workers) == 3
     app.workers[2]()
     assert app.sent[3:] == ["T4 @calc.py"]
+
+
+def test_a_session_command_typed_during_a_task_says_it_was_dropped_not_queued(root: Path) -> None:
+    """A task typed meanwhile is queued; ``/compact`` is not: its note must not read as if it
+    waited to run later (it is gone once the prompt clears)."""
+    from asyncfc_cli.tui.prompt_actions import PromptActions
+
+    app = ReaderApp(root)
+    app.state.busy = True
+    told: list[str] = []
+    app.notify = lambda message, **_: told.append(message)  # type: ignore[method-assign]
+    commands: list[tuple[str, ...]] = []
+    app.engine_command = lambda *args: commands.append(args)  # type: ignore[attr-defined]
+    PromptActions(app)._session_command("compact", "keep the test names")  # type: ignore[arg-type]
+    assert commands == []
+    assert told == ["/compact not run: a task is running. Type it again when the task ends (Esc cancels it)."]

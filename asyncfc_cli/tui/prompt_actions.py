@@ -210,14 +210,14 @@ class PromptActions:
     def _task_ahead(self, name: str) -> bool:
         """Whether a task is running or about to (its ``@`` files are being read), so that ``/name``
         must wait for it: it would otherwise change the session under a task typed before it.
-        Says so when it is."""
+        Says so when it is, and that the command is dropped, not queued as a task typed meanwhile is."""
         if self._outbox:
-            why = "the task being sent (its @ files are still being read)"
+            why = "the task before it is still being sent (its @ files are being read). Type it again in a moment."
         elif self.app.state.busy:
-            why = "no task: finish or cancel (Esc) the running one first"
+            why = "a task is running. Type it again when the task ends (Esc cancels it)."
         else:
             return False
-        self.app.notify(f"/{name} waits for {why}", severity="warning")
+        self.app.notify(f"/{name} not run: {why}", severity="warning")
         return True
 
     def _session_command(self, name: str, argument: str) -> None:
