@@ -207,6 +207,11 @@ class Compactor:
         if reason == "auto":
             target = int(await self._window() * budget.target)
         tokens_before, tokens_after = budget.compact_now(before, host.recalls, target)
+        if tokens_after >= tokens_before:  # no old tool result to shorten (a fresh session's /compact)
+            host.bus.emit(ConversationCompacted, by="none", reason=reason, messages_before=len(before),
+                          messages_after=len(before), tokens_before=tokens_before, tokens_after=tokens_after,
+                          focus=focus, why=f"{why}, and no old tool result to turn into a note")
+            return
         host.bus.emit(Notice, level="warning", message=(
             f"the model did not summarise the conversation ({why}): old tool results became notes "
             "instead; the history and the transcript keep everything"))

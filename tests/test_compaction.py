@@ -424,3 +424,22 @@ def test_the_demo_scenario_answers_compact_with_its_own_summary():
     player = ScenarioPlayer(load_scenario("demo"))
     answer = player.respond(summary_request([UserMessage("fix the tests")], (), "", 8000), set())
     assert answer.segments[0].text.startswith("## Task\nFix the failing tests")
+
+
+@pytest.mark.trio
+async def test_compact_with_nothing_to_compact_says_so_rather_than_claiming_it_did(tmp_path, autojump_clock):
+    """/compact at the start of a session: no summary and no tool result to shorten. The view must
+    not say old results became notes and the conversation was compacted (3,645 -> 3,645 tokens)."""
+    session, model, events = make_session(tmp_path, reading_scenario(2), window=100_000)
+
+    async def body(send):
+        await trio.sleep(1)  # serving
+        session.start_compaction("")
+        await trio.sleep(10)
+
+    await serving(session, body)
+    [compacted] = of_type(events, "conversation_compacted")
+    assert (compacted.by, compacted.reason) == ("none", "user")
+    assert compacted.headline() == ("conversation not compacted (as you asked): nothing older than the last turn "
+                                    "is left to summarise, and no old tool result to turn into a note")
+    assert not of_type(events, "notice") and model.summary_requests() == []
