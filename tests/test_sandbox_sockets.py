@@ -114,3 +114,14 @@ def test_sockets_the_environment_names_are_hidden_though_no_table_lists_them(out
     hidden = hidden_sockets(root, env)
     assert stale in hidden and docker in hidden and outside / "plain" not in hidden
     assert Path(os.path.realpath(stale)) not in hidden_sockets(root, {})
+
+
+def test_a_listening_socket_with_any_bytes_in_its_name_is_hidden(outside, tmp_path):
+    """/proc/net/unix prints a path's bytes raw: one that is not UTF-8, or holds a character
+    Python's str.splitlines ends a line at, is still found (it stayed reachable in the sandbox)."""
+    names = [b"x\xff.sock", b"file\x1csep.sock", "line\u2028sep.sock".encode()]
+    paths = [Path(os.fsdecode(os.fsencode(outside) + b"/" + name)) for name in names]
+    root = make_repo(tmp_path / "ws", {})
+    with listening(paths[0]), listening(paths[1]), listening(paths[2]):
+        hidden = hidden_sockets(root, {})
+    assert [path for path in paths if path not in hidden] == []

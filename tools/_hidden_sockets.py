@@ -58,14 +58,17 @@ def _listening_sockets() -> list[str]:
     (``/proc/net/unix``; abstract ones, ``@name``, have no path). Only servers: a client's or a
     datagram socket's path grants nothing, and comes and goes more often."""
     try:
-        with open("/proc/net/unix", encoding="utf-8", errors="replace") as table:
-            rows = [row.split(None, 7) for row in table.read().splitlines()[1:]]
+        with open("/proc/net/unix", "rb") as table:
+            # Bytes split on newlines only: a path is any bytes but NUL and is printed raw (not
+            # UTF-8, or holding a \x1c or U+2028 that str.splitlines ends a line at), and
+            # decoded as the filesystem does, so the socket it names is found.
+            rows = [row.split(None, 7) for row in table.read().split(b"\n")[1:]]
     except OSError:
         return []
-    return [row[7] for row in rows if len(row) == 8 and row[7].startswith("/") and _listens(row[3])]
+    return [os.fsdecode(row[7]) for row in rows if len(row) == 8 and row[7].startswith(b"/") and _listens(row[3])]
 
 
-def _listens(flags: str) -> bool:
+def _listens(flags: bytes) -> bool:
     try:
         return bool(int(flags, 16) & _LISTENING)
     except ValueError:
