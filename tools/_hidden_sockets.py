@@ -35,11 +35,23 @@ _LISTENING = 0x10000
 
 def hidden_folders(env: Mapping[str, str] | None = None) -> list[str]:
     """The folders of sockets hidden whole that exist: ``_HIDDEN_FOLDERS`` and XDG_RUNTIME_DIR
-    (unless it lies in one of them)."""
+    (unless it lies in one of them, or holds what commands need: ``_holds_needed``)."""
     env = os.environ if env is None else env
-    folders = [os.path.realpath(f) for f in (*_HIDDEN_FOLDERS, env.get("XDG_RUNTIME_DIR")) if f]
+    runtime = env.get("XDG_RUNTIME_DIR")
+    runtime = None if runtime and _holds_needed(os.path.realpath(runtime), env) else runtime
+    folders = [os.path.realpath(f) for f in (*_HIDDEN_FOLDERS, runtime) if f]
     return [folder for index, folder in enumerate(folders) if os.path.isdir(folder) and not any(
         folder == other or folder.startswith(other + "/") for other in folders[:index])]
+
+
+def _holds_needed(folder: str, env: Mapping[str, str]) -> bool:
+    """Whether ``folder`` is or holds the home folder or a folder of PATH: an XDG_RUNTIME_DIR set
+    to ``/``, /usr or the home folder would hide the shell and the toolchains under a tmpfs (every
+    command failed: "bwrap: execvp /bin/sh: No such file or directory"). Its sockets are then
+    hidden one by one, as any other (``hidden_sockets``)."""
+    needed = [env.get("HOME", ""), *env.get("PATH", "").split(os.pathsep)]
+    return any(os.path.realpath(path) == folder or os.path.realpath(path).startswith(folder.rstrip("/") + "/")
+               for path in needed if path.startswith("/"))
 
 
 def _socket_variables(env: Mapping[str, str]) -> list[str]:
