@@ -78,6 +78,7 @@ def test_checks_with_harmless_options_stay_checks(command):
     ("pytest --cov-report=html:out", ["--cov-report=html:out"]), ("pytest --cov-report xml", ["--cov-report"]),
     ("pytest -vp evil", ["-vp"]), ("pytest -xc cfg.ini", ["-xc"]), ("git diff --te", ["--te"]),
     ("npm ls --glob", ["--glob"]), ("npm ls --global", []), ("pytest -Wp", []),
+    ("git cat-file --text HEAD:a", ["--text"]), ("git cat-file --filter HEAD:a", ["--filter"]),
 ])
 def test_risky_options_take_exact_names_and_values_as_the_program_does(command, risky):
     """An option's value glued to it (``-Werror``) and an exact option that begins a risky one

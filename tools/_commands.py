@@ -88,9 +88,12 @@ RISKY_SHORT_OPTIONS: dict[str, str] = {"git grep": "O", "pytest": "pco", "npm": 
 ``-c FILE``, ``-o ini=...``; ``npm exec -c CMD``); a letter anywhere in a single-dash word counts
 (``-nO`` is a cluster), which can only make a command ask or wait."""
 _ABBREVIATING = frozenset({"git", "npm"})
-_EXACT_OPTIONS: dict[str, frozenset[str]] = {"git": frozenset({"text", "filter"}), "npm": frozenset({"global"})}
+_EXACT_OPTIONS: dict[str, frozenset[str]] = {
+    **dict.fromkeys(("git diff", "git log", "git show", "git grep"), frozenset({"text"})),
+    "git rev-list": frozenset({"filter"}), "npm": frozenset({"global"})}
 """Options of their own that happen to begin a risky one (``git diff --text``, ``git rev-list
---filter``, ``npm ls --global``): the program takes the exact name, never it as an abbreviation."""
+--filter``, ``npm ls --global``), per program or git subcommand: it takes the exact name, never it
+as an abbreviation. Not for others: ``git cat-file --text`` abbreviates ``--textconv``."""
 _SHORT_WITH_VALUE = {"pytest": "kmrW"}
 """Short options whose value may follow in the same word (``-Werror``, ``-rfEc``, ``-ktest_op``):
 the letters after one are its value, not more options."""
@@ -160,7 +163,7 @@ def risky_options(words: Sequence[str]) -> list[str]:
         name, _, value = arg[2:].partition("=")
         if program == "pytest" and name == "cov-report" and _TERMINAL_REPORTS.match(value if "=" in arg else following):
             continue
-        abbreviates = program in _ABBREVIATING and name not in _EXACT_OPTIONS.get(program, ())
+        abbreviates = program in _ABBREVIATING and name not in _EXACT_OPTIONS.get(key, ())
         if arg.startswith("--") and name and any(
                 option == name or (abbreviates and option.startswith(name)) for option in long):
             found.append(arg)
