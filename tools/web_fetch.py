@@ -25,6 +25,7 @@ under ``ask``.
 from __future__ import annotations
 
 import ipaddress
+import os
 import socket
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
@@ -259,6 +260,16 @@ async def web_fetch(ctx: ToolContext, url: str, max_bytes: int = DEFAULT_MAX_BYT
             try:
                 return await fetch_page(client, url, max_bytes, allow_local=ctx.settings.web_allow_local)
             except httpx.HTTPError as exc:
-                raise ToolError(f"web_fetch: cannot fetch {url}: {_reason(exc)}") from None
+                raise ToolError(f"web_fetch: cannot fetch {url}: {_reason(exc)}{_proxy_note()}") from None
     assert scope.cancelled_caught
-    raise ToolError(f"web_fetch: {url} did not finish within {TIMEOUT_S:g}s")
+    raise ToolError(f"web_fetch: {url} did not finish within {TIMEOUT_S:g}s{_proxy_note()}")
+
+
+def _proxy_note() -> str:
+    """Why a fetch may fail where the user's browser and pip work: a proxy set in the environment,
+    which web_fetch does not use (a proxy resolves names itself, past the check of addresses)."""
+    named = sorted({v.upper() for v in os.environ if v.upper() in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY")})
+    if not named:
+        return ""
+    return (f" (web_fetch connects directly, not through the proxy {' or '.join(named)} names: "
+            "on a network reached only through it, web_fetch cannot fetch)")
