@@ -122,3 +122,11 @@ def test_files_only_commands_changed_are_listed_without_line_counts():
     tally.apply(ev.FilesChanged(t=0.5, id="f1", paths=("build/out.txt", "gen.py")))
     assert summary_lines(tally) == ["2 files changed", "  build/out.txt  changed by f1 shell",
                                     "  gen.py         changed by f1 shell"]
+
+
+def test_the_verdict_counts_one_request_in_the_singular():
+    """A resumed follow-up is often one request: "1 requests" reads as a slip."""
+    out = io.StringIO()
+    TextRenderer(out, color=False)(ev.SessionFinished(t=1.0, outcome="finished", exit_code=0, turns=1,
+                                                      usage={"total_tokens": 5302}))
+    assert out.getvalue() == "[   1.00s] finished (exit 0) · 1 request · 5302 tokens\n"

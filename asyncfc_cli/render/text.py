@@ -327,7 +327,8 @@ class TextRenderer:
         tokens = e.usage.get("total_tokens", 0) if e.usage else 0
         cost = f" · ${e.cost:.4f}" if e.cost else ""
         style = "ok" if e.exit_code == 0 else "bad"
-        summary = f"{e.outcome} (exit {e.exit_code}) · {e.turns} requests · {tokens} tokens{cost}"
+        requests = "1 request" if e.turns == 1 else f"{e.turns} requests"
+        summary = f"{e.outcome} (exit {e.exit_code}) · {requests} · {tokens} tokens{cost}"
         changes = summary_lines(self.changes)
         if changes:
             self._line(e.t, self._style(changes[0], "bold"), [_DIFF_INDENT + line for line in changes[1:]])
