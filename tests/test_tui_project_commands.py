@@ -274,6 +274,13 @@ def test_shift_tab_walks_the_approval_policies_between_tasks(repo: Path) -> None
                 await pilot.press("shift+tab")
                 await wait_for(pilot, lambda: app.state.session.approval == policy)
                 assert engine.gate.policy == policy and engine.session.settings.approval == policy
+            app.state.busy = True  # during a task: it says when the key works, not "type it again"
+            await pilot.press("shift+tab")
+            await pilot.pause()
+            assert [n.message for n in app._notifications][-1] == (
+                "The approval policy changes between tasks: Shift-Tab again when this one ends.")
+            assert engine.gate.policy == "ask"
+            app.state.busy = False
             await typed(pilot, app, "/cost")
             await wait_for(pilot, lambda: "completion tokens · cost" in text_of(app))
         engine.transcript.close()

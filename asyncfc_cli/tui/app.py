@@ -359,8 +359,11 @@ class AsyncfcApp(App[int]):
         current = self.state.session.approval
         order = APPROVAL_CYCLE
         following = order[(order.index(current) + 1) % len(order)] if current in order else order[0]
-        if not self.state.busy:
-            self.notify(f"Approval policy: {following} (Shift-Tab: the next one)")
+        if self.state.busy:  # /approval would say to type it again: nobody typed it
+            self.notify("The approval policy changes between tasks: Shift-Tab again when this one ends.",
+                        severity="warning")
+            return
+        self.notify(f"Approval policy: {following} (Shift-Tab: the next one)")
         self.prompt_actions.perform(f"/approval {following}")
 
     def action_cancel_turn(self) -> None:
