@@ -6,11 +6,12 @@ from __future__ import annotations
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Vertical, VerticalScroll
+from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from ..timeline_state import FutureLane
+from .following import FollowingScroll
 from .formatting import call_body, call_title
 
 __all__ = ["OutputScreen"]
@@ -27,7 +28,7 @@ class OutputScreen(ModalScreen[None]):
         width: 95%; height: 90%; border: round $accent; background: $surface; padding: 0 1;
     }
     OutputScreen .title { text-style: bold; height: auto; }
-    OutputScreen VerticalScroll { height: 1fr; }
+    OutputScreen FollowingScroll { height: 1fr; }
     """
 
     FOLLOW_S = 0.25
@@ -44,12 +45,11 @@ class OutputScreen(ModalScreen[None]):
             yield Static(Text(call_title(lane, 80)), classes="title")
             deps = f"deps {','.join(lane.deps)} · " if lane.deps else ""
             yield Static(Text(f"{deps}effect {lane.effect} · turn {lane.turn} · created {lane.created:.2f}s", style="dim"))
-            with VerticalScroll():
+            with FollowingScroll():
                 yield Static(call_body(lane, max_lines=0), id="body")
 
     def on_mount(self) -> None:
         self._shown = self._version()
-        self.query_one(VerticalScroll).anchor()  # at the bottom as it grows, until the user scrolls up
         self.set_interval(self.FOLLOW_S, self._follow)
 
     def _version(self) -> tuple[str, int, str, int]:

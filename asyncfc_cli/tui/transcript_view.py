@@ -5,13 +5,13 @@ from __future__ import annotations
 from rich.console import RenderableType
 from rich.markdown import Markdown
 from rich.text import Text
-from textual.containers import VerticalScroll
 from textual.content import Content
 from textual.widgets import Collapsible, Static
 
 from .. import events as ev
 from ..errors import Ending
 from ..futures import State
+from .following import FollowingScroll
 from .formatting import call_body, call_title, opens_unfolded
 from ..timeline_state import TimelineState
 from .timeline_render import PALETTE, format_seconds
@@ -19,10 +19,9 @@ from .timeline_render import PALETTE, format_seconds
 __all__ = ["TranscriptView"]
 
 
-class TranscriptView(VerticalScroll):
+class TranscriptView(FollowingScroll):
     """Appends one entry per prompt, response text and call; follows the end while it grows, until
-    the user scrolls up (scrolling back to the bottom follows again). Following is Textual's anchor:
-    the layout itself keeps an anchored view at its end, whenever the content's size settles.
+    the user scrolls up (scrolling back to the bottom follows again): a ``FollowingScroll``.
 
     Fed events by the app (``show``) with the state that already folded them; posts nothing.
     """
@@ -50,9 +49,6 @@ class TranscriptView(VerticalScroll):
         self._calls: dict[str, tuple[Collapsible, Static]] = {}
         self._texts: dict[int, tuple[Static, list[str]]] = {}
         self._opened_for_approval: set[str] = set()
-
-    def on_mount(self) -> None:
-        self.anchor()
 
     def show(self, event: ev.Event, state: TimelineState) -> None:
         """Reflect one event (already applied to ``state``)."""
@@ -86,7 +82,7 @@ class TranscriptView(VerticalScroll):
         """Show something the user asked for at the prompt (/help, /diff, a ``!command``'s
         output): part of the view, not of the conversation."""
         self.mount(Static(content, classes="note"))
-        self.scroll_end(animate=False)  # after the next refresh; anchors the view again
+        self.follow()
 
     def clear_entries(self) -> None:
         """Empty the pane (/clear): the conversation starts afresh."""
