@@ -138,12 +138,11 @@ def test_a_background_lane_outlives_its_prompt_follows_live_and_is_stopped_from_
             await wait_for(pilot, lambda: app.state.outcome is not None)
             lane = app.state.futures["f1"]
             assert app.state.outcome.outcome == "finished" and lane.state == "running" and lane.background
-            await pilot.pause(0.3)
             app.push_screen(OutputScreen(lane))
             seen = lane.last_line
-            await wait_for(pilot, lambda: on_screen(app, seen), timeout=5)
+            await wait_for(pilot, lambda: on_screen(app, seen))
             later = f"tick {int(seen.split()[1]) + 10}"
-            await wait_for(pilot, lambda: on_screen(app, later), timeout=5)  # it follows
+            await wait_for(pilot, lambda: on_screen(app, later))  # it follows
             await pilot.press("escape")
 
             await pilot.press("ctrl+b")
