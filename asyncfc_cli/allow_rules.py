@@ -10,7 +10,9 @@ by a rule that spells out the same whole command, so ``npm test*`` never lets ``
 None for a tool that runs none), never its other arguments.
 
 Rules are kept for the session (the approval dialog's "allow for session") and, when the user
-chooses "always", in the user's own ``allow.toml`` beside config.toml. Trust boundary: they come only
+chooses "always", in the user's own ``allow.toml`` beside config.toml. A *network* rule (the
+dialog's "with network" answers; allow.toml's ``network`` list) also gives the commands it matches
+the host's network where the sandbox keeps the session's commands off it, under ``auto`` too. Trust boundary: they come only
 from the person (the dialog, their own config folder); nothing a repository holds can add one.
 """
 
@@ -22,7 +24,7 @@ import re
 import shlex
 import tomllib
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from asyncfc_tools import Display
@@ -31,10 +33,25 @@ from .config import user_config_path
 from .errors import ConfigError
 from .trust import write_user_file
 
-__all__ = ["AllowRule", "AllowRules", "allow_file", "load_allow_rules", "save_allow_rule", "suggest_rule"]
+__all__ = ["AllowRule", "AllowRules", "allow_file", "load_allow_rules", "remove_saved_allow_rule", "save_allow_rule",
+           "suggest_rule"]
 
 _OPERATORS = re.compile(r"[;&|<>`\n]|\$\(")
 _RULE = re.compile(r"^([A-Za-z_][\w.-]*)(?:\((.*)\))?$", re.DOTALL)
+
+
+@functools.cache
+def _builtin_runners() -> frozenset[str]:
+    """The built-in tools that run commands (``ToolFacts.runs_command``: shell, run_tests)."""
+    from asyncfc_tools import builtin_tools
+
+    return frozenset(name for name, spec in builtin_tools().items() if spec.facts.runs_command)
+
+
+def runs_commands(tool: str) -> bool:
+    """Whether a network rule may name ``tool``: a built-in that runs commands, or a tool that is not
+    built in (the network goes only to calls that run a command the sandbox keeps off it)."""
+    return tool in _builtin_runners() or tool not in _builtin_displays()
 
 
 @functools.cache
@@ -59,6 +76,8 @@ class AllowRule:
 
     tool: str
     command: str = ""
+    network: bool = False
+    """The commands it allows also get the network (where the sandbox keeps the session off it)."""
 
     @classmethod
     def parse(cls, text: str) -> AllowRule:
@@ -78,23 +97,85 @@ class AllowRule:
     def __str__(self) -> str:
         return f"{self.tool}({self.command})" if self.command else self.tool
 
+    def described(self) -> str:
+        """The rule for a person: its text, and "with network" for a network rule."""
+        return f"{self} with network" if self.network else str(self)
+
     def allows(self, tool: str, command: str | None) -> bool:
         """Whether this rule lets a call of ``tool`` through; ``command``: the command line the call
         runs (None: its tool runs none, so only a rule without a pattern can allow it)."""
+        return self.matches(tool, _CallLine.read(command))
+
+    def matches(self, tool: str, line: _CallLine | None) -> bool:
+        """``allows``, for a command line read already (``AllowRules`` reads it once for all its
+        rules)."""
         if tool != self.tool:
             return False
         if not self.command:
             return True
-        if command is None:
+        if line is None:
             return False
-        command = command.strip()
-        if _OPERATORS.search(command) or _OPERATORS.search(self.command.rstrip("*")):
-            return command == self.command
+        if line.has_operators or _OPERATORS.search(self.command.rstrip("*")):
+            return line.text == self.command
         wanted, rest = _words(self.command.removesuffix("*")), self.command.endswith("*")
-        words = _words(command)
-        if wanted is None or words is None:
+        words = list(line.words) if line.words is not None else None
+        if wanted is None or words is None or words[:len(wanted)] != wanted:
             return False
-        return words[:len(wanted)] == wanted and (rest or len(words) == len(wanted))
+        if len(words) == len(wanted):
+            return True
+        # A rule for reading allows further words that still only read: `git grep*` is not
+        # `git grep -O'sh -c ...'` (runs a program), `git log*` not `git log --output=~/.bashrc`.
+        # No prefix lets through an option that writes a file it names or runs a program
+        # (`pytest*` is not `pytest --basetemp=~`) unless the rule itself spells it out.
+        return rest and not _risky_beyond(wanted, words) and (
+            not _prefix_reads_only(wanted) or _reads_only(line.text))
+
+
+def _reads_only(command: str) -> bool:
+    """Whether the shell command line only reads, as the scheduler judges it (``command_effect``)."""
+    from asyncfc_tools._commands import command_effect
+
+    return command_effect(command).kind == "reads"
+
+
+def _prefix_reads_only(words: list[str]) -> bool:
+    """Whether a rule's own words (no operators: checked before) make a command that only reads;
+    judged from the words, so a call's check parses only the call's line."""
+    from asyncfc_tools._commands import words_only_read
+
+    return words_only_read(words)
+
+
+def _risky_beyond(wanted: list[str], words: list[str]) -> bool:
+    """Whether ``words`` carry an option that writes or runs something (the one list,
+    ``asyncfc_tools._commands.RISKY_LONG_OPTIONS``) beyond those the rule's own words carry."""
+    from asyncfc_tools._commands import risky_options
+
+    spelled = risky_options(wanted)
+    return any(option not in spelled for option in risky_options(words))
+
+
+@dataclass(frozen=True, slots=True)
+class _CallLine:
+    """A call's command line as rules compare it, read once."""
+
+    text: str
+    """The line, stripped."""
+    has_operators: bool
+    """It holds shell operators: only a rule spelling out the whole line matches it."""
+    words: tuple[str, ...] | None
+    """Its words as the shell splits them; None if its quotes do not balance or it has
+    operators (no rule compares its words then)."""
+
+    @classmethod
+    def read(cls, command: str | None) -> _CallLine | None:
+        if command is None:
+            return None
+        text = command.strip()
+        if _OPERATORS.search(text):
+            return cls(text, True, None)
+        words = _words(text)
+        return cls(text, False, None if words is None else tuple(words))
 
 
 def _words(command: str) -> list[str] | None:
@@ -114,10 +195,19 @@ class AllowRules:
         if rule not in self.rules:
             self.rules.append(rule)
 
+    def remove(self, rule: AllowRule) -> bool:
+        """Stop allowing ``rule`` in this session, with or without the network; whether it was in
+        force."""
+        kept = [r for r in self.rules if str(r) != str(rule)]
+        removed, self.rules = len(kept) < len(self.rules), kept
+        return removed
+
     def allows(self, tool: str, command: str | None) -> AllowRule | None:
         """The rule that lets this call through without asking, if any (``command``: the command
-        line it runs, None if its tool runs none)."""
-        return next((rule for rule in self.rules if rule.allows(tool, command)), None)
+        line it runs, None if its tool runs none); a network rule before one without."""
+        line = _CallLine.read(command)
+        matching = [rule for rule in self.rules if rule.matches(tool, line)]
+        return next((rule for rule in matching if rule.network), matching[0] if matching else None)
 
 
 _INTERPRETER = re.compile(r"(?:python|pypy|node|ruby|perl|php)[\d.]*|bash|sh|zsh|dash|deno|bun")
@@ -133,6 +223,12 @@ _LAUNCHERS = frozenset({"env", "sudo", "doas", "xargs", "timeout", "nice", "nohu
 ``find . -exec ...``, ``git -c alias.x='!...'``, ``rm -rf ...``): a rule for the program alone
 would allow all of that, so they get the exact command (a subcommand still stops a git rule:
 ``git diff*``)."""
+_GIT_PREFIXED = frozenset({"add", "commit"})
+"""git subcommands that change the tree and take a rule up to their name (``git commit*``): their
+options run nothing but what git's config names. A read-only subcommand takes one too, and its
+rule allows only commands that still read (``AllowRule.allows``). Any other gets the exact command:
+``git rebase -x``, ``git fetch --upload-pack``, ``git submodule foreach``, ``git bisect run`` and
+``git config core.fsmonitor`` run whatever they are given."""
 _WRAPPERS = frozenset({"run", "exec", "x", "dlx"})
 """Subcommands that run another program (``npm run test``, ``uv run pytest``): the rule keeps it."""
 
@@ -163,7 +259,9 @@ def _prefix_words(words: list[str]) -> int | None:
         return 3 if second == "-m" else None
     if second.startswith("-") or "/" in second or "." in second or "=" in second:
         return None if program in _LAUNCHERS else 1
-    if program in _LAUNCHERS and program != "git":
+    if program == "git":  # a rule up to its subcommand: see _GIT_PREFIXED
+        return 2 if second in _GIT_PREFIXED or _prefix_reads_only(words[:2]) else None
+    if program in _LAUNCHERS:
         return None
     if second in _WRAPPERS and _INTERPRETER.fullmatch(words[2]):  # uv run python -c ...
         return 5 if len(words) > 4 and words[3] == "-m" else None
@@ -186,12 +284,29 @@ def load_allow_rules(path: Path | None = None) -> list[AllowRule]:
         return []
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
-        raw = data.get("allow", [])
-        if not isinstance(raw, list):
-            raise ConfigError("allow must be a list of rules")
-        return [AllowRule.parse(str(item)) for item in raw]
+        return [*_rules(data, "allow"), *(replace(rule, network=True) for rule in _rules(data, "network"))]
     except (tomllib.TOMLDecodeError, ConfigError, OSError) as exc:
         raise ConfigError(f"{path}: {exc}") from None
+
+
+def _rules(data: dict[str, object], key: str) -> list[AllowRule]:
+    """The rules under ``key`` (``allow``, or ``network``: only for tools that run commands).
+
+    Raises:
+        ConfigError: not a list of rules, or a network rule for a tool that runs no command.
+    """
+    raw = data.get(key, [])
+    if not isinstance(raw, list):
+        raise ConfigError(f"{key} must be a list of rules")
+    rules = [AllowRule.parse(str(item)) for item in raw]
+    for rule in rules:
+        if key == "network" and not runs_commands(rule.tool):
+            raise ConfigError(f"network rule {rule}: {rule.tool} runs no command, so the network is not its to give")
+    return rules
+
+
+def _toml_list(key: str, rules: list[AllowRule]) -> str:
+    return f"{key} = [\n" + "".join(f"    {json.dumps(str(r), ensure_ascii=False)},\n" for r in rules) + "]\n"
 
 
 def save_allow_rule(rule: AllowRule, path: Path | None = None) -> Path:
@@ -202,15 +317,36 @@ def save_allow_rule(rule: AllowRule, path: Path | None = None) -> Path:
         ConfigError: the file exists but cannot be read, or cannot be written.
     """
     path = path or allow_file()
-    rules = [str(r) for r in load_allow_rules(path)]
-    if str(rule) not in rules:
-        rules.append(str(rule))
+    rules = list(dict.fromkeys([*load_allow_rules(path), rule]))
+    _write_rules(path, rules, f"cannot save the allow rule {rule}")
+    return path
+
+
+def remove_saved_allow_rule(rule: AllowRule, path: Path | None = None) -> bool:
+    """Take ``rule`` out of the user's allow.toml (rewritten as ``save_allow_rule`` writes it),
+    from its ``network`` list too; whether it was there.
+
+    Raises:
+        ConfigError: the file cannot be read or written.
+    """
+    path = path or allow_file()
+    rules = load_allow_rules(path)
+    kept = [r for r in rules if str(r) != str(rule)]
+    if len(kept) == len(rules):
+        return False
+    _write_rules(path, kept, f"cannot remove the allow rule {rule}")
+    return True
+
+
+def _write_rules(path: Path, rules: list[AllowRule], failing: str) -> None:
     body = ("# Calls asyncfc runs without asking under --approval ask (see `asyncfc` /help).\n"
             "# TOOL allows every call of it; shell(COMMAND*) a command and any further words.\n"
-            "allow = [\n" + "".join(f"    {json.dumps(r, ensure_ascii=False)},\n" for r in rules) + "]\n")
+            + _toml_list("allow", [r for r in rules if not r.network]))
+    if networked := [r for r in rules if r.network]:
+        body += ("# Commands these allow also get the network where the sandbox keeps commands off it.\n"
+                 + _toml_list("network", networked))
     try:
         data = body.encode("utf-8")
     except UnicodeEncodeError:
-        raise ConfigError(f"cannot save the allow rule {rule}: it holds text that is not valid UTF-8") from None
+        raise ConfigError(f"{failing}: it holds text that is not valid UTF-8") from None
     write_user_file(path, data, "the allow rules")
-    return path

@@ -22,11 +22,11 @@ import trio
 
 from asyncfc_tools import ToolContext, ToolError, ToolSpec
 
-from .config import Approval, Settings, paired_key_variable
+from .config import Approval, Settings, endpoint_keys, paired_key_variable
 from .errors import EXIT_INTERRUPTED, EXIT_TERMINATED, AsyncfcError, ConfigError
 from .events import EventBus, Notice, SessionFinished, SessionStarted
 from .model.base import Message, ModelClient, SystemMessage, ToolCall
-from .model.scenario import SCENARIO_SUFFIXES, scenario_source
+from .model.scenario import SCENARIO_SUFFIXES, scenario_source, scripted_model_name
 from .scheduler import Gate
 from .session import Session
 from .transcript import TranscriptWriter, default_transcript_path
@@ -83,7 +83,7 @@ def open_model(settings: Settings, *, profile: str | None = None, root: Path | N
                 "would write into it and claim results it never saw. Watch it with `asyncfc demo` "
                 "(a throwaway repository), or give a scenario file of your own: --model path/to/scenario.yaml"
             )
-        return ScriptedClient(scenario, PROFILES[profile] if profile else None)
+        return ScriptedClient(scenario, PROFILES[profile] if profile else None, name=scripted_model_name(source))
     from .model.litellm_client import open_litellm
 
     # Resolves the key (a ConfigError if it is missing; only a key paired with settings.api_base
@@ -171,10 +171,12 @@ def build_engine(
         ConfigError: bad model/profile/approval configuration.
     """
     bus = bus or EventBus()
-    paired = paired_key_variable(settings.api_base)
+    pairings = endpoint_keys()
+    paired = paired_key_variable(settings.api_base, pairings=pairings)
     model = open_model(settings, profile=profile, root=None if simulate else workspace.root, paired_variable=paired)
-    if paired and os.environ.get(paired):  # a key under any name is still a key
-        bus.keep_secret(os.environ[paired])
+    for variable in pairings.values():  # a key under any name is still a key
+        if os.environ.get(variable):
+            bus.keep_secret(os.environ[variable])
     from .allow_rules import AllowRules, load_allow_rules
     from .approval import ApprovalGate
 
@@ -188,7 +190,7 @@ def build_engine(
     from .session import Session
 
     # The gate's policy, not the start's: the TUI's /approval changes it between tasks.
-    ctx = workspace.tool_context(settings, sandbox,
+    ctx = workspace.tool_context(settings, sandbox, keys=set(pairings.values()),
                                  approval_offers_network=lambda: gate.policy == Approval.ASK and gate.interactive)
     tools = workspace_tools(model, simulate)
     session = Session(
@@ -222,8 +224,11 @@ def build_engine(
     warn = _warnings_from_start(bus)
     if resume and resume.notice:
         warn(resume.notice)
+    hub = _mcp_hub(session, workspace, warn)
+    controls.sandbox, controls.hub = sandbox, hub  # what /status and /mcp report
+    controls.transcript = writer.path if writer is not None else None
     return Engine(session, bus, gate, writer, controls=controls, sandbox=sandbox,
-                  hub=_mcp_hub(session, workspace, warn), recording_ends=gate.recording_ends)
+                  hub=hub, recording_ends=gate.recording_ends)
 
 
 def _resumed_history(resume: Resumed, settings: Settings, workspace: Workspace,

@@ -5,17 +5,20 @@ The scheduler asks ``admit`` for every call whose effect needs approval: it muta
 the project's checks, or is exclusive) or is unconfined (any shell command, even a read-only one).
 Under ``ask`` the gate emits ``approval_requested`` with a preview (the unified diff of a
 write or edit, the command of a shell or test run) and waits until a view answers through
-``resolve(future_id, decision)`` with a ``Decision`` (once, network, session, always or deny).
+``resolve(future_id, decision)`` with a ``Decision`` (once, network, session, network_session,
+always, network_always or deny).
 The preview is the tool's to say (``ToolSpec.preview``): the gate knows no tool by name.
 "network" lets this one
 command (of a tool declaring ``runs_command``: shell, run_tests) reach the network where the
-sandbox keeps the session off it; it is offered (``approval_requested.network``) only there, and
-never kept as a rule. "session" adds the call's suggested
+sandbox keeps the session off it; it is offered (``approval_requested.network``) only there.
+"network_session" and "network_always" keep it as a *network* rule: the call's suggested rule,
+whose commands also get the network, for the session or saved. "session" adds the call's suggested
 allow rule (``allow_rules.suggest_rule``: the tool, or for a command its prefix such as
 ``npm test*``; ``approval_requested.rule`` names it) for the rest of the session; "always" also
 saves it in the user's allow.toml. A call
-an allow rule matches is let through without asking. With nobody to answer (headless), ``ask``
-refuses what no rule allows, with a message saying how to allow it.
+an allow rule matches is let through without asking; one a network rule matches also gets the
+network, under ``auto`` too (the user saved the rule: headless runs honour it). With nobody to
+answer (headless), ``ask`` refuses what no rule allows, with a message saying how to allow it.
 
 After each task of a session that made a checkpoint the gate records where the task left the tree
 (``record_end``), in a worker thread, from ``recording_ends()``: the session's services
@@ -29,6 +32,7 @@ import threading
 import uuid
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
+from dataclasses import replace
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -65,9 +69,15 @@ class Decision(StrEnum):
     """Run it, and allow its suggested rule for the rest of the session."""
     ALWAYS = "always"
     """As ``SESSION``, and save the rule in the user's allow.toml."""
+    NETWORK_SESSION = "network_session"
+    """As ``SESSION``, the rule's commands with network access (where offered; else as ``SESSION``)."""
+    NETWORK_ALWAYS = "network_always"
+    """As ``ALWAYS``, the rule's commands with network access (where offered; else as ``ALWAYS``)."""
     DENY = "deny"
     """Refuse it: the model is told the user denied it."""
 
+_NETWORKED = frozenset({Decision.NETWORK, Decision.NETWORK_SESSION, Decision.NETWORK_ALWAYS})
+_KEPT = frozenset({Decision.SESSION, Decision.ALWAYS, Decision.NETWORK_SESSION, Decision.NETWORK_ALWAYS})
 _LAST_ENDS_S = 10.0
 """How long the way out of a session waits for the task ends still being recorded."""
 _ALLOW_HINT = "use --approval auto to allow changes without asking, or --approval ask to confirm each one"
@@ -231,14 +241,15 @@ class ApprovalGate:
         if command is not None and not command.strip():
             # Nothing to run, and nothing a rule could name: its rule would allow every command.
             raise ToolError(f"{request.tool} refused: the command line is empty")
-        grant = None
-        if self.policy == Approval.ASK and self.rules.allows(request.tool, command) is None:
-            grant = await self._ask(request)
+        rule = self.rules.allows(request.tool, command)
+        grant = Grant(network=True) if rule is not None and rule.network and _kept_offline(request) else None
+        if self.policy == Approval.ASK and rule is None:
+            grant = await self._ask(request, command)
         await self._ensure_checkpoint()
         return grant
 
-    async def _ask(self, request: GateRequest) -> Grant | None:
-        rule = suggest_rule(request.tool, _command_line(request))
+    async def _ask(self, request: GateRequest, command: str | None) -> Grant | None:
+        rule = suggest_rule(request.tool, command)
         if not self.interactive:
             raise ToolError(f"{request.tool} refused: the approval policy is ask, but this run has "
                             "nobody to answer (headless); use --approval auto to allow changes "
@@ -259,24 +270,27 @@ class ApprovalGate:
         if decision is Decision.DENY:
             raise ToolError(f"the user denied this {request.tool} call; do not retry it unchanged "
                             "(ask the user, or take another approach)")
-        if decision in (Decision.SESSION, Decision.ALWAYS):
+        networked = offline and decision in _NETWORKED
+        if decision in _KEPT:
+            rule = replace(rule, network=networked)
             self.rules.add(rule)
-            if decision is Decision.ALWAYS:
+            if decision in (Decision.ALWAYS, Decision.NETWORK_ALWAYS):
                 await self._keep(rule)
-        return Grant(network=True) if decision is Decision.NETWORK and offline else None
+        return Grant(network=True) if networked else None
 
     async def _keep(self, rule: AllowRule) -> None:
         try:
             where = await trio.to_thread.run_sync(self._save_rule, rule)
         except AsyncfcError as exc:
-            self._bus.emit(Notice, level="warning", message=f"allowed {rule} for this session only: {exc}")
+            self._bus.emit(Notice, level="warning", message=f"allowed {rule.described()} for this session only: {exc}")
             return
-        self._bus.emit(Notice, level="info", message=f"allowed {rule} from now on (saved in {where})")
+        self._bus.emit(Notice, level="info", message=f"allowed {rule.described()} from now on (saved in {where})")
 
     def resolve(self, future_id: str, decision: Decision | str) -> bool:
         """Answer a pending request: "once", "network" (once, with network access, where it was
         offered; else as "once"), "session" (its suggested rule, for this session),
-        "always" (the rule, saved for later sessions too) or "deny".
+        "always" (the rule, saved for later sessions too), "network_session" and "network_always"
+        (the rule with network access, where offered) or "deny".
 
         Returns False if nothing is waiting under that id (already answered or cancelled).
 

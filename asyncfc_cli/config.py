@@ -28,7 +28,7 @@ from .errors import ConfigError
 if TYPE_CHECKING:
     from .trust import TrustState
 
-__all__ = ["MODES", "Mode", "ModeRules", "APPROVALS", "Approval", "SANDBOXES", "Settings", "load_settings", "paired_key_variable", "user_config_path"]
+__all__ = ["MODES", "Mode", "ModeRules", "APPROVALS", "Approval", "SANDBOXES", "Settings", "endpoint_keys", "load_settings", "paired_key_variable", "user_config_path"]
 
 @dataclass(frozen=True, slots=True)
 class ModeRules:
@@ -395,7 +395,8 @@ def _repo_settings(path: Path, trusted: bool | None, state: TrustState | None,
             **({"repo_trust_notice": stale} if stale else {})}
 
 
-def paired_key_variable(api_base: str | None, *, user_config: Path | None = None) -> str | None:
+def paired_key_variable(api_base: str | None, *, user_config: Path | None = None,
+                        pairings: Mapping[str, str] | None = None) -> str | None:
     """The environment variable whose key the user paired with ``api_base`` in their own config::
 
         [endpoints."https://llm.example.com/v1"]
@@ -403,22 +404,41 @@ def paired_key_variable(api_base: str | None, *, user_config: Path | None = None
 
     Only the user config is read: a repository can name an endpoint (once trusted) but never
     choose which of the user's keys goes there. Trailing slashes and case of the URL do not matter.
+    ``pairings``: ``endpoint_keys()`` when the caller has read them already.
+
+    Raises:
+        ConfigError: the table is malformed.
+    """
+    if not api_base:
+        return None
+    if pairings is None:
+        pairings = endpoint_keys(user_config=user_config)
+    return pairings.get(_endpoint(api_base))
+
+
+def endpoint_keys(*, user_config: Path | None = None) -> dict[str, str]:
+    """Every pairing in the user's ``[endpoints]`` table: the endpoint (as ``_endpoint`` writes
+    it) -> the variable holding its key. Each such variable holds a key whatever its name, so
+    commands never get it and its value is redacted (``app.build_engine``), also when the session
+    only later switches to its endpoint.
 
     Raises:
         ConfigError: the table is malformed.
     """
     path = user_config or user_config_path()
-    if not api_base or not path.is_file():
-        return None
+    if not path.is_file():
+        return {}
     endpoints = _read_toml(path).get("endpoints", {})
     if not isinstance(endpoints, dict):
         raise ConfigError(f"{path}: [endpoints] must be a table of URL = {{ api_key_env = ... }}")
-    wanted = api_base.strip().rstrip("/").lower()
+    pairs: dict[str, str] = {}
     for url, entry in endpoints.items():
-        if url.strip().rstrip("/").lower() != wanted:
-            continue
         variable = entry.get("api_key_env") if isinstance(entry, dict) else None
         if not isinstance(variable, str) or not variable:
             raise ConfigError(f'{path}: [endpoints."{url}"] needs api_key_env = "NAME_OF_THE_VARIABLE"')
-        return variable
-    return None
+        pairs.setdefault(_endpoint(url), variable)
+    return pairs
+
+
+def _endpoint(url: str) -> str:
+    return url.strip().rstrip("/").lower()

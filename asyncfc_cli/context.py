@@ -11,6 +11,10 @@ deliveries after it) dropped, again as units, so pairing still holds.
 ``compact`` is pure; ``ContextBudget`` binds it to a model's window and token counter, which the
 model package knows (``model.tokens``: litellm's tokenizers are the model's business, not this
 module's).
+
+This is the deterministic compaction. Before it, a session asks the model for a summary that
+replaces the older history (``compaction.py``, ``summary.py``); this one is the fallback when the
+summary fails, and what fits the last turn when a summary is not worth asking for.
 """
 
 from __future__ import annotations
@@ -256,7 +260,7 @@ class ContextBudget:
     """What a session sends the model: its history, compacted once it nears the window.
 
     One per session. The history stays complete (transcripts and resume see every message); only
-    the requests are compacted. A compaction is remembered and later requests extend it with the
+    the requests are compacted (a model's summary, ``compaction.py``, is what rewrites the history). A compaction is remembered and later requests extend it with the
     new messages, so the request prefix (and the provider's prompt cache) stays stable until the
     next compaction, which happens only when the request grows past ``trigger`` again.
     """
@@ -318,28 +322,46 @@ class ContextBudget:
             return await trio.to_thread.run_sync(self._fit, history, recalls)
         return self._fit(history, recalls)
 
-    def _fit(self, history: Sequence[Message], recalls: Recalls) -> list[Message]:
+    def _request(self, history: Sequence[Message]) -> list[Message]:
+        """What the next request sends for ``history`` before any new compaction: the last
+        request's messages plus what was appended since (or ``history`` itself when it was
+        rewritten: a different history starts again from it)."""
         known = len(self._source)
         if known and len(history) >= known and list(history[:known]) == self._source:
-            request = [*self._sent, *history[known:]]
-        else:  # a different or rewritten history: start again from it
-            request = list(history)
+            return [*self._sent, *history[known:]]
+        return list(history)
+
+    def _over_trigger(self, request: Sequence[Message]) -> bool:
         limit = self.window * self.trigger
-        if byte_bound(request) > limit and self.count(request) > limit:
+        return byte_bound(request) > limit and self.count(request) > limit
+
+    async def nears_window(self, history: Sequence[Message]) -> bool:
+        """Whether the next request for ``history`` would exceed ``trigger`` (so ``fit`` would
+        compact it): the moment to ask the model for a summary first. May wait, as ``fit``."""
+        if self.blocking:
+            return await trio.to_thread.run_sync(lambda: self._over_trigger(self._request(history)))
+        return self._over_trigger(self._request(history))
+
+    def _fit(self, history: Sequence[Message], recalls: Recalls) -> list[Message]:
+        request = self._request(history)
+        if self._over_trigger(request):
             request = compact(request, int(self.window * self.target), self.count, recalls=recalls)
         self._source, self._sent = list(history), request
         return list(request)
 
-    def compact_now(self, history: Sequence[Message], recalls: Recalls = NO_RECALLS) -> tuple[int, int]:
-        """Compact what the next request sends to half its size now (the TUI's /compact), even
-        below ``trigger``; later requests extend the result as usual. Sizes are estimated
+    def compact_now(self, history: Sequence[Message], recalls: Recalls = NO_RECALLS,
+                    target_tokens: int | None = None) -> tuple[int, int]:
+        """Compact what the next request sends now, even below ``trigger``, to ``target_tokens``
+        (default: half its size): the deterministic compaction of /compact, and the fallback when
+        a model summary fails. Later requests extend the result as usual. Sizes are estimated
         (characters), so this never waits for a tokenizer.
 
         Returns:
             The estimated tokens before and after.
         """
-        request = [*self._sent, *history[len(self._source):]] if self._source else list(history)
+        request = self._request(history)
         before = estimate_message_tokens(request)
-        after = compact(request, before // 2, estimate_message_tokens, recalls=recalls)
+        target = before // 2 if target_tokens is None else target_tokens
+        after = compact(request, target, estimate_message_tokens, recalls=recalls)
         self._source, self._sent = list(history), after
         return before, estimate_message_tokens(after)

@@ -1,14 +1,20 @@
 """The commands a person gives a live session between tasks: the TUI's /model, /mode, /approval,
-/clear and /compact.
+/clear and /compact; and those that report on it (/status, /mcp) or change its allow rules
+(/allow, /disallow).
 
 Each is sync and quick (called on the trio side by the TUI's engine host) and reports on the event
 bus, like everything else: a change as ``settings_changed``, a result or a refusal as a ``notice``.
+/compact only starts the session's compaction (a model request): ``conversation_compacted`` ends it.
+/status reads the project instructions and /allow and /disallow the person's ``allow.toml`` (and
+/disallow rewrites it) right there: small files, read between tasks, as /model opens a client.
 Nothing here reads the repository's configuration: the person typed the command.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from .config import APPROVALS, MODES, Approval, Settings
@@ -36,6 +42,12 @@ class SessionControls:
         self.gate = gate
         self._open_model = open_model
         self._system_prompt = system_prompt
+        self.sandbox: Any = None
+        """The session's OS sandbox, for /status (set by whoever wires the session)."""
+        self.hub: Any = None
+        """The session's MCP servers (``McpHub``), for /status and /mcp, or None."""
+        self.transcript: Path | None = None
+        """Where the session is recorded, for /status."""
 
     def run(self, name: str, argument: str) -> None:
         """Carry out ``/name argument``; any refusal becomes an error notice, never an exception."""
@@ -99,10 +111,74 @@ class SessionControls:
         self.session.clear()
         self._notice("conversation cleared: the model starts afresh (future ids go on)")
 
-    def _compact(self, _: str) -> None:
-        budget = self.session.context
-        if budget is None:
-            raise ConfigError("this session has no context budget to compact")
-        before, after = budget.compact_now(self.session.history, self.session.recalls)
-        self._notice(f"compacted what the next request sends: about {before:,} -> {after:,} tokens "
-                     "(old tool results became notes; the transcript keeps everything)")
+    def _compact(self, focus: str) -> None:
+        """/compact [FOCUS]: the model summarises the conversation (dwelling on FOCUS), in the
+        background of the session; its events, and ``conversation_compacted``, report it."""
+        self.session.start_compaction(focus)
+
+    # -- reports and allow rules ------------------------------------------------------------------
+
+    def _status(self, _: str) -> None:
+        from .model.provider import effective_endpoint
+        from .prompting import project_instructions
+        from .status_report import StatusFacts, status_text
+
+        session, settings = self.session, self.session.settings
+        model = session.model
+        sandbox = self.sandbox
+        rules = getattr(self.gate, "rules", None)
+        self._notice(status_text(StatusFacts(
+            session_id=session.session_id, model=model.name, scripted=model.scripted,
+            endpoint="" if model.scripted else effective_endpoint(model.name, settings.api_base, os.environ),
+            mode=settings.mode, approval=self._policy(), allow_rules=len(rules.rules) if rules else 0,
+            sandbox=sandbox.state if sandbox is not None else "off",
+            network=sandbox.network if sandbox is not None else True,
+            root=str(session.workspace.root), is_git=session.workspace.is_git,
+            trusted=settings.repo_trusted, ignored_keys=settings.ignored_repo_keys,
+            instructions=tuple(i.path for i in project_instructions(session.workspace.root)),
+            transcript=str(self.transcript or ""), mcp=self._mcp_states())))
+
+    def _mcp_states(self) -> tuple[Any, ...]:
+        from .status_report import mcp_states
+
+        return () if self.hub is None else mcp_states(self.hub.connections, self.hub.specs())
+
+    def _mcp(self, _: str) -> None:
+        from .config import user_config_path
+        from .status_report import mcp_text
+
+        self._notice(mcp_text(self._mcp_states(), str(user_config_path())))
+
+    def _allow(self, text: str) -> None:
+        """``/allow``: the rules in force; ``/allow RULE``: allow RULE for this session."""
+        from .allow_rules import AllowRule, allow_file, load_allow_rules
+        from .status_report import allow_rules_text
+
+        rules = self._rules()
+        if text:
+            rule = AllowRule.parse(text)
+            rules.add(rule)
+            self._notice(f"allowed for this session: {rule} (/disallow {rule} stops it)")
+            return
+        saved = [rule.described() for rule in load_allow_rules()]
+        self._notice(allow_rules_text([rule.described() for rule in rules.rules], saved, str(allow_file())))
+
+    def _disallow(self, text: str) -> None:
+        """``/disallow RULE``: stop allowing RULE, in this session and in the user's allow.toml."""
+        from .allow_rules import AllowRule, allow_file, remove_saved_allow_rule
+
+        if not text:
+            raise ConfigError("name the rule to stop allowing, e.g. /disallow shell(npm test*) (/allow lists them)")
+        rule = AllowRule.parse(text)
+        in_session = self._rules().remove(rule)
+        saved = remove_saved_allow_rule(rule)
+        if not (in_session or saved):
+            raise ConfigError(f"{rule} is not allowed (/allow lists the rules in force)")
+        where = f" and removed from {allow_file()}" if saved else ""
+        self._notice(f"no longer allowed: {rule}{where}; its calls ask first again")
+
+    def _rules(self) -> Any:
+        rules = getattr(self.gate, "rules", None)
+        if rules is None:
+            raise ConfigError("this session has no approval gate, so no allow rules")
+        return rules

@@ -131,6 +131,9 @@ class RequestStarted(Event):
     """1-based number of this model request within the session."""
     messages: int = 0
     """How many messages the request carries."""
+    purpose: str = "turn"
+    """turn: a step of the task; summary: the model summarises the conversation to compact it
+    (its text is the summary; ``conversation_compacted`` follows)."""
 
 
 @_event("request_retry")
@@ -309,8 +312,9 @@ class ApprovalRequested(Event):
     preview: str
     """What will happen: the diff, the content or the command."""
     network: bool = False
-    """The call runs a command the sandbox keeps off the network: the view may offer to run this
-    one command with network access (the decision "network")."""
+    """The call runs a command the sandbox keeps off the network: the view may offer network
+    access, to this one command (the decision "network") or to its rule (network_session,
+    network_always)."""
     rule: str = ""
     """The allow rule the decisions "session" and "always" add (``allow_rules.suggest_rule``: the
     tool, or a prefix of a command such as ``shell(npm test*)``); "" before this field existed."""
@@ -321,8 +325,9 @@ class ApprovalRequested(Event):
 class ApprovalResolved(Event):
     id: str
     decision: str
-    """An ``approval.Decision``: once, network (once, with network access), session, always or
-    deny (the gate owns the decisions; the event carries the value)."""
+    """An ``approval.Decision``: once, network (once, with network access), session, always,
+    network_session, network_always (the rule with network access) or deny (the gate owns the
+    decisions; the event carries the value)."""
 
 
 @_event("checkpoint_created")
@@ -357,6 +362,46 @@ class SettingsChanged(Event):
 class ConversationCleared(Event):
     """The user started the conversation afresh (/clear): the history is the system prompt alone,
     so a resume rebuilds only the messages recorded after this."""
+
+
+@_event("conversation_compacted")
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ConversationCompacted(Event):
+    """The conversation was compacted (/compact, or a request nearing the context window). By the
+    model: its summary replaced the older messages of the history, so a resume rebuilds the
+    history as ``message`` plus the last ``kept`` messages. By the fallback: old tool results
+    became notes in what requests send (the history stays whole). None: nothing changed."""
+
+    by: str
+    """model, fallback or none."""
+    reason: str = "user"
+    """user (/compact) or auto (a request neared the context window)."""
+    messages_before: int = 0
+    messages_after: int = 0
+    tokens_before: int = 0
+    """Estimated tokens of what the next request would send, before and after."""
+    tokens_after: int = 0
+    summary: str = ""
+    """The model's summary ('' unless ``by`` is model)."""
+    focus: str = ""
+    """What the user asked the summary to focus on (/compact FOCUS)."""
+    why: str = ""
+    """Why the model did not summarise, in words ('' when it did)."""
+    kept: int = 0
+    """How many of the last messages of the history were kept after the summary message."""
+    message: Mapping[str, Any] = field(default_factory=dict)
+    """The summary message as the model is given it (wire form; empty unless ``by`` is model)."""
+
+    def headline(self) -> str:
+        """One line for views: who compacted, why, and the sizes before and after."""
+        when = "as you asked" if self.reason == "user" else "near the context window"
+        if self.by == "none":
+            return f"conversation not compacted ({when}): {self.why}"
+        sizes = f"about {self.tokens_before:,} -> {self.tokens_after:,} tokens"
+        if self.by == "model":
+            return (f"conversation compacted by the model's summary ({when}): {self.messages_before} -> "
+                    f"{self.messages_after} messages, {sizes}")
+        return f"conversation compacted without a summary ({when}): old tool results became notes, {sizes}"
 
 
 @_event("notice")

@@ -39,6 +39,7 @@ from .events import (
 )
 from .futures import block_openings, delivery_text, future_block, future_number, parse_placeholder
 from .model.base import Message, ToolMessage, UserMessage
+from .summary import owed_in
 from .transcript import default_transcript_path, history_from_events, read_events, sessions_dir
 
 __all__ = [
@@ -138,16 +139,21 @@ class Resumed:
 
 
 def _check_reopenable(model: str, session_id: str) -> None:
-    """Raise ConfigError, saying what to do, when ``model`` is the scripted model of a scenario
-    file: a transcript records it by the scenario's name (``scripted:NAME``), not by its file, so
-    a resume cannot open it again unless it is told the file."""
-    from .model.scenario import SCRIPTED_PREFIX, builtin_scenarios
+    """Raise ConfigError, saying what to do, when ``model`` is a scripted model a resume cannot
+    open again: a scenario file that is no longer there (a transcript records a file by its
+    absolute path: ``scripted_model_name``), or, in a transcript written before that, a file's
+    scenario recorded by its name alone."""
+    from .model.scenario import SCENARIO_SUFFIXES, SCRIPTED_PREFIX, builtin_scenarios
 
     name = model.removeprefix(SCRIPTED_PREFIX)
-    if model.startswith(SCRIPTED_PREFIX) and name not in builtin_scenarios():
-        raise ConfigError(f"session {session_id} ran the scripted model {model!r} of a scenario file, and its "
-                          "transcript records the scenario's name, not its file: resume it with --model "
-                          "path/to/that/scenario.yaml")
+    if not model.startswith(SCRIPTED_PREFIX) or name in builtin_scenarios() or Path(name).is_file():
+        return
+    if name.endswith(SCENARIO_SUFFIXES):
+        raise ConfigError(f"session {session_id} ran the scripted model of the scenario file {name}, which "
+                          "is no longer there: resume it with --model path/to/that/scenario.yaml")
+    raise ConfigError(f"session {session_id} ran the scripted model {model!r} of a scenario file, and its "
+                      "transcript (from an older asyncfc) records the scenario's name, not its file: "
+                      "resume it with --model path/to/that/scenario.yaml")
 
 
 def _summarize(path: Path) -> SessionInfo | None:
@@ -368,6 +374,13 @@ def _when(seconds: float) -> str:
     return datetime.fromtimestamp(seconds).strftime("%Y-%m-%d %H:%M")
 
 
+def _model_label(model: str) -> str:
+    """A model as the table shows it: a scenario file by its file name, not its whole path."""
+    from .model.scenario import SCRIPTED_PREFIX, scenario_label
+
+    return SCRIPTED_PREFIX + scenario_label(model) if model.startswith(SCRIPTED_PREFIX) else model
+
+
 def format_sessions(sessions: Sequence[SessionInfo], width: int = 100) -> str:
     """A table of sessions for ``asyncfc sessions`` (most recent first)."""
     if not sessions:
@@ -376,7 +389,7 @@ def format_sessions(sessions: Sequence[SessionInfo], width: int = 100) -> str:
     rows = [header]
     for s in sessions:
         task = " ".join(s.task.split())
-        row = (f"{s.session_id:<14}{_when(s.modified):<18}{s.model[:21]:<22}{s.turns:>5}  "
+        row = (f"{s.session_id:<14}{_when(s.modified):<18}{_model_label(s.model)[:21]:<22}{s.turns:>5}  "
                f"{(s.outcome or 'unfinished'):<12}{task}")
         rows.append(row if len(row) <= width else row[: width - 1] + "…")
     rows.append("\nResume one with: asyncfc run --resume [SESSION] [TASK]  (default: the latest)")
@@ -384,9 +397,11 @@ def format_sessions(sessions: Sequence[SessionInfo], width: int = 100) -> str:
 
 
 def unfinished_futures(history: Sequence[Message]) -> list[str]:
-    """Futures the model was handed as placeholders and never got a value for: the session stopped
-    (a limit, Ctrl-C, a crash) while they ran, and a resumed session cannot deliver them."""
+    """Futures the model was handed as placeholders (or that a compaction summary lists as still
+    owed) and never got a value for: the session stopped (a limit, Ctrl-C, a crash) while they ran,
+    and a resumed session cannot deliver them."""
     handed = [p[0] for m in history if isinstance(m, ToolMessage) and (p := parse_placeholder(m.content))]
+    handed = [*(fid for m in history for fid in owed_in(m) if fid not in handed), *handed]
     shown = {opening.id for m in history if isinstance(m, (UserMessage, ToolMessage))
              for opening in block_openings(m.text if isinstance(m, UserMessage) else m.content)}
     return [fid for fid in handed if fid not in shown]

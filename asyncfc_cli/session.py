@@ -31,6 +31,7 @@ import trio
 
 from asyncfc_tools import ToolContext, ToolSpec
 
+from .compaction import Compactor
 from .config import Approval, Settings
 from .context import ContextBudget
 from .delivery import Deliveries
@@ -64,6 +65,7 @@ from .protocol_tools import AWAIT_FUTURE, engine_tools
 from .redaction import redact_value
 from .scheduler import FutureRecord, Gate, Scheduler
 from .streaming import Response, ResponseReader
+from .summary import Owed
 from .trust import untrusted_notice
 from .workspace import Workspace
 
@@ -125,6 +127,9 @@ class Session:
         self._stopped_with: Outcome | None = None
         self._task_usage_before = Usage()
         self._cut_replies = 0
+        self._compactor = Compactor(self)
+        self._side: trio.Nursery | None = None
+        """Where ``serve`` runs a /compact between tasks."""
 
     # ------------------------------------------------------------------------------- commands
 
@@ -134,6 +139,7 @@ class Session:
         130 for Ctrl-C, 143 for SIGTERM; ``outcome``, if given, is how it ends instead of an
         interruption (a sub-agent stopped by its parent's cost limit)."""
         self._interrupt_code = exit_code
+        self._compactor.cancel()
         if self._run_scope is not None:
             self._stopped_with = outcome
             self._run_scope.cancel()
@@ -188,7 +194,7 @@ class Session:
         Raises:
             ConfigError: a task is running.
         """
-        if self._run_scope is not None:
+        if self._run_scope is not None or self._compactor.running:
             raise ConfigError("a task is running: wait for it to finish, or press Esc to cancel it")
         if model is not None and model is not self.model:
             self._reader.ttft = None  # the early wait is sized from this model's replies, not the last's
@@ -199,6 +205,38 @@ class Session:
             self._system_prompt = system_prompt
             if self.history and isinstance(self.history[0], SystemMessage):
                 self.history[0] = SystemMessage(system_prompt)
+
+    @property
+    def usage(self) -> Usage:
+        """Tokens and cost of the session's requests so far (sub-agents' and summaries' included)."""
+        return self._usage
+
+    def next_turn(self) -> int:
+        """Number the next model request (a summary request is one too)."""
+        self._turn += 1
+        return self._turn
+
+    def owed(self) -> list[Owed]:
+        """The futures the model is still owed: unfinished (background ones included), or finished
+        behind a placeholder and not yet delivered; in id order."""
+        futures = self._scheduler.futures
+        owed = set(self._deliveries.outstanding(futures))
+        owed |= {fid for fid, rec in futures.items() if rec.background and not rec.is_finished}
+        return [Owed(fid, rec.tool, rec.call.arguments, str(rec.state), rec.background)
+                for fid, rec in futures.items() if fid in owed]
+
+    def start_compaction(self, focus: str = "") -> None:
+        """/compact between tasks: the model summarises the conversation now, in the background
+        of ``serve`` (``compaction.Compactor.start``); a task sent meanwhile waits for it.
+
+        Raises:
+            ConfigError: a task or another compaction is running, or the session is not serving.
+        """
+        if self._run_scope is not None:
+            raise ConfigError("a task is running: wait for it to finish, or press Esc to cancel it")
+        if self._side is None:
+            raise ConfigError("the session is not taking commands yet")
+        self._compactor.start(self._side, focus)
 
     @property
     def context(self) -> ContextBudget | None:
@@ -212,7 +250,7 @@ class Session:
         Raises:
             ConfigError: a task is running.
         """
-        if self._run_scope is not None:
+        if self._run_scope is not None or self._compactor.running:
             raise ConfigError("a task is running: wait for it to finish, or press Esc to cancel it")
         self.history = [m for m in self.history[:1] if isinstance(m, SystemMessage)]
         self._deliveries.clear()
@@ -236,13 +274,19 @@ class Session:
         """Chat: run each message received as a task, in order, until the channel closes.
         Background processes outlive the task that started them; they stop when this ends."""
         self._announce()
-        async with self._scheduler.keeping_background():
-            async for text in inbox:
-                await self.run(text)
+        async with self._scheduler.keeping_background(), trio.open_nursery() as side:
+            self._side = side
+            try:
+                async for text in inbox:
+                    await self.run(text)
+            finally:
+                self._side = None
 
     async def run(self, task: str) -> Outcome:
         """Run one task to its end and report how it ended (also as ``session_finished``)."""
         self._announce()
+        await self._compactor.wait_idle()  # a /compact typed before this task ends first
+        self._compactor.task_started()
         self.bus.emit(UserMessageEvent, text=task)
         self._append(UserMessage(task))
         turns_before, self._task_usage_before = self._turn, self._usage
@@ -300,6 +344,7 @@ class Session:
                 return limit
             if (delivery := self._deliveries.due(self._scheduler.get, self._turn + 1)) is not None:
                 self._append(delivery)
+            await self._compactor.compact_near_window()  # the model's summary first, if due
             response = await self._request()
             if response.end.finish_reason == OUTPUT_LIMIT:
                 stop = await self._continue_cut_reply(response)

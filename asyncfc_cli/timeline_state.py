@@ -314,6 +314,13 @@ class TimelineState:
         if lane is not None:
             lane.approval, lane.approval_answered = e.decision, e.t
 
+    def _conversation_compacted(self, e: ev.ConversationCompacted) -> None:
+        """A /compact between tasks ends here (its summary request made the state busy); a
+        compaction near the window is part of the running task."""
+        if e.reason == "user":
+            self._close_request(e.t)
+            self.busy = False
+
     def _session_finished(self, e: ev.SessionFinished) -> None:
         self._close_request(e.t)
         self.busy = False
@@ -382,6 +389,7 @@ _HANDLERS: dict[type, Any] = {
     ev.BackgroundStarted: TimelineState._background_started,
     ev.ApprovalRequested: TimelineState._approval_requested,
     ev.ApprovalResolved: TimelineState._approval_resolved,
+    ev.ConversationCompacted: TimelineState._conversation_compacted,
     ev.SessionFinished: TimelineState._session_finished,
 }
 

@@ -23,6 +23,7 @@ from asyncfc_tools import ToolFacts
 
 from .events import (
     ConversationCleared,
+    ConversationCompacted,
     Event,
     MessageAppended,
     RequestStarted,
@@ -31,7 +32,7 @@ from .events import (
     event_from_dict,
     event_to_json,
 )
-from .model.base import Message, SystemMessage
+from .model.base import Message, SystemMessage, UserMessage
 from .model.wire import message_from_wire
 
 __all__ = [
@@ -184,8 +185,9 @@ def continuous(events: Iterable[Event]) -> Iterator[Event]:
 
 def history_from_events(events: Iterator[Event] | list[Event]) -> list[Message]:
     """The conversation a transcript recorded, message for message (for resume): after a
-    ``conversation_cleared``, only its system prompt and what followed; sub-agents'
-    conversations are their own.
+    ``conversation_cleared``, only its system prompt and what followed; after a model's
+    ``conversation_compacted``, its system prompt, the summary message, the messages it kept and
+    what followed; sub-agents' conversations are their own.
 
     Raises:
         ValueError: a recorded message is not one asyncfc writes (a transcript is hostile input).
@@ -195,10 +197,26 @@ def history_from_events(events: Iterator[Event] | list[Event]) -> list[Message]:
         if event.parent is not None:
             continue
         if isinstance(event, MessageAppended):
-            try:
-                history.append(message_from_wire(event.message))
-            except (KeyError, TypeError, AttributeError):
-                raise ValueError(f"the message recorded at {event.t:.2f}s is not one asyncfc writes") from None
+            history.append(_recorded_message(event.message, event.t))
         elif isinstance(event, ConversationCleared):
             history = [m for m in history[:1] if isinstance(m, SystemMessage)]
+        elif isinstance(event, ConversationCompacted) and event.by == "model" and event.message:
+            head = [m for m in history[:1] if isinstance(m, SystemMessage)]
+            kept = history[len(head):][-event.kept:] if event.kept > 0 else []
+            summary = _recorded_message(event.message, event.t)
+            if not isinstance(summary, UserMessage):
+                raise ValueError(f"the summary recorded at {event.t:.2f}s is not a user message")
+            history = [*head, summary, *kept]
     return history
+
+
+def _recorded_message(wire: Any, t: float) -> Message:
+    """A message a transcript recorded (at ``t``), read back.
+
+    Raises:
+        ValueError: it is not one asyncfc writes.
+    """
+    try:
+        return message_from_wire(wire)
+    except (KeyError, TypeError, AttributeError):
+        raise ValueError(f"the message recorded at {t:.2f}s is not one asyncfc writes") from None

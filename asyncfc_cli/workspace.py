@@ -6,7 +6,7 @@ Checkpoints (git snapshots on a private ref, and undo) live in ``checkpoint.py``
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -61,14 +61,16 @@ class Workspace:
         return (self.root / ".git").exists()
 
     def tool_context(self, settings: Settings, sandbox: Sandbox | None = None, *,
-                     approval_offers_network: Callable[[], bool] = lambda: False) -> ToolContext:
+                     approval_offers_network: Callable[[], bool] = lambda: False,
+                     keys: Collection[str] = ()) -> ToolContext:
         """What the tools get; ``off_limits`` are off limits to them too. ``approval_offers_network``:
-        see ``ToolContext``."""
+        see ``ToolContext``. ``keys``: variables holding a key whatever their name (the user's
+        endpoint pairings), left out of the commands' environment like every key-named one."""
         return ToolContext(
             root=self.root,
             shell_timeout_s=settings.shell_timeout_s,
             max_output_chars=settings.max_output_chars,
-            env=child_environment(),
+            env={name: value for name, value in child_environment().items() if name not in keys},
             off_limits=self.off_limits,
             sandbox=sandbox,
             settings=ToolSettings(web_allow_local=settings.web_allow_local, repo_trusted=settings.repo_trusted),

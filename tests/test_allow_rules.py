@@ -36,6 +36,19 @@ def repo(tmp_path):
     ("shell(git status)", "git status --porcelain", False),
     ("shell(git log | head)", "git log | head", True),
     ("edit_file", "anything", False),
+    # no prefix lets through an option that writes a file it names or runs a program
+    ("shell(git diff*)", "git diff --stat HEAD~1", True),
+    ("shell(git diff*)", "git diff --output=/home/me/.bashrc", False),
+    ("shell(git diff*)", "git diff --ext-diff", False),
+    ("shell(git log*)", "git log -p --textconv", False),
+    ("shell(git grep*)", "git grep -nO TODO", False),
+    ("shell(pytest*)", "pytest -q tests/", True),
+    ("shell(pytest*)", "pytest --basetemp=/home/me", False),
+    ("shell(pytest*)", "pytest -p evil", False),
+    ("shell(python3 -m pytest*)", "python3 -m pytest --junitxml=/etc/x.xml", False),
+    ("shell(npm test*)", "npm test --script-shell=./evil", False),
+    ("shell(pytest --basetemp=build/t*)", "pytest --basetemp=build/t -q", True),  # the rule spells it out
+    ("shell(pytest --basetemp=build/t*)", "pytest --basetemp=build/t -p evil", False),
 ])
 def test_a_shell_rule_matches_its_words_and_never_a_compound_command(rule, command, allowed):
     assert AllowRule.parse(rule).allows("shell", command) is allowed

@@ -118,7 +118,7 @@ async def test_ask_once_session_and_deny(repo, bus):
 async def test_resolve_unknown_ids_and_bad_decisions(repo, bus):
     gate = ApprovalGate("ask", bus, repo, interactive=True)
     assert gate.resolve("f9", "once") is False
-    with pytest.raises(ValueError, match="unknown decision 'maybe'; expected one of once, network, session, always, deny"):
+    with pytest.raises(ValueError, match="unknown decision 'maybe'; expected one of once, network, session, always, network_session, network_always, deny"):
         gate.resolve("f9", "maybe")
 
 

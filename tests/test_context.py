@@ -276,10 +276,14 @@ async def test_a_session_sends_compacted_requests_and_keeps_its_full_history(tmp
         steps += [{"call": "read_file", "as": f"r{n}", "args": {"path": f"m{n}.py"}, "duration": 0.1,
                    "result": BULK},
                   {"need": [f"r{n}"]}]
+    # An empty summary: the model cannot summarise, so the deterministic compaction does the work.
     sc = parse_scenario({"name": "big", "profile": {"ttft_s": 0, "tokens_per_s": 8},
-                         "steps": [*steps, {"answer": "done"}]})
+                         "steps": [*steps, {"answer": "done"}], "summary": ""})
     model = Recording(ScriptedClient(sc))
-    session = Session(model=model, tools=simulated_tools(sc), bus=EventBus(),
+    bus = EventBus()
+    events = []
+    bus.subscribe(events.append)
+    session = Session(model=model, tools=simulated_tools(sc), bus=bus,
                       settings=Settings(model="scripted:big"), workspace=Workspace(tmp_path),
                       system_prompt="sys", context=ContextBudget(window=3000, count=count))
     outcome = await session.run("read everything")
@@ -290,6 +294,10 @@ async def test_a_session_sends_compacted_requests_and_keeps_its_full_history(tmp
     assert_openai_pairs(last)
     assert not any(isinstance(m, ToolMessage) and "[compacted" in m.content
                    for m in session.history)  # the history (and so the transcript) stays whole
+    fallbacks = [e for e in events if e.type == "conversation_compacted"]
+    assert [(e.by, e.reason) for e in fallbacks] == [("fallback", "auto")]  # one summary tried, not again
+    assert fallbacks[0].why == "the model's summary was empty"
+    assert any(e.type == "notice" and "did not summarise" in e.message for e in events)
 
 
 @pytest.mark.trio

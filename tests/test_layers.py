@@ -43,10 +43,13 @@ LAYERS: tuple[dict[str, tuple[str, ...]], ...] = (
      "mcp": ("asyncfc_cli.mcp",)},
     # The turn loop and what it needs: context budget, approval, prompts, transcripts.
     {"session": ("asyncfc_cli.session", "asyncfc_cli.streaming", "asyncfc_cli.early_wait", "asyncfc_cli.delivery",
-                 "asyncfc_cli.outcomes", "asyncfc_cli.context", "asyncfc_cli.approval",
+                 "asyncfc_cli.outcomes", "asyncfc_cli.context", "asyncfc_cli.compaction",
+                 "asyncfc_cli.summary", "asyncfc_cli.approval",
                  "asyncfc_cli.allow_rules", "asyncfc_cli.prompting", "asyncfc_cli.transcript",
                  "asyncfc_cli.saved_sessions", "asyncfc_cli.simtools", "asyncfc_cli.subagent",
-                 "asyncfc_cli.controls", "asyncfc_cli.mentions")},
+                 "asyncfc_cli.controls", "asyncfc_cli.mentions", "asyncfc_cli.memory",
+                 "asyncfc_cli.custom_commands", "asyncfc_cli.task_commands", "asyncfc_cli.status_report",
+                 "asyncfc_cli.prompt_history")},
     # Wiring: concrete model, tools, gate and transcript put together (and the tool commands).
     {"wiring": ("asyncfc_cli.app", "asyncfc_cli.scripted_subagents", "asyncfc_cli.tool_commands")},
     # Fakes shipped for users' tests (scripted harness, local model servers): nothing in the engine

@@ -128,14 +128,14 @@ def shown_at_the_end(app, line: str) -> bool:
     (Not the screenshot: the app beneath the modal shows the last line too.)"""
     from textual.widgets import Static
 
-    from asyncfc_cli.tui.following import FollowingScroll
+    from asyncfc_cli.tui.follow_scroll import FollowScroll
     from asyncfc_cli.tui.output_screen import OutputScreen
     from test_tui_slash import plain
 
     screen = app.screen
-    if not isinstance(screen, OutputScreen) or not screen.query(FollowingScroll):
+    if not isinstance(screen, OutputScreen) or not screen.query(FollowScroll):
         return False  # not composed yet
-    scroll = screen.query_one(FollowingScroll)
+    scroll = screen.query_one(FollowScroll)
     return line in plain(screen.query_one("#body", Static)) and 0 < scroll.max_scroll_y == scroll.scroll_y
 
 

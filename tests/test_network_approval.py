@@ -9,7 +9,9 @@ import socket
 
 import pytest
 
+from asyncfc_cli.allow_rules import AllowRule, AllowRules, allow_file, load_allow_rules, remove_saved_allow_rule
 from asyncfc_cli.approval import ApprovalGate
+from asyncfc_cli.errors import ConfigError
 from asyncfc_cli.events import ApprovalRequested, ApprovalResolved, EventBus
 from asyncfc_cli.model.base import ToolCall
 from asyncfc_cli.scheduler import GateRequest, Scheduler
@@ -104,10 +106,12 @@ async def test_the_offline_hint_offers_approval_only_where_a_person_can_give_it(
     # auto, read-only or nobody to answer: only the session's setting can give the network.
     assert unasked.splitlines()[-1] == ("note: the sandbox has no network (only loopback); the user can allow "
                                         "it for the session with --network (or `network = true` in their "
-                                        "asyncfc config)")
-    # ask with someone to answer: also one command, when it is asked about.
+                                        "asyncfc config), or for commands like this one with a `network` "
+                                        "rule in their allow.toml")
+    # ask with someone to answer: also one command or its rule, when it is asked about.
     assert asked.splitlines()[-1].endswith(
-        "or for one command when asked to approve it (a command an allow rule lets through is not asked about)")
+        "or for one command or its rule when asked to approve it (a command an allow rule lets through "
+        "is not asked about)")
 
 
 @pytest.mark.skipif(not SUPPORT.works, reason=f"bubblewrap cannot run here: {SUPPORT.problem}")
@@ -130,3 +134,85 @@ def test_a_headless_auto_run_is_not_told_to_ask_for_an_approval(tmp_path):
     output = finished[0]["output"]
     assert "the user can allow it for the session with --network" in output, output
     assert "approv" not in output
+
+
+# ----------------------------------------------------------------------------- network rules
+
+@pytest.mark.skipif(not SUPPORT.works, reason=f"bubblewrap cannot run here: {SUPPORT.problem}")
+@pytest.mark.trio
+async def test_the_user_allows_a_commands_rule_the_network_for_the_session(repo):
+    """"network_session": the command and later ones its rule matches get the network without
+    being asked again; another command is still asked, and stays offline."""
+    sandbox = open_sandbox(repo, mode="on")
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen(4)
+        port = server.getsockname()[1]
+        command = f"python3 -m connect {port}"  # its rule: shell(python3 -m connect*)
+        scheduler, seen = await run_answered(repo, sandbox, {"f1": "network_session", "f3": "once"},
+                                             [command, command + " again", f"python3 connect.py {port}"])
+    sandbox.close()
+    assert [(e.id, e.rule) for e in seen if isinstance(e, ApprovalRequested)] == [
+        ("f1", "shell(python3 -m connect*)"), ("f3", f"shell(python3 connect.py {port})")]
+    texts = [scheduler.get(f"f{i}").text for i in (1, 2, 3)]
+    assert ["no connection" not in text and "connected" in text for text in texts] == [True, True, False], texts
+
+
+@pytest.mark.skipif(not SUPPORT.works, reason=f"bubblewrap cannot run here: {SUPPORT.problem}")
+@pytest.mark.parametrize("policy", ["ask", "auto"])
+@pytest.mark.trio
+async def test_a_saved_network_rule_gives_its_commands_the_network_headless_too(repo, tmp_path, monkeypatch, policy):
+    """"network_always" saves the rule under `network` in allow.toml; a later headless session
+    (nobody to ask) runs what it matches with the network, under ask and under auto."""
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    bus = EventBus()
+    first = ApprovalGate("ask", bus, repo, interactive=True, session_id="s1")
+    bus.subscribe(lambda e: first.resolve(e.id, "network_always") if isinstance(e, ApprovalRequested) else None)
+    sandbox = open_sandbox(repo, mode="on")
+    args = {"command": "python3 -m connect 1"}
+    shell = builtin_tools()["shell"]
+    grant = await first.admit(GateRequest("f1", shell, args, shell.effect_of(args, repo), context(repo, sandbox=sandbox)))
+    assert grant is not None and grant.network
+    saved = allow_file().read_text()
+    assert 'network = [\n    "shell(python3 -m connect*)",\n]' in saved and "allow = [\n]" in saved, saved
+    assert [r.network for r in load_allow_rules()] == [True]
+
+    headless = ApprovalGate(policy, EventBus(), repo, session_id="s2", rules=AllowRules(load_allow_rules()))
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen(2)
+        scheduler = Scheduler(builtin_tools(), EventBus(), context(repo, sandbox=sandbox, shell_timeout_s=30.0),
+                              gate=headless)
+        async with scheduler.serving():
+            for index, command in enumerate([f"python3 -m connect {server.getsockname()[1]}",
+                                             f"python3 connect.py {server.getsockname()[1]}"]):
+                scheduler.submit(ToolCall(f"c{index}", "shell", json.dumps({"command": command}), index))
+            await scheduler.wait_all_finished()
+    sandbox.close()
+    matched, other = scheduler.get("f1").text, scheduler.get("f2").text
+    assert "connected" in matched and "no connection" not in matched, matched
+    # The other command: refused headless under ask (no rule), offline under auto.
+    assert ("refused" in other) if policy == "ask" else ("no connection" in other), other
+
+
+def test_a_network_rule_is_only_for_tools_that_run_commands(tmp_path):
+    path = tmp_path / "allow.toml"
+    path.write_text('allow = ["edit_file"]\nnetwork = ["shell(npm ci*)", "run_tests"]\n')
+    rules = load_allow_rules(path)
+    assert [(str(r), r.network) for r in rules] == [
+        ("edit_file", False), ("shell(npm ci*)", True), ("run_tests", True)]
+    assert AllowRules(rules).allows("shell", "npm ci --quiet").network
+    path.write_text('network = ["edit_file"]\n')
+    with pytest.raises(ConfigError, match="edit_file runs no command"):
+        load_allow_rules(path)
+
+
+def test_a_network_rule_is_stopped_by_its_text_in_the_session_and_the_file(tmp_path):
+    """/disallow names a rule by its text: a network rule goes too, from both of allow.toml's lists."""
+    path = tmp_path / "allow.toml"
+    path.write_text('allow = ["shell(git status)"]\nnetwork = ["shell(npm ci*)"]\n')
+    rules = AllowRules(load_allow_rules(path))
+    assert [r.described() for r in rules.rules] == ["shell(git status)", "shell(npm ci*) with network"]
+    assert rules.remove(AllowRule.parse("shell(npm ci*)")) and rules.allows("shell", "npm ci") is None
+    assert remove_saved_allow_rule(AllowRule.parse("shell(npm ci*)"), path)
+    assert [str(r) for r in load_allow_rules(path)] == ["shell(git status)"] and "network" not in path.read_text()

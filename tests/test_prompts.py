@@ -4,7 +4,6 @@ protocol text matching the engine's exact wire shapes."""
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import pytest
 
@@ -18,13 +17,6 @@ from asyncfc_prompts import PROMPT_NAMES, load_prompt
 FUTURES_HEADING = "## Tool calls are futures"
 TOOLS = ("read_file", "write_file", "edit_file", "list_files", "grep", "outline", "shell",
          "run_tests")
-
-
-@pytest.fixture
-def workspace(tmp_path: Path) -> Workspace:
-    root = tmp_path / "repo"
-    root.mkdir()
-    return Workspace(root)
 
 
 def prompt(workspace: Workspace, mode: str, repo_map: str = "") -> str:

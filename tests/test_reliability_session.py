@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -85,14 +84,6 @@ BROKE_OFF = ProviderError("replies: the stream broke off", retryable=True)
 @pytest.fixture(autouse=True)
 def clean_store():
     engine_tools.STORE.clear()
-
-
-@pytest.fixture
-def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Workspace:
-    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
-    root = tmp_path / "repo"
-    root.mkdir()
-    return Workspace(root)
 
 
 def session_for(model: Replies, workspace: Workspace, *, mode: str = "async", transcript: bool = False,

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import pytest
 
@@ -25,7 +24,6 @@ from asyncfc_cli.saved_sessions import (
 )
 from asyncfc_cli.simtools import simulated_tools
 from asyncfc_cli.transcript import TranscriptWriter, default_transcript_path, sessions_dir
-from asyncfc_cli.workspace import Workspace
 
 FAST = {"ttft_s": 0, "tokens_per_s": 8}
 
@@ -47,14 +45,6 @@ SECOND = {"name": "second", "profile": FAST, "steps": [
     {"need": ["again"]},
     {"answer": "All tests pass now."},
 ]}
-
-
-@pytest.fixture
-def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Workspace:
-    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
-    root = tmp_path / "repo"
-    root.mkdir()
-    return Workspace(root)
 
 
 async def play(scenario, workspace, task, *, history=(), session_id=None, transcript=None):
@@ -212,7 +202,7 @@ def test_the_tui_continues_a_resumed_session(workspace, tmp_path):
         async with app.run_test(size=(120, 40)) as pilot:
             await pilot.click("#prompt")  # as a user of `asyncfc chat --resume` does
             await pilot.press(*"run the tests again", "enter")
-            await wait_for(pilot, lambda: app.state.outcome is not None, timeout=30)
+            await wait_for(pilot, lambda: app.state.outcome is not None)
             assert app.state.outcome.exit_code == 0
         session = engine.session
         assert session.session_id == first.session_id

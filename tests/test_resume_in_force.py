@@ -106,7 +106,8 @@ def test_a_foreign_transcript_goes_on_in_a_new_one_without_its_model_and_endpoin
     started = events[0]
     session_id = started["session_id"]
     assert started["type"] == "session_resumed" and session_id != "abc123"  # the file chose that id
-    assert started["model"] == "scripted:answer" and started["api_base"] == "" and started["mode"] == "sync"
+    assert started["model"] == f"scripted:{repo / 'answer.yaml'}" and started["api_base"] == ""
+    assert started["mode"] == "sync"
     [notice] = [e for e in events if e["type"] == "notice" and "not one of your transcripts" in e["message"]]
     assert notice["level"] == "warning" and f"goes on as session {session_id}" in notice["message"]
     assert "with the model and endpoint of your flags and configuration" in notice["message"]
@@ -119,7 +120,7 @@ def test_a_foreign_transcript_goes_on_in_a_new_one_without_its_model_and_endpoin
     resumed = load_resumed(find_session(repo, session_id), repo)
     assert resumed.adopted_from is None and resumed.transcript == new and resumed.session_id == session_id
     assert [m.text for m in resumed.history[:3]] == ["You are asyncfc (async prompt).", "fix x", "Fixed."]
-    assert resumed.model == "scripted:answer" and resumed.api_base == ""
+    assert resumed.model == f"scripted:{repo / 'answer.yaml'}" and resumed.api_base == ""
     assert [e.type for e in read_events(new)].count("session_resumed") == 1
     # Adopting the file again is another session, not a second file under the same id.
     again = asyncfc("run", "--resume", str(shipped), "--output", "jsonl", "go on", cwd=repo, env=env)
@@ -190,7 +191,7 @@ def test_mode_in_the_tui_then_resume_uses_that_modes_prompt(repo: Path) -> None:
 
     run(main)
     resumed = load_resumed(find_session(repo), repo)
-    # (a scenario file is recorded by its scenario's name, which a resume cannot open: name it again)
+    # (--model names the scenario file again: the flag wins over what the transcript recorded)
     again = resumed.settings_for(settings, model_flag=settings.model, api_base_flag=None)
     engine = build_engine(again, workspace, bus=EventBus(), resume=resumed, write_transcript=False)
     try:
@@ -257,18 +258,37 @@ def test_an_adopted_sessions_model_is_listed(repo: Path) -> None:
     env = {"ASYNCFC_MODEL": str(repo / "answer.yaml")}
     assert asyncfc("run", "--resume", str(shipped), "--headless", "go on", cwd=repo, env=env).returncode == 0
     [info] = list_sessions(repo)
-    assert info.model == "scripted:answer"
+    assert info.model == f"scripted:{repo / 'answer.yaml'}"
     listed = asyncfc("sessions", cwd=repo, env=env).stdout
-    assert "scripted:answer" in listed and "openai/expensive" not in listed
+    assert "scripted:answer.yaml " in listed and "openai/expensive" not in listed
 
 
-def test_resuming_a_scenario_files_session_says_to_name_the_file_again(repo: Path) -> None:
+def test_a_scenario_files_session_resumes_from_another_folder(repo: Path, tmp_path: Path) -> None:
+    first = asyncfc("run", "--model", "scripted:answer.yaml", "--headless", "do it", cwd=repo, env={})
+    assert first.returncode == 0, first.stderr
+    [info] = list_sessions(repo)
+    assert info.model == f"scripted:{repo / 'answer.yaml'}"  # the file itself, not its scenario's name
+    again = asyncfc("run", "--cwd", str(repo), "--resume", "last", "--output", "jsonl", "again", cwd=tmp_path, env={})
+    assert again.returncode == 0, again.stderr
+    resumed = json.loads(again.stdout.splitlines()[0])
+    assert resumed["type"] == "session_resumed" and resumed["model"] == info.model
+
+
+def test_a_session_whose_scenario_cannot_be_opened_again_says_to_name_the_file(repo: Path) -> None:
     def run(*args: str) -> subprocess.CompletedProcess:
         return asyncfc("run", *args, "--headless", cwd=repo, env={})
 
-    assert run("--model", str(repo / "answer.yaml"), "do it").returncode == 0
+    own_transcript(repo, "scripted:answer")  # an older asyncfc recorded a file's scenario by its name
     again = run("--resume", "last", "again")
     assert again.returncode == 2 and "Traceback" not in again.stderr
     assert "ran the scripted model 'scripted:answer' of a scenario file" in again.stderr
     assert "resume it with --model path/to/that/scenario.yaml" in again.stderr
     assert run("--resume", "last", "--model", str(repo / "answer.yaml"), "again").returncode == 0
+
+    gone = repo / "gone.yaml"
+    gone.write_text(ANSWER)
+    assert run("--model", str(gone), "do it").returncode == 0
+    gone.unlink()
+    again = run("--resume", "last", "again")
+    assert again.returncode == 2 and "Traceback" not in again.stderr
+    assert f"ran the scripted model of the scenario file {gone}, which is no longer there" in again.stderr

@@ -94,6 +94,20 @@ async def test_a_declared_file_that_does_not_exist_yet_opens_only_itself(repo, c
     assert not (repo / "never.txt").exists() and not (repo / "gen" / "never.txt").exists()
 
 
+@pytest.mark.trio
+async def test_folders_made_for_a_declaration_go_again_when_the_command_left_them_empty(repo, confined):
+    """Only the folders asyncfc made, and only empty ones: a folder that existed, or one the
+    command wrote into, stays."""
+    (repo / "kept").mkdir()
+    await sh(repo, confined, "echo x > used/a/out.txt",
+             writes=["gen/deep/never.txt", "kept/sub/never.txt", "build/", "dist/*.whl", "used/a/out.txt",
+                     "used/b/never.txt"])
+    assert sorted(p.name for p in repo.iterdir() if p.name != ".git") == ["a.txt", "kept", "used"]
+    assert list((repo / "kept").iterdir()) == []
+    assert [p.name for p in (repo / "used").iterdir()] == ["a"]
+    assert (repo / "used" / "a" / "out.txt").read_text() == "x\n"
+
+
 class _Started:
     def __init__(self) -> None:
         self.up, self.text = trio.Event(), ""

@@ -35,6 +35,15 @@ READS = Effect("reads", (".",), unconfined=True)
     # options that run a program, or change the machine
     "rg --pre ./evil x", "rg --pre=./evil --pre-glob '*' x", "sort -S1K --compress-program=./evil big",
     "date -s 2020-01-01", "date --set=tomorrow", "hostname evil",
+    # read-only git subcommands given an option that writes a file or runs a driver
+    "git log -p --output=notes.txt", "git show --outp=x HEAD", "git diff --textconv", "git log --ext",
+    "git cat-file --filters HEAD:a.txt", "git show --textconv HEAD:a.bin", "git log --show-signature -1",
+    # checks given an option that deletes, writes elsewhere or loads other code
+    "pytest --basetemp=/home/me", "python -m pytest --junitxml=/etc/x.xml", "pytest -p evil_plugin",
+    "pytest -pevil", "pytest -c other.ini", "pytest -o cache_dir=/x", "pytest --rootdir=/",
+    "pytest --override-ini=addopts=-pevil", "pytest --pdbcls=evil:Pdb", "pytest --pastebin=all",
+    "pytest --log-file=/x.log", "uv run pytest --debug=/x", "npm test --script-shell=./evil",
+    "npm test --userconfig=./npmrc", "npm run test --node-options=--require=./x.js",
 ])
 def test_writes_are_seen(command):
     assert command_effect(command).kind == "exclusive", command
@@ -48,9 +57,18 @@ def test_writes_are_seen(command):
     "cat <<'EOF'\nhi\nEOF\n", "grep x < a.txt", "cat a 2>/dev/null | head -3 >&2", "ls 2>&-",
     "! grep -q x a", "cat <<< hi", "diff <(ls a) <(ls b)", "LC_ALL=C sort a.txt", "TZ=UTC date",
     "rg -n TODO src", "date +%s", "hostname", "hostname -f",
+    "git diff --no-textconv", "git log --no-ext-diff -p", "git diff --output-indicator-new=+",
+    "git log -p -- --output=x",
 ])
 def test_reads_stay_reads(command):
     assert command_effect(command) == READS, command
+
+
+@pytest.mark.parametrize("command", ["pytest -q -x -k 'not slow'", "python -m pytest tests/ -vv --tb=short",
+                                     "npm test", "npm test --silent", "uv run pytest -n 4",
+                                     "pytest -p no:cacheprovider -pno:randomly"])
+def test_checks_with_harmless_options_stay_checks(command):
+    assert command_effect(command).kind == "runs", command
 
 
 def test_a_check_inside_a_subshell_is_still_a_check():

@@ -3,11 +3,10 @@ unless allowed (a loopback server is the local network here, so most tests allow
 
 from __future__ import annotations
 
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+from web_pages import PageServer
 
 from asyncfc_tools import ToolContext, ToolError, ToolSettings
 from asyncfc_tools.web_fetch import html_to_markdown, is_public_address, web_fetch
@@ -17,40 +16,21 @@ PAGE = b"""<html><head><title>T</title><style>p {color: red}</style></head>
 <p>Version <b>2.0</b> adds <a href="/docs">docs</a>.</p><ul><li>one</li><li>two</li></ul></body></html>"""
 
 
-class Handler(BaseHTTPRequestHandler):
-    routes: dict = {}
-
-    def do_GET(self):  # noqa: N802 - the stdlib's name
-        status, headers, body = self.routes.get(self.path, (404, {"Content-Type": "text/plain"}, b"no such page"))
-        self.send_response(status)
-        for name, value in headers.items():
-            self.send_header(name, value)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args):
-        pass
-
-
 @pytest.fixture
 def server():
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    base = f"http://127.0.0.1:{httpd.server_address[1]}"
-    Handler.routes = {
+    httpd = PageServer()
+    base = f"http://127.0.0.1:{httpd.port}"
+    httpd.routes = {
         "/page": (200, {"Content-Type": "text/html; charset=utf-8"}, PAGE),
         "/text": (200, {"Content-Type": "text/plain"}, b"plain text\n" * 3),
         "/big": (200, {"Content-Type": "text/plain"}, b"x" * 50_000),
         "/moved": (302, {"Location": "/page"}, b""),
         "/loop": (302, {"Location": "/loop"}, b""),
         "/binary": (200, {"Content-Type": "application/octet-stream"}, b"\0\1\2"),
-        "/to-local": (302, {"Location": f"http://[::1]:{httpd.server_address[1]}/page"}, b""),
+        "/to-local": (302, {"Location": f"http://[::1]:{httpd.port}/page"}, b""),
     }
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield base
-    httpd.shutdown()
-    httpd.server_close()
+    with httpd.serving():
+        yield base
 
 
 def ctx(allow_local: bool = True) -> ToolContext:

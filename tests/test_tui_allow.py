@@ -55,13 +55,19 @@ def test_allow_for_session_allows_the_commands_prefix_only(tmp_path: Path) -> No
     run(main)
 
 
-NET_SCENARIO = {"name": "net", "profile": FAST, "steps": [
-    {"call": "shell", "as": "a", "args": {"command": "pip download six"}, "duration": 0.05, "result": "ok"},
-    {"need": ["a"]},
-    {"call": "shell", "as": "b", "args": {"command": "curl https://example.org"}, "duration": 0.05, "result": "ok"},
-    {"need": ["b"]},
-    {"answer": "Done."},
-]}
+def _two_commands(first: str, second: str) -> dict:
+    """A scenario that runs ``first``, then ``second``, each once the one before has finished."""
+    return {"name": "net", "profile": FAST, "steps": [
+        {"call": "shell", "as": "a", "args": {"command": first}, "duration": 0.05, "result": "ok"},
+        {"need": ["a"]},
+        {"call": "shell", "as": "b", "args": {"command": second}, "duration": 0.05, "result": "ok"},
+        {"need": ["b"]},
+        {"answer": "Done."},
+    ]}
+
+
+NET_SCENARIO = _two_commands("pip download six", "curl https://example.org")
+RULE_NET_SCENARIO = _two_commands("pip download six", "pip download requests")
 
 
 def _confined_app(tmp_path: Path, scenario: dict) -> AsyncfcApp:
@@ -77,12 +83,19 @@ def _confined_app(tmp_path: Path, scenario: dict) -> AsyncfcApp:
     return AsyncfcApp(SessionEngine(session, gate), bus=bus)
 
 
-def test_the_dialog_offers_one_command_the_network_where_the_sandbox_keeps_it_off(tmp_path: Path) -> None:
-    decisions = []
+@pytest.mark.parametrize("scenario, keys, decisions", [
+    # w: this one command; the next is asked again
+    (NET_SCENARIO, ["w", "y"], ["network", "once"]),
+    # W: the rule (pip download*) for the session; the second download is not asked about
+    (RULE_NET_SCENARIO, ["W"], ["network_session"]),
+], ids=["once", "rule-for-session"])
+def test_the_dialog_offers_the_network_where_the_sandbox_keeps_it_off(tmp_path: Path, scenario, keys,
+                                                                      decisions) -> None:
+    resolved = []
 
     async def main() -> None:
-        app = _confined_app(tmp_path, NET_SCENARIO)
-        app.bus.subscribe(lambda e: decisions.append(e.decision) if isinstance(e, ApprovalResolved) else None)
+        app = _confined_app(tmp_path, scenario)
+        app.bus.subscribe(lambda e: resolved.append(e.decision) if isinstance(e, ApprovalResolved) else None)
         async with app.run_test(size=(80, 24)) as pilot:
             await submit(pilot, "fetch it")
             await approval_asked(pilot, app)
@@ -90,14 +103,17 @@ def test_the_dialog_offers_one_command_the_network_where_the_sandbox_keeps_it_of
             assert isinstance(dialog, ApprovalDialog) and dialog.network
             shown = " ".join(str(w.content) for w in dialog.query(Static))
             assert "with network access" in shown
-            assert dialog.query_one("#network", Button).region.right <= 80  # all buttons fit at 80x24
-            await pilot.press("w")
-            await wait_for(pilot, lambda: app.state.futures.get("f2") is not None)
-            await approval_asked(pilot, app)
-            await pilot.press("y")
+            assert all(dialog.query_one(f"#{button}", Button).region.right <= 80  # all buttons fit at 80x24
+                       for button in ("deny", "network", "network_session", "network_always"))
+            for index, key in enumerate(keys):
+                await pilot.press(key)
+                if index + 1 < len(keys):
+                    await wait_for(pilot, lambda: app.state.futures.get(f"f{index + 2}") is not None)
+                    await approval_asked(pilot, app)
             await wait_for(pilot, lambda: app.state.outcome is not None)
+            assert all(lane.state == "done" for lane in app.state.futures.values())
     run(main)
-    assert decisions == ["network", "once"]
+    assert resolved == decisions
 
 
 def test_w_does_nothing_where_the_network_is_not_offered(tmp_path: Path) -> None:
@@ -110,7 +126,7 @@ def test_w_does_nothing_where_the_network_is_not_offered(tmp_path: Path) -> None
             await submit(pilot, "fetch it")
             first = await approval_asked(pilot, app)
             assert not app.screen.network and not app.screen.query("#network")
-            await pilot.press("w")
+            await pilot.press("w", "W", "ctrl+w")
             assert isinstance(app.screen, ApprovalDialog) and app.screen.future_id == first
             await pilot.press("y")
             await wait_for(pilot, lambda: app.state.futures.get("f2") is not None)

@@ -32,9 +32,10 @@ from typing import Any
 
 from ._api import WHOLE_TREE, Effect, EffectSpec, declared_footprint, runs
 from ._sed import sed_may_write
-from ._shell_syntax import SimpleCommand, simple_commands
+from ._shell_syntax import CommandLine, SimpleCommand, read_command_line
 
-__all__ = ["command_effect", "declared_effect", "is_assignment", "shell_effect", "shell_words", "test_run_effect"]
+__all__ = ["RISKY_LONG_OPTIONS", "RISKY_SHORT_OPTIONS", "command_effect", "declared_effect", "is_assignment",
+           "risky_options", "shell_effect", "shell_words", "test_run_effect", "words_only_read"]
 
 _ASSIGNMENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=")
 
@@ -62,12 +63,31 @@ _GIT_GLOBAL_READ_ONLY = frozenset({
 })
 """Options before a git subcommand that change nothing; any other (``-c``, ``-C``, ``--git-dir``,
 ``--exec-path``, ``--paginate``...) may point git at other files or run configured commands."""
-_GIT_WRITING_OPTIONS = ("output", "open-files-in-pager", "ext-diff")
-"""Long options of the read-only subcommands that write a file or run a command (git accepts any
-unambiguous prefix, so a prefix of these counts too)."""
-_GIT_WRITING_SHORT = {"grep": "O"}
-"""Short options, per subcommand, that run a command (``git grep -Ovim``, also inside a cluster:
-``-nO``); a letter anywhere in a single-dash word counts, which can only add waiting."""
+RISKY_LONG_OPTIONS: dict[str, tuple[str, ...]] = {
+    # --output=FILE (diff, log, show...), grep's pager, external diff and textconv drivers,
+    # cat-file's filters and the signature checker (gpg.program): they write the file named or
+    # run a program.
+    "git": ("output", "open-files-in-pager", "ext-diff", "textconv", "filters", "show-signature"),
+    # --basetemp=DIR is deleted and re-made; reports and logs are written where named; -p, --pdbcls
+    # and a config file (-c, --config-file, -o/--override-ini) load and run other code; --pastebin
+    # sends the output away; --rootdir moves its caches.
+    "pytest": ("basetemp", "junitxml", "junit-xml", "log-file", "report-log", "result-log", "resultlog",
+               "debug", "pastebin", "pdbcls", "rootdir", "override-ini", "config-file", "cov-report",
+               "html", "json-report-file"),
+    # The shell npm runs scripts with, other config files, prefix and cache folders, node's options.
+    "npm": ("script-shell", "userconfig", "globalconfig", "prefix", "cache", "node-options", "call",
+            "shell"),
+}
+"""THE list of options that make a program write a file they name or run another program, beyond
+what the command is known for (``git diff`` reads; ``pytest`` runs the project's tests and writes
+its caches). A command using one is never judged read-only or a check, and a prefix allow rule
+(``git diff*``, ``pytest*``) does not let it through (``risky_options``). git and npm accept any
+unambiguous prefix of a long option, so a prefix of these counts too; pytest does not."""
+RISKY_SHORT_OPTIONS: dict[str, str] = {"git grep": "O", "pytest": "pco", "npm": "c"}
+"""Short options with the same effect, per program (``git grep -Ovim``; ``pytest -p PLUGIN``,
+``-c FILE``, ``-o ini=...``; ``npm exec -c CMD``); a letter anywhere in a single-dash word counts
+(``-nO`` is a cluster), which can only make a command ask or wait."""
+_ABBREVIATING = frozenset({"git", "npm"})
 _FIND_WRITES = ("-delete", "-exec", "-execdir", "-ok", "-okdir", "-fprint", "-fprint0", "-fprintf", "-fls")
 _WRITE_FLAGS = re.compile(r"^(?:--fix\b|--unsafe-fixes|--write|-w$|-i|--in-place|--output|-o$|"
                           r".*update|.*snapshot|-u$|--inplace)")
@@ -78,13 +98,6 @@ _BENIGN_VARIABLE = re.compile(r"^(?:LC_[A-Z]+|LANG|LANGUAGE|TZ|COLUMNS|LINES|TER
 """Variables a read-only command may be given (``LC_ALL=C sort``, ``TZ=UTC date``); any other
 (``PAGER``, ``GIT_EXTERNAL_DIFF``, ``GIT_DIR``, ``LD_PRELOAD``, ``PATH``...) can make the program
 run or read something else, so the command is no longer judged read-only."""
-
-
-def runs_program(command: str, program: str) -> bool:
-    """Whether one of the command line's simple commands runs ``program`` by that bare name
-    (after quote removal: ``gi''t log`` runs git). Unparsable lines count as running it."""
-    commands = simple_commands(command)
-    return commands is None or any(s.words and s.words[0] == program for s in commands)
 
 
 def _flags(words: Sequence[str]) -> list[str]:
@@ -103,16 +116,52 @@ def _git_read_only(args: Sequence[str]) -> bool:
         index += 1
     if index >= len(args) or args[index] not in _GIT_READ_ONLY:
         return False  # other subcommands, aliases, other global options
-    subcommand, rest = args[index], args[index + 1 :]
-    for arg in rest:
+    return not risky_options(["git", *args])
+
+
+def _unwrapped(words: Sequence[str]) -> tuple[str, list[str]]:
+    """The program a command line really runs and its arguments: ``python -m pytest``, ``npx
+    jest`` and ``uv run pytest`` run pytest and jest."""
+    program, args = words[0], list(words[1:])
+    if _PYTHON.match(program) and args[:1] == ["-m"] and len(args) >= 2:
+        program, args = args[1], args[2:]
+    elif program == "npx" and args:
+        program, args = args[0], args[1:]
+    elif program == "uv" and args[:1] == ["run"] and len(args) >= 2:
+        program, args = args[1], args[2:]
+    return os.path.basename(program), args
+
+
+def risky_options(words: Sequence[str]) -> list[str]:
+    """The words of a command (program first) that are options making it write a file they name or
+    run a program (``RISKY_LONG_OPTIONS``), up to a ``--``; empty if none."""
+    if not words:
+        return []
+    program, args = _unwrapped(words)
+    program = "pytest" if program == "py.test" else program
+    key = program
+    if program == "git":
+        key = "git " + next((a for a in args if not a.startswith("-")), "")
+    long, short = RISKY_LONG_OPTIONS.get(program, ()), RISKY_SHORT_OPTIONS.get(key, "")
+    found = []
+    for arg, following in zip(args, [*args[1:], ""]):
         if arg == "--":
             break
+        if program == "pytest" and (arg.startswith("-pno:") or (arg == "-p" and following.startswith("no:"))):
+            continue  # turning a plugin off loads nothing
         name = arg[2:].split("=", 1)[0]
-        if arg.startswith("--") and name and any(o.startswith(name) for o in _GIT_WRITING_OPTIONS):
-            return False
-        if arg[:1] == "-" and arg[1:2] != "-" and any(c in arg[1:] for c in _GIT_WRITING_SHORT.get(subcommand, "")):
-            return False
-    return True
+        if arg.startswith("--") and name and any(
+                option == name or (program in _ABBREVIATING and option.startswith(name)) for option in long):
+            found.append(arg)
+        elif arg[:1] == "-" and arg[1:2] != "-" and any(letter in arg[1:] for letter in short):
+            found.append(arg)
+    return found
+
+
+def words_only_read(words: Sequence[str]) -> bool:
+    """Whether one simple command, given as its words (no operators, no assignments), only reads:
+    ``command_effect`` of it is ``reads``, judged without parsing a line."""
+    return bool(words) and "/" not in words[0] and not is_assignment(words[0]) and _read_only(words[0], words[1:])
 
 
 def _read_only(program: str, args: Sequence[str | None]) -> bool:
@@ -179,15 +228,9 @@ _PROGRAM_DIR = re.compile(r"^(?:/.*/|(?:\./)?(?:\.?venv|env)/bin/|(?:\./)?node_m
 
 def _check_caches(program: str, args: Sequence[str]) -> tuple[str, ...] | None:
     """The caches a check command writes, or None when it is not a known check."""
-    if not _PROGRAM_DIR.match(program):
+    if not _PROGRAM_DIR.match(program) or risky_options([program, *args]):
         return None
-    if _PYTHON.match(program) and args[:1] == ["-m"] and len(args) >= 2:
-        program, args = args[1], args[2:]
-    elif program == "npx" and args:
-        program, args = args[0], args[1:]
-    elif program == "uv" and args[:1] == ["run"] and len(args) >= 2:
-        program, args = args[1], args[2:]
-    program = os.path.basename(program)
+    program, args = _unwrapped([program, *args])
     if _writes_by_flag(args):
         return None
     if program == "npm" and args[:2] == ["run", "test"]:
@@ -214,9 +257,11 @@ def is_assignment(word: str) -> bool:
     return _ASSIGNMENT.match(word) is not None
 
 
-def command_effect(command: str) -> Effect:
-    """The effect of running ``command`` with ``/bin/sh`` in the workspace root (see module doc)."""
-    commands = simple_commands(command) if command.strip() else None
+def command_effect(command: str | CommandLine) -> Effect:
+    """The effect of running ``command`` with ``/bin/sh`` in the workspace root (see module doc);
+    ``command`` as text, or as read already (``read_command_line``)."""
+    line = read_command_line(command) if isinstance(command, str) else command
+    commands = line.commands if line.text.strip() else None
     if not commands:
         return _EXCLUSIVE
     effects = [_simple_effect(simple) for simple in commands]

@@ -15,7 +15,11 @@ and editors must not wait for a person (``git commit`` without ``-m`` aborts ins
 and Python programs print as they go (their output is shown live, not when their pipe's buffer
 fills)."""
 
-_SECRET_NAME = re.compile(r"(API_?KEY|_KEY|_TOKEN|_SECRET|PASSWORD|PASSWD|ACCESS_KEY|_PAT)$")
+_SECRET_NAME = re.compile(r"(API_?KEY|_KEY|_TOKEN|_SECRET|PASSWORD|PASSWD|ACCESS_KEY|_PAT|_JWT|"
+                          r"(?<!APPLICATION)_CREDENTIALS?)$|BEARER_TOKEN")
+"""Credential names: a suffix (``*_API_KEY``, ``*_TOKEN``, ``VERTEXAI_CREDENTIALS`` holding a
+service account's JSON, ``SNOWFLAKE_JWT``) or a bearer token anywhere (Bedrock's API key is
+``AWS_BEARER_TOKEN_BEDROCK``). ``GOOGLE_APPLICATION_CREDENTIALS`` names a file, not a secret."""
 
 
 def is_secret_name(name: str) -> bool:

@@ -7,6 +7,8 @@ with the whole group signalled: SIGTERM, a grace period, then SIGKILL. Children 
 (``_process_tree``), and those found by the mark every process of the command carries in its
 environment, even when they were reparented before anyone looked (``_tracking``). The pipes are
 then waited for only a grace period, so a process that escaped both cannot hold the call open.
+While it runs the command is listed with this process's watchdog (``_lifeline``), which stops it
+if the agent dies without doing so itself (SIGKILL).
 Output is read incrementally into head/tail buffers, so memory stays bounded however much the
 command prints; ``on_output`` sees it live.
 """
@@ -25,6 +27,7 @@ from typing import TYPE_CHECKING
 import trio
 
 from ._env import NON_INTERACTIVE, command_environment
+from ._lifeline import cross_off, list_command, start_watchdog
 from ._process_tree import ProcessTree, proc_table, stop_descendants, track_descendants
 from ._text import HeadTail
 from ._tracking import marked_environment, new_mark, stop_marked
@@ -207,11 +210,13 @@ async def run_command(
         SandboxRefused: the sandbox is required and cannot run here.
     """
     out, err = HeadTail(max_bytes), HeadTail(max_bytes)
+    await start_watchdog()
     start = trio.current_time()
     mark = new_mark()
     env = marked_environment(command_environment(env), mark)
     process = await _start(command, cwd, env, sandbox, writable, network)
     pgid = process.pid
+    list_command(pgid, mark)
     tree = ProcessTree(pgid)
     if on_start is not None:
         on_start(tree)
@@ -240,6 +245,7 @@ async def run_command(
             await _kill_group(pgid, process, grace_s)
             await stop_descendants(tree, grace_s)
             await stop_marked(mark, grace_s)
+        cross_off(pgid)
     return CommandResult(
         exit_code=process.returncode,
         stdout=out.text(),

@@ -6,6 +6,9 @@ Trust boundary: this module stands on the agent's side and confines what comes f
 - the filesystem is read-only (``--ro-bind / /``) except the workspace (or only the paths a command
   declared it writes), a private /tmp and the toolchains' own caches; the workspace's ``.git`` stays
   read-only even inside a writable workspace;
+- Unix sockets outside the workspace and /tmp are hidden (``_hidden_sockets``): the users'
+  runtime folders under a tmpfs, every other socket (ssh agent, docker.sock, the system bus)
+  under /dev/null;
 - /proc belongs to the sandbox's own PID namespace: the agent's processes, and so its environment
   (``/proc/<agent>/environ`` holds the provider keys), are not there. bwrap is PID 1 inside and its
   environment is readable, so it is started with the cleaned child environment;
@@ -19,7 +22,8 @@ Deliberately not used:
 - ``--die-with-parent``: it rests on PR_SET_PDEATHSIG, which fires when the *thread* that started
   bwrap exits. trio starts processes from worker threads that end after 10 s idle, so bwrap would
   SIGKILL every command running longer than that (measured). The process-group kill in
-  ``_process`` ends commands instead, as without the sandbox.
+  ``_process`` ends commands instead, as without the sandbox, and if the agent is SIGKILLed its
+  watchdog (``_lifeline``) kills the group, whose PID 1 takes the rest of the namespace along.
 - ``--new-session``: commands already start in a session of their own with no controlling terminal
   (``start_new_session``), which is what it protects (TIOCSTI input injection); a second setsid
   inside would take the command out of the process group that timeouts and cancellation signal.
@@ -43,6 +47,7 @@ from typing import Literal
 
 from ._api import AGENT_SETTINGS, ToolError
 from ._env import child_environment
+from ._hidden_sockets import hidden_folders, hidden_sockets
 
 __all__ = [
     "Launch",
@@ -370,20 +375,20 @@ class Sandbox:
         else only the session's setting can."""
         if self.network or network or not _OFFLINE.search(output):
             return ""
-        session = "for the session with --network (or `network = true` in their asyncfc config)"
+        session = ("for the session with --network (or `network = true` in their asyncfc config), or for "
+                   "commands like this one with a `network` rule in their allow.toml")
         if not approvable:
             return f"note: the sandbox has no network (only loopback); the user can allow it {session}"
         return (f"note: the sandbox has no network (only loopback); the user can allow it {session}, "
-                "or for one command when asked to approve it (a command an allow rule lets through "
-                "is not asked about)")
+                "or for one command or its rule when asked to approve it (a command an allow rule "
+                "lets through is not asked about)")
 
     def _options(self, cwd: Path, writable: Sequence[Path] | None, online: bool) -> list[str]:
         options = [*_NAMESPACES, *_SYSTEM]
         if not online and self._shared_net is None:
             options.append("--unshare-net")
-        runtime = os.environ.get("XDG_RUNTIME_DIR")
-        if runtime and os.path.isdir(runtime):  # the user's agent, bus and keyring sockets
-            options += ["--tmpfs", runtime]
+        for folder in hidden_folders():  # the users' agent, bus and keyring sockets
+            options += ["--tmpfs", folder]
         # Read-only first: a workspace under /tmp would otherwise vanish under the private /tmp.
         for shown in (*toolchains_in_tmp(), self.root):
             options += ["--ro-bind", str(shown), str(shown)]
@@ -395,6 +400,8 @@ class Sandbox:
         for kept in (self.root / ".git", *settings, *self._protected):  # read-only even inside what is writable
             if os.path.lexists(kept):
                 options += ["--ro-bind", str(kept), str(kept)]
+        for socket in hidden_sockets(self.root):  # last: over what is bound above too
+            options += ["--ro-bind", "/dev/null", str(socket)]
         return [*options, "--chdir", os.fspath(cwd), "--setenv", "TMPDIR", "/tmp"]
 
     def close(self) -> None:

@@ -18,7 +18,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["SimpleCommand", "simple_commands"]
+__all__ = ["CommandLine", "SimpleCommand", "read_command_line", "simple_commands"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,6 +30,31 @@ class SimpleCommand:
     words: tuple[str | None, ...]
     """The program and its arguments; a word is None when it holds an expansion or substitution
     (its value is only known when the line runs)."""
+
+
+@dataclass(frozen=True, slots=True)
+class CommandLine:
+    """A command line read once (``read_command_line``): what every judgement of it shares."""
+
+    text: str
+    """The line as the model wrote it."""
+    commands: tuple[SimpleCommand, ...] | None
+    """Its simple commands in source order (``simple_commands``); None if it cannot be read."""
+
+    def runs(self, program: str) -> bool:
+        """Whether one of its simple commands runs ``program`` by that bare name (after quote
+        removal: ``gi''t log`` runs git). A line that cannot be read counts as running it."""
+        return self.commands is None or any(s.words and s.words[0] == program for s in self.commands)
+
+
+@functools.lru_cache(maxsize=32)
+def read_command_line(command: str) -> CommandLine:
+    """``command``, parsed. One call's line is judged several times: by its effect when the call
+    is admitted and again when it starts (after references are substituted), and by the shell
+    tool itself (its effect, whether it runs git); they share this one parse. A parse never
+    changes, so the last few are kept, by the exact text."""
+    found = simple_commands(command)
+    return CommandLine(command, None if found is None else tuple(found))
 
 
 _CONTAINERS = frozenset({

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import re
 import signal
+import stat
 from collections.abc import Awaitable, Callable, Mapping
 from contextlib import nullcontext
 from dataclasses import dataclass
@@ -16,13 +17,14 @@ import trio
 from ._api import Display, ToolContext, ToolError, glob_base, tool
 from ._background import QUIET_S, START_CAP_S, Listening, run_in_background
 from ._words import positive_seconds
-from ._commands import command_effect, runs_program, shell_effect
+from ._commands import command_effect, shell_effect
 from ._context import or_default
 from ._env import command_environment
 from ._git import command_git_variables
 from ._listening import listening_addresses
 from ._process import KILL_GRACE_S, CommandResult, run_command
 from ._process_tree import ProcessTree
+from ._shell_syntax import read_command_line
 from ._text import cap_text
 from ._watch import changes_note, outside_declaration, violation_note, watch_tree
 
@@ -136,14 +138,15 @@ async def shell(
     if "\0" in command:
         raise ToolError("the command contains a NUL character (\\0), which no command line can hold")
     settings = ctx.settings
-    kind = command_effect(command).kind
+    line = read_command_line(command)  # the parse the engine's judgement of this call made
+    kind = command_effect(line).kind
     # A command judged read-only runs beside reads, unordered: it gets nothing to write (where the
     # sandbox can enforce it). In a repository the user has not trusted, git in any command starts
     # nothing the repository's config names (a planted fsmonitor, hook or textconv would otherwise
     # run under an approval or allow rule given for `git diff`).
     reading = writes is None and not background and kind == "reads"
     git_variables: dict[str, str] = {}
-    if not settings.repo_trusted and runs_program(command, "git"):
+    if not settings.repo_trusted and line.runs("git"):
         git_variables = await trio.to_thread.run_sync(command_git_variables, ctx.root)
     made: list[tuple[Path, int]] = []
     run = _Run(ctx, command, _timeout(ctx, timeout_s, background),
@@ -271,8 +274,9 @@ def _writable(ctx: ToolContext, writes: list[str] | None, made: list[tuple[Path,
 
     The sandbox can only open a path that exists, and opening the nearest existing folder instead
     could open the whole workspace: so a declared folder the command will create is made first,
-    and a declared file too (empty, with its folders), noted in ``made`` (file, its time) for
-    ``_tidy`` to take away again if the command leaves it untouched."""
+    and a declared file too (empty, with its folders). Each file and folder made is noted in
+    ``made`` (path, modification time), in the order made, for ``_tidy`` to take away again if the
+    command leaves it untouched."""
     if writes is None:
         return None
     paths = [ctx.resolve(glob_base(pattern)) for pattern in writes]
@@ -280,21 +284,32 @@ def _writable(ctx: ToolContext, writes: list[str] | None, made: list[tuple[Path,
         for pattern, path in zip(writes, paths):
             if path.exists() or path.is_symlink():
                 continue
-            if pattern.endswith("/") or glob_base(pattern) != pattern:
-                path.mkdir(parents=True, exist_ok=True)
-            else:
-                path.parent.mkdir(parents=True, exist_ok=True)
+            folder = path if pattern.endswith("/") or glob_base(pattern) != pattern else path.parent
+            _make_folders(folder, made)
+            if folder != path:
                 path.touch()
                 made.append((path, path.stat().st_mtime_ns))
     return paths
 
 
+def _make_folders(folder: Path, made: list[tuple[Path, int]]) -> None:
+    """``mkdir -p folder``, noting in ``made`` each folder this made (outermost first; a folder's
+    time is not kept: making the declared file in it changes it)."""
+    missing = [p for p in (folder, *folder.parents) if not p.exists()][::-1]
+    folder.mkdir(parents=True, exist_ok=True)
+    made.extend((p, 0) for p in missing)
+
+
 def _tidy(made: list[tuple[Path, int]]) -> None:
-    """Take away the declared files made for the sandbox that the command left empty and untouched."""
-    for path, stamp in made:
+    """Take away what ``_writable`` made for the sandbox that the command left untouched: declared
+    files still empty with their time unchanged, then the folders it made that are empty now
+    (innermost first). What the command wrote, and folders that existed before, stay."""
+    for path, stamp in reversed(made):
         try:
-            info = path.stat()
-            if info.st_size == 0 and info.st_mtime_ns == stamp:
+            info = path.lstat()
+            if stat.S_ISDIR(info.st_mode):
+                path.rmdir()  # refuses a folder that is not empty
+            elif info.st_size == 0 and info.st_mtime_ns == stamp:
                 path.unlink()
         except OSError:
             pass

@@ -5,12 +5,14 @@ This module stands on the model's side of the trust boundary: the URL (and every
 server answers with) is hostile. So:
 
 - only ``http``/``https``; at most ``MAX_REDIRECTS`` redirects, each one checked like the first;
-- every connection goes through ``_PublicOnly``, a network backend that resolves the host itself,
-  refuses it unless every address is public (``is_global``: no loopback, private ranges, link-local
-  or cloud metadata addresses, no shared or reserved space) and connects to the address it checked,
-  so a name that resolves differently a moment later (DNS rebinding) cannot slip past; redirects
-  go through the same backend. ``allow_local`` (``Settings.web_allow_local``, passed in
-  ``ToolSettings.web_allow_local``) lifts the check;
+- every hop resolves the host itself and refuses it unless every address is public
+  (``is_global``: no loopback, private ranges, link-local or cloud metadata addresses, no shared
+  or reserved space; an IPv4 address inside IPv6 judged as itself; numeric forms such as
+  ``2130706433`` resolve like any name), then sends the request to the address it checked, with
+  the name in the Host header and TLS SNI (httpx's documented ``sni_hostname`` extension), so a
+  name that resolves differently a moment later (DNS rebinding) cannot slip past.
+  ``allow_local`` (``Settings.web_allow_local``, passed in ``ToolSettings.web_allow_local``)
+  lifts the check;
 - no proxy from the environment, no cookies kept; the body is read up to ``max_bytes`` and the
   whole fetch is limited to ``TIMEOUT_S``.
 
@@ -24,14 +26,18 @@ from __future__ import annotations
 
 import ipaddress
 import socket
-from typing import Any
-from urllib.parse import urljoin, urlsplit
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
+from urllib.parse import urljoin
 
 import trio
 
 from ._api import Effect, ToolContext, ToolError, tool
 
-__all__ = ["html_to_markdown", "is_public_address", "web_fetch"]
+if TYPE_CHECKING:
+    import httpx
+
+__all__ = ["fetch_page", "html_to_markdown", "is_public_address", "resolve_host", "web_client", "web_fetch"]
 
 MAX_REDIRECTS = 5
 TIMEOUT_S = 30.0
@@ -56,73 +62,90 @@ def is_public_address(address: str) -> bool:
     return ip.is_global and not ip.is_multicast
 
 
-async def _resolve(host: str, port: int) -> list[str]:
+Resolve = Callable[[str, int], Awaitable[list[str]]]
+"""Finds the addresses of a host name (and port): ``resolve_host``, or a test's own."""
+
+
+async def resolve_host(host: str, port: int) -> list[str]:
+    """The addresses ``host`` resolves to, in the resolver's order, without repeats.
+
+    Raises:
+        ToolError: it does not resolve.
+    """
     try:
         infos = await trio.socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except OSError as exc:
         raise ToolError(f"web_fetch: cannot resolve {host!r}: {exc.strerror or exc}") from None
-    return list(dict.fromkeys(str(info[4][0]) for info in infos))
+    addresses = list(dict.fromkeys(str(info[4][0]) for info in infos))
+    if not addresses:
+        raise ToolError(f"web_fetch: cannot resolve {host!r}: it has no address")
+    return addresses
 
 
-def _public_only_backend(allow_local: bool) -> Any:
-    import httpcore
+def web_client(transport: httpx.AsyncBaseTransport | None = None) -> httpx.AsyncClient:
+    """The client a fetch goes through: no proxy or settings from the environment, no redirects
+    followed by httpx (``fetch_page`` follows them, checking each), no compression.
 
-    class _PublicOnly(httpcore.AsyncNetworkBackend):
-        """Connects only to public addresses, and only to the address it checked."""
-
-        def __init__(self) -> None:
-            self._inner = httpcore.AnyIOBackend()
-
-        async def connect_tcp(self, host: str, port: int, timeout: float | None = None,
-                              local_address: str | None = None, socket_options: Any = None) -> Any:
-            addresses = await _resolve(host, port)
-            local = [a for a in addresses if not is_public_address(a)]
-            if local and not allow_local:
-                raise LocalAddressRefused(
-                    f"web_fetch refused {host}: it resolves to {local[0]}, an address on this machine "
-                    "or its local network; only public addresses may be fetched (the user can allow "
-                    "local ones with web_allow_local = true in their config)")
-            failure: Exception | None = None
-            for address in addresses:  # the checked addresses, in the resolver's order
-                try:
-                    return await self._inner.connect_tcp(address, port, timeout=timeout,
-                                                         local_address=local_address, socket_options=socket_options)
-                except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
-                    failure = exc
-            assert failure is not None
-            raise failure
-
-        async def connect_unix_socket(self, path: str, timeout: float | None = None,
-                                      socket_options: Any = None) -> Any:
-            raise LocalAddressRefused("web_fetch does not connect to local sockets")
-
-        async def sleep(self, seconds: float) -> None:
-            await self._inner.sleep(seconds)
-
-    return _PublicOnly()
-
-
-def _client(allow_local: bool) -> Any:
-    import httpcore
+    Args:
+        transport: where requests go; by default the network (a test passes ``httpx.MockTransport``).
+    """
     import httpx
 
-    transport = httpx.AsyncHTTPTransport(trust_env=False, retries=0)
-    # httpx takes no network backend, so its pool is replaced by one with the same TLS context
-    # that connects through _PublicOnly (every hop of every redirect goes through it).
-    transport._pool = httpcore.AsyncConnectionPool(
-        ssl_context=transport._pool._ssl_context, network_backend=_public_only_backend(allow_local))
-    return httpx.AsyncClient(transport=transport, follow_redirects=False, trust_env=False,
-                             timeout=httpx.Timeout(TIMEOUT_S),
+    return httpx.AsyncClient(transport=transport or httpx.AsyncHTTPTransport(trust_env=False, retries=0),
+                             follow_redirects=False, trust_env=False, timeout=httpx.Timeout(TIMEOUT_S),
                              # identity: max_bytes then bounds what is read, not a compressed size
                              headers={"User-Agent": "asyncfc-web-fetch/0.1", "Accept-Encoding": "identity",
                                       "Accept": "text/html, text/*;q=0.9, */*;q=0.5"})
 
 
-def _checked_url(url: str) -> str:
-    parts = urlsplit(url.strip())
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+def _checked_url(url: str) -> httpx.URL:
+    import httpx
+
+    try:
+        parsed = httpx.URL(url.strip())
+    except httpx.InvalidURL as exc:
+        raise ToolError(f"web_fetch: {url!r} is not a valid address: {exc}") from None
+    if parsed.scheme not in ("http", "https") or not parsed.raw_host:
         raise ToolError(f"web_fetch: {url!r} is not an http:// or https:// address")
-    return url.strip()
+    return parsed
+
+
+async def _vetted_addresses(url: httpx.URL, allow_local: bool, resolve: Resolve) -> list[str]:
+    """The addresses ``url``'s host resolves to, refused unless every one is public (or the user
+    allows local ones): a name with one local address among public ones could be rebound to it."""
+    host = url.raw_host.decode("ascii")
+    addresses = await resolve(host, url.port or (443 if url.scheme == "https" else 80))
+    local = [a for a in addresses if not is_public_address(a)]
+    if local and not allow_local:
+        raise LocalAddressRefused(
+            f"web_fetch refused {host}: it resolves to {local[0]}, an address on this machine "
+            "or its local network; only public addresses may be fetched (the user can allow "
+            "local ones with web_allow_local = true in their config)")
+    return addresses
+
+
+async def _send_pinned(client: httpx.AsyncClient, url: httpx.URL, addresses: list[str]) -> httpx.Response:
+    """GET ``url`` from the first of the vetted ``addresses`` that accepts a connection.
+
+    The request names the address itself, so nothing resolves the host again (a name that answers
+    differently a moment later, DNS rebinding, cannot slip past); the host goes in the ``Host``
+    header and, for https, in TLS's SNI, against which the certificate is checked (httpx's
+    documented ``sni_hostname`` request extension). The response is open: the caller closes it.
+    """
+    import httpx
+
+    failure: httpx.HTTPError | None = None
+    for address in addresses:
+        # A scope (fe80::1%eth0) cannot stand in a URL; without it the connection may fail: next.
+        request = client.build_request("GET", url.copy_with(host=address.split("%", 1)[0]),
+                                       headers={"Host": url.netloc.decode("ascii")},
+                                       extensions={"sni_hostname": url.raw_host.decode("ascii")})
+        try:
+            return await client.send(request, stream=True)
+        except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+            failure = exc
+    assert failure is not None
+    raise failure
 
 
 def html_to_markdown(html: str) -> str:
@@ -153,29 +176,58 @@ def _render(body: bytes, content_type: str, charset: str | None) -> str:
     raise ToolError(f"web_fetch: the page is {kind} ({len(body)} bytes or more), not text; it cannot be shown")
 
 
-async def _fetch(client: Any, url: str, max_bytes: int) -> str:
+async def fetch_page(client: httpx.AsyncClient, url: str, max_bytes: int, *, allow_local: bool,
+                     resolve: Resolve = resolve_host) -> str:
+    """``url`` as the model sees it: the address it finally came from, then its content.
+
+    Every hop (the first request and each redirect) is checked and pinned again
+    (``_vetted_addresses``, ``_send_pinned``).
+
+    Raises:
+        ToolError: a refused or unresolvable host, too many redirects, an HTTP error status, a
+            page that is not text.
+        httpx.HTTPError: the connection or the exchange failed.
+    """
     for _ in range(MAX_REDIRECTS + 1):
-        async with client.stream("GET", url) as response:
+        target = _checked_url(url)
+        response = await _send_pinned(client, target, await _vetted_addresses(target, allow_local, resolve))
+        try:
             if response.is_redirect:
-                location = response.headers.get("location", "")
-                url = _checked_url(urljoin(url, location))
+                url = urljoin(url, response.headers.get("location", ""))
                 continue
-            body = bytearray()
-            async for chunk in response.aiter_bytes():
-                body += chunk
-                if len(body) > max_bytes:
-                    break
-            cut = len(body) > max_bytes
-            # Parsing a hostile page is CPU work: in a thread, so it never stalls the other calls.
-            content = await trio.to_thread.run_sync(
-                _render, bytes(body[:max_bytes]), response.headers.get("content-type", ""),
-                response.charset_encoding, abandon_on_cancel=True)
-            if response.status_code >= 400:
-                raise ToolError(f"web_fetch: {url} answered HTTP {response.status_code}: "
-                                f"{content[:500] or response.reason_phrase}")
-            note = f"\n[... cut at {max_bytes} bytes: pass a larger max_bytes to see more ...]" if cut else ""
-            return f"{url}\n\n{content}{note}"
+            return await _read_page(response, url, max_bytes)
+        finally:
+            await response.aclose()
     raise ToolError(f"web_fetch: more than {MAX_REDIRECTS} redirects, stopped at {url}")
+
+
+async def _read_page(response: httpx.Response, url: str, max_bytes: int) -> str:
+    body = bytearray()
+    async for chunk in response.aiter_bytes():
+        body += chunk
+        if len(body) > max_bytes:
+            break
+    cut = len(body) > max_bytes
+    # Parsing a hostile page is CPU work: in a thread, so it never stalls the other calls.
+    content = await trio.to_thread.run_sync(
+        _render, bytes(body[:max_bytes]), response.headers.get("content-type", ""),
+        response.charset_encoding, abandon_on_cancel=True)
+    if response.status_code >= 400:
+        raise ToolError(f"web_fetch: {url} answered HTTP {response.status_code}: "
+                        f"{content[:500] or response.reason_phrase}")
+    note = f"\n[... cut at {max_bytes} bytes: pass a larger max_bytes to see more ...]" if cut else ""
+    return f"{url}\n\n{content}{note}"
+
+
+def _reason(exc: BaseException) -> str:
+    """What went wrong, in words: the first message along the exception's causes (httpx's own is
+    empty when the trio backend fails a TLS handshake; the ssl error underneath says why)."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if str(seen):
+            return str(seen)
+        seen = seen.__cause__ or seen.__context__
+    return type(exc).__name__
 
 
 @tool(effect=lambda args, root: Effect("pure", unconfined=True), subject="url")
@@ -191,14 +243,14 @@ async def web_fetch(ctx: ToolContext, url: str, max_bytes: int = DEFAULT_MAX_BYT
     """
     import httpx
 
-    url = _checked_url(url)
+    url = url.strip()
     if not 1 <= max_bytes <= MAX_BYTES:
         raise ToolError(f"web_fetch: max_bytes must be between 1 and {MAX_BYTES}")
-    async with _client(ctx.settings.web_allow_local) as client:
+    async with web_client() as client:
         with trio.move_on_after(TIMEOUT_S) as scope:
             try:
-                return await _fetch(client, url, max_bytes)
+                return await fetch_page(client, url, max_bytes, allow_local=ctx.settings.web_allow_local)
             except httpx.HTTPError as exc:
-                raise ToolError(f"web_fetch: cannot fetch {url}: {exc or type(exc).__name__}") from None
+                raise ToolError(f"web_fetch: cannot fetch {url}: {_reason(exc)}") from None
     assert scope.cancelled_caught
     raise ToolError(f"web_fetch: {url} did not finish within {TIMEOUT_S:g}s")

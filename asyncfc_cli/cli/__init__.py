@@ -11,6 +11,7 @@ from __future__ import annotations
 import gc
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -84,10 +85,10 @@ def chat(
     try:
         workspace = Workspace(root_of(flags.cwd))
         resumed = None
-        if flags.resume is not None:
+        if (ref := flags.resume_ref()) is not None:
             from ..saved_sessions import find_session, load_resumed
 
-            resumed = load_resumed(find_session(workspace.root, flags.resume), workspace.root)
+            resumed = load_resumed(find_session(workspace.root, ref), workspace.root)
         settings = _session_settings(flags, workspace, resumed, ask_trust=True)
     except AsyncfcError as exc:
         raise fail(exc) from None
@@ -145,8 +146,8 @@ def _open_tui(settings: Settings, workspace: Workspace, *, task: str | None, pro
 @app.command()
 @with_session_options
 def run(
-    task: Annotated[str | None, typer.Argument(help="What the agent should do (optional with --resume).")] = None,
-    output: Annotated[Output, typer.Option("--output", help="Headless output: live text or JSON lines.")] = Output.text,
+    task: Annotated[str | None, typer.Argument(help="What the agent should do (optional with --resume); - or none with stdin piped: read it from stdin.")] = None,
+    output: Annotated[Output, typer.Option("--output", help="Headless output: live text, JSON lines (every event), or json (one result object at the end).")] = Output.text,
     headless: Annotated[bool, typer.Option("--headless", help="Never open the TUI.")] = False,
     simulate_tools: Annotated[bool, typer.Option("--simulate-tools", hidden=True, help="Scripted models: simulated tools.")] = False,
     *,
@@ -161,12 +162,15 @@ def run(
     try:
         workspace = Workspace(root_of(flags.cwd))
         resumed = None
-        if flags.resume is not None:
+        ref = flags.resume_ref()
+        task = _task_from_stdin(task, resuming=ref is not None)
+        if ref is not None:
             from ..saved_sessions import resolve_resume
 
-            resumed, task = resolve_resume(workspace.root, flags.resume, task)
+            resumed, task = resolve_resume(workspace.root, ref, task)
         if task is None:
             raise typer.BadParameter("give the task to run (or --resume a session)", param_hint="TASK")
+        task = _command_task(task, workspace.root)
         settings = _session_settings(flags, workspace, resumed, ask_trust=tui)
     except AsyncfcError as exc:
         raise fail(exc) from None
@@ -174,18 +178,67 @@ def run(
         raise typer.Exit(_open_tui(settings, workspace, task=task, profile=flags.profile, resume=resumed))
     _start_model_import(settings)
     from ..app import run_headless
-    from ..render import JsonlRenderer, TextRenderer
+    from ..render import JsonlRenderer, ResultRenderer, TextRenderer
 
-    if (settings.ignored_repo_keys or settings.repo_trust_notice) and output is Output.jsonl:
+    if (settings.ignored_repo_keys or settings.repo_trust_notice) and output is not Output.text:
         from ..trust import untrusted_notice  # the text view prints the notice
 
         notice = untrusted_notice(settings.ignored_repo_keys, workspace.root, settings.repo_trust_notice)
         typer.echo(f"asyncfc: warning: {notice}", err=True)
-    renderer = JsonlRenderer() if output is Output.jsonl else TextRenderer()
+    kinds: dict[Output, type[JsonlRenderer | ResultRenderer | TextRenderer]] = {
+        Output.jsonl: JsonlRenderer, Output.json: ResultRenderer, Output.text: TextRenderer}
+    renderer = kinds[output]()
     raise typer.Exit(
         run_headless(task, settings, workspace, renderer=renderer, profile=flags.profile,
                      simulate=simulate_tools, resume=resumed)
     )
+
+
+def _task_from_stdin(task: str | None, *, resuming: bool) -> str | None:
+    """The task to run: ``task``, or stdin read to its end when ``task`` is ``-``, or when none is
+    given, nothing is resumed and stdin is not a terminal (``echo "fix it" | asyncfc run``; an
+    empty stdin then gives no task). A resume without a task never reads stdin: a CI job's stdin
+    may be a pipe that never closes.
+
+    Raises:
+        typer.BadParameter: ``-`` and stdin held no text.
+    """
+    explicit = task == "-"
+    if not explicit and (task is not None or resuming or sys.stdin is None or sys.stdin.isatty()):
+        return task
+    try:
+        text = sys.stdin.read().strip() if sys.stdin is not None else ""
+    except UnicodeDecodeError:
+        raise typer.BadParameter("stdin is not text", param_hint="TASK") from None
+    if explicit and not text:
+        raise typer.BadParameter("the task read from stdin (-) is empty", param_hint="TASK")
+    return text or None
+
+
+def _command_task(task: str, root: Path) -> str:
+    """The task a ``/name ARGS`` line stands for (``asyncfc run "/review"``): /init, /review or a
+    custom command becomes its task, as in the TUI; another TUI command is refused in words; any
+    other text (``/etc/hosts is wrong``) is the task as written.
+
+    Raises:
+        typer.BadParameter: a TUI command that is not a task (``/status``).
+    """
+    if not task.startswith("/"):
+        return task
+    from ..custom_commands import load_custom_commands, user_commands_folder
+    from ..task_commands import TASK_COMMANDS, task_for
+    from ..tui.slash import ALIASES, BY_NAME, SlashCommand, parse_command
+
+    custom = load_custom_commands(user_commands_folder(), root, reserved={*BY_NAME, *ALIASES})
+    command = parse_command(task, [SlashCommand(name, "") for name in custom])
+    if command is None:
+        return task
+    made = task_for(*command, root, custom)
+    if made is None:
+        takes = ", ".join(f"/{name}" for name in (*TASK_COMMANDS, *custom))
+        raise typer.BadParameter(f"/{command[0]} is a command of the TUI (`asyncfc`); `asyncfc run` takes "
+                                 f"a task, or a command that stands for one: {takes}", param_hint="TASK")
+    return made
 
 
 app.add_typer(commands)  # demo, replay, sessions, ... mcp: at the top level

@@ -37,6 +37,7 @@ class SandboxMode(str, Enum):
 class Output(str, Enum):
     text = "text"
     jsonl = "jsonl"
+    json = "json"
 
 
 class Clock(str, Enum):
@@ -69,6 +70,7 @@ CwdOpt = Annotated[Path | None, typer.Option("--cwd", help="Work in this folder 
 TranscriptOpt = Annotated[Path | None, typer.Option("--transcript", help="Write the JSON-lines transcript here.")]
 MapTokensOpt = Annotated[int | None, typer.Option("--map-tokens", help="Token budget of the repository map in the system prompt (0: no map).")]
 ResumeOpt = Annotated[str | None, typer.Option("--resume", help="Continue a session of this repository with its history: a session id (or prefix), or nothing for the latest. `asyncfc sessions` lists them.")]
+ContinueOpt = Annotated[bool, typer.Option("--continue", "-c", help="Continue this repository's latest session (same as --resume with no value).")]
 SandboxOpt = Annotated[SandboxMode | None, typer.Option("--sandbox", help="OS sandbox for shell commands and tests: auto (where it works), on (refuse commands without it), off.")]
 NoSandboxOpt = Annotated[bool, typer.Option("--no-sandbox", help="Run commands without the OS sandbox (same as --sandbox off).")]
 NetworkOpt = Annotated[bool | None, typer.Option("--network/--no-network", help="Let sandboxed commands reach the network (default: a loopback shared by the session only).")]
@@ -110,6 +112,7 @@ class SessionFlags:
     transcript: TranscriptOpt = None
     map_tokens: MapTokensOpt = None
     resume: ResumeOpt = None
+    continue_latest: ContinueOpt = False
     profile: ProfileOpt = None
     dispatch: DispatchOpt = None
     sandbox: SandboxOpt = None
@@ -127,7 +130,22 @@ class SessionFlags:
         return load_settings(values, root=root, trusted=True if trusted or self.trust_repo else None)
 
 
-_NOT_SETTINGS = ("cwd", "resume", "profile", "no_sandbox", "trust_repo")
+    def resume_ref(self) -> str | None:
+        """The session to resume: ``--resume REF``, the latest for ``-c``, None for a new one.
+
+        Raises:
+            typer.BadParameter: both name one.
+        """
+        if not self.continue_latest:
+            return self.resume
+        from ..saved_sessions import LAST
+
+        if self.resume not in (None, LAST):
+            raise typer.BadParameter("give --continue or --resume SESSION, not both", param_hint="--continue")
+        return LAST
+
+
+_NOT_SETTINGS = ("cwd", "resume", "continue_latest", "profile", "no_sandbox", "trust_repo")
 """Session options that are not ``Settings`` fields: where, what to resume, and how."""
 _SESSION_PARAMETERS = tuple(inspect.signature(SessionFlags, eval_str=True).parameters.values())
 

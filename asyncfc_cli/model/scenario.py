@@ -6,6 +6,7 @@ See ``scripted.py`` for the format and how a scenario is played.
 from __future__ import annotations
 
 import math
+import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -25,7 +26,9 @@ __all__ = [
     "estimate_tokens",
     "load_scenario",
     "parse_scenario",
+    "scenario_label",
     "scenario_source",
+    "scripted_model_name",
     "step_tokens",
 ]
 
@@ -89,6 +92,9 @@ class Scenario:
     workspace: Mapping[str, str] = field(default_factory=dict)
     """The repository the script is written for, as a line each of some files holds (path ->
     line). A script's claims are true only there, so with real tools it runs nowhere else."""
+    summary: str | None = None
+    """What the scripted model answers a summary request with (key ``summary``; "" answers
+    nothing, to exercise the fallback); None: a summary of its own making (``ScenarioPlayer``)."""
 
     def foreign_to(self, root: Path) -> str | None:
         """Why ``root`` is not the repository this script is written for (None if it is, or if
@@ -182,8 +188,10 @@ def parse_scenario(data: Mapping[str, Any], source: str = "scenario") -> Scenari
     workspace = data.get("workspace") or {}
     if not isinstance(workspace, Mapping):
         raise ScenarioError(f"{source}: workspace must map file paths to a line each holds")
+    summary = data.get("summary")
     return Scenario(str(data.get("name", source)), steps, str(data.get("description", "")), profile,
-                    {str(k): str(v) for k, v in workspace.items()})
+                    {str(k): str(v) for k, v in workspace.items()},
+                    None if summary is None else str(summary))
 
 
 def _parse_profile(raw: Any, source: str) -> Profile:
@@ -212,6 +220,22 @@ def scenario_source(model: str | None) -> str | None:
     if model.endswith(SCENARIO_SUFFIXES) and Path(model).is_file():
         return model
     return None
+
+
+def scripted_model_name(source: str) -> str:
+    """The model name a session records for the scenario ``source`` (what ``scenario_source``
+    gave): a scenario file by its absolute path, so that the session can be resumed from any
+    folder; a built-in one by its name."""
+    if source.endswith(SCENARIO_SUFFIXES) and Path(source).is_file():
+        return SCRIPTED_PREFIX + os.path.abspath(source)
+    return SCRIPTED_PREFIX + source
+
+
+def scenario_label(model: str) -> str:
+    """How a scripted model's name is shown where room is short: a scenario file by its file
+    name (``answer.yaml``), a built-in scenario by its name."""
+    name = model.removeprefix(SCRIPTED_PREFIX)
+    return os.path.basename(name) if name.endswith(SCENARIO_SUFFIXES) else name
 
 
 def builtin_scenarios() -> list[str]:

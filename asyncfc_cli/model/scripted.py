@@ -18,13 +18,17 @@ A *scenario* (YAML or JSON data) lists what a model decides, step by step::
       - call: write_file
         args: {path: calc.py, content: "$src"}   # "$label" becomes "$fN" (a future reference)
       - answer: "Fixed."
+    summary: "Fixing calc.py: tests run, the fix is written."   # optional, see below
 
 ``ScenarioPlayer`` holds the decision logic with no I/O, so the same scenario drives the scripted
 client here and the fake HTTP servers in ``asyncfc_cli.testing``. It decides from what it was shown
 exactly as a model must: at a ``need`` step it looks for the value in the conversation; if it only
 has a placeholder it calls ``await_future`` (when offered) and ends its response; if await is not
 offered (sync and serial modes) it ends the response and gets the values at the next turn.
-``ScriptedClient`` streams the player's responses at the speed of a latency ``Profile``.
+A summary request (the conversation inside ``<conversation-to-summarise>`` tags: the session
+compacting its history) is answered with the scenario's ``summary`` (or, without one, a summary
+saying where the script stands) and does not move the script on. ``ScriptedClient`` streams the
+player's responses at the speed of a latency ``Profile``.
 """
 
 from __future__ import annotations
@@ -36,6 +40,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import trio
+
+from asyncfc_prompts import is_summary_request
 
 from ..errors import ScenarioError
 from ..futures import AWAIT_FUTURE, FINISHED, block_openings, gap_note_calls, parse_placeholder
@@ -149,6 +155,9 @@ class ScenarioPlayer:
         self._future_ids: dict[str, str] = {}
         self._issued: dict[str, str] = {}
         """Call id -> future id of every tool call the script made (engine calls excluded)."""
+        self._known: set[str] = set()
+        """Futures whose values the model has been shown: it remembers them when a compaction
+        takes them out of the conversation, as a model does through the summary."""
         self._final = next((s.text for s in reversed(scenario.steps) if s.kind == "answer"), "Done.")
 
     @property
@@ -161,7 +170,10 @@ class ScenarioPlayer:
         Raises:
             ScenarioError: the script needs a value it cannot get (it would loop forever).
         """
+        if messages and isinstance(messages[-1], UserMessage) and is_summary_request(messages[-1].text):
+            return self._summary()
         view = _View(messages)
+        self._known |= {fid for cid, fid in self._issued.items() if view.has_value(cid, fid)}
         segments: list[Say | Call] = []
         steps = self.scenario.steps
         while self._cursor < len(steps):
@@ -173,7 +185,8 @@ class ScenarioPlayer:
             elif step.kind == "need":
                 missing = [
                     label for label in step.needs
-                    if not view.has_value(self._call_ids[label], self._future_ids[label])
+                    if self._future_ids[label] not in self._known
+                    and not view.has_value(self._call_ids[label], self._future_ids[label])
                 ]
                 if missing:
                     return self._wait_for(missing, segments, view, tool_names)
@@ -190,6 +203,17 @@ class ScenarioPlayer:
         if segments:
             return PlannedResponse(tuple(segments))
         return PlannedResponse((Say(self._final, estimate_tokens(self._final)),))
+
+    def _summary(self) -> PlannedResponse:
+        """The answer to a summary request: the scenario's ``summary``, or where the script stands
+        (the script does not move on: summarising is not one of its steps)."""
+        text = self.scenario.summary
+        if text is None:
+            played = [s.text for s in self.scenario.steps[:self._cursor] if s.kind == "say"]
+            text = (f"## Task\nScenario {self.scenario.name!r} (scripted model).\n\n## Done so far\n"
+                    f"{self._cursor} of {len(self.scenario.steps)} steps played"
+                    + (f"; last said: {played[-1]}" if played else "") + ".\n\n## Next steps\nGo on with the script.")
+        return PlannedResponse((Say(text, estimate_tokens(text)),) if text else ())
 
     def _call(self, step: Step, calls_before: int) -> Call:
         index = self._cursor
@@ -210,9 +234,9 @@ class ScenarioPlayer:
         if AWAIT_FUTURE in tool_names:
             ids = [self._future_ids[label] for label in missing]
             # When they are all the values it lacks, `await_future()` says the same in fewer tokens.
-            in_view = {s.call.call_id for s in _calls(segments)} | set(view.tool_content)
+            # What it lacks: every value it has not been shown, in view or (compacted away) not.
             lacking = {fid for cid, fid in self._issued.items()
-                       if cid in in_view and not view.has_value(cid, fid)}
+                       if fid not in self._known and not view.has_value(cid, fid)}
             arguments = "{}" if lacking == set(ids) else json.dumps({"ids": ids})
             calls_before = view.calls_so_far + len(_calls(segments))
             call = ToolCall(f"call_{self._cursor}_await{calls_before + 1}", AWAIT_FUTURE, arguments)
@@ -264,15 +288,17 @@ class ScriptedClient:
     Args:
         scenario: what to play.
         profile: decode speed; default the scenario's own.
+        name: the model name it goes by (what a resume opens again: ``scripted_model_name``);
+            default ``scripted:`` and the scenario's name.
     """
 
     scripted = True
 
-    def __init__(self, scenario: Scenario, profile: Profile | None = None) -> None:
+    def __init__(self, scenario: Scenario, profile: Profile | None = None, *, name: str | None = None) -> None:
         self.scenario = scenario
         self.profile = profile or scenario.profile
         self.player = ScenarioPlayer(scenario)
-        self.name = f"scripted:{scenario.name}"
+        self.name = name or f"scripted:{scenario.name}"
 
     async def wait_ready(self) -> None:
         """Ready at once: nothing to start."""

@@ -72,7 +72,7 @@ def _diff_style(line: str) -> str:
 
 _TEXT_STREAM_ENDS = frozenset({
     "tool_call_parsed", "request_retry", "request_finished", "request_started", "user_message",
-    "session_started", "session_resumed", "session_finished",
+    "session_started", "session_resumed", "session_finished", "conversation_compacted",
 })
 """Events after which no more text of the current stream can arrive: the held-back word is whole."""
 
@@ -232,7 +232,11 @@ class TextRenderer:
         self._line(e.t, self._style(f"task: {_short(e.text, 200)}", "bold"))
 
     def _on_request_started(self, e: Any) -> None:
-        self._line(e.t, self._style(f"model request {self._turns_before + e.turn}", "model"))
+        what = " (summarising the conversation to compact it)" if e.purpose == "summary" else ""
+        self._line(e.t, self._style(f"model request {self._turns_before + e.turn}{what}", "model"))
+
+    def _on_conversation_compacted(self, e: Any) -> None:
+        self._line(e.t, self._style(e.headline(), "bold" if e.by == "model" else "warn"))
 
     def _on_text_delta(self, e: Any) -> None:
         ready, self._held = split_partial_word(self._held + e.text)  # (made printable in __call__)

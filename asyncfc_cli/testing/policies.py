@@ -135,7 +135,7 @@ def scenario_policy(scenario: Scenario | str | Path) -> Policy:
         key = task if task in scripts else ""
         with lock:
             player = players.get(key)
-            if player is None or not any(message.get("role") == "assistant" for message in messages):
+            if player is None or not _continues(messages):
                 player = players[key] = ScenarioPlayer(scripts.get(key, loaded))  # a new conversation
             return _respond(player, messages, tools)
 
@@ -158,9 +158,28 @@ def _agent_scripts(scenario: Scenario) -> dict[str, Scenario]:
     return scripts
 
 
+def _continues(messages: list[dict[str, Any]]) -> bool:
+    """Whether ``messages`` go on with a conversation already under way: they hold an assistant
+    message, start from a compaction summary, or ask for one (the session compacting its
+    history)."""
+    from asyncfc_prompts import is_summary_request
+
+    from ..summary import SUMMARY_HEADER
+
+    if any(message.get("role") == "assistant" for message in messages):
+        return True
+    texts = [_text_of(m) for m in messages if m.get("role") == "user"]
+    return bool(texts) and (SUMMARY_HEADER in texts[0][:600] or is_summary_request(texts[-1]))
+
+
 def _first_user_text(messages: list[dict[str, Any]]) -> str:
     """The text of the conversation's first user message (its parts joined), or ''."""
-    content = next((m.get("content") for m in messages if m.get("role") == "user"), "")
+    return next((_text_of(m) for m in messages if m.get("role") == "user"), "")
+
+
+def _text_of(message: dict[str, Any]) -> str:
+    """A wire message's text (its parts joined), or ''."""
+    content = message.get("content")
     if isinstance(content, list):
         return "".join(part.get("text", "") for part in content if isinstance(part, dict))
     return content if isinstance(content, str) else ""

@@ -48,6 +48,8 @@ NARROW_BELOW = 120
 SHORT_BELOW = 32
 """Terminal height under which the futures table folds away (the timeline shows the same futures)."""
 TABLE_TICK_S = 0.25
+APPROVAL_CYCLE = ("ask", "auto", "read-only")
+"""The order Shift-Tab walks the approval policies in (every one of ``config.APPROVALS``)."""
 TERMINATE_WAIT_S = 30.0
 """Longest wait, after SIGTERM, for the running task to end cleanly before the app exits anyway."""
 
@@ -221,6 +223,8 @@ class AsyncfcApp(App[int]):
                 self._dialogs.pop(lane).dismiss()  # its approval asked under that id
             return
         self.query_one(TranscriptView).show(event, self.state)
+        if isinstance(event, ev.SessionStarted):  # a resume's too: ↑ gets the earlier prompts
+            self.prompt_actions.session_started()
         if isinstance(event, ev.ApprovalRequested):
             self._ask(event)
         elif isinstance(event, (ev.ApprovalResolved, ev.FutureFinished)) and event.id in self._dialogs:
@@ -345,6 +349,16 @@ class AsyncfcApp(App[int]):
                 self.notify(f"Stopping background process {future_id}")
 
         self.push_screen(BackgroundScreen(self.state.background()), chosen)
+
+    def action_cycle_approval(self) -> None:
+        """Shift-Tab in the prompt: the next approval policy (ask, auto, read-only, ask...), set as
+        ``/approval`` sets it (between tasks only)."""
+        current = self.state.session.approval
+        order = APPROVAL_CYCLE
+        following = order[(order.index(current) + 1) % len(order)] if current in order else order[0]
+        if not self.state.busy:
+            self.notify(f"Approval policy: {following} (Shift-Tab: the next one)")
+        self.prompt_actions.submit(f"/approval {following}")
 
     def action_cancel_turn(self) -> None:
         if self.state.busy:

@@ -1,8 +1,9 @@
 """The approval dialog: what a mutating call will do, and allow once / allow its rule for the session
 or always / deny. The rule is the one the gate will add (``approval_requested.rule``): the tool, or
 for a command its prefix (``npm test*``), never every shell command. For a command the
-sandbox keeps off the network it also offers to run this one command with network access ("w";
-not "n", which has always meant no)."""
+sandbox keeps off the network it also offers network access, in a second row: for this one
+command ("w"; not "n", which has always meant no), for its rule in this session ("W"), or for its
+rule saved in allow.toml ("ctrl+w")."""
 
 from __future__ import annotations
 
@@ -19,16 +20,20 @@ from .summaries import args_summary
 
 __all__ = ["ApprovalDialog"]
 
+_NETWORKED = (Decision.NETWORK, Decision.NETWORK_SESSION, Decision.NETWORK_ALWAYS)
+
 
 class ApprovalDialog(ModalScreen[Decision]):
-    """Dismisses with the ``approval.Decision``: once, network (once, with network access; only
-    when offered), session, always or deny (Esc denies)."""
+    """Dismisses with the ``approval.Decision``: once, session, always, deny (Esc denies), and where
+    network access is offered network, network_session or network_always."""
 
     BINDINGS = [
         Binding("y,a", f"decide('{Decision.ONCE}')", "Allow once"),
         Binding("w", f"decide('{Decision.NETWORK}')", "Allow once with network"),
         Binding("s", f"decide('{Decision.SESSION}')", "Allow for session"),
         Binding("A", f"decide('{Decision.ALWAYS}')", "Always allow"),
+        Binding("W", f"decide('{Decision.NETWORK_SESSION}')", "Allow for session with network"),
+        Binding("ctrl+w", f"decide('{Decision.NETWORK_ALWAYS}')", "Always allow with network"),
         Binding("n,d,escape", f"decide('{Decision.DENY}')", "Deny"),
     ]
 
@@ -77,23 +82,26 @@ class ApprovalDialog(ModalScreen[Decision]):
             yield Static(Text.assemble("s / A allow ", (self.rule, "bold"),
                                        " for this session / always (saved in your allow.toml)"), classes="rule")
             if self.network:
-                yield Static(Text.assemble("w runs this command once ", ("with network access", "bold"),
-                                           " (the sandbox keeps commands off the network)"), classes="rule")
+                yield Static(Text.assemble("w / W / ^W the same ", ("with network access", "bold"),
+                                           " (the sandbox keeps commands off it)"), classes="rule")
             with Horizontal():
                 yield Button("Once (y)", id=Decision.ONCE, variant="success")
-                if self.network:
-                    yield Button("+net (w)", id=Decision.NETWORK, variant="success")
                 yield Button("Session (s)", id=Decision.SESSION, variant="primary")
                 yield Button("Always (A)", id=Decision.ALWAYS, variant="warning")
                 yield Button("Deny (n)", id=Decision.DENY, variant="error")
+            if self.network:
+                with Horizontal():
+                    yield Button("+net once (w)", id=Decision.NETWORK, variant="success")
+                    yield Button("+net session (W)", id=Decision.NETWORK_SESSION, variant="primary")
+                    yield Button("+net always (^W)", id=Decision.NETWORK_ALWAYS, variant="warning")
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         event.stop()
         self.dismiss(Decision(str(event.button.id)))
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """"w" only where the network is offered."""
-        return self.network or parameters != (Decision.NETWORK,)
+        """The network answers only where the network is offered."""
+        return self.network or not parameters or parameters[0] not in _NETWORKED
 
     def action_decide(self, decision: str) -> None:
         self.dismiss(Decision(decision))

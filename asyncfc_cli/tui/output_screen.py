@@ -11,7 +11,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from ..timeline_state import FutureLane
-from .following import FollowingScroll
+from .follow_scroll import FollowScroll
 from .formatting import call_body, call_title
 
 __all__ = ["OutputScreen"]
@@ -28,7 +28,7 @@ class OutputScreen(ModalScreen[None]):
         width: 95%; height: 90%; border: round $accent; background: $surface; padding: 0 1;
     }
     OutputScreen .title { text-style: bold; height: auto; }
-    OutputScreen FollowingScroll { height: 1fr; }
+    OutputScreen FollowScroll { height: 1fr; }
     """
 
     FOLLOW_S = 0.25
@@ -45,7 +45,7 @@ class OutputScreen(ModalScreen[None]):
             yield Static(Text(call_title(lane, 80)), classes="title")
             deps = f"deps {','.join(lane.deps)} · " if lane.deps else ""
             yield Static(Text(f"{deps}effect {lane.effect} · turn {lane.turn} · created {lane.created:.2f}s", style="dim"))
-            with FollowingScroll():
+            with FollowScroll():
                 yield Static(call_body(lane, max_lines=0), id="body")
 
     def on_mount(self) -> None:

@@ -22,7 +22,10 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
+from ..memory import memory_line
 from .formatting import preview_text
+from .project_commands import ProjectCommands
+from .prompt_input import PromptInput
 from .slash import COMMANDS, Completion, completions, parse_command
 
 if TYPE_CHECKING:
@@ -31,7 +34,7 @@ if TYPE_CHECKING:
 
 __all__ = ["PromptActions"]
 
-SESSION_COMMANDS = frozenset({"model", "mode", "approval", "clear", "compact"})
+SESSION_COMMANDS = frozenset({"model", "mode", "approval", "clear", "compact", "status", "mcp", "allow", "disallow"})
 """Carried out by the session itself (``controls.SessionControls``), between tasks only."""
 ENDS_RECORDED_WAIT_S = 30.0
 """How long /undo waits for the end of the last task to be recorded before it gives up."""
@@ -41,6 +44,7 @@ PATHS_FRESH_S = 5.0
 KEYS = (
     ("Enter", "send the prompt (Ctrl-J: new line; ↑/↓: history)"),
     ("Tab", "accept a completion (/ commands, @ files)"),
+    ("Shift-Tab", "the next approval policy: ask, auto, read-only (between tasks)"),
     ("Esc", "close the completions, or cancel the running turn"),
     ("Ctrl-C", "cancel the turn; twice: quit"),
     ("Ctrl-Q", "quit at once"),
@@ -67,6 +71,11 @@ class PromptActions:
         the UI thread only). A worker clears it only while it is still its own: a worker that has
         found the outbox empty may end after the next task started another, and clearing that
         one's token would let a third start beside it (both sending the same task)."""
+        self._history_loaded = False
+        """The earlier sessions' prompts were asked for (once, when the session starts); prompts
+        are kept only from then on (and never in a replay)."""
+        self.project = ProjectCommands(self)
+        """/init, /review, /memory, ``# note`` and /exit."""
 
     @property
     def root(self) -> Path | None:
@@ -76,7 +85,7 @@ class PromptActions:
     # -- completion --------------------------------------------------------------------------------
 
     def complete(self, text: str, cursor: int) -> list[Completion]:
-        return completions(text, cursor, self._workspace_paths)
+        return completions(text, cursor, self._workspace_paths, self.project.slash_commands)
 
     def _workspace_paths(self) -> list[str]:
         read_at, paths = self._paths
@@ -88,16 +97,48 @@ class PromptActions:
             self._paths = (time.monotonic(), paths)
         return paths
 
+    # -- prompt history ----------------------------------------------------------------------------
+
+    def session_started(self) -> None:
+        """The session said where it works: give ↑ the prompts typed there in earlier sessions
+        (read in a worker thread). A replay keeps no history."""
+        root, app = self.root, self.app
+        if root is None or self._history_loaded or app.engine is None or not app.engine.interactive:
+            return
+        self._history_loaded = True
+        from ..prompt_history import history_path, load_history
+
+        def load() -> None:
+            app.call_from_thread(app.query_one(PromptInput).add_earlier, load_history(history_path(root)))
+
+        app.run_worker(load, thread=True, group="history")
+
+    def _keep(self, text: str) -> None:
+        """Keep a submitted prompt for later sessions' ↑ (a line appended to a file of the user's,
+        here so that prompts are kept in the order they were typed)."""
+        if self.root is not None and self._history_loaded:
+            from ..prompt_history import append_history, history_path
+
+            append_history(history_path(self.root), text)
+
     # -- submitting --------------------------------------------------------------------------------
 
     def submit(self, text: str) -> None:
-        command = parse_command(text)
+        self._keep(text)
+        command = parse_command(text, self.project.slash_commands() if text.startswith("/") else ())
         if command is not None:
-            getattr(self, f"_{command[0]}", self._session_command)(*command)
+            if not self.project.run(*command):
+                getattr(self, f"_{command[0]}", self._session_command)(*command)
+        elif (note := memory_line(text)) is not None:
+            self.project.remember(note)
         elif text.startswith("!") and text[1:].strip():
             self._shell(text[1:].strip())
         else:
             self._task(text)
+
+    def send_task(self, text: str) -> None:
+        """Send ``text`` as a task, as if it had been typed (what /init and /review send)."""
+        self._task(text)
 
     def _task(self, text: str) -> None:
         """Send a task. Its ``@path`` files are read in a worker thread (a big file or a slow disk
@@ -184,10 +225,11 @@ class PromptActions:
 
     def _help(self, _: str, __: str) -> None:
         table = Table.grid(padding=(0, 2))
-        for command in COMMANDS:
+        for command in (*COMMANDS, *self.project.slash_commands()):
             table.add_row(Text(f"/{command.name} {command.args}".rstrip(), style="bold"), command.help)
         table.add_row(Text("@path", style="bold"), "attach a workspace file to the prompt (Tab completes)")
         table.add_row(Text("!command", style="bold"), "run a shell command yourself; its output goes to the model with your next prompt")
+        table.add_row(Text("# note", style="bold"), "add a line to the project instructions (AGENTS.md): every later session reads it")
         keys = Table.grid(padding=(0, 2))
         for key, what in KEYS:
             keys.add_row(Text(key, style="bold"), what)
@@ -206,7 +248,9 @@ class PromptActions:
             return
         from ..saved_sessions import format_sessions, list_sessions
 
-        self.app.transcript.note(Text(format_sessions(list_sessions(self.root, limit=10))))
+        sessions = list_sessions(self.root, limit=10)
+        hint = "\nContinue one with `asyncfc --resume ID` (`asyncfc -c`: the latest)." if sessions else ""
+        self.app.transcript.note(Text(format_sessions(sessions) + hint))
 
     def _diff(self, _: str, __: str) -> None:
         root = self.root

@@ -88,7 +88,8 @@ class PromptBox(Vertical):
     def _update(self) -> None:
         prompt = self.prompt
         text = prompt.text
-        items = [] if text == self._dismissed_at else self.completer(text, _offset(prompt))
+        closed = text in (self._dismissed_at, prompt.recalled)
+        items = [] if closed else self.completer(text, _offset(prompt))
         self.menu.show(items)
         prompt.completing = bool(items)
 

@@ -21,6 +21,7 @@ class PromptInput(TextArea):
 
     BINDINGS = [
         Binding("ctrl+j,shift+enter", "newline", "New line", show=False),
+        Binding("shift+tab", "app.cycle_approval", "Next approval policy", show=False),
     ]
 
     DEFAULT_CSS = """
@@ -59,6 +60,9 @@ class PromptInput(TextArea):
         self.prompts: list[str] = []
         self._cursor: int | None = None
         self._draft = ""
+        self.recalled: str | None = None
+        """The text ↑/↓ last brought back from the history: no completion menu opens on it (↑ on
+        a recalled ``/cost`` walks on instead of moving in a menu), until it is edited."""
 
     async def _on_key(self, event: events.Key) -> None:
         if self.completing and event.key in self.MENU_KEYS:
@@ -88,8 +92,18 @@ class PromptInput(TextArea):
             self._draft, self._cursor = self.text, len(self.prompts)
         self._cursor = max(0, min(len(self.prompts), self._cursor + step))
         text = self.prompts[self._cursor] if self._cursor < len(self.prompts) else self._draft
+        self.recalled = text
         self.load_text(text)
         self.move_cursor(self.document.end)
+
+    def add_earlier(self, prompts: list[str]) -> None:
+        """Put ``prompts`` (a previous session's, oldest first) before this session's in the
+        history ↑ walks, keeping the place of a walk under way."""
+        if prompts and self.prompts and prompts[-1] == self.prompts[0]:
+            prompts = prompts[:-1]
+        self.prompts[:0] = prompts
+        if self._cursor is not None:
+            self._cursor += len(prompts)
 
     def action_newline(self) -> None:
         self.insert("\n")

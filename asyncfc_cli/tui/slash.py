@@ -42,12 +42,22 @@ COMMANDS: tuple[SlashCommand, ...] = (
     SlashCommand("mode", "show or set the execution mode", "[MODE]", MODES),
     SlashCommand("approval", "show or set when to ask before changes", "[POLICY]", APPROVALS),
     SlashCommand("clear", "start the conversation afresh (the model forgets it)"),
-    SlashCommand("compact", "shrink what the next request sends: old tool results become notes"),
+    SlashCommand("compact", "the model summarises the conversation; the summary replaces it", "[FOCUS]"),
     SlashCommand("diff", "show what changed in the working tree (git diff)"),
     SlashCommand("undo", "restore the working tree to the session's checkpoint"),
     SlashCommand("sessions", "list this repository's recent sessions"),
     SlashCommand("cost", "show requests, tokens and cost so far"),
+    SlashCommand("status", "show the session: model, endpoint, sandbox, trust, instructions, servers"),
+    SlashCommand("init", "have the model study the repository and write AGENTS.md", "[NOTES]"),
+    SlashCommand("review", "have the model review the uncommitted changes (it changes nothing)", "[FOCUS]"),
+    SlashCommand("memory", "list the project instructions files, or add a line to them", "[TEXT]"),
+    SlashCommand("allow", "list the allow rules, or allow one for this session", "[RULE]"),
+    SlashCommand("disallow", "stop allowing a rule (also removed from allow.toml)", "RULE"),
+    SlashCommand("mcp", "list the MCP servers, their state and their tools"),
+    SlashCommand("exit", "quit asyncfc (also /quit)"),
 )
+ALIASES = {"quit": "exit"}
+"""Other names a command answers to (not listed, not completed)."""
 BY_NAME = {command.name: command for command in COMMANDS}
 
 MAX_SHOWN = 8
@@ -66,13 +76,16 @@ class Completion:
     help: str = ""
 
 
-def parse_command(text: str) -> tuple[str, str] | None:
+def parse_command(text: str, extra: Sequence[SlashCommand] = ()) -> tuple[str, str] | None:
     """``("model", "openai/gpt-4.1")`` for ``/model openai/gpt-4.1``; None when ``text`` is not a
-    command line (a path like ``/etc/hosts`` in a task is not one: the word must be a command)."""
+    command line (a path like ``/etc/hosts`` in a task is not one: the word must be a command, a
+    built-in one or one of ``extra``, the custom commands)."""
     match = re.fullmatch(r"/(\w[\w-]*)(?:\s+(.*))?", text.strip(), re.DOTALL)
-    if match is None or match[1] not in BY_NAME:
+    if match is None:
         return None
-    return match[1], (match[2] or "").strip()
+    name = ALIASES.get(match[1], match[1])
+    known = name in BY_NAME or any(command.name == name for command in extra)
+    return (name, (match[2] or "").strip()) if known else None
 
 
 def _token_before(text: str, cursor: int) -> tuple[int, str]:
@@ -83,14 +96,17 @@ def _token_before(text: str, cursor: int) -> tuple[int, str]:
     return start, text[start:cursor]
 
 
-def completions(text: str, cursor: int, paths: Callable[[], Sequence[str]]) -> list[Completion]:
+def completions(text: str, cursor: int, paths: Callable[[], Sequence[str]],
+                extra: Callable[[], Sequence[SlashCommand]] = tuple) -> list[Completion]:
     """What to offer for the word being typed at ``cursor``: command names after a leading
-    ``/``, a command's argument choices, or workspace paths after ``@`` (``paths`` is called only
-    then). Best first: prefix matches, then matches anywhere (paths: in the file name first)."""
+    ``/`` (the built-in ones, then ``extra()``, the custom ones), a command's argument choices, or
+    workspace paths after ``@`` (``paths`` is called only then). Best first: prefix matches, then
+    matches anywhere (paths: in the file name first)."""
     start, word = _token_before(text, cursor)
     if start == 0 and word.startswith("/"):
         typed = word[1:]
-        matching = sorted((c for c in COMMANDS if c.name.startswith(typed)), key=lambda c: c.name != typed)
+        matching = sorted((c for c in (*COMMANDS, *extra()) if c.name.startswith(typed)),
+                          key=lambda c: c.name != typed)
         return [Completion(f"/{c.name} {c.args}".rstrip(), f"/{c.name} " if c.args else f"/{c.name}",
                            0, cursor, c.help)
                 for c in matching][:MAX_SHOWN]

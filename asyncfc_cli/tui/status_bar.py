@@ -11,6 +11,7 @@ from textual.widget import Widget
 
 from ..config import Approval
 from ..futures import State
+from ..model.scenario import scenario_label
 from ..timeline_state import TimelineState
 from .timeline_render import PALETTE, format_seconds
 
@@ -52,7 +53,7 @@ def _parts(state: TimelineState, now: float, short: bool) -> dict[str, tuple[str
     s = state.session
     model = s.model or "no model yet"
     if s.scripted:
-        name = model.removeprefix("scripted:")
+        name = scenario_label(model)
         model = f"scripted ({name})" if short else f"scripted model ({name})"
     else:
         if short:

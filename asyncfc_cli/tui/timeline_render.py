@@ -291,8 +291,9 @@ class TimelineRenderer:
             answered = lane.approval_answered if lane.approval_answered is not None else wait_end
             a, b = int(vp.col(asked)), int(math.ceil(vp.col(answered)))
             row.fill(a, b, "╌", p["approval"], None)
-            label = {"asked": "? approve", Decision.DENY: "denied",
-                     Decision.NETWORK: "approved +net"}.get(lane.approval, "approved")
+            label = {"asked": "? approve", Decision.DENY: "denied", Decision.NETWORK: "approved +net",
+                     Decision.NETWORK_SESSION: "approved +net", Decision.NETWORK_ALWAYS: "approved +net",
+                     }.get(lane.approval, "approved")
             if a >= 0 and b - a > len(label):
                 row.put(a, label, p["approval"])
         if lane.started is not None:

@@ -11,7 +11,7 @@ from textual.widgets import Collapsible, Static
 from .. import events as ev
 from ..errors import Ending
 from ..futures import State
-from .following import FollowingScroll
+from .follow_scroll import FollowScroll
 from .formatting import call_body, call_title, opens_unfolded
 from ..timeline_state import TimelineState
 from .timeline_render import PALETTE, format_seconds
@@ -19,9 +19,9 @@ from .timeline_render import PALETTE, format_seconds
 __all__ = ["TranscriptView"]
 
 
-class TranscriptView(FollowingScroll):
+class TranscriptView(FollowScroll):
     """Appends one entry per prompt, response text and call; follows the end while it grows, until
-    the user scrolls up (scrolling back to the bottom follows again): a ``FollowingScroll``.
+    the user scrolls up (scrolling back to the bottom follows again).
 
     Fed events by the app (``show``) with the state that already folded them; posts nothing.
     """
@@ -65,6 +65,9 @@ class TranscriptView(FollowingScroll):
         elif isinstance(event, ev.SessionResumed):
             self._texts.clear()  # its requests count from 1 again: never extend an earlier text
             self.mount(Static(f"── resumed session {event.session_id} ──", classes="finished", markup=False))
+        elif isinstance(event, ev.ConversationCompacted):
+            self.mount(Static(f"── {event.headline()} ──", classes="finished" if event.by == "model" else "notice",
+                              markup=False))
         elif isinstance(event, ev.Notice):
             text = event.message if event.level == "info" else f"{event.level}: {event.message}"
             self.mount(Static(text, classes="info" if event.level == "info" else "notice", markup=False))
