@@ -138,6 +138,13 @@ def _reads_only(command: str) -> bool:
     return command_effect(command).kind == "reads"
 
 
+def _reads_or_checks(program: str) -> bool:
+    """Whether ``program`` is one the scheduler knows reads or runs the project's checks."""
+    from asyncfc_tools._commands import command_effect
+
+    return command_effect(shlex.quote(program)).kind != "exclusive"
+
+
 def _prefix_reads_only(words: list[str]) -> bool:
     """Whether a rule's own words (no operators: checked before) make a command that only reads;
     judged from the words, so a call's check parses only the call's line."""
@@ -258,7 +265,9 @@ def _prefix_words(words: list[str]) -> int | None:
     if _INTERPRETER.fullmatch(program):
         return 3 if second == "-m" else None
     if second.startswith("-") or "/" in second or "." in second or "=" in second:
-        return None if program in _LAUNCHERS else 1
+        # No subcommand to stop at: a rule for the whole program, but only for one that reads or
+        # runs checks (``pytest*``, ``ls*``); ``docker --version`` must not give ``docker*``.
+        return None if program in _LAUNCHERS or not _reads_or_checks(words[0]) else 1
     if program == "git":  # a rule up to its subcommand: see _GIT_PREFIXED
         return 2 if second in _GIT_PREFIXED or _prefix_reads_only(words[:2]) else None
     if program in _LAUNCHERS:

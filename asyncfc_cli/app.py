@@ -24,7 +24,7 @@ from asyncfc_tools import ToolContext, ToolError, ToolSpec
 
 from .config import Approval, Settings, endpoint_keys, paired_key_variable
 from .errors import EXIT_INTERRUPTED, EXIT_TERMINATED, AsyncfcError, ConfigError
-from .events import EventBus, Notice, SessionFinished, SessionStarted
+from .events import EventBus, Notice, SessionFinished, SessionStarted, printable
 from .model.base import Message, ModelClient, SystemMessage, ToolCall
 from .model.scenario import SCENARIO_SUFFIXES, scenario_source, scripted_model_name
 from .scheduler import Gate
@@ -190,7 +190,7 @@ def build_engine(
     from .session import Session
 
     # The gate's policy, not the start's: the TUI's /approval changes it between tasks.
-    ctx = workspace.tool_context(settings, sandbox, keys=set(pairings.values()),
+    ctx = workspace.tool_context(settings, sandbox, keys=set(pairings.values()), protected=own_folders(),
                                  approval_offers_network=lambda: gate.policy == Approval.ASK and gate.interactive)
     tools = workspace_tools(model, simulate)
     session = Session(
@@ -319,6 +319,18 @@ def _warnings_from_start(bus: EventBus) -> Callable[[str], None]:
     return warn
 
 
+def own_folders() -> tuple[Path, ...]:
+    """asyncfc's own folders: the user's config (trust, allow rules, key pairings), the state
+    folder (transcripts, which a resume believes: model and endpoint) and the caches (MCP tool
+    listings, whose read-only hints skip approval). Commands get them read-only and the file tools
+    refuse them, also when the workspace holds them (a session in the home folder)."""
+    from .config import user_config_path
+    from .repomap_tags import cache_dir
+    from .transcript import state_dir
+
+    return (user_config_path().parent, state_dir(), cache_dir())
+
+
 def open_session_sandbox(settings: Settings, workspace: Workspace, *, interactive: bool,
                          simulate: bool = False) -> Sandbox:
     """The OS sandbox for the session's commands (``settings.sandbox``, ``settings.network``).
@@ -334,13 +346,10 @@ def open_session_sandbox(settings: Settings, workspace: Workspace, *, interactiv
     """
     from asyncfc_tools._sandbox import hide_own_environment, open_sandbox
 
-    from .config import user_config_path
-    from .repomap_tags import cache_dir
-    from .transcript import state_dir
-
     hide_own_environment()
-    own = (user_config_path().parent, state_dir(), cache_dir())
-    sandbox = open_sandbox(workspace.root, mode=settings.sandbox, network=settings.network, protected=own)
+    own = own_folders()
+    sandbox = open_sandbox(workspace.root, mode=settings.sandbox, network=settings.network,
+                           protected=own, hidden=own[:1])  # the config folder: MCP headers may hold tokens
     if sandbox.unconfined and not interactive and settings.approval is None and not simulate:
         raise ConfigError(
             f"the OS sandbox cannot run here ({sandbox.reason}), and a headless run approves every "
@@ -444,5 +453,5 @@ def _report_setup_error(bus: EventBus, exc: AsyncfcError, *, echo: bool = True) 
     output with ``2>&1``), so the reason reaches a person once."""
     bus.emit(SessionFinished, outcome=exc.outcome, exit_code=exc.exit_code, message=str(exc))
     if echo:
-        print(f"asyncfc: {exc}", file=sys.stderr)
+        print(f"asyncfc: {printable(str(exc))}", file=sys.stderr)
     return exc.exit_code

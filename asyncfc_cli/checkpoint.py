@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import os
 import re
 import shutil
 import tempfile
@@ -38,6 +39,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from asyncfc_tools._env import find_program
 from asyncfc_tools._git import GitMissing, git_environment, work_tree_of
 
 from .errors import CheckpointError, WorkspaceError
@@ -98,10 +100,21 @@ class _NotGit(Exception):
     pass
 
 
+def _gitpython() -> Any:
+    """The ``git`` module of gitpython, told which git to run before its import runs one (``git
+    version``): found on PATH as ``find_program`` finds it, never through a relative PATH entry,
+    which would name the work tree's own ``bin/git``."""
+    if "GIT_PYTHON_GIT_EXECUTABLE" not in os.environ and (found := find_program("git")):
+        os.environ["GIT_PYTHON_GIT_EXECUTABLE"] = found
+    import git
+
+    return git
+
+
 @contextlib.contextmanager
 def _git_errors(action: str) -> Iterator[None]:
     """Translate gitpython's exceptions into ours (the one place that knows them)."""
-    import git
+    git = _gitpython()
 
     try:
         yield
@@ -124,9 +137,10 @@ def _safe_repo_type() -> type:
     hooks, filters, gpg... off, the work tree named explicitly, and an environment built from an
     allowlist. gitpython always hands a command our whole environment (keys included) and can only
     add to it, so the command is started through ``env -i`` with the safe environment instead."""
+    _gitpython()  # before the import below: it tells gitpython which git to run
     import git
 
-    env_program = shutil.which("env") or "/usr/bin/env"
+    env_program = find_program("env") or "/usr/bin/env"
 
     class SafeGit(git.Git):
         work_tree: Path
@@ -214,7 +228,7 @@ def _snapshot_tree(repo: Any, *, staged_only: bool = False) -> str:
 
 def _staged_tree(repo: Any) -> str | None:
     """The tree of the index, or None when it cannot be written (a merge with conflicts)."""
-    import git
+    git = _gitpython()
 
     try:
         return _snapshot_tree(repo, staged_only=True)
@@ -385,7 +399,7 @@ def _restore_git_state(repo: Any, checkpoint: Checkpoint, end: Checkpoint | None
 
 
 def _is_ancestor(repo: Any, older: str, newer: str) -> bool:
-    import git
+    git = _gitpython()
 
     try:
         repo.git.execute(["git", "merge-base", "--is-ancestor", older, newer])

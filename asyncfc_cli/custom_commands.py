@@ -20,6 +20,8 @@ from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from .events import printable
+
 __all__ = ["CustomCommand", "expand", "load_custom_commands", "parse_command_file", "user_commands_folder"]
 
 REPOSITORY_FOLDERS = (".asyncfc/commands", ".claude/commands")
@@ -59,8 +61,9 @@ def parse_command_file(name: str, content: str, source: str) -> CustomCommand | 
     if not text:
         return None
     first = next(line.strip("# ").strip() for line in text.splitlines() if line.strip())
-    description = " ".join((meta.get("description") or first).split())[:100]
-    return CustomCommand(name, text, description, meta.get("argument-hint", ""), source)
+    # The menu and /help show these: a repository's words, so no control characters (escapes).
+    description = printable(" ".join((meta.get("description") or first).split())[:100])
+    return CustomCommand(name, text, description, printable(meta.get("argument-hint", "")), source)
 
 
 def expand(command: CustomCommand, arguments: str) -> str:

@@ -15,6 +15,7 @@ import dataclasses
 import functools
 import json
 import math
+import re
 import sys
 import time
 import types
@@ -37,6 +38,8 @@ __all__ = [
     "event_to_dict",
     "event_to_json",
     "EVENT_TYPES",
+    "printable",
+    "printable_fields",
     "redact",
 ]
 
@@ -455,6 +458,41 @@ def redact(text: str) -> str:
     """Replace the value of every key-like environment variable in ``text`` with ``[redacted]``
     (a complete text: streamed pieces go through the bus's ``EventRedactor``)."""
     return redact_text(text, _secrets())
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def printable(text: str) -> str:
+    """``text`` without control characters (newlines and tabs kept). What a command prints, what a
+    file holds and what a model writes go to the user's terminal: an escape sequence in them could
+    set the clipboard (OSC 52), retitle the window or clear what ran."""
+    return _CONTROL.sub("", text)
+
+
+def printable_fields(event: Event) -> Event:
+    """``event`` with the control characters taken out of its text (``printable``): a name, a
+    reason or a message in it may come from a model, a command or a transcript a repository
+    shipped, and goes to the user's terminal (the text view, the TUI). The event itself when it has
+    none (most)."""
+    changed: dict[str, Any] = {}
+    for f in dataclasses.fields(event):
+        value = getattr(event, f.name)
+        cleaned = _printable_value(value)
+        if cleaned != value:
+            changed[f.name] = cleaned
+    return dataclasses.replace(event, **changed) if changed else event
+
+
+def _printable_value(value: Any) -> Any:
+    """``value`` with ``printable`` applied to every string in it (a call's arguments are JSON)."""
+    if isinstance(value, str):
+        return printable(value)
+    if isinstance(value, tuple | list):
+        return type(value)(_printable_value(v) for v in value)
+    if isinstance(value, Mapping):
+        return {_printable_value(k): _printable_value(v) for k, v in value.items()}
+    return value
 
 
 def event_to_dict(event: Event) -> dict[str, Any]:

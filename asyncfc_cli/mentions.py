@@ -18,10 +18,11 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from asyncfc_tools import ToolError, child_environment
+from asyncfc_tools import ToolError
 from asyncfc_tools._fs import SNIFF_BYTES, looks_binary, open_regular
 
-from .workspace import Workspace
+from .config import endpoint_keys
+from .workspace import Workspace, keyless_environment
 
 __all__ = ["Attached", "MentionNote", "UserCommand", "attach_mentions", "command_note", "fenced",
            "mentioned_paths", "run_user_command"]
@@ -140,10 +141,11 @@ class UserCommand:
 
 
 def run_user_command(command: str, root: Path, timeout_s: float = 120.0) -> UserCommand:
-    """Run ``command`` in a shell at the workspace root, without provider keys; never raises for
-    the command's own failure."""
+    """Run ``command`` in a shell at the workspace root, without provider keys (those the user
+    paired with an endpoint under any name too); never raises for the command's own failure."""
+    env = keyless_environment(set(endpoint_keys().values()))
     try:
-        done = subprocess.run(command, shell=True, cwd=root, env=child_environment(), text=True,
+        done = subprocess.run(command, shell=True, cwd=root, env=env, text=True,
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                               timeout=timeout_s, errors="replace")
         code, output = done.returncode, done.stdout

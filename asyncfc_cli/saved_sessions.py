@@ -36,6 +36,7 @@ from .events import (
     SessionStarted,
     SettingsChanged,
     event_from_dict,
+    printable,
 )
 from .futures import block_openings, delivery_text, future_block, future_number, parse_placeholder
 from .model.base import Message, ToolMessage, UserMessage
@@ -389,8 +390,8 @@ def format_sessions(sessions: Sequence[SessionInfo], width: int = 100) -> str:
     rows = [header]
     for s in sessions:
         task = " ".join(s.task.split())
-        row = (f"{s.session_id:<14}{_when(s.modified):<18}{_model_label(s.model)[:21]:<22}{s.turns:>5}  "
-               f"{(s.outcome or 'unfinished'):<12}{task}")
+        row = printable(f"{s.session_id:<14}{_when(s.modified):<18}{_model_label(s.model)[:21]:<22}{s.turns:>5}  "
+                        f"{(s.outcome or 'unfinished'):<12}{task}")  # a transcript's words: any characters
         rows.append(row if len(row) <= width else row[: width - 1] + "…")
     rows.append("\nResume one with: asyncfc run --resume [SESSION] [TASK]  (default: the latest)")
     return "\n".join(rows)

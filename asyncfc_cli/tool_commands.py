@@ -12,6 +12,7 @@ from pathlib import Path
 from asyncfc_tools import ToolSpec
 
 from .errors import EXIT_OK, EXIT_UNFINISHED, EXIT_USAGE, AsyncfcError, WorkspaceError
+from .events import printable
 
 __all__ = ["all_tools", "describe_tools", "undo_command"]
 
@@ -93,4 +94,4 @@ def undo_command(start: Path) -> tuple[str, int]:
     lines.append(f"the tree as it was before this undo is saved as {report.saved_ref} "
                  f"(`git checkout {report.saved_ref} -- <path>` brings a file back)")
     lines.append("ignored files are not part of checkpoints and were left as they are")
-    return "\n".join(lines), EXIT_OK
+    return printable("\n".join(lines)), EXIT_OK  # the repository's file names: any characters

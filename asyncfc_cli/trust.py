@@ -31,6 +31,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shlex
 import tempfile
 import tomllib
@@ -275,7 +276,17 @@ def describe_trust(contents: Contents) -> list[str]:
     servers = contents.get(".mcp.json")
     if servers is not None:
         lines.extend(_describe_servers(servers))
-    return lines or ["no .asyncfc.toml or .mcp.json: nothing to apply yet"]
+    return [_visible(line) for line in lines] or ["no .asyncfc.toml or .mcp.json: nothing to apply yet"]
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def _visible(line: str) -> str:
+    """``line`` with every control character written as an escape (``\\x1b``): the files are the
+    repository's, and the person deciding must see what a server runs, not what an escape sequence
+    or a carriage return in its command makes the terminal show instead."""
+    return _CONTROL.sub(lambda match: f"\\x{ord(match.group()):02x}", line)
 
 
 def _describe_servers(data: bytes) -> list[str]:

@@ -18,7 +18,14 @@ from .config import Settings, user_config_path
 if TYPE_CHECKING:
     from asyncfc_tools._sandbox import Sandbox
 
-__all__ = ["Workspace", "child_environment", "find_root"]
+__all__ = ["Workspace", "child_environment", "find_root", "keyless_environment"]
+
+
+def keyless_environment(keys: Collection[str] = ()) -> dict[str, str]:
+    """The environment of a command: ours without provider keys (``child_environment``) and
+    without ``keys``, variables holding a key whatever their name (the user's endpoint pairings,
+    ``config.endpoint_keys``)."""
+    return {name: value for name, value in child_environment().items() if name not in keys}
 
 
 def find_root(start: Path) -> Path:
@@ -62,16 +69,18 @@ class Workspace:
 
     def tool_context(self, settings: Settings, sandbox: Sandbox | None = None, *,
                      approval_offers_network: Callable[[], bool] = lambda: False,
-                     keys: Collection[str] = ()) -> ToolContext:
-        """What the tools get; ``off_limits`` are off limits to them too. ``approval_offers_network``:
-        see ``ToolContext``. ``keys``: variables holding a key whatever their name (the user's
-        endpoint pairings), left out of the commands' environment like every key-named one."""
+                     keys: Collection[str] = (), protected: Collection[Path] = ()) -> ToolContext:
+        """What the tools get; ``off_limits`` are off limits to them too, and so are ``protected``
+        folders (asyncfc's own: transcripts and caches, which a later session believes).
+        ``approval_offers_network``: see ``ToolContext``. ``keys``: variables holding a key
+        whatever their name (the user's endpoint pairings), left out of the commands' environment
+        like every key-named one."""
         return ToolContext(
             root=self.root,
             shell_timeout_s=settings.shell_timeout_s,
             max_output_chars=settings.max_output_chars,
-            env={name: value for name, value in child_environment().items() if name not in keys},
-            off_limits=self.off_limits,
+            env=keyless_environment(keys),
+            off_limits=tuple(dict.fromkeys((*self.off_limits, *protected))),
             sandbox=sandbox,
             settings=ToolSettings(web_allow_local=settings.web_allow_local, repo_trusted=settings.repo_trusted),
             approval_offers_network=approval_offers_network,

@@ -110,3 +110,26 @@ def test_a_watchdog_that_died_is_replaced_and_told_what_still_runs():
     _lifeline.cross_off(999_999_991)
     _lifeline.cross_off(999_999_992)
     assert watchdog.running == {}
+
+
+def test_the_watchdog_signals_no_group_again_once_it_is_gone(monkeypatch):
+    """PID reuse: a group that ended at SIGTERM frees its number; the SIGKILL after the grace
+    period must not reach whatever group took it since. A group still there gets it."""
+    sent: list[tuple[int, int]] = []
+    alive = {40, 41}
+
+    def killpg(pgid: int, sig: int) -> None:
+        if pgid not in alive:
+            alive.add(pgid)  # seen gone; its number is taken again at once
+            raise ProcessLookupError(pgid)
+        sent.append((pgid, sig))
+        if pgid == 40 and sig == signal.SIGTERM:
+            alive.discard(40)  # it ends on SIGTERM
+
+    clock = iter([0.0, 0.0, 10.0])  # the start, one look within the grace period, past it
+    monkeypatch.setattr(_watchdog.os, "killpg", killpg)
+    monkeypatch.setattr(_watchdog, "marked", lambda marks: [])
+    monkeypatch.setattr(_watchdog, "time", type("Clock", (), {"monotonic": lambda: next(clock),
+                                                             "sleep": lambda seconds: None}))
+    _watchdog.stop({40: b"aa", 41: b"bb"})
+    assert (40, signal.SIGKILL) not in sent and (41, signal.SIGKILL) in sent, sent

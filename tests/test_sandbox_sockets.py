@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from asyncfc_tools._hidden_sockets import hidden_sockets
+from asyncfc_tools._hidden_sockets import hidden_folders, hidden_sockets
 from test_sandbox import _opened, sh
 from tools_repo import make_repo
 
@@ -114,3 +114,34 @@ def test_sockets_the_environment_names_are_hidden_though_no_table_lists_them(out
     hidden = hidden_sockets(root, env)
     assert stale in hidden and docker in hidden and outside / "plain" not in hidden
     assert Path(os.path.realpath(stale)) not in hidden_sockets(root, {})
+
+
+def test_a_listening_socket_with_any_bytes_in_its_name_is_hidden(outside, tmp_path):
+    """/proc/net/unix prints a path's bytes raw: one that is not UTF-8, or holds a character
+    Python's str.splitlines ends a line at, is still found (it stayed reachable in the sandbox)."""
+    names = [b"x\xff.sock", b"file\x1csep.sock", "line\u2028sep.sock".encode()]
+    paths = [Path(os.fsdecode(os.fsencode(outside) + b"/" + name)) for name in names]
+    root = make_repo(tmp_path / "ws", {})
+    with listening(paths[0]), listening(paths[1]), listening(paths[2]):
+        hidden = hidden_sockets(root, {})
+    assert [path for path in paths if path not in hidden] == []
+
+
+@pytest.mark.parametrize("runtime", ["/", "/usr"])
+@pytest.mark.trio
+async def test_a_runtime_folder_set_over_the_system_hides_nothing_commands_need(repo, monkeypatch, runtime):
+    """XDG_RUNTIME_DIR set to / or /usr (a misconfigured machine) put a tmpfs over the shell: every
+    command failed. Holding PATH's folders or the home folder, it is not hidden whole."""
+    monkeypatch.setenv("XDG_RUNTIME_DIR", runtime)
+    sandbox = _opened(repo, "on")
+    try:
+        out = await sh(repo, sandbox, "python3 -c 'print(6 * 7)'")
+    finally:
+        sandbox.close()
+    assert "42" in out, out
+
+
+def test_a_runtime_folder_of_its_own_is_still_hidden_whole(outside):
+    env = {"XDG_RUNTIME_DIR": str(outside), "HOME": "/root", "PATH": "/usr/bin:/bin"}
+    assert str(outside) in hidden_folders(env)
+    assert str(outside) not in hidden_folders({**env, "HOME": str(outside / "home")})

@@ -71,11 +71,11 @@ def _blocking_writer(entered, release, left, *, write_first: bool):
         """
         try:
             if write_first:
-                atomic_write(ctx.root / path, "landed\n", path)
+                atomic_write(ctx.root / path, "landed\n", path, root=ctx.root)
             entered.set()
             release.wait(10)
             if not write_first:
-                atomic_write(ctx.root / path, "landed\n", path)
+                atomic_write(ctx.root / path, "landed\n", path, root=ctx.root)
             return f"wrote {path}"
         finally:
             left.set()

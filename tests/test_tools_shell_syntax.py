@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from asyncfc_tools import Effect
-from asyncfc_tools._commands import command_effect
+from asyncfc_tools._commands import command_effect, risky_options
 
 READS = Effect("reads", (".",), unconfined=True)
 
@@ -59,6 +59,7 @@ def test_writes_are_seen(command):
     "rg -n TODO src", "date +%s", "hostname", "hostname -f",
     "git diff --no-textconv", "git log --no-ext-diff -p", "git diff --output-indicator-new=+",
     "git log -p -- --output=x",
+    "git diff --text", "git rev-list --filter=blob:none HEAD",
 ])
 def test_reads_stay_reads(command):
     assert command_effect(command) == READS, command
@@ -66,9 +67,23 @@ def test_reads_stay_reads(command):
 
 @pytest.mark.parametrize("command", ["pytest -q -x -k 'not slow'", "python -m pytest tests/ -vv --tb=short",
                                      "npm test", "npm test --silent", "uv run pytest -n 4",
-                                     "pytest -p no:cacheprovider -pno:randomly"])
+                                     "pytest -p no:cacheprovider -pno:randomly",
+                                     "pytest --cov=pkg --cov-report=term-missing", "pytest --cov-report term",
+                                     "pytest -Werror -rfEc -ktest_op"])
 def test_checks_with_harmless_options_stay_checks(command):
     assert command_effect(command).kind == "runs", command
+
+
+@pytest.mark.parametrize(("command", "risky"), [
+    ("pytest --cov-report=html:out", ["--cov-report=html:out"]), ("pytest --cov-report xml", ["--cov-report"]),
+    ("pytest -vp evil", ["-vp"]), ("pytest -xc cfg.ini", ["-xc"]), ("git diff --te", ["--te"]),
+    ("npm ls --glob", ["--glob"]), ("npm ls --global", []), ("pytest -Wp", []),
+    ("git cat-file --text HEAD:a", ["--text"]), ("git cat-file --filter HEAD:a", ["--filter"]),
+])
+def test_risky_options_take_exact_names_and_values_as_the_program_does(command, risky):
+    """An option's value glued to it (``-Werror``) and an exact option that begins a risky one
+    (``git diff --text``, ``npm ls --global``) are no risky option; the rest still are."""
+    assert risky_options(command.split()) == risky, command
 
 
 def test_a_check_inside_a_subshell_is_still_a_check():

@@ -181,3 +181,17 @@ def causes(exc: BaseException | None) -> list[BaseException]:
         found.append(exc)
         exc = exc.__cause__ or exc.__context__
     return found
+
+
+@pytest.mark.trio
+async def test_a_failure_says_the_proxy_of_the_environment_is_not_used(monkeypatch) -> None:
+    """Behind a proxy (HTTPS_PROXY) the direct connection fails: the error says why in words."""
+    import socket
+
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    monkeypatch.setenv("https_proxy", "http://proxy.example:3128")
+    context = ToolContext(Path.cwd(), settings=ToolSettings(web_allow_local=True))
+    with pytest.raises(ToolError, match=r"cannot fetch .*not through the proxy HTTPS_PROXY names"):
+        await web_fetch.fn(context, url=f"http://127.0.0.1:{port}/")

@@ -88,6 +88,17 @@ RISKY_SHORT_OPTIONS: dict[str, str] = {"git grep": "O", "pytest": "pco", "npm": 
 ``-c FILE``, ``-o ini=...``; ``npm exec -c CMD``); a letter anywhere in a single-dash word counts
 (``-nO`` is a cluster), which can only make a command ask or wait."""
 _ABBREVIATING = frozenset({"git", "npm"})
+_EXACT_OPTIONS: dict[str, frozenset[str]] = {
+    **dict.fromkeys(("git diff", "git log", "git show", "git grep"), frozenset({"text"})),
+    "git rev-list": frozenset({"filter"}), "npm": frozenset({"global"})}
+"""Options of their own that happen to begin a risky one (``git diff --text``, ``git rev-list
+--filter``, ``npm ls --global``), per program or git subcommand: it takes the exact name, never it
+as an abbreviation. Not for others: ``git cat-file --text`` abbreviates ``--textconv``."""
+_SHORT_WITH_VALUE = {"pytest": "kmrW"}
+"""Short options whose value may follow in the same word (``-Werror``, ``-rfEc``, ``-ktest_op``):
+the letters after one are its value, not more options."""
+_TERMINAL_REPORTS = re.compile(r"^term(?:-missing)?(?::skip-covered)?$")
+"""pytest-cov's reports printed in the terminal (``--cov-report=term-missing``): they write no file."""
 _FIND_WRITES = ("-delete", "-exec", "-execdir", "-ok", "-okdir", "-fprint", "-fprint0", "-fprintf", "-fls")
 _WRITE_FLAGS = re.compile(r"^(?:--fix\b|--unsafe-fixes|--write|-w$|-i|--in-place|--output|-o$|"
                           r".*update|.*snapshot|-u$|--inplace)")
@@ -149,13 +160,27 @@ def risky_options(words: Sequence[str]) -> list[str]:
             break
         if program == "pytest" and (arg.startswith("-pno:") or (arg == "-p" and following.startswith("no:"))):
             continue  # turning a plugin off loads nothing
-        name = arg[2:].split("=", 1)[0]
+        name, _, value = arg[2:].partition("=")
+        if program == "pytest" and name == "cov-report" and _TERMINAL_REPORTS.match(value if "=" in arg else following):
+            continue
+        abbreviates = program in _ABBREVIATING and name not in _EXACT_OPTIONS.get(key, ())
         if arg.startswith("--") and name and any(
-                option == name or (program in _ABBREVIATING and option.startswith(name)) for option in long):
+                option == name or (abbreviates and option.startswith(name)) for option in long):
             found.append(arg)
-        elif arg[:1] == "-" and arg[1:2] != "-" and any(letter in arg[1:] for letter in short):
+        elif arg[:1] == "-" and arg[1:2] != "-" and _short_cluster_risky(arg[1:], short, _SHORT_WITH_VALUE.get(program, "")):
             found.append(arg)
     return found
+
+
+def _short_cluster_risky(cluster: str, risky: str, with_value: str) -> bool:
+    """Whether a cluster of short options (``-nO``) holds a risky letter before any letter that
+    takes the rest of the word as its value."""
+    for letter in cluster:
+        if letter in risky:
+            return True
+        if letter in with_value:
+            return False
+    return False
 
 
 def words_only_read(words: Sequence[str]) -> bool:
@@ -189,6 +214,10 @@ _ARGUMENT_RULES = {
     "uniq": _sort_read_only,
     # printing the environment; ``env NAME=v prog`` or ``env -S ...`` runs one
     "env": lambda args: all(a in ("-0", "--null") or is_assignment(a) for a in args),
+    # where /bin/sh is bash, ``test -v 'a[$(cmd)]'`` and ``printf -v 'a[$(cmd)]' x`` evaluate the
+    # subscript of a quoted word, running the command inside it
+    "test": lambda args: not any(a in ("-v", "-R") for a in args),
+    "printf": lambda args: not any(a.startswith("-v") for a in args),
 }
 """Programs that only read unless some argument says otherwise: every argument must be known."""
 

@@ -95,8 +95,8 @@ def resolve_in_root(root: Path, path: str | os.PathLike[str], off_limits: Sequen
         real_folder = Path(os.path.realpath(folder))
         if real == real_folder or real_folder in real.parents:
             raise PathOutsideWorkspace(
-                f"path {os.fspath(path)!r} is in {real_folder}, asyncfc's own configuration, which "
-                "only the user edits; ask the user to make such a change"
+                f"path {os.fspath(path)!r} is in {real_folder}, asyncfc's own configuration, "
+                "sessions or caches, which only the user changes; ask the user to make such a change"
             )
     return real
 

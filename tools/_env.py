@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 from collections.abc import Mapping
 
-__all__ = ["NON_INTERACTIVE", "child_environment", "command_environment", "is_secret_name"]
+__all__ = ["NON_INTERACTIVE", "absolute_path", "child_environment", "command_environment", "find_program", "is_secret_name"]
 
 NON_INTERACTIVE = {"PAGER": "cat", "GIT_PAGER": "cat", "GIT_TERMINAL_PROMPT": "0", "GIT_EDITOR": "true",
                    "PYTHONUNBUFFERED": "1"}
@@ -42,3 +43,19 @@ def command_environment(env: Mapping[str, str] | None) -> dict[str, str]:
     """The environment a command gets from a tool context's ``env``: a copy of it (the engine's,
     already without keys), or os.environ minus keys where there is none (``ToolContext.env``)."""
     return dict(env) if env is not None else child_environment()
+
+
+def find_program(name: str, path: str | None = None) -> str | None:
+    """Where ``name`` is on ``path`` (default $PATH), looking only in absolute folders: a relative
+    entry (``bin``, ``./node_modules/.bin``, an empty one meaning the current folder) is resolved
+    against the workspace, whose files are the repository's, and asyncfc's own programs (git for
+    checkpoints and file listing, rg for grep, bwrap) run unasked, even under read-only."""
+    return shutil.which(name, path=absolute_path(path))
+
+
+def absolute_path(path: str | None = None) -> str:
+    """``path`` (default $PATH) without its relative entries, for what asyncfc starts itself: a
+    program found on it, and what that program looks up in turn, is never the workspace's own
+    (``find_program``)."""
+    path = os.environ.get("PATH", os.defpath) if path is None else path
+    return os.pathsep.join(d for d in path.split(os.pathsep) if os.path.isabs(d))

@@ -8,16 +8,17 @@ that even a file swapped for a FIFO in between cannot block the open.
 
 from __future__ import annotations
 
+import errno
 import os
+import secrets
 import stat
-import tempfile
 from pathlib import Path
 from typing import BinaryIO
 
 from ._api import ToolError
 from ._commit import commit_point
 
-__all__ = ["SNIFF_BYTES", "atomic_write", "is_binary", "is_regular", "looks_binary", "open_regular",
+__all__ = ["SNIFF_BYTES", "LinkOnPath", "atomic_write", "open_path_no_links", "is_binary", "is_regular", "looks_binary", "open_regular",
            "read_regular_text", "read_text", "require_file", "special_kind"]
 
 SNIFF_BYTES = 8192
@@ -134,46 +135,113 @@ def _default_mode() -> int:
     return 0o666 & ~umask
 
 
-def atomic_write(path: Path, text: str, shown: str) -> bool:
-    """Write ``text`` to ``path`` through a temporary file and a rename; returns True if created.
+def atomic_write(path: Path, text: str, shown: str, *, root: Path) -> bool:
+    """Write ``text`` to ``path`` (a real path inside the folder ``root``) through a temporary file
+    and a rename; returns True if created.
 
     Readers never see a half-written file; an existing file keeps its permission bits; missing
-    parent folders are created.
+    parent folders are created. The folders are reached from ``root`` one name at a time through
+    descriptors, following no symlink: ``path`` was resolved and checked before, and a command
+    running beside the write (a background one, a sandboxed one allowed to write a sibling) could
+    turn a folder on it into a link out of the workspace in between.
 
     Raises:
-        ToolError: the file or a parent folder cannot be created or written (named by ``shown``).
+        ToolError: the file or a parent folder cannot be created or written (named by ``shown``), or
+            a folder on its path has become a link.
     """
-    existing = path.parent
-    while not existing.exists():
-        existing = existing.parent
-    if not existing.is_dir():
-        raise ToolError(f"cannot write {shown}: {existing.name} on its path is a file, not a folder")
+    base = Path(os.path.realpath(root))
     try:
-        return _write_replace(path, text, existing)
+        folders = path.parent.relative_to(base).parts
+    except ValueError:
+        raise ToolError(f"cannot write {shown}: it is not inside the workspace {base}") from None
+    opened = [os.open(base, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)]
+    try:
+        missing = _open_existing(opened, folders, shown)
+        return _write_replace(opened, missing, path.name, text)
     except OSError as exc:
         raise ToolError(f"cannot write {shown}: {exc.strerror or exc}") from None
+    finally:
+        for fd in opened:
+            os.close(fd)
 
 
-def _write_replace(path: Path, text: str, existing: Path) -> bool:
-    """Write the text to a temporary file in ``existing`` (the nearest folder on the path that
-    exists), then, at the commit point, create the missing folders and rename it into place: a
+_FOLDER = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+
+
+class LinkOnPath(OSError):
+    """A name on a path that was resolved and checked is now a symbolic link."""
+
+
+def open_path_no_links(path: Path) -> int:
+    """An ``O_PATH`` descriptor of ``path`` (an absolute real path), reached from ``/`` one name at
+    a time, following no symbolic link: what to hand bubblewrap (``--bind-fd``) instead of the path,
+    which it would follow, so a folder a command running beside turned into a link since the path
+    was checked cannot open anything else. The caller closes it.
+
+    Raises:
+        LinkOnPath: a name on the path is a link now.
+        OSError: a name on it is missing or cannot be opened.
+    """
+    fd = os.open("/", os.O_PATH | os.O_CLOEXEC)
+    try:
+        for name in path.parts[1:]:
+            opened = os.open(name, os.O_PATH | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=fd)
+            os.close(fd)
+            fd = opened
+            if stat.S_ISLNK(os.fstat(fd).st_mode):
+                raise LinkOnPath(f"{path}: {name} on it is now a symbolic link")
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def _open_existing(opened: list[int], folders: tuple[str, ...], shown: str) -> tuple[str, ...]:
+    """Open the folders that exist, each beneath the last (descriptors appended to ``opened``);
+    the names still missing after them."""
+    for index, name in enumerate(folders):
+        try:
+            opened.append(os.open(name, _FOLDER, dir_fd=opened[-1]))
+        except FileNotFoundError:
+            return folders[index:]
+        except OSError as exc:
+            if exc.errno not in (errno.ENOTDIR, errno.ELOOP):
+                raise
+            if stat.S_ISLNK(os.stat(name, dir_fd=opened[-1], follow_symlinks=False).st_mode):
+                raise ToolError(f"cannot write {shown}: the folder {name} on its path is now a symbolic "
+                                "link (it changed after the path was checked)") from None
+            raise ToolError(f"cannot write {shown}: {name} on its path is a file, not a folder") from None
+    return ()
+
+
+def _write_replace(opened: list[int], missing: tuple[str, ...], name: str, text: str) -> bool:
+    """Write the text to a temporary file in the last folder of ``opened`` (the nearest that
+    exists), then, at the commit point, create the ``missing`` folders and rename it into place: a
     call stopped before the commit leaves nothing behind."""
-    fd, temp = tempfile.mkstemp(dir=existing, prefix=f".{path.name[:40]}.", suffix=".asyncfc-tmp")
+    existing = opened[-1]
+    temp = f".{name[:40]}.{secrets.token_hex(4)}.asyncfc-tmp"
+    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600,
+                 dir_fd=existing)
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(text.encode("utf-8", errors="surrogateescape"))
             handle.flush()
             os.fsync(handle.fileno())
-        with commit_point():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            try:
-                mode = stat.S_IMODE(path.stat().st_mode)
-                created = False
-            except FileNotFoundError:
-                mode, created = _default_mode(), True
-            os.chmod(temp, mode)
-            os.replace(temp, path)
+            with commit_point():
+                for folder in missing:
+                    os.mkdir(folder, dir_fd=opened[-1])
+                    opened.append(os.open(folder, _FOLDER, dir_fd=opened[-1]))
+                try:
+                    info = os.stat(name, dir_fd=opened[-1], follow_symlinks=False)
+                    mode, created = stat.S_IMODE(info.st_mode) if stat.S_ISREG(info.st_mode) else _default_mode(), False
+                except FileNotFoundError:
+                    mode, created = _default_mode(), True
+                os.fchmod(handle.fileno(), mode)
+                os.replace(temp, name, src_dir_fd=existing, dst_dir_fd=opened[-1])
     except BaseException:
-        Path(temp).unlink(missing_ok=True)
+        try:
+            os.unlink(temp, dir_fd=existing)
+        except OSError:
+            pass
         raise
     return created

@@ -24,10 +24,11 @@ The tools call ``run_git``; checkpoints go through gitpython, configured once in
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+
+from ._env import absolute_path, find_program
 
 __all__ = ["GIT_SAFETY_SETTINGS", "GitMissing", "git_environment", "is_git_work_tree", "command_git_variables",
            "run_git", "work_tree_of"]
@@ -79,6 +80,8 @@ def work_tree_of(folder: Path) -> Path | None:
 def _base_environment(root: Path, env: Mapping[str, str] | None) -> dict[str, str]:
     env = os.environ if env is None else env
     clean = {name: env[name] for name in _KEPT_VARIABLES if name in env}
+    if "PATH" in clean:  # git is found on it (``env -i ... git``): never in the work tree
+        clean["PATH"] = absolute_path(clean["PATH"])
     clean.update({
         "LC_ALL": "C", "LANGUAGE": "C", "GIT_CONFIG_NOSYSTEM": "1", "GIT_ATTR_NOSYSTEM": "1",
         "GIT_TERMINAL_PROMPT": "0", "GIT_DIR": str(root / ".git"), "GIT_WORK_TREE": str(root),
@@ -113,7 +116,7 @@ def _drivers(keys: list[str], section: str, leaves: Sequence[str]) -> list[str]:
 
 
 def _git_program() -> str:
-    git = shutil.which("git")
+    git = find_program("git")
     if git is None:
         raise GitMissing("the git program was not found on PATH")
     return git

@@ -35,11 +35,23 @@ _LISTENING = 0x10000
 
 def hidden_folders(env: Mapping[str, str] | None = None) -> list[str]:
     """The folders of sockets hidden whole that exist: ``_HIDDEN_FOLDERS`` and XDG_RUNTIME_DIR
-    (unless it lies in one of them)."""
+    (unless it lies in one of them, or holds what commands need: ``_holds_needed``)."""
     env = os.environ if env is None else env
-    folders = [os.path.realpath(f) for f in (*_HIDDEN_FOLDERS, env.get("XDG_RUNTIME_DIR")) if f]
+    runtime = env.get("XDG_RUNTIME_DIR")
+    runtime = None if runtime and _holds_needed(os.path.realpath(runtime), env) else runtime
+    folders = [os.path.realpath(f) for f in (*_HIDDEN_FOLDERS, runtime) if f]
     return [folder for index, folder in enumerate(folders) if os.path.isdir(folder) and not any(
         folder == other or folder.startswith(other + "/") for other in folders[:index])]
+
+
+def _holds_needed(folder: str, env: Mapping[str, str]) -> bool:
+    """Whether ``folder`` is or holds the home folder or a folder of PATH: an XDG_RUNTIME_DIR set
+    to ``/``, /usr or the home folder would hide the shell and the toolchains under a tmpfs (every
+    command failed: "bwrap: execvp /bin/sh: No such file or directory"). Its sockets are then
+    hidden one by one, as any other (``hidden_sockets``)."""
+    needed = [env.get("HOME", ""), *env.get("PATH", "").split(os.pathsep)]
+    return any(os.path.realpath(path) == folder or os.path.realpath(path).startswith(folder.rstrip("/") + "/")
+               for path in needed if path.startswith("/"))
 
 
 def _socket_variables(env: Mapping[str, str]) -> list[str]:
@@ -58,14 +70,17 @@ def _listening_sockets() -> list[str]:
     (``/proc/net/unix``; abstract ones, ``@name``, have no path). Only servers: a client's or a
     datagram socket's path grants nothing, and comes and goes more often."""
     try:
-        with open("/proc/net/unix", encoding="utf-8", errors="replace") as table:
-            rows = [row.split(None, 7) for row in table.read().splitlines()[1:]]
+        with open("/proc/net/unix", "rb") as table:
+            # Bytes split on newlines only: a path is any bytes but NUL and is printed raw (not
+            # UTF-8, or holding a \x1c or U+2028 that str.splitlines ends a line at), and
+            # decoded as the filesystem does, so the socket it names is found.
+            rows = [row.split(None, 7) for row in table.read().split(b"\n")[1:]]
     except OSError:
         return []
-    return [row[7] for row in rows if len(row) == 8 and row[7].startswith("/") and _listens(row[3])]
+    return [os.fsdecode(row[7]) for row in rows if len(row) == 8 and row[7].startswith(b"/") and _listens(row[3])]
 
 
-def _listens(flags: str) -> bool:
+def _listens(flags: bytes) -> bool:
     try:
         return bool(int(flags, 16) & _LISTENING)
     except ValueError:

@@ -153,22 +153,27 @@ async def _start(command: str | Sequence[str], cwd: Path, env: Mapping[str, str]
     """Start ``command`` as the leader of a new session (so of its own process group), with no
     stdin and no controlling terminal; inside ``sandbox`` when one is given (it decides whether it
     confines). The cleaned environment goes to the sandbox itself too: inside, bwrap is PID 1."""
+    owned: tuple[int, ...] = ()
     if sandbox is not None:
         launch = sandbox.launch(command, cwd=cwd, writable=writable, network=network)
-        command, pass_fds = launch.command, launch.pass_fds
+        command, pass_fds, owned = launch.command, launch.pass_fds, launch.owned
     else:
         command, pass_fds = (command if isinstance(command, str) else list(command)), ()
-    return await trio.lowlevel.open_process(
-        command,
-        shell=isinstance(command, str),
-        cwd=os.fspath(cwd),
-        env={**env, **NON_INTERACTIVE},
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        start_new_session=True,
-        pass_fds=pass_fds,
-    )
+    try:
+        return await trio.lowlevel.open_process(
+            command,
+            shell=isinstance(command, str),
+            cwd=os.fspath(cwd),
+            env={**env, **NON_INTERACTIVE},
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            start_new_session=True,
+            pass_fds=pass_fds,
+        )
+    finally:
+        for fd in owned:  # the started bwrap holds its own copies
+            os.close(fd)
 
 
 async def run_command(

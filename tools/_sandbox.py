@@ -37,7 +37,6 @@ import json
 import os
 import re
 import select
-import shutil
 import subprocess
 import sys
 from collections.abc import Mapping, Sequence
@@ -46,7 +45,8 @@ from pathlib import Path
 from typing import Literal
 
 from ._api import AGENT_SETTINGS, ToolError
-from ._env import child_environment
+from ._env import child_environment, find_program
+from ._fs import open_path_no_links
 from ._hidden_sockets import hidden_folders, hidden_sockets
 
 __all__ = [
@@ -102,7 +102,10 @@ class Launch:
     command: str | list[str]
     """A shell string (unsandboxed, run by /bin/sh) or the full argv."""
     pass_fds: tuple[int, ...] = ()
-    """Descriptors the started program needs (the shared network namespace)."""
+    """Descriptors the started program needs (the shared network namespace, the folders it may
+    write)."""
+    owned: tuple[int, ...] = ()
+    """Those of ``pass_fds`` made for this one start: the starter closes them once it started."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,7 +129,7 @@ def bwrap_candidates() -> list[str]:
         found.append(str(bwrap_path()))
     except (ImportError, RuntimeError, OSError):
         pass
-    if (system := shutil.which("bwrap")) is not None and system not in found:
+    if (system := find_program("bwrap")) is not None and system not in found:
         found.append(system)
     return found
 
@@ -238,7 +241,7 @@ def _shared_loopback(bwrap: str) -> tuple[list[str], tuple[int, ...]] | None:
     Unprivileged, bwrap puts the namespace under a user namespace of its own: joining the network
     namespace needs joining that user namespace first (credentials kept), then bwrap nests its own.
     """
-    nsenter = shutil.which("nsenter")
+    nsenter = find_program("nsenter")
     if nsenter is None:
         return None
     try:
@@ -279,9 +282,11 @@ def toolchains_in_tmp() -> tuple[Path, ...]:
 
 
 def _existing(path: Path, root: Path) -> Path:
-    """``path``, or its nearest existing folder (never above ``root`` if it lies inside it): a file
-    a command declared it will create can only be made writable through its folder."""
-    path = Path(os.path.realpath(path))
+    """``path`` (resolved and checked already: not resolved again, which would follow a folder
+    turned into a link since), or its nearest existing folder (never above ``root`` if it lies
+    inside it): a file a command declared it will create can only be made writable through its
+    folder."""
+    path = Path(os.path.abspath(path))
     while not path.exists() and path != root and path.parent != path:
         path = path.parent
     return path
@@ -295,7 +300,7 @@ class Sandbox:
     def __init__(self, state: SandboxState, root: Path, *, network: bool = False, required: bool = False,
                  reason: str = "", bwrap: str | None = None, caches: Sequence[Path] = (),
                  shared_net: tuple[list[str], tuple[int, ...]] | None = None,
-                 protected: Sequence[Path] = ()) -> None:
+                 protected: Sequence[Path] = (), hidden: Sequence[Path] = ()) -> None:
         self.state = state
         """on, off or unavailable: what session_started reports."""
         self.root = Path(os.path.realpath(root))
@@ -305,9 +310,10 @@ class Sandbox:
         """Why it is unavailable, in words."""
         self._network = network
         self._bwrap = bwrap
-        self._caches = tuple(caches)
+        self._caches = tuple(Path(os.path.realpath(c)) for c in caches)
         self._shared_net = shared_net
         self._protected = tuple(Path(os.path.realpath(p)) for p in protected)
+        self._hidden = tuple(Path(os.path.realpath(p)) for p in hidden)
 
     @property
     def confines(self) -> bool:
@@ -365,7 +371,15 @@ class Sandbox:
         argv = ["/bin/sh", "-c", command] if isinstance(command, str) else list(command)
         online = network or self._network
         prefix, fds = ([], ()) if online else self._shared_net or ([], ())
-        return Launch([*prefix, self._bwrap, *self._options(cwd, writable, online), "--", *argv], fds)
+        binds: list[int] = []
+        try:
+            options = self._options(cwd, writable, online, binds)
+        except OSError as exc:
+            for fd in binds:
+                os.close(fd)
+            raise ToolError(f"refused: a path the command may write changed since it was checked ({exc}); "
+                            "nothing ran") from None
+        return Launch([*prefix, self._bwrap, *options, "--", *argv], (*fds, *binds), tuple(binds))
 
     def offline_note(self, output: str, *, network: bool = False, approvable: bool = False) -> str:
         """A one-line hint for the model when a command failed the way a command without network
@@ -383,7 +397,9 @@ class Sandbox:
                 "or for one command or its rule when asked to approve it (a command an allow rule "
                 "lets through is not asked about)")
 
-    def _options(self, cwd: Path, writable: Sequence[Path] | None, online: bool) -> list[str]:
+    def _options(self, cwd: Path, writable: Sequence[Path] | None, online: bool, binds: list[int]) -> list[str]:
+        """bwrap's options; the writable paths are bound through descriptors opened without
+        following links (``open_path_no_links``), appended to ``binds``."""
         options = [*_NAMESPACES, *_SYSTEM]
         if not online and self._shared_net is None:
             options.append("--unshare-net")
@@ -395,11 +411,15 @@ class Sandbox:
         targets = [self.root] if writable is None else [_existing(Path(p), self.root) for p in writable]
         for path in (*self._caches, *targets):
             if path != Path("/"):  # a declared path with no existing folder short of the root
-                options += ["--bind", str(path), str(path)]
+                binds.append(open_path_no_links(path))
+                options += ["--bind-fd", str(binds[-1]), str(path)]
         settings = (self.root / name for name in AGENT_SETTINGS)
         for kept in (self.root / ".git", *settings, *self._protected):  # read-only even inside what is writable
             if os.path.lexists(kept):
                 options += ["--ro-bind", str(kept), str(kept)]
+        for hidden in self._hidden:  # an empty folder in its place, wherever it lies
+            if os.path.isdir(hidden):
+                options += ["--tmpfs", str(hidden)]
         for socket in hidden_sockets(self.root):  # last: over what is bound above too
             options += ["--ro-bind", "/dev/null", str(socket)]
         return [*options, "--chdir", os.fspath(cwd), "--setenv", "TMPDIR", "/tmp"]
@@ -412,7 +432,7 @@ class Sandbox:
 
 
 def open_sandbox(root: Path, *, mode: SandboxMode = "auto", network: bool = False,
-                 protected: Sequence[Path] = ()) -> Sandbox:
+                 protected: Sequence[Path] = (), hidden: Sequence[Path] = ()) -> Sandbox:
     """The sandbox a session's commands run in, as the settings ask and the machine allows.
 
     ``mode``: "auto" confines commands where bubblewrap works and runs them unconfined elsewhere;
@@ -420,6 +440,8 @@ def open_sandbox(root: Path, *, mode: SandboxMode = "auto", network: bool = Fals
     commands reach the network (by default they share a loopback-only namespace). ``protected``:
     folders that stay read-only even where they lie inside the workspace or a cache (asyncfc's own
     config, trust store, transcripts and caches, when the workspace is the home folder).
+    ``hidden``: folders commands see empty (the user's asyncfc config: an MCP server's headers or
+    env there may hold a token).
     """
     if mode == "off":
         return Sandbox("off", root)
@@ -434,7 +456,7 @@ def open_sandbox(root: Path, *, mode: SandboxMode = "auto", network: bool = Fals
             pass
     shared = None if network else _shared_loopback(support.bwrap)
     return Sandbox("on", root, network=network, bwrap=support.bwrap, caches=toolchain_caches(),
-                   shared_net=shared, protected=protected)
+                   shared_net=shared, protected=protected, hidden=hidden)
 
 
 _PR_SET_DUMPABLE = 4

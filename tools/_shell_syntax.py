@@ -4,7 +4,8 @@
 pipelines, lists, subshells, ``{ }`` groups, if/for/while/case bodies, command and process
 substitutions and unquoted heredoc bodies are all found. It gives up (returns None) on anything
 whose effect it cannot see from the words alone: output redirection to a file, a background job
-(``&``), a function definition, a bare or exported assignment, or a line bash would not parse.
+(``&``), a function definition, a bare or exported assignment, a ``[[ ]]`` test that evaluates
+its operands (``-eq``, ``-v``...), or a line bash would not parse.
 
 This module stands on the model's side of the trust boundary: the command is hostile text; the
 result only ever makes the classification more conservative. tree-sitter-bash is imported on first
@@ -73,6 +74,10 @@ _LEAVES = frozenset({
     "extglob_pattern", "ansi_c_string", "translated_string", "test_operator", "comment",
 })
 """Nodes that hold text only."""
+_EVALUATING_TESTS = frozenset({b"-eq", b"-ne", b"-lt", b"-le", b"-gt", b"-ge", b"-v", b"-R"})
+"""``[[ ]]`` operators whose operands bash evaluates as arithmetic or variable names: where
+/bin/sh is bash, ``[[ 1 -eq 'a[$(cmd)]' ]]`` and ``[[ -v 'a[$(cmd)]' ]]`` run ``cmd`` from a quoted
+word, which reads as inert text."""
 _HARMLESS_TARGET = "/dev/null"
 _DUPLICATIONS = frozenset({">&", "<&", ">&-", "<&-"})
 _ESCAPE = re.compile(r"\\(.)", re.DOTALL)
@@ -115,6 +120,8 @@ def _walk(node: Any, found: list[SimpleCommand]) -> None:
         found.append(_simple(node))
     elif kind == "file_redirect":
         _check_redirect(node)
+    elif kind == "test_operator" and node.text in _EVALUATING_TESTS:
+        raise _Unreadable("a test that evaluates its operands")
     elif kind in _LEAVES:
         return
     elif kind not in _CONTAINERS:

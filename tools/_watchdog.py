@@ -61,16 +61,20 @@ def marked(marks: list[bytes]) -> list[int]:
     return found
 
 
-def signal_all(running: dict[int, bytes], sig: int) -> bool:
-    """Send ``sig`` to every listed group and marked process; whether any was there."""
+def signal_all(groups: set[int], marks: list[bytes], sig: int) -> bool:
+    """Send ``sig`` to every group in ``groups`` and every process marked with one of ``marks``;
+    whether any was there. A group found gone leaves ``groups``: once its last process has ended
+    its number is free, and a later signal could reach an unrelated group that took it."""
     hit = False
-    for pgid in running:
+    for pgid in list(groups):
         try:
             os.killpg(pgid, sig)
             hit = True
+        except ProcessLookupError:
+            groups.discard(pgid)
         except OSError:
             pass
-    for pid in marked(list(running.values())):
+    for pid in marked(marks):
         try:
             os.kill(pid, sig)
             hit = True
@@ -80,13 +84,14 @@ def signal_all(running: dict[int, bytes], sig: int) -> bool:
 
 
 def stop(running: dict[int, bytes]) -> None:
-    """SIGTERM, up to ``GRACE_S`` for them to go, then SIGKILL."""
-    if not running or not signal_all(running, signal.SIGTERM):
+    """SIGTERM, up to ``GRACE_S`` for them to go, then SIGKILL to what is left."""
+    groups, marks = set(running), list(running.values())
+    if not running or not signal_all(groups, marks, signal.SIGTERM):
         return
     deadline = time.monotonic() + GRACE_S
-    while time.monotonic() < deadline and signal_all(running, 0):
+    while time.monotonic() < deadline and signal_all(groups, marks, 0):
         time.sleep(_POLL_S)
-    signal_all(running, signal.SIGKILL)
+    signal_all(groups, marks, signal.SIGKILL)
 
 
 def main() -> None:

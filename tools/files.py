@@ -153,7 +153,7 @@ def write_file(ctx: ToolContext, path: str, content: str) -> str:
     if real.is_dir():
         raise ToolError(f"{shown_path} is a folder; give a file path")
     before = read_text(real, shown_path) if real.exists() else None
-    created = atomic_write(real, content, shown_path)
+    created = atomic_write(real, content, shown_path, root=ctx.root)
     size = plural(_line_count(content), "line")
     if created:
         return f"created {shown_path} ({size}, {len(content.encode('utf-8', 'surrogateescape')):,} bytes)"
@@ -183,7 +183,7 @@ def edit_file(ctx: ToolContext, path: str, old: str, new: str, replace_all: bool
     shown_path = ctx.relative(real)
     before = read_text(real, shown_path)
     outcome = apply_edit(shown_path, before, old, new, replace_all)
-    atomic_write(real, outcome.text, shown_path)
+    atomic_write(real, outcome.text, shown_path, root=ctx.root)
     diff = cap_text(unified_diff(shown_path, before, outcome.text), ctx.max_output_chars - 200, what="diff")
     return f"edited {shown_path}: {plural(outcome.count, 'replacement')}\n{diff}"
 

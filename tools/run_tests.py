@@ -10,6 +10,7 @@ there is one, else from PATH: never asyncfc's own interpreter by accident.
 from __future__ import annotations
 
 import json
+import re
 import shlex
 import shutil
 import tempfile
@@ -113,6 +114,20 @@ def _check_paths(ctx: ToolContext, paths: Sequence[str]) -> None:
             ctx.resolve(target)
 
 
+_OUTWARD = re.compile(r"^(?:/|~)|(?:^|/)\.\.(?:/|$)")
+
+
+def _check_args(ctx: ToolContext, args: Sequence[str]) -> None:
+    """Refuse extra arguments that name a path outside the workspace (``PathOutsideWorkspace``),
+    as ``paths`` are: a runner writes where its options say (``--junitxml=~/.bashrc``,
+    ``--basetemp=~``, which pytest empties first, ``-o cache_dir=/...``), and the person who
+    allowed test runs allowed running the project's tests, not writing outside it."""
+    for arg in args:
+        for value in (arg, *arg.split("=")[1:]):
+            if _OUTWARD.search(value):
+                ctx.resolve(value)
+
+
 def _cases(plan: TestPlan, result: CommandResult, report_dir: Path) -> list[TestCase] | None:
     if plan.runner == "pytest":
         text = read_regular_text(report_dir / _REPORT_NAME)  # the run may have made it a FIFO
@@ -197,6 +212,7 @@ async def run_tests(ctx: ToolContext, paths: list[str] | None = None, args: list
     """
     paths, args = list(paths or []), list(args or [])
     _check_paths(ctx, paths)
+    _check_args(ctx, args)
     timeout = positive_seconds(timeout_s, ctx.shell_timeout_s)
     env = command_environment(ctx.env)
     grace = or_default(ctx.settings.kill_grace_s, KILL_GRACE_S)

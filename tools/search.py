@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import re
-import shutil
 import subprocess
 import threading
 from collections.abc import Callable, Iterable, Iterator
@@ -28,7 +28,7 @@ from typing import Any
 from ._api import READ_AGAIN, ToolContext, ToolError, reads, tool
 from ._commit import CallStopped, check_live, on_stop
 from ._context import or_default
-from ._env import command_environment
+from ._env import command_environment, find_program
 from ._fs import SNIFF_BYTES, looks_binary, open_regular, special_kind
 from ._listing import glob_matcher, workspace_files
 from ._text import cap_line, plural
@@ -71,17 +71,21 @@ def _scope(ctx: ToolContext, path: str) -> tuple[Path, str]:
 def _candidates(ctx: ToolContext, real: Path, pattern: str | None) -> list[tuple[Path, str]]:
     """(path, shown path) of the non-ignored files under ``real`` matching ``pattern``.
 
-    Symlinks that lead out of the workspace are left out: their content is not ours to show.
+    Symlinks that lead out of the workspace are left out: their content is not ours to show; so
+    are files in its ``off_limits`` folders (asyncfc's own config, sessions and caches, when the
+    workspace holds them), which read_file refuses too.
     """
     root = ctx.resolve(".")
     files = [real] if real.is_file() else workspace_files(real)
     matches = glob_matcher(pattern) if pattern else None
+    refused = [folder for folder in map(Path, map(os.path.realpath, ctx.off_limits)) if folder.is_relative_to(root)]
     found = []
     for file in files:
         scoped = file.name if file == real else file.relative_to(real).as_posix()
         if matches is not None and not matches(scoped):
             continue
-        if file.is_symlink() and not file.resolve().is_relative_to(root):
+        target = file.resolve() if file.is_symlink() else file
+        if not target.is_relative_to(root) or any(target.is_relative_to(folder) for folder in refused):
             continue
         found.append((file, file.relative_to(root).as_posix()))
     return found
@@ -293,7 +297,7 @@ def grep(ctx: ToolContext, pattern: str, path: str = ".", glob: str | None = Non
     real, shown = _scope(ctx, path)
     limit = or_default(ctx.settings.grep_max_matches, MAX_MATCHES)
     candidates = _candidates(ctx, real, glob)  # listed once: git ls-files or a walk, and a stat each
-    rg = shutil.which("rg", path=(ctx.env or {}).get("PATH"))
+    rg = find_program("rg", (ctx.env or {}).get("PATH"))
     found = ripgrep(rg, ctx, real, pattern, glob, ignore_case, limit, candidates) if rg else None
     if found is None:
         found = MatchCollector(limit)

@@ -80,7 +80,7 @@ def _preview(ctx: ToolContext, args: Mapping[str, Any]) -> str:
     """The approval preview of a command: its line, and what a person approving it should know of
     its declaration (a promise the engine checks afterwards, and the OS sandbox enforces where
     there is one, not a guarantee)."""
-    notes = [f"$ {args.get('command', '')}"]
+    notes = [f"$ {_in_view(str(args.get('command', '')))}"]
     if args.get("background") is True:
         notes.append("# runs in the background until it is stopped (at the latest when the task ends)")
     writes = args.get("writes")
@@ -88,6 +88,18 @@ def _preview(ctx: ToolContext, args: Mapping[str, Any]) -> str:
         declared = ", ".join(str(w) for w in writes) or "nothing"
         notes.append(f"# the model declares it writes: {declared} (changes elsewhere are reported)")
     return "\n".join(notes)
+
+
+_BLANK_LINES = re.compile(r"\n(?:[ \t]*\n){3,}")
+_BLANK_RUN = re.compile(r"[ \t]{24,}")
+
+
+def _in_view(command: str) -> str:
+    """``command`` as a person approving it must see it all: a run of blank lines or of spaces
+    (which could push a ``; curl ... | sh`` below the dialog's fold or past its right edge) is
+    shown by its size instead. Only the preview changes; the command runs as it is."""
+    command = _BLANK_LINES.sub(lambda m: f"\n⟪{m.group().count(chr(10)) - 1} blank lines⟫\n", command)
+    return _BLANK_RUN.sub(lambda m: f" ⟪{len(m.group())} blanks⟫ ", command)
 
 
 def _command_words(args: Mapping[str, Any]) -> str:

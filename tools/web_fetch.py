@@ -25,6 +25,7 @@ under ``ask``.
 from __future__ import annotations
 
 import ipaddress
+import os
 import socket
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
@@ -55,11 +56,19 @@ class LocalAddressRefused(ToolError):
 def is_public_address(address: str) -> bool:
     """Whether ``address`` (an IP) is on the public internet: not loopback, private, link-local
     (cloud metadata lives there), shared, multicast, reserved or unspecified. An IPv4 address
-    mapped into IPv6 is judged as itself."""
+    carried in IPv6 is judged as itself: mapped (``::ffff:a.b.c.d``), compatible (``::a.b.c.d``)
+    or translated by NAT64 (``64:ff9b::a.b.c.d``, which a NAT64 gateway forwards to that IPv4
+    address, private ones on its network included)."""
     ip = ipaddress.ip_address(address.split("%", 1)[0])
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            ip = ip.ipv4_mapped
+        elif any(ip in network for network in _CARRYING_IPV4):
+            ip = ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
     return ip.is_global and not ip.is_multicast
+
+
+_CARRYING_IPV4 = ipaddress.IPv6Network("64:ff9b::/96"), ipaddress.IPv6Network("::/96")
 
 
 Resolve = Callable[[str, int], Awaitable[list[str]]]
@@ -251,6 +260,16 @@ async def web_fetch(ctx: ToolContext, url: str, max_bytes: int = DEFAULT_MAX_BYT
             try:
                 return await fetch_page(client, url, max_bytes, allow_local=ctx.settings.web_allow_local)
             except httpx.HTTPError as exc:
-                raise ToolError(f"web_fetch: cannot fetch {url}: {_reason(exc)}") from None
+                raise ToolError(f"web_fetch: cannot fetch {url}: {_reason(exc)}{_proxy_note()}") from None
     assert scope.cancelled_caught
-    raise ToolError(f"web_fetch: {url} did not finish within {TIMEOUT_S:g}s")
+    raise ToolError(f"web_fetch: {url} did not finish within {TIMEOUT_S:g}s{_proxy_note()}")
+
+
+def _proxy_note() -> str:
+    """Why a fetch may fail where the user's browser and pip work: a proxy set in the environment,
+    which web_fetch does not use (a proxy resolves names itself, past the check of addresses)."""
+    named = sorted({v.upper() for v in os.environ if v.upper() in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY")})
+    if not named:
+        return ""
+    return (f" (web_fetch connects directly, not through the proxy {' or '.join(named)} names: "
+            "on a network reached only through it, web_fetch cannot fetch)")

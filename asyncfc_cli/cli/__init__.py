@@ -18,6 +18,7 @@ import typer
 
 from ..config import Settings
 from ..errors import EXIT_USAGE, AsyncfcError
+from ..events import printable
 from ..workspace import Workspace
 from .commands import commands
 from .options import HELP_NAMES, Output, SessionFlags, fail, print_version, root_of, with_session_options
@@ -114,9 +115,9 @@ def _offer_trust(settings: Settings, workspace: Workspace, trusted: Callable[[],
 
     keys = ", ".join(settings.ignored_repo_keys)
     if settings.repo_trust_notice:
-        typer.echo(settings.repo_trust_notice, err=True)
+        typer.echo(printable(settings.repo_trust_notice), err=True)
     contents = read_settings_files(workspace.root)  # what "always" pins is what is shown
-    typer.echo(f"{workspace.root}/.asyncfc.toml sets {keys}: settings that decide where requests "
+    typer.echo(printable(f"{workspace.root}/.asyncfc.toml sets {keys}: ") + "settings that decide where requests "
                "(and your key) go, what runs without asking, or where files are written.\n"
                "asyncfc applies them only in repositories you trust. Trusting it always applies, "
                "as they are now:\n" + "".join(f"  {line}\n" for line in describe_trust(contents)),
@@ -184,7 +185,7 @@ def run(
         from ..trust import untrusted_notice  # the text view prints the notice
 
         notice = untrusted_notice(settings.ignored_repo_keys, workspace.root, settings.repo_trust_notice)
-        typer.echo(f"asyncfc: warning: {notice}", err=True)
+        typer.echo(f"asyncfc: warning: {printable(notice)}", err=True)
     kinds: dict[Output, type[JsonlRenderer | ResultRenderer | TextRenderer]] = {
         Output.jsonl: JsonlRenderer, Output.json: ResultRenderer, Output.text: TextRenderer}
     renderer = kinds[output]()
@@ -266,7 +267,7 @@ def main() -> None:
     try:
         command()(args=expand_resume_flag(sys.argv[1:]), prog_name="asyncfc")
     except AsyncfcError as exc:
-        typer.echo(f"asyncfc: {exc}", err=True)
+        typer.echo(f"asyncfc: {printable(str(exc))}", err=True)
         sys.exit(exc.exit_code or EXIT_USAGE)
     finally:
         _settle_for_exit()

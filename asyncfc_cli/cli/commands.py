@@ -12,6 +12,7 @@ from typing import Annotated
 import typer
 
 from ..errors import EXIT_USAGE, AsyncfcError
+from ..events import printable
 from ..workspace import Workspace, find_root
 from .options import (BenchTools, Clock, CwdOpt, MapTokensOpt, ModeOpt, SessionFlags, fail,
                       root_of)
@@ -57,7 +58,7 @@ def replay(
     except AsyncfcError as exc:
         raise fail(exc) from None
     except (OSError, ValueError) as exc:
-        typer.echo(f"asyncfc: cannot replay {session}: {exc}", err=True)
+        typer.echo(printable(f"asyncfc: cannot replay {session}: {exc}"), err=True)
         raise typer.Exit(EXIT_USAGE) from None
     raise typer.Exit(code)
 
@@ -195,5 +196,5 @@ def mcp_list(cwd: CwdOpt = None) -> None:
     from ..mcp.commands import list_servers
 
     text, code = list_servers(find_root((cwd or Path.cwd()).expanduser()))
-    typer.echo(text)
+    typer.echo(printable(text))  # tool names, descriptions and errors are the servers' words
     raise typer.Exit(code)

@@ -18,6 +18,7 @@ import typer
 
 from ..config import Approval, Mode, Settings, load_settings
 from ..errors import AsyncfcError
+from ..events import printable
 from ..workspace import find_root
 
 HELP_NAMES = ["-h", "--help"]
@@ -80,7 +81,7 @@ ProfileOpt = Annotated[str | None, typer.Option("--profile", help="Scripted mode
 
 def fail(exc: AsyncfcError) -> typer.Exit:
     """The exit of a command that met ``exc``: its message on stderr, its exit code."""
-    typer.echo(f"asyncfc: {exc}", err=True)
+    typer.echo(f"asyncfc: {printable(str(exc))}", err=True)
     return typer.Exit(exc.exit_code)
 
 

@@ -22,7 +22,8 @@ the trust boundary: a repository's file is read only when ``trusted`` (it starts
 In both, ``${VAR}`` and ``${VAR:-default}`` in ``command``, ``args``, ``env``, ``cwd``, ``url`` and
 ``headers`` take the value of the user's environment variable (``$$`` is a plain ``$``); an unset
 variable without a default is an error naming it. A repository's file may not name a credential
-(``is_secret_name``: ``GITHUB_TOKEN``, ``*_API_KEY``...): trusting a repository lets it start
+(``is_secret_name``: ``GITHUB_TOKEN``, ``*_API_KEY``..., or a variable the user paired with an
+endpoint, ``config.endpoint_keys``): trusting a repository lets it start
 servers, not send the user's keys where it likes; such a server belongs in the user's own file.
 """
 
@@ -38,6 +39,7 @@ from typing import Any
 
 from asyncfc_tools._env import is_secret_name
 
+from ..config import endpoint_keys
 from ..errors import ConfigError
 
 __all__ = ["EFFECTS", "McpConfig", "McpServerConfig", "load_mcp_config", "parse_server"]
@@ -127,7 +129,7 @@ def _expand(value: Any, where: str, environ: Mapping[str, str], from_repository:
         name, default = match.group(1), match.group(2)
         if name is None:
             return "$"
-        if from_repository and is_secret_name(name):
+        if from_repository and (is_secret_name(name) or name in endpoint_keys().values()):
             raise ConfigError(f"{where}: ${{{name}}} names a credential, which a repository's "
                               ".mcp.json may not read; configure this server in your own config "
                               "file's [mcp_servers] instead")

@@ -31,6 +31,7 @@ from typing import Any, TextIO
 import trio
 
 from asyncfc_tools import ToolError
+from asyncfc_tools._env import absolute_path, find_program
 
 from .config import McpServerConfig
 
@@ -55,8 +56,11 @@ async def open_client(config: McpServerConfig, errlog: TextIO) -> AsyncIterator[
         if config.command:
             from mcp.client.stdio import StdioServerParameters, stdio_client
 
-            params = StdioServerParameters(command=config.command, args=list(config.args),
-                                           env=dict(config.env) or None, cwd=config.cwd)
+            # A bare program name is looked up, and looks up what it starts (npx: node), on the
+            # absolute folders of PATH only: a relative entry names the workspace's own programs.
+            command = config.command if "/" in config.command else find_program(config.command) or config.command
+            params = StdioServerParameters(command=command, args=list(config.args),
+                                           env={"PATH": absolute_path(), **config.env}, cwd=config.cwd)
             transport = stdio_client(params, errlog=errlog)
         elif config.sse:
             from mcp.client.sse import sse_client

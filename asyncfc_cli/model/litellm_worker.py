@@ -60,13 +60,30 @@ def import_litellm() -> Any:
     with _import_lock:
         if _litellm is None:
             os.environ["LITELLM_LOCAL_MODEL_COST_MAP"] = "True"
-            with _no_collection_then_frozen(), warnings.catch_warnings():
+            with _no_dotenv(), _no_collection_then_frozen(), warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 import litellm
 
             _silence(litellm)
             _litellm = litellm
     return _litellm
+
+
+@contextlib.contextmanager
+def _no_dotenv() -> Iterator[None]:
+    """Import litellm without its ``.env`` loading. In its default ``LITELLM_MODE=DEV`` the import
+    loads the first ``.env`` found walking up from litellm's own folder into ``os.environ``: with
+    asyncfc installed in a repository's virtualenv, that is the repository's ``.env``, and its
+    ``OPENAI_BASE_URL`` received the user's key. ``PRODUCTION`` skips it, for the import only (it
+    is read nowhere else); a mode the user set is theirs."""
+    if "LITELLM_MODE" in os.environ:
+        yield
+        return
+    os.environ["LITELLM_MODE"] = "PRODUCTION"
+    try:
+        yield
+    finally:
+        os.environ.pop("LITELLM_MODE", None)
 
 
 @contextlib.contextmanager

@@ -6,23 +6,13 @@ import json
 import re
 from typing import Any
 
-from ..events import Display
+from ..events import Display, printable
 from ..futures import State
 
 __all__ = ["STATUS_MARK", "outcome", "printable", "short"]
 
 STATUS_MARK = {State.DONE: ("✓", "ok"), State.FAILED: ("✗", "bad"), State.CANCELLED: ("⊘", "warn")}
 """A finished future's mark and its style, by status."""
-
-
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
-
-
-def printable(text: str) -> str:
-    """``text`` without control characters (newlines and tabs kept). What a command prints, what a
-    file holds and what a model writes go to the user's terminal: an escape sequence in them could
-    set the clipboard (OSC 52), retitle the window or clear what ran."""
-    return _CONTROL.sub("", text)
 
 
 def short(value: Any, width: int = 70) -> str:

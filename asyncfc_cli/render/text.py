@@ -33,14 +33,13 @@ consumes events.
 
 from __future__ import annotations
 
-import dataclasses
 import re
 import sys
 import unicodedata
 from collections.abc import Sequence
 from typing import Any, TextIO
 
-from ..events import Event
+from ..events import Event, printable_fields
 from ..futures import Route, State, last_line
 from .changes import ChangeTally, diff_of, summary_lines
 from .lines import STATUS_MARK as _STATUS_MARK
@@ -121,24 +120,6 @@ def last_sentence_end(text: str) -> int | None:
     return ends[-1] if ends else None
 
 
-def _printable_fields(event: Event) -> Event:
-    """``event`` with the control characters taken out of its text (``printable``): a name, a
-    reason or a message in it may come from a model, a command or a transcript a repository
-    shipped, and goes to the user's terminal. The event itself when it has none (most)."""
-    changed: dict[str, Any] = {}
-    for f in dataclasses.fields(event):
-        value = getattr(event, f.name)
-        if isinstance(value, str):
-            cleaned: Any = printable(value)
-        elif isinstance(value, tuple):
-            cleaned = tuple(printable(v) if isinstance(v, str) else v for v in value)
-        else:
-            continue
-        if cleaned != value:
-            changed[f.name] = cleaned
-    return dataclasses.replace(event, **changed) if changed else event
-
-
 class TextRenderer:
     """Prints a session as it happens. ``verbose`` adds deliveries and placeholders."""
 
@@ -195,7 +176,7 @@ class TextRenderer:
             self._print(deferred)
 
     def __call__(self, event: Event) -> None:
-        event = _printable_fields(event)
+        event = printable_fields(event)
         if event.parent is not None:
             self._sub_agents(event)
             return

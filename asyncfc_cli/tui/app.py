@@ -208,7 +208,10 @@ class AsyncfcApp(App[int]):
     # -- events in ---------------------------------------------------------------------------------
 
     def feed(self, event: ev.Event) -> None:
-        """Show one event (what the bus subscriber's messages end up doing; tests call it directly)."""
+        """Show one event (what the bus subscriber's messages end up doing; tests call it directly).
+        Its text goes to the terminal without control characters (``printable_fields``): Textual
+        passes an escape sequence in a widget's text straight through (only BEL is taken out)."""
+        event = ev.printable_fields(event)
         self.state.apply(event)
         if self._terminating is not None and isinstance(event, ev.SessionFinished) and event.parent is None:
             self._terminating.set()  # the task the signal cancelled has ended and said so

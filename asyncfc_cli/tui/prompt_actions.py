@@ -22,6 +22,7 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
+from ..events import printable
 from ..memory import memory_line
 from .formatting import preview_text
 from .project_commands import ProjectCommands
@@ -188,7 +189,7 @@ class PromptActions:
     def _send_attached(self, attached: Attached) -> None:
         _, notes = self._outbox.popleft()
         for note in attached.notes:
-            self.app.notify(note.text, severity="warning" if note.warning else "information", markup=False)
+            self.app.notify(printable(note.text), severity="warning" if note.warning else "information", markup=False)
         self._send(attached.text, notes)
 
     def _send(self, text: str, notes: list[str]) -> None:
@@ -250,7 +251,7 @@ class PromptActions:
 
         sessions = list_sessions(self.root, limit=10)
         hint = "\nContinue one with `asyncfc --resume ID` (`asyncfc -c`: the latest)." if sessions else ""
-        self.app.transcript.note(Text(format_sessions(sessions) + hint))
+        self.app.transcript.note(Text(printable(format_sessions(sessions)) + hint))
 
     def _diff(self, _: str, __: str) -> None:
         root = self.root
@@ -258,7 +259,7 @@ class PromptActions:
             return
 
         def show() -> None:
-            text = _git_diff(root)
+            text = printable(_git_diff(root))  # the repository's files: any bytes
             self.app.call_from_thread(self.app.transcript.note,
                                       preview_text(text) if text else "No changes in the working tree.")
 
@@ -281,7 +282,7 @@ class PromptActions:
                               "Try /undo again in a moment."), 1
             else:
                 text, code = undo_command(root)
-            app.call_from_thread(app.transcript.note, Text(text, style="" if code == 0 else "yellow"))
+            app.call_from_thread(app.transcript.note, Text(printable(text), style="" if code == 0 else "yellow"))
 
         app.run_worker(undo, thread=True, group="prompt")
 
@@ -303,8 +304,8 @@ class PromptActions:
         self.pending_notes.append(command_note(result))
         status = "stopped (too slow)" if result.exit_code is None else f"exit {result.exit_code}"
         self.app.transcript.note(Group(
-            Text(f"$ {result.command}   ({status}; goes to the model with your next prompt)", style="bold"),
-            Text(result.output.rstrip())))
+            Text(f"$ {printable(result.command)}   ({status}; goes to the model with your next prompt)", style="bold"),
+            Text(printable(result.output.rstrip()))))
 
 
 def _attach(text: str, root: Path) -> Attached:
