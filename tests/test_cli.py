@@ -14,7 +14,7 @@ import pytest
 HEAVY = ("litellm", "textual", "tree_sitter")
 
 
-def asyncfc(*args: str, cwd: Path, env: dict[str, str] | None = None, timeout: float = 60) -> subprocess.CompletedProcess:
+def asyncfc(*args: str, cwd: Path, env: dict[str, str] | None = None, timeout: float = 180) -> subprocess.CompletedProcess:
     full_env = {**os.environ, "LITELLM_LOCAL_MODEL_COST_MAP": "True", "XDG_STATE_HOME": str(cwd / ".state"),
                 "XDG_CONFIG_HOME": str(cwd / ".config"), **(env or {})}
     full_env.pop("ASYNCFC_MODEL", None)
@@ -163,7 +163,7 @@ def test_replay_by_id_writes_plain_text_without_a_terminal(repo: Path):
     listed = asyncfc("sessions", cwd=repo).stdout.splitlines()
     session_id = listed[1].split()[0]
     for ref in (session_id, session_id[:6], "last"):
-        result = asyncfc("replay", ref, cwd=repo, timeout=20)
+        result = asyncfc("replay", ref, cwd=repo)
         assert result.returncode == 0, result.stderr
         assert "finished (exit 0)" in result.stdout and "\033[" not in result.stdout
     missing = asyncfc("replay", "nosuchid", cwd=repo)

@@ -181,7 +181,7 @@ def test_replay_of_a_hostile_transcript_says_why_instead_of_a_traceback(tmp_path
 def test_the_tui_replays_a_transcript_with_odd_arguments() -> None:
     from asyncfc_cli.tui.app import AsyncfcApp
     from asyncfc_cli.tui.engines import ReplayEngine
-    from tui_helpers import run, wait_for
+    from tui_helpers import run, settled, wait_for
 
     lines = [dict(line) for line in BASE]
     lines[7]["args"] = {"command": ["x"]}  # a command whose subject is no text
@@ -192,8 +192,8 @@ def test_the_tui_replays_a_transcript_with_odd_arguments() -> None:
     async def main() -> None:
         app = AsyncfcApp(ReplayEngine(events, speed=100.0), rate=100.0)
         async with app.run_test(size=(120, 36)) as pilot:
-            await wait_for(pilot, lambda: app.state.outcome is not None)
-            await pilot.pause()
+            await wait_for(pilot, lambda: app.state.version == len(events))  # every event shown
+            await settled(pilot)  # and laid out and drawn
             assert set(app.state.futures) >= {"f1", "f2", "f3", "f4"}
         assert app.return_code in (None, 0)
 
@@ -220,7 +220,7 @@ sequence that would set the clipboard."""
 def test_markup_and_escapes_in_any_text_field_are_shown_as_text() -> None:
     from asyncfc_cli.tui.app import AsyncfcApp
     from asyncfc_cli.tui.engines import ReplayEngine
-    from tui_helpers import run, wait_for
+    from tui_helpers import run, settled, wait_for
 
     kept = {"type", "id", "parent", "status", "via", "display", "subject", "effect"}  # what ties lines together
     lines = [{k: MARKUP if isinstance(v, str) and k not in kept else v for k, v in line.items()} for line in BASE]
@@ -237,8 +237,8 @@ def test_markup_and_escapes_in_any_text_field_are_shown_as_text() -> None:
     async def main() -> None:
         app = AsyncfcApp(ReplayEngine(events, speed=100.0), rate=100.0)
         async with app.run_test(size=(120, 36)) as pilot:
-            await wait_for(pilot, lambda: app.state.outcome is not None)
-            await pilot.pause()
+            await wait_for(pilot, lambda: app.state.version == len(events))  # every event shown
+            await settled(pilot)  # and laid out and drawn
         assert app.return_code in (None, 0)
 
     run(main)

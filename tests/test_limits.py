@@ -133,7 +133,7 @@ def test_max_turns_from_the_config_file_applies_too(tmp_path):
     assert done.returncode == 1 and finished_event(done.stdout)["turns"] == 1
 
 
-@pytest.mark.timeout(90)
+@pytest.mark.timeout(240)
 def test_asyncfc_run_max_cost_exits_1_with_a_priced_model(tmp_path):
     """A real litellm client (openai/gpt-4.1 is priced in litellm's cost map) against the local
     OpenAI-format server: the first response costs more than the limit."""

@@ -172,7 +172,7 @@ def _in_process(args: list[str], env: dict) -> tuple[int, str, str]:
     return result.exit_code, result.stdout, result.stderr
 
 
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(180)]
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 
 
 def assert_fixed(run: Run) -> None:

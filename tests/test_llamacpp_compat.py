@@ -33,7 +33,7 @@ from asyncfc_cli.session import Session
 from asyncfc_cli.workspace import Workspace
 from llamacpp_server import CONTEXT_TOKENS, model_path
 
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]  # a real model decodes: 130 s for one test on a loaded machine
 
 SERVER_SCRIPT = Path(__file__).with_name("llamacpp_server.py")
 READ_FILE = [{"type": "function", "function": {

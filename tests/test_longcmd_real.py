@@ -119,11 +119,13 @@ async def test_cancel_future_stops_a_background_server_before_the_end(tmp_path):
 @pytest.mark.slow
 @pytest.mark.trio
 async def test_a_slow_command_streams_its_output_and_await_shows_its_latest_lines(tmp_path):
-    ticker = "for i in 1 2 3 4 5 6 7 8; do echo line $i; sleep 0.5; done"
+    # Two lines at once, the rest well after the peek: what it sees does not hang on how fast a
+    # loaded machine starts the command (up to the peek's 2 s), nor on the peek's own lateness (3 s).
+    ticker = "echo line 1; echo line 2; sleep 5; for i in 3 4 5 6 7 8; do echo line $i; sleep 0.2; done"
     run = await play(
         tmp_path,
         shell("tick", ticker),
-        {"call": "await_future", "as": "peek", "args": {"ids": ["f1"], "timeout_s": 1}, "tokens": 0},
+        {"call": "await_future", "as": "peek", "args": {"ids": ["f1"], "timeout_s": 2}, "tokens": 0},
         "end",
         {"need": ["tick"]},
     )

@@ -72,7 +72,7 @@ def leaky(messages, tools):
 
 
 @pytest.mark.slow
-@pytest.mark.timeout(120)
+@pytest.mark.timeout(300)
 @pytest.mark.parametrize("output", ["jsonl", "text"])
 def test_a_key_the_model_streams_in_pieces_reaches_no_output_and_no_transcript(tmp_path, output):
     repo = tmp_path / "repo"

@@ -11,6 +11,7 @@ import time
 from email.utils import formatdate
 
 import pytest
+import trio
 from typer.testing import CliRunner
 
 from asyncfc_cli.app import open_model
@@ -94,16 +95,22 @@ def test_events_are_always_valid_json_even_with_a_number_that_is_not():
 
 
 @pytest.mark.trio
-@pytest.mark.timeout(60)
+@pytest.mark.timeout(240)
 @pytest.mark.parametrize("server_cls, model, suffix", SERVERS)
 async def test_a_stalled_stream_is_abandoned_and_retried(server_cls, model, suffix):
     """The server sends the start of a call, then nothing while it holds the connection open: after
-    stall_timeout_s the client gives up on it and asks again (nothing had been yielded yet)."""
+    stall_timeout_s the client gives up on it and asks again (nothing had been yielded yet). The
+    timeout also runs while the worker imports litellm and prepares the request: litellm is
+    imported first (tens of seconds on a loaded machine), and the timeout is well above a
+    request's preparation, so that no attempt but the first is taken for a stall."""
+    from asyncfc_cli.model.litellm_worker import import_litellm
+
+    await trio.to_thread.run_sync(import_litellm)
     with server_cls(always(ONE_CALL), faults={1: Fault.stall()}) as server:
-        items = await collect(client_for(server, model, suffix, stall_timeout_s=0.5))
+        items = await collect(client_for(server, model, suffix, stall_timeout_s=2.0))
         assert len(server.requests) == 2
     assert [type(i).__name__ for i in items] == ["Retrying", "ToolCallReady", "ResponseEnd"]
-    assert "sent nothing for 0.5 s" in items[0].reason and "stalled" in items[0].reason
+    assert "sent nothing for 2 s" in items[0].reason and "stalled" in items[0].reason
 
 
 # --------------------------------------------------------------------------------------------------

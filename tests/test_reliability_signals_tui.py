@@ -18,24 +18,24 @@ from pathlib import Path
 
 import pytest
 
-from test_reliability_signals import _command_alive as _alive, _wait_until, run_command_line
+from test_reliability_signals import LONG, SERVER, _command_alive as _alive, _wait_until, run_command_line
 
-SCENARIO = """\
+SCENARIO = f"""\
 name: long_command_tui
-profile: {ttft_s: 0, tokens_per_s: 1000}
+profile: {{ttft_s: 0, tokens_per_s: 1000}}
 steps:
   - call: shell
     as: server
-    args: {command: "sleep 301.4711", background: true}
+    args: {{command: "sleep {SERVER}", background: true}}
   - need: [server]
   - call: shell
     as: long
-    args: {command: "touch started; sleep 300.4711"}
+    args: {{command: "touch started; sleep {LONG}"}}
   - need: [long]
   - answer: done
 """
 
-pytestmark = pytest.mark.timeout(120)
+pytestmark = pytest.mark.timeout(300)
 
 
 def _drain(fd: int, screen: bytearray) -> None:
@@ -61,7 +61,7 @@ def test_sigterm_in_the_tui_cancels_cleanly_stops_every_process_and_records_the_
     reader = threading.Thread(target=_drain, args=(master, screen), daemon=True)
     reader.start()
     try:
-        assert _wait_until(lambda: (repo / "started").exists() and _alive(b"300.4711") and _alive(b"301.4711")), \
+        assert _wait_until(lambda: (repo / "started").exists() and _alive(LONG) and _alive(SERVER)), \
             "the commands never started: " + screen[-2000:].decode("utf-8", "replace")
         process.send_signal(signal.SIGTERM)
         process.wait(timeout=60)
@@ -78,6 +78,6 @@ def test_sigterm_in_the_tui_cancels_cleanly_stops_every_process_and_records_the_
     assert finished and (finished[-1]["outcome"], finished[-1]["exit_code"]) == ("interrupted", 143)
     assert any(e["type"] == "future_finished" and e["status"] == "cancelled" for e in recorded)
     assert any(e["type"] == "background_stopped" for e in recorded)
-    assert _wait_until(lambda: not _alive(b"300.4711") and not _alive(b"301.4711")), \
+    assert _wait_until(lambda: not _alive(LONG) and not _alive(SERVER)), \
         "a command's process outlived asyncfc"
     assert "Traceback" not in shown

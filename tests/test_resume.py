@@ -202,7 +202,7 @@ def test_the_tui_continues_a_resumed_session(workspace, tmp_path):
         async with app.run_test(size=(120, 40)) as pilot:
             await pilot.click("#prompt")  # as a user of `asyncfc chat --resume` does
             await pilot.press(*"run the tests again", "enter")
-            await wait_for(pilot, lambda: app.state.outcome is not None, timeout=30)
+            await wait_for(pilot, lambda: app.state.outcome is not None)
             assert app.state.outcome.exit_code == 0
         session = engine.session
         assert session.session_id == first.session_id

@@ -229,8 +229,7 @@ def test_the_tui_replays_a_resumed_transcript(workspace):
     async def main() -> None:
         app = AsyncfcApp(ReplayEngine(events, speed=100.0), rate=100.0)
         async with app.run_test(size=(120, 36)) as pilot:
-            await wait_for(pilot, lambda: app.host.engine.finished.is_set())
-            await pilot.pause()
+            await wait_for(pilot, lambda: app.state.version == len(events))  # every event replayed is shown
             assert app.state.turns == 5 and app.state.outcome.exit_code == 0
             assert list(app.state.futures) == [f"f{i}" for i in range(1, 7)]  # ids went on
             texts = [str(w.render()) for w in app.query_one(TranscriptView).children]

@@ -137,7 +137,7 @@ async def test_a_background_server_that_prints_nothing_is_up_when_it_listens(rep
                   progress=progress)
     async with trio.open_nursery() as nursery:
         nursery.start_soon(lambda: shell.fn(ctx, f"{sys.executable} silent.py", background=True, writes=["port"]))
-        with trio.fail_after(20):
+        with trio.fail_after(120):
             await progress.up.wait()
         nursery.cancel_scope.cancel()
     assert progress.text == f"(listening on 127.0.0.1:{(repo / 'port').read_text()})\n"
@@ -154,7 +154,7 @@ CLIENT = ("import socket\ns = socket.create_connection(('127.0.0.1', int(open('p
 async def test_a_server_in_one_command_answers_a_client_in_the_next(repo, sandbox):
     (repo / "server.py").write_text(SERVER)
     (repo / "client.py").write_text(CLIENT)
-    with trio.fail_after(30):
+    with trio.fail_after(120):
         async with trio.open_nursery() as nursery:
             nursery.start_soon(sh, repo, sandbox, "python3 server.py")
             while not (repo / "port").exists():  # a real process on the real clock: poll for it

@@ -20,7 +20,7 @@ from asyncfc_cli.testing.openai_server import OpenAIServer, Reply
 KEY = "sk-user-OPENAI-7c1e0f55d2"
 OTHER = "sk-paired-PROXY-0a9b8c7d"
 
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(120)]
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 
 
 def done(messages, tools):

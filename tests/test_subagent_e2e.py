@@ -14,7 +14,7 @@ import pytest
 from asyncfc_cli.testing.anthropic_server import AnthropicServer
 from asyncfc_cli.testing.openai_server import OpenAIServer
 
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(120)]
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 
 CALC = "def add(a, b):\n    return a - b\n\n\ndef mul(a, b):\n    return a * b\n"
 ADD_TASK = "What does add() in calc.py return? Answer with the expression and the line."

@@ -117,20 +117,24 @@ def test_the_dialog_offers_the_network_where_the_sandbox_keeps_it_off(tmp_path: 
 
 
 def test_w_does_nothing_where_the_network_is_not_offered(tmp_path: Path) -> None:
+    decisions = []
+
     async def main() -> None:
         app = scripted_app(tmp_path, NET_SCENARIO)  # no sandbox: commands have the network anyway
+        app.bus.subscribe(lambda e: decisions.append(e.decision) if isinstance(e, ApprovalResolved) else None)
         async with app.run_test(size=(120, 36)) as pilot:
             await submit(pilot, "fetch it")
             first = await approval_asked(pilot, app)
             assert not app.screen.network and not app.screen.query("#network")
             await pilot.press("w", "W", "ctrl+w")
-            await pilot.pause(0.1)
             assert isinstance(app.screen, ApprovalDialog) and app.screen.future_id == first
             await pilot.press("y")
+            await wait_for(pilot, lambda: app.state.futures.get("f2") is not None)
             await approval_asked(pilot, app)
             await pilot.press("n")
             await wait_for(pilot, lambda: app.state.outcome is not None)
     run(main)
+    assert decisions == ["once", "deny"]  # "w" answered nothing: the first call was allowed once, by "y"
 
 
 def test_the_dialog_allows_only_the_rule_the_gate_gave_it() -> None:

@@ -15,7 +15,7 @@ from asyncfc_cli.tui.status_bar import StatusBar, status_text
 from asyncfc_cli.tui.synthetic import demo_events
 from asyncfc_cli.tui.timeline import Timeline
 from asyncfc_cli.tui.transcript_view import TranscriptView
-from tui_helpers import run
+from tui_helpers import run, settled, wait_for
 
 
 async def fed(pilot, app: AsyncfcApp, t: float = 9.0) -> None:
@@ -24,8 +24,7 @@ async def fed(pilot, app: AsyncfcApp, t: float = 9.0) -> None:
             app.feed(event)
     app.clock.freeze(t)
     app.refresh_views()
-    for _ in range(3):
-        await pilot.pause(0.05)
+    await settled(pilot)
 
 
 @pytest.mark.parametrize("size", [(80, 24), (120, 36), (200, 60)])
@@ -57,12 +56,11 @@ def test_at_80x24_the_futures_table_folds_away_and_ctrl_f_swaps_it_in() -> None:
             await fed(pilot, app)
             assert not app.query_one(FuturesTable).display and app.query_one(Timeline).display
             await pilot.press("ctrl+f")
-            await pilot.pause(0.05)
-            assert app.query_one(FuturesTable).display and not app.query_one(Timeline).display
+            await wait_for(pilot, lambda: app.query_one(FuturesTable).display and not app.query_one(Timeline).display)
             assert app.focused is app.query_one(FuturesTable)
             await pilot.press("ctrl+t")
-            await pilot.pause(0.05)
-            assert app.query_one(Timeline).display and app.focused is app.query_one(Timeline)
+            await wait_for(pilot, lambda: app.query_one(Timeline).display and not app.query_one(FuturesTable).display)
+            assert app.focused is app.query_one(Timeline)
     run(main)
 
 
@@ -77,10 +75,8 @@ def test_the_screenshot_is_saved_where_downloads_is_missing(tmp_path: Path, monk
             await fed(pilot, app)
             app.action_screenshot()
             folder = tmp_path / "state" / "asyncfc" / "screenshots"
-            for _ in range(250):  # written by a worker: wait for the whole file, not its name
-                if any("</svg>" in path.read_text() for path in folder.glob("*.svg")):
-                    break
-                await pilot.pause(0.02)
+            # written by a worker: wait for the whole file, not its name
+            await wait_for(pilot, lambda: any("</svg>" in path.read_text() for path in folder.glob("*.svg")))
             [saved] = list(folder.glob("*.svg"))
             assert "<svg" in saved.read_text()
     run(main)
@@ -93,7 +89,7 @@ def test_at_80x24_the_footer_shows_every_key_that_matters_unclipped() -> None:
     async def main() -> None:
         app = AsyncfcApp(None, wall=lambda: 0.0)
         async with app.run_test(size=(80, 24)) as pilot:
-            await pilot.pause(0.1)
+            await settled(pilot)
             keys = sorted(app.query(FooterKey), key=lambda k: k.region.x)
             shown = {k.key for k in keys}
             assert {"ctrl+c", "escape", "ctrl+t", "ctrl+f", "ctrl+b", "ctrl+p"} <= shown, shown

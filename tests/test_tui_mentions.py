@@ -125,7 +125,7 @@ def test_mentions_are_read_off_the_ui_thread_and_tasks_keep_their_order(tmp_path
 
     def slow_attach(prompt, root):
         readers.append(threading.current_thread() is threading.main_thread())
-        release.wait(10)  # a slow disk: the screen must go on meanwhile
+        release.wait(60)  # a slow disk: the screen must go on meanwhile (a bound, not the sync: set below)
         return real(prompt, root)
 
     monkeypatch.setattr(mentions, "attach_mentions", slow_attach)
@@ -136,7 +136,7 @@ def test_mentions_are_read_off_the_ui_thread_and_tasks_keep_their_order(tmp_path
             await ready(pilot, app)
             await pilot.press(*"fix @calc.py now", "enter")
             await pilot.press(*"then this", "enter")  # no mention, but it comes after
-            await pilot.pause(0.1)
+            await wait_for(pilot, lambda: bool(readers))  # the worker is reading (and held there)
             assert readers == [False] and sent == []  # the UI went on; nothing overtook
             release.set()
             await wait_for(pilot, lambda: len(sent) == 2)
@@ -220,7 +220,7 @@ def test_a_task_takes_the_notes_pending_when_it_was_submitted_and_commands_wait_
         tmp_path: Path, monkeypatch) -> None:
     release = threading.Event()
     real = mentions.attach_mentions
-    monkeypatch.setattr(mentions, "attach_mentions", lambda prompt, root: (release.wait(10), real(prompt, root))[1])
+    monkeypatch.setattr(mentions, "attach_mentions", lambda prompt, root: (release.wait(60), real(prompt, root))[1])
 
     async def main() -> None:
         app, sent = sending_app(tmp_path)
@@ -235,8 +235,7 @@ def test_a_task_takes_the_notes_pending_when_it_was_submitted_and_commands_wait_
             await wait_for(pilot, lambda: "after" in notes(app))
             await pilot.press(*"/clear", "enter")
             await pilot.press(*"/mode sync", "enter")
-            await pilot.pause(0.1)
-            assert commands == [] and sent == []  # nothing overtook the task
+            assert commands == [] and sent == []  # nothing overtook the task (refused as typed, not later)
             told = [n.message for n in app._notifications]
             assert "/clear not run: the task before it is still being sent (its @ files are being read). Type it again in a moment." in told
             assert "/mode not run: the task before it is still being sent (its @ files are being read). Type it again in a moment." in told

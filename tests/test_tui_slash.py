@@ -173,19 +173,38 @@ def test_the_palette_offers_the_slash_commands(tmp_path: Path) -> None:
         async with app.run_test(size=SIZE) as pilot:
             await ready(pilot, app)
             await pilot.press("ctrl+p")
-            await pilot.pause(0.2)
+            await wait_for(pilot, lambda: palette_open(app))
             await pilot.press(*"/diff")
-            await pilot.pause(0.3)
+            await wait_for(pilot, lambda: palette_offers(app, "/diff"))
             await pilot.press("enter")
             await wait_for(pilot, lambda: "No changes in the working tree." in notes(app)
                            or "calc.py" in notes(app))
             await pilot.press("ctrl+p")
-            await pilot.pause(0.2)
+            await wait_for(pilot, lambda: palette_open(app))
             await pilot.press(*"/mode")
-            await pilot.pause(0.3)
+            await wait_for(pilot, lambda: palette_offers(app, "/mode"))
             await pilot.press("enter")
             await wait_for(pilot, lambda: app.query_one(PromptInput).text == "/mode ")
     run(main)
+
+
+def palette_open(app) -> bool:
+    """Whether the command palette is up and takes what is typed."""
+    from textual.command import CommandInput, CommandPalette
+
+    return isinstance(app.screen, CommandPalette) and app.screen.query_one(CommandInput).has_focus
+
+
+def palette_offers(app, name: str) -> bool:
+    """Whether the command palette has finished searching what was typed and offers ``name`` first."""
+    from textual.command import CommandList, CommandPalette
+
+    palette = app.screen
+    if not isinstance(palette, CommandPalette) or any(w.node is palette and not w.is_finished for w in app.workers):
+        return False
+    hits = palette.query_one(CommandList)
+    first = hits.get_option_at_index(hits.highlighted) if hits.highlighted is not None else None
+    return getattr(getattr(first, "hit", None), "text", None) == name  # not the "no matches" line
 
 
 def undoing_app(tmp_path: Path, monkeypatch, *, recorded: bool) -> tuple[AsyncfcApp, list[Path], list[float]]:

@@ -19,7 +19,7 @@ from asyncfc_cli.tui.approval_dialog import ApprovalDialog
 from asyncfc_cli.timeline_state import TimelineState
 from asyncfc_cli.tui.synthetic import demo_events
 from asyncfc_cli.tui.timeline_render import TimelineRenderer, fit_viewport
-from tui_helpers import run
+from tui_helpers import run, settled
 
 SNAPSHOTS = Path(__file__).parent / "snapshots"
 
@@ -78,10 +78,7 @@ async def app_svg(t: float, size: tuple[int, int], dialog: bool = False, typed: 
             app.push_screen(ApprovalDialog(lane.id, lane.tool, "$ make docs", lane.args, network=True,
                                            rule="shell(make docs)"))
         app.refresh_views()
-        for _ in range(3):  # let layout, scrolling to the cursor and repaints settle, even under load
-            await pilot.pause(0.05)
-            await pilot.wait_for_scheduled_animations()
-        return app.export_screenshot(title=f"asyncfc at t={t}s")
+        return await settled(pilot, title=f"asyncfc at t={t}s")
 
 
 @pytest.mark.parametrize(("t", "size"), [(3.0, (160, 44)), (9.0, (80, 24)), (9.0, (120, 36)), (9.0, (200, 60))])

@@ -8,7 +8,7 @@ from asyncfc_cli.tui.app import AsyncfcApp
 from asyncfc_cli.tui.futures_table import FuturesTable
 from asyncfc_cli.tui.synthetic import subagent_events
 from test_tui_snapshots import check_snapshot
-from tui_helpers import run
+from tui_helpers import run, settled, wait_for
 
 FOLDED = ["f1", "f1/f1", "f1/f2", "f1/f3", "f2", "f2/f1", "f2/f2", "f2/f3", "f2/f4", "f3", "f4", "f5"]
 
@@ -20,7 +20,7 @@ async def fed(app: AsyncfcApp, pilot, t: float) -> None:
             app.refresh_views()  # one sync per event: rows arrive one by one, as they do live
     app.clock.freeze(t)
     app.refresh_views()
-    await pilot.pause()
+    await settled(pilot)
 
 
 def test_sub_agent_rows_sit_under_their_agent_row_with_whole_ids() -> None:
@@ -47,12 +47,12 @@ def test_the_cursor_stays_on_its_future_when_a_sub_agent_row_folds_in_above() ->
             table = app.query_one(FuturesTable)
             table.focus()
             table.select("f3")
-            await pilot.pause()
+            await wait_for(pilot, lambda: table.selected_id() == "f3")
             for event in subagent_events():
                 if 2.9 < event.t <= 3.1:
                     app.feed(event)
             app.refresh_views()
-            await pilot.pause()
+            await settled(pilot)
             assert table.get_row_index("f1/f3") == 3 and table.selected_id() == "f3"
 
     run(main)
@@ -66,10 +66,7 @@ def test_app_with_sub_agents_snapshot(tmp_path: Path) -> None:
         async with app.run_test(size=(160, 44)) as pilot:
             await fed(app, pilot, 5.0)
             await pilot.press("ctrl+t")  # focus the timeline: no blinking cursor in the prompt
-            for _ in range(3):
-                await pilot.pause(0.05)
-                await pilot.wait_for_scheduled_animations()
-            result.append(app.export_screenshot(title="asyncfc with sub-agents at t=5.0s"))
+            result.append(await settled(pilot, title="asyncfc with sub-agents at t=5.0s"))
 
     run(main)
     check_snapshot("app_subagents_t5.0_160x44", result[0], tmp_path)

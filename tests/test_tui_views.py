@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import weakref
+
 import pytest
 
 from asyncfc_cli import events as ev
@@ -14,11 +16,12 @@ from asyncfc_cli.tui.status_bar import status_text
 from asyncfc_cli.tui.synthetic import demo_events, many_futures
 from asyncfc_cli.tui.timeline import Timeline
 from asyncfc_cli.tui.transcript_view import TranscriptView
-from tui_helpers import run, wait_for
+from tui_helpers import run, settled, wait_for
 
 
 def fed_app(events, t: float) -> AsyncfcApp:
-    """An app without engine that, once running, has been shown ``events`` up to ``t`` (clock frozen)."""
+    """An app without engine that, once running, has been shown ``events`` up to ``t`` (clock
+    frozen); ``shown`` waits for that."""
     app = AsyncfcApp(None, wall=lambda: 0.0)
 
     def feed() -> None:
@@ -26,16 +29,27 @@ def fed_app(events, t: float) -> AsyncfcApp:
             if event.t <= t:
                 app.feed(event)
         app.clock.freeze(t)
+        FED.add(app)
 
     app.call_later(feed)
     return app
+
+
+FED: weakref.WeakSet[AsyncfcApp] = weakref.WeakSet()
+"""The apps ``fed_app`` has fed."""
+
+
+async def shown(pilot) -> None:
+    """Wait until ``fed_app``'s events were fed and the screen shows them, laid out."""
+    await wait_for(pilot, lambda: pilot.app in FED)
+    await settled(pilot)
 
 
 def test_timeline_zooms_pans_fits_and_follows_with_keys() -> None:
     async def main() -> None:
         app = fed_app(demo_events(), 9.0)
         async with app.run_test(size=(160, 44)) as pilot:
-            await pilot.pause()
+            await shown(pilot)
             timeline = app.query_one(Timeline)
             await pilot.press("ctrl+t")
             assert timeline.has_focus
@@ -58,7 +72,7 @@ def test_timeline_lanes_scroll_and_follow_the_newest() -> None:
     async def main() -> None:
         app = fed_app(many_futures(60), 10.0)
         async with app.run_test(size=(120, 30)) as pilot:
-            await pilot.pause()
+            await shown(pilot)
             timeline = app.query_one(Timeline)
             timeline.frame()
             rows = timeline.lane_rows
@@ -78,11 +92,10 @@ def test_clicking_a_lane_selects_its_future_in_the_table() -> None:
     async def main() -> None:
         app = fed_app(demo_events(), 9.0)
         async with app.run_test(size=(160, 44)) as pilot:
-            await pilot.pause()
+            await shown(pilot)
             app.refresh_views()
             await pilot.click(Timeline, offset=(5, 2 + 4))  # the fifth lane: f5
-            await pilot.pause()
-            assert app.query_one(FuturesTable).selected_id() == "f5"
+            await wait_for(pilot, lambda: app.query_one(FuturesTable).selected_id() == "f5")
             assert app.query_one(Timeline).highlight == "f5"
 
     run(main)
@@ -100,7 +113,7 @@ def test_transcript_keeps_the_latest_in_view_until_scrolled_up() -> None:
             grown = transcript.max_scroll_y
             app.feed(ev.Notice(t=9.1, level="warning", message="late"))
             await wait_for(pilot, lambda: transcript.max_scroll_y > grown)
-            await pilot.pause()
+            await pilot.pause()  # a yank would have been queued by the layout that measured the growth
             assert transcript.scroll_y == 0  # the user is reading: do not yank the view
             transcript.scroll_end(animate=False)  # back at the bottom: follow again
             await wait_for(pilot, at_end)
@@ -115,12 +128,13 @@ def test_the_finished_line_does_not_repeat_the_answer_but_says_why_a_task_stoppe
     async def main() -> None:
         app = fed_app(demo_events(), 9.0)
         async with app.run_test(size=(120, 36)) as pilot:
-            await pilot.pause(0.2)  # mounted and fed up to 9.0 s before more events arrive
+            await shown(pilot)  # mounted and fed up to 9.0 s before more events arrive
             app.feed(ev.SessionFinished(t=9.5, outcome="finished", exit_code=0, turns=5, message="All fixed."))
             app.feed(ev.SessionFinished(t=9.6, outcome="stopped", exit_code=1, turns=5,
                                         message="turn limit reached (5)"))
-            await pilot.pause(0.2)
-            lines = [str(w.render()) for w in app.query_one(TranscriptView).query(".finished")]
+            finished = lambda: [str(w.render()) for w in app.query_one(TranscriptView).query(".finished")]  # noqa: E731
+            await wait_for(pilot, lambda: len(finished()) >= 2)
+            lines = finished()
             assert lines[-2].endswith("exit 0 ──") and "All fixed." not in lines[-2]
             assert lines[-1].endswith("exit 1 ── turn limit reached (5)")
 
@@ -166,8 +180,7 @@ def test_replay_plays_a_transcript_and_refuses_prompts() -> None:
             assert set(app.state.futures) == {f"f{i}" for i in range(1, 10)}
             await pilot.click("#prompt")
             await pilot.press(*"hello", "enter")
-            await pilot.pause()
-            assert any("replay" in n.message for n in app._notifications)
+            await wait_for(pilot, lambda: any("replay" in n.message for n in app._notifications))
         assert not app.host.running
 
     run(main)
@@ -227,7 +240,7 @@ def test_what_a_command_prints_is_shown_as_text_never_read_as_markup() -> None:
     async def main() -> None:
         app = fed_app(events, 1.0)
         async with app.run_test(size=(120, 36)) as pilot:
-            await pilot.pause(0.3)
+            await shown(pilot)
             title = str(app.query_one(TranscriptView).query_one(Collapsible).title)
             assert "[9%] [/x]" in title
             notices = [str(w.render()) for w in app.query_one(TranscriptView).query(Static)]

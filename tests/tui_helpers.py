@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from asyncfc_tools import builtin_tools
+from textual.widgets import TextArea
 
 from asyncfc_cli.approval import ApprovalGate
 from asyncfc_cli.config import Settings
@@ -29,7 +30,7 @@ SCENARIO = {
         {"say": "Reading the code while the slow outline runs."},
         {"call": "read_file", "as": "src", "args": {"path": "calc.py"}, "duration": 0.05, "result": "def add(a, b): return a - b"},
         {"call": "grep", "as": "hits", "args": {"pattern": "add"}, "duration": 0.1, "result": "calc.py:1"},
-        {"call": "outline", "as": "slow", "args": {"path": "big.py"}, "duration": 30.0, "result": "class Big"},
+        {"call": "outline", "as": "slow", "args": {"path": "big.py"}, "duration": 600.0, "result": "class Big"},  # outlasts any test: cancelled or still running
         {"need": ["src", "hits"]},
         {"call": "edit_file", "as": "fix", "args": {"path": "calc.py", "old": "a - b", "new": "a + b"}, "duration": 0.05, "result": "1 edit"},
         {"need": ["fix"]},
@@ -54,13 +55,33 @@ def scripted_app(tmp_path: Path, scenario: dict[str, Any] = SCENARIO, task: str 
     return AsyncfcApp(SessionEngine(session, gate), bus=bus, task=task)
 
 
-async def wait_for(pilot: Any, condition: Callable[[], bool], timeout: float = 20.0) -> None:
-    """Let the app (and its trio guest) run until ``condition()`` holds."""
+async def wait_for(pilot: Any, condition: Callable[[], bool], timeout: float = 60.0) -> None:
+    """Let the app (and its trio guest) run until ``condition()`` holds. ``timeout`` only bounds a
+    failure: a slow or loaded machine takes longer, never gets a different answer."""
     deadline = asyncio.get_running_loop().time() + timeout
     while not condition():
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError("timed out waiting for the app")
         await pilot.pause(0.02)
+
+
+async def settled(pilot: Any, title: str | None = None, timeout: float = 60.0) -> str:
+    """The app's screenshot (SVG) once the screen has stopped changing: the same picture three
+    times running, each after every queued message, animation and repaint was done. How long
+    layout, scrolling and repaints take after the events were fed then does not matter. A text
+    cursor is made to stay on (a blinking one never settles)."""
+    app = pilot.app
+    for area in app.query(TextArea):
+        area.cursor_blink = False
+    deadline = asyncio.get_running_loop().time() + timeout
+    shots: list[str] = []
+    while len(shots) < 3 or len(set(shots[-3:])) > 1:
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError("the screen never settled")
+        await pilot.wait_for_scheduled_animations()
+        await pilot.pause(0.02)
+        shots.append(app.export_screenshot(title=title))
+    return shots[-1]
 
 
 def run(main: Callable[[], Awaitable[None]]) -> None:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from rich.text import Text
 from textual.binding import Binding
+from textual.coordinate import Coordinate
 from textual.message import Message
 from textual.widgets import DataTable
 
@@ -157,8 +158,16 @@ class FuturesTable(DataTable):
             return None
         return str(self.coordinate_to_cell_key(self.cursor_coordinate).row_key.value)
 
+    def watch_cursor_coordinate(self, old: Coordinate, new: Coordinate) -> None:
+        super().watch_cursor_coordinate(old, new)
+        # Here, not on RowHighlighted: that message may be handled after rows already arrived
+        # (engine events come through the app's queue), which would then move the cursor off
+        # the row the user just chose, to follow the newest. (The table also sets the cursor to
+        # where it is when rows are added: that is no move.)
+        if old != new:
+            self._follow = new.row >= self.row_count - 1
+
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
-        self._follow = event.cursor_row >= self.row_count - 1
         if event.row_key.value is not None:
             self.post_message(self.FutureHighlighted(str(event.row_key.value)))
 
