@@ -748,5 +748,14 @@ class EventBus:
                 subscriber(event)
             except Exception as exc:  # noqa: BLE001 - a broken view must not end the session
                 self._subscribers.remove(subscriber)
-                print(f"asyncfc: event subscriber {subscriber!r} failed and was removed: {exc!r}",
-                      file=sys.stderr)
+                print(f"asyncfc: {_subscriber_failed(subscriber, exc)}", file=sys.stderr)
+
+
+def _subscriber_failed(subscriber: Subscriber, exc: Exception) -> str:
+    """What to tell the user when a view stopped taking events, in words: the session goes on
+    without it (a closed output, as in ``asyncfc run ... | head``, is the usual case)."""
+    name = getattr(subscriber, "__qualname__", type(subscriber).__name__)
+    if isinstance(exc, BrokenPipeError):
+        return (f"standard output was closed: {name} stopped showing the session, which goes on "
+                "without it (Ctrl-C stops it)")
+    return f"{name} failed ({type(exc).__name__}: {exc}) and stopped showing the session, which goes on without it"

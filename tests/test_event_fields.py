@@ -97,3 +97,31 @@ def test_an_aborted_delivery_leaves_no_event_to_go_out_later_out_of_order():
         bus.emit(SessionStarted, session_id="s", model="m", mode="async")
     bus.emit(Notice, level="info", message="later")
     assert seen == ["session_started", "one", "later"]
+
+
+class _ClosedOutput:
+    def __call__(self, event) -> None:
+        raise BrokenPipeError(32, "Broken pipe")
+
+
+class _BrokenView:
+    def __call__(self, event) -> None:
+        raise ValueError("bad width")
+
+
+@pytest.mark.parametrize(("view", "said"), [
+    (_ClosedOutput(), "standard output was closed: _ClosedOutput stopped showing the session, which goes on"),
+    (_BrokenView(), "_BrokenView failed (ValueError: bad width) and stopped showing the session"),
+])
+def test_a_view_that_fails_is_dropped_with_words_and_the_others_go_on(view, said, capsys):
+    """``asyncfc run ... | head``: the text view's writes fail once head exits; the user reads why
+    in words (no object repr), and the other subscribers (the transcript) keep every event."""
+    bus = EventBus(lambda: 0.0)
+    kept: list[str] = []
+    bus.subscribe(view)
+    bus.subscribe(lambda event: kept.append(event.message))
+    for message in ("one", "two"):
+        bus.emit(Notice, level="info", message=message)
+    err = capsys.readouterr().err
+    assert err.count("asyncfc: ") == 1 and said in err and " at 0x" not in err, err
+    assert kept == ["one", "two"]
