@@ -32,7 +32,7 @@ def asyncfc(*args: str, cwd: Path, stdin: str | None) -> subprocess.CompletedPro
     env.pop("ASYNCFC_MODEL", None)
     return subprocess.run([sys.executable, "-m", "asyncfc_cli", *args], cwd=cwd, env=env, input=stdin,
                           stdin=subprocess.DEVNULL if stdin is None else None,
-                          capture_output=True, text=True, timeout=60)
+                          capture_output=True, text=True, timeout=180)
 
 
 @pytest.fixture()

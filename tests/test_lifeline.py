@@ -70,11 +70,11 @@ def test_a_sigkilled_agent_takes_its_commands_with_it(tmp_path, mode):
     agent = subprocess.Popen([sys.executable, str(script), str(root), mode, command], env=env,
                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
-        started = _wait_until(lambda: all(_running(f"sleep {s}") for s in seconds) or agent.poll() is not None, 60.0)
+        started = _wait_until(lambda: all(_running(f"sleep {s}") for s in seconds) or agent.poll() is not None, 180.0)
         assert started and agent.poll() is None, agent.stderr.read().decode() if agent.poll() is not None else ""
         agent.send_signal(signal.SIGKILL)
         agent.wait()
-        assert _wait_until(lambda: not any(_running(f"sleep {s}") for s in seconds), 60.0), "left running"
+        assert _wait_until(lambda: not any(_running(f"sleep {s}") for s in seconds), 120.0), "left running"
     finally:
         agent.kill()
         agent.wait()

@@ -62,7 +62,7 @@ def test_run_output_json_prints_one_object_a_script_can_read(tmp_path: Path) -> 
            "XDG_CONFIG_HOME": str(tmp_path / ".config")}
     done = subprocess.run([sys.executable, "-m", "asyncfc_cli", "run", "what does it say", "--model", "s.yaml",
                            "--output", "json"], cwd=tmp_path, env=env, capture_output=True, text=True,
-                          timeout=60, stdin=subprocess.DEVNULL)
+                          timeout=180, stdin=subprocess.DEVNULL)
     assert done.returncode == 0, done.stderr
     [line] = done.stdout.splitlines()
     result = json.loads(line)
@@ -77,7 +77,7 @@ def test_a_run_that_cannot_start_still_prints_its_result_object(tmp_path: Path) 
            "XDG_CONFIG_HOME": str(tmp_path / ".config")}
     done = subprocess.run([sys.executable, "-m", "asyncfc_cli", "run", "-c", "go on", "--model", "scripted:demo",
                            "--output", "json"], cwd=tmp_path, env=env, capture_output=True, text=True,
-                          timeout=60, stdin=subprocess.DEVNULL)
+                          timeout=180, stdin=subprocess.DEVNULL)
     assert done.returncode == 2
     [line] = done.stdout.splitlines()
     result = json.loads(line)
