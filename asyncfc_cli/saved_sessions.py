@@ -116,6 +116,10 @@ class Resumed:
     carried: tuple[Event, ...] = ()
     """The adopted transcript's events, without its model and endpoint, written first to the new
     transcript: it holds the whole session, as a resumed one of the user's own does."""
+    earlier: tuple[Event, ...] = ()
+    """Every event the transcript recorded (sub-agents' too; an adopted one's as ``carried``),
+    type-checked as read: the TUI shows them as the earlier conversation before the resume. They
+    are shown only, never published on the bus again nor written to the transcript again."""
 
     @property
     def notice(self) -> str:
@@ -299,7 +303,8 @@ def load_resumed(info: SessionInfo, root: Path) -> Resumed:
         futures_issued=max(issued, default=0),
         recovered=(recovered,) if recovered else (),
         model=last.model if last else "", api_base=last.api_base if last else "",
-        mode=_mode(last.mode if last else ""), prompt_mode=_mode(first_start.mode if first_start else ""))
+        mode=_mode(last.mode if last else ""), prompt_mode=_mode(first_start.mode if first_start else ""),
+        earlier=tuple(everything))
     if _inside(info.path, sessions_dir(root)):
         return resumed
     return _adopted(resumed, everything, root)
@@ -313,7 +318,8 @@ def _adopted(resumed: Resumed, events: Sequence[Event], root: Path) -> Resumed:
     session_id = secrets.token_hex(6)
     carried = tuple(_as_adopted(e, session_id) for e in events)
     return dataclasses.replace(resumed, session_id=session_id, transcript=default_transcript_path(root, session_id),
-                               adopted_from=resumed.transcript, model="", api_base="", carried=carried)
+                               adopted_from=resumed.transcript, model="", api_base="", carried=carried,
+                               earlier=carried)
 
 
 def _mode(text: str) -> str:

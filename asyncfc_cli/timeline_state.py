@@ -331,6 +331,21 @@ class TimelineState:
             if not lane.final and not lane.background:
                 lane.state, lane.finished = State.CANCELLED, e.t
 
+    def end_earlier(self) -> list[FutureLane]:
+        """Close the session's earlier runs, folded in before a resume goes on (the TUI's view of
+        ``-c``): their totals stay, so turns, tokens and cost count on from them; their requests
+        and futures leave the lanes, which then hold only what this run does (nothing of an
+        earlier run can still be running, waiting or cancelled: its processes ended with it).
+        Returns the lanes that had not ended (a run that crashed): now cancelled, as the earlier
+        run's end left them, for the views that show them to redraw."""
+        unended = [lane for lane in self.futures.values() if not lane.final]
+        for lane in unended:
+            lane.state, lane.finished, lane.background = State.CANCELLED, self.last_t, False
+        self.futures, self.requests = {}, []
+        self._open, self.busy, self.outcome = None, False, None
+        self.version += 1
+        return unended
+
     # -- queries -----------------------------------------------------------------------------------
 
     @property

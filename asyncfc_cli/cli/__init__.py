@@ -141,7 +141,7 @@ def _open_tui(settings: Settings, workspace: Workspace, *, task: str | None, pro
     def make_engine(bus: EventBus) -> Engine:
         return build_engine(settings, workspace, bus=bus, interactive=True, profile=profile, resume=resume)
 
-    return run_tui(make_engine, task=task)
+    return run_tui(make_engine, task=task, earlier=resume.earlier if resume is not None else ())
 
 
 @app.command()

@@ -12,19 +12,20 @@ cheap):
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from ..events import EventBus
+    from ..events import Event, EventBus
     from .app import AsyncfcApp
     from .engines import SessionEngine, WiredSession
 
 __all__ = ["run_replay", "run_tui", "session_engine"]
 
 
-def run_tui(make_engine: Callable[[EventBus], WiredSession], task: str | None = None) -> int:
+def run_tui(make_engine: Callable[[EventBus], WiredSession], task: str | None = None,
+            earlier: Sequence[Event] = ()) -> int:
     """Open the TUI on the session ``make_engine`` builds and return the exit code.
 
     Args:
@@ -33,6 +34,8 @@ def run_tui(make_engine: Callable[[EventBus], WiredSession], task: str | None = 
             ``cli.py`` builds with ``app.build_engine``, interactive: the approval policy defaults
             to ``ask``). Its transcript is closed when the app ends.
         task: submitted at once when given (``asyncfc run TASK`` in a terminal).
+        earlier: a resumed session's recorded events (``Resumed.earlier``), shown first as its
+            earlier conversation (``AsyncfcApp.show_earlier``).
 
     Returns:
         The task's exit code when ``task`` was given and it finished; 130 if the user quit while a
@@ -49,7 +52,7 @@ def run_tui(make_engine: Callable[[EventBus], WiredSession], task: str | None = 
     except AsyncfcError as exc:
         print(f"asyncfc: {exc}", file=sys.stderr)
         return exc.exit_code
-    return _run(AsyncfcApp(engine, bus=bus, task=task))
+    return _run(AsyncfcApp(engine, bus=bus, task=task, earlier=earlier))
 
 
 def session_engine(wired: WiredSession) -> SessionEngine:

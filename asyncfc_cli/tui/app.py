@@ -12,7 +12,7 @@ import asyncio
 import functools
 import signal
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from dataclasses import dataclass
 
@@ -88,6 +88,7 @@ class AsyncfcApp(App[int]):
         bus: ev.EventBus | None = None,
         rate: float = 1.0,
         wall: Callable[[], float] = time.monotonic,
+        earlier: Sequence[ev.Event] = (),
     ) -> None:
         super().__init__()
         self.theme = "atom-one-dark"
@@ -98,6 +99,9 @@ class AsyncfcApp(App[int]):
         self.engine = engine
         self.host = GuestHost(engine, self.bus) if engine is not None else None
         self.initial_task = task
+        self.earlier = earlier
+        """A resumed session's recorded events, shown before its engine starts (``show_earlier``)."""
+        self._showing_earlier = False
         self._dialogs: dict[str, ApprovalDialog] = {}
         self._quit_armed_at = -1e9
         self.quit_window_s = 3.0
@@ -135,6 +139,7 @@ class AsyncfcApp(App[int]):
         self.bus.subscribe(lambda event: self.post_message(self.EngineEvent(event)), nested=True)
         self.set_interval(1 / 15, self.refresh_views)
         self._handle_sigterm()
+        self.show_earlier(self.earlier)
         if self.host is not None:
             self.host.on_stopped = self._engine_stopped
             self.host.start()
@@ -228,10 +233,29 @@ class AsyncfcApp(App[int]):
         self.query_one(TranscriptView).show(event, self.state)
         if isinstance(event, ev.SessionStarted):  # a resume's too: ↑ gets the earlier prompts
             self.prompt_actions.session_started()
-        if isinstance(event, ev.ApprovalRequested):
+        if isinstance(event, ev.ApprovalRequested) and not self._showing_earlier:
             self._ask(event)
         elif isinstance(event, (ev.ApprovalResolved, ev.FutureFinished)) and event.id in self._dialogs:
             self._dialogs.pop(event.id).dismiss()  # decided elsewhere, or the call was cancelled
+
+    def show_earlier(self, events: Sequence[ev.Event]) -> None:
+        """Show a resumed session's recorded events as its earlier conversation, under a heading,
+        before the engine starts (its ``session_resumed`` line then follows them). They take the
+        path a replay's take (``feed``), but straight from the transcript read at the start, never
+        through the bus: published again, they would be written to the transcript again. Nothing
+        in them asks anything (an approval the earlier run left open is not asked again), and
+        their futures leave the live lanes (``TimelineState.end_earlier``) while the totals stay."""
+        if not events:
+            return
+        self.query_one(TranscriptView).earlier_heading("── earlier in this session ──")
+        self._showing_earlier = True
+        try:
+            for event in events:
+                self.feed(event)
+        finally:
+            self._showing_earlier = False
+        self.query_one(TranscriptView).redraw_calls(self.state.end_earlier())
+        self.clock.freeze(self.state.last_t)
 
     @on(EngineEvent)
     def _on_engine_event(self, message: EngineEvent) -> None:

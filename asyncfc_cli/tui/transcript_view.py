@@ -13,7 +13,7 @@ from ..errors import Ending
 from ..futures import State
 from .follow_scroll import FollowScroll
 from .formatting import call_body, call_title, opens_unfolded
-from ..timeline_state import TimelineState
+from ..timeline_state import FutureLane, TimelineState
 from .timeline_render import PALETTE, format_seconds
 
 __all__ = ["TranscriptView"]
@@ -103,10 +103,23 @@ class TranscriptView(FollowScroll):
         parts.append(event.text)
         widget.update("".join(parts))
 
+    def earlier_heading(self, text: str) -> None:
+        """Head the earlier conversation a resume shows (``AsyncfcApp.show_earlier``)."""
+        self.mount(Static(text, classes="finished", markup=False))
+
+    def redraw_calls(self, lanes: list[FutureLane]) -> None:
+        """Redraw the entries of ``lanes`` (earlier calls a resume closed: ``end_earlier``)."""
+        for lane in lanes:
+            if lane.id in self._calls:
+                self._draw_call(lane)
+
     def _call(self, future_id: str, state: TimelineState) -> None:
         lane = state.futures.get(future_id)
-        if lane is None:
-            return
+        if lane is not None:
+            self._draw_call(lane)
+
+    def _draw_call(self, lane: FutureLane) -> None:
+        future_id = lane.id
         entry = self._calls.get(future_id)
         if entry is None:
             body = Static(call_body(lane))
