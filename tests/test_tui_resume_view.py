@@ -5,7 +5,9 @@ none of it is written again or left running in the live lanes."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
+import pytest
 import trio
 from trio.testing import MockClock
 
@@ -17,8 +19,16 @@ from asyncfc_cli.saved_sessions import find_session, load_resumed
 from asyncfc_cli.tui import session_engine
 from asyncfc_cli.tui.app import AsyncfcApp
 from asyncfc_cli.tui.transcript_view import TranscriptView
-from test_resume_clock import AGAIN, FIRST, run_engine, workspace  # noqa: F401 (a fixture)
+from asyncfc_cli.workspace import Workspace
+from test_resume_clock import AGAIN, FIRST, run_engine
+from tools_repo import make_repo
 from tui_helpers import run, wait_for
+
+
+@pytest.fixture
+def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Workspace:
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    return Workspace(make_repo(tmp_path / "repo", {"a.py": "x = 1\n"}))
 
 
 def entries(app: AsyncfcApp) -> list[str]:
@@ -35,7 +45,7 @@ def index(texts: list[str], part: str) -> int:
     return next(i for i, text in enumerate(texts) if part in text)
 
 
-def test_a_resumed_session_shows_its_earlier_conversation_before_the_resume(workspace):  # noqa: F811
+def test_a_resumed_session_shows_its_earlier_conversation_before_the_resume(workspace):
     trio.run(run_engine, workspace, FIRST, "fix x", clock=MockClock(autojump_threshold=0))
     resumed = load_resumed(find_session(workspace.root), workspace.root)
     scenario = workspace.root.parent / "again.json"

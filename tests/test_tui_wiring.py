@@ -21,10 +21,10 @@ def test_the_command_line_hands_the_tui_a_factory_of_interactive_engines(tmp_pat
     scenario.write_text(json.dumps({"name": "answer", "steps": [{"answer": "Nothing to do."}]}))
     built = []
 
-    def fake_run_tui(make_engine, task=None):
+    def fake_run_tui(make_engine, task=None, earlier=()):
         bus = EventBus()
         engine = make_engine(bus)
-        built.append((bus, engine, task))
+        built.append((bus, engine, task, earlier))
         if engine.transcript is not None:
             engine.transcript.close()
         if engine.sandbox is not None:
@@ -36,8 +36,8 @@ def test_the_command_line_hands_the_tui_a_factory_of_interactive_engines(tmp_pat
     result = CliRunner().invoke(cli.app, ["--cwd", str(repo), "--model", str(scenario)], env=env,
                                 catch_exceptions=False)
     assert result.exit_code == 0, result.output
-    [(bus, engine, task)] = built
-    assert task is None
+    [(bus, engine, task, earlier)] = built
+    assert task is None and earlier == ()  # a new session: nothing earlier to show
     assert engine.session.bus is bus  # the app's bus: it sees every event of the session
     assert engine.gate.policy == "ask"  # interactive: a mutating call waits for the user
 
