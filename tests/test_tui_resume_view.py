@@ -22,7 +22,7 @@ from asyncfc_cli.tui.transcript_view import TranscriptView
 from asyncfc_cli.workspace import Workspace
 from test_resume_clock import AGAIN, FIRST, run_engine
 from tools_repo import make_repo
-from tui_helpers import run, wait_for
+from tui_helpers import run, scripted_app, wait_for
 
 
 @pytest.fixture
@@ -77,22 +77,36 @@ def test_a_resumed_session_shows_its_earlier_conversation_before_the_resume(work
     assert [line.get("text") for line in lines if line["type"] == "user_message"] == ["fix x", "again"]
 
 
-def test_calls_an_earlier_run_left_unfinished_show_as_it_left_them_not_as_live():
-    earlier = [
+EARLIER = [
         ev.SessionStarted(0.0, session_id="s", model="m", mode="async"),
         ev.UserMessage(0.1, text="build it"),
         ev.RequestStarted(0.2, turn=1),
         ev.RequestFinished(0.5, turn=1, usage={"prompt_tokens": 10, "completion_tokens": 5}),
         ev.FutureCreated(0.5, id="f1", tool="shell", args={"command": "make"}),
+        ev.ApprovalRequested(0.55, id="f1", tool="shell", preview="$ make"),
         ev.FutureStarted(0.6, id="f1"),
     ]  # then the process was killed: no finish recorded
 
+
+def test_calls_an_earlier_run_left_unfinished_show_as_it_left_them_not_as_live():
     async def main() -> None:
-        app = AsyncfcApp(earlier=earlier)
+        app = AsyncfcApp(earlier=EARLIER)
         async with app.run_test(size=(80, 24)) as pilot:
             await wait_for(pilot, lambda: bool(entries(app)))
             assert not app.state.futures and not app.state.busy and app.state.total_tokens == 15
             [box] = [w for w in app.query_one(TranscriptView).children if getattr(w, "title", None) is not None]
             assert State.CANCELLED in str(box.title) and State.RUNNING not in str(box.title)
+
+    run(main)
+
+
+def test_an_approval_the_earlier_run_left_open_is_not_asked_again(tmp_path):
+    async def main() -> None:
+        app = scripted_app(tmp_path)  # a live, interactive session that asks
+        app.earlier = EARLIER
+        async with app.run_test(size=(80, 24)) as pilot:
+            await wait_for(pilot, lambda: bool(entries(app)))
+            await pilot.pause()
+            assert len(app.screen_stack) == 1 and not app.state.pending_approvals()
 
     run(main)
