@@ -102,6 +102,7 @@ class AsyncfcApp(App[int]):
         self.earlier = earlier
         """A resumed session's recorded events, shown before its engine starts (``show_earlier``)."""
         self._showing_earlier = False
+        self._timeline: Timeline | None = None
         self._dialogs: dict[str, ApprovalDialog] = {}
         self._quit_armed_at = -1e9
         self.quit_window_s = 3.0
@@ -120,7 +121,8 @@ class AsyncfcApp(App[int]):
         with Horizontal(id="main"):
             yield TranscriptView(id="transcript")
             with Vertical(id="side"):
-                yield Timeline(self.state, self.now, id="timeline")
+                self._timeline = Timeline(self.state, self.now, id="timeline")
+                yield self._timeline
                 yield FuturesTable(id="futures")
         yield PromptBox(self.prompt_actions.complete, id="prompt-box")
         yield Footer()
@@ -282,8 +284,11 @@ class AsyncfcApp(App[int]):
             view.refresh()
 
     def _views_alive(self) -> bool:
-        """False while the app shuts down (its widgets are gone; the engine may still report)."""
-        return self.is_running and bool(self.query(Timeline))
+        """False while the app shuts down (its widgets are gone; the engine may still report).
+        Asks the timeline itself, not a query: a query walks every widget, on every event, and
+        a resumed session's transcript pane may hold thousands (``show_earlier``)."""
+        timeline = self._timeline
+        return self.is_running and timeline is not None and timeline.is_attached
 
     def _engine_stopped(self, error: BaseException | None) -> None:
         if error is not None:
