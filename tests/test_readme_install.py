@@ -44,3 +44,18 @@ def test_ci_installs_as_the_readme_says_demo_first():
     ci_installs = [i for line in ci for i in _installs(line) if i != "pip"]
     assert ci_installs == _installs(commands["demo"]) + _installs(commands["test"])
     assert ".venv/bin/asyncfc demo" in (ROOT / ".ci" / "run").read_text()
+
+
+def test_every_package_folder_is_installed():
+    """``packages`` in pyproject.toml is a list we keep: a package folder missing from it still
+    imports from a checkout and an editable install, but is not in a wheel (``asyncfc_cli/cli``
+    was missing: ``pip install .`` gave an ``asyncfc`` that could not start)."""
+    setuptools = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
+    installed_as = {folder: name for name, folder in setuptools["package-dir"].items()}
+    found = set()
+    for folder, name in installed_as.items():
+        for init in (ROOT / folder).rglob("__init__.py"):
+            inner = init.parent.relative_to(ROOT / folder).parts
+            if "__pycache__" not in inner:
+                found.add(".".join((name, *inner)))
+    assert sorted(found - set(setuptools["packages"])) == []
