@@ -261,3 +261,24 @@ def test_status_bar_folds_a_cost_the_provider_does_not_report_before_the_tokens(
     fitted = [status_text(state, 1.0, width).plain for width in range(len(wide), 30, -1)]
     narrowest_with_tokens = [line for line in fitted if "tok" in line][-1]
     assert "$–" not in narrowest_with_tokens, fitted
+
+
+@pytest.mark.parametrize("earlier", [True, False])
+def test_call_titles_take_the_width_the_pane_has_now(earlier: bool) -> None:
+    """A title is cut to the width it is drawn at: a resume's earlier calls are drawn before the
+    first layout (no width yet), and a terminal can be resized; both are titled again."""
+    from textual.widgets import Collapsible
+
+    def title(app: AsyncfcApp) -> str:
+        return str(app.query_one(TranscriptView).query(Collapsible).first().title)
+
+    async def main() -> None:
+        events = [e for e in demo_events() if e.t <= 9.0]
+        app = AsyncfcApp(None, wall=lambda: 0.0, earlier=events) if earlier else fed_app(events, 9.0)
+        async with app.run_test(size=(50, 24)) as pilot:
+            await wait_for(pilot, lambda: len(title(app)) > 40)  # the pane's width, not the 30 of none
+            assert "tests/test_parse.py" not in title(app)  # cut to fit
+            await pilot.resize_terminal(80, 24)
+            await wait_for(pilot, lambda: "tests/test_parse.py" in title(app) and "→ 48 lines" in title(app))
+
+    run(main)

@@ -47,6 +47,9 @@ class TranscriptView(FollowScroll):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self._calls: dict[str, tuple[Collapsible, Static]] = {}
+        self._lanes: dict[str, FutureLane] = {}
+        """The lane each call's entry was last drawn from, to title it again at a new width."""
+        self._titled_at = 0
         self._texts: dict[int, tuple[Static, list[str]]] = {}
         self._opened_for_approval: set[str] = set()
 
@@ -91,6 +94,7 @@ class TranscriptView(FollowScroll):
         """Empty the pane (/clear): the conversation starts afresh."""
         self.remove_children()
         self._calls.clear()
+        self._lanes.clear()
         self._texts.clear()
         self._opened_for_approval.clear()
 
@@ -130,6 +134,7 @@ class TranscriptView(FollowScroll):
             entry = self._calls[future_id] = (box, body)
             self.mount(box)
         box, body = entry
+        self._lanes[future_id] = lane
         box.title = Content(call_title(lane, self._title_width))  # type: ignore[assignment]
         box.set_class(lane.state == State.FAILED, "-failed")
         box.set_class(lane.state == State.DONE, "-done")
@@ -140,6 +145,15 @@ class TranscriptView(FollowScroll):
         elif lane.approval != "asked" and lane.id in self._opened_for_approval:
             self._opened_for_approval.discard(lane.id)
             box.collapsed = not opens_unfolded(lane)  # ... and fold it again once answered
+
+    def on_resize(self) -> None:
+        """Title every call again for the new width: a title is cut to the width it was drawn at,
+        and entries drawn before the first layout (a resume's earlier calls) had none."""
+        if self._title_width == self._titled_at:
+            return
+        self._titled_at = self._title_width
+        for future_id, (box, _) in self._calls.items():
+            box.title = Content(call_title(self._lanes[future_id], self._titled_at))  # type: ignore[assignment]
 
     @property
     def _title_width(self) -> int:
