@@ -46,9 +46,8 @@ class TranscriptView(FollowScroll):
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
-        self._calls: dict[str, tuple[Collapsible, Static]] = {}
-        self._lanes: dict[str, FutureLane] = {}
-        """The lane each call's entry was last drawn from, to title it again at a new width."""
+        self._calls: dict[str, tuple[Collapsible, Static, FutureLane]] = {}
+        """Each call's entry, and the lane it was last drawn from (to title it again at a new width)."""
         self._titled_at = 0
         self._texts: dict[int, tuple[Static, list[str]]] = {}
         self._opened_for_approval: set[str] = set()
@@ -94,7 +93,6 @@ class TranscriptView(FollowScroll):
         """Empty the pane (/clear): the conversation starts afresh."""
         self.remove_children()
         self._calls.clear()
-        self._lanes.clear()
         self._texts.clear()
         self._opened_for_approval.clear()
 
@@ -124,17 +122,16 @@ class TranscriptView(FollowScroll):
 
     def _draw_call(self, lane: FutureLane) -> None:
         future_id = lane.id
-        entry = self._calls.get(future_id)
-        if entry is None:
+        if (entry := self._calls.get(future_id)) is not None:
+            box, body, _ = entry
+        else:
             body = Static(call_body(lane))
             # Content, not str: a str title is read as markup, and a title shows what a command
             # printed ("[100%]", "[/x]"). Textual's annotation says str; the label takes Content.
             box = Collapsible(body, title=Content(call_title(lane, self._title_width)),  # type: ignore[arg-type]
                               collapsed=not opens_unfolded(lane))
-            entry = self._calls[future_id] = (box, body)
             self.mount(box)
-        box, body = entry
-        self._lanes[future_id] = lane
+        self._calls[future_id] = (box, body, lane)
         box.title = Content(call_title(lane, self._title_width))  # type: ignore[assignment]
         box.set_class(lane.state == State.FAILED, "-failed")
         box.set_class(lane.state == State.DONE, "-done")
@@ -152,8 +149,8 @@ class TranscriptView(FollowScroll):
         if self._title_width == self._titled_at:
             return
         self._titled_at = self._title_width
-        for future_id, (box, _) in self._calls.items():
-            box.title = Content(call_title(self._lanes[future_id], self._titled_at))  # type: ignore[assignment]
+        for box, _, lane in self._calls.values():
+            box.title = Content(call_title(lane, self._titled_at))  # type: ignore[assignment]
 
     @property
     def _title_width(self) -> int:
